@@ -1,0 +1,3 @@
+"""vern: the privacy policy as a declaration that the software obeys."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from vern.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Staff accounts, roles and the access checks every staff page goes through."""

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from vern.accounts.roles import Role
+
+
+class LoginForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}))
+    password = forms.CharField(label=_("Password"), strip=False, max_length=4096,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
+class PasswordForgotForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "username"}))
+
+
+class StaffCreateForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+    name = forms.CharField(label=_("Name"), max_length=150)
+    roles = forms.MultipleChoiceField(label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+    language = forms.ChoiceField(label=_("Language for emails"), choices=settings.LANGUAGES, initial="nb")
+
+
+class StaffRolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].help_text = _(
+            "Administrators manage staff accounts and the system; privacy officers handle privacy work; "
+            "sales works the enquiry inbox."
+        )

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+
+from vern.accounts.roles import Capability, Role, capabilities_of
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username or "")
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        # Accounts are created through accounts.services.staff_create, which audits and
+        # validates; this exists for Django's own machinery and the test suite.
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+
+class User(AbstractBaseUser):
+    """A staff member. Visitors never have accounts; they are found through the registry."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="nb")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["name", "email"]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.role_grants.values_list("role", flat=True))
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return capabilities_of(self.roles) if self.is_active else frozenset()
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def role_labels(self) -> list[str]:
+        return [str(Role(role).label) for role in sorted(self.roles)]
+
+
+class RoleGrant(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_grant_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role}"

@@ -1,0 +1,43 @@
+"""Roles and what each may do: the one place that decides who sees what.
+
+Least privilege (P18): an administrator runs the system and manages staff
+accounts, but does not read enquiries or rights requests by virtue of the role;
+a privacy officer handles the privacy work; sales works the enquiry inbox.
+Apps add capabilities here as they add staff pages, and the permission matrix
+test walks every staff URL with every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
+    SALES = "sales", _("Sales")
+
+
+class Capability(StrEnum):
+    CONSOLE = "console"  # the staff home page and one's own password
+    MANAGE_STAFF = "manage_staff"  # add staff, change roles, deactivate
+    OPERATE = "operate"  # background jobs and the mail outbox (metadata only)
+    READ_AUDIT = "read_audit"  # the audit log and its verification
+
+
+GRANTS: dict[Role, frozenset[Capability]] = {
+    Role.ADMIN: frozenset({Capability.CONSOLE, Capability.MANAGE_STAFF, Capability.OPERATE, Capability.READ_AUDIT}),
+    Role.PRIVACY_OFFICER: frozenset({Capability.CONSOLE, Capability.READ_AUDIT}),
+    Role.SALES: frozenset({Capability.CONSOLE}),
+}
+
+
+def capabilities_of(roles: Iterable[str]) -> frozenset[Capability]:
+    granted: set[Capability] = set()
+    for role in roles:
+        granted |= GRANTS.get(Role(role), frozenset())
+    return frozenset(granted)

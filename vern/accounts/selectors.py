@@ -1,0 +1,54 @@
+"""What the console home shows each staff member: a tile per tool their roles allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from vern.accounts.models import User
+from vern.accounts.roles import Capability
+from vern.jobs.models import Job
+from vern.mail.models import OutboxMessage
+
+DELAYED_MAIL_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Tile:
+    title: str
+    text: str
+    url: str
+    count: int | None = None
+    alert: bool = False
+
+
+def failing_jobs_count() -> int:
+    return Job.objects.filter(Q(status=Job.Status.FAILED) | Q(status=Job.Status.QUEUED, attempts__gt=0)).count()
+
+
+def troubled_mail_count() -> int:
+    return OutboxMessage.objects.filter(
+        Q(status=OutboxMessage.Status.FAILED)
+        | Q(status=OutboxMessage.Status.QUEUED, attempts__gte=DELAYED_MAIL_ATTEMPTS)
+    ).count()
+
+
+def console_tiles(user: User) -> list[Tile]:
+    tiles: list[Tile] = []
+    if user.can(Capability.MANAGE_STAFF):
+        tiles.append(Tile(_("Staff accounts"), _("Add staff, change roles, deactivate accounts."),
+                          reverse("accounts:people"), User.objects.filter(is_active=True).count()))
+    if user.can(Capability.OPERATE):
+        failing = failing_jobs_count()
+        tiles.append(Tile(_("Background jobs"), _("Jobs that failed or are being retried."),
+                          reverse("ops:jobs"), failing, alert=failing > 0))
+        troubled = troubled_mail_count()
+        tiles.append(Tile(_("Mail outbox"), _("Mail that is delayed or could not be delivered."),
+                          reverse("ops:outbox"), troubled, alert=troubled > 0))
+    if user.can(Capability.READ_AUDIT):
+        tiles.append(Tile(_("Audit log"), _("Who saw or changed what, and proof that the log is intact."),
+                          reverse("ops:audit")))
+    return tiles

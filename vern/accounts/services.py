@@ -1,0 +1,223 @@
+"""Staff accounts: create, change roles, deactivate, passwords, login. Each change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from vern.accounts.models import RoleGrant, User
+from vern.accounts.roles import Role
+from vern.audit.services import Actor, audit_record
+from vern.lib.ip import client_ip_shortened
+from vern.lib.normalise import InvalidIdentifier, normalise_email
+from vern.lib.ratelimit import Limit, hit
+from vern.mail import emails
+
+LOGIN_PER_IP = Limit("staff-login-ip", limit=30, window_seconds=15 * 60)
+LOGIN_PER_ACCOUNT = Limit("staff-login-account", limit=8, window_seconds=15 * 60)
+RESET_PER_IP = Limit("staff-reset-ip", limit=10, window_seconds=60 * 60)
+RESET_PER_ACCOUNT = Limit("staff-reset-account", limit=3, window_seconds=60 * 60)
+
+
+class StaffError(ValueError):
+    """A staff change that is refused; the message is shown to the person who asked."""
+
+
+class Throttled(Exception):
+    """Too many attempts from this network or for this account; try again later."""
+
+
+def _clean_roles(roles: Iterable[str]) -> list[Role]:
+    cleaned = sorted({Role(role) for role in roles})
+    if not cleaned:
+        raise StaffError(_("Give the account at least one role."))
+    return cleaned
+
+
+def _active_admins_other_than(user: User) -> int:
+    return (
+        User.objects.filter(is_active=True, role_grants__role=Role.ADMIN).exclude(pk=user.pk).distinct().count()
+    )
+
+
+def password_set_link(user: User) -> str:
+    from django.conf import settings
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    path = reverse("accounts:password_set", kwargs={"uidb64": uid, "token": token})
+    return f"{settings.VERN_PUBLIC_URL}{path}"
+
+
+def staff_create(
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[str],
+    actor: Actor,
+    password: str | None = None,
+    language: str = "nb",
+    send_invitation: bool = True,
+) -> User:
+    """Create a staff account. Without a password, the person is sent a link to set one."""
+    try:
+        address = normalise_email(email)
+    except InvalidIdentifier:
+        raise StaffError(_("Enter a valid email address.")) from None
+    cleaned_roles = _clean_roles(roles)
+    name = name.strip() or address.split("@")[0]
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=address).exists():
+            raise StaffError(_("A staff account with this email address already exists."))
+        user = User(email=address, name=name, language=language)
+        if password is not None:
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                raise StaffError(" ".join(exc.messages)) from None
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.full_clean()
+        user.save()
+        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in cleaned_roles])
+        audit_record(
+            action="staff.create",
+            actor=actor,
+            object_type="accounts.user",
+            object_id=user.pk,
+            data={"roles": [str(role) for role in cleaned_roles], "password_set": password is not None},
+        )
+        if password is None and send_invitation:
+            emails.staff_invitation(to=user.email, language=user.language, name=user.name, link=password_set_link(user))
+    return user
+
+
+def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> User:
+    new = _clean_roles(roles)
+    with transaction.atomic():
+        old = sorted(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
+        if Role.ADMIN in old and Role.ADMIN not in new and _active_admins_other_than(user) == 0:
+            raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
+        RoleGrant.objects.filter(user=user).exclude(role__in=new).delete()
+        RoleGrant.objects.bulk_create(
+            [RoleGrant(user=user, role=role) for role in new if role not in old], ignore_conflicts=True
+        )
+        audit_record(
+            action="staff.roles_change",
+            actor=actor,
+            object_type="accounts.user",
+            object_id=user.pk,
+            data={"old": old, "new": [str(role) for role in new]},
+        )
+    user.__dict__.pop("roles", None)
+    return user
+
+
+def staff_deactivate(*, user: User, actor: Actor) -> User:
+    with transaction.atomic():
+        if Role.ADMIN in user.roles and _active_admins_other_than(user) == 0:
+            raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        audit_record(action="staff.deactivate", actor=actor, object_type="accounts.user", object_id=user.pk)
+    return user
+
+
+def staff_reactivate(*, user: User, actor: Actor) -> User:
+    with transaction.atomic():
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit_record(action="staff.reactivate", actor=actor, object_type="accounts.user", object_id=user.pk)
+    return user
+
+
+def staff_set_password(*, user: User, password: str, actor: Actor) -> User:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise StaffError(" ".join(exc.messages)) from None
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(action="staff.password_set", actor=actor, object_type="accounts.user", object_id=user.pk)
+    return user
+
+
+def staff_send_password_link(*, user: User, actor: Actor) -> None:
+    """An administrator sends a staff member a fresh link to set a password."""
+    with transaction.atomic():
+        audit_record(action="staff.password_link_send", actor=actor, object_type="accounts.user", object_id=user.pk)
+        emails.staff_password_reset(to=user.email, language=user.language, name=user.name,
+                                    link=password_set_link(user))
+
+
+def staff_password_reset_request(*, request: HttpRequest, email: str) -> None:
+    """Mail a set-password link if an active account has this address; say nothing either way."""
+    try:
+        address = normalise_email(email)
+    except InvalidIdentifier:
+        return
+    if not hit(RESET_PER_IP, client_ip_shortened(request)) or not hit(RESET_PER_ACCOUNT, address):
+        raise Throttled
+    user = User.objects.filter(email__iexact=address, is_active=True).first()
+    if user is None:
+        return
+    with transaction.atomic():
+        audit_record(action="staff.password_reset_request", actor=Actor.visitor(), object_type="accounts.user",
+                     object_id=user.pk)
+        emails.staff_password_reset(to=user.email, language=user.language, name=user.name,
+                                    link=password_set_link(user))
+
+
+def staff_check_password(*, request: HttpRequest, email: str, password: str) -> User | None:
+    """The account for this email and password, or None; raises ``Throttled`` past the limits.
+
+    Limits count every attempt, per shortened IP and per account, so guessing is
+    slow from one network and for one account alike.
+    """
+    address = email.strip().lower()
+    if not hit(LOGIN_PER_IP, client_ip_shortened(request)) or not hit(LOGIN_PER_ACCOUNT, address):
+        raise Throttled
+    user = authenticate(request, username=address, password=password)
+    if isinstance(user, User):
+        return user
+    staff_login_failed(user=User.objects.filter(email__iexact=address).first())
+    return None
+
+
+def staff_login(*, request: HttpRequest, user: User) -> None:
+    """Complete a login whose password was checked.
+
+    Two-factor login slots in here: instead of logging in, remember the user id
+    in the session and send them to the second step, which then calls this.
+    """
+    with transaction.atomic():
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        audit_record(action="staff.login", actor=Actor.staff(user), object_type="accounts.user", object_id=user.pk)
+
+
+def staff_login_failed(*, user: User | None) -> None:
+    """Audit a failed password for a known account (unknown addresses are not recorded)."""
+    if user is not None:
+        audit_record(action="staff.login_failed", actor=Actor.visitor(), object_type="accounts.user",
+                     object_id=user.pk)
+
+
+def staff_logout(*, request: HttpRequest) -> None:
+    user = request.user
+    with transaction.atomic():
+        if isinstance(user, User):
+            audit_record(action="staff.logout", actor=Actor.staff(user), object_type="accounts.user",
+                         object_id=user.pk)
+        logout(request)

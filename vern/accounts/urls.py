@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from vern.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("password/forgot/", views.password_forgot, name="password_forgot"),
+    path("password/set/<uidb64>/<token>/", views.password_set, name="password_set"),
+    path("password/change/", views.password_change, name="password_change"),
+    path("people/", views.people_list, name="people"),
+    path("people/new/", views.person_new, name="person_new"),
+    path("people/<int:pk>/", views.person_detail, name="person"),
+    path("people/<int:pk>/roles/", views.person_roles, name="person_roles"),
+    path("people/<int:pk>/active/", views.person_active, name="person_active"),
+    path("people/<int:pk>/link/", views.person_send_link, name="person_send_link"),
+]

@@ -1,0 +1,207 @@
+"""Staff login, passwords, the console home and staff account management."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.encoding import force_str
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vern.accounts import services
+from vern.accounts.access import get_staff_account_for_staff, staff_member, staff_public, staff_view
+from vern.accounts.forms import LoginForm, PasswordForgotForm, StaffCreateForm, StaffRolesForm
+from vern.accounts.models import User
+from vern.accounts.roles import Capability
+from vern.accounts.selectors import console_tiles
+from vern.audit.services import Actor
+
+
+@staff_public
+@sensitive_post_parameters("password")
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = ""
+    if staff_member(request) is not None and request.method != "POST":
+        return redirect(next_url or "accounts:home")
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.staff_check_password(
+                request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+            )
+        except services.Throttled:
+            form.add_error(None, _("Too many login attempts. Wait 15 minutes and try again."))
+            status = 429
+        else:
+            if user is None:
+                form.add_error(None, _("The email address or the password is wrong."))
+            else:
+                services.staff_login(request=request, user=user)
+                return HttpResponseRedirect(next_url) if next_url else redirect("accounts:home")
+    return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@staff_view(Capability.CONSOLE)
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    services.staff_logout(request=request)
+    messages.info(request, _("You are logged out."))
+    return redirect("accounts:login")
+
+
+@staff_public
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_forgot(request: HttpRequest) -> HttpResponse:
+    form = PasswordForgotForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.staff_password_reset_request(request=request, email=form.cleaned_data["email"])
+        except services.Throttled:
+            form.add_error(None, _("Too many requests. Wait an hour and try again."))
+            return render(request, "accounts/password_forgot.html", {"form": form}, status=429)
+        return render(request, "accounts/password_forgot_sent.html")
+    return render(request, "accounts/password_forgot.html", {"form": form})
+
+
+def _user_from_link(uidb64: str, token: str) -> User | None:
+    try:
+        user = User.objects.get(pk=int(force_str(urlsafe_base64_decode(uidb64))), is_active=True)
+    except (ValueError, TypeError, OverflowError, User.DoesNotExist):
+        return None
+    return user if default_token_generator.check_token(user, token) else None
+
+
+@staff_public
+@sensitive_post_parameters("new_password1", "new_password2")
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_set(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = _user_from_link(uidb64, token)
+    if user is None:
+        return render(request, "accounts/password_link_invalid.html", status=404)
+    form = SetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.staff_set_password(user=user, password=form.cleaned_data["new_password1"],
+                                    actor=Actor.staff(user))
+        messages.success(request, _("Your password is set. Log in with it now."))
+        return redirect("accounts:login")
+    return render(request, "accounts/password_set.html", {"form": form, "account": user})
+
+
+@staff_view(Capability.CONSOLE)
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    user = _me(request)
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.staff_set_password(user=user, password=form.cleaned_data["new_password1"], actor=Actor.staff(user))
+        update_session_auth_hash(request, user)
+        messages.success(request, _("Your password is changed."))
+        return redirect("accounts:home")
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+def _me(request: HttpRequest) -> User:
+    user = staff_member(request)
+    assert user is not None  # staff_view has checked
+    return user
+
+
+@staff_view(Capability.CONSOLE)
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    user = _me(request)
+    return render(request, "accounts/home.html", {"tiles": console_tiles(user)})
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_http_methods(["GET", "HEAD"])
+def people_list(request: HttpRequest) -> HttpResponse:
+    people = User.objects.prefetch_related("role_grants").order_by("-is_active", "name")
+    return render(request, "accounts/people.html", {"people": people})
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_http_methods(["GET", "HEAD", "POST"])
+def person_new(request: HttpRequest) -> HttpResponse:
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.staff_create(
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                roles=form.cleaned_data["roles"],
+                language=form.cleaned_data["language"],
+                actor=Actor.from_request(request),
+            )
+        except services.StaffError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The account is created and an email with a link to set a password is on its way."))
+            return redirect("accounts:person", pk=person.pk)
+    return render(request, "accounts/person_new.html", {"form": form})
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_http_methods(["GET", "HEAD"])
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_staff_account_for_staff(request, pk)
+    form = StaffRolesForm(initial={"roles": sorted(person.roles)})
+    return render(request, "accounts/person.html", {"person": person, "form": form})
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_POST
+def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_staff_account_for_staff(request, pk)
+    form = StaffRolesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.staff_set_roles(user=person, roles=form.cleaned_data["roles"], actor=Actor.from_request(request))
+        except services.StaffError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The roles are saved."))
+            return redirect("accounts:person", pk=person.pk)
+    return render(request, "accounts/person.html", {"person": person, "form": form}, status=400)
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_POST
+def person_active(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_staff_account_for_staff(request, pk)
+    actor = Actor.from_request(request)
+    try:
+        if request.POST.get("active") == "yes":
+            services.staff_reactivate(user=person, actor=actor)
+            messages.success(request, _("The account is active again."))
+        else:
+            services.staff_deactivate(user=person, actor=actor)
+            messages.success(request, _("The account is deactivated and can no longer log in."))
+    except services.StaffError as exc:
+        messages.error(request, str(exc))
+    return redirect("accounts:person", pk=person.pk)
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_POST
+def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_staff_account_for_staff(request, pk)
+    services.staff_send_password_link(user=person, actor=Actor.from_request(request))
+    messages.success(request, _("An email with a link to set a new password is on its way."))
+    return redirect("accounts:person", pk=person.pk)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from vern.audit.services import audit_verify
+
+
+class Command(BaseCommand):
+    help = "Work with the audit log. `vern audit verify` recomputes the hash chain."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        sub.add_parser("verify", help="check that no row was edited, inserted or deleted")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        result = audit_verify()
+        if result.problems:
+            for problem in result.problems:
+                self.stderr.write(f"audit: {problem}")
+            raise CommandError(f"audit log verification FAILED: {len(result.problems)} problem(s) in {result.rows} rows")
+        self.stdout.write(f"audit log verified: {result.rows} rows, chain intact")

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Entry(models.Model):
+    """One audited event. Rows are only ever added (database triggers refuse UPDATE and DELETE).
+
+    Each row carries ``mac``, a keyed hash over its own fields and the previous
+    row's ``mac``; ``seq`` counts rows without gaps. ``vern audit verify``
+    recomputes the chain, so an edited, inserted or deleted row shows.
+    ``subject_key`` is the blind index of the person the event is about, never
+    the raw identifier, and ``data`` holds old and new values without raw
+    personal data.
+    """
+
+    class ActorKind(models.TextChoices):
+        STAFF = "staff", "staff"
+        SYSTEM = "system", "system"
+        VISITOR = "visitor", "visitor"
+        CLI = "cli", "command line"
+
+    seq = models.BigIntegerField(unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    # A plain id, not a foreign key: the log must outlive and never change with the accounts table.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    subject_key = models.CharField(max_length=64, blank=True, db_index=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name_plural = "entries"
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action}"
+
+
+class Head(models.Model):
+    """The end of the chain: the last row's number and mac, updated with every append.
+
+    Appends lock this single row, so two transactions never chain onto the same
+    predecessor; and a deletion of the newest rows leaves the head pointing past
+    the end, which ``verify`` reports.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, default="")
+
+    def __str__(self) -> str:
+        return f"head at #{self.seq}"

@@ -1,0 +1,186 @@
+"""Writing and verifying the audit log.
+
+Call ``audit_record`` inside the transaction of the change it records: the row
+and the change commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from vern.audit.models import Entry, Head
+from vern.lib.crypto import audit_mac
+from vern.lib.keys import index_key
+
+GENESIS = "0" * 64
+_ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
+_IPV4 = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.(?!0\b)\d{1,3}\b")
+
+
+class AuditChainBroken(RuntimeError):
+    pass
+
+
+class _HasPk(Protocol):
+    pk: Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: Entry.ActorKind
+    id: int | None = None
+
+    @classmethod
+    def staff(cls, user: _HasPk) -> Actor:
+        return cls(Entry.ActorKind.STAFF, int(user.pk))
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(Entry.ActorKind.SYSTEM)
+
+    @classmethod
+    def visitor(cls) -> Actor:
+        return cls(Entry.ActorKind.VISITOR)
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls(Entry.ActorKind.CLI)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Actor:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return cls.staff(user)
+        return cls.visitor()
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _check_data(data: dict[str, Any]) -> None:
+    json.dumps(data)
+    for text in _strings(data):
+        if _EMAIL.search(text):
+            raise ValueError("audit data must not hold an email address; record the subject_key instead")
+        if _IPV4.search(text):
+            raise ValueError("audit data must not hold a full IP address; shorten it first")
+
+
+def _payload(entry: Entry) -> bytes:
+    fields = {
+        "seq": entry.seq,
+        "created_at": entry.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_kind": entry.actor_kind,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "subject_key": entry.subject_key,
+        "data": entry.data,
+        "prev_mac": entry.prev_mac,
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def compute_mac(entry: Entry) -> str:
+    return audit_mac(_payload(entry), root_key=index_key())
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Actor,
+    object_type: str = "",
+    object_id: str | int = "",
+    subject_key: str = "",
+    data: dict[str, Any] | None = None,
+) -> Entry:
+    """Append one row to the chain, in the caller's transaction."""
+    if not _ACTION.match(action):
+        raise ValueError(f"audit action {action!r} must look like 'area.verb', in lower case")
+    data = data or {}
+    _check_data(data)
+    with transaction.atomic():
+        head = Head.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            if Entry.objects.exists():
+                raise AuditChainBroken("the audit log's head row is missing; run `vern audit verify`")
+            head = Head.objects.create(pk=1, seq=0, mac=GENESIS)
+        entry = Entry(
+            seq=head.seq + 1,
+            created_at=timezone.now(),
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            subject_key=subject_key,
+            data=data,
+            prev_mac=head.mac or GENESIS,
+        )
+        entry.mac = compute_mac(entry)
+        entry.save(force_insert=True)
+        Head.objects.filter(pk=1).update(seq=entry.seq, mac=entry.mac)
+    return entry
+
+
+@dataclass(frozen=True)
+class Verification:
+    rows: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def audit_verify(*, batch_size: int = 2000) -> Verification:
+    """Recompute the whole chain; every edited, inserted or deleted row is named."""
+    problems: list[str] = []
+    head = Head.objects.filter(pk=1).first()
+    prev_mac, expected_seq, rows, last_seq = GENESIS, 1, 0, 0
+    after = 0
+    while True:
+        chunk = list(Entry.objects.filter(seq__gt=after).order_by("seq")[:batch_size])
+        if not chunk:
+            break
+        for entry in chunk:
+            rows += 1
+            if entry.seq != expected_seq:
+                problems.append(f"rows #{expected_seq}-#{entry.seq - 1} are missing (deleted)")
+            elif entry.prev_mac != prev_mac:
+                problems.append(f"row #{entry.seq} does not follow row #{entry.seq - 1}: the chain is broken")
+            if compute_mac(entry) != entry.mac:
+                problems.append(f"row #{entry.seq} ({entry.action}) was changed after it was written")
+            prev_mac, expected_seq, last_seq = entry.mac, entry.seq + 1, entry.seq
+        after = chunk[-1].seq
+    if head is None:
+        if rows:
+            problems.append("the head row is missing: the end of the chain cannot be checked")
+    elif head.seq != last_seq:
+        problems.append(
+            f"the head says the last row is #{head.seq}, but the table ends at #{last_seq}: "
+            "rows at the end were deleted"
+        )
+    elif rows and head.mac != prev_mac:
+        problems.append(f"the head's hash does not match row #{last_seq}")
+    return Verification(rows=rows, problems=problems)

@@ -1,0 +1,1 @@
+"""Background work: jobs stored in the database, run by ``vern worker``."""

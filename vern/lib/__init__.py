@@ -1,0 +1,1 @@
+"""Framework-light helpers: no models, no imports from vern's apps."""

@@ -1,0 +1,47 @@
+"""IP addresses are shortened before anything is written (LAW.md R25).
+
+IPv4 keeps its first 24 bits (``203.0.113.77`` → ``203.0.113.0``), IPv6 its
+first 48 (``2001:db8:85a3::8a2e:370:7334`` → ``2001:db8:85a3::``). A shortened
+address together with a user agent and a time is still pseudonymised personal
+data, not anonymous data (R26): it is kept for one month and found in access
+requests like any other identifier.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+IPV4_PREFIX = 24
+IPV6_PREFIX = 48
+
+
+def shorten_ip(raw: str) -> str:
+    """The network part of an address; an unparsable value becomes ``""``."""
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The visitor's full address, for shortening at once; never store or log this value.
+
+    Behind a reverse proxy (``VERN_TRUST_PROXY_HEADERS=true``) the address is the
+    right-most entry of ``X-Forwarded-For``: the one the proxy itself appended.
+    """
+    if getattr(settings, "VERN_TRUST_PROXY_HEADERS", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return str(forwarded.split(",")[-1].strip())
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def client_ip_shortened(request: HttpRequest) -> str:
+    return shorten_ip(client_ip(request))

@@ -1,0 +1,44 @@
+"""Fixed-window rate limits kept in the shared cache.
+
+The cache is the database by default (shared by every web worker and server)
+and Redis when ``REDIS_URL`` is set. Bucket keys are keyed digests, never the
+raw address or IP, so the cache holds no personal data. The count may be off by
+one or two when requests race on the database cache; for abuse control that is
+good enough, and it never lets a flood through.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from vern.lib.keys import digest
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str
+    limit: int
+    window_seconds: int
+
+
+def hit(rule: Limit, key: str) -> bool:
+    """Count one attempt; True while the attempts in this window stay within the limit."""
+    window = int(time.time()) // rule.window_seconds
+    bucket = f"rl:{rule.scope}:{window}:{digest(key, purpose='ratelimit:' + rule.scope)}"
+    if cache.add(bucket, 1, timeout=rule.window_seconds + 5):
+        count = 1
+    else:
+        try:
+            count = cache.incr(bucket)
+        except ValueError:  # expired between add() and incr()
+            cache.add(bucket, 1, timeout=rule.window_seconds + 5)
+            count = 1
+    return count <= rule.limit
+
+
+def reset(rule: Limit, key: str) -> None:
+    window = int(time.time()) // rule.window_seconds
+    cache.delete(f"rl:{rule.scope}:{window}:{digest(key, purpose='ratelimit:' + rule.scope)}")

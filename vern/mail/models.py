@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from vern.lib.fields import EncryptedTextField
+
+
+class OutboxMessage(models.Model):
+    """An email on its way, and the record that it went.
+
+    Recipient, subject and bodies are personal data and are encrypted at rest;
+    ``to_index`` (a blind index of the recipient) finds a person's mail for
+    access and erasure. Legally significant mail (request receipts, answers,
+    extensions) must not be lost, so it is written here in the transaction of
+    the change that causes it and the worker delivers it, retrying while the SMTP
+    server is unreachable.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    kind = models.CharField(max_length=60)
+    to_address = EncryptedTextField()
+    to_index = models.CharField(max_length=64, db_index=True)
+    language = models.CharField(max_length=8)
+    subject = EncryptedTextField()
+    body_text = EncryptedTextField()
+    body_html = EncryptedTextField(blank=True)
+    message_id = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

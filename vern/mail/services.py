@@ -1,0 +1,194 @@
+"""Writing mail to the outbox, and delivering it over SMTP from the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from vern.jobs.services import job_enqueue
+from vern.lib.keys import email_index
+from vern.lib.logs import redact
+from vern.lib.normalise import normalise_email
+from vern.mail.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+DELIVER_JOB = "mail.deliver"
+SENDING_LEASE = dt.timedelta(minutes=5)
+MAX_BACKOFF = dt.timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body_text: str
+    body_html: str
+
+
+def mail_render(*, kind: str, language: str, context: dict[str, object]) -> Rendered:
+    """Render ``mail/<kind>/subject.txt``, ``body.txt`` and ``body.html`` in the recipient's language."""
+    with translation.override(language):
+        full = {"site_url": settings.VERN_PUBLIC_URL, "language": language, **context}
+        subject = " ".join(render_to_string(f"mail/{kind}/subject.txt", full).split())
+        body_text = render_to_string(f"mail/{kind}/body.txt", full).strip() + "\n"
+        body_html = render_to_string(f"mail/{kind}/body.html", full)
+    return Rendered(subject=subject, body_text=body_text, body_html=body_html)
+
+
+def mail_queue(*, kind: str, to: str, language: str, context: dict[str, object]) -> OutboxMessage:
+    """Render an email and put it in the outbox, in the caller's transaction.
+
+    The worker delivers it; if the transaction rolls back, the mail is never sent.
+    """
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"no such language: {language!r}")
+    address = normalise_email(to)
+    rendered = mail_render(kind=kind, language=language, context=context)
+    with transaction.atomic():
+        message = OutboxMessage.objects.create(
+            kind=kind,
+            to_address=address,
+            to_index=email_index(address),
+            language=language,
+            subject=rendered.subject,
+            body_text=rendered.body_text,
+            body_html=rendered.body_html,
+            message_id=make_msgid(domain=settings.VERN_PUBLIC_HOST or "vern.invalid"),
+        )
+        job_enqueue(DELIVER_JOB, unique_key=DELIVER_JOB)
+    return message
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return min(dt.timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """An SMTP 5xx answer about this message; anything else (4xx, no connection) may pass."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError)
+    return False
+
+
+def _server_unreachable(exc: Exception) -> bool:
+    return isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError)) and not isinstance(
+        exc, smtplib.SMTPResponseException
+    )
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def outbox_reclaim_stuck(*, now: dt.datetime) -> int:
+    """Mail a dead worker was sending goes back to the queue (at worst it is sent twice, same Message-ID)."""
+    return OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, lease_expires_at__lt=now).update(
+        status=OutboxMessage.Status.QUEUED, lease_expires_at=None
+    )
+
+
+def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
+    """Send what is due; a message that cannot go now waits with backoff, nothing is dropped."""
+    now = timezone.now()
+    report = DeliveryReport()
+    outbox_reclaim_stuck(now=now)
+    due = list(
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    if not due:
+        return report
+    connection = get_connection(fail_silently=False)
+    try:
+        for pk in due:
+            claimed = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.QUEUED).update(
+                status=OutboxMessage.Status.SENDING, lease_expires_at=timezone.now() + SENDING_LEASE
+            )
+            if not claimed:
+                continue  # another worker took it
+            message = OutboxMessage.objects.get(pk=pk)
+            try:
+                _send(message, connection)
+            except (smtplib.SMTPException, OSError) as exc:
+                _record_failure(message, exc, report)
+                if _server_unreachable(exc):
+                    break  # the rest would fail the same way; they keep their place in the queue
+            else:
+                OutboxMessage.objects.filter(pk=pk).update(
+                    status=OutboxMessage.Status.SENT,
+                    sent_at=timezone.now(),
+                    attempts=message.attempts + 1,
+                    lease_expires_at=None,
+                    last_error="",
+                )
+                report.sent += 1
+    finally:
+        try:
+            connection.close()
+        except (smtplib.SMTPException, OSError):
+            pass
+    return report
+
+
+def _send(message: OutboxMessage, connection: object) -> None:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_address],
+        connection=connection,
+        headers={"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"},
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    email.send()
+
+
+def _record_failure(message: OutboxMessage, exc: Exception, report: DeliveryReport) -> None:
+    attempts = message.attempts + 1
+    error = redact(f"{type(exc).__name__}: {exc}")[:2000]
+    report.errors.append(error)
+    if _is_permanent(exc):
+        status = OutboxMessage.Status.FAILED
+        report.failed += 1
+        log.error("mail %s #%s refused by the SMTP server for good: %s", message.kind, message.pk, error)
+    else:
+        status = OutboxMessage.Status.QUEUED
+        report.deferred += 1
+        log.warning("mail %s #%s deferred (attempt %s): %s", message.kind, message.pk, attempts, error)
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=status,
+        attempts=attempts,
+        last_error=error,
+        lease_expires_at=None,
+        next_attempt_at=timezone.now() + _backoff(attempts),
+    )
+
+
+def outbox_requeue(*, message_id: int) -> OutboxMessage:
+    """Staff send a failed message again."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+        if message.status != OutboxMessage.Status.FAILED:
+            raise ValueError(f"only failed mail can be sent again; this one is {message.status}")
+        message.status = OutboxMessage.Status.QUEUED
+        message.next_attempt_at = timezone.now()
+        message.save(update_fields=["status", "next_attempt_at"])
+        job_enqueue(DELIVER_JOB, unique_key=DELIVER_JOB)
+    return message

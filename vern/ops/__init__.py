@@ -1,0 +1,1 @@
+"""Operating vern: configuration checks, the web server, ``vern run``, health."""

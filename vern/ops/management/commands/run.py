@@ -1,0 +1,84 @@
+"""``vern run`` (what ``make run`` calls): migrate, then the web server and the worker together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+def _vern_command() -> str:
+    candidate = Path(sys.executable).parent / "vern"
+    return str(candidate) if candidate.exists() else f"{sys.executable} -m vern"
+
+
+class Command(BaseCommand):
+    help = "Migrate the database, then run the web server and the background worker until stopped."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write(f"database ready: {settings.DATABASES['default']['NAME']}")
+        base = [sys.executable, "-m", "vern"]
+        children = [subprocess.Popen([*base, "serve"]), subprocess.Popen([*base, "worker"])]  # noqa: S603
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+
+        local = f"http://127.0.0.1:{settings.PORT}"
+        if self._wait_until_up(f"{local}/healthz", children):
+            self._welcome(local)
+        exit_code = 0
+        while any(child.poll() is None for child in children):
+            for child in children:
+                code = child.poll()
+                if code not in (None, 0, -signal.SIGTERM):
+                    exit_code = code or 1
+                    stop(signal.SIGTERM, None)
+            time.sleep(0.3)
+        if exit_code:
+            raise CommandError(f"a vern process stopped unexpectedly (exit status {exit_code})")
+
+    def _wait_until_up(self, url: str, children: list[subprocess.Popen[bytes]]) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback URL)
+                    if response.status == 200:
+                        return True
+            except OSError:
+                time.sleep(0.3)
+        return False
+
+    def _welcome(self, local: str) -> None:
+        from vern.accounts.models import User
+
+        lines = [
+            "",
+            f"  vern is running at {local}/   (English: {local}/en/)",
+            f"  staff console:     {local}/staff/",
+        ]
+        if not User.objects.filter(is_active=True).exists():
+            lines += [
+                "",
+                "  No staff login yet. In another terminal, create one with:",
+                f"    {_vern_command()} staff add --email you@example.com --role admin",
+                "  It prints a link where you choose the password.",
+            ]
+        lines += ["", "  Press Ctrl+C to stop.", ""]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,70 @@
+"""``vern serve``: the production web server (gunicorn, several workers), not runserver."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from vern.wsgi import application
+
+        return application
+
+
+def ensure_database_ready() -> None:
+    """Fail with one line when the database is unreachable or not migrated."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    connection.ensure_connection()
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError("the database is not migrated to this version of vern; run `vern migrate` first")
+    connection.close()
+
+
+class Command(BaseCommand):
+    help = "Serve vern over HTTP with gunicorn (VERN_BIND, PORT, VERN_WEB_WORKERS)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default=None, help="host:port (default VERN_BIND:PORT)")
+        parser.add_argument("--workers", type=int, default=None)
+
+    def handle(self, *args: Any, bind: str | None, workers: int | None, **options: Any) -> None:
+        ensure_database_ready()
+        # Hashed static file names are built here, so a forgotten collectstatic cannot break pages.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        options_ = {
+            "bind": bind or f"{settings.VERN_BIND}:{settings.PORT}",
+            "workers": workers or settings.VERN_WEB_WORKERS,
+            "worker_class": "gthread",
+            "threads": 4,
+            "timeout": 30,
+            "graceful_timeout": 20,
+            "preload_app": True,
+            # Requests are logged by vern's own middleware, without IP addresses.
+            "accesslog": None,
+            "errorlog": "-",
+            "proc_name": "vern-web",
+            # gunicorn's runtime control socket is not used, and its default path in
+            # the home directory would clash between several vern servers on one host.
+            "control_socket_disable": True,
+        }
+        if os.path.isdir("/dev/shm"):
+            options_["worker_tmp_dir"] = "/dev/shm"
+        _Server(options_).run()

@@ -1,0 +1,245 @@
+"""vern's settings, all read from the environment through ``vern.lib.env``.
+
+See ``.env.example`` and ``docs/configuration.md`` for every variable. Safe
+defaults: DEBUG is off, secrets are never in this file, and a malformed value
+stops start-up with one line that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from csp.constants import NONCE, NONE, SELF
+
+from vern.lib.crypto import Keyring, generate_key, parse_index_key
+from vern.lib.env import ConfigError, Env
+from vern.lib.urls import database_settings, email_settings
+
+env = Env()
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = env.path("VERN_DATA_DIR", Path.cwd() / "var").resolve()
+
+DEBUG = env.bool("DEBUG", False)
+PORT = env.int("PORT", 8000, minimum=1, maximum=65535)
+
+# ---------------------------------------------------------------- identity and hosts
+VERN_PUBLIC_URL = env.url("VERN_PUBLIC_URL", f"http://127.0.0.1:{PORT}", schemes=("https", "http")).rstrip("/")
+_public = urlsplit(VERN_PUBLIC_URL)
+if _public.path not in ("", "/") or _public.query or _public.fragment:
+    raise ConfigError(f"VERN_PUBLIC_URL={VERN_PUBLIC_URL!r} must be only scheme and host, e.g. https://kaukus.no")
+VERN_PUBLIC_HOST = _public.hostname or ""
+HTTPS = _public.scheme == "https"
+
+VERN_SITE_NAME = env.str("VERN_SITE_NAME", "Kaukus")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", sorted({VERN_PUBLIC_HOST, "127.0.0.1", "localhost"}))
+CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
+VERN_TRUST_PROXY_HEADERS = env.bool("VERN_TRUST_PROXY_HEADERS", False)
+if VERN_TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ---------------------------------------------------------------- secrets
+
+
+def _validate_secret_key(value: str) -> None:
+    if len(value) < 50 or len(set(value)) < 5:
+        raise ValueError("it must be at least 50 characters with at least 5 different ones")
+
+
+def _validate_keyring(value: str) -> None:
+    Keyring.parse(value)
+
+
+def _validate_index_key(value: str) -> None:
+    parse_index_key(value)
+
+
+SECRET_KEY = env.secret(
+    "SECRET_KEY", data_dir=DATA_DIR, generate=lambda: secrets.token_urlsafe(50), validate=_validate_secret_key
+)
+VERN_ENCRYPTION_KEYS = env.secret(
+    "VERN_ENCRYPTION_KEYS", data_dir=DATA_DIR, generate=Keyring.generate_setting, validate=_validate_keyring
+)
+VERN_INDEX_KEY = env.secret("VERN_INDEX_KEY", data_dir=DATA_DIR, generate=generate_key, validate=_validate_index_key)
+
+# ---------------------------------------------------------------- apps
+
+INSTALLED_APPS = [
+    "vern.ops",
+    "vern.jobs",
+    "vern.audit",
+    "vern.mail",
+    "vern.accounts",
+    "vern.site",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "csp",
+]
+VERN_EXTRA_JOB_MODULES = env.list("VERN_EXTRA_JOB_MODULES", [])
+
+MIDDLEWARE = [
+    "vern.site.middleware.head_without_body",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "vern.site.middleware.request_log",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "vern.site.middleware.security_headers",
+]
+
+ROOT_URLCONF = "vern.urls"
+WSGI_APPLICATION = "vern.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "vern.site.context.site",
+            ],
+        },
+    },
+]
+
+# ---------------------------------------------------------------- data
+
+DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'vern.sqlite3'}")
+DATABASES = {"default": database_settings(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    # The database cache is shared by every process, so rate limits hold across
+    # gunicorn workers and servers without another service to run.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vern_cache"}}
+
+# ---------------------------------------------------------------- mail
+
+EMAIL_URL = env.url("EMAIL_URL", "console://", schemes=("smtp", "smtp+starttls", "smtps", "console"))
+globals().update(email_settings(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env.str("VERN_MAIL_FROM", f"vern <noreply@{VERN_PUBLIC_HOST or 'localhost'}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# ---------------------------------------------------------------- staff accounts
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_NAME = "vern_session"
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_NAME = "vern_csrf"
+CSRF_COOKIE_AGE = None  # a session cookie: it is strictly necessary and ends with the browser session
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "vern.site.views.csrf_failure"
+
+# ---------------------------------------------------------------- language and time
+
+LANGUAGE_CODE = "nb"
+LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Europe/Oslo"  # screens and deadlines; the database always stores UTC
+
+# ---------------------------------------------------------------- static files
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# ---------------------------------------------------------------- security headers
+
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env.bool("VERN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env.bool("VERN_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+_csp_directives: dict[str, list[str]] = {
+    "default-src": [NONE],
+    "script-src": [SELF, NONCE],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "manifest-src": [SELF],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+    "base-uri": [NONE],
+    "object-src": [NONE],
+}
+if HTTPS:
+    _csp_directives["upgrade-insecure-requests"] = []
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
+
+# ---------------------------------------------------------------- background work
+
+VERN_WORKER_POLL_SECONDS = env.int("VERN_WORKER_POLL_SECONDS", 2, minimum=1, maximum=60)
+VERN_WEB_WORKERS = env.int("VERN_WEB_WORKERS", 3, minimum=1, maximum=64)
+VERN_BIND = env.str("VERN_BIND", "127.0.0.1")
+
+# ---------------------------------------------------------------- logging
+
+VERN_LOG_LEVEL = env.str("VERN_LOG_LEVEL", "INFO").upper()
+if VERN_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+    raise ConfigError(f"VERN_LOG_LEVEL={VERN_LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        # Redacts email addresses, phone numbers and full IP addresses from every
+        # line, tracebacks included: a second line of defence behind code that
+        # never logs them in the first place.
+        "redacting": {
+            "()": "vern.lib.logs.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "redacting"}},
+    "root": {"handlers": ["stderr"], "level": VERN_LOG_LEVEL},
+    "loggers": {
+        "django.security.DisallowedHost": {"level": "ERROR"},
+    },
+}

@@ -1,0 +1,1 @@
+"""The public site: pages, base templates, navigation and language."""

@@ -1,0 +1,30 @@
+"""Public URLs are part of vern's interface: operators link to them (see DESIGN.md, Web).
+
+Norwegian Bokmål pages have no prefix, English pages live under ``/en/``; the
+language comes from the URL alone, never from a cookie.
+"""
+
+from __future__ import annotations
+
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+
+from vern.ops import views as ops_views
+from vern.site import views as site_views
+
+urlpatterns = [
+    path("robots.txt", site_views.robots_txt, name="robots_txt"),
+    path("healthz", ops_views.healthz, name="healthz"),
+]
+
+urlpatterns += i18n_patterns(
+    path("staff/", include("vern.accounts.urls")),
+    path("staff/", include("vern.ops.urls")),
+    path("", include("vern.site.urls")),
+    prefix_default_language=False,
+)
+
+handler400 = "vern.site.views.bad_request"
+handler403 = "vern.site.views.permission_denied"
+handler404 = "vern.site.views.page_not_found"
+handler500 = "vern.site.views.server_error"
