@@ -53,7 +53,7 @@ promises: $(VENV)/.dev-installed
 	$(BIN)/python scripts/promises.py
 
 messages: $(VENV)/.dev-installed
-	cd vern && ../$(BIN)/vern makemessages --locale nb --no-obsolete --add-location file
+	cd vern && ../$(BIN)/vern makemessages --locale nb --no-obsolete --add-location file --ignore "*/tests/*" --ignore "testing.py"
 	$(BIN)/python scripts/compile_messages.py
 
 lock:

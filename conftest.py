@@ -59,8 +59,8 @@ def personas(db: None) -> Personas:
         return user
 
     return Personas(
-        admin=make("alice@kaukus.test", "Alice Admin", "admin"),
-        privacy_officer=make("pia@kaukus.test", "Pia Personvern", "privacy_officer"),
-        sales=make("sam@kaukus.test", "Sam Salg", "sales"),
-        deactivated=make("dag@kaukus.test", "Dag Deaktivert", "admin", active=False),
+        admin=make("alice@example.com", "Alice Admin", "admin"),
+        privacy_officer=make("pia@example.com", "Pia Personvern", "privacy_officer"),
+        sales=make("sam@example.com", "Sam Salg", "sales"),
+        deactivated=make("dag@example.com", "Dag Deaktivert", "admin", active=False),
     )

@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"vern: configuration error: {_first_line(exc)}")
 
     from django.core.management import execute_from_command_line
+    from django.utils import translation
+
+    # Messages follow the operator's locale: Norwegian for nb/nn/no, English otherwise.
+    locale = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG") or ""
+    translation.activate("nb" if locale[:2] in ("nb", "nn", "no") else "en")
 
     try:
         execute_from_command_line(["vern", *args])

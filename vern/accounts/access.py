@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
@@ -47,7 +48,10 @@ def staff_view(capability: Capability) -> Callable[[View], View]:
             if staff_member(request) is None:
                 return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
             require_capability(request, capability)
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            # Staff pages show personal data: no browser or proxy may keep a copy.
+            add_never_cache_headers(response)
+            return response
 
         wrapper.vern_capability = capability  # type: ignore[attr-defined]
         return cast(View, wrapper)

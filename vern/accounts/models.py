@@ -47,7 +47,8 @@ class User(AbstractBaseUser):
 
     @cached_property
     def roles(self) -> frozenset[str]:
-        return frozenset(self.role_grants.values_list("role", flat=True))
+        # .all() uses prefetch_related("role_grants") where a list page asked for it.
+        return frozenset(grant.role for grant in self.role_grants.all())
 
     @property
     def capabilities(self) -> frozenset[Capability]:

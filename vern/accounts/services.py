@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
@@ -13,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from vern.accounts.models import RoleGrant, User
@@ -51,11 +53,11 @@ def _active_admins_other_than(user: User) -> int:
 
 
 def password_set_link(user: User) -> str:
-    from django.conf import settings
-
+    """A link, in the account's own language, that lets its owner set a password (valid three days)."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    path = reverse("accounts:password_set", kwargs={"uidb64": uid, "token": token})
+    with translation.override(user.language):
+        path = reverse("accounts:password_set", kwargs={"uidb64": uid, "token": token})
     return f"{settings.VERN_PUBLIC_URL}{path}"
 
 

@@ -122,9 +122,12 @@ def audit_record(
     with transaction.atomic():
         head = Head.objects.select_for_update().filter(pk=1).first()
         if head is None:
-            if Entry.objects.exists():
+            # The very first row (or a database someone emptied): create the head if
+            # no other writer just did, then take its lock like every other append.
+            Head.objects.bulk_create([Head(pk=1, seq=0, mac=GENESIS)], ignore_conflicts=True)
+            head = Head.objects.select_for_update().get(pk=1)
+            if head.seq == 0 and Entry.objects.exists():
                 raise AuditChainBroken("the audit log's head row is missing; run `vern audit verify`")
-            head = Head.objects.create(pk=1, seq=0, mac=GENESIS)
         entry = Entry(
             seq=head.seq + 1,
             created_at=timezone.now(),

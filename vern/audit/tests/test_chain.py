@@ -1,0 +1,159 @@
+"""The audit log is append-only and tamper-evident (P19, R22)."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from vern.audit.models import Entry, Head
+from vern.audit.services import Actor, audit_record, audit_verify
+from vern.lib.keys import email_index
+from vern.testing import run_vern, vern_env
+
+
+def write_rows(count: int) -> list[Entry]:
+    return [
+        audit_record(action="test.event", actor=Actor.system(), object_type="tests.thing", object_id=n,
+                     subject_key=email_index(f"person{n}@example.no"), data={"n": n})
+        for n in range(1, count + 1)
+    ]
+
+
+_guard = importlib.import_module("vern.audit.migrations.0002_append_only")
+
+
+def drop_guard() -> None:
+    """What someone with full database access could do first: remove the trigger."""
+    with connection.cursor() as cursor:
+        for statement in _guard.STATEMENTS[connection.vendor][1]:
+            cursor.execute(statement)
+
+
+def restore_guard() -> None:
+    with connection.cursor() as cursor:
+        for statement in _guard.STATEMENTS[connection.vendor][0]:
+            cursor.execute(statement)
+
+
+@pytest.mark.django_db
+def test_p19_rows_are_chained_and_an_untouched_log_verifies():
+    rows = write_rows(5)
+    assert [row.seq for row in rows] == [1, 2, 3, 4, 5]
+    assert all(later.prev_mac == earlier.mac for earlier, later in zip(rows, rows[1:], strict=False))
+    result = audit_verify()
+    assert result.ok and result.rows == 5
+    assert Head.objects.get(pk=1).seq == 5
+
+
+@pytest.mark.django_db
+def test_p19_the_database_refuses_to_change_an_audit_row():
+    write_rows(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Entry.objects.filter(seq=1).update(action="test.innocent")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_entry SET data = '{}' WHERE seq = 1")
+
+
+@pytest.mark.django_db
+def test_p19_an_edited_row_is_named_by_verify():
+    write_rows(4)
+    drop_guard()
+    Entry.objects.filter(seq=3).update(data={"n": 300})
+    result = audit_verify()
+    assert not result.ok
+    assert result.problems == ["row #3 (test.event) was changed after it was written"]
+
+
+@pytest.mark.django_db
+def test_p19_a_row_rebuilt_without_the_key_does_not_pass():
+    import hashlib
+
+    rows = write_rows(3)
+    drop_guard()
+    forged = hashlib.sha256(b"forged").hexdigest()
+    Entry.objects.filter(seq=2).update(data={"n": 200}, mac=forged)
+    Entry.objects.filter(seq=3).update(prev_mac=forged)
+    problems = audit_verify().problems
+    assert "row #2 (test.event) was changed after it was written" in problems
+    assert rows[2].mac == Entry.objects.get(seq=3).mac
+
+
+@pytest.mark.django_db
+def test_p19_a_deleted_row_in_the_middle_is_detected():
+    write_rows(5)
+    Entry.objects.filter(seq=2).delete()
+    problems = audit_verify().problems
+    assert "rows #2-#2 are missing (deleted)" in problems
+
+
+@pytest.mark.django_db
+def test_p19_deleted_rows_at_the_end_are_detected_through_the_head():
+    write_rows(5)
+    Entry.objects.filter(seq__gte=4).delete()
+    problems = audit_verify().problems
+    assert any("the head says the last row is #5, but the table ends at #3" in p for p in problems)
+
+
+@pytest.mark.django_db
+def test_audit_data_may_not_hold_an_email_address_or_a_full_ip():
+    with pytest.raises(ValueError, match="email"):
+        audit_record(action="test.event", actor=Actor.system(), data={"old": "ola@example.no"})
+    with pytest.raises(ValueError, match="IP"):
+        audit_record(action="test.event", actor=Actor.system(), data={"from": "203.0.113.77"})
+    with pytest.raises(ValueError, match="area.verb"):
+        audit_record(action="Bad Action", actor=Actor.system())
+    assert not Entry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_audit_row_is_only_kept_when_its_change_commits():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        audit_record(action="test.event", actor=Actor.system())
+        raise RuntimeError
+    assert not Entry.objects.exists()
+    audit_record(action="test.event", actor=Actor.system())
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p19_concurrent_writers_keep_one_unbroken_chain():
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(15):
+                audit_record(action="test.event", actor=Actor.system(), object_id=f"{n}-{i}")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    result = audit_verify()
+    assert result.ok, result.problems
+    assert result.rows == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_p19_vern_audit_verify_fails_on_a_tampered_row():
+    write_rows(3)
+    ok = run_vern("audit", "verify", env=vern_env())
+    assert ok.returncode == 0, ok.stderr
+    assert "audit log verified: 3 rows, chain intact" in ok.stdout
+    drop_guard()
+    try:
+        Entry.objects.filter(seq=2).update(action="test.harmless")
+    finally:
+        restore_guard()
+    tampered = run_vern("audit", "verify", env=vern_env())
+    assert tampered.returncode != 0
+    assert "row #2 (test.harmless) was changed after it was written" in tampered.stderr
+    assert "verification FAILED" in tampered.stderr

@@ -1,0 +1,32 @@
+"""Every email type exists in Norwegian Bokmål and English (R10)."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from vern.mail import emails
+from vern.mail.services import mail_render
+
+KINDS = sorted(
+    name for name, func in inspect.getmembers(emails, inspect.isfunction) if func.__module__ == emails.__name__
+)
+
+
+def test_there_are_email_types_to_check():
+    assert "staff_invitation" in KINDS and "staff_password_reset" in KINDS
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_email_has_subject_text_and_html_in_both_languages(kind):
+    context = {"name": "Ola", "link": "https://example.test/x/"}
+    norwegian = mail_render(kind=kind, language="nb", context=context)
+    english = mail_render(kind=kind, language="en", context=context)
+    for rendered in (norwegian, english):
+        assert rendered.subject and "\n" not in rendered.subject
+        assert "https://example.test/x/" in rendered.body_text
+        assert 'href="https://example.test/x/"' in rendered.body_html
+    assert norwegian.subject != english.subject
+    assert norwegian.body_text != english.body_text
+    assert '<html lang="nb">' in norwegian.body_html and '<html lang="en">' in english.body_html

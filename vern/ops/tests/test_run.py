@@ -1,0 +1,67 @@
+"""`vern run` (what `make run` starts): a real multi-process web server and the worker together."""
+
+from __future__ import annotations
+
+import signal
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from vern.jobs import services
+from vern.jobs.models import Job
+from vern.testing import free_port, start_vern, vern_env, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def fetch(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+        return response.status, response.read().decode()
+
+
+def test_vern_run_serves_both_languages_with_several_web_workers_and_runs_jobs(tmp_path):
+    port = free_port()
+    trace = tmp_path / "trace"
+    job = services.job_enqueue("tests.record", payload={"path": str(trace), "token": "from-run"})
+    process = start_vern("run", env=vern_env(PORT=str(port), VERN_WEB_WORKERS="2", VERN_WORKER_POLL_SECONDS="1"))
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl+C to stop." in line:
+                break
+        output = "".join(lines)
+        assert f"vern is running at http://127.0.0.1:{port}/" in output
+        assert "staff add --email you@example.com --role admin" in output
+
+        status, norwegian = fetch(f"http://127.0.0.1:{port}/")
+        assert status == 200 and '<html lang="nb">' in norwegian
+        status, english = fetch(f"http://127.0.0.1:{port}/en/")
+        assert status == 200 and '<html lang="en">' in english
+        status, css = fetch(f"http://127.0.0.1:{port}/static/site/site.css")
+        assert status == 200 and "--brand" in css
+
+        wait_for(lambda: Job.objects.get(pk=job.pk).status == Job.Status.DONE, what="the worker to run the job")
+        assert trace.read_text().startswith("from-run ")
+
+        serve = [pid for pid in children_of(process.pid) if "serve" in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(serve) == 1
+        wait_for(lambda: len(children_of(serve[0])) == 2, what="gunicorn to run two web worker processes")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert process.returncode == 0

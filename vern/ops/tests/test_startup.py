@@ -1,0 +1,112 @@
+"""Bad configuration stops start-up with one clear line; production settings pass `check --deploy`."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from vern.testing import free_port, run_vern, vern_env
+
+
+def one_line_error(result) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "variable,value,explanation",
+    [
+        ("PORT", "abc", "PORT='abc' is not a whole number; e.g. PORT=8000"),
+        ("DEBUG", "maybe", "DEBUG='maybe' is not a yes/no value"),
+        ("DATABASE_URL", "mysql://root@localhost/vern", "vern runs on sqlite:///path or postgres://user@host/db"),
+        ("EMAIL_URL", "http://mail.example.com", "EMAIL_URL='http://mail.example.com' must start with one of smtp://"),
+        ("VERN_ENCRYPTION_KEYS", "k1:tooshort", "VERN_ENCRYPTION_KEYS is not valid"),
+        ("SECRET_KEY", "short", "SECRET_KEY is not valid: it must be at least 50 characters"),
+        ("VERN_PUBLIC_URL", "ftp://kaukus.no", "VERN_PUBLIC_URL='ftp://kaukus.no' must start with one of https://"),
+        ("VERN_PUBLIC_URL", "https://kaukus.no/site", "must be only scheme and host"),
+        ("VERN_LOG_LEVEL", "LOUD", "VERN_LOG_LEVEL='LOUD' is not one of DEBUG, INFO, WARNING, ERROR"),
+        ("ALLOWED_HOSTS", "kaukus.no,,www.kaukus.no", "ALLOWED_HOSTS='kaukus.no,,www.kaukus.no' has an empty item"),
+    ],
+)
+def test_a_malformed_setting_stops_start_up_with_one_line(variable, value, explanation):
+    line = one_line_error(run_vern("check", env=vern_env(**{variable: value})))
+    assert line.startswith("vern: configuration error: ")
+    assert explanation in line
+
+
+def test_a_secret_in_a_missing_file_is_named_without_its_value(tmp_path):
+    line = one_line_error(run_vern("check", env=vern_env(SECRET_KEY_FILE=str(tmp_path / "missing"))))
+    assert "SECRET_KEY_FILE=" in line and "cannot be read" in line
+
+
+def test_a_database_that_cannot_be_reached_gives_a_clear_error_not_a_traceback():
+    url = f"postgres://postgres@127.0.0.1:{free_port()}/vern"
+    line = one_line_error(run_vern("migrate", env=vern_env(DATABASE_URL=url)))
+    assert line.startswith("vern: cannot use the database at 127.0.0.1:")
+    assert "(check DATABASE_URL)" in line
+
+
+def test_the_server_refuses_to_start_on_a_database_that_is_not_migrated(tmp_path):
+    env = vern_env(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    result = run_vern("serve", env=env)
+    assert result.returncode != 0
+    assert "the database is not migrated to this version of vern; run `vern migrate` first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_first_start_generates_private_keys_into_the_data_directory(tmp_path):
+    data = tmp_path / "data"
+    env = {key: value for key, value in vern_env(VERN_DATA_DIR=str(data)).items()
+           if key not in ("SECRET_KEY", "VERN_ENCRYPTION_KEYS", "VERN_INDEX_KEY")}
+    assert run_vern("check", env=env).returncode == 0
+    for name in ("secret_key", "vern_encryption_keys", "vern_index_key"):
+        path = data / name
+        assert path.exists(), name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    keys_before = (data / "vern_encryption_keys").read_text()
+    assert run_vern("check", env=env).returncode == 0
+    assert (data / "vern_encryption_keys").read_text() == keys_before
+
+
+def production_env(tmp_path, **overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("VERN_", "DJANGO_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="vern.settings",
+        VERN_DATA_DIR=str(tmp_path),
+        VERN_PUBLIC_URL="https://kaukus.no",
+        ALLOWED_HOSTS="kaukus.no,www.kaukus.no",
+        EMAIL_URL="smtp+starttls://vern:secret@smtp.kaukus.no:587",
+        VERN_MAIL_FROM="Kaukus AS <support@kaukus.no>",
+        VERN_TRUST_PROXY_HEADERS="true",
+    )
+    env.pop("DATABASE_URL", None)
+    env.update(overrides)
+    return env
+
+
+def test_p18_production_settings_pass_djangos_deploy_checks(tmp_path):
+    """HTTPS only, HSTS, secure cookies: `vern check --deploy` has nothing to say."""
+    result = run_vern("check", "--deploy", "--fail-level", "WARNING", env=production_env(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_checks_name_what_is_not_ready_for_production(tmp_path):
+    env = production_env(tmp_path, VERN_PUBLIC_URL="http://kaukus.no", EMAIL_URL="console://",
+                         VERN_MAIL_FROM="vern <noreply@localhost>")
+    result = run_vern("check", "--deploy", env=env)
+    output = result.stdout + result.stderr
+    for check_id in ("vern.W002", "vern.W003", "vern.W004", "security.W004", "security.W008"):
+        assert check_id in output, check_id
+
+
+def test_a_public_host_outside_allowed_hosts_is_an_error_that_says_how_to_fix_it(tmp_path):
+    result = run_vern("check", env=production_env(tmp_path, ALLOWED_HOSTS="www.kaukus.no"))
+    assert result.returncode != 0
+    assert "vern.E001" in result.stderr
+    assert "VERN_PUBLIC_URL's host 'kaukus.no' is not in ALLOWED_HOSTS" in result.stderr

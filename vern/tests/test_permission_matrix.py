@@ -1,0 +1,140 @@
+"""Every staff URL, walked with every persona (P18, P24).
+
+The matrix below is written out by hand on purpose: granting a role a new
+page must be a visible change to this table, not a side effect. A staff URL
+missing from the table fails the suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from vern.accounts.models import User
+from vern.jobs.models import Job
+from vern.mail.models import OutboxMessage
+
+EVERYONE = {"admin", "privacy_officer", "sales"}
+
+MATRIX: dict[str, set[str] | str] = {
+    "accounts:home": EVERYONE,
+    "accounts:logout": EVERYONE,
+    "accounts:password_change": EVERYONE,
+    "accounts:login": "public",
+    "accounts:password_forgot": "public",
+    "accounts:password_set": "public",
+    "accounts:people": {"admin"},
+    "accounts:person_new": {"admin"},
+    "accounts:person": {"admin"},
+    "accounts:person_roles": {"admin"},
+    "accounts:person_active": {"admin"},
+    "accounts:person_send_link": {"admin"},
+    "ops:jobs": {"admin"},
+    "ops:job_retry": {"admin"},
+    "ops:outbox": {"admin"},
+    "ops:outbox_requeue": {"admin"},
+    "ops:audit": {"admin", "privacy_officer"},
+    "ops:audit_verify": {"admin", "privacy_officer"},
+}
+
+
+def _staff_patterns() -> dict[str, tuple[str, Any]]:
+    """``namespace:name`` → (route, view) for every URL under /staff/."""
+    found: dict[str, tuple[str, Any]] = {}
+
+    def walk(patterns: list[Any], prefix: str, namespace: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and route.startswith("staff/"):
+                found[f"{namespace}:{pattern.name}"] = (route, pattern.callback)
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+STAFF_URLS = _staff_patterns()
+
+
+def test_every_staff_url_is_in_the_matrix_and_every_matrix_row_exists():
+    assert set(STAFF_URLS) == set(MATRIX)
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_URLS))
+def test_every_staff_view_declares_who_may_use_it(name):
+    _, view = STAFF_URLS[name]
+    if MATRIX[name] == "public":
+        assert getattr(view, "vern_staff_public", False), f"{name} is public in the matrix but not marked so"
+    else:
+        assert getattr(view, "vern_capability", None) is not None, f"{name} has no staff_view(...) check"
+
+
+@pytest.fixture
+def targets(personas) -> dict[str, Any]:
+    target = User.objects.create_user(email="target@example.com", password=None, name="Target")
+    target.role_grants.create(role="sales")
+    job = Job.objects.create(name="tests.explode", status=Job.Status.FAILED, attempts=2)
+    message = OutboxMessage.objects.create(kind="staff_invitation", to_address="target@example.com", to_index="x",
+                                           language="nb", subject="s", body_text="b", message_id="<m@x>",
+                                           status=OutboxMessage.Status.FAILED)
+    return {"person": target.pk, "job": job.pk, "message": message.pk}
+
+
+def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
+    pk = {"ops:job_retry": targets["job"], "ops:outbox_requeue": targets["message"]}.get(name, targets["person"])
+    return "/" + route.replace("<int:pk>", str(pk))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n, allowed in MATRIX.items() if allowed != "public"))
+def test_p24_each_persona_gets_exactly_the_access_the_matrix_gives(name, client, personas, targets):
+    route, _ = STAFF_URLS[name]
+    path = _path_for(name, route, targets)
+    allowed = MATRIX[name]
+
+    client.logout()
+    for method in (client.get, client.post):
+        response = method(path)
+        assert response.status_code == 302, f"outsider {method.__name__} {path}"
+        assert response["Location"].startswith("/staff/login/?next=")
+
+    client.force_login(personas.deactivated)
+    assert client.get(path).status_code == 302, f"deactivated staff reached {path}"
+
+    for role in ("sales", "privacy_officer", "admin"):
+        user = getattr(personas, role)
+        client.force_login(user)
+        response = client.get(path)
+        if role not in allowed:
+            assert response.status_code == 403, f"{role} GET {path}"
+            assert client.post(path).status_code == 403, f"{role} POST {path}"
+            continue
+        if response.status_code == 405:
+            response = client.post(path)
+        # 400 is a staff member who may use the page but sent an empty form.
+        assert response.status_code in (200, 302, 400), f"{role} {path}: {response.status_code}"
+        if name != "accounts:logout":  # logging out rightly ends on the login page
+            assert "/staff/login/" not in response.get("Location", ""), f"{role} was sent to log in"
+        client.logout()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n, allowed in MATRIX.items() if allowed == "public"))
+def test_public_staff_pages_open_without_login(name, client, targets):
+    route, _ = STAFF_URLS[name]
+    path = "/" + route.replace("<uidb64>", "MQ").replace("<token>", "bad-token")
+    response = client.get(path)
+    # The login and forgotten-password pages show a form; a bad set-password link says it does not work.
+    assert response.status_code == (404 if name == "accounts:password_set" else 200)
+    assert "/staff/login/" not in response.get("Location", "")
+
+
+@pytest.mark.django_db
+def test_staff_pages_are_never_cached(client, personas):
+    client.force_login(personas.admin)
+    response = client.get("/staff/people/")
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
