@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -64,3 +65,79 @@ def personas(db: None) -> Personas:
         sales=make("sam@example.com", "Sam Salg", "sales"),
         deactivated=make("dag@example.com", "Dag Deaktivert", "admin", active=False),
     )
+
+
+# ------------------------------------------------------------------ browser
+
+CHROMIUM = os.environ.get("VERN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 740}}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (``make test`` installs it if missing)."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium is missing at {CHROMIUM}; run scripts/ensure-chromium (make test does)")
+    # Playwright's sync API keeps an event loop on this thread, which Django's ORM takes
+    # for async code; the tests only touch the database between browser calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageWatch:
+    """What a page did that a visitor would not want: errors, blocked content, other sites."""
+
+    console_errors: list[str]
+    other_origins: list[str]
+    failed: list[str]
+
+
+@pytest.fixture
+def browser_page(chromium: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh browser context per test (no cookies), watching console errors and foreign requests."""
+    from urllib.parse import urlsplit
+
+    context = chromium.new_context(viewport=VIEWPORTS["desktop"], locale="nb-NO")
+    page = context.new_page()
+    own = urlsplit(live_server.url).netloc
+    watch = PageWatch(console_errors=[], other_origins=[], failed=[])
+    page.on("console", lambda m: watch.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: watch.console_errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: (
+            watch.other_origins.append(r.url)
+            if urlsplit(r.url).netloc not in (own, "") and not r.url.startswith(("data:", "about:"))
+            else None
+        ),
+    )
+    page.on("requestfailed", lambda r: watch.failed.append(r.url))
+    page.watch = watch
+    page.base = live_server.url
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Keep a picture for people to look at (set VERN_SCREENSHOTS=dir); costs nothing otherwise."""
+    folder = os.environ.get("VERN_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)

@@ -22,8 +22,8 @@ env = Env()
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = env.path("VERN_DATA_DIR", Path.cwd() / "var").resolve()
 
-DEBUG = env.bool("DEBUG", False)
-PORT = env.int("PORT", 8000, minimum=1, maximum=65535)
+DEBUG = env.boolean("DEBUG", False)
+PORT = env.integer("PORT", 8000, minimum=1, maximum=65535)
 
 # ---------------------------------------------------------------- identity and hosts
 VERN_PUBLIC_URL = env.url("VERN_PUBLIC_URL", f"http://127.0.0.1:{PORT}", schemes=("https", "http")).rstrip("/")
@@ -33,11 +33,11 @@ if _public.path not in ("", "/") or _public.query or _public.fragment:
 VERN_PUBLIC_HOST = _public.hostname or ""
 HTTPS = _public.scheme == "https"
 
-VERN_SITE_NAME = env.str("VERN_SITE_NAME", "Kaukus")
+VERN_SITE_NAME = env.string("VERN_SITE_NAME", "Kaukus")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", sorted({VERN_PUBLIC_HOST, "127.0.0.1", "localhost"}))
+ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", sorted({VERN_PUBLIC_HOST, "127.0.0.1", "localhost"}))
 CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
-VERN_TRUST_PROXY_HEADERS = env.bool("VERN_TRUST_PROXY_HEADERS", False)
+VERN_TRUST_PROXY_HEADERS = env.boolean("VERN_TRUST_PROXY_HEADERS", False)
 if VERN_TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -81,7 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "csp",
 ]
-VERN_EXTRA_JOB_MODULES = env.list("VERN_EXTRA_JOB_MODULES", [])
+VERN_EXTRA_JOB_MODULES = env.strings("VERN_EXTRA_JOB_MODULES", [])
 
 MIDDLEWARE = [
     "vern.site.middleware.head_without_body",
@@ -122,11 +122,11 @@ TEMPLATES = [
 
 # ---------------------------------------------------------------- data
 
-DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'vern.sqlite3'}")
+DATABASE_URL = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'vern.sqlite3'}")
 DATABASES = {"default": database_settings(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.str("REDIS_URL", "")
+REDIS_URL = env.string("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -138,7 +138,7 @@ else:
 
 EMAIL_URL = env.url("EMAIL_URL", "console://", schemes=("smtp", "smtp+starttls", "smtps", "console"))
 globals().update(email_settings(EMAIL_URL))
-DEFAULT_FROM_EMAIL = env.str("VERN_MAIL_FROM", f"vern <noreply@{VERN_PUBLIC_HOST or 'localhost'}>")
+DEFAULT_FROM_EMAIL = env.string("VERN_MAIL_FROM", f"vern <noreply@{VERN_PUBLIC_HOST or 'localhost'}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # ---------------------------------------------------------------- staff accounts
@@ -181,7 +181,10 @@ TIME_ZONE = "Europe/Oslo"  # screens and deadlines; the database always stores U
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "media"},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -189,14 +192,14 @@ STORAGES = {
 
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env.bool("VERN_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = HTTPS and env.bool("VERN_HSTS_PRELOAD", True)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env.boolean("VERN_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = HTTPS and env.boolean("VERN_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-_csp_directives: dict[str, list[str]] = {
+_csp_directives: dict[str, list[str | object]] = {
     "default-src": [NONE],
     "script-src": [SELF, NONCE],
     "style-src": [SELF],
@@ -215,13 +218,13 @@ CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
 
 # ---------------------------------------------------------------- background work
 
-VERN_WORKER_POLL_SECONDS = env.int("VERN_WORKER_POLL_SECONDS", 2, minimum=1, maximum=60)
-VERN_WEB_WORKERS = env.int("VERN_WEB_WORKERS", 3, minimum=1, maximum=64)
-VERN_BIND = env.str("VERN_BIND", "127.0.0.1")
+VERN_WORKER_POLL_SECONDS = env.integer("VERN_WORKER_POLL_SECONDS", 2, minimum=1, maximum=60)
+VERN_WEB_WORKERS = env.integer("VERN_WEB_WORKERS", 3, minimum=1, maximum=64)
+VERN_BIND = env.string("VERN_BIND", "127.0.0.1")
 
 # ---------------------------------------------------------------- logging
 
-VERN_LOG_LEVEL = env.str("VERN_LOG_LEVEL", "INFO").upper()
+VERN_LOG_LEVEL = env.string("VERN_LOG_LEVEL", "INFO").upper()
 if VERN_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR"):
     raise ConfigError(f"VERN_LOG_LEVEL={VERN_LOG_LEVEL!r} is not one of DEBUG, INFO, WARNING, ERROR")
 

@@ -7,12 +7,12 @@ language comes from the URL alone, never from a cookie.
 from __future__ import annotations
 
 from django.conf.urls.i18n import i18n_patterns
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from vern.ops import views as ops_views
 from vern.site import views as site_views
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("robots.txt", site_views.robots_txt, name="robots_txt"),
     path("healthz", ops_views.healthz, name="healthz"),
 ]

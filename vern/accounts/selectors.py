@@ -39,16 +39,41 @@ def troubled_mail_count() -> int:
 def console_tiles(user: User) -> list[Tile]:
     tiles: list[Tile] = []
     if user.can(Capability.MANAGE_STAFF):
-        tiles.append(Tile(_("Staff accounts"), _("Add staff, change roles, deactivate accounts."),
-                          reverse("accounts:people"), User.objects.filter(is_active=True).count()))
+        tiles.append(
+            Tile(
+                _("Staff accounts"),
+                _("Add staff, change roles, deactivate accounts."),
+                reverse("accounts:people"),
+                User.objects.filter(is_active=True).count(),
+            )
+        )
     if user.can(Capability.OPERATE):
         failing = failing_jobs_count()
-        tiles.append(Tile(_("Background jobs"), _("Jobs that failed or are being retried."),
-                          reverse("ops:jobs"), failing, alert=failing > 0))
+        tiles.append(
+            Tile(
+                _("Background jobs"),
+                _("Jobs that failed or are being retried."),
+                reverse("ops:jobs"),
+                failing,
+                alert=failing > 0,
+            )
+        )
         troubled = troubled_mail_count()
-        tiles.append(Tile(_("Mail outbox"), _("Mail that is delayed or could not be delivered."),
-                          reverse("ops:outbox"), troubled, alert=troubled > 0))
+        tiles.append(
+            Tile(
+                _("Mail outbox"),
+                _("Mail that is delayed or could not be delivered."),
+                reverse("ops:outbox"),
+                troubled,
+                alert=troubled > 0,
+            )
+        )
     if user.can(Capability.READ_AUDIT):
-        tiles.append(Tile(_("Audit log"), _("Who saw or changed what, and proof that the log is intact."),
-                          reverse("ops:audit")))
+        tiles.append(
+            Tile(
+                _("Audit log"),
+                _("Who saw or changed what, and proof that the log is intact."),
+                reverse("ops:audit"),
+            )
+        )
     return tiles

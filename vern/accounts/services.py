@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from vern.accounts.models import RoleGrant, User
@@ -47,9 +47,7 @@ def _clean_roles(roles: Iterable[str]) -> list[Role]:
 
 
 def _active_admins_other_than(user: User) -> int:
-    return (
-        User.objects.filter(is_active=True, role_grants__role=Role.ADMIN).exclude(pk=user.pk).distinct().count()
-    )
+    return User.objects.filter(is_active=True, role_grants__role=Role.ADMIN).exclude(pk=user.pk).distinct().count()
 
 
 def password_set_link(user: User) -> str:
@@ -160,8 +158,7 @@ def staff_send_password_link(*, user: User, actor: Actor) -> None:
     """An administrator sends a staff member a fresh link to set a password."""
     with transaction.atomic():
         audit_record(action="staff.password_link_send", actor=actor, object_type="accounts.user", object_id=user.pk)
-        emails.staff_password_reset(to=user.email, language=user.language, name=user.name,
-                                    link=password_set_link(user))
+        emails.staff_password_reset(to=user.email, language=user.language, name=user.name, link=password_set_link(user))
 
 
 def staff_password_reset_request(*, request: HttpRequest, email: str) -> None:
@@ -176,10 +173,13 @@ def staff_password_reset_request(*, request: HttpRequest, email: str) -> None:
     if user is None:
         return
     with transaction.atomic():
-        audit_record(action="staff.password_reset_request", actor=Actor.visitor(), object_type="accounts.user",
-                     object_id=user.pk)
-        emails.staff_password_reset(to=user.email, language=user.language, name=user.name,
-                                    link=password_set_link(user))
+        audit_record(
+            action="staff.password_reset_request",
+            actor=Actor.visitor(),
+            object_type="accounts.user",
+            object_id=user.pk,
+        )
+        emails.staff_password_reset(to=user.email, language=user.language, name=user.name, link=password_set_link(user))
 
 
 def staff_check_password(*, request: HttpRequest, email: str, password: str) -> User | None:
@@ -212,14 +212,12 @@ def staff_login(*, request: HttpRequest, user: User) -> None:
 def staff_login_failed(*, user: User | None) -> None:
     """Audit a failed password for a known account (unknown addresses are not recorded)."""
     if user is not None:
-        audit_record(action="staff.login_failed", actor=Actor.visitor(), object_type="accounts.user",
-                     object_id=user.pk)
+        audit_record(action="staff.login_failed", actor=Actor.visitor(), object_type="accounts.user", object_id=user.pk)
 
 
 def staff_logout(*, request: HttpRequest) -> None:
     user = request.user
     with transaction.atomic():
         if isinstance(user, User):
-            audit_record(action="staff.logout", actor=Actor.staff(user), object_type="accounts.user",
-                         object_id=user.pk)
+            audit_record(action="staff.logout", actor=Actor.staff(user), object_type="accounts.user", object_id=user.pk)
         logout(request)

@@ -30,8 +30,9 @@ from vern.audit.services import Actor
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         next_url = ""
     if staff_member(request) is not None and request.method != "POST":
         return redirect(next_url or "accounts:home")
@@ -95,8 +96,7 @@ def password_set(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
         return render(request, "accounts/password_link_invalid.html", status=404)
     form = SetPasswordForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.staff_set_password(user=user, password=form.cleaned_data["new_password1"],
-                                    actor=Actor.staff(user))
+        services.staff_set_password(user=user, password=form.cleaned_data["new_password1"], actor=Actor.staff(user))
         messages.success(request, _("Your password is set. Log in with it now."))
         return redirect("accounts:login")
     return render(request, "accounts/password_set.html", {"form": form, "account": user})
@@ -152,7 +152,9 @@ def person_new(request: HttpRequest) -> HttpResponse:
         except services.StaffError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("The account is created and an email with a link to set a password is on its way."))
+            messages.success(
+                request, _("The account is created and an email with a link to set a password is on its way.")
+            )
             return redirect("accounts:person", pk=person.pk)
     return render(request, "accounts/person_new.html", {"form": form})
 

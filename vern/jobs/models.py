@@ -29,7 +29,7 @@ class Job(models.Model):
     max_attempts = models.PositiveIntegerField(default=5)
     last_error = models.TextField(blank=True)
     # Set while a job waits: a second enqueue with the same key is a no-op then.
-    unique_key = models.CharField(max_length=200, null=True, blank=True)
+    unique_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (NULLs never collide)
     claimed_by = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -21,31 +21,31 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 8000
 
 
-def job_enqueue(
-    name: str,
-    *,
-    payload: dict[str, Any] | None = None,
-    run_after: dt.datetime | None = None,
-    unique_key: str | None = None,
-) -> Job | None:
-    """Queue a job in the caller's transaction.
-
-    With ``unique_key``, a job with that key that is still waiting is enough and
-    nothing new is queued (``None`` is returned).
-    """
+def _new_job(name: str, payload: dict[str, Any] | None, run_after: dt.datetime | None, key: str | None) -> Job:
     spec = get_spec(name)
     payload = payload or {}
     json.dumps(payload)  # refuse what the JSON column could not hold, here and not in the worker
-    job = Job(
+    return Job(
         name=name,
         payload=payload,
         run_after=run_after or timezone.now(),
         max_attempts=spec.max_attempts,
-        unique_key=unique_key,
+        unique_key=key,
     )
-    if unique_key is None:
-        job.save()
-        return job
+
+
+def job_enqueue(name: str, *, payload: dict[str, Any] | None = None, run_after: dt.datetime | None = None) -> Job:
+    """Queue a job in the caller's transaction: it exists only if the caller's change commits."""
+    job = _new_job(name, payload, run_after, None)
+    job.save()
+    return job
+
+
+def job_enqueue_once(
+    name: str, *, key: str, payload: dict[str, Any] | None = None, run_after: dt.datetime | None = None
+) -> Job | None:
+    """Like ``job_enqueue``, unless a job with this key is already waiting; then nothing is queued."""
+    job = _new_job(name, payload, run_after, key)
     try:
         with transaction.atomic():
             job.save()
@@ -179,6 +179,6 @@ def schedules_enqueue_due(*, now: dt.datetime | None = None) -> list[str]:
                 next_run_at=spec.next_due(now), last_enqueued_at=now
             )
             if won:
-                job_enqueue(spec.name, unique_key=f"periodic:{spec.name}")
+                job_enqueue_once(spec.name, key=f"periodic:{spec.name}")
                 queued.append(spec.name)
     return queued

@@ -69,8 +69,11 @@ class Worker:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stopping.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        log.info("worker %s: %s received; finishing the current job, then stopping", self.worker_id,
-                 signal.Signals(signum).name)
+        log.info(
+            "worker %s: %s received; finishing the current job, then stopping",
+            self.worker_id,
+            signal.Signals(signum).name,
+        )
         self.stopping.set()
 
     def install_signal_handlers(self) -> None:
@@ -109,9 +112,7 @@ class Worker:
         try:
             spec.func(**job.payload)
         except Exception as exc:  # a job's failure must never stop the worker
-            services.job_mark_failed(
-                job=job, worker_id=self.worker_id, error=services.describe_error(exc), spec=spec
-            )
+            services.job_mark_failed(job=job, worker_id=self.worker_id, error=services.describe_error(exc), spec=spec)
         else:
             services.job_mark_done(job=job, worker_id=self.worker_id)
             log.info("job %s #%s done in %.2fs", job.name, job.pk, time.monotonic() - started)

@@ -46,11 +46,11 @@ class Env:
     def is_set(self, name: str) -> bool:
         return self._raw(name) not in (None, "")
 
-    def str(self, name: str, default: str) -> str:
+    def string(self, name: str, default: str) -> str:
         value = self._raw(name)
         return default if value in (None, "") else value  # type: ignore[return-value]
 
-    def bool(self, name: str, default: bool) -> bool:
+    def boolean(self, name: str, default: bool) -> bool:
         value = self._raw(name)
         if value is None:
             return default
@@ -61,7 +61,7 @@ class Env:
             return False
         raise ConfigError(f"{name}={_show(value)} is not a yes/no value; use {name}=true or {name}=false")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    def integer(self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         value = self._raw(name)
         if value in (None, ""):
             return default
@@ -76,7 +76,7 @@ class Env:
             raise ConfigError(f"{name}={number} is above the largest allowed value {maximum}")
         return number
 
-    def list(self, name: str, default: list[str]) -> list[str]:
+    def strings(self, name: str, default: list[str]) -> list[str]:
         value = self._raw(name)
         if value in (None, ""):
             return list(default)
@@ -87,7 +87,7 @@ class Env:
         return items
 
     def url(self, name: str, default: str, *, schemes: tuple[str, ...]) -> str:
-        value = self.str(name, default)
+        value = self.string(name, default)
         parts = urlsplit(value)
         if parts.scheme not in schemes:
             wanted = ", ".join(f"{s}://" for s in schemes)

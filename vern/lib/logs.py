@@ -42,7 +42,7 @@ def redact(text: str) -> str:
 class RedactingFormatter(logging.Formatter):
     """Redacts the message and any traceback; the time stamp and level are left alone."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+    def formatMessage(self, record: logging.LogRecord) -> str:
         original = record.message
         record.message = redact(original)
         try:
@@ -50,8 +50,8 @@ class RedactingFormatter(logging.Formatter):
         finally:
             record.message = original
 
-    def formatException(self, ei: logging._SysExcInfoType) -> str:  # noqa: N802
+    def formatException(self, ei: logging._SysExcInfoType) -> str:
         return redact(super().formatException(ei))
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+    def formatStack(self, stack_info: str) -> str:
         return redact(super().formatStack(stack_info))

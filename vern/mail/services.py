@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from vern.jobs.services import job_enqueue
+from vern.jobs.services import job_enqueue_once
 from vern.lib.keys import email_index
 from vern.lib.logs import redact
 from vern.lib.normalise import normalise_email
@@ -34,7 +35,7 @@ class Rendered:
     body_html: str
 
 
-def mail_render(*, kind: str, language: str, context: dict[str, object]) -> Rendered:
+def mail_render(*, kind: str, language: str, context: Mapping[str, object]) -> Rendered:
     """Render ``mail/<kind>/subject.txt``, ``body.txt`` and ``body.html`` in the recipient's language."""
     with translation.override(language):
         full = {"site_url": settings.VERN_PUBLIC_URL, "language": language, **context}
@@ -44,7 +45,7 @@ def mail_render(*, kind: str, language: str, context: dict[str, object]) -> Rend
     return Rendered(subject=subject, body_text=body_text, body_html=body_html)
 
 
-def mail_queue(*, kind: str, to: str, language: str, context: dict[str, object]) -> OutboxMessage:
+def mail_queue(*, kind: str, to: str, language: str, context: Mapping[str, object]) -> OutboxMessage:
     """Render an email and put it in the outbox, in the caller's transaction.
 
     The worker delivers it; if the transaction rolls back, the mail is never sent.
@@ -64,7 +65,7 @@ def mail_queue(*, kind: str, to: str, language: str, context: dict[str, object])
             body_html=rendered.body_html,
             message_id=make_msgid(domain=settings.VERN_PUBLIC_HOST or "vern.invalid"),
         )
-        job_enqueue(DELIVER_JOB, unique_key=DELIVER_JOB)
+        job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
     return message
 
 
@@ -190,5 +191,5 @@ def outbox_requeue(*, message_id: int) -> OutboxMessage:
         message.status = OutboxMessage.Status.QUEUED
         message.next_attempt_at = timezone.now()
         message.save(update_fields=["status", "next_attempt_at"])
-        job_enqueue(DELIVER_JOB, unique_key=DELIVER_JOB)
+        job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
     return message

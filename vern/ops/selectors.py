@@ -3,7 +3,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
-
 from django.utils.translation import gettext as _
 
 from vern.accounts.models import User
@@ -55,6 +54,17 @@ def outbox_counts() -> dict[str, int]:
 class AuditRow:
     entry: Entry
     actor: str
+    details: str
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_describe(item) for item in value) or "–"
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_describe(item)}" for key, item in value.items())
+    if value is True or value is False:
+        return "yes" if value else "no"
+    return str(value)
 
 
 def audit_rows(*, before: int | None, limit: int) -> list[AuditRow]:
@@ -72,9 +82,9 @@ def audit_rows(*, before: int | None, limit: int) -> list[AuditRow]:
     }
     rows = []
     for entry in page:
-        if entry.actor_kind == Entry.ActorKind.STAFF:
+        if entry.actor_kind == Entry.ActorKind.STAFF and entry.actor_id is not None:
             actor = f"{names.get(entry.actor_id, _('staff'))} #{entry.actor_id}"
         else:
             actor = str(labels.get(Entry.ActorKind(entry.actor_kind), entry.actor_kind))
-        rows.append(AuditRow(entry=entry, actor=actor))
+        rows.append(AuditRow(entry=entry, actor=actor, details=_describe(entry.data) if entry.data else ""))
     return rows

@@ -14,14 +14,19 @@ from vern.mail.services import outbox_requeue
 def job_retry_by_staff(*, job: Job, actor: Actor) -> Job:
     with transaction.atomic():
         job = job_retry(job_id=job.pk)
-        audit_record(action="job.retry", actor=actor, object_type="jobs.job", object_id=job.pk,
-                     data={"name": job.name})
+        audit_record(action="job.retry", actor=actor, object_type="jobs.job", object_id=job.pk, data={"name": job.name})
     return job
 
 
 def outbox_requeue_by_staff(*, message: OutboxMessage, actor: Actor) -> OutboxMessage:
     with transaction.atomic():
         message = outbox_requeue(message_id=message.pk)
-        audit_record(action="mail.requeue", actor=actor, object_type="mail.outboxmessage", object_id=message.pk,
-                     subject_key=message.to_index, data={"kind": message.kind})
+        audit_record(
+            action="mail.requeue",
+            actor=actor,
+            object_type="mail.outboxmessage",
+            object_id=message.pk,
+            subject_key=message.to_index,
+            data={"kind": message.kind},
+        )
     return message

@@ -35,11 +35,15 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @staff_view(Capability.OPERATE)
 @require_http_methods(["GET", "HEAD"])
 def jobs(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/jobs.html", {
-        "counts": selectors.job_counts(),
-        "attention": selectors.jobs_needing_attention(),
-        "recent": selectors.recent_jobs(),
-    })
+    return render(
+        request,
+        "ops/jobs.html",
+        {
+            "counts": selectors.job_counts(),
+            "attention": selectors.jobs_needing_attention(),
+            "recent": selectors.recent_jobs(),
+        },
+    )
 
 
 @staff_view(Capability.OPERATE)
@@ -68,11 +72,16 @@ def outbox(request: HttpRequest) -> HttpResponse:
         OutboxMessage.Status.SENT: _("Sent"),
         OutboxMessage.Status.FAILED: _("Not delivered"),
     }
-    return render(request, "ops/outbox.html", {
-        "rows": selectors.outbox_rows(status=status),
-        "filters": [(value, label, counts[value]) for value, label in labels.items()],
-        "status": status,
-    })
+    return render(
+        request,
+        "ops/outbox.html",
+        {
+            "rows": selectors.outbox_rows(status=status),
+            "filters": [(value, label, counts[value]) for value, label in labels.items()],
+            "total": sum(counts.values()),
+            "status": status,
+        },
+    )
 
 
 @staff_view(Capability.OPERATE)
@@ -94,10 +103,14 @@ def audit(request: HttpRequest) -> HttpResponse:
     before_text = request.GET.get("before", "")
     before = int(before_text) if before_text.isdigit() else None
     rows = selectors.audit_rows(before=before, limit=AUDIT_PAGE)
-    return render(request, "ops/audit.html", {
-        "rows": rows,
-        "next_before": rows[-1].entry.seq if len(rows) == AUDIT_PAGE else None,
-    })
+    return render(
+        request,
+        "ops/audit.html",
+        {
+            "rows": rows,
+            "next_before": rows[-1].entry.seq if len(rows) == AUDIT_PAGE else None,
+        },
+    )
 
 
 @staff_view(Capability.READ_AUDIT)
@@ -105,9 +118,13 @@ def audit(request: HttpRequest) -> HttpResponse:
 def audit_verify_view(request: HttpRequest) -> HttpResponse:
     result = audit_verify()
     if result.ok:
-        messages.success(request, _("The audit log is intact: %(rows)s rows checked, no row changed or missing.")
-                         % {"rows": result.rows})
+        messages.success(
+            request,
+            _("The audit log is intact: %(rows)s rows checked, no row changed or missing.") % {"rows": result.rows},
+        )
     else:
-        messages.error(request, _("The audit log has been tampered with: %(problems)s")
-                       % {"problems": "; ".join(result.problems[:10])})
+        messages.error(
+            request,
+            _("The audit log has been tampered with: %(problems)s") % {"problems": "; ".join(result.problems[:10])},
+        )
     return redirect("ops:audit")

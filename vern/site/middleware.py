@@ -42,7 +42,11 @@ def request_log(get_response: Handler) -> Handler:
         match = getattr(request, "resolver_match", None)
         route = f"/{match.route}" if match is not None else "(no route)"
         log.info(
-            "%s %s %s %.0fms", request.method, route, response.status_code, (time.monotonic() - started) * 1000
+            "%s %s %s %.0fms",
+            request.method,
+            route,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
         )
         return response
 

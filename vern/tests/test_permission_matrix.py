@@ -77,9 +77,16 @@ def targets(personas) -> dict[str, Any]:
     target = User.objects.create_user(email="target@example.com", password=None, name="Target")
     target.role_grants.create(role="sales")
     job = Job.objects.create(name="tests.explode", status=Job.Status.FAILED, attempts=2)
-    message = OutboxMessage.objects.create(kind="staff_invitation", to_address="target@example.com", to_index="x",
-                                           language="nb", subject="s", body_text="b", message_id="<m@x>",
-                                           status=OutboxMessage.Status.FAILED)
+    message = OutboxMessage.objects.create(
+        kind="staff_invitation",
+        to_address="target@example.com",
+        to_index="x",
+        language="nb",
+        subject="s",
+        body_text="b",
+        message_id="<m@x>",
+        status=OutboxMessage.Status.FAILED,
+    )
     return {"person": target.pk, "job": job.pk, "message": message.pk}
 
 

@@ -25,8 +25,9 @@ def _fresh_rate_limits(db):
 
 @pytest.fixture
 def ola(db):
-    return services.staff_create(email="ola@example.com", name="Ola", roles=["sales"], password=STRONG,
-                                 actor=Actor.cli())
+    return services.staff_create(
+        email="ola@example.com", name="Ola", roles=["sales"], password=STRONG, actor=Actor.cli()
+    )
 
 
 def test_the_staff_console_sends_a_visitor_to_the_login_page(client, db):
@@ -56,7 +57,7 @@ def test_a_wrong_password_gives_one_message_for_every_mistake(client, ola):
         assert response.status_code == 200
         assert "E-postadressen eller passordet er feil." in response.content.decode()
     assert Entry.objects.filter(action="staff.login_failed").count() == 1  # only the known account
-    assert '_auth_user_id' not in client.session
+    assert "_auth_user_id" not in client.session
 
 
 def test_p24_guessing_passwords_is_stopped_after_a_few_tries(client, ola):
@@ -65,12 +66,11 @@ def test_p24_guessing_passwords_is_stopped_after_a_few_tries(client, ola):
     blocked = client.post("/staff/login/", {"email": "ola@example.com", "password": STRONG})
     assert blocked.status_code == 429
     assert "For mange innloggingsforsøk" in blocked.content.decode()
-    assert '_auth_user_id' not in client.session
+    assert "_auth_user_id" not in client.session
 
 
 def test_login_redirects_only_to_this_site(client, ola):
-    response = client.post("/staff/login/?next=https://evil.example/", {"email": "ola@example.com",
-                                                                         "password": STRONG})
+    response = client.post("/staff/login/?next=https://evil.example/", {"email": "ola@example.com", "password": STRONG})
     assert response["Location"] == "/staff/"
 
 
@@ -96,7 +96,9 @@ def test_a_forgotten_password_is_reset_through_a_link_mailed_to_the_account(clie
     assert sent.status_code == unknown.status_code == 200
     assert sent.content == unknown.content  # nobody learns which addresses have accounts
     mail = OutboxMessage.objects.get()
-    link = re.search(r"http://testserver(/staff/password/set/\S+/)", mail.body_text).group(1)
+    found = re.search(r"http://testserver(/staff/password/set/\S+/)", mail.body_text)
+    assert found is not None
+    link = found.group(1)
     form = client.get(link)
     assert form.status_code == 200
     done = client.post(link, {"new_password1": "a brand new passphrase 7", "new_password2": "a brand new passphrase 7"})
@@ -118,10 +120,14 @@ def test_mismatched_new_passwords_are_refused_next_to_the_field(client, ola):
 
 def test_staff_can_change_their_own_password(client, ola):
     client.force_login(ola)
-    response = client.post(reverse("accounts:password_change"), {
-        "old_password": STRONG, "new_password1": "another fine passphrase 9",
-        "new_password2": "another fine passphrase 9",
-    })
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": STRONG,
+            "new_password1": "another fine passphrase 9",
+            "new_password2": "another fine passphrase 9",
+        },
+    )
     assert response.status_code == 302
     ola.refresh_from_db()
     assert ola.check_password("another fine passphrase 9")

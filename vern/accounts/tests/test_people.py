@@ -13,9 +13,15 @@ pytestmark = pytest.mark.django_db
 
 def test_an_administrator_adds_a_staff_member_who_is_invited_by_mail(client, personas):
     client.force_login(personas.admin)
-    response = client.post("/staff/people/new/", {
-        "name": "Nina Ny", "email": "nina@example.com", "roles": ["sales"], "language": "en",
-    })
+    response = client.post(
+        "/staff/people/new/",
+        {
+            "name": "Nina Ny",
+            "email": "nina@example.com",
+            "roles": ["sales"],
+            "language": "en",
+        },
+    )
     nina = User.objects.get(email="nina@example.com")
     assert response.status_code == 302 and response["Location"] == f"/staff/people/{nina.pk}/"
     assert nina.roles == {"sales"}
@@ -40,7 +46,9 @@ def test_an_administrator_changes_roles_and_deactivates_an_account(client, perso
     client.post(f"/staff/people/{sam.pk}/active/", {"active": "yes"})
     assert User.objects.get(pk=sam.pk).is_active
     assert list(Entry.objects.order_by("seq").values_list("action", flat=True)) == [
-        "staff.roles_change", "staff.deactivate", "staff.reactivate",
+        "staff.roles_change",
+        "staff.deactivate",
+        "staff.reactivate",
     ]
 
 

@@ -26,29 +26,40 @@ def _english():
 
 @pytest.mark.django_db
 def test_p18_passwords_are_stored_with_argon2():
-    user = services.staff_create(email="ola@example.com", name="Ola", roles=["sales"], password=STRONG,
-                                 actor=Actor.cli())
+    user = services.staff_create(
+        email="ola@example.com", name="Ola", roles=["sales"], password=STRONG, actor=Actor.cli()
+    )
     assert user.password.startswith("argon2$")
     assert user.check_password(STRONG)
 
 
 @pytest.mark.django_db
 def test_p18_each_role_gets_only_what_it_needs():
-    assert Capability.READ_AUDIT not in services.staff_create(
-        email="s@example.com", name="S", roles=["sales"], password=STRONG, actor=Actor.cli()
-    ).capabilities
-    officer = services.staff_create(email="p@example.com", name="P", roles=["privacy_officer"], password=STRONG,
-                                    actor=Actor.cli())
+    assert (
+        Capability.READ_AUDIT
+        not in services.staff_create(
+            email="s@example.com", name="S", roles=["sales"], password=STRONG, actor=Actor.cli()
+        ).capabilities
+    )
+    officer = services.staff_create(
+        email="p@example.com", name="P", roles=["privacy_officer"], password=STRONG, actor=Actor.cli()
+    )
     assert officer.capabilities == {Capability.CONSOLE, Capability.READ_AUDIT}
-    both = services.staff_create(email="b@example.com", name="B", roles=["sales", "privacy_officer"],
-                                 password=STRONG, actor=Actor.cli())
+    both = services.staff_create(
+        email="b@example.com",
+        name="B",
+        roles=["sales", "privacy_officer"],
+        password=STRONG,
+        actor=Actor.cli(),
+    )
     assert both.roles == {"sales", "privacy_officer"}
 
 
 @pytest.mark.django_db
 def test_a_new_account_without_a_password_gets_an_invitation_by_mail():
-    user = services.staff_create(email="Kari@Example.com", name="Kari", roles=["sales"], actor=Actor.cli(),
-                                 language="en")
+    user = services.staff_create(
+        email="Kari@Example.com", name="Kari", roles=["sales"], actor=Actor.cli(), language="en"
+    )
     assert user.email == "kari@example.com"
     assert not user.has_usable_password()
     mail = OutboxMessage.objects.get()
@@ -76,8 +87,7 @@ def test_bad_input_is_refused_with_a_reason_and_creates_nothing(kwargs, message)
 def test_an_email_address_can_have_only_one_account_whatever_its_case():
     services.staff_create(email="ola@example.com", name="Ola", roles=["sales"], password=STRONG, actor=Actor.cli())
     with pytest.raises(services.StaffError, match="already exists"):
-        services.staff_create(email="OLA@example.com", name="Ola", roles=["sales"], password=STRONG,
-                              actor=Actor.cli())
+        services.staff_create(email="OLA@example.com", name="Ola", roles=["sales"], password=STRONG, actor=Actor.cli())
 
 
 @pytest.mark.django_db
@@ -87,16 +97,16 @@ def test_the_last_active_administrator_cannot_be_demoted_or_deactivated(personas
         services.staff_set_roles(user=alice, roles=["sales"], actor=Actor.staff(alice))
     with pytest.raises(services.StaffError, match="last active administrator"):
         services.staff_deactivate(user=alice, actor=Actor.staff(alice))
-    services.staff_set_roles(user=personas.privacy_officer, roles=["privacy_officer", "admin"],
-                             actor=Actor.staff(alice))
+    services.staff_set_roles(
+        user=personas.privacy_officer, roles=["privacy_officer", "admin"], actor=Actor.staff(alice)
+    )
     services.staff_set_roles(user=alice, roles=["sales"], actor=Actor.staff(alice))
     assert User.objects.get(pk=alice.pk).roles == {"sales"}
 
 
 @pytest.mark.django_db
 def test_p19_role_changes_are_audited_with_old_and_new_values(personas):
-    services.staff_set_roles(user=personas.sales, roles=["sales", "privacy_officer"],
-                             actor=Actor.staff(personas.admin))
+    services.staff_set_roles(user=personas.sales, roles=["sales", "privacy_officer"], actor=Actor.staff(personas.admin))
     entry = Entry.objects.get(action="staff.roles_change")
     assert entry.actor_id == personas.admin.pk
     assert entry.object_id == str(personas.sales.pk)
@@ -107,8 +117,21 @@ def test_p19_role_changes_are_audited_with_old_and_new_values(personas):
 def test_vern_staff_add_works_without_a_prompt(tmp_path):
     password_file = tmp_path / "password"
     password_file.write_text(STRONG + "\n")
-    result = run_vern("staff", "add", "--email", "Ada@Example.com", "--role", "admin", "--role", "privacy_officer",
-                      "--name", "Ada", "--password-file", str(password_file), env=vern_env())
+    result = run_vern(
+        "staff",
+        "add",
+        "--email",
+        "Ada@Example.com",
+        "--role",
+        "admin",
+        "--role",
+        "privacy_officer",
+        "--name",
+        "Ada",
+        "--password-file",
+        str(password_file),
+        env=vern_env(),
+    )
     assert result.returncode == 0, result.stderr
     assert "created staff account ada@example.com (admin, privacy_officer)" in result.stdout
     user = User.objects.get(email="ada@example.com")

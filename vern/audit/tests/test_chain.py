@@ -16,8 +16,14 @@ from vern.testing import run_vern, vern_env
 
 def write_rows(count: int) -> list[Entry]:
     return [
-        audit_record(action="test.event", actor=Actor.system(), object_type="tests.thing", object_id=n,
-                     subject_key=email_index(f"person{n}@example.no"), data={"n": n})
+        audit_record(
+            action="test.event",
+            actor=Actor.system(),
+            object_type="tests.thing",
+            object_id=n,
+            subject_key=email_index(f"person{n}@example.no"),
+            data={"n": n},
+        )
         for n in range(1, count + 1)
     ]
 
@@ -53,7 +59,11 @@ def test_p19_the_database_refuses_to_change_an_audit_row():
     write_rows(1)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Entry.objects.filter(seq=1).update(action="test.innocent")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE audit_entry SET data = '{}' WHERE seq = 1")
 
 

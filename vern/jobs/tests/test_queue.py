@@ -44,8 +44,8 @@ def test_a_payload_that_is_not_json_is_refused_at_once():
 
 def test_a_unique_job_is_queued_once_while_it_waits(tmp_path):
     payload = {"path": str(tmp_path / "x"), "token": "a"}
-    first = services.job_enqueue("tests.record", payload=payload, unique_key="k")
-    second = services.job_enqueue("tests.record", payload=payload, unique_key="k")
+    first = services.job_enqueue_once("tests.record", key="k", payload=payload)
+    second = services.job_enqueue_once("tests.record", key="k", payload=payload)
     assert first is not None and second is None
     assert Job.objects.count() == 1
 
@@ -60,8 +60,11 @@ def test_the_worker_runs_a_queued_job_and_marks_it_done(tmp_path):
 
 
 def test_a_job_that_is_not_due_yet_waits(tmp_path):
-    job = services.job_enqueue("tests.record", payload={"path": str(tmp_path / "t"), "token": "later"},
-                               run_after=timezone.now() + dt.timedelta(minutes=5))
+    job = services.job_enqueue(
+        "tests.record",
+        payload={"path": str(tmp_path / "t"), "token": "later"},
+        run_after=timezone.now() + dt.timedelta(minutes=5),
+    )
     run_burst()
     job.refresh_from_db()
     assert job.status == Job.Status.QUEUED and job.attempts == 0

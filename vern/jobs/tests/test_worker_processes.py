@@ -33,10 +33,7 @@ def test_sigterm_lets_the_current_job_finish_then_the_worker_exits(tmp_path):
 
 def test_two_workers_never_run_the_same_job_twice(tmp_path):
     trace = tmp_path / "trace"
-    jobs = [
-        services.job_enqueue("tests.record", payload={"path": str(trace), "token": f"job-{n}"})
-        for n in range(120)
-    ]
+    jobs = [services.job_enqueue("tests.record", payload={"path": str(trace), "token": f"job-{n}"}) for n in range(120)]
     workers = [start_vern("worker", "--burst") for _ in range(2)]
     outputs = [worker.communicate(timeout=120)[0] for worker in workers]
     assert [worker.returncode for worker in workers] == [0, 0], outputs

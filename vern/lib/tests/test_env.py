@@ -13,7 +13,7 @@ from vern.lib.env import ConfigError, Env
 def test_a_yes_no_value_must_be_exactly_yes_or_no():
     env = Env({"DEBUG": "yes please"})
     with pytest.raises(ConfigError) as caught:
-        env.bool("DEBUG", False)
+        env.boolean("DEBUG", False)
     message = str(caught.value)
     assert "\n" not in message
     assert "DEBUG='yes please'" in message and "DEBUG=true" in message
@@ -21,21 +21,21 @@ def test_a_yes_no_value_must_be_exactly_yes_or_no():
 
 @pytest.mark.parametrize("raw,expected", [("true", True), ("1", True), ("off", False), ("False", False)])
 def test_common_spellings_of_yes_and_no_are_understood(raw, expected):
-    assert Env({"DEBUG": raw}).bool("DEBUG", not expected) is expected
+    assert Env({"DEBUG": raw}).boolean("DEBUG", not expected) is expected
 
 
 def test_debug_is_off_when_unset():
-    assert Env({}).bool("DEBUG", False) is False
+    assert Env({}).boolean("DEBUG", False) is False
 
 
 def test_a_number_out_of_range_names_the_limit():
     with pytest.raises(ConfigError, match="PORT=70000 is above the largest allowed value 65535"):
-        Env({"PORT": "70000"}).int("PORT", 8000, minimum=1, maximum=65535)
+        Env({"PORT": "70000"}).integer("PORT", 8000, minimum=1, maximum=65535)
 
 
 def test_a_list_with_an_empty_item_is_refused():
     with pytest.raises(ConfigError, match="empty item"):
-        Env({"ALLOWED_HOSTS": "a.no,,b.no"}).list("ALLOWED_HOSTS", [])
+        Env({"ALLOWED_HOSTS": "a.no,,b.no"}).strings("ALLOWED_HOSTS", [])
 
 
 def test_a_url_with_the_wrong_scheme_says_which_schemes_work():

@@ -25,7 +25,9 @@ def test_the_formatter_redacts_messages_and_tracebacks_but_not_the_timestamp():
     except ValueError:
         import sys
 
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "sending to %s", ("ola@example.no",), sys.exc_info())
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "sending to %s", ("ola@example.no",), sys.exc_info()
+        )
     output = formatter.format(record)
     assert "ola@example.no" not in output and "kari@example.no" not in output
     assert "sending to [email]" in output

@@ -19,7 +19,9 @@ def test_spellings_of_one_email_address_normalise_to_one_form(raw, normal):
     assert normalise_email(raw) == normal
 
 
-@pytest.mark.parametrize("raw", ["", "ola", "ola@", "@example.no", "ola@@example.no", "ola@example", "a" * 250 + "@x.no"])
+@pytest.mark.parametrize(
+    "raw", ["", "ola", "ola@", "@example.no", "ola@@example.no", "ola@example", "a" * 250 + "@x.no"]
+)
 def test_what_is_not_an_email_address_is_refused_without_repeating_it(raw):
     with pytest.raises(InvalidIdentifier) as caught:
         normalise_email(raw)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 
 import pytest
 
 from vern.testing import free_port, run_vern, vern_env
 
 
-def one_line_error(result) -> str:
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -23,14 +24,30 @@ def one_line_error(result) -> str:
     [
         ("PORT", "abc", "PORT='abc' is not a whole number; e.g. PORT=8000"),
         ("DEBUG", "maybe", "DEBUG='maybe' is not a yes/no value"),
-        ("DATABASE_URL", "mysql://root@localhost/vern", "vern runs on sqlite:///path or postgres://user@host/db"),
-        ("EMAIL_URL", "http://mail.example.com", "EMAIL_URL='http://mail.example.com' must start with one of smtp://"),
+        (
+            "DATABASE_URL",
+            "mysql://root@localhost/vern",
+            "vern runs on sqlite:///path or postgres://user@host/db",
+        ),
+        (
+            "EMAIL_URL",
+            "http://mail.example.com",
+            "EMAIL_URL='http://mail.example.com' must start with one of smtp://",
+        ),
         ("VERN_ENCRYPTION_KEYS", "k1:tooshort", "VERN_ENCRYPTION_KEYS is not valid"),
         ("SECRET_KEY", "short", "SECRET_KEY is not valid: it must be at least 50 characters"),
-        ("VERN_PUBLIC_URL", "ftp://kaukus.no", "VERN_PUBLIC_URL='ftp://kaukus.no' must start with one of https://"),
+        (
+            "VERN_PUBLIC_URL",
+            "ftp://kaukus.no",
+            "VERN_PUBLIC_URL='ftp://kaukus.no' must start with one of https://",
+        ),
         ("VERN_PUBLIC_URL", "https://kaukus.no/site", "must be only scheme and host"),
         ("VERN_LOG_LEVEL", "LOUD", "VERN_LOG_LEVEL='LOUD' is not one of DEBUG, INFO, WARNING, ERROR"),
-        ("ALLOWED_HOSTS", "kaukus.no,,www.kaukus.no", "ALLOWED_HOSTS='kaukus.no,,www.kaukus.no' has an empty item"),
+        (
+            "ALLOWED_HOSTS",
+            "kaukus.no,,www.kaukus.no",
+            "ALLOWED_HOSTS='kaukus.no,,www.kaukus.no' has an empty item",
+        ),
     ],
 )
 def test_a_malformed_setting_stops_start_up_with_one_line(variable, value, explanation):
@@ -61,8 +78,11 @@ def test_the_server_refuses_to_start_on_a_database_that_is_not_migrated(tmp_path
 
 def test_first_start_generates_private_keys_into_the_data_directory(tmp_path):
     data = tmp_path / "data"
-    env = {key: value for key, value in vern_env(VERN_DATA_DIR=str(data)).items()
-           if key not in ("SECRET_KEY", "VERN_ENCRYPTION_KEYS", "VERN_INDEX_KEY")}
+    env = {
+        key: value
+        for key, value in vern_env(VERN_DATA_DIR=str(data)).items()
+        if key not in ("SECRET_KEY", "VERN_ENCRYPTION_KEYS", "VERN_INDEX_KEY")
+    }
     assert run_vern("check", env=env).returncode == 0
     for name in ("secret_key", "vern_encryption_keys", "vern_index_key"):
         path = data / name
@@ -97,8 +117,12 @@ def test_p18_production_settings_pass_djangos_deploy_checks(tmp_path):
 
 
 def test_deploy_checks_name_what_is_not_ready_for_production(tmp_path):
-    env = production_env(tmp_path, VERN_PUBLIC_URL="http://kaukus.no", EMAIL_URL="console://",
-                         VERN_MAIL_FROM="vern <noreply@localhost>")
+    env = production_env(
+        tmp_path,
+        VERN_PUBLIC_URL="http://kaukus.no",
+        EMAIL_URL="console://",
+        VERN_MAIL_FROM="vern <noreply@localhost>",
+    )
     result = run_vern("check", "--deploy", env=env)
     output = result.stdout + result.stderr
     for check_id in ("vern.W002", "vern.W003", "vern.W004", "security.W004", "security.W008"):

@@ -57,7 +57,7 @@ def test_the_footer_links_to_the_privacy_policy_rights_and_cookie_settings(clien
     assert 'href="/privacy/requests/">Dine personvernrettigheter</a>' in nb
     assert re.search(r'href="/privacy/cookies/" data-consent-open>Innstillinger for informasjonskapsler</a>', nb)
     assert 'href="/en/privacy/">Privacy policy</a>' in en
-    assert 'data-consent-open>Cookie settings</a>' in en
+    assert "data-consent-open>Cookie settings</a>" in en
 
 
 def test_p24_pages_carry_a_strict_content_security_policy_and_security_headers(client):

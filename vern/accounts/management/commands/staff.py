@@ -36,12 +36,14 @@ class Command(BaseCommand):
 
         add = sub.add_parser("add", help="create a staff account")
         add.add_argument("--email", required=True)
-        add.add_argument("--role", action="append", required=True, choices=ROLE_NAMES,
-                         help="repeat for several roles")
+        add.add_argument("--role", action="append", required=True, choices=ROLE_NAMES, help="repeat for several roles")
         add.add_argument("--name", default="")
         add.add_argument("--language", default="nb", choices=["nb", "en"])
-        add.add_argument("--password-file", help="read the password from this file ('-' for stdin); "
-                         "without it, a link to set the password is printed and mailed")
+        add.add_argument(
+            "--password-file",
+            help="read the password from this file ('-' for stdin); "
+            "without it, a link to set the password is printed and mailed",
+        )
 
         sub.add_parser("list", help="list staff accounts")
 
@@ -50,9 +52,14 @@ class Command(BaseCommand):
         roles.add_argument("--role", action="append", required=True, choices=ROLE_NAMES)
 
         for name in ("deactivate", "reactivate", "link"):
-            one = sub.add_parser(name, help={"deactivate": "stop an account from logging in",
-                                             "reactivate": "let a deactivated account log in again",
-                                             "link": "print and mail a fresh link to set the password"}[name])
+            one = sub.add_parser(
+                name,
+                help={
+                    "deactivate": "stop an account from logging in",
+                    "reactivate": "let a deactivated account log in again",
+                    "link": "print and mail a fresh link to set the password",
+                }[name],
+            )
             one.add_argument("--email", required=True)
 
         password = sub.add_parser("password", help="set the password of an account")
@@ -72,12 +79,22 @@ class Command(BaseCommand):
         except services.StaffError as exc:
             raise CommandError(str(exc)) from None
 
-    def _add(self, *, actor: Actor, email: str, role: list[str], name: str, language: str,
-             password_file: str | None, **_: Any) -> None:
+    def _add(
+        self,
+        *,
+        actor: Actor,
+        email: str,
+        role: list[str],
+        name: str,
+        language: str,
+        password_file: str | None,
+        **_: Any,
+    ) -> None:
         password = _read_password(password_file) if password_file else None
         with transaction.atomic():
-            user = services.staff_create(email=email, name=name, roles=role, language=language,
-                                         password=password, actor=actor)
+            user = services.staff_create(
+                email=email, name=name, roles=role, language=language, password=password, actor=actor
+            )
         self.stdout.write(f"created staff account {user.email} ({', '.join(sorted(user.roles))})")
         if password is None:
             self.stdout.write(
@@ -104,8 +121,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{user.email} is active again")
 
     def _password(self, *, actor: Actor, email: str, password_file: str, **_: Any) -> None:
-        user = services.staff_set_password(user=self._user(email), password=_read_password(password_file),
-                                           actor=actor)
+        user = services.staff_set_password(user=self._user(email), password=_read_password(password_file), actor=actor)
         self.stdout.write(f"the password of {user.email} is set")
 
     def _link(self, *, actor: Actor, email: str, **_: Any) -> None:

@@ -19,5 +19,7 @@ class Command(BaseCommand):
         if result.problems:
             for problem in result.problems:
                 self.stderr.write(f"audit: {problem}")
-            raise CommandError(f"audit log verification FAILED: {len(result.problems)} problem(s) in {result.rows} rows")
+            raise CommandError(
+                f"audit log verification FAILED: {len(result.problems)} problem(s) in {result.rows} rows"
+            )
         self.stdout.write(f"audit log verified: {result.rows} rows, chain intact")

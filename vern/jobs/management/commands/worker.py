@@ -13,9 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--burst", action="store_true", help="exit when no job is due")
-        parser.add_argument(
-            "--poll", type=float, default=None, help="seconds between looks at an empty queue"
-        )
+        parser.add_argument("--poll", type=float, default=None, help="seconds between looks at an empty queue")
 
     def handle(self, *args: Any, burst: bool, poll: float | None, **options: Any) -> None:
         worker = Worker(poll_seconds=poll or settings.VERN_WORKER_POLL_SECONDS, burst=burst)

@@ -65,6 +65,7 @@ class Command(BaseCommand):
             # the home directory would clash between several vern servers on one host.
             "control_socket_disable": True,
         }
-        if os.path.isdir("/dev/shm"):
-            options_["worker_tmp_dir"] = "/dev/shm"
+        # gunicorn's worker heartbeat files belong in memory, not on a disk that may stall.
+        if os.path.isdir("/dev/shm"):  # noqa: S108
+            options_["worker_tmp_dir"] = "/dev/shm"  # noqa: S108
         _Server(options_).run()
