@@ -22,3 +22,9 @@ def record(*, path: str, token: str, sleep: float = 0.0) -> None:
 @job("tests.explode", max_attempts=2, retry_base=dt.timedelta(seconds=60))
 def explode(*, message: str = "boom") -> None:
     raise RuntimeError(message)
+
+
+@job("tests.slow", max_attempts=3, lease=dt.timedelta(seconds=2), retry_base=dt.timedelta(seconds=0))
+def slow(*, path: str, token: str, sleep: float) -> None:
+    """Like ``tests.record`` but with a two-second lease, so a killed worker's job is freed quickly."""
+    record(path=path, token=token, sleep=sleep)

@@ -62,7 +62,7 @@ def test_the_worker_delivers_over_smtp_in_the_recipients_language(smtp_server):
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {OutboxMessage.Status.SENT}
 
 
-def test_p23_an_smtp_outage_loses_no_mail_and_it_goes_out_once_the_server_is_back(smtp_server):
+def test_an_smtp_outage_loses_no_mail_and_it_goes_out_once_the_server_is_back(smtp_server):
     """Nothing is lost while the mail server is down, and nothing is sent twice after."""
     smtp_server.stop()
     first, second = queue_one("ola@example.no"), queue_one("kari@example.no")
