@@ -85,6 +85,9 @@ VERN_EXTRA_JOB_MODULES = env.strings("VERN_EXTRA_JOB_MODULES", [])
 
 MIDDLEWARE = [
     "vern.site.middleware.head_without_body",
+    # Compresses pages when no proxy in front does; Django 4.2+ pads compressed
+    # responses against BREACH, and CSRF tokens are masked per response.
+    "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "vern.site.middleware.request_log",
@@ -191,6 +194,7 @@ STORAGES = {
 # ---------------------------------------------------------------- security headers
 
 SECURE_SSL_REDIRECT = HTTPS
+SECURE_SSL_HOST = _public.netloc if HTTPS else None  # redirect plain HTTP to the public address, port included
 SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env.boolean("VERN_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = HTTPS and env.boolean("VERN_HSTS_PRELOAD", True)

@@ -10,10 +10,12 @@ from vern.accounts.roles import Role
 
 
 class LoginForm(forms.Form):
+    # A text field with an email keyboard: "username" is what password managers look
+    # for, and HTML allows that token only on text inputs, not on type=email.
     email = forms.EmailField(
         label=_("Email address"),
         max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "email", "autofocus": True}),
     )
     password = forms.CharField(
         label=_("Password"),
@@ -25,7 +27,7 @@ class LoginForm(forms.Form):
 
 class PasswordForgotForm(forms.Form):
     email = forms.EmailField(
-        label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "username"})
+        label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
 

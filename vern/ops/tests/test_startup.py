@@ -76,6 +76,19 @@ def test_the_server_refuses_to_start_on_a_database_that_is_not_migrated(tmp_path
     assert "Traceback" not in result.stderr
 
 
+def test_migrate_prepares_a_fresh_database_completely(tmp_path):
+    import sqlite3
+
+    database = tmp_path / "fresh.sqlite3"
+    result = run_vern("migrate", env=vern_env(DATABASE_URL=f"sqlite:///{database}"))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        journal = db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert {"vern_cache", "jobs_job", "mail_outboxmessage", "audit_entry", "accounts_user"} <= tables
+    assert journal == "wal"
+
+
 def test_first_start_generates_private_keys_into_the_data_directory(tmp_path):
     data = tmp_path / "data"
     env = {

@@ -9,10 +9,16 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def page_in(context: template.Context, language: str) -> str:
-    """This page's URL in another language (``/en/contact/`` ↔ ``/contact/``)."""
+    """This page's path in another language (``/en/contact/`` ↔ ``/contact/``)."""
     request = context.get("request")
     path = request.path if request is not None else "/"
     return translate_url(path, language)
+
+
+@register.simple_tag(takes_context=True)
+def page_url_in(context: template.Context, language: str) -> str:
+    """The absolute public URL of this page in a language, for ``hreflang`` alternates."""
+    return settings.VERN_PUBLIC_URL + page_in(context, language)
 
 
 @register.simple_tag

@@ -44,8 +44,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=None, help="host:port (default VERN_BIND:PORT)")
         parser.add_argument("--workers", type=int, default=None)
+        parser.add_argument("--certfile", help="serve HTTPS with this certificate (PEM), without a proxy in front")
+        parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
 
-    def handle(self, *args: Any, bind: str | None, workers: int | None, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        bind: str | None,
+        workers: int | None,
+        certfile: str | None,
+        keyfile: str | None,
+        **options: Any,
+    ) -> None:
+        if bool(certfile) != bool(keyfile):
+            raise CommandError("give both --certfile and --keyfile, or neither")
         ensure_database_ready()
         # Hashed static file names are built here, so a forgotten collectstatic cannot break pages.
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -66,6 +78,8 @@ class Command(BaseCommand):
             "control_socket_disable": True,
         }
         # gunicorn's worker heartbeat files belong in memory, not on a disk that may stall.
+        if certfile and keyfile:
+            options_.update(certfile=certfile, keyfile=keyfile)
         if os.path.isdir("/dev/shm"):  # noqa: S108
             options_["worker_tmp_dir"] = "/dev/shm"  # noqa: S108
         _Server(options_).run()
