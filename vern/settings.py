@@ -8,6 +8,7 @@ stops start-up with one line that says what is wrong.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +21,11 @@ from vern.lib.urls import database_settings, email_settings
 env = Env()
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DATA_DIR = env.path("VERN_DATA_DIR", Path.cwd() / "var").resolve()
+# In a source checkout the data lives in its var/, whatever directory a command runs
+# from; an installed vern uses ./var unless VERN_DATA_DIR says otherwise.
+_CHECKOUT = PACKAGE_DIR.parent
+_DEFAULT_DATA_DIR = _CHECKOUT / "var" if (_CHECKOUT / "pyproject.toml").exists() else Path.cwd() / "var"
+DATA_DIR = env.path("VERN_DATA_DIR", _DEFAULT_DATA_DIR).resolve()
 
 DEBUG = env.boolean("DEBUG", False)
 PORT = env.integer("PORT", 8000, minimum=1, maximum=65535)
@@ -57,13 +62,20 @@ def _validate_index_key(value: str) -> None:
     parse_index_key(value)
 
 
-SECRET_KEY = env.secret(
-    "SECRET_KEY", data_dir=DATA_DIR, generate=lambda: secrets.token_urlsafe(50), validate=_validate_secret_key
-)
-VERN_ENCRYPTION_KEYS = env.secret(
-    "VERN_ENCRYPTION_KEYS", data_dir=DATA_DIR, generate=Keyring.generate_setting, validate=_validate_keyring
-)
-VERN_INDEX_KEY = env.secret("VERN_INDEX_KEY", data_dir=DATA_DIR, generate=generate_key, validate=_validate_index_key)
+# Generated secrets belong to the embedded SQLite database in the same data directory.
+# With PostgreSQL (several servers, data that outlives any one machine) a secret made
+# up on one machine would split the installation, so each must be set explicitly.
+DATABASE_URL = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'vern.sqlite3'}")
+_may_generate = DATABASE_URL.startswith("sqlite:")
+
+
+def _secret(name: str, generate: Callable[[], str], validate: Callable[[str], None]) -> str:
+    return env.secret(name, data_dir=DATA_DIR, generate=generate if _may_generate else None, validate=validate)
+
+
+SECRET_KEY = _secret("SECRET_KEY", lambda: secrets.token_urlsafe(50), _validate_secret_key)
+VERN_ENCRYPTION_KEYS = _secret("VERN_ENCRYPTION_KEYS", Keyring.generate_setting, _validate_keyring)
+VERN_INDEX_KEY = _secret("VERN_INDEX_KEY", generate_key, _validate_index_key)
 
 # ---------------------------------------------------------------- apps
 
@@ -125,7 +137,6 @@ TEMPLATES = [
 
 # ---------------------------------------------------------------- data
 
-DATABASE_URL = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'vern.sqlite3'}")
 DATABASES = {"default": database_settings(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -17,6 +17,11 @@ os.environ.setdefault("VERN_PUBLIC_URL", "http://testserver")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 os.environ.setdefault("VERN_EXTRA_JOB_MODULES", "vern.jobs.tests.sample_jobs")
 os.environ.setdefault("EMAIL_URL", "console://")
+# Fixed keys for the test databases only (they hold nothing but test data): on
+# PostgreSQL vern never makes up keys, and child processes must share these.
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40 + "-not-for-production")
+os.environ.setdefault("VERN_ENCRYPTION_KEYS", "test:" + "A" * 43)
+os.environ.setdefault("VERN_INDEX_KEY", "B" * 43)
 
 from vern.settings import *  # noqa: E402,F403
 from vern.settings import DATA_DIR, DATABASES  # noqa: E402

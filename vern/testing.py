@@ -94,6 +94,29 @@ def wait_for(predicate: Any, *, timeout: float = 20, interval: float = 0.1, what
 class _Handler:
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    greetings: int = 0  # EHLO/HELO commands seen: one per connection
+    refuse_greeting: bool = False  # answer EHLO and HELO with 554, as a server out of service does
+    refuse_sender: bool = False  # answer MAIL FROM with 550
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> Any:
+        self.greetings += 1
+        if self.refuse_greeting:
+            return ["554 5.3.2 service not available"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
+        if self.refuse_greeting:
+            return "554 5.3.2 service not available"
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.refuse_sender:
+            return "550 5.7.1 sender refused"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address.startswith("bounce"):

@@ -9,16 +9,23 @@ from django.db import models
 from django.utils import timezone
 
 from vern.accounts.roles import Capability, Role, capabilities_of
+from vern.lib.normalise import InvalidIdentifier, normalise_email
 
 
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
-        return self.get(email__iexact=username or "")
+        # Addresses are stored normalised; the login form's text is normalised the same way,
+        # so one account has exactly one spelling (no case-folding surprises in the database).
+        try:
+            address = normalise_email(username or "")
+        except InvalidIdentifier:
+            raise self.model.DoesNotExist from None
+        return self.get(email=address)
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         # Accounts are created through accounts.services.staff_create, which audits and
         # validates; this exists for Django's own machinery and the test suite.
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=normalise_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user

@@ -47,6 +47,14 @@ def _clean_roles(roles: Iterable[str]) -> list[Role]:
 
 
 def _active_admins_other_than(user: User) -> int:
+    """How many other active administrators there are (call inside a transaction).
+
+    Every administrator's row is locked first, this one's included and in a fixed
+    order, so two administrators who demote each other at the same moment queue
+    up; the count after the lock is a fresh read, so the second sees that the
+    first is gone and is refused.
+    """
+    list(User.objects.select_for_update().filter(role_grants__role=Role.ADMIN).order_by("pk").values_list("pk"))
     return User.objects.filter(is_active=True, role_grants__role=Role.ADMIN).exclude(pk=user.pk).distinct().count()
 
 
@@ -77,7 +85,7 @@ def staff_create(
     cleaned_roles = _clean_roles(roles)
     name = name.strip() or address.split("@")[0]
     with transaction.atomic():
-        if User.objects.filter(email__iexact=address).exists():
+        if User.objects.filter(email=address).exists():
             raise StaffError(_("A staff account with this email address already exists."))
         user = User(email=address, name=name, language=language)
         if password is not None:
@@ -126,7 +134,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> User:
 
 def staff_deactivate(*, user: User, actor: Actor) -> User:
     with transaction.atomic():
-        if Role.ADMIN in user.roles and _active_admins_other_than(user) == 0:
+        if RoleGrant.objects.filter(user=user, role=Role.ADMIN).exists() and _active_admins_other_than(user) == 0:
             raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -169,7 +177,7 @@ def staff_password_reset_request(*, request: HttpRequest, email: str) -> None:
         return
     if not hit(RESET_PER_IP, client_ip_shortened(request)) or not hit(RESET_PER_ACCOUNT, address):
         raise Throttled
-    user = User.objects.filter(email__iexact=address, is_active=True).first()
+    user = User.objects.filter(email=address, is_active=True).first()
     if user is None:
         return
     with transaction.atomic():
@@ -188,13 +196,16 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
     Limits count every attempt, per shortened IP and per account, so guessing is
     slow from one network and for one account alike.
     """
-    address = email.strip().lower()
+    try:
+        address = normalise_email(email)
+    except InvalidIdentifier:
+        address = email.strip().lower()  # still counted, so malformed guesses are limited too
     if not hit(LOGIN_PER_IP, client_ip_shortened(request)) or not hit(LOGIN_PER_ACCOUNT, address):
         raise Throttled
     user = authenticate(request, username=address, password=password)
     if isinstance(user, User):
         return user
-    staff_login_failed(user=User.objects.filter(email__iexact=address).first())
+    staff_login_failed(user=User.objects.filter(email=address).first())
     return None
 
 

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
@@ -188,8 +188,11 @@ def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
 def person_active(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_staff_account_for_staff(request, pk)
     actor = Actor.from_request(request)
+    wanted = request.POST.get("active")
+    if wanted not in ("yes", "no"):
+        return HttpResponseBadRequest(_("Say whether the account should be active: yes or no."))
     try:
-        if request.POST.get("active") == "yes":
+        if wanted == "yes":
             services.staff_reactivate(user=person, actor=actor)
             messages.success(request, _("The account is active again."))
         else:

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 
 class Entry(models.Model):
-    """One audited event. Rows are only ever added (database triggers refuse UPDATE and DELETE).
+    """One audited event. Rows are only ever added: a database trigger refuses UPDATE.
 
     Each row carries ``mac``, a keyed hash over its own fields and the previous
     row's ``mac``; ``seq`` counts rows without gaps. ``vern audit verify``
@@ -47,7 +47,10 @@ class Head(models.Model):
 
     Appends lock this single row, so two transactions never chain onto the same
     predecessor; and a deletion of the newest rows leaves the head pointing past
-    the end, which ``verify`` reports.
+    the end, which ``verify`` reports. Someone who deletes the newest rows *and*
+    rewrites the head is caught only by an anchor kept outside the database: the
+    daily ``audit.checkpoint`` job logs the head, and ``vern audit verify --anchor``
+    checks the log against such a line.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

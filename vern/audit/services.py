@@ -20,11 +20,10 @@ from django.utils import timezone
 from vern.audit.models import Entry, Head
 from vern.lib.crypto import audit_mac
 from vern.lib.keys import index_key
+from vern.lib.logs import find_identifiers
 
 GENESIS = "0" * 64
 _ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-_EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
-_IPV4 = re.compile(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.(?!0\b)\d{1,3}\b")
 
 
 class AuditChainBroken(RuntimeError):
@@ -79,10 +78,11 @@ def _strings(value: Any) -> Iterator[str]:
 def _check_data(data: dict[str, Any]) -> None:
     json.dumps(data)
     for text in _strings(data):
-        if _EMAIL.search(text):
-            raise ValueError("audit data must not hold an email address; record the subject_key instead")
-        if _IPV4.search(text):
-            raise ValueError("audit data must not hold a full IP address; shorten it first")
+        kinds = find_identifiers(text)
+        if kinds:
+            raise ValueError(
+                f"audit data must not hold a raw {kinds[0]}: record the subject_key, or a shortened IP address"
+            )
 
 
 def _payload(entry: Entry) -> bytes:
@@ -156,9 +156,30 @@ class Verification:
         return not self.problems
 
 
-def audit_verify(*, batch_size: int = 2000) -> Verification:
-    """Recompute the whole chain; every edited, inserted or deleted row is named."""
+def audit_anchor() -> str:
+    """``seq:mac`` of the newest row: a line to keep outside the database."""
+    head = Head.objects.filter(pk=1).first()
+    return f"{head.seq}:{head.mac}" if head is not None else f"0:{GENESIS}"
+
+
+def audit_verify(*, batch_size: int = 2000, anchors: list[str] | None = None) -> Verification:
+    """Recompute the whole chain; every edited, inserted or deleted row is named.
+
+    Each anchor (``seq:mac``, as logged by the checkpoint job) must still be in the chain.
+    """
     problems: list[str] = []
+    for anchor in anchors or []:
+        seq_text, _, mac = anchor.partition(":")
+        if not seq_text.isdigit() or len(mac) != 64:
+            problems.append(f"the anchor {anchor!r} is not of the form SEQ:MAC")
+            continue
+        if int(seq_text) == 0:
+            continue
+        row = Entry.objects.filter(seq=int(seq_text)).values_list("mac", flat=True).first()
+        if row is None:
+            problems.append(f"row #{seq_text}, recorded in an anchor outside the database, is gone")
+        elif row != mac:
+            problems.append(f"row #{seq_text} differs from the anchor recorded outside the database")
     head = Head.objects.filter(pk=1).first()
     prev_mac, expected_seq, rows, last_seq = GENESIS, 1, 0, 0
     after = 0

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from vern.lib.backoff import backoff
+
 OSLO = ZoneInfo("Europe/Oslo")
 JobFunc = Callable[..., Any]
 
@@ -39,8 +41,7 @@ class JobSpec:
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """30 s, 1 min, 2 min, … after the 1st, 2nd, 3rd failure; never more than an hour."""
-        seconds = self.retry_base.total_seconds() * 2 ** max(attempts - 1, 0)
-        return dt.timedelta(seconds=min(seconds, 3600))
+        return backoff(attempts, base=self.retry_base, cap=dt.timedelta(hours=1))
 
 
 _SPECS: dict[str, JobSpec] = {}

@@ -79,6 +79,9 @@ def job_claim(*, worker_id: str, now: dt.datetime | None = None) -> Job | None:
         won = Job.objects.filter(pk=candidate.pk, status=Job.Status.QUEUED).update(
             status=Job.Status.RUNNING,
             attempts=F("attempts") + 1,
+            # The key means "one of these is waiting": once this one runs, a twin may be
+            # queued, and this one must be able to go back to the queue after a failure.
+            unique_key=None,
             claimed_by=worker_id,
             started_at=now,
             lease_expires_at=now + lease,
@@ -89,7 +92,11 @@ def job_claim(*, worker_id: str, now: dt.datetime | None = None) -> Job | None:
 
 
 def job_extend_lease(*, job: Job, worker_id: str, spec: JobSpec) -> bool:
-    """Heartbeat of a long job; False when the job is no longer this worker's."""
+    """Heartbeat of a long job; False when the job is no longer this worker's.
+
+    Leases are compared with each host's own clock; hosts keep time with NTP, and
+    leases last minutes, so the seconds of skew that remain do not matter.
+    """
     return bool(
         Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, claimed_by=worker_id).update(
             lease_expires_at=timezone.now() + spec.lease
@@ -172,13 +179,18 @@ def schedules_enqueue_due(*, now: dt.datetime | None = None) -> list[str]:
         if not spec.periodic:
             continue
         schedule, _ = Schedule.objects.get_or_create(name=spec.name, defaults={"next_run_at": now})
-        if schedule.next_run_at > now:
-            continue
-        with transaction.atomic():
-            won = Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
-                next_run_at=spec.next_due(now), last_enqueued_at=now
-            )
-            if won:
-                job_enqueue_once(spec.name, key=f"periodic:{spec.name}")
-                queued.append(spec.name)
+        if schedule.next_run_at <= now and schedule_claim_slot(schedule=schedule, now=now):
+            queued.append(spec.name)
     return queued
+
+
+def schedule_claim_slot(*, schedule: Schedule, now: dt.datetime) -> bool:
+    """Move a due schedule on and queue its job, unless another worker moved it first."""
+    spec = get_spec(schedule.name)
+    with transaction.atomic():
+        won = Schedule.objects.filter(pk=schedule.pk, next_run_at=schedule.next_run_at).update(
+            next_run_at=spec.next_due(now), last_enqueued_at=now
+        )
+        if won:
+            job_enqueue_once(spec.name, key=f"periodic:{spec.name}")
+    return bool(won)

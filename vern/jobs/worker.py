@@ -17,7 +17,7 @@ import threading
 import time
 from types import FrameType
 
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from vern.jobs import services
 from vern.jobs.models import Job
@@ -42,9 +42,23 @@ class _Heartbeat(threading.Thread):
         interval = max(self.spec.lease.total_seconds() / 3, 1.0)
         try:
             while not self.finished.wait(interval):
-                services.job_extend_lease(job=self.job, worker_id=self.worker_id, spec=self.spec)
+                if self.run_once() is False:
+                    return
         finally:
             connection.close()
+
+    def run_once(self) -> bool | None:
+        """Extend the lease once: True if extended, False if the job is no longer ours, None on error."""
+        try:
+            kept = services.job_extend_lease(job=self.job, worker_id=self.worker_id, spec=self.spec)
+        except DatabaseError as exc:
+            # Keep trying: the lease still has two more intervals to run.
+            log.warning("job %s #%s: could not extend its lease: %s", self.job.name, self.job.pk, exc)
+            connection.close()
+            return None
+        if not kept:
+            log.error("job %s #%s: lost its lease; another worker may run it", self.job.name, self.job.pk)
+        return kept
 
 
 class Worker:
@@ -85,11 +99,26 @@ class Worker:
         while not self.stopping.is_set():
             if self.manage_connections:
                 close_old_connections()
-            services.schedules_enqueue_due()
-            services.jobs_reclaim_expired()
-            job = services.job_claim(worker_id=self.worker_id)
-            if job is not None:
-                self.execute(job)
+            try:
+                services.schedules_enqueue_due()
+                services.jobs_reclaim_expired()
+                job = services.job_claim(worker_id=self.worker_id)
+                if job is not None:
+                    # A database error while recording the outcome lands below; the job's
+                    # lease then expires and the job runs again (jobs are idempotent).
+                    self.execute(job)
+                    continue
+            except DatabaseError as exc:
+                # The database restarted or is briefly unreachable: wait and look again
+                # rather than end the worker (and, under `vern run`, the web server with it).
+                log.error(
+                    "worker %s: database unavailable (%s); retrying in %ss", self.worker_id, exc, self.poll_seconds
+                )
+                if self.manage_connections:
+                    connection.close()
+                if self.burst:
+                    raise
+                self.stopping.wait(self.poll_seconds)
                 continue
             if self.burst:
                 break

@@ -105,10 +105,13 @@ class Env:
         name: str,
         *,
         data_dir: Path,
-        generate: Callable[[], str],
+        generate: Callable[[], str] | None,
         validate: Callable[[str], None] | None = None,
     ) -> str:
-        """Read a secret from NAME, NAME_FILE, or a generated file in the data directory."""
+        """Read a secret from NAME, NAME_FILE, or a file in the data directory generated on first run.
+
+        With ``generate=None`` the secret must be given; a missing one is an error.
+        """
         direct = self._raw(name)
         file_name = self._raw(f"{name}_FILE")
         if direct and file_name:
@@ -122,6 +125,10 @@ class Env:
                 raise ConfigError(f"{name}_FILE={_show(file_name)} cannot be read: {exc.strerror}") from None
             if not value:
                 raise ConfigError(f"{name}_FILE={_show(file_name)} is empty")
+        elif generate is None:
+            raise ConfigError(
+                f"{name} is not set; with PostgreSQL set it (or {name}_FILE) to the same value on every server"
+            )
         else:
             value = _read_or_create_secret_file(data_dir / name.lower(), name, generate)
         if validate is not None:

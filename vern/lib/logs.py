@@ -1,28 +1,40 @@
-"""Log lines never carry an email address, a phone number or a full IP address."""
+"""Personal identifiers never reach a log line, a stored error text or the audit log.
+
+``find_identifiers`` finds email addresses (Unicode ones included), phone
+numbers and full IP addresses (IPv6 in every spelling); ``redact`` replaces
+them: emails and phones by a placeholder, IP addresses by their shortened
+network (/24, /48), which is what vern may keep.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# IPv4 with a last octet other than 0 (a shortened /24 address is allowed through).
-_IPV4 = re.compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){3,7}[0-9A-Fa-f]{0,4}(?:%\w+)?(?![\w:])")
+# Local part and domain in any script: "åse.ødegård@blåbær.no" is an address too.
+_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
+_IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.])")
+# Candidate IPv6 spellings (compressed, mixed with IPv4); ipaddress decides.
+_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])")
 # Phone numbers: +47 912 34 567, 0047 91234567, 91 23 45 67 (8+ digits in a run of digits, spaces, dashes).
 _PHONE = re.compile(r"(?<![\w.:/-])(?:\+|00)?\d[\d \-]{6,}\d(?![\w.:/-])")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _ipv4(match: re.Match[str]) -> str:
+    if any(int(part) > 255 for part in match.groups()):
+        return match[0]
     return f"{match[1]}.{match[2]}.{match[3]}.0"
 
 
 def _ipv6(match: re.Match[str]) -> str:
-    groups = match[0].split(":")
-    return ":".join(groups[:3]) + "::"
-
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+    try:
+        address = ipaddress.IPv6Address(match[0])
+    except ValueError:
+        return match[0]
+    network = ipaddress.IPv6Network(f"{address}/48", strict=False)
+    return str(network.network_address)
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -34,9 +46,23 @@ def _phone(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     text = _EMAIL.sub("[email]", text)
-    text = _IPV4.sub(_ipv4, text)
     text = _IPV6.sub(_ipv6, text)
+    text = _IPV4.sub(_ipv4, text)
     return _PHONE.sub(_phone, text)
+
+
+def find_identifiers(text: str) -> list[str]:
+    """Kinds of personal identifier in ``text``: "email", "phone", "IP address" (shortened ones allowed)."""
+    found = []
+    if _EMAIL.search(text):
+        found.append("email")
+    without_email = _EMAIL.sub("", text)
+    if redact(without_email) != without_email:
+        if "[phone]" in _PHONE.sub(_phone, without_email):
+            found.append("phone")
+        if _IPV6.sub(_ipv6, _IPV4.sub(_ipv4, without_email)) != without_email:
+            found.append("IP address")
+    return found
 
 
 class RedactingFormatter(logging.Formatter):

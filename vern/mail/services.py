@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from vern.jobs.services import job_enqueue_once
+from vern.lib.backoff import backoff
 from vern.lib.keys import email_index
 from vern.lib.logs import redact
 from vern.lib.normalise import normalise_email
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 DELIVER_JOB = "mail.deliver"
 SENDING_LEASE = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(minutes=30)
+# A message that fails for a reason of its own (not the server's, not a refusal) is given
+# up after this many tries; while the server is down, mail waits however long it takes.
+MAX_ATTEMPTS_BROKEN = 5
 
 
 @dataclass(frozen=True)
@@ -70,21 +74,21 @@ def mail_queue(*, kind: str, to: str, language: str, context: Mapping[str, objec
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    return min(dt.timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return backoff(attempts, base=dt.timedelta(seconds=30), cap=MAX_BACKOFF)
 
 
-def _is_permanent(exc: Exception) -> bool:
-    """An SMTP 5xx answer about this message; anything else (4xx, no connection) may pass."""
+def _refused_for_good(exc: Exception) -> bool:
+    """A 5xx answer about this message itself: every recipient refused, or the content refused."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError)
-    return False
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
 
 
-def _server_unreachable(exc: Exception) -> bool:
-    return isinstance(exc, (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, OSError)) and not isinstance(
-        exc, smtplib.SMTPResponseException
+def _about_this_message(exc: Exception) -> bool:
+    """Errors that concern one message; anything else (no connection, greeting, login, sender
+    refused, a 4xx from the server) is the server's, and would fail every message the same way."""
+    return isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPDataError) or not isinstance(
+        exc, smtplib.SMTPException | OSError
     )
 
 
@@ -116,6 +120,7 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
     if not due:
         return report
     connection = get_connection(fail_silently=False)
+    opened = False
     try:
         for pk in due:
             claimed = OutboxMessage.objects.filter(pk=pk, status=OutboxMessage.Status.QUEUED).update(
@@ -123,13 +128,18 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
             )
             if not claimed:
                 continue  # another worker took it
-            message = OutboxMessage.objects.get(pk=pk)
+            # Only the plain columns now: a ciphertext that cannot be opened fails inside the
+            # try below, is recorded on this message, and does not stop the batch.
+            message = OutboxMessage.objects.only("pk", "kind", "attempts", "message_id").get(pk=pk)
             try:
+                if not opened:
+                    connection.open()  # one connection for the whole batch
+                    opened = True
                 _send(message, connection)
-            except (smtplib.SMTPException, OSError) as exc:
+            except Exception as exc:  # each message's failure is recorded; none is lost
                 _record_failure(message, exc, report)
-                if _server_unreachable(exc):
-                    break  # the rest would fail the same way; they keep their place in the queue
+                if not _about_this_message(exc):
+                    break  # the server is the problem; the rest keep their place in the queue
             else:
                 OutboxMessage.objects.filter(pk=pk).update(
                     status=OutboxMessage.Status.SENT,
@@ -140,10 +150,11 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
                 )
                 report.sent += 1
     finally:
-        try:
-            connection.close()
-        except (smtplib.SMTPException, OSError):
-            pass
+        if opened:
+            try:
+                connection.close()
+            except (smtplib.SMTPException, OSError):
+                pass
     return report
 
 
@@ -165,10 +176,11 @@ def _record_failure(message: OutboxMessage, exc: Exception, report: DeliveryRepo
     attempts = message.attempts + 1
     error = redact(f"{type(exc).__name__}: {exc}")[:2000]
     report.errors.append(error)
-    if _is_permanent(exc):
+    broken_message = not isinstance(exc, smtplib.SMTPException | OSError)
+    if _refused_for_good(exc) or (broken_message and attempts >= MAX_ATTEMPTS_BROKEN):
         status = OutboxMessage.Status.FAILED
         report.failed += 1
-        log.error("mail %s #%s refused by the SMTP server for good: %s", message.kind, message.pk, error)
+        log.error("mail %s #%s cannot be delivered: %s", message.kind, message.pk, error)
     else:
         status = OutboxMessage.Status.QUEUED
         report.deferred += 1

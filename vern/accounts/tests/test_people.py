@@ -66,3 +66,11 @@ def test_the_staff_list_shows_everyone_in_few_queries(client, personas, django_a
         page = client.get("/staff/people/").content.decode()
     for person in personas.all().values():
         assert person.email in page
+
+
+def test_an_unclear_activation_request_changes_nothing(client, personas):
+    client.force_login(personas.admin)
+    response = client.post(f"/staff/people/{personas.sales.pk}/active/", {"active": "maybe"})
+    assert response.status_code == 400
+    assert User.objects.get(pk=personas.sales.pk).is_active
+    assert not Entry.objects.exists()

@@ -153,3 +153,40 @@ def test_vern_staff_add_works_without_a_prompt(tmp_path):
 
     wrong_role = run_vern("staff", "add", "--email", "x@example.com", "--role", "boss", env=vern_env())
     assert wrong_role.returncode != 0 and "invalid choice: 'boss'" in wrong_role.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_demoting_each_other_at_once_leave_one_administrator():
+    import threading
+
+    from django.db import connection
+
+    first = services.staff_create(
+        email="a1@example.com", name="A1", roles=["admin"], password=STRONG, actor=Actor.cli()
+    )
+    second = services.staff_create(
+        email="a2@example.com", name="A2", roles=["admin"], password=STRONG, actor=Actor.cli()
+    )
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(user: User, by: User) -> None:
+        barrier.wait()
+        try:
+            services.staff_set_roles(user=user, roles=["sales"], actor=Actor.staff(by))
+            outcomes.append("demoted")
+        except services.StaffError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=demote, args=(first, second)),
+        threading.Thread(target=demote, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["demoted", "refused"]
+    assert User.objects.filter(role_grants__role="admin", is_active=True).count() == 1

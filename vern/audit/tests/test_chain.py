@@ -9,7 +9,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from vern.audit.models import Entry, Head
-from vern.audit.services import Actor, audit_record, audit_verify
+from vern.audit.services import Actor, audit_anchor, audit_record, audit_verify
 from vern.lib.keys import email_index
 from vern.testing import run_vern, vern_env
 
@@ -79,16 +79,20 @@ def test_p19_an_edited_row_is_named_by_verify():
 
 @pytest.mark.django_db
 def test_p19_a_row_rebuilt_without_the_key_does_not_pass():
+    """Recomputing the chain with a plain hash, as someone without VERN_INDEX_KEY would, fails."""
     import hashlib
+    import json
 
-    rows = write_rows(3)
+    write_rows(3)
     drop_guard()
-    forged = hashlib.sha256(b"forged").hexdigest()
+    row = Entry.objects.get(seq=2)
+    payload = json.dumps({"n": 200, "prev": row.prev_mac}, sort_keys=True).encode()
+    forged = hashlib.sha256(payload).hexdigest()
     Entry.objects.filter(seq=2).update(data={"n": 200}, mac=forged)
     Entry.objects.filter(seq=3).update(prev_mac=forged)
     problems = audit_verify().problems
     assert "row #2 (test.event) was changed after it was written" in problems
-    assert rows[2].mac == Entry.objects.get(seq=3).mac
+    assert "row #3 (test.event) was changed after it was written" in problems  # its prev_mac was rewritten
 
 
 @pytest.mark.django_db
@@ -108,11 +112,30 @@ def test_p19_deleted_rows_at_the_end_are_detected_through_the_head():
 
 
 @pytest.mark.django_db
+def test_p19_deleting_the_newest_rows_and_rewriting_the_head_is_caught_by_an_anchor_kept_elsewhere():
+    write_rows(5)
+    anchor = audit_anchor()
+    assert anchor.startswith("5:")
+    Entry.objects.filter(seq__gte=4).delete()
+    survivor = Entry.objects.get(seq=3)
+    Head.objects.filter(pk=1).update(seq=3, mac=survivor.mac)
+    assert audit_verify().ok  # the database alone cannot tell
+    problems = audit_verify(anchors=[anchor]).problems
+    assert problems == ["row #5, recorded in an anchor outside the database, is gone"]
+
+
+@pytest.mark.django_db
 def test_audit_data_may_not_hold_an_email_address_or_a_full_ip():
     with pytest.raises(ValueError, match="email"):
         audit_record(action="test.event", actor=Actor.system(), data={"old": "ola@example.no"})
     with pytest.raises(ValueError, match="IP"):
         audit_record(action="test.event", actor=Actor.system(), data={"from": "203.0.113.77"})
+    with pytest.raises(ValueError, match="IP"):
+        audit_record(action="test.event", actor=Actor.system(), data={"from": "2001:db8::1"})
+    with pytest.raises(ValueError, match="email"):
+        audit_record(action="test.event", actor=Actor.system(), data={"to": "åse@blåbær.no"})
+    with pytest.raises(ValueError, match="phone"):
+        audit_record(action="test.event", actor=Actor.system(), data={"tlf": "+47 912 34 567"})
     with pytest.raises(ValueError, match="area.verb"):
         audit_record(action="Bad Action", actor=Actor.system())
     assert not Entry.objects.exists()

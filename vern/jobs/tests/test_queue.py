@@ -137,6 +137,47 @@ def test_a_periodic_job_is_queued_once_per_slot_however_many_workers_look():
     assert schedule.next_run_at == now + dt.timedelta(seconds=30)
 
 
+def test_of_two_workers_that_saw_the_same_due_slot_only_one_queues_the_job():
+    """The compare-and-set itself: both read the schedule before either moved it on."""
+    now = timezone.now()
+    Schedule.objects.create(name="mail.deliver", next_run_at=now - dt.timedelta(seconds=1))
+    seen_by_one = Schedule.objects.get(name="mail.deliver")
+    seen_by_other = Schedule.objects.get(name="mail.deliver")
+    assert services.schedule_claim_slot(schedule=seen_by_one, now=now)
+    assert not services.schedule_claim_slot(schedule=seen_by_other, now=now)
+    assert Job.objects.filter(name="mail.deliver").count() == 1
+
+
+def test_a_job_can_go_back_to_the_queue_while_its_twin_waits(tmp_path):
+    """A unique job that fails while a new one with its key waits is retried, not lost or crashed."""
+    job = services.job_enqueue_once("tests.explode", key="k", payload={"message": "x"})
+    assert job is not None
+    services.job_claim(worker_id="w")
+    twin = services.job_enqueue_once("tests.explode", key="k", payload={"message": "y"})
+    assert twin is not None  # the first is running, so the key is free
+    job.refresh_from_db()
+    services.job_mark_failed(job=job, worker_id="w", error="boom", spec=get_spec("tests.explode"))
+    job.refresh_from_db()
+    assert job.status == Job.Status.QUEUED
+    assert Job.objects.filter(status=Job.Status.QUEUED).count() == 2
+
+
+def test_a_long_job_keeps_its_lease_while_it_runs(tmp_path):
+    from vern.jobs.worker import _Heartbeat
+
+    job = services.job_enqueue("tests.slow", payload={"path": str(tmp_path / "t"), "token": "x", "sleep": 0})
+    claimed = services.job_claim(worker_id="w")
+    assert claimed is not None
+    first_lease = claimed.lease_expires_at
+    heartbeat = _Heartbeat(job=claimed, worker_id="w", spec=get_spec("tests.slow"))
+    heartbeat.run_once()
+    job.refresh_from_db()
+    assert job.lease_expires_at is not None and first_lease is not None
+    assert job.lease_expires_at > first_lease
+    Job.objects.filter(pk=job.pk).update(claimed_by="someone-else")
+    assert heartbeat.run_once() is False  # the job is no longer ours: stop extending
+
+
 def test_a_daily_job_falls_due_at_its_oslo_wall_clock_time_also_across_daylight_saving():
     spec = get_spec("jobs.purge_finished")  # daily at 03:30 Oslo time
     before_dst_ends = dt.datetime(2026, 10, 23, 12, 0, tzinfo=OSLO)

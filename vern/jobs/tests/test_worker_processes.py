@@ -43,5 +43,3 @@ def test_two_workers_never_run_the_same_job_twice(tmp_path):
     assert set(tokens.values()) == {1}, [t for t, n in tokens.items() if n > 1]
     assert Job.objects.filter(name="tests.record", status=Job.Status.DONE).count() == len(jobs)
     assert Job.objects.filter(name="tests.record", attempts=1).count() == len(jobs)
-    by_process = collections.Counter(pid for _, pid in runs)
-    assert len(by_process) == 2, "both workers should have taken part"

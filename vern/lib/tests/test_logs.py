@@ -33,3 +33,16 @@ def test_the_formatter_redacts_messages_and_tracebacks_but_not_the_timestamp():
     assert "sending to [email]" in output
     assert "ValueError: bad address [email]" in output
     assert output[:4].isdigit()
+
+
+def test_norwegian_addresses_and_every_ipv6_spelling_are_redacted():
+    line = redact("fra åse.ødegård@blåbær.no via 2001:db8::1 og 2a01:79d:53aa:9a00::1 og ::ffff:198.51.100.9")
+    assert "åse" not in line and "blåbær" not in line and line.count("[email]") == 1
+    assert "2001:db8::" in line and "2001:db8::1" not in line
+    assert "2a01:79d:53aa::" in line and "9a00" not in line
+    assert "198.51.100.9" not in line
+
+
+def test_times_and_version_numbers_are_not_taken_for_addresses():
+    text = "took 01:04:28.5 with Django 5.2.19 on 12:30"
+    assert redact(text) == text

@@ -109,3 +109,56 @@ def test_an_address_that_is_not_an_email_is_refused_before_anything_is_stored():
     with pytest.raises(ValueError):
         queue_one("not-an-address")
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_server_that_refuses_service_fails_no_mail_for_good(smtp_server):
+    """A 5xx greeting or sender refusal is the server's problem: every message waits and is retried."""
+    first, second = queue_one("ola@example.no"), queue_one("kari@example.no")
+    for knob in ("refuse_greeting", "refuse_sender"):
+        setattr(smtp_server.handler, knob, True)
+        report = outbox_deliver_due()
+        assert report.failed == 0 and report.sent == 0
+        assert OutboxMessage.objects.filter(status=OutboxMessage.Status.FAILED).count() == 0
+        setattr(smtp_server.handler, knob, False)
+        OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert outbox_deliver_due().sent == 2
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == second.status == OutboxMessage.Status.SENT
+
+
+def test_one_connection_carries_a_whole_batch(smtp_server):
+    for n in range(5):
+        queue_one(f"person{n}@example.no")
+    assert outbox_deliver_due().sent == 5
+    assert smtp_server.handler.greetings == 1
+
+
+def test_a_message_that_cannot_be_read_is_given_up_after_some_tries_without_holding_up_the_rest(smtp_server, settings):
+    from vern.lib.crypto import Keyring, generate_key
+
+    broken = queue_one("ola@example.no")
+    # Encrypted with a key that is then removed from the configuration.
+    settings.VERN_ENCRYPTION_KEYS = f"gone:{generate_key()}"
+    OutboxMessage.objects.filter(pk=broken.pk).update(
+        body_text=Keyring.parse(settings.VERN_ENCRYPTION_KEYS).encrypt(
+            "x", associated_data="mail.OutboxMessage.body_text"
+        )
+    )
+    settings.VERN_ENCRYPTION_KEYS = f"new:{generate_key()},{vern_env_key()}"
+    queue_one("kari@example.no")
+    report = outbox_deliver_due()
+    assert report.sent == 1 and report.deferred == 1
+    for _ in range(5):
+        OutboxMessage.objects.filter(pk=broken.pk).update(next_attempt_at=timezone.now())
+        outbox_deliver_due()
+    broken.refresh_from_db(fields=["status", "last_error"])  # its body can no longer be read
+    assert broken.status == OutboxMessage.Status.FAILED
+    assert "DecryptionError" in broken.last_error
+    assert [m["To"] for m in smtp_server.messages] == ["kari@example.no"]
+
+
+def vern_env_key() -> str:
+    import os
+
+    return os.environ["VERN_ENCRYPTION_KEYS"]

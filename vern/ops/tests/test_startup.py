@@ -57,7 +57,9 @@ def test_a_malformed_setting_stops_start_up_with_one_line(variable, value, expla
 
 
 def test_a_secret_in_a_missing_file_is_named_without_its_value(tmp_path):
-    line = one_line_error(run_vern("check", env=vern_env(SECRET_KEY_FILE=str(tmp_path / "missing"))))
+    env = vern_env(SECRET_KEY_FILE=str(tmp_path / "missing"), DJANGO_SETTINGS_MODULE="vern.settings")
+    env.pop("SECRET_KEY")
+    line = one_line_error(run_vern("check", env=env))
     assert "SECRET_KEY_FILE=" in line and "cannot be read" in line
 
 
@@ -93,7 +95,11 @@ def test_first_start_generates_private_keys_into_the_data_directory(tmp_path):
     data = tmp_path / "data"
     env = {
         key: value
-        for key, value in vern_env(VERN_DATA_DIR=str(data)).items()
+        for key, value in vern_env(
+            VERN_DATA_DIR=str(data),
+            DATABASE_URL=f"sqlite:///{data}/vern.sqlite3",
+            DJANGO_SETTINGS_MODULE="vern.settings",
+        ).items()
         if key not in ("SECRET_KEY", "VERN_ENCRYPTION_KEYS", "VERN_INDEX_KEY")
     }
     assert run_vern("check", env=env).returncode == 0
@@ -104,6 +110,19 @@ def test_first_start_generates_private_keys_into_the_data_directory(tmp_path):
     keys_before = (data / "vern_encryption_keys").read_text()
     assert run_vern("check", env=env).returncode == 0
     assert (data / "vern_encryption_keys").read_text() == keys_before
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "VERN_ENCRYPTION_KEYS", "VERN_INDEX_KEY"])
+def test_with_postgresql_vern_never_makes_up_a_secret(tmp_path, missing):
+    env = vern_env(
+        VERN_DATA_DIR=str(tmp_path),
+        DATABASE_URL="postgres://vern@db.example/vern",
+        DJANGO_SETTINGS_MODULE="vern.settings",
+    )
+    env.pop(missing)
+    line = one_line_error(run_vern("check", env=env))
+    assert f"{missing} is not set; with PostgreSQL set it (or {missing}_FILE)" in line
+    assert not (tmp_path / missing.lower()).exists()
 
 
 def production_env(tmp_path, **overrides: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from vern.accounts import services
 from vern.accounts.models import User
 from vern.accounts.roles import Role
 from vern.audit.services import Actor
+from vern.lib.normalise import InvalidIdentifier, normalise_email
 
 ROLE_NAMES = [role.value for role in Role]
 
@@ -67,7 +68,10 @@ class Command(BaseCommand):
         password.add_argument("--password-file", required=True)
 
     def _user(self, email: str) -> User:
-        user = User.objects.filter(email__iexact=email.strip()).first()
+        try:
+            user = User.objects.filter(email=normalise_email(email)).first()
+        except InvalidIdentifier:
+            user = None
         if user is None:
             raise CommandError(f"no staff account has the email address {email}")
         return user

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from vern.audit.services import audit_verify
+from vern.audit.services import audit_anchor, audit_verify
 
 
 class Command(BaseCommand):
@@ -12,10 +12,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser("verify", help="check that no row was edited, inserted or deleted")
+        verify = sub.add_parser("verify", help="check that no row was edited, inserted or deleted")
+        verify.add_argument(
+            "--anchor",
+            action="append",
+            default=[],
+            help="SEQ:MAC from an audit checkpoint log line; the row must still be there, unchanged",
+        )
+        sub.add_parser("anchor", help="print SEQ:MAC of the newest row, to keep outside the database")
 
-    def handle(self, *args: Any, action: str, **options: Any) -> None:
-        result = audit_verify()
+    def handle(self, *args: Any, action: str, anchor: list[str] | None = None, **options: Any) -> None:
+        if action == "anchor":
+            self.stdout.write(audit_anchor())
+            return
+        result = audit_verify(anchors=anchor)
         if result.problems:
             for problem in result.problems:
                 self.stderr.write(f"audit: {problem}")
