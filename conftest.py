@@ -141,3 +141,23 @@ def screenshot(page: Any, name: str) -> None:
     if folder:
         os.makedirs(folder, exist_ok=True)
         page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+# ------------------------------------------------------------------ declaration
+
+
+@pytest.fixture
+def default_source() -> str:
+    """The text of the default declaration (the Kaukus policy)."""
+    from django.conf import settings
+
+    return settings.VERN_DECLARATION.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def published(db: None, default_source: str) -> Any:
+    """The default Kaukus declaration, published as version 1."""
+    from vern.audit.services import Actor
+    from vern.declaration.services import declaration_publish
+
+    return declaration_publish(source=default_source, actor=Actor.cli(), note="First publication")

@@ -39,6 +39,8 @@ VERN_PUBLIC_HOST = _public.hostname or ""
 HTTPS = _public.scheme == "https"
 
 VERN_SITE_NAME = env.string("VERN_SITE_NAME", "Kaukus")
+# The privacy declaration that `vern policy publish` and the first `vern run` publish.
+VERN_DECLARATION = env.path("VERN_DECLARATION", PACKAGE_DIR / "declaration" / "default" / "kaukus.yaml")
 
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", sorted({VERN_PUBLIC_HOST, "127.0.0.1", "localhost"}))
 CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]
@@ -85,6 +87,8 @@ INSTALLED_APPS = [
     "vern.audit",
     "vern.mail",
     "vern.accounts",
+    "vern.registry",
+    "vern.declaration",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -130,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
                 "vern.site.context.site",
+                "vern.declaration.context.policy_notice",
             ],
         },
     },

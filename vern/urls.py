@@ -20,6 +20,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
 urlpatterns += i18n_patterns(
     path("staff/", include("vern.accounts.urls")),
     path("staff/", include("vern.ops.urls")),
+    path("staff/declaration/", include("vern.declaration.staff_urls")),
+    path("privacy/", include("vern.declaration.urls")),
     path("", include("vern.site.urls")),
     prefix_default_language=False,
 )

@@ -49,6 +49,9 @@ class User(AbstractBaseUser):
     class Meta:
         ordering = ["name", "email"]
 
+    class Privacy:
+        staff_data = "Staff accounts; covered by the employee privacy notice, not by this declaration."
+
     def __str__(self) -> str:
         return self.name or self.email
 
@@ -75,6 +78,9 @@ class RoleGrant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_grant_per_role")]
+
+    class Privacy:
+        staff_data = "Which roles a staff member has."
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role}"

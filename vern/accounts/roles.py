@@ -27,11 +27,12 @@ class Capability(StrEnum):
     MANAGE_STAFF = "manage_staff"  # add staff, change roles, deactivate
     OPERATE = "operate"  # background jobs and the mail outbox (metadata only)
     READ_AUDIT = "read_audit"  # the audit log and its verification
+    MANAGE_DECLARATION = "manage_declaration"  # the privacy declaration: check, publish, record of processing
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset({Capability.CONSOLE, Capability.MANAGE_STAFF, Capability.OPERATE, Capability.READ_AUDIT}),
-    Role.PRIVACY_OFFICER: frozenset({Capability.CONSOLE, Capability.READ_AUDIT}),
+    Role.PRIVACY_OFFICER: frozenset({Capability.CONSOLE, Capability.READ_AUDIT, Capability.MANAGE_DECLARATION}),
     Role.SALES: frozenset({Capability.CONSOLE}),
 }
 

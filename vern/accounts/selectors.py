@@ -68,6 +68,21 @@ def console_tiles(user: User) -> list[Tile]:
                 alert=troubled > 0,
             )
         )
+    if user.can(Capability.MANAGE_DECLARATION):
+        tiles.append(
+            Tile(
+                _("Privacy declaration"),
+                _("The published policy, the draft's problems, and publishing."),
+                reverse("declaration_staff:overview"),
+            )
+        )
+        tiles.append(
+            Tile(
+                _("Record of processing"),
+                _("The Art. 30 record, generated from the declaration."),
+                reverse("declaration_staff:record"),
+            )
+        )
     if user.can(Capability.READ_AUDIT):
         tiles.append(
             Tile(

@@ -38,6 +38,20 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
 
+    class Privacy:
+        purpose = "operations"
+        retention = "audit_trail"
+        # subject_key is the blind index of the person's email, or of the phone number when
+        # no email is known; the indexes of the two kinds never collide.
+        identifiers = {"email": "subject_key", "phone": "subject_key"}
+        clock = "created_at"
+        erasure = "retain"
+        retain_reason = (
+            "Art. 17(3)(b) and (e): the log proves how personal data was handled (Art. 5(2), 30); "
+            "it holds no contact data, only a keyed reference to the person."
+        )
+        export = ("created_at", "actor_kind", "action", "object_type", "object_id", "data")
+
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
 
@@ -56,6 +70,9 @@ class Head(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     mac = models.CharField(max_length=64, default="")
+
+    class Privacy:
+        not_personal = "The number and hash of the newest audit row."
 
     def __str__(self) -> str:
         return f"head at #{self.seq}"

@@ -49,6 +49,9 @@ class Job(models.Model):
             )
         ]
 
+    class Privacy:
+        not_personal = "Payloads hold ids of other records, never personal data."
+
     def __str__(self) -> str:
         return f"{self.name} #{self.pk} ({self.status})"
 
@@ -59,6 +62,9 @@ class Schedule(models.Model):
     name = models.CharField(max_length=100, unique=True)
     next_run_at = models.DateTimeField()
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Privacy:
+        not_personal = "When periodic jobs next run."
 
     def __str__(self) -> str:
         return f"{self.name} next {self.next_run_at:%Y-%m-%d %H:%M}"

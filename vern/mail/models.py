@@ -42,5 +42,13 @@ class OutboxMessage(models.Model):
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 
+    class Privacy:
+        purpose = "operations"
+        retention = "mail_log"
+        identifiers = {"email": "to_index"}
+        clock = "sent_at"
+        erasure = "delete"
+        export = ("kind", "language", "to_address", "subject", "body_text", "status", "created_at", "sent_at")
+
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"

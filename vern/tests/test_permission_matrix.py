@@ -37,6 +37,9 @@ MATRIX: dict[str, set[str] | str] = {
     "ops:outbox_requeue": {"admin"},
     "ops:audit": {"admin", "privacy_officer"},
     "ops:audit_verify": {"admin", "privacy_officer"},
+    "declaration_staff:overview": {"privacy_officer"},
+    "declaration_staff:publish": {"privacy_officer"},
+    "declaration_staff:record": {"privacy_officer"},
 }
 
 
@@ -73,7 +76,7 @@ def test_every_staff_view_declares_who_may_use_it(name):
 
 
 @pytest.fixture
-def targets(personas) -> dict[str, Any]:
+def targets(personas, published) -> dict[str, Any]:
     target = User.objects.create_user(email="target@example.com", password=None, name="Target")
     target.role_grants.create(role="sales")
     job = Job.objects.create(name="tests.explode", status=Job.Status.FAILED, attempts=2)

@@ -47,11 +47,14 @@ def test_vern_run_serves_both_languages_with_several_web_workers_and_runs_jobs(t
         output = "".join(lines)
         assert f"vern is running at http://127.0.0.1:{port}/" in output
         assert "staff add --email you@example.com --role admin" in output
+        assert "published the privacy declaration kaukus.yaml as version 1" in output
 
         status, norwegian = fetch(f"http://127.0.0.1:{port}/")
         assert status == 200 and '<html lang="nb">' in norwegian
         status, english = fetch(f"http://127.0.0.1:{port}/en/")
         assert status == 200 and '<html lang="en">' in english
+        status, policy = fetch(f"http://127.0.0.1:{port}/privacy/")
+        assert status == 200 and "Kaukus AS er behandlingsansvarlig" in policy
         status, css = fetch(f"http://127.0.0.1:{port}/static/site/site.css")
         assert status == 200 and "--brand" in css
 

@@ -27,6 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"database ready: {settings.DATABASES['default']['NAME']}")
+        self._publish_first_declaration()
         base = [sys.executable, "-m", "vern"]
         children = [subprocess.Popen([*base, "serve"]), subprocess.Popen([*base, "worker"])]  # noqa: S603
 
@@ -51,6 +52,26 @@ class Command(BaseCommand):
             time.sleep(0.3)
         if exit_code:
             raise CommandError(f"a vern process stopped unexpectedly (exit status {exit_code})")
+
+    def _publish_first_declaration(self) -> None:
+        """A fresh install serves its policy at once: the configured declaration becomes version 1."""
+        from vern.audit.services import Actor
+        from vern.declaration.loading import DeclarationInvalid
+        from vern.declaration.selectors import latest_version
+        from vern.declaration.services import declaration_publish
+
+        if latest_version() is not None:
+            return
+        path = settings.VERN_DECLARATION
+        try:
+            version = declaration_publish(
+                source=path.read_text(encoding="utf-8"), actor=Actor.cli(), note="First publication"
+            )
+        except DeclarationInvalid as exc:
+            raise CommandError(
+                f"{path} cannot be published: {exc.problems[0]} (see `vern declaration check`)"
+            ) from None
+        self.stdout.write(f"published the privacy declaration {path.name} as version {version.number}")
 
     def _wait_until_up(self, url: str, children: list[subprocess.Popen[bytes]]) -> bool:
         deadline = time.monotonic() + 60

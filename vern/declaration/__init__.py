@@ -1,0 +1,1 @@
+"""The privacy declaration: the policy as data, validated, published and rendered."""

@@ -1,0 +1,83 @@
+"""Durations as people write them in a declaration: ``session``, ``8 hours``, ``24 months``.
+
+They are parsed, compared (a cookie may not outlive the consent lifetime), turned
+into seconds or calendar arithmetic, and written back in Bokmål or English.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+UNITS = ("minute", "hour", "day", "week", "month", "year")
+_PATTERN = re.compile(r"^(\d{1,4}) (minute|hour|day|week|month|year)s?$")
+_NB = {
+    "minute": ("minutt", "minutter"),
+    "hour": ("time", "timer"),
+    "day": ("dag", "dager"),
+    "week": ("uke", "uker"),
+    "month": ("måned", "måneder"),
+    "year": ("år", "år"),
+}
+_APPROX_SECONDS = {
+    "minute": 60,
+    "hour": 3600,
+    "day": 86400,
+    "week": 7 * 86400,
+    "month": 31 * 86400,  # the longest month: a bound is never shorter than the calendar
+    "year": 366 * 86400,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Duration:
+    """A count of one unit; ``Duration(0, "session")`` is a browser-session cookie."""
+
+    amount: int
+    unit: str
+
+    @classmethod
+    def parse(cls, text: str, *, allow_session: bool = False) -> Duration:
+        text = text.strip()
+        if text == "session":
+            if not allow_session:
+                raise ValueError("'session' is only a duration for cookies")
+            return cls(0, "session")
+        match = _PATTERN.match(text)
+        if not match or int(match[1]) == 0:
+            raise ValueError(f"{text!r} is not a duration like '30 days', '24 months' or '1 year'")
+        return cls(int(match[1]), match[2])
+
+    @property
+    def is_session(self) -> bool:
+        return self.unit == "session"
+
+    def max_seconds(self) -> int:
+        """An upper bound in seconds (months count as 31 days); 0 for a session."""
+        return 0 if self.is_session else self.amount * _APPROX_SECONDS[self.unit]
+
+    def after(self, start: dt.datetime) -> dt.datetime:
+        """The moment this long after ``start``, with calendar months and years (31 Jan + 1 month = 28/29 Feb)."""
+        if self.is_session:
+            raise ValueError("a session has no end date")
+        if self.unit in ("month", "year"):
+            months = self.amount * (12 if self.unit == "year" else 1)
+            year, month = divmod(start.month - 1 + months, 12)
+            year, month = start.year + year, month + 1
+            day = min(start.day, calendar.monthrange(year, month)[1])
+            return start.replace(year=year, month=month, day=day)
+        seconds = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}[self.unit]
+        return start + dt.timedelta(seconds=self.amount * seconds)
+
+    def text(self, language: str) -> str:
+        if self.is_session:
+            return "Økt" if language == "nb" else "Session"
+        if language == "nb":
+            one, many = _NB[self.unit]
+            return f"{self.amount} {one if self.amount == 1 else many}"
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+    def __str__(self) -> str:
+        return "session" if self.is_session else f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"

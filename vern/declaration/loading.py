@@ -1,0 +1,153 @@
+"""Read a declaration from YAML, with every error naming its path and line.
+
+``purposes[2].legal_bases[0] (line 41): 'consent' is not one of a, b, c, d, e, f``
+
+The YAML is composed into nodes first (they carry line numbers), checked for
+duplicate keys (PyYAML would silently keep the last one), then validated by the
+pydantic schema; each validation error's location is walked back through the
+nodes to the line it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from vern.declaration.schema import Declaration
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path} (line {self.line})" if self.line else self.path or "declaration"
+        return f"{where}: {self.message}"
+
+
+class DeclarationInvalid(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _child(node: yaml.Node | None, part: int | str) -> tuple[yaml.Node | None, yaml.Node | None]:
+    """(value node, key node) of ``part`` under ``node``."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == part:
+                return value, key
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part], None
+    return None, None
+
+
+def line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the deepest node that ``loc`` reaches (1-based)."""
+    node, best = root, root
+    for part in loc:
+        value, key = _child(node, part)
+        if value is None:
+            if key is not None:
+                best = key
+            break
+        best, node = value, value
+    return best.start_mark.line + 1 if best is not None else None
+
+
+def _duplicate_keys(node: yaml.Node, path: tuple[int | str, ...] = ()) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else str(key)
+            if name in seen:
+                problems.append(Problem(format_path((*path, name)), key.start_mark.line + 1, "appears twice"))
+            seen.add(name)
+            problems += _duplicate_keys(value, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*path, index))
+    return problems
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        options = expected.replace("'", "").replace(" or ", ", ")
+        return f"{given!r} is not one of {options}"
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known key"
+    if kind == "string_pattern_mismatch":
+        return f"{given!r} does not have the expected form"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return f"{error['msg'][0].lower()}{error['msg'][1:]}"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    declaration: Declaration
+    source: str
+    root: yaml.Node
+
+    def line(self, loc: tuple[int | str, ...]) -> int | None:
+        return line_of(self.root, loc)
+
+
+def parse(source: str) -> Loaded:
+    """Parse and validate declaration text; raises ``DeclarationInvalid`` with every problem found."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DeclarationInvalid([Problem("", line, f"not valid YAML: {problem}")]) from None
+    if root is None:
+        raise DeclarationInvalid([Problem("", None, "the file is empty")])
+    duplicates = _duplicate_keys(root)
+    if duplicates:
+        raise DeclarationInvalid(duplicates)
+    data = yaml.SafeLoader(source).get_single_data()
+    if not isinstance(data, dict):
+        raise DeclarationInvalid([Problem("", 1, "a declaration is a mapping of sections")])
+    try:
+        declaration = Declaration.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(format_path(tuple(error["loc"])), line_of(root, tuple(error["loc"])), _message(error))
+            for error in exc.errors()
+        ]
+        raise DeclarationInvalid(problems) from None
+    return Loaded(declaration=declaration, source=source, root=root)
+
+
+def load(path: Path) -> Loaded:
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeclarationInvalid([Problem("", None, f"cannot read {path}: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise DeclarationInvalid([Problem("", None, f"{path} is not UTF-8 text")]) from None
+    return parse(source)

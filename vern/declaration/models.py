@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class PolicyVersion(models.Model):
+    """One published version of the declaration: immutable, dated, always readable.
+
+    Consent records and requests point at the version that was shown, so old
+    versions are never changed (a database trigger refuses UPDATE) nor removed.
+    ``consent_revision`` goes up only when what a visitor consents to changes
+    (cookie categories, cookies, purposes and their bases); the banner asks again then.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.CharField(max_length=100)
+    significant = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    source = models.TextField()
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    consent_fingerprint = models.CharField(max_length=64)
+    consent_revision = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-number"]
+
+    class Privacy:
+        not_personal = "The published policy text; it names the controller, not visitors."
+
+    def __str__(self) -> str:
+        return f"version {self.number} ({self.published_at:%Y-%m-%d})"

@@ -1,0 +1,269 @@
+"""Checks that span sections of a declaration: references, the law's checklists, transfers.
+
+The schema says what each section looks like; these rules say whether the whole
+is a lawful, complete notice (LAW.md §1a, R2, R21, R24, C10). A declaration
+with any problem here is never published.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from vern.declaration.durations import Duration
+from vern.declaration.loading import Loaded, Problem, format_path
+from vern.declaration.schema import Declaration
+
+# EU member states plus Iceland, Liechtenstein and Norway.
+EEA = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split())
+ALL_RIGHTS = ("access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent")
+MAX_COOKIE_LIFETIME = Duration(13, "month")
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One line of the Art. 13 checklist (LAW.md §1a)."""
+
+    code: str
+    label: str  # in the active language: the staff page shows it to its reader
+    ok: bool
+    detail: str = ""
+
+
+def art13_checklist(d: Declaration) -> list[ChecklistItem]:
+    consent_purposes = [p.id for p in d.purposes if "a" in p.legal_bases]
+    rights = {r.id for r in d.rights.rights}
+    outside = [p for p in d.processors if p.status != "ended" and set(p.countries) - EEA]
+    rule_for = _rules_by_purpose(d)
+    items = [
+        ChecklistItem(
+            "13(1)(a)", _("controller identity and contact details"), bool(d.controller.name and d.controller.email)
+        ),
+        ChecklistItem(
+            "13(1)(b)",
+            _("data protection officer, if any"),
+            d.controller.dpo is None or bool(d.controller.dpo_email),
+            "a DPO is named without contact details" if d.controller.dpo and not d.controller.dpo_email else "",
+        ),
+        ChecklistItem("13(1)(c)", _("purposes and the legal basis of each"), all(p.legal_bases for p in d.purposes)),
+        ChecklistItem(
+            "13(1)(d)",
+            _("the legitimate interests, where the basis is (f)"),
+            all(p.legitimate_interest for p in d.purposes if "f" in p.legal_bases),
+            ", ".join(p.id for p in d.purposes if "f" in p.legal_bases and not p.legitimate_interest),
+        ),
+        ChecklistItem("13(1)(e)", _("recipients or categories of recipients"), bool(d.sharing.categories_intro)),
+        ChecklistItem(
+            "13(1)(f)",
+            _("transfers outside the EEA and their safeguards"),
+            all(p.transfer_mechanism for p in outside),
+            ", ".join(p.id for p in outside if not p.transfer_mechanism),
+        ),
+        ChecklistItem(
+            "13(2)(a)",
+            _("retention period or criteria for each purpose"),
+            all(rule_for.get(p.id) for p in d.purposes),
+            ", ".join(p.id for p in d.purposes if not rule_for.get(p.id)),
+        ),
+        ChecklistItem(
+            "13(2)(b)",
+            _("rights of access, rectification, erasure, restriction, objection and portability"),
+            set(ALL_RIGHTS[:6]) <= rights,
+            ", ".join(r for r in ALL_RIGHTS[:6] if r not in rights),
+        ),
+        ChecklistItem(
+            "13(2)(c)",
+            _("withdrawing consent at any time, where the basis is consent"),
+            not consent_purposes or "withdraw_consent" in rights,
+        ),
+        ChecklistItem(
+            "13(2)(d)", _("the right to complain to the supervisory authority"), bool(d.authority.complaint_text)
+        ),
+        ChecklistItem(
+            "13(2)(e)",
+            _("whether providing the data is required, and what happens if not"),
+            all(p.requirement for p in d.purposes),
+        ),
+        ChecklistItem("13(2)(f)", _("automated decisions, including profiling"), bool(d.rights.automated_decisions)),
+        ChecklistItem(
+            "cookies",
+            _("each cookie with name, provider, category, purpose and lifetime (ekomloven § 3-15)"),
+            all(c.provider and c.duration and c.purpose for c in d.cookies.cookies),
+        ),
+    ]
+    return items
+
+
+def _rules_by_purpose(d: Declaration) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for rule in d.retention.rules:
+        for purpose_id in rule.purposes:
+            found.setdefault(purpose_id, []).append(rule.id)
+    return found
+
+
+class _Collector:
+    def __init__(self, loaded: Loaded) -> None:
+        self.loaded = loaded
+        self.problems: list[Problem] = []
+
+    def add(self, loc: tuple[int | str, ...], message: str) -> None:
+        self.problems.append(Problem(format_path(loc), self.loaded.line(loc), message))
+
+
+def _duplicates(values: Iterable[str]) -> set[str]:
+    return {value for value, count in Counter(values).items() if count > 1}
+
+
+def check(loaded: Loaded) -> list[Problem]:
+    """Every problem of a schema-valid declaration; empty means it may be published."""
+    d = loaded.declaration
+    out = _Collector(loaded)
+    _check_unique_ids(d, out)
+    _check_purposes(d, out)
+    _check_cookies(d, out)
+    _check_processors(d, out)
+    _check_retention(d, out)
+    _check_rights(d, out)
+    for item in art13_checklist(d):
+        if not item.ok and not any(item.code in p.message for p in out.problems):
+            out.add((), f"Art. {item.code} is missing: {item.label}" + (f" ({item.detail})" if item.detail else ""))
+    return out.problems
+
+
+def _check_unique_ids(d: Declaration, out: _Collector) -> None:
+    sections: list[tuple[str, list[str]]] = [
+        ("data_categories", [c.id for c in d.data_categories]),
+        ("data_subjects", [s.id for s in d.data_subjects]),
+        ("purposes", [p.id for p in d.purposes]),
+        ("processors", [p.id for p in d.processors]),
+    ]
+    for name, ids in sections:
+        for index, value in enumerate(ids):
+            if value in _duplicates(ids) and ids.index(value) != index:
+                out.add((name, index, "id"), f"the id {value!r} is used twice")
+    for name, ids, prefix in (
+        ("categories", [c.id for c in d.cookies.categories], ("cookies", "categories")),
+        ("cookies", [c.name for c in d.cookies.cookies], ("cookies", "cookies")),
+        ("rules", [r.id for r in d.retention.rules], ("retention", "rules")),
+    ):
+        for index, value in enumerate(ids):
+            if value in _duplicates(ids) and ids.index(value) != index:
+                field = "name" if name == "cookies" else "id"
+                out.add((*prefix, index, field), f"{value!r} is used twice")
+
+
+def _check_purposes(d: Declaration, out: _Collector) -> None:
+    categories = {c.id for c in d.data_categories}
+    subjects = {s.id for s in d.data_subjects}
+    processors = {p.id for p in d.processors}
+    for i, purpose in enumerate(d.purposes):
+        for j, category in enumerate(purpose.data_categories):
+            if category not in categories:
+                out.add(("purposes", i, "data_categories", j), f"{category!r} is not a declared data category")
+        for j, subject in enumerate(purpose.data_subjects):
+            if subject not in subjects:
+                out.add(("purposes", i, "data_subjects", j), f"{subject!r} is not a declared data subject")
+        for j, recipient in enumerate(purpose.recipients):
+            if recipient not in processors:
+                out.add(("purposes", i, "recipients", j), f"{recipient!r} is not a declared processor")
+        if len(set(purpose.legal_bases)) != len(purpose.legal_bases):
+            out.add(("purposes", i, "legal_bases"), "a legal basis is listed twice")
+        if "f" in purpose.legal_bases and purpose.legitimate_interest is None:
+            out.add(
+                ("purposes", i, "legal_bases"),
+                "basis (f) needs a legitimate-interest assessment in legitimate_interest (Art. 13(1)(d))",
+            )
+        if "a" in purpose.legal_bases and purpose.withdrawal is None:
+            out.add(
+                ("purposes", i, "legal_bases"),
+                "basis (a) needs a withdrawal route in withdrawal: how consent is withdrawn (Art. 7(3))",
+            )
+        if len(purpose.legal_bases) > 1 and purpose.basis_explanation is None:
+            out.add(
+                ("purposes", i, "legal_bases"),
+                "with several bases, basis_explanation must say when each one applies",
+            )
+
+
+def _check_cookies(d: Declaration, out: _Collector) -> None:
+    category_ids = {c.id for c in d.cookies.categories}
+    if not any(not c.consent_required for c in d.cookies.categories):
+        out.add(("cookies", "categories"), "one category must be strictly necessary (consent_required: false)")
+    lifetime = Duration.parse(d.cookies.consent_lifetime)
+    if lifetime.max_seconds() > MAX_COOKIE_LIFETIME.max_seconds():
+        out.add(("cookies", "consent_lifetime"), "a consent choice may be kept for at most 13 months")
+    for i, cookie in enumerate(d.cookies.cookies):
+        if cookie.category not in category_ids:
+            out.add(("cookies", "cookies", i, "category"), f"{cookie.category!r} is not a declared cookie category")
+        duration = Duration.parse(cookie.duration, allow_session=True)
+        if duration.max_seconds() > MAX_COOKIE_LIFETIME.max_seconds():
+            out.add(("cookies", "cookies", i, "duration"), "a cookie may live at most 13 months")
+
+
+def _check_processors(d: Declaration, out: _Collector) -> None:
+    for i, processor in enumerate(d.processors):
+        if processor.status == "active" and processor.agreement_date is None:
+            out.add(
+                ("processors", i, "agreement_date"),
+                "an active processor needs the date of its data processing agreement (Art. 28)",
+            )
+        outside = sorted(set(processor.countries) - EEA)
+        if outside and processor.status != "ended":
+            if processor.transfer_mechanism is None:
+                out.add(
+                    ("processors", i, "transfer_mechanism"),
+                    f"{', '.join(outside)} is outside the EEA: give adequacy, dpf, scc or bcr (Art. 45-47)",
+                )
+            elif processor.transfer_mechanism in ("dpf", "scc") and processor.transfer_evidence is None:
+                evidence = "the certification" if processor.transfer_mechanism == "dpf" else "the transfer assessment"
+                out.add(("processors", i, "transfer_evidence"), f"{processor.transfer_mechanism} needs {evidence}")
+        elif processor.transfer_mechanism is not None and not outside:
+            out.add(
+                ("processors", i, "transfer_mechanism"), "all countries are in the EEA; no transfer mechanism applies"
+            )
+
+
+def _check_retention(d: Declaration, out: _Collector) -> None:
+    purposes = {p.id for p in d.purposes}
+    categories = {c.id for c in d.data_categories}
+    rule_ids = {r.id for r in d.retention.rules}
+    covered_purposes: set[str] = set()
+    covered_categories: set[str] = set()
+    for i, rule in enumerate(d.retention.rules):
+        if (rule.period is None) == (rule.until is None):
+            out.add(("retention", "rules", i), "give either period or until, not both and not neither")
+        for j, purpose_id in enumerate(rule.purposes):
+            if purpose_id not in purposes:
+                out.add(("retention", "rules", i, "purposes", j), f"{purpose_id!r} is not a declared purpose")
+        for j, category in enumerate(rule.data_categories):
+            if category not in categories:
+                out.add(
+                    ("retention", "rules", i, "data_categories", j), f"{category!r} is not a declared data category"
+                )
+        for j, exception in enumerate(rule.exceptions):
+            if exception.then not in rule_ids:
+                out.add(
+                    ("retention", "rules", i, "exceptions", j, "then"), f"{exception.then!r} is not a retention rule"
+                )
+        covered_purposes |= set(rule.purposes)
+        covered_categories |= set(rule.data_categories)
+    for i, purpose in enumerate(d.purposes):
+        if purpose.id not in covered_purposes:
+            out.add(("purposes", i, "id"), f"the purpose {purpose.id!r} has no retention rule (Art. 13(2)(a))")
+    for i, data_category in enumerate(d.data_categories):
+        if data_category.personal and data_category.id not in covered_categories:
+            out.add(("data_categories", i, "id"), f"the data category {data_category.id!r} has no retention rule")
+
+
+def _check_rights(d: Declaration, out: _Collector) -> None:
+    present = [r.id for r in d.rights.rights]
+    for i, right in enumerate(d.rights.rights):
+        if present.count(right.id) > 1 and present.index(right.id) != i:
+            out.add(("rights", "rights", i, "id"), f"the right {right.id!r} is listed twice")
+    missing = [r for r in ALL_RIGHTS if r not in present]
+    if missing:
+        out.add(("rights", "rights"), f"the policy must name every right of Art. 15-22; missing: {', '.join(missing)}")

@@ -1,0 +1,253 @@
+"""The shape of a privacy declaration (pydantic v2).
+
+Unknown keys are errors, every text a visitor reads has a Norwegian Bokmål
+(``nb``) and an English (``en``) version, and ids that other parts refer to
+(purposes, data categories, cookie categories, processors, retention rules)
+are checked for existence in ``vern.declaration.rules``, which also carries the
+checks that span several sections (the Art. 13 checklist and the like).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from vern.declaration.durations import Duration
+
+LegalBasis = Literal["a", "b", "c", "d", "e", "f"]
+LEGAL_BASIS_ARTICLE = {
+    "a": "6(1)(a)",
+    "b": "6(1)(b)",
+    "c": "6(1)(c)",
+    "d": "6(1)(d)",
+    "e": "6(1)(e)",
+    "f": "6(1)(f)",
+}
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", max_length=254)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+Line = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+
+def _duration(text: str) -> str:
+    Duration.parse(text)
+    return text
+
+
+def _cookie_duration(text: str) -> str:
+    Duration.parse(text, allow_session=True)
+    return text
+
+
+PeriodText = Annotated[str, AfterValidator(_duration)]
+CookieDurationText = Annotated[str, AfterValidator(_cookie_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Text(Strict):
+    """A text in Norwegian Bokmål and English."""
+
+    nb: Line
+    en: Line
+
+    def get(self, language: str) -> str:
+        return self.en if language == "en" else self.nb
+
+
+class Controller(Strict):
+    name: Line
+    org_number: Annotated[str, StringConstraints(pattern=r"^\d{3} \d{3} \d{3}$")]
+    email: Email
+    website: Url
+    address: Text | None = None
+    dpo: Text | None = None
+    dpo_email: Email | None = None
+    laws: Text
+
+
+class Policy(Strict):
+    title: Text
+    lead: Text
+    scope: Text
+    related_page: Text | None = None
+    changes: Text
+    notify_significant_changes: Text
+
+
+class Collected(Strict):
+    provided_intro: Text
+    provided: list[Text] = Field(min_length=1)
+    automatic_intro: Text
+    automatic: list[Text] = Field(min_length=1)
+
+
+class DataCategory(Strict):
+    id: Identifier
+    name: Text
+    personal: bool = True
+
+
+class DataSubject(Strict):
+    id: Identifier
+    name: Text
+
+
+class Purpose(Strict):
+    id: Identifier
+    name: Text
+    data_summary: Text
+    data_categories: list[Identifier] = Field(min_length=1)
+    data_subjects: list[Identifier] = Field(min_length=1)
+    legal_bases: list[LegalBasis] = Field(min_length=1)
+    basis_explanation: Text | None = None
+    legitimate_interest: Text | None = None
+    withdrawal: Text | None = None
+    requirement: Text
+    source: Text
+    recipients: list[Identifier] = Field(default_factory=list)
+
+
+class CookieCategory(Strict):
+    id: Identifier
+    name: Text
+    description: Text
+    consent_required: bool
+
+
+class Cookie(Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,80}$")]
+    provider: Line
+    category: Identifier
+    duration: CookieDurationText
+    purpose: Text
+    party: Literal["first", "third"]
+    set_by: Literal["vern", "other"] = "other"
+
+
+class Cookies(Strict):
+    intro: Text
+    managing_consent: Text
+    consent_lifetime: PeriodText = "6 months"
+    categories: list[CookieCategory] = Field(min_length=1)
+    cookies: list[Cookie]
+
+
+class Processor(Strict):
+    id: Identifier
+    name: Line
+    service: Text
+    countries: list[Country] = Field(min_length=1)
+    status: Literal["active", "planned", "ended"] = "active"
+    agreement_date: dt.date | None = None
+    agreement_note: Text | None = None
+    transfer_mechanism: Literal["adequacy", "dpf", "scc", "bcr"] | None = None
+    transfer_evidence: Text | None = None
+
+
+class Sharing(Strict):
+    intro: Text
+    categories_intro: Text
+    no_sale: Text
+
+
+class Transfers(Strict):
+    statement: Text
+    safeguards: Text
+
+
+class RetentionRule(Strict):
+    id: Identifier
+    name: Text
+    purposes: list[Identifier] = Field(default_factory=list)
+    data_categories: list[Identifier] = Field(min_length=1)
+    period: PeriodText | None = None
+    until: Text | None = None
+    clock: Identifier
+    clock_text: Text
+    exceptions: list[RetentionException] = Field(default_factory=list)
+
+
+class RetentionException(Strict):
+    when: Identifier
+    text: Text
+    then: Identifier
+
+
+class Retention(Strict):
+    intro: Text
+    rules: list[RetentionRule] = Field(min_length=1)
+    cookies_text: Text
+
+
+class Right(Strict):
+    id: Literal["access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent"]
+    name: Text
+    description: Text
+
+
+class Rights(Strict):
+    intro: Text
+    rights: list[Right] = Field(min_length=1)
+    request_email: Email
+    response_days: Annotated[int, Field(ge=1, le=30)]
+    how_to_request: Text
+    automated_decisions: Text
+
+
+class Authority(Strict):
+    name: Text
+    address: Text
+    email: Email
+    website: Line
+    complaint_text: Text
+    contact_us_first: Text
+
+
+class Security(Strict):
+    intro: Text
+    measures: list[Text] = Field(min_length=1)
+    standards: Text
+
+
+class Declaration(Strict):
+    """A whole declaration; ``vern.declaration.rules`` adds the checks that span sections."""
+
+    schema_version: Literal[1]
+    controller: Controller
+    policy: Policy
+    collected: Collected
+    data_categories: list[DataCategory] = Field(min_length=1)
+    data_subjects: list[DataSubject] = Field(min_length=1)
+    purposes: list[Purpose] = Field(min_length=1)
+    cookies: Cookies
+    processors: list[Processor]
+    sharing: Sharing
+    transfers: Transfers
+    retention: Retention
+    rights: Rights
+    authority: Authority
+    security: Security
+
+    def purpose(self, purpose_id: str) -> Purpose | None:
+        return next((p for p in self.purposes if p.id == purpose_id), None)
+
+    def rule(self, rule_id: str) -> RetentionRule | None:
+        return next((r for r in self.retention.rules if r.id == rule_id), None)
+
+    def cookie_category(self, category_id: str) -> CookieCategory | None:
+        return next((c for c in self.cookies.categories if c.id == category_id), None)
+
+    def processor(self, processor_id: str) -> Processor | None:
+        return next((p for p in self.processors if p.id == processor_id), None)
+
+    def data_category(self, category_id: str) -> DataCategory | None:
+        return next((c for c in self.data_categories if c.id == category_id), None)
+
+
+RetentionRule.model_rebuild()

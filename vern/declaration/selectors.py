@@ -1,0 +1,185 @@
+"""Reading published versions, and the texts a page shows in one language."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html import unescape
+from typing import Any
+
+from vern.declaration.durations import Duration
+from vern.declaration.models import PolicyVersion
+from vern.declaration.schema import Declaration, Purpose, RetentionRule
+
+BASIS_LABELS = {
+    "a": {"nb": "samtykke (a)", "en": "consent (a)"},
+    "b": {"nb": "tiltak før avtaleinngåelse eller avtale (b)", "en": "pre-contractual steps or a contract (b)"},
+    "c": {"nb": "rettslig forpliktelse (c)", "en": "legal obligation (c)"},
+    "d": {"nb": "vitale interesser (d)", "en": "vital interests (d)"},
+    "e": {
+        "nb": "allmennhetens interesse eller offentlig myndighet (e)",
+        "en": "public interest or official authority (e)",
+    },
+    "f": {"nb": "berettiget interesse (f)", "en": "legitimate interest (f)"},
+}
+COUNTRIES = {
+    "DE": {"nb": "Tyskland", "en": "Germany"},
+    "FI": {"nb": "Finland", "en": "Finland"},
+    "NO": {"nb": "Norge", "en": "Norway"},
+    "SE": {"nb": "Sverige", "en": "Sweden"},
+    "DK": {"nb": "Danmark", "en": "Denmark"},
+    "NL": {"nb": "Nederland", "en": "the Netherlands"},
+    "IE": {"nb": "Irland", "en": "Ireland"},
+    "FR": {"nb": "Frankrike", "en": "France"},
+    "US": {"nb": "USA", "en": "the United States"},
+    "GB": {"nb": "Storbritannia", "en": "the United Kingdom"},
+    "CH": {"nb": "Sveits", "en": "Switzerland"},
+}
+MECHANISMS = {
+    "adequacy": {
+        "nb": "EU-kommisjonens beslutning om tilstrekkelig beskyttelsesnivå (art. 45)",
+        "en": "the European Commission's adequacy decision (Art. 45)",
+    },
+    "dpf": {"nb": "EU–US Data Privacy Framework (art. 45)", "en": "the EU–US Data Privacy Framework (Art. 45)"},
+    "scc": {
+        "nb": "EU-kommisjonens standard personvernbestemmelser (art. 46)",
+        "en": "the European Commission's Standard Contractual Clauses (Art. 46)",
+    },
+    "bcr": {"nb": "bindende virksomhetsregler (art. 47)", "en": "binding corporate rules (Art. 47)"},
+}
+_OR = {"nb": " eller ", "en": " or "}
+
+
+def latest_version() -> PolicyVersion | None:
+    return PolicyVersion.objects.order_by("-number").first()
+
+
+def version(number: int) -> PolicyVersion | None:
+    return PolicyVersion.objects.filter(number=number).first()
+
+
+def all_versions() -> list[PolicyVersion]:
+    return list(PolicyVersion.objects.order_by("-number").defer("source", "content"))
+
+
+@lru_cache(maxsize=16)
+def _parsed(version_pk: int, content_hash: str) -> Declaration:
+    content = PolicyVersion.objects.values_list("content", flat=True).get(pk=version_pk)
+    return Declaration.model_validate(content)
+
+
+def declaration_of(policy_version: PolicyVersion) -> Declaration:
+    """The published declaration, parsed once per process (versions never change)."""
+    return _parsed(policy_version.pk, policy_version.content_hash)
+
+
+def published_declaration() -> Declaration | None:
+    current = latest_version()
+    return declaration_of(current) if current is not None else None
+
+
+def localise(value: Any, language: str) -> Any:
+    """A declaration (or part of one) as plain data with every {nb, en} text picked for ``language``."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    if isinstance(value, dict):
+        if set(value) == {"nb", "en"}:
+            return value["en" if language == "en" else "nb"]
+        return {key: localise(item, language) for key, item in value.items()}
+    if isinstance(value, list):
+        return [localise(item, language) for item in value]
+    return value
+
+
+def bases_text(purpose: Purpose, language: str) -> str:
+    labels = [BASIS_LABELS[basis][language] for basis in purpose.legal_bases]
+    text = _OR[language].join(labels)
+    return text[:1].upper() + text[1:]
+
+
+def retention_line(rule: RetentionRule, language: str) -> str:
+    name = rule.name.get(language)
+    if rule.until is not None:
+        body = rule.until.get(language)
+    else:
+        assert rule.period is not None
+        up_to = "inntil" if language == "nb" else "up to"
+        body = f"{up_to} {Duration.parse(rule.period).text(language).lower()} {rule.clock_text.get(language)}"
+    for exception in rule.exceptions:
+        body += f", {exception.text.get(language)}"
+    return f"{name}: {body}"
+
+
+def countries_text(codes: list[str], language: str) -> str:
+    names = [COUNTRIES.get(code, {}).get(language, code) for code in codes]
+    joiner = " og " if language == "nb" else " and "
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + joiner + names[-1]
+
+
+@dataclass(frozen=True)
+class PolicyPage:
+    """Everything the policy page needs in one language."""
+
+    version: PolicyVersion
+    language: str
+    d: dict[str, Any]
+    purposes: list[dict[str, Any]]
+    retention: list[str]
+    cookie_groups: list[dict[str, Any]]
+    processors: list[dict[str, Any]]
+
+
+def policy_page(policy_version: PolicyVersion, language: str) -> PolicyPage:
+    declaration = declaration_of(policy_version)
+    d = localise(declaration, language)
+    purposes = [{**localise(p, language), "bases": bases_text(p, language)} for p in declaration.purposes]
+    groups = []
+    for category in declaration.cookies.categories:
+        cookies = [
+            {**localise(c, language), "duration_text": Duration.parse(c.duration, allow_session=True).text(language)}
+            for c in declaration.cookies.cookies
+            if c.category == category.id
+        ]
+        groups.append({**localise(category, language), "cookies": cookies})
+    processors = [
+        {
+            **localise(p, language),
+            "countries_text": countries_text(p.countries, language),
+            "mechanism_text": MECHANISMS[p.transfer_mechanism][language] if p.transfer_mechanism else "",
+        }
+        for p in declaration.processors
+        if p.status != "ended"
+    ]
+    return PolicyPage(
+        version=policy_version,
+        language=language,
+        d=d,
+        purposes=purposes,
+        retention=[retention_line(rule, language) for rule in declaration.retention.rules],
+        cookie_groups=groups,
+        processors=processors,
+    )
+
+
+def page_text(html: str) -> list[str]:
+    """The readable lines of a rendered page's main content, for comparing two versions."""
+    main = html.split('<main id="main"', 1)[-1].split("</main>", 1)[0]
+    main = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", main, flags=re.S)
+    main = re.sub(r"</(p|li|h[1-6]|tr|dt|dd|caption)>|<br\s*/?>", "\n", main)
+    main = re.sub(r"</t[dh]>", " | ", main)
+    text = unescape(re.sub(r"<[^>]+>", "", main))
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
+def diff_lines(old: list[str], new: list[str]) -> list[tuple[str, str]]:
+    """(kind, line) pairs: kind is "+", "-" or " " (unchanged context)."""
+    result = []
+    for line in difflib.unified_diff(old, new, lineterm="", n=2):
+        if line.startswith(("---", "+++", "@@")):
+            if line.startswith("@@"):
+                result.append(("@", "…"))
+            continue
+        result.append((line[0], line[1:]))
+    return result

@@ -1,0 +1,111 @@
+"""Publishing makes an immutable, dated version; a broken declaration is never half-applied."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, transaction
+
+from vern.audit.models import Entry
+from vern.audit.services import Actor
+from vern.declaration.loading import DeclarationInvalid
+from vern.declaration.models import PolicyVersion
+from vern.declaration.services import NothingChanged, declaration_publish
+from vern.testing import run_vern, vern_env
+
+pytestmark = pytest.mark.django_db
+
+
+def publish(source: str, **kwargs) -> PolicyVersion:
+    return declaration_publish(source=source, actor=Actor.cli(), **kwargs)
+
+
+def test_p20_publishing_stores_a_numbered_dated_version_with_its_hash_and_an_audit_row(published):
+    assert published.number == 1 and published.consent_revision == 1
+    assert len(published.content_hash) == 64
+    assert published.content["controller"]["name"] == "Kaukus AS"
+    entry = Entry.objects.get(action="policy.publish")
+    assert entry.object_id == "1" and entry.actor_kind == "cli"
+
+
+def test_publishing_the_same_declaration_again_publishes_nothing(published, default_source):
+    with pytest.raises(NothingChanged):
+        publish(default_source)
+    assert PolicyVersion.objects.count() == 1
+
+
+def test_a_broken_declaration_is_never_published_and_the_last_version_stays(published, default_source):
+    broken = default_source.replace("    legal_bases: [a]\n", "    legal_bases: [consent]\n", 1)
+    with pytest.raises(DeclarationInvalid) as caught:
+        publish(broken)
+    assert "'consent' is not one of a, b, c, d, e, f" in str(caught.value)
+    assert list(PolicyVersion.objects.values_list("number", flat=True)) == [1]
+
+
+def test_a_published_version_cannot_be_changed(published):
+    with pytest.raises(DatabaseError, match="cannot be changed"), transaction.atomic():
+        PolicyVersion.objects.filter(pk=published.pk).update(note="rewritten history")
+
+
+def test_p20_the_consent_revision_goes_up_only_when_what_visitors_consent_to_changes(published, default_source):
+    wording = default_source.replace("Kaukus selger ikke personopplysninger", "Kaukus selger aldri personopplysninger")
+    second = publish(wording, note="Wording")
+    assert (second.number, second.consent_revision) == (2, 1)
+    new_cookie = wording.replace(
+        "    - name: vern_session\n",
+        "    - name: vern_visits\n      provider: Kaukus AS\n      category: statistics\n      duration: 6 months\n"
+        "      purpose: {nb: Kjenner igjen tilbakevendende besøk, en: Recognises returning visits}\n"
+        "      party: first\n    - name: vern_session\n",
+    )
+    third = publish(new_cookie, significant=True, note="New statistics cookie")
+    assert (third.number, third.consent_revision, third.significant) == (3, 2, True)
+
+
+def test_old_versions_stay_readable_and_the_change_is_shown(client, published, default_source):
+    publish(
+        default_source.replace("Vi svarer normalt innen 30 dager.", "Vi svarer normalt innen 14 dager.").replace(
+            "We normally respond within 30 days.", "We normally respond within 14 days."
+        ),
+        note="Faster answers",
+    )
+    versions = client.get("/en/privacy/versions/").content.decode()
+    assert "Version 2" in versions and "Version 1" in versions and "Faster answers" in versions
+    old = client.get("/en/privacy/versions/1/").content.decode()
+    assert "We normally respond within 30 days." in old
+    assert "It is no longer in force." in old
+    current = client.get("/en/privacy/").content.decode()
+    assert "within 14 days" in current and "no longer in force" not in current
+    changes = client.get("/en/privacy/versions/2/changes/").content.decode()
+    assert "Changes from version 1 to version 2" in changes
+    assert "<del" in changes and "within 30 days" in changes.split("<del", 1)[1].split("</del>", 1)[0]
+    assert "within 14 days" in changes.split("<ins", 1)[1].split("</ins>", 1)[0]
+    assert client.get("/en/privacy/versions/9/").status_code == 404
+
+
+def test_vern_policy_publish_from_the_command_line(tmp_path, default_source, transactional_db):
+    first = run_vern("policy", "publish", "--note", "First", env=vern_env())
+    assert first.returncode == 0, first.stderr
+    assert "published version 1" in first.stdout and "consent revision 1" in first.stdout
+    again = run_vern("policy", "publish", env=vern_env())
+    assert again.returncode != 0 and "nothing was published" in again.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(default_source.replace("schema_version: 1", "schema_version: 2"))
+    refused = run_vern("policy", "publish", "--file", str(broken), env=vern_env())
+    assert refused.returncode != 0
+    assert "schema_version (line" in refused.stderr and "the site keeps the last version" in refused.stderr
+    assert PolicyVersion.objects.count() == 1
+
+
+def test_p20_a_significant_change_is_announced_on_the_website_for_a_month(client, published, default_source):
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    assert "We changed our privacy policy" not in client.get("/en/").content.decode()
+    publish(default_source.replace("Vi svarer normalt innen 30 dager.", "Vi svarer innen 30 dager."), significant=True)
+    home = client.get("/en/").content.decode()
+    assert "We changed our privacy policy on" in home
+    assert 'href="/en/privacy/versions/2/changes/"' in home
+    assert "Vi har endret personvernerklæringen" in client.get("/").content.decode()
+    with time_machine.travel(timezone.now() + dt.timedelta(days=31)):
+        assert "We changed our privacy policy" not in client.get("/en/").content.decode()

@@ -1,0 +1,42 @@
+"""The privacy officer sees the published version, the draft's problems and what publishing would change."""
+
+from __future__ import annotations
+
+import pytest
+
+from vern.declaration.models import PolicyVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_officer_sees_a_broken_draft_with_its_lines_and_cannot_publish_it(
+    client, personas, published, settings, tmp_path, default_source
+):
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(default_source.replace("    legal_bases: [a]\n", "    legal_bases: [consent]\n", 1))
+    settings.VERN_DECLARATION = draft
+    client.force_login(personas.privacy_officer)
+    page = client.get("/en/staff/declaration/").content.decode()
+    assert "The draft has 1 problem and cannot be published" in page
+    assert "purposes[3].legal_bases[0] (line" in page
+    assert "Publish the draft" not in page
+    response = client.post("/staff/declaration/publish/", {"note": "try"})
+    assert response.status_code == 302
+    assert PolicyVersion.objects.count() == 1
+
+
+def test_the_officer_sees_the_change_a_draft_would_make_and_publishes_it(
+    client, personas, published, settings, tmp_path, default_source
+):
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(default_source.replace("support@kaukus.no", "personvern@kaukus.no"))
+    settings.VERN_DECLARATION = draft
+    client.force_login(personas.privacy_officer)
+    page = client.get("/en/staff/declaration/").content.decode()
+    assert "<del>-  email: support@kaukus.no</del>" in page
+    assert "<ins>+  email: personvern@kaukus.no</ins>" in page
+    assert "13(2)(f)" in page  # the Art. 13 checklist of the valid draft
+    client.post("/staff/declaration/publish/", {"note": "New address", "significant": "yes"})
+    latest = PolicyVersion.objects.get(number=2)
+    assert latest.significant and latest.note == "New address" and latest.published_by.startswith("staff:")
+    assert "personvern@kaukus.no" in client.get("/en/privacy/").content.decode()

@@ -1,0 +1,80 @@
+"""The public policy pages: the policy, the cookie table, versions and their changes."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
+from django.views.decorators.http import require_safe
+
+from vern.declaration import selectors
+from vern.declaration.models import PolicyVersion
+
+
+def _language() -> str:
+    return "en" if (get_language() or "nb").startswith("en") else "nb"
+
+
+def _unpublished(request: HttpRequest) -> HttpResponse:
+    return render(request, "declaration/unpublished.html", status=503)
+
+
+def _policy_response(request: HttpRequest, policy_version: PolicyVersion, *, current: PolicyVersion) -> HttpResponse:
+    page = selectors.policy_page(policy_version, _language())
+    return render(request, "declaration/policy.html", {"page": page, "current": current})
+
+
+@require_safe
+def policy(request: HttpRequest) -> HttpResponse:
+    current = selectors.latest_version()
+    if current is None:
+        return _unpublished(request)
+    return _policy_response(request, current, current=current)
+
+
+@require_safe
+def cookies(request: HttpRequest) -> HttpResponse:
+    current = selectors.latest_version()
+    if current is None:
+        return _unpublished(request)
+    page = selectors.policy_page(current, _language())
+    return render(request, "declaration/cookies.html", {"page": page})
+
+
+@require_safe
+def versions(request: HttpRequest) -> HttpResponse:
+    return render(request, "declaration/versions.html", {"versions": selectors.all_versions()})
+
+
+def _version_or_404(number: int) -> PolicyVersion:
+    found = selectors.version(number)
+    if found is None:
+        raise Http404
+    return found
+
+
+@require_safe
+def version_detail(request: HttpRequest, number: int) -> HttpResponse:
+    shown = _version_or_404(number)
+    current = selectors.latest_version()
+    assert current is not None
+    return _policy_response(request, shown, current=current)
+
+
+def policy_lines(policy_version: PolicyVersion, request: HttpRequest) -> list[str]:
+    page = selectors.policy_page(policy_version, _language())
+    html = render_to_string("declaration/policy_body.html", {"page": page}, request=request)
+    return selectors.page_text('<main id="main">' + html + "</main>")
+
+
+@require_safe
+def version_changes(request: HttpRequest, number: int) -> HttpResponse:
+    new = _version_or_404(number)
+    from_text = request.GET.get("from", "")
+    old_number = int(from_text) if from_text.isdigit() else number - 1
+    old = selectors.version(old_number) if old_number < number else None
+    if old is None:
+        return render(request, "declaration/changes.html", {"new": new, "old": None, "lines": []})
+    lines = selectors.diff_lines(policy_lines(old, request), policy_lines(new, request))
+    return render(request, "declaration/changes.html", {"new": new, "old": old, "lines": lines})

@@ -1,0 +1,163 @@
+"""Reading each model's ``Privacy`` declaration into the registry.
+
+A model that holds personal data says so beside its fields, the way it gives
+``Meta``; no central list has to be edited, and no app has to import this one::
+
+    class Enquiry(models.Model):
+        ...
+        class Privacy:
+            purpose = "enquiries"                 # a purpose id of the declaration
+            retention = "enquiries"               # a retention rule id of the declaration
+            identifiers = {"email": "email_index", "phone": "phone_index"}
+            clock = "last_contact_at"             # the field that starts the retention clock
+            erasure = "delete"                    # or "anonymise" with anonymise = (...), or "retain"
+            export = ("name", "email", "phone", "organisation", "message", "created_at")
+
+A model without personal data says why not::
+
+    class Job(models.Model):
+        class Privacy:
+            not_personal = "Payloads hold ids only."
+
+and a model with staff members' data, which this declaration does not cover,
+says ``staff_data = "…"``. Every model of a vern app must carry one of the three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.apps import apps
+from django.db import models
+
+IDENTIFIER_KINDS = ("email", "phone", "consent_id", "ip")
+ERASURE_MODES = ("delete", "anonymise", "retain")
+# Field names and types that suggest personal data, to name them when a model has no Privacy.
+_SUSPICIOUS_NAMES = ("email", "phone", "name", "address", "ip", "message", "subject_key")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered model that holds personal data."""
+
+    model: type[models.Model]
+    purpose: str
+    retention: str
+    identifiers: dict[str, str]
+    clock: str
+    erasure: Literal["delete", "anonymise", "retain"]
+    anonymise: tuple[str, ...] = ()
+    retain_reason: str = ""
+    export: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+@dataclass(frozen=True)
+class Exemption:
+    model: type[models.Model]
+    kind: Literal["not_personal", "staff_data"]
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+
+def vern_models() -> list[type[models.Model]]:
+    return [
+        model for config in apps.get_app_configs() if config.name.startswith("vern.") for model in config.get_models()
+    ]
+
+
+def suspicious_fields(model: type[models.Model]) -> list[str]:
+    from vern.lib.fields import EncryptedTextField
+
+    found = []
+    for model_field in model._meta.get_fields():
+        if not isinstance(model_field, models.Field):
+            continue
+        name = model_field.name.lower()
+        if isinstance(model_field, EncryptedTextField | models.EmailField | models.GenericIPAddressField) or any(
+            hint in name for hint in _SUSPICIOUS_NAMES
+        ):
+            found.append(model_field.name)
+    return found
+
+
+def read(model: type[models.Model]) -> Entry | Exemption | None:
+    spec: Any = getattr(model, "Privacy", None)
+    if spec is None:
+        return None
+    not_personal, staff_data = getattr(spec, "not_personal", None), getattr(spec, "staff_data", None)
+    if not_personal:
+        return Exemption(model=model, kind="not_personal", reason=str(not_personal))
+    if staff_data:
+        return Exemption(model=model, kind="staff_data", reason=str(staff_data))
+    problems: list[str] = []
+    field_names = {f.name for f in model._meta.get_fields() if isinstance(f, models.Field)}
+
+    def need(attribute: str) -> Any:
+        value = getattr(spec, attribute, None)
+        if value in (None, "", (), {}):
+            problems.append(f"Privacy.{attribute} is missing")
+        return value
+
+    purpose, retention = need("purpose"), need("retention")
+    identifiers = dict(need("identifiers") or {})
+    clock, erasure = need("clock"), need("erasure")
+    anonymise = tuple(getattr(spec, "anonymise", ()) or ())
+    export = tuple(getattr(spec, "export", ()) or ())
+    for kind, name in identifiers.items():
+        if kind not in IDENTIFIER_KINDS:
+            problems.append(f"identifier kind {kind!r} is not one of {', '.join(IDENTIFIER_KINDS)}")
+        if name not in field_names:
+            problems.append(f"identifier field {name!r} does not exist")
+        elif not _indexed(model, name):
+            problems.append(f"identifier field {name!r} has no index, so finding a person would scan the table")
+    if clock and clock not in field_names:
+        problems.append(f"clock field {clock!r} does not exist")
+    if erasure and erasure not in ERASURE_MODES:
+        problems.append(f"erasure {erasure!r} is not one of {', '.join(ERASURE_MODES)}")
+    if erasure == "anonymise" and not anonymise:
+        problems.append("erasure 'anonymise' needs Privacy.anonymise, the fields to clear")
+    retain_reason = str(getattr(spec, "retain_reason", "") or "")
+    if erasure == "retain" and not retain_reason:
+        problems.append("erasure 'retain' needs Privacy.retain_reason, the Art. 17(3) ground")
+    for name in (*anonymise, *export):
+        if name not in field_names:
+            problems.append(f"field {name!r} named in Privacy does not exist")
+    return Entry(
+        model=model,
+        purpose=str(purpose or ""),
+        retention=str(retention or ""),
+        identifiers=identifiers,
+        clock=str(clock or ""),
+        erasure=erasure if erasure in ERASURE_MODES else "delete",
+        anonymise=anonymise,
+        retain_reason=retain_reason,
+        export=export,
+        problems=problems,
+    )
+
+
+def _indexed(model: type[models.Model], name: str) -> bool:
+    model_field = model._meta.get_field(name)
+    if any(getattr(model_field, flag, False) for flag in ("db_index", "unique", "primary_key")):
+        return True
+    return any(index.fields and index.fields[0] == name for index in model._meta.indexes)
+
+
+def entries() -> list[Entry]:
+    """Every registered model holding personal data, in a stable order."""
+    found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Entry)]
+    return sorted(found, key=lambda entry: entry.label)
+
+
+def exemptions() -> list[Exemption]:
+    found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Exemption)]
+    return sorted(found, key=lambda exemption: exemption.label)

@@ -1,0 +1,28 @@
+"""``vern registry``: which models hold personal data, how a person is found and erased in each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from vern.registry.entries import entries, exemptions
+
+
+class Command(BaseCommand):
+    help = "Print the personal-data registry."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for entry in entries():
+            found_by = ", ".join(f"{kind} ({field})" for kind, field in entry.identifiers.items())
+            erasure = entry.erasure + (f" {', '.join(entry.anonymise)}" if entry.anonymise else "")
+            self.stdout.write(
+                f"{entry.label}\n"
+                f"  purpose {entry.purpose}, retention rule {entry.retention}, clock {entry.clock}\n"
+                f"  found by {found_by}\n"
+                f"  erasure: {erasure}{' (' + entry.retain_reason + ')' if entry.retain_reason else ''}\n"
+                f"  exported: {', '.join(entry.export)}"
+            )
+        self.stdout.write("\nNo personal data (or not covered by the declaration):")
+        for exemption in exemptions():
+            self.stdout.write(f"  {exemption.label}: {exemption.kind}: {exemption.reason}")

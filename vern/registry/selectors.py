@@ -1,0 +1,52 @@
+"""Finding a person's records in every registered model, by indexed lookups only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from vern.lib.ip import shorten_ip
+from vern.lib.keys import email_index, phone_index
+from vern.registry.entries import Entry, entries
+
+
+@dataclass(frozen=True)
+class Found:
+    entry: Entry
+    records: models.QuerySet[models.Model]
+
+
+def lookup_keys(
+    *, email: str | None = None, phone: str | None = None, consent_id: str | None = None, ip: str | None = None
+) -> dict[str, str]:
+    """The stored form of each identifier: blind indexes for email and phone, a shortened IP.
+
+    Raises ``InvalidIdentifier`` for an email or phone that is not one.
+    """
+    keys: dict[str, str] = {}
+    if email:
+        keys["email"] = email_index(email)
+    if phone:
+        keys["phone"] = phone_index(phone)
+    if consent_id:
+        keys["consent_id"] = consent_id.strip()
+    if ip:
+        keys["ip"] = shorten_ip(ip)
+    return keys
+
+
+def records_of(
+    *, email: str | None = None, phone: str | None = None, consent_id: str | None = None, ip: str | None = None
+) -> list[Found]:
+    """Every registered model's rows for this person; each query uses an indexed column."""
+    keys = lookup_keys(email=email, phone=phone, consent_id=consent_id, ip=ip)
+    found = []
+    for entry in entries():
+        condition = models.Q()
+        for kind, field_name in entry.identifiers.items():
+            if kind in keys and keys[kind]:
+                condition |= models.Q(**{field_name: keys[kind]})
+        if condition:
+            found.append(Found(entry=entry, records=entry.model._default_manager.filter(condition)))
+    return found

@@ -1,0 +1,101 @@
+"""The registry knows every model with personal data; the code cannot drift from the declaration."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import models
+from django.test.utils import isolate_apps
+
+from vern.audit.models import Entry as AuditEntry
+from vern.audit.services import Actor, audit_record
+from vern.lib.fields import EncryptedTextField
+from vern.lib.keys import email_index, phone_index
+from vern.mail import emails
+from vern.mail.models import OutboxMessage
+from vern.registry.checks import check_models
+from vern.registry.entries import entries, exemptions, vern_models
+from vern.registry.selectors import records_of
+
+
+@isolate_apps("vern.site")
+def test_the_system_check_fails_when_a_model_with_personal_data_is_left_unregistered():
+    class Signup(models.Model):
+        email = models.EmailField()
+        full_name = models.CharField(max_length=100)
+
+        class Meta:
+            app_label = "site"
+
+    errors = check_models([Signup])
+    assert [error.id for error in errors] == ["vern.registry.E001"]
+    assert "site.Signup does not say whether it holds personal data" in errors[0].msg
+    assert "email, full_name" in errors[0].msg
+
+
+@isolate_apps("vern.site")
+def test_a_registered_model_must_be_findable_through_indexed_identifiers():
+    class Lead(models.Model):
+        email_index = models.CharField(max_length=64)  # no index
+        note = EncryptedTextField()
+        created_at = models.DateTimeField()
+
+        class Meta:
+            app_label = "site"
+
+        class Privacy:
+            purpose = "enquiries"
+            retention = "enquiries"
+            identifiers = {"email": "email_index", "fax": "note"}
+            clock = "touched_at"
+            erasure = "shred"
+            export = ("note", "colour")
+
+    messages = [error.msg for error in check_models([Lead])]
+    assert (
+        "site.Lead: identifier field 'email_index' has no index, so finding a person would scan the table" in messages
+    )
+    assert "site.Lead: identifier kind 'fax' is not one of email, phone, consent_id, ip" in messages
+    assert "site.Lead: clock field 'touched_at' does not exist" in messages
+    assert "site.Lead: erasure 'shred' is not one of delete, anonymise, retain" in messages
+    assert "site.Lead: field 'colour' named in Privacy does not exist" in messages
+
+
+def test_every_vern_model_is_accounted_for_and_the_check_passes():
+    assert check_models(vern_models()) == []
+    labels = {entry.label for entry in entries()}
+    assert {"mail.OutboxMessage", "audit.Entry"} <= labels
+    exempt = {exemption.label: exemption.kind for exemption in exemptions()}
+    assert exempt["accounts.User"] == "staff_data" and exempt["jobs.Job"] == "not_personal"
+
+
+@pytest.mark.django_db
+def test_a_persons_records_are_found_in_every_registered_model_by_identifier():
+    emails.staff_password_reset(to="ola@example.no", language="nb", name="Ola", link="https://x.test/a/")
+    emails.staff_password_reset(to="kari@example.no", language="nb", name="Kari", link="https://x.test/b/")
+    audit_record(action="test.seen", actor=Actor.system(), subject_key=email_index("ola@example.no"))
+    audit_record(action="test.seen", actor=Actor.system(), subject_key=phone_index("+47 912 34 567"))
+    found = {f.entry.label: list(f.records) for f in records_of(email="OLA@example.no", phone="91234567")}
+    assert [getattr(m, "to_address") for m in found["mail.OutboxMessage"]] == ["ola@example.no"]  # noqa: B009
+    assert len(found["audit.Entry"]) == 2
+    assert all(isinstance(row, AuditEntry) for row in found["audit.Entry"])
+    nobody = {f.entry.label: list(f.records) for f in records_of(email="nobody@example.no")}
+    assert nobody["mail.OutboxMessage"] == [] and nobody["audit.Entry"] == []
+    assert OutboxMessage.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_finding_a_person_uses_one_indexed_query_per_model(django_assert_num_queries):
+    found = records_of(email="ola@example.no")
+    with django_assert_num_queries(len(found)):
+        for item in found:
+            list(item.records)
+
+
+def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
+    call_command("registry")
+    out = capsys.readouterr().out
+    assert "mail.OutboxMessage\n  purpose operations, retention rule mail_log, clock sent_at" in out
+    assert "found by email (to_index)" in out
+    assert "erasure: retain (Art. 17(3)(b) and (e)" in out
+    assert "accounts.User: staff_data" in out
