@@ -1,4 +1,5 @@
-"""A notice on every public page for a month after a significant change to the policy (P20)."""
+"""What every public page shows from the declaration: who the controller is, and for a month
+after a significant change to the policy, a notice of it (P20)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from vern.declaration.models import PolicyVersion
+from vern.declaration.selectors import published_declaration
 
 NOTICE_DAYS = 30
 
@@ -23,5 +25,9 @@ def policy_notice(request: HttpRequest) -> dict[str, object]:
             .first()
         )
 
-    # Lazy: staff pages and error pages that do not show the notice never query for it.
-    return {"policy_notice": latest_significant}
+    def controller() -> object | None:
+        declaration = published_declaration()
+        return declaration.controller if declaration is not None else None
+
+    # Lazy: pages that do not show these (the staff console) never query for them.
+    return {"policy_notice": latest_significant, "site_controller": controller}

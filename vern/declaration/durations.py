@@ -58,6 +58,19 @@ class Duration:
         """An upper bound in seconds (months count as 31 days); 0 for a session."""
         return 0 if self.is_session else self.amount * _APPROX_SECONDS[self.unit]
 
+    def longer_than_months(self, months: int) -> bool:
+        """Whether this can last longer than ``months`` calendar months, whatever month it starts in.
+
+        Days and weeks are measured against the shortest such span (13 months can be as
+        short as 393 days), so ``400 days`` is longer than 13 months and ``13 months`` is not.
+        """
+        if self.is_session:
+            return False
+        if self.unit in ("month", "year"):
+            return self.amount * (12 if self.unit == "year" else 1) > months
+        shortest_days = (months // 12) * 365 + (months % 12) * 28
+        return self.amount * _APPROX_SECONDS[self.unit] > shortest_days * 86400
+
     def after(self, start: dt.datetime) -> dt.datetime:
         """The moment this long after ``start``, with calendar months and years (31 Jan + 1 month = 28/29 Feb)."""
         if self.is_session:

@@ -10,6 +10,7 @@ nodes to the line it came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,25 @@ from pydantic import ValidationError
 from vern.declaration.schema import Declaration
 
 
+class DeclarationLoader(yaml.SafeLoader):
+    """YAML without YAML 1.1's surprises: ``NO`` (Norway) and ``yes`` stay text, and dates
+    stay text for the schema to parse, so a bad date is an error with its path and line."""
+
+
+DeclarationLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag != "tag:yaml.org,2002:timestamp" and not (tag == "tag:yaml.org,2002:bool" and regexp.match("yes"))
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+# Booleans are only true and false (and their capitalised forms).
+DeclarationLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 @dataclass(frozen=True)
 class Problem:
     path: str
@@ -27,7 +47,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path} (line {self.line})" if self.line else self.path or "declaration"
+        where = self.path or "declaration"
+        if self.line:
+            where += f" (line {self.line})"
         return f"{where}: {self.message}"
 
 
@@ -71,19 +93,24 @@ def line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return best.start_mark.line + 1 if best is not None else None
 
 
-def _duplicate_keys(node: yaml.Node, path: tuple[int | str, ...] = ()) -> list[Problem]:
+def _shape_problems(node: yaml.Node, path: tuple[int | str, ...] = ()) -> list[Problem]:
+    """Keys that are not text, and keys given twice (PyYAML would silently keep the last)."""
     problems: list[Problem] = []
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
-            name = key.value if isinstance(key, yaml.ScalarNode) else str(key)
+            if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
+                shown = key.value if isinstance(key, yaml.ScalarNode) else "a list or mapping"
+                problems.append(Problem(format_path(path), key.start_mark.line + 1, f"the key {shown!r} must be text"))
+                continue
+            name = key.value
             if name in seen:
                 problems.append(Problem(format_path((*path, name)), key.start_mark.line + 1, "appears twice"))
             seen.add(name)
-            problems += _duplicate_keys(value, (*path, name))
+            problems += _shape_problems(value, (*path, name))
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            problems += _duplicate_keys(item, (*path, index))
+            problems += _shape_problems(item, (*path, index))
     return problems
 
 
@@ -105,6 +132,13 @@ def _message(error: Any) -> str:
     return f"{error['msg'][0].lower()}{error['msg'][1:]}"
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return Problem("", line, f"not valid YAML: {problem}")
+
+
 @dataclass(frozen=True)
 class Loaded:
     declaration: Declaration
@@ -118,18 +152,18 @@ class Loaded:
 def parse(source: str) -> Loaded:
     """Parse and validate declaration text; raises ``DeclarationInvalid`` with every problem found."""
     try:
-        root = yaml.compose(source, Loader=yaml.SafeLoader)
+        root = yaml.compose(source, Loader=DeclarationLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise DeclarationInvalid([Problem("", line, f"not valid YAML: {problem}")]) from None
+        raise DeclarationInvalid([_yaml_problem(exc)]) from None
     if root is None:
         raise DeclarationInvalid([Problem("", None, "the file is empty")])
-    duplicates = _duplicate_keys(root)
-    if duplicates:
-        raise DeclarationInvalid(duplicates)
-    data = yaml.SafeLoader(source).get_single_data()
+    shape = _shape_problems(root)
+    if shape:
+        raise DeclarationInvalid(shape)
+    try:
+        data = DeclarationLoader(source).get_single_data()
+    except yaml.YAMLError as exc:  # e.g. a !!python/… or !!binary tag
+        raise DeclarationInvalid([_yaml_problem(exc)]) from None
     if not isinstance(data, dict):
         raise DeclarationInvalid([Problem("", 1, "a declaration is a mapping of sections")])
     try:

@@ -20,7 +20,12 @@ from vern.declaration.schema import Declaration
 # EU member states plus Iceland, Liechtenstein and Norway.
 EEA = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split())
 ALL_RIGHTS = ("access", "rectification", "erasure", "restriction", "portability", "objection", "withdraw_consent")
-MAX_COOKIE_LIFETIME = Duration(13, "month")
+MAX_COOKIE_MONTHS = 13  # CNIL's ceiling for a cookie and for a consent choice (CONSENT.md C10)
+# Countries with an EU adequacy decision (Art. 45) that covers private companies generally.
+# The United States is adequate only for importers certified under the Data Privacy
+# Framework, which is its own mechanism ("dpf"). Re-check this list when the Commission
+# adopts or withdraws a decision.
+ADEQUATE = frozenset("AD AR CA CH FO GB GG IL IM JE JP KR NZ UY".split())
 
 
 @dataclass(frozen=True)
@@ -194,13 +199,13 @@ def _check_cookies(d: Declaration, out: _Collector) -> None:
     if not any(not c.consent_required for c in d.cookies.categories):
         out.add(("cookies", "categories"), "one category must be strictly necessary (consent_required: false)")
     lifetime = Duration.parse(d.cookies.consent_lifetime)
-    if lifetime.max_seconds() > MAX_COOKIE_LIFETIME.max_seconds():
+    if lifetime.longer_than_months(MAX_COOKIE_MONTHS):
         out.add(("cookies", "consent_lifetime"), "a consent choice may be kept for at most 13 months")
     for i, cookie in enumerate(d.cookies.cookies):
         if cookie.category not in category_ids:
             out.add(("cookies", "cookies", i, "category"), f"{cookie.category!r} is not a declared cookie category")
         duration = Duration.parse(cookie.duration, allow_session=True)
-        if duration.max_seconds() > MAX_COOKIE_LIFETIME.max_seconds():
+        if duration.longer_than_months(MAX_COOKIE_MONTHS):
             out.add(("cookies", "cookies", i, "duration"), "a cookie may live at most 13 months")
 
 
@@ -212,16 +217,26 @@ def _check_processors(d: Declaration, out: _Collector) -> None:
                 "an active processor needs the date of its data processing agreement (Art. 28)",
             )
         outside = sorted(set(processor.countries) - EEA)
+        mechanism = processor.transfer_mechanism
         if outside and processor.status != "ended":
-            if processor.transfer_mechanism is None:
+            if mechanism is None:
                 out.add(
                     ("processors", i, "transfer_mechanism"),
                     f"{', '.join(outside)} is outside the EEA: give adequacy, dpf, scc or bcr (Art. 45-47)",
                 )
-            elif processor.transfer_mechanism in ("dpf", "scc") and processor.transfer_evidence is None:
-                evidence = "the certification" if processor.transfer_mechanism == "dpf" else "the transfer assessment"
-                out.add(("processors", i, "transfer_evidence"), f"{processor.transfer_mechanism} needs {evidence}")
-        elif processor.transfer_mechanism is not None and not outside:
+            elif mechanism == "adequacy" and set(outside) - ADEQUATE:
+                out.add(
+                    ("processors", i, "transfer_mechanism"),
+                    f"{', '.join(sorted(set(outside) - ADEQUATE))} has no adequacy decision; use dpf, scc or bcr",
+                )
+            elif mechanism == "dpf" and set(outside) != {"US"}:
+                out.add(
+                    ("processors", i, "transfer_mechanism"), "the Data Privacy Framework covers only the United States"
+                )
+            elif mechanism in ("dpf", "scc") and processor.transfer_evidence is None:
+                evidence = "the certification" if mechanism == "dpf" else "the transfer assessment"
+                out.add(("processors", i, "transfer_evidence"), f"{mechanism} needs {evidence}")
+        elif mechanism is not None and not outside:
             out.add(
                 ("processors", i, "transfer_mechanism"), "all countries are in the EEA; no transfer mechanism applies"
             )

@@ -204,7 +204,7 @@ class Authority(Strict):
     name: Text
     address: Text
     email: Email
-    website: Line
+    website: Url
     complaint_text: Text
     contact_us_first: Text
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 
 from vern.audit.services import Actor, audit_record
@@ -26,22 +26,50 @@ def _digest(value: Any) -> str:
 
 
 def consent_fingerprint(declaration: Declaration) -> str:
-    """What a visitor consents to: categories, cookies, and the purposes with their bases.
+    """What a visitor is asked to consent to, and nothing else (C11).
 
-    A change here asks every visitor again (C11); a corrected typo elsewhere does not.
+    The categories that need consent and their cookies, how long a choice lasts,
+    and the purposes that rest on consent with their data and recipients. A change
+    to any of these asks every visitor again; a typo fixed in a necessary cookie's
+    text, or a renamed purpose that needs no consent, does not.
     """
     cookies = declaration.cookies
+    optional = sorted(c.id for c in cookies.categories if c.consent_required)
+    consent_purposes = sorted((p for p in declaration.purposes if "a" in p.legal_bases), key=lambda p: p.id)
     return _digest(
         {
-            "categories": [c.model_dump(mode="json") for c in cookies.categories],
-            "cookies": [c.model_dump(mode="json") for c in cookies.cookies],
+            "categories": [c.model_dump(mode="json") for c in cookies.categories if c.id in optional],
+            "cookies": sorted(
+                (c.model_dump(mode="json") for c in cookies.cookies if c.category in optional),
+                key=lambda cookie: cookie["name"],
+            ),
             "lifetime": cookies.consent_lifetime,
             "purposes": [
-                {"id": p.id, "bases": p.legal_bases, "data": p.data_categories, "name": p.name.model_dump()}
-                for p in declaration.purposes
+                {
+                    "id": p.id,
+                    "name": p.name.model_dump(),
+                    "data": sorted(p.data_categories),
+                    "data_summary": p.data_summary.model_dump(),
+                    "recipients": sorted(p.recipients),
+                    "bases": sorted(p.legal_bases),
+                }
+                for p in consent_purposes
             ],
         }
     )
+
+
+def _serialise_publishing() -> None:
+    """One publication at a time, held until the transaction ends.
+
+    Two publications racing would otherwise both read the same latest version:
+    both numbering themselves the same, or both passing the "nothing changed"
+    check. PostgreSQL takes a transaction-level advisory lock; SQLite's IMMEDIATE
+    transactions already hold the write lock from their first statement.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('vern.declaration.publish'))")
 
 
 def declaration_validate(source: str) -> Loaded:
@@ -60,7 +88,8 @@ def declaration_publish(*, source: str, actor: Actor, significant: bool = False,
     content_hash = _digest(content)
     fingerprint = consent_fingerprint(loaded.declaration)
     with transaction.atomic():
-        latest = PolicyVersion.objects.select_for_update().order_by("-number").first()
+        _serialise_publishing()
+        latest = PolicyVersion.objects.order_by("-number").first()
         if latest is not None and latest.content_hash == content_hash:
             raise NothingChanged(f"the declaration is the same as version {latest.number}; nothing was published")
         if latest is None:

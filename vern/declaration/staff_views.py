@@ -28,6 +28,8 @@ def _draft() -> tuple[str | None, list[Problem], list[object]]:
         source = path.read_text(encoding="utf-8")
     except OSError as exc:
         return None, [Problem("", None, f"cannot read {path}: {exc.strerror}")], []
+    except UnicodeDecodeError:
+        return None, [Problem("", None, f"{path} is not UTF-8 text")], []
     try:
         loaded = services.declaration_validate(source)
     except DeclarationInvalid as exc:
@@ -78,7 +80,7 @@ def publish(request: HttpRequest) -> HttpResponse:
             significant=request.POST.get("significant") == "yes",
             note=request.POST.get("note", "")[:2000],
         )
-    except (DeclarationInvalid, OSError):
+    except (DeclarationInvalid, OSError, UnicodeDecodeError):
         messages.error(request, _("The draft has problems and was not published. Nothing changed."))
     except services.NothingChanged:
         messages.info(request, _("The draft is the same as the published version; nothing was published."))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -72,8 +74,11 @@ def policy_lines(policy_version: PolicyVersion, request: HttpRequest) -> list[st
 def version_changes(request: HttpRequest, number: int) -> HttpResponse:
     new = _version_or_404(number)
     from_text = request.GET.get("from", "")
-    old_number = int(from_text) if from_text.isdigit() else number - 1
-    old = selectors.version(old_number) if old_number < number else None
+    # Any earlier version may be compared; anything else (text, a later version) means the one before.
+    old_number = int(from_text) if re.fullmatch(r"[0-9]{1,9}", from_text) else number - 1
+    if not 1 <= old_number < number:
+        old_number = number - 1
+    old = selectors.version(old_number)
     if old is None:
         return render(request, "declaration/changes.html", {"new": new, "old": None, "lines": []})
     lines = selectors.diff_lines(policy_lines(old, request), policy_lines(new, request))

@@ -51,6 +51,7 @@ class Job(models.Model):
 
     class Privacy:
         not_personal = "Payloads hold ids of other records, never personal data."
+        not_personal_fields = ("name",)  # the name of a kind of job, e.g. "mail.deliver"
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk} ({self.status})"
@@ -65,6 +66,7 @@ class Schedule(models.Model):
 
     class Privacy:
         not_personal = "When periodic jobs next run."
+        not_personal_fields = ("name",)  # the name of a kind of job, e.g. "mail.deliver"
 
     def __str__(self) -> str:
         return f"{self.name} next {self.next_run_at:%Y-%m-%d %H:%M}"

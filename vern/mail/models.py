@@ -46,7 +46,8 @@ class OutboxMessage(models.Model):
         purpose = "operations"
         retention = "mail_log"
         identifiers = {"email": "to_index"}
-        clock = "sent_at"
+        # Written, not sent: mail that never goes out must expire too.
+        clock = "created_at"
         erasure = "delete"
         export = ("kind", "language", "to_address", "subject", "body_text", "status", "created_at", "sent_at")
 

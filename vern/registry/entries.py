@@ -32,6 +32,17 @@ from django.apps import apps
 from django.db import models
 
 IDENTIFIER_KINDS = ("email", "phone", "consent_id", "ip")
+ENTRY_ATTRIBUTES = frozenset(
+    {"purpose", "retention", "identifiers", "clock", "erasure", "anonymise", "retain_reason", "export"}
+)
+EXEMPTION_ATTRIBUTES = frozenset({"not_personal", "staff_data", "not_personal_fields"})
+# Models of other installed apps, which cannot carry a Privacy class, and what they hold.
+THIRD_PARTY: dict[str, tuple[Literal["not_personal", "staff_data"], str]] = {
+    "auth.Permission": ("not_personal", "Django's permission names; vern's roles do not use them."),
+    "auth.Group": ("not_personal", "Django's groups; vern's roles do not use them."),
+    "contenttypes.ContentType": ("not_personal", "The names of the installed models."),
+    "sessions.Session": ("staff_data", "Staff login sessions (the vern_session cookie)."),
+}
 ERASURE_MODES = ("delete", "anonymise", "retain")
 # Field names and types that suggest personal data, to name them when a model has no Privacy.
 _SUSPICIOUS_NAMES = ("email", "phone", "name", "address", "ip", "message", "subject_key")
@@ -62,6 +73,7 @@ class Exemption:
     model: type[models.Model]
     kind: Literal["not_personal", "staff_data"]
     reason: str
+    problems: list[str] = field(default_factory=list, compare=False)
 
     @property
     def label(self) -> str:
@@ -71,6 +83,16 @@ class Exemption:
 def vern_models() -> list[type[models.Model]]:
     return [
         model for config in apps.get_app_configs() if config.name.startswith("vern.") for model in config.get_models()
+    ]
+
+
+def other_models() -> list[type[models.Model]]:
+    """Models of installed apps that are not vern's (Django's sessions, permissions, …)."""
+    return [
+        model
+        for config in apps.get_app_configs()
+        if not config.name.startswith("vern.")
+        for model in config.get_models()
     ]
 
 
@@ -90,15 +112,24 @@ def suspicious_fields(model: type[models.Model]) -> list[str]:
 
 
 def read(model: type[models.Model]) -> Entry | Exemption | None:
-    spec: Any = getattr(model, "Privacy", None)
+    """The model's own Privacy declaration; one inherited from a parent class does not count."""
+    spec: Any = model.__dict__.get("Privacy")
     if spec is None:
         return None
+    given = {name for name in vars(spec) if not name.startswith("_")}
     not_personal, staff_data = getattr(spec, "not_personal", None), getattr(spec, "staff_data", None)
-    if not_personal:
-        return Exemption(model=model, kind="not_personal", reason=str(not_personal))
-    if staff_data:
-        return Exemption(model=model, kind="staff_data", reason=str(staff_data))
-    problems: list[str] = []
+    if not_personal or staff_data:
+        problems = [f"Privacy.{name} is not a known setting" for name in sorted(given - EXEMPTION_ATTRIBUTES)]
+        acknowledged = set(getattr(spec, "not_personal_fields", ()) or ())
+        unexplained = [name for name in suspicious_fields(model) if name not in acknowledged]
+        if not_personal and unexplained:
+            problems.append(
+                f"says not_personal but has {', '.join(unexplained)}; "
+                "list them in Privacy.not_personal_fields if they hold no personal data"
+            )
+        kind: Literal["not_personal", "staff_data"] = "not_personal" if not_personal else "staff_data"
+        return Exemption(model=model, kind=kind, reason=str(not_personal or staff_data), problems=problems)
+    problems = [f"Privacy.{name} is not a known setting" for name in sorted(given - ENTRY_ATTRIBUTES)]
     field_names = {f.name for f in model._meta.get_fields() if isinstance(f, models.Field)}
 
     def need(attribute: str) -> Any:
@@ -121,6 +152,8 @@ def read(model: type[models.Model]) -> Entry | Exemption | None:
             problems.append(f"identifier field {name!r} has no index, so finding a person would scan the table")
     if clock and clock not in field_names:
         problems.append(f"clock field {clock!r} does not exist")
+    elif clock and getattr(model._meta.get_field(clock), "null", False):
+        problems.append(f"clock field {clock!r} may be empty, and a row without a start would never expire")
     if erasure and erasure not in ERASURE_MODES:
         problems.append(f"erasure {erasure!r} is not one of {', '.join(ERASURE_MODES)}")
     if erasure == "anonymise" and not anonymise:
@@ -149,7 +182,8 @@ def _indexed(model: type[models.Model], name: str) -> bool:
     model_field = model._meta.get_field(name)
     if any(getattr(model_field, flag, False) for flag in ("db_index", "unique", "primary_key")):
         return True
-    return any(index.fields and index.fields[0] == name for index in model._meta.indexes)
+    # A partial index (with a condition) does not serve a plain lookup by this field.
+    return any(index.fields and index.fields[0] == name and index.condition is None for index in model._meta.indexes)
 
 
 def entries() -> list[Entry]:

@@ -50,6 +50,10 @@ def test_p20_the_consent_revision_goes_up_only_when_what_visitors_consent_to_cha
     wording = default_source.replace("Kaukus selger ikke personopplysninger", "Kaukus selger aldri personopplysninger")
     second = publish(wording, note="Wording")
     assert (second.number, second.consent_revision) == (2, 1)
+    necessary_typo = wording.replace("Husker valgene dine om informasjonskapsler", "Husker valgene dine om kapsler")
+    assert publish(necessary_typo).consent_revision == 1  # a necessary cookie needs no consent
+    renamed = necessary_typo.replace("Drift og sikring av nettstedet", "Drift og sikring av nettsidene")
+    assert publish(renamed).consent_revision == 1  # nor does a purpose on legitimate interest
     new_cookie = wording.replace(
         "    - name: vern_session\n",
         "    - name: vern_visits\n      provider: Kaukus AS\n      category: statistics\n      duration: 6 months\n"
@@ -57,7 +61,17 @@ def test_p20_the_consent_revision_goes_up_only_when_what_visitors_consent_to_cha
         "      party: first\n    - name: vern_session\n",
     )
     third = publish(new_cookie, significant=True, note="New statistics cookie")
-    assert (third.number, third.consent_revision, third.significant) == (3, 2, True)
+    assert (third.number, third.consent_revision, third.significant) == (5, 2, True)
+    new_recipient = new_cookie.replace(
+        "    recipients: [hetzner]\n\n  - id: newsletter", "    recipients: [hetzner, adtech]\n\n  - id: newsletter"
+    ).replace(
+        "\nsharing:",
+        "  - id: adtech\n    name: Adtech Inc.\n    service: {nb: Annonser, en: Ads}\n    countries: [US]\n"
+        "    agreement_date: 2026-11-01\n    transfer_mechanism: dpf\n"
+        "    transfer_evidence: {nb: DPF-sertifisert, en: DPF certified}\n\nsharing:",
+    )
+    assert new_recipient != new_cookie
+    assert publish(new_recipient).consent_revision == 3  # the analytics purpose, on consent, gained a recipient
 
 
 def test_old_versions_stay_readable_and_the_change_is_shown(client, published, default_source):
@@ -109,3 +123,31 @@ def test_p20_a_significant_change_is_announced_on_the_website_for_a_month(client
     assert "Vi har endret personvernerklæringen" in client.get("/").content.decode()
     with time_machine.travel(timezone.now() + dt.timedelta(days=31)):
         assert "We changed our privacy policy" not in client.get("/en/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_publications_at_once_make_one_version(default_source):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            publish(default_source)
+            outcomes.append("published")
+        except NothingChanged:
+            outcomes.append("nothing changed")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["nothing changed", "published"]
+    assert list(PolicyVersion.objects.values_list("number", flat=True)) == [1]

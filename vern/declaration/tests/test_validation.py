@@ -87,10 +87,10 @@ BROKEN = [
     ),
     (
         "basis (f) without a legitimate-interest assessment",
-        "    legal_bases: [c]\n",
-        "    legal_bases: [c, f]\n    basis_explanation: {nb: x, en: x}\n",
-        "legal_bases: [c, f]",
-        "purposes[4].legal_bases (line {line}): basis (f) needs a legitimate-interest assessment",
+        "    legal_bases: [a]\n",
+        "    legal_bases: [a, f]\n    basis_explanation: {nb: x, en: x}\n",
+        "legal_bases: [a, f]\n    basis_explanation: {nb: x",
+        "purposes[3].legal_bases (line {line}): basis (f) needs a legitimate-interest assessment",
     ),
     (
         "consent without a way to withdraw it",
@@ -155,9 +155,37 @@ BROKEN = [
         "schema_version: 1\n",
         "schema_version: 1\n  oops: [\n",
         "oops: [",
-        "(line {line}): not valid YAML",
+        "declaration (line {line}): not valid YAML",
+    ),
+    (
+        "a date that does not exist",
+        "    agreement_date: 2026-11-29\n",
+        "    agreement_date: 2026-02-30\n",
+        "agreement_date: 2026-02-30",
+        "processors[0].agreement_date (line {line}): input should be a valid date",
+    ),
+    (
+        "a tag that would run code",
+        "schema_version: 1\n",
+        "schema_version: 1\nhook: !!python/name:os.system\n",
+        "hook: !!python",
+        "declaration (line {line}): not valid YAML: could not determine a constructor",
+    ),
+    (
+        "a key that is a number",
+        "schema_version: 1\n",
+        "schema_version: 1\n3: three\n",
+        "3: three",
+        "declaration (line {line}): the key '3' must be text",
     ),
 ]
+
+
+def test_norway_is_a_country_code_not_a_boolean(default_source):
+    """YAML 1.1 reads a bare NO as false; the declaration's loader keeps it as text."""
+    norway = edit(default_source, "    countries: [DE, FI]\n", "    countries: [NO, DE]\n")
+    assert problems_of(norway) == []
+    assert parse(norway).declaration.processors[0].countries == ["NO", "DE"]
 
 
 @pytest.mark.parametrize("what,old,new,marker,expected", BROKEN, ids=[b[0] for b in BROKEN])

@@ -61,6 +61,75 @@ def test_a_registered_model_must_be_findable_through_indexed_identifiers():
     assert "site.Lead: field 'colour' named in Privacy does not exist" in messages
 
 
+@isolate_apps("vern.site")
+def test_a_privacy_class_cannot_be_inherited_misspelt_or_used_to_hide_personal_data():
+    class Base(models.Model):
+        class Meta:
+            abstract = True
+            app_label = "site"
+
+        class Privacy:
+            not_personal = "Settings only."
+
+    class Signup(Base):
+        email = models.EmailField()
+
+        class Meta:
+            app_label = "site"
+
+    class Setting(models.Model):
+        name = models.CharField(max_length=20)
+        phone = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "site"
+
+        class Privacy:
+            not_personal = "Configuration."
+            not_personal_fields = ("name",)
+
+    class Visit(models.Model):
+        ip = models.CharField(max_length=40)
+        seen_at = models.DateTimeField(null=True)
+
+        class Meta:
+            app_label = "site"
+            indexes = [models.Index(fields=["ip"], name="visit_ip_recent", condition=models.Q(seen_at__isnull=False))]
+
+        class Privacy:
+            purpose = "operations"
+            retention = "technical_logs"
+            identifiers = {"ip": "ip"}
+            clock = "seen_at"
+            erasure = "delete"
+            exports = ("ip",)
+
+    errors = {error.msg for error in check_models([Signup, Setting, Visit])}
+    assert any(msg.startswith("site.Signup does not say whether it holds personal data") for msg in errors)
+    assert (
+        "site.Setting: says not_personal but has phone; list them in Privacy.not_personal_fields "
+        "if they hold no personal data" in errors
+    )
+    assert "site.Visit: Privacy.exports is not a known setting" in errors
+    assert "site.Visit: identifier field 'ip' has no index, so finding a person would scan the table" in errors
+    assert "site.Visit: clock field 'seen_at' may be empty, and a row without a start would never expire" in errors
+
+
+def test_models_of_other_apps_must_be_accounted_for_too():
+    from django.contrib.sessions.models import Session
+
+    from vern.registry.checks import check_other_models
+
+    assert check_other_models([Session]) == []
+
+    class Unlisted(models.Model):
+        class Meta:
+            app_label = "sessions"
+
+    errors = check_other_models([Unlisted])
+    assert [e.id for e in errors] == ["vern.registry.E003"]
+
+
 def test_every_vern_model_is_accounted_for_and_the_check_passes():
     assert check_models(vern_models()) == []
     labels = {entry.label for entry in entries()}
@@ -85,17 +154,26 @@ def test_a_persons_records_are_found_in_every_registered_model_by_identifier():
 
 
 @pytest.mark.django_db
-def test_finding_a_person_uses_one_indexed_query_per_model(django_assert_num_queries):
-    found = records_of(email="ola@example.no")
+def test_finding_a_person_uses_an_index_in_every_model(django_assert_num_queries):
+    from django.db import connection
+
+    found = records_of(email="ola@example.no", phone="91234567")
     with django_assert_num_queries(len(found)):
         for item in found:
             list(item.records)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # tiny test tables: make the planner show what it can use
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    for item in found:
+        plan = item.records.explain()
+        assert "INDEX" in plan.upper() or "Index" in plan, f"{item.entry.label} scans the table:\n{plan}"
 
 
 def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
     call_command("registry")
     out = capsys.readouterr().out
-    assert "mail.OutboxMessage\n  purpose operations, retention rule mail_log, clock sent_at" in out
+    assert "mail.OutboxMessage\n  purpose operations, retention rule mail_log, clock created_at" in out
+    assert "sessions.Session: staff_data" in out
     assert "found by email (to_index)" in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
     assert "accounts.User: staff_data" in out

@@ -36,3 +36,13 @@ def localpath(context: template.Context, path: str) -> str:
     language = context.get("LANGUAGE_CODE") or settings.LANGUAGE_CODE
     prefix = "" if language == settings.LANGUAGE_CODE else f"/{language}"
     return f"{prefix}/{path.lstrip('/')}"
+
+
+@register.filter
+def bare_url(url: str) -> str:
+    """``https://www.datatilsynet.no/`` → ``www.datatilsynet.no``: an address as people write it."""
+    text = str(url)
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            text = text[len(scheme) :]
+    return text.rstrip("/")

@@ -116,3 +116,8 @@ def test_a_form_posted_without_its_csrf_token_explains_what_happened(personas):
 def test_the_health_check_answers_when_the_database_does(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_the_footer_names_the_controller_from_the_published_declaration(client, published):
+    assert 'Kaukus AS · Org.nr. 922 140 251 · <a href="mailto:support@kaukus.no">' in client.get("/").content.decode()
+    assert "Kaukus AS · Org. no. 922 140 251" in client.get("/en/").content.decode()

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from vern.registry.entries import entries, exemptions
+from vern.registry.entries import THIRD_PARTY, entries, exemptions
 
 
 class Command(BaseCommand):
@@ -26,3 +26,5 @@ class Command(BaseCommand):
         self.stdout.write("\nNo personal data (or not covered by the declaration):")
         for exemption in exemptions():
             self.stdout.write(f"  {exemption.label}: {exemption.kind}: {exemption.reason}")
+        for label, (kind, reason) in sorted(THIRD_PARTY.items()):
+            self.stdout.write(f"  {label}: {kind}: {reason}")

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from vern.declaration.durations import Duration
+
+
+@pytest.mark.parametrize(
+    "text,too_long",
+    [
+        ("13 months", False),
+        ("1 year", False),
+        ("14 months", True),
+        ("2 years", True),
+        ("393 days", False),
+        ("394 days", True),
+        ("400 days", True),
+        ("56 weeks", False),
+        ("57 weeks", True),
+        ("session", False),
+    ],
+)
+def test_the_13_month_ceiling_holds_in_every_unit(text, too_long):
+    assert Duration.parse(text, allow_session=True).longer_than_months(13) is too_long
+
+
+def test_calendar_months_end_on_the_last_day_of_a_short_month():
+    start = dt.datetime(2026, 1, 31, 12, 0, tzinfo=dt.UTC)
+    assert Duration.parse("1 month").after(start) == dt.datetime(2026, 2, 28, 12, 0, tzinfo=dt.UTC)
+    assert Duration.parse("24 months").after(start) == dt.datetime(2028, 1, 31, 12, 0, tzinfo=dt.UTC)
+    leap = dt.datetime(2028, 1, 31, tzinfo=dt.UTC)
+    assert Duration.parse("1 month").after(leap).day == 29
+
+
+@pytest.mark.parametrize("text", ["forever", "0 days", "1 fortnight", "12months", "-1 days", "session"])
+def test_what_is_not_a_period_is_refused(text):
+    with pytest.raises(ValueError):
+        Duration.parse(text)
+
+
+def test_durations_read_naturally_in_both_languages():
+    assert Duration.parse("1 month").text("nb") == "1 måned"
+    assert Duration.parse("24 months").text("en") == "24 months"
+    assert Duration.parse("session", allow_session=True).text("nb") == "Økt"
