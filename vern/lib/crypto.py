@@ -146,8 +146,9 @@ def blind_index(value: str, *, kind: str, root_key: bytes) -> str:
     return digest
 
 
-def audit_mac(payload: bytes, *, root_key: bytes) -> str:
-    key = _derived(root_key, "vern audit chain v1")
+def chain_mac(payload: bytes, *, root_key: bytes, chain: str) -> str:
+    """The keyed hash of one row of a hash chain; each chain has its own key."""
+    key = _derived(root_key, f"vern {chain} chain v1")
     return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 

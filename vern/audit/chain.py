@@ -1,0 +1,137 @@
+"""Append-only tables chained by a keyed hash: the audit log, and the consent proof.
+
+Each row's ``mac`` is an HMAC (under a key derived from ``VERN_INDEX_KEY``,
+which is not in the database) over its own fields and the previous row's
+``mac``; ``seq`` counts rows without gaps; a head row holds the newest ``seq``
+and ``mac``. Appending locks the head, so two transactions never chain onto the
+same predecessor. ``verify`` recomputes the chain and names every row that was
+edited, inserted or deleted; anchors kept outside the database catch a deletion
+of the newest rows together with a rewritten head.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+
+from vern.audit.models import Head
+from vern.lib.crypto import chain_mac
+from vern.lib.keys import index_key
+
+GENESIS = "0" * 64
+
+
+class ChainBroken(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Verification:
+    rows: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return value
+
+
+@dataclass(frozen=True)
+class HashChain:
+    """One chain: its row model, the fields its hash covers, and its head row's id."""
+
+    name: str
+    model: type[models.Model]
+    head_id: int
+    fields: tuple[str, ...]
+    describe: Callable[[Any], str] = lambda row: ""
+
+    def payload(self, row: Any) -> bytes:
+        values = {name: _plain(getattr(row, name)) for name in self.fields}
+        values["seq"] = row.seq
+        values["prev_mac"] = row.prev_mac
+        return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def mac(self, row: Any) -> str:
+        return chain_mac(self.payload(row), root_key=index_key(), chain=self.name)
+
+    def append(self, row: Any) -> Any:
+        """Number, chain and save ``row`` in the caller's transaction."""
+        with transaction.atomic():
+            head = Head.objects.select_for_update().filter(pk=self.head_id).first()
+            if head is None:
+                # The first row (or a table someone emptied): create the head unless another
+                # writer just did, then take its lock like every other append.
+                Head.objects.bulk_create([Head(pk=self.head_id, seq=0, mac=GENESIS)], ignore_conflicts=True)
+                head = Head.objects.select_for_update().get(pk=self.head_id)
+                if head.seq == 0 and self.model._default_manager.exists():
+                    raise ChainBroken(f"the {self.name} chain's head row is missing; verify the chain")
+            row.seq = head.seq + 1
+            row.prev_mac = head.mac or GENESIS
+            row.mac = self.mac(row)
+            row.save(force_insert=True)
+            Head.objects.filter(pk=self.head_id).update(seq=row.seq, mac=row.mac)
+        return row
+
+    def anchor(self) -> str:
+        """``seq:mac`` of the newest row: a line to keep outside the database."""
+        head = Head.objects.filter(pk=self.head_id).first()
+        return f"{head.seq}:{head.mac}" if head is not None else f"0:{GENESIS}"
+
+    def verify(self, *, batch_size: int = 2000, anchors: list[str] | None = None) -> Verification:
+        problems = self._check_anchors(anchors or [])
+        rows_table = self.model._default_manager
+        head = Head.objects.filter(pk=self.head_id).first()
+        prev_mac, expected_seq, rows, last_seq, after = GENESIS, 1, 0, 0, 0
+        while True:
+            chunk: list[Any] = list(rows_table.filter(seq__gt=after).order_by("seq")[:batch_size])
+            if not chunk:
+                break
+            for row in chunk:
+                rows += 1
+                if row.seq != expected_seq:
+                    problems.append(f"rows #{expected_seq}-#{row.seq - 1} are missing (deleted)")
+                elif row.prev_mac != prev_mac:
+                    problems.append(f"row #{row.seq} does not follow row #{row.seq - 1}: the chain is broken")
+                if self.mac(row) != row.mac:
+                    label = self.describe(row)
+                    problems.append(f"row #{row.seq}{f' ({label})' if label else ''} was changed after it was written")
+                prev_mac, expected_seq, last_seq = row.mac, row.seq + 1, row.seq
+            after = chunk[-1].seq
+        if head is None:
+            if rows:
+                problems.append("the head row is missing: the end of the chain cannot be checked")
+        elif head.seq != last_seq:
+            problems.append(
+                f"the head says the last row is #{head.seq}, but the table ends at #{last_seq}: "
+                "rows at the end were deleted"
+            )
+        elif rows and head.mac != prev_mac:
+            problems.append(f"the head's hash does not match row #{last_seq}")
+        return Verification(rows=rows, problems=problems)
+
+    def _check_anchors(self, anchors: list[str]) -> list[str]:
+        problems = []
+        for anchor in anchors:
+            seq_text, _, mac = anchor.partition(":")
+            if not seq_text.isdigit() or len(mac) != 64:
+                problems.append(f"the anchor {anchor!r} is not of the form SEQ:MAC")
+                continue
+            if int(seq_text) == 0:
+                continue
+            found = self.model._default_manager.filter(seq=int(seq_text)).values_list("mac", flat=True).first()
+            if found is None:
+                problems.append(f"row #{seq_text}, recorded in an anchor outside the database, is gone")
+            elif found != mac:
+                problems.append(f"row #{seq_text} differs from the anchor recorded outside the database")
+        return problems
