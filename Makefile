@@ -14,6 +14,7 @@ help:
 	@echo "make test      install the test tools and run the whole suite"
 	@echo "make lint      ruff, mypy (django-stubs) and the import layers"
 	@echo "make promises  list each promise P1-P24 with the tests that prove it"
+	@echo "make bench     size and speed figures (consent banner vs vanilla-cookieconsent and klaro)"
 	@echo "make messages  update the translation catalogues after changing texts"
 	@echo "make lock      re-pin requirements/*.txt from pyproject.toml"
 
@@ -51,6 +52,11 @@ lint: $(VENV)/.dev-installed
 
 promises: $(VENV)/.dev-installed
 	$(BIN)/python scripts/promises.py
+
+# Speed and size, printed with the figures they are compared against; never part of the tests.
+bench: $(VENV)/.dev-installed
+	@scripts/ensure-chromium
+	$(BIN)/python bench/consent_bench.py
 
 messages: $(VENV)/.dev-installed
 	cd vern && ../$(BIN)/vern makemessages --locale nb --no-obsolete --add-location file --ignore "*/tests/*" --ignore "testing.py"

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "vern.accounts",
     "vern.registry",
     "vern.declaration",
+    "vern.consent",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -115,6 +116,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After the CSP middleware, so that on the way out it can widen frame-src for an embed
+    # the page shows, before the policy header is written.
+    "vern.consent.middleware.consent",
     "vern.site.middleware.security_headers",
 ]
 
@@ -135,6 +139,7 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "vern.site.context.site",
                 "vern.declaration.context.policy_notice",
+                "vern.consent.context.consent",
             ],
         },
     },

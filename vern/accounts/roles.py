@@ -28,11 +28,14 @@ class Capability(StrEnum):
     OPERATE = "operate"  # background jobs and the mail outbox (metadata only)
     READ_AUDIT = "read_audit"  # the audit log and its verification
     MANAGE_DECLARATION = "manage_declaration"  # the privacy declaration: check, publish, record of processing
+    READ_CONSENT = "read_consent"  # proof of cookie consent, by consent id
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset({Capability.CONSOLE, Capability.MANAGE_STAFF, Capability.OPERATE, Capability.READ_AUDIT}),
-    Role.PRIVACY_OFFICER: frozenset({Capability.CONSOLE, Capability.READ_AUDIT, Capability.MANAGE_DECLARATION}),
+    Role.PRIVACY_OFFICER: frozenset(
+        {Capability.CONSOLE, Capability.READ_AUDIT, Capability.MANAGE_DECLARATION, Capability.READ_CONSENT}
+    ),
     Role.SALES: frozenset({Capability.CONSOLE}),
 }
 

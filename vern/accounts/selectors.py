@@ -83,6 +83,14 @@ def console_tiles(user: User) -> list[Tile]:
                 reverse("declaration_staff:record"),
             )
         )
+    if user.can(Capability.READ_CONSENT):
+        tiles.append(
+            Tile(
+                _("Proof of consent"),
+                _("Every cookie choice, by consent id, with what was shown."),
+                reverse("consent_staff:search"),
+            )
+        )
     if user.can(Capability.READ_AUDIT):
         tiles.append(
             Tile(

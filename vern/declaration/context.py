@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from vern.declaration.models import PolicyVersion
-from vern.declaration.selectors import published_declaration
+from vern.declaration.selectors import declaration_of, latest_version_for
 
 NOTICE_DAYS = 30
 
@@ -26,8 +26,8 @@ def policy_notice(request: HttpRequest) -> dict[str, object]:
         )
 
     def controller() -> object | None:
-        declaration = published_declaration()
-        return declaration.controller if declaration is not None else None
+        version = latest_version_for(request)
+        return declaration_of(version).controller if version is not None else None
 
     # Lazy: pages that do not show these (the staff console) never query for them.
     return {"policy_notice": latest_significant, "site_controller": controller}

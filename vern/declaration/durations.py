@@ -58,6 +58,12 @@ class Duration:
         """An upper bound in seconds (months count as 31 days); 0 for a session."""
         return 0 if self.is_session else self.amount * _APPROX_SECONDS[self.unit]
 
+    def exact_seconds(self) -> int | None:
+        """Seconds for minutes, hours, days and weeks; None for a session or calendar units."""
+        if self.unit in ("minute", "hour", "day", "week"):
+            return self.amount * _APPROX_SECONDS[self.unit]
+        return None
+
     def longer_than_months(self, months: int) -> bool:
         """Whether this can last longer than ``months`` calendar months, whatever month it starts in.
 

@@ -201,6 +201,15 @@ def _check_cookies(d: Declaration, out: _Collector) -> None:
     lifetime = Duration.parse(d.cookies.consent_lifetime)
     if lifetime.longer_than_months(MAX_COOKIE_MONTHS):
         out.add(("cookies", "consent_lifetime"), "a consent choice may be kept for at most 13 months")
+    for i, category_id in enumerate(d.cookies.gpc_refuses):
+        category = d.cookie_category(category_id)
+        if category is None:
+            out.add(("cookies", "gpc_refuses", i), f"{category_id!r} is not a declared cookie category")
+        elif not category.consent_required:
+            out.add(("cookies", "gpc_refuses", i), f"{category_id!r} needs no consent, so GPC cannot refuse it")
+    for i, origin in enumerate(d.cookies.embedding_origins):
+        if origin.rstrip("/").count("/") != 2:
+            out.add(("cookies", "embedding_origins", i), f"{origin!r} must be an origin: scheme and host only")
     for i, cookie in enumerate(d.cookies.cookies):
         if cookie.category not in category_ids:
             out.add(("cookies", "cookies", i, "category"), f"{cookie.category!r} is not a declared cookie category")

@@ -130,12 +130,26 @@ class Cookie(Strict):
     set_by: Literal["vern", "other"] = "other"
 
 
+class Banner(Strict):
+    """The consent banner's own texts; without them vern uses its built-in wording."""
+
+    title: Text
+    text: Text
+
+
 class Cookies(Strict):
     intro: Text
     managing_consent: Text
     consent_lifetime: PeriodText = "6 months"
     categories: list[CookieCategory] = Field(min_length=1)
     cookies: list[Cookie]
+    banner: Banner | None = None
+    # Categories that a browser's Global Privacy Control signal refuses (C16).
+    gpc_refuses: list[Identifier] = Field(default_factory=lambda: ["marketing"])
+    # Set when a Google tag is used: Consent Mode v2 starts with everything denied (C15).
+    google_consent_mode: bool = False
+    # Other sites of the same company that embed this banner (CORS for the consent API).
+    embedding_origins: list[Url] = Field(default_factory=list)
 
 
 class Processor(Strict):

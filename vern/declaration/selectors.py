@@ -56,6 +56,18 @@ def latest_version() -> PolicyVersion | None:
     return PolicyVersion.objects.order_by("-number").first()
 
 
+_UNSET = object()
+
+
+def latest_version_for(request: Any) -> PolicyVersion | None:
+    """The latest version, looked up once per request however many parts of the page ask."""
+    found = getattr(request, "_vern_policy_version", _UNSET)
+    if found is _UNSET:
+        found = latest_version()
+        request._vern_policy_version = found
+    return found  # type: ignore[return-value]
+
+
 def version(number: int) -> PolicyVersion | None:
     return PolicyVersion.objects.filter(number=number).first()
 

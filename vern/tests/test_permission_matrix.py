@@ -40,6 +40,8 @@ MATRIX: dict[str, set[str] | str] = {
     "declaration_staff:overview": {"privacy_officer"},
     "declaration_staff:publish": {"privacy_officer"},
     "declaration_staff:record": {"privacy_officer"},
+    "consent_staff:search": {"privacy_officer"},
+    "consent_staff:verify": {"privacy_officer"},
 }
 
 

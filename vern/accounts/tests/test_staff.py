@@ -44,7 +44,12 @@ def test_p18_each_role_gets_only_what_it_needs():
     officer = services.staff_create(
         email="p@example.com", name="P", roles=["privacy_officer"], password=STRONG, actor=Actor.cli()
     )
-    assert officer.capabilities == {Capability.CONSOLE, Capability.READ_AUDIT, Capability.MANAGE_DECLARATION}
+    assert officer.capabilities == {
+        Capability.CONSOLE,
+        Capability.READ_AUDIT,
+        Capability.MANAGE_DECLARATION,
+        Capability.READ_CONSENT,
+    }
     both = services.staff_create(
         email="b@example.com",
         name="B",

@@ -56,7 +56,9 @@ def test_the_footer_links_to_the_privacy_policy_rights_and_cookie_settings(clien
     en = client.get("/en/").content.decode()
     assert 'href="/privacy/">Personvernerklæring</a>' in nb
     assert 'href="/privacy/requests/">Dine personvernrettigheter</a>' in nb
-    assert re.search(r'href="/privacy/cookies/" data-consent-open>Innstillinger for informasjonskapsler</a>', nb)
+    assert re.search(
+        r'href="/privacy/cookies/#settings" data-consent-open>Innstillinger for informasjonskapsler</a>', nb
+    )
     assert 'href="/en/privacy/">Privacy policy</a>' in en
     assert "data-consent-open>Cookie settings</a>" in en
 

@@ -1,0 +1,130 @@
+"""The visitor's choice as it travels in the ``vern_consent`` cookie, and what it allows.
+
+The cookie is readable by the page's own script (it must activate scripts without
+a reload) and signed with a key the visitor does not have, so a hand-edited
+cookie is treated as no choice at all. Its form is plain, so ``consent.js`` can
+read it without a library::
+
+    1.<consent id>.<revision>.<granted categories joined by ->.<decided, unix seconds>.<signature>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+
+from vern.declaration.durations import Duration
+from vern.declaration.schema import Declaration
+from vern.lib.keys import digest
+
+COOKIE_NAME = "vern_consent"
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def new_consent_id() -> str:
+    """128 random bits: an id that says nothing about the visitor."""
+    return secrets.token_hex(16)
+
+
+def _signature(payload: str) -> str:
+    return digest(payload, purpose="consent-cookie")[:20]
+
+
+@dataclass(frozen=True)
+class Choice:
+    consent_id: str
+    revision: int
+    granted: frozenset[str]
+    decided_at: int
+
+    def encode(self) -> str:
+        payload = f"1.{self.consent_id}.{self.revision}.{'-'.join(sorted(self.granted))}.{self.decided_at}"
+        return f"{payload}.{_signature(payload)}"
+
+    @classmethod
+    def decode(cls, value: str) -> Choice | None:
+        parts = value.split(".")
+        if len(parts) != 6 or parts[0] != "1":
+            return None
+        payload, signature = ".".join(parts[:5]), parts[5]
+        if not hmac.compare_digest(signature, _signature(payload)):
+            return None
+        _, consent_id, revision, granted, decided = parts[:5]
+        categories = frozenset(granted.split("-")) if granted else frozenset()
+        if not (_ID.match(consent_id) and revision.isdigit() and decided.isdigit()):
+            return None
+        if not all(_CATEGORY.match(category) for category in categories):
+            return None
+        return cls(consent_id=consent_id, revision=int(revision), granted=categories, decided_at=int(decided))
+
+    def decided(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.decided_at, tz=dt.UTC)
+
+
+def lifetime_of(declaration: Declaration) -> Duration:
+    return Duration.parse(declaration.cookies.consent_lifetime)
+
+
+def expires_at(declaration: Declaration, decided: dt.datetime) -> dt.datetime:
+    return lifetime_of(declaration).after(decided)
+
+
+def gpc_requested(request: HttpRequest) -> bool:
+    """``Sec-GPC: 1``: the browser asks, on the visitor's behalf, that nothing be sold or shared (C16)."""
+    return request.headers.get("Sec-GPC", "").strip() == "1"
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """What this request may do: which optional categories are allowed, and whether to ask."""
+
+    choice: Choice | None  # the visitor's choice, when it is current
+    stale: Choice | None  # a choice made under an older revision, or expired: to ask again
+    gpc: bool
+    optional: tuple[str, ...] = ()
+    necessary: tuple[str, ...] = ()
+    gpc_refuses: frozenset[str] = field(default_factory=frozenset)
+    published: bool = True
+
+    @property
+    def due(self) -> bool:
+        """The banner is shown when there is something to ask and no current answer."""
+        askable = [c for c in self.optional if not (self.gpc and c in self.gpc_refuses)]
+        return self.published and self.choice is None and bool(askable)
+
+    def allows(self, category: str) -> bool:
+        """Strictly necessary: always. Optional: only with consent, and never against GPC. Unknown: never."""
+        if category in self.necessary:
+            return True
+        if category not in self.optional:
+            return False
+        if self.gpc and category in self.gpc_refuses:
+            return False
+        return self.choice is not None and category in self.choice.granted
+
+    @property
+    def granted(self) -> list[str]:
+        return [c for c in self.optional if self.allows(c)]
+
+
+def state_for(request: HttpRequest, declaration: Declaration | None, revision: int, now: dt.datetime) -> ConsentState:
+    gpc = gpc_requested(request)
+    if declaration is None:
+        return ConsentState(choice=None, stale=None, gpc=gpc, published=False)
+    categories = declaration.cookies.categories
+    common = {
+        "gpc": gpc,
+        "optional": tuple(c.id for c in categories if c.consent_required),
+        "necessary": tuple(c.id for c in categories if not c.consent_required),
+        "gpc_refuses": frozenset(declaration.cookies.gpc_refuses),
+    }
+    choice = Choice.decode(request.COOKIES.get(COOKIE_NAME, ""))
+    if choice is not None and (choice.revision != revision or expires_at(declaration, choice.decided()) <= now):
+        return ConsentState(choice=None, stale=choice, **common)  # type: ignore[arg-type]
+    return ConsentState(choice=choice, stale=None, **common)  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Snapshot(models.Model):
+    """Exactly what a banner showed: texts, buttons and categories, stored once per hash (C12)."""
+
+    hash = models.CharField(max_length=64, primary_key=True)
+    content = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Privacy:
+        not_personal = "The texts and buttons of a banner, the same for every visitor."
+
+    def __str__(self) -> str:
+        return self.hash[:12]
+
+
+class ConsentEvent(models.Model):
+    """One decision about cookies, as proof (C12, C13): append-only and hash-chained.
+
+    It holds a random consent id (the visitor's cookie holds the same id), never a
+    name or address; the IP address is stored shortened, or not at all.
+    """
+
+    class Action(models.TextChoices):
+        ACCEPT_ALL = "accept_all", "accept all"
+        REJECT_ALL = "reject_all", "reject all"
+        CUSTOM = "custom", "custom"
+        WITHDRAW = "withdraw", "withdraw"
+        EXPIRE = "expire", "expire"
+        GPC = "gpc", "global privacy control"
+
+    class Layer(models.TextChoices):
+        BANNER = "banner", "banner"
+        SETTINGS = "settings", "settings"
+        API = "api", "programmatic"
+        EMBED = "embed", "embedded on another site"
+
+    seq = models.BigIntegerField(unique=True)
+    consent_id = models.CharField(max_length=32, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    action = models.CharField(max_length=12, choices=Action.choices)
+    granted = models.JSONField(default=list)
+    refused = models.JSONField(default=list)
+    policy_version = models.PositiveIntegerField()
+    consent_revision = models.PositiveIntegerField()
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.PROTECT, related_name="+")
+    language = models.CharField(max_length=8)
+    layer = models.CharField(max_length=10, choices=Layer.choices)
+    page_path = models.CharField(max_length=300, blank=True)
+    origin = models.CharField(max_length=200, blank=True)
+    ip_shortened = models.CharField(max_length=45, blank=True)
+    gpc = models.BooleanField(default=False)
+    prev_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="consent_created")]
+
+    class Privacy:
+        purpose = "privacy_compliance"
+        retention = "consent_records"
+        identifiers = {"consent_id": "consent_id"}
+        clock = "expires_at"
+        erasure = "retain"
+        retain_reason = (
+            "Art. 7(1) and 17(3)(e): the proof that consent was given or refused; it holds a random id and a "
+            "shortened IP address, no name or contact details."
+        )
+        export = (
+            "consent_id",
+            "created_at",
+            "action",
+            "granted",
+            "refused",
+            "policy_version",
+            "language",
+            "layer",
+            "page_path",
+            "origin",
+            "ip_shortened",
+            "gpc",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.consent_id[:8]} {self.action} #{self.seq}"

@@ -1,0 +1,161 @@
+"""Recording a decision about cookies: checked, chained as proof, and turned into a cookie."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from vern.audit.chain import HashChain
+from vern.consent.choice import Choice, expires_at, new_consent_id
+from vern.consent.content import banner_content, snapshot_store
+from vern.consent.models import ConsentEvent
+from vern.declaration.selectors import declaration_of, latest_version
+
+CONSENT_CHAIN = HashChain(
+    name="consent",
+    model=ConsentEvent,
+    head_id=2,
+    fields=(
+        "consent_id",
+        "created_at",
+        "expires_at",
+        "action",
+        "granted",
+        "refused",
+        "policy_version",
+        "consent_revision",
+        "snapshot_id",
+        "language",
+        "layer",
+        "page_path",
+        "origin",
+        "ip_shortened",
+        "gpc",
+    ),
+    describe=lambda event: f"{event.action} {event.consent_id[:8]}",
+)
+CHOICES = ("accept_all", "reject_all", "custom")
+
+
+class ConsentRefused(ValueError):
+    """The decision cannot be recorded; ``code`` names why, for a message in the visitor's language."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Decision:
+    event: ConsentEvent
+    choice: Choice
+    expires_at: dt.datetime
+    withdrawn: frozenset[str]  # categories that were granted before and are refused now
+    refused: frozenset[str]
+
+
+def consent_decide(
+    *,
+    choice: str,
+    categories: list[str],
+    revision: int | None,
+    language: str,
+    layer: str,
+    page_path: str,
+    origin: str,
+    ip_shortened: str,
+    gpc: bool,
+    previous: Choice | None,
+    lapsed: bool = False,
+) -> Decision:
+    """Record one decision and return the cookie that carries it; nothing is written if anything is wrong.
+
+    ``previous`` is the choice the visitor's cookie held; with ``lapsed`` it had run out
+    (its lifetime, or a new consent revision), and an ``expire`` event is written first.
+    """
+    version = latest_version()
+    if version is None:
+        raise ConsentRefused("unpublished", "no privacy policy is published yet")
+    declaration = declaration_of(version)
+    if revision != version.consent_revision:
+        raise ConsentRefused("revision", "the banner was for another version of the policy; reload and choose again")
+    if choice not in CHOICES:
+        raise ConsentRefused("choice", f"choice must be one of {', '.join(CHOICES)}")
+    if layer not in ConsentEvent.Layer.values or language not in ("nb", "en"):
+        raise ConsentRefused("request", "layer or language is not valid")
+    optional = [c.id for c in declaration.cookies.categories if c.consent_required]
+    unknown = sorted(set(categories) - set(optional))
+    if unknown:
+        raise ConsentRefused("category", f"not optional cookie categories: {', '.join(unknown)}")
+    if choice == "accept_all":
+        wanted = set(optional)
+    elif choice == "reject_all":
+        wanted = set()
+    else:
+        wanted = set(categories)
+    gpc_refused = set(declaration.cookies.gpc_refuses) if gpc else set()
+    granted = frozenset(c for c in optional if c in wanted and c not in gpc_refused)
+    refused = frozenset(optional) - granted
+    before = previous.granted if previous is not None and not lapsed else frozenset()
+    withdrawn = frozenset(before & refused)
+    action = ConsentEvent.Action.WITHDRAW if withdrawn else choice
+    now = timezone.now().replace(microsecond=0)
+    until = expires_at(declaration, now)
+    digest, content = banner_content(version, language)
+    consent_id = previous.consent_id if previous is not None else new_consent_id()
+    common = {
+        "consent_id": consent_id,
+        "created_at": now,
+        "policy_version": version.number,
+        "consent_revision": version.consent_revision,
+        "language": language,
+        "layer": layer,
+        "page_path": page_path[:300],
+        "origin": origin[:200],
+        "ip_shortened": ip_shortened,
+        "gpc": gpc,
+    }
+    with transaction.atomic():
+        snapshot = snapshot_store(digest, content)
+        if lapsed and previous is not None:
+            CONSENT_CHAIN.append(
+                ConsentEvent(
+                    **common,
+                    expires_at=now,
+                    action=ConsentEvent.Action.EXPIRE,
+                    granted=[],
+                    refused=sorted(optional),
+                    snapshot=snapshot,
+                )
+            )
+        overruled = sorted(wanted & gpc_refused)
+        if overruled:
+            # The visitor asked for these, but the browser's GPC signal refuses them: record
+            # that refusal as what it is (C16), so the proof never shows it as consent.
+            CONSENT_CHAIN.append(
+                ConsentEvent(
+                    **common,
+                    expires_at=until,
+                    action=ConsentEvent.Action.GPC,
+                    granted=[],
+                    refused=overruled,
+                    snapshot=snapshot,
+                )
+            )
+        event = CONSENT_CHAIN.append(
+            ConsentEvent(
+                **common,
+                expires_at=until,
+                action=action,
+                granted=sorted(granted),
+                refused=sorted(refused),
+                snapshot=snapshot,
+            )
+        )
+    cookie = Choice(
+        consent_id=consent_id, revision=version.consent_revision, granted=granted, decided_at=int(now.timestamp())
+    )
+    return Decision(event=event, choice=cookie, expires_at=until, withdrawn=withdrawn, refused=refused)

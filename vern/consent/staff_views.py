@@ -1,0 +1,113 @@
+"""Proof of consent for the privacy officer: look up a consent id, export what was recorded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from vern.accounts.access import staff_view
+from vern.accounts.roles import Capability
+from vern.audit.services import Actor, audit_record
+from vern.consent.models import ConsentEvent
+from vern.consent.services import CONSENT_CHAIN
+
+ID = re.compile(r"^[0-9a-f]{32}$")
+EXPORT_FIELDS = (
+    "seq",
+    "consent_id",
+    "created_at",
+    "expires_at",
+    "action",
+    "granted",
+    "refused",
+    "policy_version",
+    "consent_revision",
+    "snapshot_id",
+    "language",
+    "layer",
+    "page_path",
+    "origin",
+    "ip_shortened",
+    "gpc",
+)
+
+
+def _row(event: ConsentEvent) -> dict[str, object]:
+    values = {name: getattr(event, name) for name in EXPORT_FIELDS}
+    values["created_at"] = event.created_at.isoformat()
+    values["expires_at"] = event.expires_at.isoformat()
+    return values
+
+
+@staff_view(Capability.READ_CONSENT)
+@require_http_methods(["GET", "HEAD"])
+def search(request: HttpRequest) -> HttpResponse:
+    consent_id = request.GET.get("id", "").strip().lower()
+    events: list[ConsentEvent] = []
+    error = ""
+    if consent_id:
+        if not ID.match(consent_id):
+            error = "format"
+        else:
+            events = list(ConsentEvent.objects.filter(consent_id=consent_id).select_related("snapshot").order_by("seq"))
+            audit_record(
+                action="consent.view",
+                actor=Actor.from_request(request),
+                object_type="consent.consentevent",
+                object_id=consent_id,
+                data={"events": len(events)},
+            )
+            fmt = request.GET.get("format")
+            if fmt in ("json", "csv"):
+                return _export(events, fmt, consent_id)
+    counts = {row["action"]: row["n"] for row in _counts()}
+    return render(
+        request,
+        "consent/staff_search.html",
+        {
+            "consent_id": consent_id,
+            "events": events,
+            "error": error,
+            "counts": counts,
+            "total": sum(counts.values()),
+        },
+    )
+
+
+def _counts() -> list[dict[str, object]]:
+    from django.db.models import Count
+
+    return list(ConsentEvent.objects.values("action").annotate(n=Count("pk")).order_by("action"))
+
+
+def _export(events: list[ConsentEvent], fmt: str, consent_id: str) -> HttpResponse:
+    rows = [_row(event) for event in events]
+    if fmt == "json":
+        body = json.dumps(
+            {"consent_id": consent_id, "events": rows, "shown": {e.snapshot_id: e.snapshot.content for e in events}},
+            ensure_ascii=False,
+            indent=2,
+        )
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="consent-{consent_id[:8]}.{fmt}"'
+    return response
+
+
+@staff_view(Capability.READ_CONSENT)
+@require_http_methods(["GET", "HEAD"])
+def verify(request: HttpRequest) -> HttpResponse:
+    result = CONSENT_CHAIN.verify()
+    return render(request, "consent/staff_verify.html", {"result": result})

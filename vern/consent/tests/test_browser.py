@@ -1,0 +1,279 @@
+"""The banner in headless Chromium: what a visitor sees, what the browser stores, what it sends."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from pathlib import Path
+
+import axe_playwright_python
+import pytest
+
+from conftest import VIEWPORTS, screenshot
+from vern.audit.services import Actor
+from vern.consent.models import ConsentEvent
+from vern.declaration.services import declaration_publish
+from vern.testing import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.urls("vern.consent.tests.urls")]
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+STATS = (
+    "    - name: vern_visits\n      provider: Kaukus AS\n      category: statistics\n      duration: 1 hour\n"
+    "      purpose: {nb: Teller besøk, en: Counts visits}\n      party: first\n"
+    "    - name: vern_visits_server\n      provider: Kaukus AS\n      category: statistics\n      duration: 1 hour\n"
+    "      purpose: {nb: Teller besøk, en: Counts visits}\n      party: first\n"
+)
+
+
+@pytest.fixture
+def declared(default_source):
+    source = default_source.replace("    - name: vern_session\n", STATS + "    - name: vern_session\n")
+    return declaration_publish(source=source, actor=Actor.cli())
+
+
+def until(page, expression: str, timeout: float = 5.0) -> None:
+    """Poll a condition (Playwright's wait_for_function evaluates strings, which the CSP rightly forbids)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never true: {expression}")
+        page.wait_for_timeout(50)
+
+
+def names(page) -> set[str]:
+    return {cookie["name"] for cookie in page.context.cookies()}
+
+
+def test_c1_a_fresh_visit_stores_nothing_and_asks_nobody_else(browser_page, declared):
+    page = browser_page
+    page.goto(page.base + "/consent-test/")
+    assert page.locator("#vc-banner").is_visible()
+    assert page.context.cookies() == []
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert page.evaluate("window.statsRan") is None and page.evaluate("window.blockRan") is None
+    assert page.watch.other_origins == [] and page.watch.console_errors == []
+    screenshot(page, "consent-fresh-desktop")
+
+
+def test_c3_the_first_layer_buttons_look_the_same_and_are_readable(browser_page, declared):
+    page = browser_page
+    for width in VIEWPORTS.values():
+        page.set_viewport_size(width)
+        page.goto(page.base + "/")
+        measured = page.evaluate("""() => [...document.querySelectorAll('#vc-banner .vc-button')].map(b => {
+            const s = getComputedStyle(b), r = b.getBoundingClientRect();
+            const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => { v /= 255;
+                return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+            const lum = c => { const [r, g, b] = rgb(c); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+            const [a, b2] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+            return {tag: b.tagName, w: Math.round(r.width), h: Math.round(r.height), weight: s.fontWeight,
+                    size: s.fontSize, bg: s.backgroundColor, contrast: (a + 0.05) / (b2 + 0.05)};
+        })""")
+        assert len(measured) == 3
+        first = measured[0]
+        for button in measured:
+            assert button["tag"] == "BUTTON"
+            assert (button["w"], button["h"], button["weight"], button["size"], button["bg"]) == (
+                first["w"],
+                first["h"],
+                first["weight"],
+                first["size"],
+                first["bg"],
+            )
+            assert button["contrast"] >= 4.5
+
+
+def test_p6_rejecting_keeps_optional_scripts_and_cookies_out(browser_page, declared):
+    page = browser_page
+    page.goto(page.base + "/consent-test/")
+    page.evaluate("window.stayed = true")
+    page.get_by_role("button", name="Avvis alle").click()
+    page.wait_for_selector("#vc-banner", state="detached")
+    assert page.evaluate("window.stayed") is True  # no reload
+    assert names(page) == {"vern_consent"}
+    assert page.evaluate("window.statsRan") is None
+    page.reload()
+    assert page.locator("#vc-banner").count() == 0 and names(page) == {"vern_consent"}
+    assert list(ConsentEvent.objects.values_list("action", flat=True)) == ["reject_all"]
+
+
+def test_p6_accepting_runs_the_blocked_scripts_at_once_with_their_nonce(browser_page, declared):
+    page = browser_page
+    page.goto(page.base + "/consent-test/")
+    page.evaluate("window.stayed = true")
+    page.get_by_role("button", name="Godta alle").click()
+    until(page, "window.statsRan === 1 && window.blockRan === true")
+    assert page.evaluate("window.stayed") is True
+    assert page.locator("#gated").is_visible()
+    assert page.watch.console_errors == []  # a lost CSP nonce would be refused here
+    assert {"vern_consent", "vern_visits"} <= names(page)
+    page.reload()
+    assert page.evaluate("window.statsRan") == 1 and "vern_visits_server" in names(page)
+    assert ConsentEvent.objects.get().action == "accept_all"
+
+
+def test_p7_c8_the_settings_open_from_every_page_by_keyboard_and_save_a_custom_choice(browser_page, declared):
+    page = browser_page
+    page.goto(page.base + "/en/privacy/")
+    link = page.get_by_role("link", name="Cookie settings")
+    link.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Cookie settings")
+    assert dialog.is_visible()
+    assert page.evaluate("document.activeElement.closest('dialog') !== null")
+    dialog.get_by_role("switch", name="Statistics").check()
+    dialog.get_by_role("button", name="Save choices").click()
+    until(page, "!document.getElementById('vc-dialog').open")
+    assert page.evaluate("document.activeElement.textContent") == "Cookie settings"  # focus returns
+    event = ConsentEvent.objects.get()
+    assert (event.action, event.granted, event.layer) == ("custom", ["statistics"], "settings")
+    page.keyboard.press("Enter")
+    assert dialog.get_by_text(event.consent_id).is_visible()  # the receipt
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+    assert ConsentEvent.objects.count() == 1  # closing is not a choice
+
+
+def test_p7_c9_withdrawing_takes_effect_at_once_and_expires_the_cookies(browser_page, declared):
+    page = browser_page
+    page.goto(page.base + "/consent-test/")
+    page.get_by_role("button", name="Godta alle").click()
+    until(page, "window.statsRan === 1")
+    page.reload()  # the server now sets its HttpOnly statistics cookie too
+    assert {"vern_visits", "vern_visits_server"} <= names(page)
+    page.get_by_role("link", name="Innstillinger for informasjonskapsler").click()
+    page.get_by_role("dialog").get_by_role("switch", name="Statistikk").uncheck()
+    page.get_by_role("dialog").get_by_role("button", name="Lagre valgene").click()
+    until(page, "!document.getElementById('vc-dialog').open")
+    assert "vern_visits" not in names(page) and "vern_visits_server" not in names(page)
+    page.reload()
+    assert page.evaluate("window.statsRan") is None
+    assert "vern_visits_server" not in names(page)
+    assert list(ConsentEvent.objects.order_by("seq").values_list("action", flat=True)) == ["accept_all", "withdraw"]
+
+
+def test_c19_without_javascript_the_banner_still_works(chromium, live_server, declared):
+    context = chromium.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"])
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/en/")
+        page.get_by_role("button", name="Settings").click()
+        page.wait_for_url("**/en/privacy/cookies/#settings")
+        page.locator("#vc-p-statistics").check()
+        page.locator("#settings ~ form, form.vc-settings").first.get_by_role("button", name="Save choices").click()
+        page.wait_for_load_state()
+        assert page.locator("#vc-banner").count() == 0
+        assert {c["name"] for c in context.cookies()} == {"vern_consent"}
+        assert ConsentEvent.objects.get().granted == ["statistics"]
+    finally:
+        context.close()
+
+
+def test_c16_a_browser_sending_gpc_cannot_switch_marketing_on(chromium, live_server, declared):
+    context = chromium.new_context(extra_http_headers={"Sec-GPC": "1"})
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/en/")
+        page.get_by_role("button", name="Settings").click()
+        assert page.get_by_role("switch", name="Marketing").is_disabled()
+        page.get_by_role("dialog").get_by_role("button", name="Accept all").click()
+        until(page, "!document.getElementById('vc-dialog').open")
+        granted = page.evaluate("vern.consent.get('marketing')"), page.evaluate("vern.consent.get('statistics')")
+        assert granted == (False, True)
+        assert set(ConsentEvent.objects.values_list("action", flat=True)) == {"gpc", "accept_all"}
+    finally:
+        context.close()
+
+
+def test_c19_the_banner_causes_no_layout_shift(browser_page, declared):
+    page = browser_page
+    page.add_init_script("""window.__cls = 0; new PerformanceObserver(list => { for (const e of list.getEntries())
+        if (!e.hadRecentInput) window.__cls += e.value; }).observe({type: 'layout-shift', buffered: true});""")
+    for width in VIEWPORTS.values():
+        page.set_viewport_size(width)
+        page.goto(page.base + "/")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__cls") == 0
+        assert page.locator("#vc-banner").is_visible()
+
+
+def test_c17_axe_finds_nothing_wrong_with_the_banner_or_the_settings(browser_page, declared):
+    page = browser_page
+    for width, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        for path in ("/", "/en/"):
+            page.goto(page.base + path)
+            page.evaluate(AXE)
+            result = page.evaluate("axe.run({include: [['#vc-banner']]}).then(r => r.violations.map(v => v.id))")
+            assert result == [], (width, path, "banner", result)
+            page.get_by_role("button", name="Innstillinger" if path == "/" else "Settings").click()
+            result = page.evaluate("axe.run({include: [['#vc-dialog']]}).then(r => r.violations.map(v => v.id))")
+            assert result == [], (width, path, "settings", result)
+            screenshot(page, f"consent-settings-{path.strip('/') or 'nb'}-{width}")
+
+
+def test_c11_a_new_cookie_in_the_declaration_brings_the_banner_back(browser_page, declared, default_source):
+    page = browser_page
+    page.goto(page.base + "/")
+    page.get_by_role("button", name="Godta alle").click()
+    page.wait_for_selector("#vc-banner", state="detached")
+    page.reload()
+    assert page.locator("#vc-banner").count() == 0
+    declaration_publish(source=declared.source.replace("Kaukus selger ikke", "Kaukus selger aldri"), actor=Actor.cli())
+    page.reload()
+    assert page.locator("#vc-banner").count() == 0  # wording only: no new question
+    declaration_publish(
+        source=declared.source.replace("      duration: 1 hour\n", "      duration: 2 hours\n", 1), actor=Actor.cli()
+    )
+    page.reload()
+    assert page.locator("#vc-banner").is_visible()
+
+
+class _SiteHandler(http.server.BaseHTTPRequestHandler):
+    page = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_another_site_of_the_company_embeds_the_same_banner_and_proof(browser_page, live_server, default_source):
+    port = free_port()
+    other = f"http://127.0.0.1:{port}"
+    declaration_publish(
+        source=default_source.replace(
+            "  consent_lifetime: 6 months\n", f"  consent_lifetime: 6 months\n  embedding_origins: [{other}]\n"
+        ),
+        actor=Actor.cli(),
+    )
+    vern_origin = live_server.url.replace("localhost", "127.0.0.1")
+    _SiteHandler.page = (
+        f'<!doctype html><html lang="en"><head><title>Meeting portal</title></head><body><main><h1>Portal</h1></main>'
+        f'<script src="{vern_origin}/static/vern/consent.js" data-origin="{vern_origin}" data-lang="en" defer></script>'
+        "</body></html>"
+    ).encode()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _SiteHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser_page
+        page.goto(other + "/")
+        page.get_by_role("button", name="Reject all").click()
+        page.wait_for_selector("#vc-banner", state="detached")
+        cookie = next(c for c in page.context.cookies() if c["name"] == "vern_consent")
+        assert cookie["domain"] == "127.0.0.1"
+        event = ConsentEvent.objects.get()
+        assert (event.origin, event.layer, event.action) == (other, "embed", "reject_all")
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#vc-banner").count() == 0
+        assert page.evaluate("vern.consent.get('statistics')") is False
+    finally:
+        server.shutdown()

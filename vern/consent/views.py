@@ -1,0 +1,252 @@
+"""Where a choice arrives: the banner's form (works without JavaScript) and the JSON API.
+
+Neither uses Django's CSRF cookie: a visitor who has not chosen yet must get no
+cookie at all, and a page with the banner must be cacheable. Forgery is stopped
+by the origin instead: a decision is accepted only from this site, or from a
+site the declaration names (``embedding_origins``), as the browser's ``Origin``
+(or ``Referer``) header shows, and the form carries a signed token that only a
+page rendered here in the last week has (docs/consent.md).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vern.consent.choice import COOKIE_NAME, Choice, ConsentState
+from vern.consent.content import banner_content
+from vern.consent.models import ConsentEvent
+from vern.consent.services import ConsentRefused, Decision, consent_decide
+from vern.declaration.selectors import declaration_of, latest_version_for
+from vern.lib.ip import client_ip_shortened
+from vern.lib.ratelimit import Limit, hit
+
+TOKEN_SALT = "vern.consent.form"  # noqa: S105 (a signing salt, not a secret)
+TOKEN_MAX_AGE = 7 * 24 * 3600
+PER_NETWORK = Limit("consent", limit=60, window_seconds=60)
+MAX_BODY = 4096
+
+MESSAGES = {
+    "unpublished": lambda: _("There is no privacy policy yet, so no choice can be saved."),
+    "revision": lambda: _(
+        "The cookie choices have changed since this page was loaded. Reload the page and choose again."
+    ),
+    "choice": lambda: _("That is not a choice the banner offers."),
+    "category": lambda: _("That is not a cookie category you can choose."),
+    "request": lambda: _("The request was not understood."),
+    "origin": lambda: _("Your choice must be made on our own pages."),
+    "token": lambda: _("The form has expired. Reload the page and choose again."),
+    "throttled": lambda: _("Too many choices in a short time. Wait a minute and try again."),
+}
+
+
+def form_token() -> str:
+    return signing.TimestampSigner(salt=TOKEN_SALT).sign("consent")
+
+
+def _token_valid(token: str) -> bool:
+    try:
+        return signing.TimestampSigner(salt=TOKEN_SALT).unsign(token, max_age=TOKEN_MAX_AGE) == "consent"
+    except signing.BadSignature:
+        return False
+
+
+def _language() -> str:
+    return "en" if (get_language() or "nb").startswith("en") else "nb"
+
+
+def own_origins(request: HttpRequest) -> set[str]:
+    public = urlsplit(settings.VERN_PUBLIC_URL)
+    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.get_host()}"}
+
+
+def caller_origin(request: HttpRequest, embedding: list[str]) -> str | None:
+    """The origin a decision comes from, if it may make one: this site ("") or a declared one."""
+    own = own_origins(request)
+    allowed = own | {origin.rstrip("/") for origin in embedding}
+    origin = request.headers.get("Origin")
+    if origin is None and request.headers.get("Referer"):
+        parts = urlsplit(request.headers["Referer"])
+        origin = f"{parts.scheme}://{parts.netloc}"
+    if origin is None:
+        return "" if request.headers.get("Sec-Fetch-Site") == "same-origin" else None
+    if origin not in allowed:
+        return None
+    return "" if origin in own else origin
+
+
+def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        decision.choice.encode(),
+        max_age=int((decision.expires_at - decision.event.created_at).total_seconds()),
+        path="/",
+        secure=settings.HTTPS,
+        httponly=False,  # consent.js reads it to activate scripts without a reload
+        samesite="Lax",
+    )
+
+
+def expire_withdrawn(request: HttpRequest, response: HttpResponse, refused: frozenset[str]) -> None:
+    """Expire the first-party cookies of refused categories now, HttpOnly ones included (C9)."""
+    version = latest_version_for(request)
+    if version is None:
+        return
+    for cookie in declaration_of(version).cookies.cookies:
+        if cookie.category in refused and cookie.party == "first" and cookie.name in request.COOKIES:
+            response.delete_cookie(cookie.name, path="/", samesite="Lax")
+
+
+def _decide(request: HttpRequest, fields: dict[str, Any], *, layer: str, origin: str, language: str) -> Decision:
+    state: ConsentState = request.consent  # type: ignore[attr-defined]
+    previous = state.choice or state.stale
+    revision = fields.get("revision")
+    return consent_decide(
+        choice=str(fields.get("choice", "")),
+        categories=[str(c) for c in fields.get("categories", [])],
+        revision=int(revision) if isinstance(revision, int | str) and str(revision).isdigit() else None,
+        language=language,
+        layer=layer,
+        page_path=urlsplit(str(fields.get("path", "")))[2][:300],
+        origin=origin,
+        ip_shortened=client_ip_shortened(request),
+        gpc=state.gpc or fields.get("gpc") is True,
+        previous=previous,
+        lapsed=state.choice is None and state.stale is not None,
+    )
+
+
+def _refusal_page(request: HttpRequest, code: str, status: int) -> HttpResponse:
+    return render(request, "consent/refused.html", {"message": MESSAGES[code]()}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def choose(request: HttpRequest) -> HttpResponse:
+    """The banner's and the settings form's POST; answers with a redirect back to the page."""
+    if caller_origin(request, []) is None:  # the form lives on this site's pages only
+        return _refusal_page(request, "origin", 403)
+    if not _token_valid(request.POST.get("token", "")):
+        return _refusal_page(request, "token", 403)
+    if not hit(PER_NETWORK, client_ip_shortened(request)):
+        return _refusal_page(request, "throttled", 429)
+    back = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
+        back = "/"
+    if request.POST.get("choice") == "settings":
+        # Without JavaScript, "Settings" opens the settings on the cookie page.
+        return HttpResponseRedirect(f"{_settings_path()}#settings", status=303)
+    fields = {
+        "choice": "custom" if request.POST.get("choice") == "save" else request.POST.get("choice"),
+        "categories": request.POST.getlist("categories"),
+        "revision": request.POST.get("revision"),
+        "path": back,
+    }
+    layer = ConsentEvent.Layer.SETTINGS if request.POST.get("layer") == "settings" else ConsentEvent.Layer.BANNER
+    try:
+        decision = _decide(request, fields, layer=layer, origin="", language=_language())
+    except ConsentRefused as exc:
+        return _refusal_page(request, exc.code, 400)
+    response = HttpResponseRedirect(back, status=303)
+    set_choice_cookie(response, decision)
+    expire_withdrawn(request, response, decision.refused)
+    return response
+
+
+def _settings_path() -> str:
+    from django.urls import reverse
+
+    return reverse("declaration:cookies")
+
+
+def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = "Content-Type"
+        response["Access-Control-Max-Age"] = "3600"
+        response["Vary"] = "Origin"
+    return response
+
+
+def _error(code: str, status: int, origin: str = "") -> JsonResponse:
+    return _cors(JsonResponse({"error": code, "message": MESSAGES[code]()}, status=status), origin)  # type: ignore[return-value]
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def api_choose(request: HttpRequest) -> HttpResponse:
+    """``POST /api/consent/`` with JSON ``{choice, categories, revision, path, gpc}``."""
+    version = latest_version_for(request)
+    embedding = declaration_of(version).cookies.embedding_origins if version else []
+    origin = caller_origin(request, embedding)
+    if origin is None:
+        return _error("origin", 403)
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin)
+    if not hit(PER_NETWORK, client_ip_shortened(request)):
+        return _error("throttled", 429, origin)
+    if len(request.body) > MAX_BODY:
+        return _error("request", 413, origin)
+    try:
+        fields = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error("request", 400, origin)
+    if not isinstance(fields, dict) or not isinstance(fields.get("categories", []), list):
+        return _error("request", 400, origin)
+    layer = str(fields.get("layer", ConsentEvent.Layer.BANNER))
+    if origin:
+        layer = ConsentEvent.Layer.EMBED
+    try:
+        language = fields.get("lang", "nb")
+        decision = _decide(request, fields, layer=layer, origin=origin, language=str(language))
+    except ConsentRefused as exc:
+        return _error(exc.code, 422 if exc.code in ("category", "choice", "revision") else 400, origin)
+    body = {
+        "consent_id": decision.choice.consent_id,
+        "granted": sorted(decision.choice.granted),
+        "refused": sorted(decision.refused),
+        "revision": decision.choice.revision,
+        "decided_at": decision.event.created_at.isoformat(),
+        "expires_at": decision.expires_at.isoformat(),
+        "cookie": decision.choice.encode(),
+        "max_age": int((decision.expires_at - decision.event.created_at).total_seconds()),
+    }
+    response = JsonResponse(body)
+    if not origin:
+        set_choice_cookie(response, decision)
+        expire_withdrawn(request, response, decision.refused)
+    return _cors(response, origin)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def api_config(request: HttpRequest) -> HttpResponse:
+    """``GET /api/consent/config?lang=nb``: what the banner shows, for a page that renders it itself."""
+    version = latest_version_for(request)
+    embedding = declaration_of(version).cookies.embedding_origins if version else []
+    origin = caller_origin(request, embedding) if request.headers.get("Origin") else ""
+    if origin is None:
+        return _error("origin", 403)
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204), origin)
+    if version is None:
+        return _error("unpublished", 503, origin)
+    language = request.GET.get("lang", "nb")
+    if language not in ("nb", "en"):
+        return _error("request", 400, origin)
+    digest, content = banner_content(version, language)
+    choice = Choice.decode(request.COOKIES.get(COOKIE_NAME, "")) if not origin else None
+    state = {"consent_id": choice.consent_id, "granted": sorted(choice.granted)} if choice else None
+    return _cors(JsonResponse({"hash": digest, "content": content, "choice": state}), origin)
