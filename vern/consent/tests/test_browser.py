@@ -277,3 +277,47 @@ def test_another_site_of_the_company_embeds_the_same_banner_and_proof(browser_pa
         assert page.evaluate("vern.consent.get('statistics')") is False
     finally:
         server.shutdown()
+
+
+def test_p8_p13_every_cookie_the_site_really_sets_is_declared_with_its_real_lifetime(browser_page, published):
+    """Walk the site as a visitor and as staff; compare each cookie the browser holds with the declaration."""
+    import datetime as dt
+    import time as clock
+
+    from vern.accounts.services import staff_create
+    from vern.declaration.durations import Duration
+    from vern.declaration.selectors import declaration_of
+
+    staff_create(
+        email="ada@example.com",
+        name="Ada",
+        roles=["admin"],
+        password="correct horse battery staple 42",
+        actor=Actor.cli(),
+    )
+    page = browser_page
+    seen: dict[str, float] = {}
+    for path in ("/", "/en/", "/privacy/", "/privacy/cookies/"):
+        page.goto(page.base + path)
+    page.locator("#vc-banner").get_by_role("button", name="Godta alle").click()
+    until(page, "document.cookie.includes('vern_consent=')")
+    page.goto(page.base + "/staff/login/")
+    page.get_by_label("E-postadresse").fill("ada@example.com")
+    page.get_by_label("Passord").fill("correct horse battery staple 42")
+    page.get_by_role("button", name="Logg inn").click()
+    page.wait_for_url(page.base + "/staff/")
+    now = clock.time()
+    for cookie in page.context.cookies():
+        seen[cookie["name"]] = cookie["expires"]
+    declared = {c.name: c for c in declaration_of(published).cookies.cookies}
+    assert set(seen) == {"vern_consent", "vern_csrf", "vern_session"}
+    for name, expires in seen.items():
+        assert name in declared, f"{name} is set but not declared"
+        duration = Duration.parse(declared[name].duration, allow_session=True)
+        if duration.is_session:
+            assert expires == -1, f"{name} should end with the browser session"
+        else:
+            lifetime = expires - now
+            start = dt.datetime.fromtimestamp(now, tz=dt.UTC)
+            expected = (duration.after(start) - start).total_seconds()
+            assert abs(lifetime - expected) < 120, f"{name} lives {lifetime:.0f}s, declared {declared[name].duration}"
