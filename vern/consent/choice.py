@@ -14,7 +14,7 @@ import datetime as dt
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.http import HttpRequest
 
@@ -107,6 +107,10 @@ class ConsentState:
         if self.gpc and category in self.gpc_refuses:
             return False
         return self.choice is not None and category in self.choice.granted
+
+    def with_choice(self, choice: Choice) -> ConsentState:
+        """This state after a decision made in this request."""
+        return replace(self, choice=choice, stale=None)
 
     @property
     def granted(self) -> list[str]:

@@ -73,18 +73,26 @@ class ConsentContext:
     def gpc(self) -> bool:
         return self.state.gpc
 
+    @property
+    def gpc_refuses(self) -> list[str]:
+        return sorted(self.state.gpc_refuses)
+
     @cached_property
     def google_consent_mode(self) -> bool:
         return self.enabled and declaration_of(self._version).cookies.google_consent_mode
 
     @cached_property
     def optional_cookies(self) -> str:
-        """``category:name,name;…`` for consent.js, to expire a withdrawn category's cookies at once."""
+        """``category:name,prefix*,name@.domain;…`` for consent.js, to expire a withdrawn category's cookies."""
         declaration = declaration_of(self._version)
         optional = [c.id for c in declaration.cookies.categories if c.consent_required]
         groups = []
         for category in optional:
-            names = [c.name for c in declaration.cookies.cookies if c.category == category and c.party == "first"]
+            names = [
+                c.name + (f"@{c.domain}" if c.domain else "")
+                for c in declaration.cookies.cookies
+                if c.category == category and c.party == "first"
+            ]
             if names:
                 groups.append(f"{category}:{','.join(names)}")
         return ";".join(groups)

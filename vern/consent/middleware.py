@@ -17,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from vern.consent.choice import ConsentState, state_for
+from vern.consent.expiry import expire_refused
 from vern.declaration.selectors import declaration_of, latest_version_for
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -37,34 +38,16 @@ def consent(get_response: Handler) -> Handler:
             # The banner depends on the consent cookie and the GPC header: a shared cache
             # must keep one copy per value (see docs/consent.md, "Page caching").
             patch_vary_headers(response, ["Cookie", "Sec-GPC"])
-        _keep_cookies_to_consent(request, response)
+        if request.COOKIES or response.cookies:  # nothing to keep to otherwise: no query
+            version = latest_version_for(request)
+            if version is not None:
+                state: ConsentState = request.consent  # type: ignore[attr-defined]
+                expire_refused(response, request.COOKIES, declaration_of(version), state.allows)
         frames = getattr(request, "_vern_frame_sources", None)
         if frames:
-            response._csp_update = {"frame-src": sorted(frames)}  # type: ignore[attr-defined]
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["frame-src"] = sorted({*update.get("frame-src", []), *frames})
+            response._csp_update = update  # type: ignore[attr-defined]
         return response
 
     return middleware
-
-
-def _keep_cookies_to_consent(request: HttpRequest, response: HttpResponse) -> None:
-    optional_cookies = _optional_cookies(request)
-    if not optional_cookies:
-        return
-    state: ConsentState = request.consent  # type: ignore[attr-defined]
-    for name, category in optional_cookies.items():
-        if state.allows(category):
-            continue
-        if name in response.cookies and response.cookies[name]["max-age"] != 0:
-            del response.cookies[name]
-        if name in request.COOKIES:
-            response.delete_cookie(name, path="/", samesite="Lax")
-
-
-def _optional_cookies(request: HttpRequest) -> dict[str, str]:
-    """First-party cookies of categories that need consent: name → category."""
-    version = latest_version_for(request)
-    if version is None:
-        return {}
-    declaration = declaration_of(version)
-    optional = {c.id for c in declaration.cookies.categories if c.consent_required}
-    return {c.name: c.category for c in declaration.cookies.cookies if c.category in optional and c.party == "first"}

@@ -102,6 +102,7 @@ SPEC: dict[str, Any] = {
                     "403": _error("The request does not come from this site or a declared embedding site"),
                     "405": _not_allowed(),
                     "413": _error("The request body is larger than 4 KB"),
+                    "415": _error("The request body is not application/json"),
                     "422": _error("Unknown category or choice, or a consent revision that is not the current one"),
                     "429": _error("Too many choices from this network in a minute"),
                 },

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from vern.audit.chain import HashChain
+from vern.audit.chain import HashChain, Verification
 from vern.consent.choice import Choice, expires_at, new_consent_id
-from vern.consent.content import banner_content, snapshot_store
-from vern.consent.models import ConsentEvent
+from vern.consent.content import banner_content, content_hash, snapshot_store
+from vern.consent.models import ConsentEvent, Snapshot
+from vern.declaration.models import PolicyVersion
 from vern.declaration.selectors import declaration_of, latest_version
 
 CONSENT_CHAIN = HashChain(
@@ -70,18 +71,26 @@ def consent_decide(
     gpc: bool,
     previous: Choice | None,
     lapsed: bool = False,
+    shown_version: int | None = None,
 ) -> Decision:
     """Record one decision and return the cookie that carries it; nothing is written if anything is wrong.
 
     ``previous`` is the choice the visitor's cookie held; with ``lapsed`` it had run out
     (its lifetime, or a new consent revision), and an ``expire`` event is written first.
     """
-    version = latest_version()
-    if version is None:
+    current = latest_version()
+    if current is None:
         raise ConsentRefused("unpublished", "no privacy policy is published yet")
-    declaration = declaration_of(version)
-    if revision != version.consent_revision:
+    if revision != current.consent_revision:
         raise ConsentRefused("revision", "the banner was for another version of the policy; reload and choose again")
+    # The proof records the version whose texts the visitor saw: an older one is fine as
+    # long as it asked the same question (same consent revision).
+    version: PolicyVersion | None = current
+    if shown_version is not None and shown_version != current.number:
+        version = PolicyVersion.objects.filter(number=shown_version, consent_revision=current.consent_revision).first()
+    if version is None:
+        raise ConsentRefused("revision", "the banner was for another version of the policy; reload and choose again")
+    declaration = declaration_of(version)
     if choice not in CHOICES:
         raise ConsentRefused("choice", f"choice must be one of {', '.join(CHOICES)}")
     if layer not in ConsentEvent.Layer.values or language not in ("nb", "en"):
@@ -159,3 +168,13 @@ def consent_decide(
         consent_id=consent_id, revision=version.consent_revision, granted=granted, decided_at=int(now.timestamp())
     )
     return Decision(event=event, choice=cookie, expires_at=until, withdrawn=withdrawn, refused=refused)
+
+
+def consent_verify() -> Verification:
+    """The chain of events, and that each snapshot still holds the texts its hash names."""
+    result = CONSENT_CHAIN.verify()
+    problems = list(result.problems)
+    for snapshot in Snapshot.objects.all().iterator():
+        if content_hash(snapshot.content) != snapshot.hash:
+            problems.append(f"the texts shown under {snapshot.hash[:12]} were changed after they were stored")
+    return Verification(rows=result.rows, problems=problems)

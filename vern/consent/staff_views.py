@@ -15,7 +15,7 @@ from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
 from vern.audit.services import Actor, audit_record
 from vern.consent.models import ConsentEvent
-from vern.consent.services import CONSENT_CHAIN
+from vern.consent.services import consent_verify
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 EXPORT_FIELDS = (
@@ -100,14 +100,21 @@ def _export(events: list[ConsentEvent], fmt: str, consent_id: str) -> HttpRespon
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+            writer.writerow({k: _cell(";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-{consent_id[:8]}.{fmt}"'
     return response
 
 
+def _cell(value: object) -> object:
+    """A spreadsheet would run a cell that starts with = + - @ as a formula: quote it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 @staff_view(Capability.READ_CONSENT)
 @require_http_methods(["GET", "HEAD"])
 def verify(request: HttpRequest) -> HttpResponse:
-    result = CONSENT_CHAIN.verify()
+    result = consent_verify()
     return render(request, "consent/staff_verify.html", {"result": result})

@@ -11,6 +11,7 @@ page rendered here in the last week has (docs/consent.md).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,9 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -26,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.consent.choice import COOKIE_NAME, Choice, ConsentState
 from vern.consent.content import banner_content
+from vern.consent.middleware import current_state
 from vern.consent.models import ConsentEvent
 from vern.consent.services import ConsentRefused, Decision, consent_decide
 from vern.declaration.selectors import declaration_of, latest_version_for
@@ -36,6 +41,7 @@ TOKEN_SALT = "vern.consent.form"  # noqa: S105 (a signing salt, not a secret)
 TOKEN_MAX_AGE = 7 * 24 * 3600
 PER_NETWORK = Limit("consent", limit=60, window_seconds=60)
 MAX_BODY = 4096
+DIGITS = re.compile(r"[0-9]{1,9}")
 
 MESSAGES = {
     "unpublished": lambda: _("There is no privacy policy yet, so no choice can be saved."),
@@ -98,33 +104,46 @@ def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
     )
 
 
-def expire_withdrawn(request: HttpRequest, response: HttpResponse, refused: frozenset[str]) -> None:
-    """Expire the first-party cookies of refused categories now, HttpOnly ones included (C9)."""
-    version = latest_version_for(request)
-    if version is None:
-        return
-    for cookie in declaration_of(version).cookies.cookies:
-        if cookie.category in refused and cookie.party == "first" and cookie.name in request.COOKIES:
-            response.delete_cookie(cookie.name, path="/", samesite="Lax")
+def _number(value: object) -> int | None:
+    text = str(value) if isinstance(value, int | str) else ""
+    return int(text) if DIGITS.fullmatch(text) else None
 
 
-def _decide(request: HttpRequest, fields: dict[str, Any], *, layer: str, origin: str, language: str) -> Decision:
+def _path(value: object) -> str:
+    """The page a choice was made on, as a path; anything else is dropped, never stored."""
+    text = str(value or "")[:300]
+    return text if text.startswith("/") and not text.startswith("//") else ""
+
+
+def _decide(
+    request: HttpRequest,
+    fields: dict[str, Any],
+    *,
+    layer: str,
+    origin: str,
+    language: str,
+    previous: Choice | None,
+    lapsed: bool,
+) -> Decision:
     state: ConsentState = request.consent  # type: ignore[attr-defined]
-    previous = state.choice or state.stale
-    revision = fields.get("revision")
-    return consent_decide(
+    decision = consent_decide(
         choice=str(fields.get("choice", "")),
         categories=[str(c) for c in fields.get("categories", [])],
-        revision=int(revision) if isinstance(revision, int | str) and str(revision).isdigit() else None,
+        revision=_number(fields.get("revision")),
+        shown_version=_number(fields.get("version")),
         language=language,
         layer=layer,
-        page_path=urlsplit(str(fields.get("path", "")))[2][:300],
+        page_path=_path(fields.get("path")),
         origin=origin,
         ip_shortened=client_ip_shortened(request),
         gpc=state.gpc or fields.get("gpc") is True,
         previous=previous,
-        lapsed=state.choice is None and state.stale is not None,
+        lapsed=lapsed,
     )
+    # From here on this request answers for the new choice: the middleware expires the cookies
+    # of every category it refuses (HttpOnly ones too) in this very response.
+    request.consent = state.with_choice(decision.choice)  # type: ignore[attr-defined]
+    return decision
 
 
 def _refusal_page(request: HttpRequest, code: str, status: int) -> HttpResponse:
@@ -151,32 +170,44 @@ def choose(request: HttpRequest) -> HttpResponse:
         "choice": "custom" if request.POST.get("choice") == "save" else request.POST.get("choice"),
         "categories": request.POST.getlist("categories"),
         "revision": request.POST.get("revision"),
+        "version": request.POST.get("version"),
         "path": back,
     }
     layer = ConsentEvent.Layer.SETTINGS if request.POST.get("layer") == "settings" else ConsentEvent.Layer.BANNER
+    state: ConsentState = request.consent  # type: ignore[attr-defined]
     try:
-        decision = _decide(request, fields, layer=layer, origin="", language=_language())
+        decision = _decide(
+            request,
+            fields,
+            layer=layer,
+            origin="",
+            language=_language(),
+            previous=state.choice or state.stale,
+            lapsed=state.choice is None and state.stale is not None,
+        )
     except ConsentRefused as exc:
         return _refusal_page(request, exc.code, 400)
     response = HttpResponseRedirect(back, status=303)
     set_choice_cookie(response, decision)
-    expire_withdrawn(request, response, decision.refused)
     return response
 
 
 def _settings_path() -> str:
-    from django.urls import reverse
-
     return reverse("declaration:cookies")
 
 
+def state_revision(request: HttpRequest) -> int:
+    version = latest_version_for(request)
+    return version.consent_revision if version is not None else 0
+
+
 def _cors(response: HttpResponse, origin: str) -> HttpResponse:
+    patch_vary_headers(response, ["Origin"])
     if origin:
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response["Access-Control-Allow-Headers"] = "Content-Type"
         response["Access-Control-Max-Age"] = "3600"
-        response["Vary"] = "Origin"
     return response
 
 
@@ -197,6 +228,9 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         return _cors(HttpResponse(status=204), origin)
     if not hit(PER_NETWORK, client_ip_shortened(request)):
         return _error("throttled", 429, origin)
+    if request.content_type != "application/json":
+        # JSON only: a browser must ask (CORS preflight) before sending it from another site.
+        return _error("request", 415, origin)
     if len(request.body) > MAX_BODY:
         return _error("request", 413, origin)
     try:
@@ -205,12 +239,29 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         return _error("request", 400, origin)
     if not isinstance(fields, dict) or not isinstance(fields.get("categories", []), list):
         return _error("request", 400, origin)
-    layer = str(fields.get("layer", ConsentEvent.Layer.BANNER))
+    state: ConsentState = request.consent  # type: ignore[attr-defined]
+    layer: str
     if origin:
+        # Another site: its own cookie, sent in the body and checked here, is the earlier
+        # choice; cookies the browser holds for this site are never read for it.
         layer = ConsentEvent.Layer.EMBED
+        previous = Choice.decode(str(fields.get("cookie", "")))
+        lapsed = previous is not None and previous.revision != state_revision(request)
+    else:
+        layer = str(fields.get("layer", ConsentEvent.Layer.BANNER))
+        if layer == ConsentEvent.Layer.EMBED:
+            return _error("request", 400, origin)
+        previous, lapsed = state.choice or state.stale, state.choice is None and state.stale is not None
     try:
-        language = fields.get("lang", "nb")
-        decision = _decide(request, fields, layer=layer, origin=origin, language=str(language))
+        decision = _decide(
+            request,
+            fields,
+            layer=layer,
+            origin=origin,
+            language=str(fields.get("lang", "nb")),
+            previous=previous,
+            lapsed=lapsed,
+        )
     except ConsentRefused as exc:
         return _error(exc.code, 422 if exc.code in ("category", "choice", "revision") else 400, origin)
     body = {
@@ -226,7 +277,6 @@ def api_choose(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(body)
     if not origin:
         set_choice_cookie(response, decision)
-        expire_withdrawn(request, response, decision.refused)
     return _cors(response, origin)
 
 
@@ -247,6 +297,19 @@ def api_config(request: HttpRequest) -> HttpResponse:
     if language not in ("nb", "en"):
         return _error("request", 400, origin)
     digest, content = banner_content(version, language)
-    choice = Choice.decode(request.COOKIES.get(COOKIE_NAME, "")) if not origin else None
-    state = {"consent_id": choice.consent_id, "granted": sorted(choice.granted)} if choice else None
-    return _cors(JsonResponse({"hash": digest, "content": content, "choice": state}), origin)
+    # The choice this visitor holds, checked here (signature, revision, lifetime, GPC): from this
+    # site's cookie, or for another site from the cookie it sends as ?cookie=.
+    if origin:
+        embedded = request.GET.get("cookie", "")
+        request.COOKIES = {COOKIE_NAME: embedded} if embedded else {}
+        request.consent = current_state(request)  # type: ignore[attr-defined]
+    state: ConsentState = request.consent  # type: ignore[attr-defined]
+    choice = {"consent_id": state.choice.consent_id, "granted": state.granted} if state.choice is not None else None
+    with translation.override(language):
+        policy_url = settings.VERN_PUBLIC_URL + reverse("declaration:policy")
+    response = JsonResponse(
+        {"hash": digest, "content": content, "choice": choice, "policy_url": policy_url, "version": version.number}
+    )
+    patch_vary_headers(response, ["Cookie", "Sec-GPC"])
+    patch_cache_control(response, private=True, no_store=True)
+    return _cors(response, origin)

@@ -121,7 +121,10 @@ class CookieCategory(Strict):
 
 
 class Cookie(Strict):
-    name: Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,80}$")]
+    # A trailing * names a family of cookies by prefix, e.g. "_ga_*".
+    name: Annotated[str, StringConstraints(pattern=r"^[!#$%&'+\-.^_`|~0-9A-Za-z]{1,80}\*?$")]
+    # Set for a cookie that lives on a parent domain (".kaukus.no"), so it can be expired there.
+    domain: Annotated[str, StringConstraints(pattern=r"^\.?[a-z0-9.-]+$")] | None = None
     provider: Line
     category: Identifier
     duration: CookieDurationText

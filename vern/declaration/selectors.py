@@ -53,7 +53,8 @@ _OR = {"nb": " eller ", "en": " or "}
 
 
 def latest_version() -> PolicyVersion | None:
-    return PolicyVersion.objects.order_by("-number").first()
+    """The version in force; its source and content are loaded only if asked for (most pages never do)."""
+    return PolicyVersion.objects.order_by("-number").defer("source", "content").first()
 
 
 _UNSET = object()

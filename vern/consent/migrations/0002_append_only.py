@@ -1,4 +1,4 @@
-"""Consent events are proof: the database refuses to change one (UPDATE), as for the audit log."""
+"""Consent events and the texts they point at are proof: the database refuses to change them (UPDATE)."""
 
 from django.db import migrations
 
@@ -8,7 +8,7 @@ STATEMENTS = {
             """
             CREATE OR REPLACE FUNCTION vern_consent_event_immutable() RETURNS trigger AS $$
             BEGIN
-                RAISE EXCEPTION 'consent events are append-only: UPDATE of consent_consentevent is refused';
+                RAISE EXCEPTION 'consent records are append-only: UPDATE of % is refused', TG_TABLE_NAME;
             END;
             $$ LANGUAGE plpgsql
             """,
@@ -16,8 +16,13 @@ STATEMENTS = {
             CREATE TRIGGER consent_event_immutable BEFORE UPDATE ON consent_consentevent
                 FOR EACH ROW EXECUTE FUNCTION vern_consent_event_immutable()
             """,
+            """
+            CREATE TRIGGER consent_snapshot_immutable BEFORE UPDATE ON consent_snapshot
+                FOR EACH ROW EXECUTE FUNCTION vern_consent_event_immutable()
+            """,
         ],
         [
+            "DROP TRIGGER IF EXISTS consent_snapshot_immutable ON consent_snapshot",
             "DROP TRIGGER IF EXISTS consent_event_immutable ON consent_consentevent",
             "DROP FUNCTION IF EXISTS vern_consent_event_immutable()",
         ],
@@ -29,9 +34,15 @@ STATEMENTS = {
             BEGIN
                 SELECT RAISE(ABORT, 'consent events are append-only: UPDATE of consent_consentevent is refused');
             END
+            """,
             """
+            CREATE TRIGGER consent_snapshot_immutable BEFORE UPDATE ON consent_snapshot
+            BEGIN
+                SELECT RAISE(ABORT, 'consent snapshots are append-only: UPDATE of consent_snapshot is refused');
+            END
+            """,
         ],
-        ["DROP TRIGGER IF EXISTS consent_event_immutable"],
+        ["DROP TRIGGER IF EXISTS consent_snapshot_immutable", "DROP TRIGGER IF EXISTS consent_event_immutable"],
     ),
 }
 

@@ -338,3 +338,111 @@ def test_every_answer_the_api_gives_is_declared_in_its_openapi_description(clien
     }
     assert {str(code) for code in seen} <= declared
     assert {"200", "400", "403", "405", "413", "422", "429"} <= declared
+
+
+def test_the_api_takes_only_json_so_another_site_cannot_post_without_asking(client, published):
+    response = client.post(
+        "/api/consent/", "choice=accept_all&revision=1", content_type="text/plain", HTTP_ORIGIN="http://testserver"
+    )
+    assert response.status_code == 415 and response.json()["error"] == "request"
+    assert not ConsentEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("revision", "²"),
+        ("version", "٣"),
+        ("path", "http://[x"),
+        ("path", "//evil.example/"),
+        ("lang", "xx"),
+        ("layer", "embed"),
+    ],
+)
+def test_odd_values_are_refused_or_dropped_never_a_server_error(client, published, field, value):
+    body = {"choice": "reject_all", "revision": 1, field: value}
+    response = api(client, body)
+    assert response.status_code in (200, 400, 422)
+    if response.status_code == 200:
+        assert ConsentEvent.objects.get().page_path == ""  # a path that is not a path is not stored
+    form_data = form("reject_all")
+    form_data[field] = value
+    assert post_choice(Client(), form_data).status_code in (303, 400)
+
+
+def test_the_proof_names_the_version_whose_texts_were_shown(client, published, default_source):
+    old_page = client.get("/en/").content.decode()
+    assert 'name="version" value="1"' in old_page
+    publish(default_source.replace("Kaukus selger ikke", "Kaukus selger aldri"))  # same question, new wording
+    response = post_choice(client, form("accept_all") | {"version": "1"})
+    assert response.status_code == 303
+    event = ConsentEvent.objects.get()
+    assert event.policy_version == 1 and event.consent_revision == 1
+    from vern.consent.content import banner_content
+    from vern.declaration.selectors import version
+
+    shown = version(1)
+    assert shown is not None and event.snapshot_id == banner_content(shown, "nb")[0]
+
+
+def test_another_site_brings_its_own_earlier_choice_and_never_reads_ours(client, default_source):
+    publish(
+        default_source.replace(
+            "  consent_lifetime: 6 months\n",
+            "  consent_lifetime: 6 months\n  embedding_origins: [https://meeting.example]\n",
+        )
+    )
+    ours = post_choice(client, form("accept_all")).cookies[COOKIE_NAME].value
+    first = api(client, {"choice": "accept_all", "revision": 1}, origin="https://meeting.example").json()
+    assert first["consent_id"] != Choice.decode(ours).consent_id  # our cookie was not taken for theirs
+    second = api(
+        client, {"choice": "reject_all", "revision": 1, "cookie": first["cookie"]}, origin="https://meeting.example"
+    )
+    assert second.json()["consent_id"] == first["consent_id"]
+    assert ConsentEvent.objects.order_by("-seq").first().action == "withdraw"
+    config = client.get(
+        f"/api/consent/config?lang=nb&cookie={second.json()['cookie']}", HTTP_ORIGIN="https://meeting.example"
+    )
+    assert config.json()["choice"] == {"consent_id": first["consent_id"], "granted": []}
+    forged = second.json()["cookie"].replace("..", ".marketing.")
+    assert (
+        client.get(f"/api/consent/config?cookie={forged}", HTTP_ORIGIN="https://meeting.example").json()["choice"]
+        is None
+    )
+
+
+def test_the_config_is_never_kept_by_a_shared_cache(client, published):
+    response = client.get("/api/consent/config?lang=nb")
+    assert "Cookie" in response["Vary"] and "Origin" in response["Vary"]
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_a_spreadsheet_opening_the_export_runs_no_formula(client, published, personas):
+    post_choice(Client(), form("reject_all", next_path="/=HYPERLINK(1)"))
+    event = ConsentEvent.objects.get()
+    client.force_login(personas.privacy_officer)
+    csv_text = client.get(f"/staff/consent/?id={event.consent_id}&format=csv").content.decode()
+    assert ",/=HYPERLINK(1)," in csv_text  # starts with "/", so nothing to escape
+    from vern.consent.staff_views import _cell
+
+    assert _cell("=1+1") == "'=1+1" and _cell("@SUM(A1)") == "'@SUM(A1)" and _cell("/ok") == "/ok"
+
+
+def test_a_changed_snapshot_of_the_texts_shown_is_detected(client, published):
+    from django.db import connection
+
+    from vern.consent.models import Snapshot
+    from vern.consent.services import consent_verify
+
+    post_choice(client, form("accept_all"))
+    assert consent_verify().ok
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TRIGGER consent_snapshot_immutable ON consent_snapshot")
+        else:
+            cursor.execute("DROP TRIGGER consent_snapshot_immutable")
+    snapshot = Snapshot.objects.get()
+    content = snapshot.content
+    content["buttons"]["reject_all"] = "Maybe later"
+    Snapshot.objects.filter(pk=snapshot.pk).update(content=content)
+    assert any("were changed after they were stored" in p for p in consent_verify().problems)

@@ -13,8 +13,12 @@ PAGE = """{% extends "base.html" %}{% load consent %}{% block content %}<section
 <script type="text/plain" data-consent="statistics" nonce="{{ request.csp_nonce }}">
 window.statsRan = (window.statsRan || 0) + 1; document.cookie = "vern_visits=1; path=/; max-age=3600";
 </script>
+<script type="text/plain" data-consent="marketing" nonce="{{ request.csp_nonce }}">window.mktRan = true;</script>
+{% consent_block "marketing" %}<img id="pixel" src="https://pixel.example/p.gif" alt="">{% end_consent_block %}
+{% consent_embed "marketing" src="https://video.example/embed/1" title="Demo video" provider="Video" %}
 {% consent_block "statistics" %}<p id="gated">Counted</p>
-<script nonce="{{ request.csp_nonce }}">window.blockRan = true;</script>{% end_consent_block %}
+<script nonce="{{ request.csp_nonce }}">window.blockRan = true;
+setInterval(function () { window.beats = (window.beats || 0) + 1; }, 50);</script>{% end_consent_block %}
 </div></section>{% endblock %}"""
 
 
