@@ -15,27 +15,11 @@ from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
 from vern.audit.services import Actor, audit_record
 from vern.consent.models import ConsentEvent
-from vern.consent.services import consent_verify
+from vern.consent.services import CONSENT_CHAIN, consent_verify
 
 ID = re.compile(r"^[0-9a-f]{32}$")
-EXPORT_FIELDS = (
-    "seq",
-    "consent_id",
-    "created_at",
-    "expires_at",
-    "action",
-    "granted",
-    "refused",
-    "policy_version",
-    "consent_revision",
-    "snapshot_id",
-    "language",
-    "layer",
-    "page_path",
-    "origin",
-    "ip_shortened",
-    "gpc",
-)
+# Exactly the fields the hash chain covers, so an export can be re-verified by hand.
+EXPORT_FIELDS = ("seq", *CONSENT_CHAIN.fields)
 
 
 def _row(event: ConsentEvent) -> dict[str, object]:
