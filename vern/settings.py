@@ -143,6 +143,15 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # Plain text (email subjects and bodies): the same templates, never HTML-escaped, so
+        # "O'Brien & Co" arrives as typed. Only vern.mail renders with it.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 # ---------------------------------------------------------------- data

@@ -12,6 +12,7 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.template import engines
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -43,8 +44,9 @@ def mail_render(*, kind: str, language: str, context: Mapping[str, object]) -> R
     """Render ``mail/<kind>/subject.txt``, ``body.txt`` and ``body.html`` in the recipient's language."""
     with translation.override(language):
         full = {"site_url": settings.VERN_PUBLIC_URL, "language": language, **context}
-        subject = " ".join(render_to_string(f"mail/{kind}/subject.txt", full).split())
-        body_text = render_to_string(f"mail/{kind}/body.txt", full).strip() + "\n"
+        text = engines["text"]
+        subject = " ".join(text.get_template(f"mail/{kind}/subject.txt").render(full).split())
+        body_text = text.get_template(f"mail/{kind}/body.txt").render(full).strip() + "\n"
         body_html = render_to_string(f"mail/{kind}/body.html", full)
     return Rendered(subject=subject, body_text=body_text, body_html=body_html)
 

@@ -30,3 +30,11 @@ def test_each_email_has_subject_text_and_html_in_both_languages(kind):
     assert norwegian.subject != english.subject
     assert norwegian.body_text != english.body_text
     assert '<html lang="nb">' in norwegian.body_html and '<html lang="en">' in english.body_html
+
+
+def test_what_a_person_typed_arrives_as_typed_in_text_and_escaped_in_html():
+    rendered = mail_render(
+        kind="staff_invitation", language="en", context={"name": "O'Brien & <Co>", "link": "https://example.test/x/"}
+    )
+    assert "Hello O'Brien & <Co>," in rendered.body_text
+    assert "O&#x27;Brien &amp; &lt;Co&gt;" in rendered.body_html and "<Co>" not in rendered.body_html
