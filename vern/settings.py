@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "vern.registry",
     "vern.declaration",
     "vern.consent",
+    "vern.enquiries",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -173,6 +174,9 @@ EMAIL_URL = env.url("EMAIL_URL", "console://", schemes=("smtp", "smtp+starttls",
 globals().update(email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env.string("VERN_MAIL_FROM", f"vern <noreply@{VERN_PUBLIC_HOST or 'localhost'}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who hears of a new enquiry: these addresses, or else every active staff member with the
+# sales role, each in their own language.
+VERN_ENQUIRY_NOTIFY = env.emails("VERN_ENQUIRY_NOTIFY", [])
 
 # ---------------------------------------------------------------- staff accounts
 
@@ -199,6 +203,8 @@ CSRF_COOKIE_AGE = None  # a session cookie: it is strictly necessary and ends wi
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "vern.site.views.csrf_failure"
+# Flash messages live in the (declared) staff session, not in an undeclared "messages" cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # ---------------------------------------------------------------- language and time
 

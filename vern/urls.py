@@ -9,15 +9,16 @@ from __future__ import annotations
 from django.conf.urls.i18n import i18n_patterns
 from django.urls import URLPattern, URLResolver, include, path
 
-from vern.consent import openapi as consent_openapi
 from vern.ops import views as ops_views
+from vern.site import openapi as site_openapi
 from vern.site import views as site_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("robots.txt", site_views.robots_txt, name="robots_txt"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("api/consent/", include("vern.consent.api_urls")),
-    path("api/openapi.json", consent_openapi.openapi, name="openapi"),
+    path("api/enquiries/", include("vern.enquiries.api_urls")),
+    path("api/openapi.json", site_openapi.openapi, name="openapi"),
 ]
 
 urlpatterns += i18n_patterns(
@@ -25,8 +26,10 @@ urlpatterns += i18n_patterns(
     path("staff/", include("vern.ops.urls")),
     path("staff/declaration/", include("vern.declaration.staff_urls")),
     path("staff/consent/", include("vern.consent.staff_urls")),
+    path("staff/enquiries/", include("vern.enquiries.staff_urls")),
     path("privacy/", include("vern.declaration.urls")),
     path("", include("vern.consent.urls")),
+    path("", include("vern.enquiries.urls")),
     path("", include("vern.site.urls")),
     prefix_default_language=False,
 )

@@ -29,14 +29,21 @@ class Capability(StrEnum):
     READ_AUDIT = "read_audit"  # the audit log and its verification
     MANAGE_DECLARATION = "manage_declaration"  # the privacy declaration: check, publish, record of processing
     READ_CONSENT = "read_consent"  # proof of cookie consent, by consent id
+    WORK_ENQUIRIES = "work_enquiries"  # the enquiry inbox: read, register, log contact, mark customer
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset({Capability.CONSOLE, Capability.MANAGE_STAFF, Capability.OPERATE, Capability.READ_AUDIT}),
     Role.PRIVACY_OFFICER: frozenset(
-        {Capability.CONSOLE, Capability.READ_AUDIT, Capability.MANAGE_DECLARATION, Capability.READ_CONSENT}
+        {
+            Capability.CONSOLE,
+            Capability.READ_AUDIT,
+            Capability.MANAGE_DECLARATION,
+            Capability.READ_CONSENT,
+            Capability.WORK_ENQUIRIES,
+        }
     ),
-    Role.SALES: frozenset({Capability.CONSOLE}),
+    Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES}),
 }
 
 

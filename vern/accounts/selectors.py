@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -23,6 +24,11 @@ class Tile:
     url: str
     count: int | None = None
     alert: bool = False
+
+
+# Apps above this one add their tiles here from AppConfig.ready(), so that the console
+# can show them without importing upwards.
+TILE_SOURCES: list[Callable[[User], list[Tile]]] = []
 
 
 def failing_jobs_count() -> int:
@@ -99,4 +105,6 @@ def console_tiles(user: User) -> list[Tile]:
                 reverse("ops:audit"),
             )
         )
+    for source in TILE_SOURCES:
+        tiles.extend(source(user))
     return tiles

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -35,6 +34,7 @@ from vern.consent.models import ConsentEvent
 from vern.consent.services import ConsentRefused, Decision, consent_decide
 from vern.declaration.selectors import declaration_of, latest_version_for
 from vern.lib.ip import client_ip_shortened
+from vern.lib.origins import allow_origin, caller_origin
 from vern.lib.ratelimit import Limit, hit
 
 TOKEN_SALT = "vern.consent.form"  # noqa: S105 (a signing salt, not a secret)
@@ -70,26 +70,6 @@ def _token_valid(token: str) -> bool:
 
 def _language() -> str:
     return "en" if (get_language() or "nb").startswith("en") else "nb"
-
-
-def own_origins(request: HttpRequest) -> set[str]:
-    public = urlsplit(settings.VERN_PUBLIC_URL)
-    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.get_host()}"}
-
-
-def caller_origin(request: HttpRequest, embedding: list[str]) -> str | None:
-    """The origin a decision comes from, if it may make one: this site ("") or a declared one."""
-    own = own_origins(request)
-    allowed = own | {origin.rstrip("/") for origin in embedding}
-    origin = request.headers.get("Origin")
-    if origin is None and request.headers.get("Referer"):
-        parts = urlsplit(request.headers["Referer"])
-        origin = f"{parts.scheme}://{parts.netloc}"
-    if origin is None:
-        return "" if request.headers.get("Sec-Fetch-Site") == "same-origin" else None
-    if origin not in allowed:
-        return None
-    return "" if origin in own else origin
 
 
 def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
@@ -201,18 +181,8 @@ def state_revision(request: HttpRequest) -> int:
     return version.consent_revision if version is not None else 0
 
 
-def _cors(response: HttpResponse, origin: str) -> HttpResponse:
-    patch_vary_headers(response, ["Origin"])
-    if origin:
-        response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = "Content-Type"
-        response["Access-Control-Max-Age"] = "3600"
-    return response
-
-
 def _error(code: str, status: int, origin: str = "") -> JsonResponse:
-    return _cors(JsonResponse({"error": code, "message": MESSAGES[code]()}, status=status), origin)  # type: ignore[return-value]
+    return allow_origin(JsonResponse({"error": code, "message": MESSAGES[code]()}, status=status), origin)  # type: ignore[return-value]
 
 
 @csrf_exempt
@@ -225,7 +195,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
     if origin is None:
         return _error("origin", 403)
     if request.method == "OPTIONS":
-        return _cors(HttpResponse(status=204), origin)
+        return allow_origin(HttpResponse(status=204), origin)
     if not hit(PER_NETWORK, client_ip_shortened(request)):
         return _error("throttled", 429, origin)
     if request.content_type != "application/json":
@@ -277,7 +247,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(body)
     if not origin:
         set_choice_cookie(response, decision)
-    return _cors(response, origin)
+    return allow_origin(response, origin)
 
 
 @csrf_exempt
@@ -290,7 +260,7 @@ def api_config(request: HttpRequest) -> HttpResponse:
     if origin is None:
         return _error("origin", 403)
     if request.method == "OPTIONS":
-        return _cors(HttpResponse(status=204), origin)
+        return allow_origin(HttpResponse(status=204), origin)
     if version is None:
         return _error("unpublished", 503, origin)
     language = request.GET.get("lang", "nb")
@@ -312,4 +282,4 @@ def api_config(request: HttpRequest) -> HttpResponse:
     )
     patch_vary_headers(response, ["Cookie", "Sec-GPC"])
     patch_cache_control(response, private=True, no_store=True)
-    return _cors(response, origin)
+    return allow_origin(response, origin)

@@ -22,7 +22,18 @@ def registry_problems(declaration: Declaration) -> list[Problem]:
             problems.append(
                 Problem(where, None, f"follows the retention rule {entry.retention!r}, which is not declared")
             )
-        elif purpose is not None and entry.purpose not in rule.purposes:
+        if purpose is not None:
+            for basis in entry.bases:
+                if basis not in purpose.legal_bases:
+                    problems.append(
+                        Problem(
+                            where,
+                            None,
+                            f"stores data on the legal basis ({basis}), which the purpose {entry.purpose!r} "
+                            "does not allow",
+                        )
+                    )
+        if rule is not None and purpose is not None and entry.purpose not in rule.purposes:
             problems.append(
                 Problem(where, None, f"the retention rule {rule.id!r} does not apply to the purpose {entry.purpose!r}")
             )

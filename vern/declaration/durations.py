@@ -90,6 +90,24 @@ class Duration:
         seconds = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}[self.unit]
         return start + dt.timedelta(seconds=self.amount * seconds)
 
+    def before(self, end: dt.datetime) -> dt.datetime:
+        """The latest start whose ``after()`` is sure to be at or before ``end``.
+
+        Months are counted back with the day clamped to the month's length, so a filter
+        ``start <= before(now)`` never selects a start that is not yet due; at the end of
+        a month it may select one a few days late, never early.
+        """
+        if self.is_session:
+            raise ValueError("a session has no end date")
+        if self.unit in ("month", "year"):
+            months = self.amount * (12 if self.unit == "year" else 1)
+            year, month = divmod(end.month - 1 - months, 12)
+            year, month = end.year + year, month + 1
+            day = min(end.day, calendar.monthrange(year, month)[1])
+            return end.replace(year=year, month=month, day=day)
+        seconds = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}[self.unit]
+        return end - dt.timedelta(seconds=self.amount * seconds)
+
     def text(self, language: str) -> str:
         if self.is_session:
             return "Økt" if language == "nb" else "Session"

@@ -130,6 +130,7 @@ def check(loaded: Loaded) -> list[Problem]:
     _check_unique_ids(d, out)
     _check_purposes(d, out)
     _check_cookies(d, out)
+    _check_enquiries(d, out)
     _check_processors(d, out)
     _check_retention(d, out)
     _check_rights(d, out)
@@ -194,6 +195,16 @@ def _check_purposes(d: Declaration, out: _Collector) -> None:
             )
 
 
+def _check_origins(path: tuple[str, ...], origins: list[str], out: _Collector) -> None:
+    for i, origin in enumerate(origins):
+        if origin.rstrip("/").count("/") != 2:
+            out.add((*path, i), f"{origin!r} must be an origin: scheme and host only")
+
+
+def _check_enquiries(d: Declaration, out: _Collector) -> None:
+    _check_origins(("enquiries", "embedding_origins"), d.enquiries.embedding_origins, out)
+
+
 def _check_cookies(d: Declaration, out: _Collector) -> None:
     category_ids = {c.id for c in d.cookies.categories}
     if not any(not c.consent_required for c in d.cookies.categories):
@@ -207,9 +218,7 @@ def _check_cookies(d: Declaration, out: _Collector) -> None:
             out.add(("cookies", "gpc_refuses", i), f"{category_id!r} is not a declared cookie category")
         elif not category.consent_required:
             out.add(("cookies", "gpc_refuses", i), f"{category_id!r} needs no consent, so GPC cannot refuse it")
-    for i, origin in enumerate(d.cookies.embedding_origins):
-        if origin.rstrip("/").count("/") != 2:
-            out.add(("cookies", "embedding_origins", i), f"{origin!r} must be an origin: scheme and host only")
+    _check_origins(("cookies", "embedding_origins"), d.cookies.embedding_origins, out)
     for i, cookie in enumerate(d.cookies.cookies):
         if cookie.category not in category_ids:
             out.add(("cookies", "cookies", i, "category"), f"{cookie.category!r} is not a declared cookie category")

@@ -155,6 +155,17 @@ class Cookies(Strict):
     embedding_origins: list[Url] = Field(default_factory=list)
 
 
+class Enquiries(Strict):
+    """How the contact and demo forms behave, where the policy leaves it to the controller."""
+
+    # Whether the email that tells staff of a new enquiry may carry its contact details and
+    # message. Off, it only says that one came and links to the inbox: a copy in a mailbox
+    # would escape the retention rule and the rights of the person.
+    notification_includes_content: bool = False
+    # Other sites of the same company that embed the forms (CORS for the enquiry API).
+    embedding_origins: list[Url] = Field(default_factory=list)
+
+
 class Processor(Strict):
     id: Identifier
     name: Line
@@ -243,6 +254,7 @@ class Declaration(Strict):
     data_subjects: list[DataSubject] = Field(min_length=1)
     purposes: list[Purpose] = Field(min_length=1)
     cookies: Cookies
+    enquiries: Enquiries = Field(default_factory=Enquiries)
     processors: list[Processor]
     sharing: Sharing
     transfers: Transfers

@@ -113,7 +113,11 @@ def bases_text(purpose: Purpose, language: str) -> str:
 
 
 def retention_line(rule: RetentionRule, language: str) -> str:
-    name = rule.name.get(language)
+    return f"{rule.name.get(language)}: {retention_body(rule, language)}"
+
+
+def retention_body(rule: RetentionRule, language: str) -> str:
+    """How long, from when, and the exceptions: "up to 24 months after the last contact, unless …"."""
     if rule.until is not None:
         body = rule.until.get(language)
     else:
@@ -122,7 +126,7 @@ def retention_line(rule: RetentionRule, language: str) -> str:
         body = f"{up_to} {Duration.parse(rule.period).text(language).lower()} {rule.clock_text.get(language)}"
     for exception in rule.exceptions:
         body += f", {exception.text.get(language)}"
-    return f"{name}: {body}"
+    return body
 
 
 def countries_text(codes: list[str], language: str) -> str:

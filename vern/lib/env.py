@@ -86,6 +86,18 @@ class Env:
             raise ConfigError(f"{name}={_show(value)} has an empty item; separate items with single commas")
         return items
 
+    def emails(self, name: str, default: list[str]) -> list[str]:
+        """Comma-separated email addresses, normalised; an error names the item, never the address."""
+        from vern.lib.normalise import InvalidIdentifier, normalise_email
+
+        found = []
+        for number, item in enumerate(self.strings(name, default), start=1):
+            try:
+                found.append(normalise_email(item))
+            except InvalidIdentifier as exc:
+                raise ConfigError(f"{name}: item {number} is not a usable email address ({exc})") from None
+        return found
+
     def url(self, name: str, default: str, *, schemes: tuple[str, ...]) -> str:
         value = self.string(name, default)
         parts = urlsplit(value)

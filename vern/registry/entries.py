@@ -20,7 +20,19 @@ A model without personal data says why not::
             not_personal = "Payloads hold ids only."
 
 and a model with staff members' data, which this declaration does not cover,
-says ``staff_data = "…"``. Every model of a vern app must carry one of the three.
+says ``staff_data = "…"``. A model whose rows belong to another registered
+model's row (the contact log of an enquiry) says so, and is found, exported and
+erased with its parent; its foreign key must cascade::
+
+    class ContactLog(models.Model):
+        enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE)
+        class Privacy:
+            part_of = "enquiry"
+            export = ("kind", "happened_at", "note")
+
+A registered model may also name the legal bases its rows may carry
+(``bases = ("f", "b")``); the declaration check refuses a purpose that does not
+allow them (P5). Every model of a vern app must carry one of these.
 """
 
 from __future__ import annotations
@@ -29,12 +41,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 IDENTIFIER_KINDS = ("email", "phone", "consent_id", "ip")
 ENTRY_ATTRIBUTES = frozenset(
-    {"purpose", "retention", "identifiers", "clock", "erasure", "anonymise", "retain_reason", "export"}
+    {"purpose", "retention", "identifiers", "clock", "erasure", "anonymise", "retain_reason", "export", "bases"}
 )
+PART_ATTRIBUTES = frozenset({"part_of", "export"})
 EXEMPTION_ATTRIBUTES = frozenset({"not_personal", "staff_data", "not_personal_fields"})
 # Models of other installed apps, which cannot carry a Privacy class, and what they hold.
 THIRD_PARTY: dict[str, tuple[Literal["not_personal", "staff_data"], str]] = {
@@ -61,11 +75,34 @@ class Entry:
     anonymise: tuple[str, ...] = ()
     retain_reason: str = ""
     export: tuple[str, ...] = ()
+    bases: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list, compare=False)
 
     @property
     def label(self) -> str:
         return self.model._meta.label
+
+
+@dataclass(frozen=True)
+class Part:
+    """A model whose rows belong to a registered model's row: found, exported and erased with it."""
+
+    model: type[models.Model]
+    parent_field: str
+    export: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    @property
+    def parent(self) -> type[models.Model] | None:
+        try:
+            related = self.model._meta.get_field(self.parent_field).related_model
+        except FieldDoesNotExist:  # reported in problems
+            return None
+        return related if isinstance(related, type) else None
 
 
 @dataclass(frozen=True)
@@ -111,12 +148,37 @@ def suspicious_fields(model: type[models.Model]) -> list[str]:
     return found
 
 
-def read(model: type[models.Model]) -> Entry | Exemption | None:
+def _read_part(model: type[models.Model], spec: Any, given: set[str]) -> Part:
+    problems = [f"Privacy.{name} is not a known setting for a part" for name in sorted(given - PART_ATTRIBUTES)]
+    parent_field = str(spec.part_of)
+    export = tuple(getattr(spec, "export", ()) or ())
+    field_names = {f.name for f in model._meta.get_fields() if isinstance(f, models.Field)}
+    if parent_field not in field_names:
+        problems.append(f"part_of field {parent_field!r} does not exist")
+    else:
+        link = model._meta.get_field(parent_field)
+        if not isinstance(link, models.ForeignKey):
+            problems.append(f"part_of field {parent_field!r} is not a foreign key")
+        else:
+            if link.remote_field.on_delete is not models.CASCADE:
+                problems.append(f"part_of field {parent_field!r} must cascade, so that erasing the parent erases this")
+            parent = link.related_model
+            if isinstance(parent, type) and not isinstance(read(parent), Entry):
+                problems.append(f"part_of points to {parent._meta.label}, which is not a registered model")
+    for name in export:
+        if name not in field_names:
+            problems.append(f"field {name!r} named in Privacy does not exist")
+    return Part(model=model, parent_field=parent_field, export=export, problems=problems)
+
+
+def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
     """The model's own Privacy declaration; one inherited from a parent class does not count."""
     spec: Any = model.__dict__.get("Privacy")
     if spec is None:
         return None
     given = {name for name in vars(spec) if not name.startswith("_")}
+    if getattr(spec, "part_of", None):
+        return _read_part(model, spec, given)
     not_personal, staff_data = getattr(spec, "not_personal", None), getattr(spec, "staff_data", None)
     if not_personal or staff_data:
         problems = [f"Privacy.{name} is not a known setting" for name in sorted(given - EXEMPTION_ATTRIBUTES)]
@@ -164,6 +226,10 @@ def read(model: type[models.Model]) -> Entry | Exemption | None:
     for name in (*anonymise, *export):
         if name not in field_names:
             problems.append(f"field {name!r} named in Privacy does not exist")
+    bases = tuple(getattr(spec, "bases", ()) or ())
+    for basis in bases:
+        if basis not in ("a", "b", "c", "d", "e", "f"):
+            problems.append(f"basis {basis!r} is not one of Art. 6(1) a-f")
     return Entry(
         model=model,
         purpose=str(purpose or ""),
@@ -174,6 +240,7 @@ def read(model: type[models.Model]) -> Entry | Exemption | None:
         anonymise=anonymise,
         retain_reason=retain_reason,
         export=export,
+        bases=bases,
         problems=problems,
     )
 
@@ -190,6 +257,16 @@ def entries() -> list[Entry]:
     """Every registered model holding personal data, in a stable order."""
     found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Entry)]
     return sorted(found, key=lambda entry: entry.label)
+
+
+def parts() -> list[Part]:
+    found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Part)]
+    return sorted(found, key=lambda part: part.label)
+
+
+def parts_of(entry: Entry) -> list[Part]:
+    """The models whose rows belong to ``entry``'s rows."""
+    return [part for part in parts() if part.parent is entry.model]
 
 
 def exemptions() -> list[Exemption]:

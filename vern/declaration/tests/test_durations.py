@@ -44,3 +44,18 @@ def test_durations_read_naturally_in_both_languages():
     assert Duration.parse("1 month").text("nb") == "1 måned"
     assert Duration.parse("24 months").text("en") == "24 months"
     assert Duration.parse("session", allow_session=True).text("nb") == "Økt"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [dt.datetime(2024, 1, 31, 9, tzinfo=dt.UTC), dt.datetime(2024, 2, 29, 9, tzinfo=dt.UTC)]
+    + [dt.datetime(2025, month, day, 23, 59, tzinfo=dt.UTC) for month in range(1, 13) for day in (1, 15, 28)],
+)
+@pytest.mark.parametrize("text", ["1 month", "24 months", "1 year", "30 days"])
+def test_counting_back_never_makes_a_start_due_before_its_time(start, text):
+    duration = Duration.parse(text)
+    end = duration.after(start)
+    # Selecting "start <= before(now)" never picks a start whose end is still to come …
+    assert duration.before(end - dt.timedelta(seconds=1)) < start
+    # … and picks it up at the latest a few days after its end (month-end clamping).
+    assert duration.before(end + dt.timedelta(days=3)) >= start

@@ -38,6 +38,15 @@ def test_a_list_with_an_empty_item_is_refused():
         Env({"ALLOWED_HOSTS": "a.no,,b.no"}).strings("ALLOWED_HOSTS", [])
 
 
+def test_a_list_of_addresses_is_normalised_and_a_bad_one_is_named_by_position_only():
+    env = Env({"VERN_ENQUIRY_NOTIFY": "Salg@Kaukus.no, ola@example.no"})
+    assert env.emails("VERN_ENQUIRY_NOTIFY", []) == ["salg@kaukus.no", "ola@example.no"]
+    with pytest.raises(ConfigError) as caught:
+        Env({"VERN_ENQUIRY_NOTIFY": "salg@kaukus.no,kari(at)example.no"}).emails("VERN_ENQUIRY_NOTIFY", [])
+    assert "VERN_ENQUIRY_NOTIFY: item 2 is not a usable email address" in str(caught.value)
+    assert "kari" not in str(caught.value)
+
+
 def test_a_url_with_the_wrong_scheme_says_which_schemes_work():
     with pytest.raises(ConfigError, match=r"must start with one of smtp://, console://"):
         Env({"EMAIL_URL": "http://mail"}).url("EMAIL_URL", "console://", schemes=("smtp", "console"))

@@ -18,9 +18,24 @@ def test_there_are_email_types_to_check():
     assert "staff_invitation" in KINDS and "staff_password_reset" in KINDS
 
 
+CONTEXTS: dict[str, dict[str, object]] = {
+    "enquiry_received": {
+        "kind": "contact",
+        "name": "Ola",
+        "basis": "f",
+        "controller": "Kaukus AS",
+        "contact_email": "support@kaukus.no",
+        "retention": "up to 24 months",
+        "policy_link": "https://example.test/x/",
+        "rights_link": "https://example.test/x/#rights",
+    },
+    "enquiry_notification": {"kind": "demo", "link": "https://example.test/x/", "content": None},
+}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_email_has_subject_text_and_html_in_both_languages(kind):
-    context = {"name": "Ola", "link": "https://example.test/x/"}
+    context: dict[str, object] = CONTEXTS.get(kind, {"name": "Ola", "link": "https://example.test/x/"})
     norwegian = mail_render(kind=kind, language="nb", context=context)
     english = mail_render(kind=kind, language="en", context=context)
     for rendered in (norwegian, english):

@@ -177,3 +177,54 @@ def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
     assert "found by email (to_index)" in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
     assert "accounts.User: staff_data" in out
+
+
+@isolate_apps("vern.site")
+def test_a_part_must_hang_on_a_registered_model_and_go_when_it_goes():
+    class Lead(models.Model):
+        email_index = models.CharField(max_length=64, db_index=True)
+        created_at = models.DateTimeField()
+
+        class Meta:
+            app_label = "site"
+
+        class Privacy:
+            purpose = "enquiries"
+            retention = "enquiries"
+            identifiers = {"email": "email_index"}
+            clock = "created_at"
+            erasure = "delete"
+            bases = ("f", "z")
+
+    class Unregistered(models.Model):
+        class Meta:
+            app_label = "site"
+
+    class Note(models.Model):
+        lead = models.ForeignKey(Lead, on_delete=models.PROTECT)
+        other = models.ForeignKey(Unregistered, on_delete=models.CASCADE)
+        text = EncryptedTextField()
+
+        class Meta:
+            app_label = "site"
+
+        class Privacy:
+            part_of = "lead"
+            export = ("text", "colour")
+            clock = "created_at"
+
+    class Stray(models.Model):
+        other = models.ForeignKey(Unregistered, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "site"
+
+        class Privacy:
+            part_of = "other"
+
+    messages = [error.msg for error in check_models([Lead, Note, Stray])]
+    assert "site.Lead: basis 'z' is not one of Art. 6(1) a-f" in messages
+    assert "site.Note: part_of field 'lead' must cascade, so that erasing the parent erases this" in messages
+    assert "site.Note: field 'colour' named in Privacy does not exist" in messages
+    assert "site.Note: Privacy.clock is not a known setting for a part" in messages
+    assert "site.Stray: part_of points to site.Unregistered, which is not a registered model" in messages

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from vern.registry.entries import THIRD_PARTY, entries, exemptions
+from vern.registry.entries import THIRD_PARTY, entries, exemptions, parts_of
 
 
 class Command(BaseCommand):
@@ -22,7 +22,10 @@ class Command(BaseCommand):
                 f"  found by {found_by}\n"
                 f"  erasure: {erasure}{' (' + entry.retain_reason + ')' if entry.retain_reason else ''}\n"
                 f"  exported: {', '.join(entry.export)}"
+                + (f"\n  legal bases: {', '.join(entry.bases)}" if entry.bases else "")
             )
+            for part in parts_of(entry):
+                self.stdout.write(f"  with {part.label} (through {part.parent_field}): {', '.join(part.export)}")
         self.stdout.write("\nNo personal data (or not covered by the declaration):")
         for exemption in exemptions():
             self.stdout.write(f"  {exemption.label}: {exemption.kind}: {exemption.reason}")

@@ -1,0 +1,168 @@
+"""Enquiries from the contact and demo forms, and those staff register from email or telephone.
+
+Contact details and free text are encrypted at rest; a person is found by the
+blind indexes of their email and phone, and the inbox searches names and
+organisations through keyed digests of their words (``SearchTerm``), so no
+plain text is ever compared in the database.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vern.lib.fields import EncryptedTextField
+
+PURPOSE = "enquiries"
+
+
+class Enquiry(models.Model):
+    class Kind(models.TextChoices):
+        CONTACT = "contact", _("Enquiry")
+        DEMO = "demo", _("Demo booking")
+
+    class Channel(models.TextChoices):
+        FORM = "form", _("Form on this site")
+        EMBEDDED = "embedded", _("Form on another of our sites")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Telephone")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        OPEN = "open", _("Open")
+        CUSTOMER = "customer", _("Customer")
+
+    class TimeOfDay(models.TextChoices):
+        ANY = "any", _("Any time")
+        MORNING = "morning", _("Morning (08–11)")
+        MIDDAY = "midday", _("Midday (11–13)")
+        AFTERNOON = "afternoon", _("Afternoon (13–16)")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    name = EncryptedTextField()
+    email = EncryptedTextField(blank=True)
+    email_index = models.CharField(max_length=64, blank=True, db_index=True)
+    phone = EncryptedTextField(blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True)
+    organisation = EncryptedTextField()
+    message = EncryptedTextField(blank=True)
+    preferred_date = models.DateField(null=True, blank=True)
+    preferred_time = models.CharField(max_length=16, choices=TimeOfDay.choices, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="nb")
+    # What the person was told when the data was collected (P3, P5): the declared purpose,
+    # the legal basis for this kind of enquiry, and the number of the policy version in force.
+    purpose = models.CharField(max_length=64, default=PURPOSE)
+    legal_basis = models.CharField(max_length=1)
+    policy_version = models.PositiveIntegerField()
+    received_at = models.DateTimeField(default=timezone.now)
+    # The retention clock (24 months after the last contact, P11).
+    last_contact_at = models.DateTimeField(default=timezone.now)
+    became_customer_at = models.DateTimeField(null=True, blank=True)
+    customer_note = EncryptedTextField(blank=True)
+    relationship_ended_at = models.DateTimeField(null=True, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A keyed digest of the form's one-time token: a form sent twice makes one enquiry.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-received_at"], name="enquiry_received"),
+            models.Index(fields=["status", "last_contact_at"], name="enquiry_status_contact"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(legal_basis__in=["a", "b", "c", "d", "e", "f"]), name="enquiry_basis_is_art6"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(email_index="") | ~models.Q(phone_index=""), name="enquiry_has_a_way_back"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="customer", became_customer_at__isnull=False) | ~models.Q(status="customer"),
+                name="enquiry_customer_has_date",
+            ),
+        ]
+
+    class Privacy:
+        purpose = PURPOSE
+        retention = "enquiries"  # and "customers" once status is customer (the rule's exception)
+        identifiers = {"email": "email_index", "phone": "phone_index"}
+        clock = "last_contact_at"
+        erasure = "delete"
+        bases = ("f", "b")
+        export = (
+            "kind",
+            "channel",
+            "status",
+            "name",
+            "email",
+            "phone",
+            "organisation",
+            "message",
+            "preferred_date",
+            "preferred_time",
+            "language",
+            "purpose",
+            "legal_basis",
+            "policy_version",
+            "received_at",
+            "last_contact_at",
+            "became_customer_at",
+            "relationship_ended_at",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_customer(self) -> bool:
+        return self.status == self.Status.CUSTOMER
+
+
+class ContactLog(models.Model):
+    """One contact with the person after the enquiry: each moves the retention clock."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Telephone")
+        MEETING = "meeting", _("Meeting")
+
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    happened_at = models.DateTimeField()
+    note = EncryptedTextField(blank=True)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["enquiry", "-happened_at"], name="contact_log_enquiry")]
+
+    class Privacy:
+        part_of = "enquiry"
+        export = ("kind", "happened_at", "note")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.happened_at:%Y-%m-%d}"
+
+
+class SearchTerm(models.Model):
+    """A keyed digest of a word (or word start) of an enquiry's name or organisation."""
+
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["digest", "enquiry"], name="search_term_digest")]
+        constraints = [models.UniqueConstraint(fields=["enquiry", "digest"], name="one_term_per_enquiry")]
+
+    class Privacy:
+        part_of = "enquiry"
+        export = ()  # derived from the name and organisation, which are exported themselves
+
+    def __str__(self) -> str:
+        return self.digest[:8]

@@ -1,0 +1,41 @@
+"""Searching names and organisations that are encrypted at rest.
+
+Each word of an enquiry's name and organisation is stored as keyed digests of
+the word and of its starts from three letters on ("kaukus" → "kau", "kauk",
+"kauku", "kaukus"). A search digests the words it is given and asks for
+enquiries that have all of them, through an index. The database never sees a
+name; whoever reads the table without the index key learns nothing but how many
+words an enquiry has.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from vern.lib.keys import digest
+
+WORD = re.compile(r"\w+")
+MIN_PREFIX = 3
+MAX_WORD = 32
+MAX_QUERY_WORDS = 6
+PURPOSE = "enquiries:search"
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def index_digests(*texts: str) -> set[str]:
+    terms: set[str] = set()
+    for text in texts:
+        for word in words(text):
+            word = word[:MAX_WORD]
+            terms.add(word)
+            terms.update(word[:length] for length in range(MIN_PREFIX, len(word)))
+    return {digest(term, purpose=PURPOSE) for term in terms}
+
+
+def query_digests(query: str) -> list[str]:
+    """One digest per searched word (at most six); a word matches any word it starts."""
+    return [digest(word[:MAX_WORD], purpose=PURPOSE) for word in words(query)[:MAX_QUERY_WORDS]]

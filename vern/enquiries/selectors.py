@@ -1,0 +1,159 @@
+"""Reading enquiries: the inbox, when each will be deleted, and what a form tells the visitor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vern.accounts.models import User
+from vern.accounts.roles import Capability
+from vern.accounts.selectors import Tile
+from vern.declaration.durations import Duration
+from vern.declaration.schema import Declaration, RetentionRule
+from vern.declaration.selectors import BASIS_LABELS, retention_body
+from vern.enquiries.models import PURPOSE, Enquiry, SearchTerm
+from vern.enquiries.search import query_digests
+from vern.enquiries.services import BASIS
+from vern.lib.keys import email_index, phone_index
+from vern.lib.normalise import InvalidIdentifier
+
+SOON = dt.timedelta(days=30)
+FILTERS = ("all", "new", "open", "customer", "due")
+
+
+@dataclass(frozen=True)
+class Retention:
+    """The two rules an enquiry can be under, as durations (None if the rule has no period)."""
+
+    enquiries: Duration | None
+    customers: Duration | None
+
+    @classmethod
+    def of(cls, declaration: Declaration | None) -> Retention:
+        def period(rule: RetentionRule | None) -> Duration | None:
+            return Duration.parse(rule.period) if rule is not None and rule.period else None
+
+        if declaration is None:
+            return cls(None, None)
+        rule = declaration.rule("enquiries")
+        customer_rule_id = (
+            next((e.then for e in rule.exceptions if e.when == "becomes_customer"), None) if rule else None
+        )
+        return cls(period(rule), period(declaration.rule(customer_rule_id) if customer_rule_id else None))
+
+    def deletion_at(self, enquiry: Enquiry) -> dt.datetime | None:
+        """When the enquiry is due for deletion; None while the person is a customer (P11)."""
+        if enquiry.status == Enquiry.Status.CUSTOMER:
+            if enquiry.relationship_ended_at is None or self.customers is None:
+                return None
+            return self.customers.after(enquiry.relationship_ended_at)
+        return self.enquiries.after(enquiry.last_contact_at) if self.enquiries else None
+
+    def due_by(self, moment: dt.datetime) -> Q:
+        """Enquiries whose deletion date is at or before ``moment`` (never one that is not yet due)."""
+        condition = Q(pk__in=[])
+        if self.enquiries is not None:
+            condition |= ~Q(status=Enquiry.Status.CUSTOMER) & Q(last_contact_at__lte=self.enquiries.before(moment))
+        if self.customers is not None:
+            condition |= Q(status=Enquiry.Status.CUSTOMER, relationship_ended_at__lte=self.customers.before(moment))
+        return condition
+
+
+def search(query: str) -> Q:
+    """An email or phone number finds by blind index; other words find names and organisations."""
+    text = query.strip()
+    if "@" in text:
+        try:
+            return Q(email_index=email_index(text))
+        except InvalidIdentifier:
+            return Q(pk__in=[])
+    if text and sum(ch.isdigit() for ch in text) >= 6 and all(ch.isdigit() or ch in "+ -()" for ch in text):
+        try:
+            return Q(phone_index=phone_index(text))
+        except InvalidIdentifier:
+            return Q(pk__in=[])
+    condition = Q()
+    for term in query_digests(text):
+        condition &= Q(pk__in=SearchTerm.objects.filter(digest=term).values("enquiry_id"))
+    return condition
+
+
+def inbox(*, status: str, query: str, retention: Retention, now: dt.datetime | None = None) -> QuerySet[Enquiry]:
+    rows = Enquiry.objects.order_by("-received_at", "-pk")
+    if status in ("new", "open", "customer"):
+        rows = rows.filter(status=status)
+    elif status == "due":
+        rows = rows.filter(retention.due_by((now or timezone.now()) + SOON))
+    if query.strip():
+        rows = rows.filter(search(query))
+    return rows
+
+
+def counts(retention: Retention) -> dict[str, int]:
+    by_status = dict.fromkeys(("new", "open", "customer"), 0)
+    for row in Enquiry.objects.values("status").annotate(n=Count("pk")).order_by():
+        by_status[row["status"]] = row["n"]
+    return {
+        **by_status,
+        "all": sum(by_status.values()),
+        "due": Enquiry.objects.filter(retention.due_by(timezone.now() + SOON)).count(),
+    }
+
+
+def collection_notice(declaration: Declaration, kind: str, language: str) -> dict[str, str]:
+    """What the form says beside its button (Art. 13 at the point of collection)."""
+    purpose = declaration.purpose(PURPOSE)
+    rule = declaration.rule("enquiries")
+    basis = BASIS[Enquiry.Kind(kind)]
+    policy = reverse("declaration:policy")
+    if kind == Enquiry.Kind.DEMO:
+        collected = _(
+            "your name, email address, phone number, company or municipality, the time you prefer and what you write"
+        )
+        why = _("to arrange the demo you ask for, a step before a possible agreement")
+    else:
+        collected = _("your name, email address, phone number if you give it, company or municipality and your message")
+        why = _("to answer your enquiry and follow it up")
+    notice = {
+        "collected": collected,
+        "why": why,
+        "purpose": purpose.name.get(language) if purpose else "",
+        "basis": BASIS_LABELS[basis][language],
+        "retention": retention_body(rule, language) if rule else "",
+        "objection": _("You may object to this at any time.") if basis == "f" else "",
+        "controller": declaration.controller.name,
+        "policy_url": policy,
+        "purposes_url": policy + "#purposes",
+        "retention_url": policy + "#retention",
+        "rights_url": policy + "#rights",
+        "policy_link_text": _("Read the privacy policy"),
+    }
+    # The same sentences the form page shows, in one string for a site that embeds the form.
+    sentences = [
+        _("%(controller)s uses %(collected)s %(why)s.") % notice,
+        _("Legal basis: %(basis)s.") % notice,
+        notice["objection"],
+        _("We keep it %(retention)s.") % notice if notice["retention"] else "",
+    ]
+    notice["summary"] = " ".join(sentence for sentence in sentences if sentence)
+    return notice
+
+
+def console_tiles(user: User) -> list[Tile]:
+    if not user.can(Capability.WORK_ENQUIRIES):
+        return []
+    new = Enquiry.objects.filter(status=Enquiry.Status.NEW).count()
+    return [
+        Tile(
+            _("Enquiries"),
+            _("New enquiries and demo bookings, contacts and customers."),
+            reverse("enquiries_staff:inbox") + ("?status=new" if new else ""),
+            new,
+            alert=new > 0,
+        )
+    ]

@@ -1,0 +1,366 @@
+"""Receiving, registering and working enquiries; each change writes an audit row with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from vern.accounts.models import RoleGrant, User
+from vern.accounts.roles import Role
+from vern.audit.services import Actor, audit_record
+from vern.declaration.models import PolicyVersion
+from vern.declaration.schema import Declaration
+from vern.declaration.selectors import declaration_of, latest_version, retention_body
+from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, SearchTerm
+from vern.enquiries.search import index_digests
+from vern.lib.keys import email_index, phone_index
+from vern.lib.ratelimit import Limit, hit
+from vern.mail import emails
+
+# The legal basis of each kind (policy §4): a demo booking is a step the person asks for
+# before a possible agreement (b); any other enquiry rests on legitimate interest (f).
+BASIS = {Enquiry.Kind.CONTACT: "f", Enquiry.Kind.DEMO: "b"}
+PER_NETWORK = Limit("enquiry-network", limit=10, window_seconds=3600)
+PER_ADDRESS = Limit("enquiry-address", limit=4, window_seconds=3600)
+
+
+class EnquiryRefused(ValueError):
+    """The enquiry cannot be taken; ``code`` picks the visitor's message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code  # "unpublished", "basis", "throttled"
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a person gave us, already checked and normalised by the form."""
+
+    name: str
+    email: str
+    phone: str
+    organisation: str
+    message: str = ""
+    preferred_date: dt.date | None = None
+    preferred_time: str = ""
+
+
+@dataclass(frozen=True)
+class Received:
+    enquiry: Enquiry
+    created: bool  # False when the same form was sent again
+
+
+def _allowed_basis(declaration: Declaration, kind: str) -> str:
+    """The basis for this kind, if the declared purpose allows it (P5); refused otherwise."""
+    basis = BASIS[Enquiry.Kind(kind)]
+    purpose = declaration.purpose(PURPOSE)
+    if purpose is None or basis not in purpose.legal_bases:
+        raise EnquiryRefused("basis")
+    return basis
+
+
+def _subject_key(enquiry: Enquiry) -> str:
+    return enquiry.email_index or enquiry.phone_index
+
+
+def _store(
+    *,
+    kind: str,
+    channel: str,
+    intake: Intake,
+    language: str,
+    basis: str,
+    version: PolicyVersion,
+    received_at: dt.datetime,
+    submission_key: str | None,
+    registered_by: User | None,
+) -> Enquiry:
+    enquiry = Enquiry.objects.create(
+        kind=kind,
+        channel=channel,
+        name=intake.name,
+        email=intake.email,
+        email_index=email_index(intake.email) if intake.email else "",
+        phone=intake.phone,
+        phone_index=phone_index(intake.phone) if intake.phone else "",
+        organisation=intake.organisation,
+        message=intake.message,
+        preferred_date=intake.preferred_date,
+        preferred_time=intake.preferred_time,
+        language=language,
+        purpose=PURPOSE,
+        legal_basis=basis,
+        policy_version=version.number,
+        received_at=received_at,
+        last_contact_at=received_at,
+        registered_by=registered_by,
+        submission_key=submission_key,
+    )
+    SearchTerm.objects.bulk_create(
+        SearchTerm(enquiry=enquiry, digest=term) for term in sorted(index_digests(intake.name, intake.organisation))
+    )
+    return enquiry
+
+
+def _acknowledge(enquiry: Enquiry, declaration: Declaration) -> None:
+    emails.enquiry_received(
+        to=enquiry.email,
+        language=enquiry.language,
+        kind=enquiry.kind,
+        name=enquiry.name,
+        basis=enquiry.legal_basis,
+        controller=declaration.controller.name,
+        contact_email=declaration.controller.email,
+        retention=retention_body(rule, enquiry.language) if (rule := declaration.rule("enquiries")) else "",
+        policy_link=_public_link("declaration:policy", enquiry.language),
+        rights_link=_public_link("declaration:policy", enquiry.language) + "#rights",
+    )
+
+
+def _public_link(name: str, language: str, **kwargs: object) -> str:
+    with translation.override(language):
+        return settings.VERN_PUBLIC_URL + reverse(name, kwargs=kwargs or None)
+
+
+def notification_recipients() -> list[tuple[str, str]]:
+    """(address, language) of whoever hears of a new enquiry."""
+    if settings.VERN_ENQUIRY_NOTIFY:
+        return [(address, settings.LANGUAGE_CODE) for address in settings.VERN_ENQUIRY_NOTIFY]
+    staff = User.objects.filter(
+        is_active=True, pk__in=RoleGrant.objects.filter(role=Role.SALES).values("user_id")
+    ).order_by("pk")
+    return [(user.email, user.language) for user in staff]
+
+
+def _notify(enquiry: Enquiry, declaration: Declaration) -> None:
+    with_content = declaration.enquiries.notification_includes_content
+    for address, language in notification_recipients():
+        emails.enquiry_notification(
+            to=address,
+            language=language,
+            kind=enquiry.kind,
+            link=_public_link("enquiries_staff:detail", language, pk=enquiry.pk),
+            content=(
+                {
+                    "name": enquiry.name,
+                    "organisation": enquiry.organisation,
+                    "email": enquiry.email,
+                    "phone": enquiry.phone,
+                    "message": enquiry.message,
+                }
+                if with_content
+                else None
+            ),
+        )
+
+
+def enquiry_submit(
+    *,
+    kind: str,
+    channel: str,
+    intake: Intake,
+    language: str,
+    submission_key: str,
+    network: str,
+) -> Received:
+    """Take an enquiry from a form (this site's or another's), acknowledge it and tell sales.
+
+    Sending the same form twice gives back the first enquiry. Limits: ten enquiries an
+    hour from one network (shortened IP), four an hour for one email address.
+    """
+    version = latest_version()
+    if version is None:
+        raise EnquiryRefused("unpublished")
+    declaration = declaration_of(version)
+    basis = _allowed_basis(declaration, kind)
+    earlier = Enquiry.objects.filter(submission_key=submission_key).first()
+    if earlier is not None:
+        return Received(earlier, created=False)
+    if not hit(PER_NETWORK, network or "unknown") or not hit(PER_ADDRESS, email_index(intake.email)):
+        raise EnquiryRefused("throttled")
+    try:
+        with transaction.atomic():
+            enquiry = _store(
+                kind=kind,
+                channel=channel,
+                intake=intake,
+                language=language,
+                basis=basis,
+                version=version,
+                received_at=timezone.now(),
+                submission_key=submission_key,
+                registered_by=None,
+            )
+            audit_record(
+                action="enquiry.received",
+                actor=Actor.visitor(),
+                object_type="enquiry",
+                object_id=enquiry.pk,
+                subject_key=_subject_key(enquiry),
+                data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
+            )
+            _acknowledge(enquiry, declaration)
+            _notify(enquiry, declaration)
+    except IntegrityError:
+        # The same form, sent twice at the same moment: the other request stored it.
+        earlier = Enquiry.objects.filter(submission_key=submission_key).first()
+        if earlier is None:
+            raise
+        return Received(earlier, created=False)
+    return Received(enquiry, created=True)
+
+
+def _version_at(moment: dt.datetime) -> PolicyVersion | None:
+    return (
+        PolicyVersion.objects.filter(published_at__lte=moment).order_by("-number").defer("source", "content").first()
+        or latest_version()
+    )
+
+
+@transaction.atomic
+def enquiry_register(
+    *,
+    staff: User,
+    kind: str,
+    channel: str,
+    received_at: dt.datetime,
+    intake: Intake,
+    language: str,
+    acknowledge: bool,
+) -> Enquiry:
+    """An enquiry that came by email or telephone, entered by staff (P3)."""
+    if channel not in (Enquiry.Channel.EMAIL, Enquiry.Channel.PHONE):
+        raise ValueError(f"staff register enquiries that came by email or phone, not {channel!r}")
+    version = _version_at(received_at)
+    if version is None:
+        raise EnquiryRefused("unpublished")
+    declaration = declaration_of(version)
+    basis = _allowed_basis(declaration, kind)
+    enquiry = _store(
+        kind=kind,
+        channel=channel,
+        intake=intake,
+        language=language,
+        basis=basis,
+        version=version,
+        received_at=received_at,
+        submission_key=None,
+        registered_by=staff,
+    )
+    audit_record(
+        action="enquiry.registered",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        object_id=enquiry.pk,
+        subject_key=_subject_key(enquiry),
+        data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
+    )
+    if acknowledge and enquiry.email:
+        _acknowledge(enquiry, declaration_of(latest_version() or version))
+    return enquiry
+
+
+def enquiry_viewed(*, staff: User, enquiry: Enquiry) -> None:
+    audit_record(
+        action="enquiry.viewed",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        object_id=enquiry.pk,
+        subject_key=_subject_key(enquiry),
+    )
+
+
+def inbox_viewed(*, staff: User, shown: list[int], status: str, searched: bool) -> None:
+    """The list shows names and addresses, so looking at it is recorded too (which rows, not the search)."""
+    audit_record(
+        action="enquiry.list_viewed",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        data={"shown": shown, "filter": status, "searched": searched},
+    )
+
+
+@transaction.atomic
+def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at: dt.datetime, note: str) -> ContactLog:
+    """A contact with the person: the retention clock starts again from the latest one (P11)."""
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    entry = ContactLog.objects.create(enquiry=locked, kind=kind, happened_at=happened_at, note=note, staff=staff)
+    changes = []
+    if happened_at > locked.last_contact_at:
+        locked.last_contact_at = happened_at
+        changes.append("last_contact_at")
+    if locked.status == Enquiry.Status.NEW:
+        locked.status = Enquiry.Status.OPEN
+        changes.append("status")
+    if changes:
+        locked.save(update_fields=changes)
+    audit_record(
+        action="enquiry.contact_logged",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        object_id=locked.pk,
+        subject_key=_subject_key(locked),
+        data={"kind": kind, "happened_at": happened_at.isoformat(), "clock_moved": "last_contact_at" in changes},
+    )
+    return entry
+
+
+@transaction.atomic
+def enquiry_mark_customer(*, staff: User, enquiry: Enquiry, note: str) -> Enquiry:
+    """The enquiry led to a customer relationship: it leaves the 24-month rule for the customer rule."""
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    if locked.status == Enquiry.Status.CUSTOMER:
+        return locked
+    locked.status = Enquiry.Status.CUSTOMER
+    locked.became_customer_at = timezone.now()
+    locked.customer_note = note
+    locked.relationship_ended_at = None
+    locked.save(update_fields=["status", "became_customer_at", "customer_note", "relationship_ended_at"])
+    audit_record(
+        action="enquiry.became_customer",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        object_id=locked.pk,
+        subject_key=_subject_key(locked),
+        data={"retention_rule": "customers"},
+    )
+    return locked
+
+
+@transaction.atomic
+def enquiry_end_relationship(*, staff: User, enquiry: Enquiry, ended_at: dt.datetime) -> Enquiry:
+    """The customer relationship ended: the customer rule's clock starts."""
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    if locked.status != Enquiry.Status.CUSTOMER:
+        raise ValueError("only a customer's relationship can end")
+    locked.relationship_ended_at = ended_at
+    locked.save(update_fields=["relationship_ended_at"])
+    audit_record(
+        action="enquiry.relationship_ended",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        object_id=locked.pk,
+        subject_key=_subject_key(locked),
+        data={"ended_at": ended_at.isoformat()},
+    )
+    return locked
+
+
+@transaction.atomic
+def enquiry_delete(*, staff: User, enquiry: Enquiry, reason: str) -> None:
+    """Delete the enquiry with its contact log; the audit row keeps the reason, not the content."""
+    audit_record(
+        action="enquiry.deleted",
+        actor=Actor.staff(staff),
+        object_type="enquiry",
+        object_id=enquiry.pk,
+        subject_key=_subject_key(enquiry),
+        data={"kind": enquiry.kind, "reason": reason},
+    )
+    enquiry.delete()

@@ -1,0 +1,206 @@
+"""The enquiry inbox for sales and the privacy officer; every look and every change is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vern.accounts.access import require_capability, staff_view
+from vern.accounts.roles import Capability
+from vern.declaration.models import PolicyVersion
+from vern.declaration.selectors import declaration_of, latest_version_for, retention_body
+from vern.enquiries import selectors
+from vern.enquiries.access import get_enquiry_for_staff
+from vern.enquiries.forms import ContactLogForm, CustomerForm, DeleteForm, RegisterForm, RelationshipEndedForm
+from vern.enquiries.models import Enquiry
+from vern.enquiries.services import (
+    EnquiryRefused,
+    Intake,
+    enquiry_delete,
+    enquiry_end_relationship,
+    enquiry_log_contact,
+    enquiry_mark_customer,
+    enquiry_register,
+    enquiry_viewed,
+    inbox_viewed,
+)
+from vern.enquiries.views import language_of_request
+
+PAGE_SIZE = 25
+
+
+def _retention(request: HttpRequest) -> selectors.Retention:
+    version = latest_version_for(request)
+    return selectors.Retention.of(declaration_of(version) if version is not None else None)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_http_methods(["GET", "HEAD"])
+def inbox(request: HttpRequest) -> HttpResponse:
+    staff = require_capability(request, Capability.WORK_ENQUIRIES)
+    status = request.GET.get("status", "all")
+    if status not in selectors.FILTERS:
+        status = "all"
+    query = request.GET.get("q", "")[:200]
+    retention = _retention(request)
+    rows = selectors.inbox(status=status, query=query, retention=retention)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    items = [{"enquiry": e, "deletion_at": retention.deletion_at(e)} for e in page.object_list]
+    inbox_viewed(staff=staff, shown=[item["enquiry"].pk for item in items], status=status, searched=bool(query.strip()))
+    context = {
+        "page": page,
+        "items": items,
+        "status": status,
+        "query": query,
+        "counts": selectors.counts(retention),
+        "filters": [
+            ("all", _("All")),
+            ("new", _("New")),
+            ("open", _("Open")),
+            ("customer", _("Customers")),
+            ("due", _("Deleted within 30 days")),
+        ],
+        "soon": timezone.now() + selectors.SOON,
+    }
+    return render(request, "enquiries/staff_inbox.html", context)
+
+
+def _intake(data: dict[str, Any]) -> Intake:
+    return Intake(
+        name=data["name"],
+        email=data["email"],
+        phone=data["phone"],
+        organisation=data["organisation"],
+        message=data.get("message", ""),
+    )
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_http_methods(["GET", "HEAD", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    staff = require_capability(request, Capability.WORK_ENQUIRIES)
+    form = RegisterForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                enquiry = enquiry_register(
+                    staff=staff,
+                    kind=data["kind"],
+                    channel=data["channel"],
+                    received_at=data["received_at"],
+                    intake=_intake(data),
+                    language=data["language"],
+                    acknowledge=data["acknowledge"],
+                )
+            except EnquiryRefused:
+                form.add_error(None, _("No privacy policy allows enquiries of this kind; publish one that does."))
+            else:
+                messages.success(request, _("The enquiry is registered."))
+                return HttpResponseRedirect(reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk}), status=303)
+        return render(request, "enquiries/staff_register.html", {"form": form}, status=400)
+    return render(request, "enquiries/staff_register.html", {"form": form})
+
+
+def _detail(request: HttpRequest, enquiry: Enquiry, status: int = 200, **forms: Any) -> HttpResponse:
+    version = latest_version_for(request)
+    declaration = declaration_of(version) if version is not None else None
+    language = language_of_request()
+    retention = selectors.Retention.of(declaration)
+    rule_id = "customers" if enquiry.is_customer else "enquiries"
+    rule = declaration.rule(rule_id) if declaration is not None else None
+    purpose = declaration.purpose(enquiry.purpose) if declaration is not None else None
+    context = {
+        "enquiry": enquiry,
+        "purpose_name": purpose.name.get(language) if purpose is not None else enquiry.purpose,
+        "contacts": list(enquiry.contacts.select_related("staff").order_by("-happened_at", "-pk")),
+        "deletion_at": retention.deletion_at(enquiry),
+        "rule_text": retention_body(rule, language) if rule is not None else "",
+        "shown_version": PolicyVersion.objects.filter(number=enquiry.policy_version)
+        .only("number", "published_at")
+        .first(),
+        "contact_form": forms.get("contact_form") or ContactLogForm(enquiry=enquiry),
+        "customer_form": forms.get("customer_form") or CustomerForm(),
+        "ended_form": forms.get("ended_form") or RelationshipEndedForm(initial={"ended_on": timezone.localdate()}),
+    }
+    return render(request, "enquiries/staff_detail.html", context, status=status)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_http_methods(["GET", "HEAD"])
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    enquiry_viewed(staff=staff, enquiry=enquiry)
+    return _detail(request, enquiry)
+
+
+def _back(enquiry: Enquiry) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk}), status=303)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_POST
+def log_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = ContactLogForm(request.POST, enquiry=enquiry)
+    if not form.is_valid():
+        return _detail(request, enquiry, status=400, contact_form=form)
+    data = form.cleaned_data
+    enquiry_log_contact(
+        staff=staff, enquiry=enquiry, kind=data["kind"], happened_at=data["happened_at"], note=data["note"]
+    )
+    messages.success(request, _("The contact is logged. The enquiry is kept from this contact on."))
+    return _back(enquiry)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_POST
+def mark_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = CustomerForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, enquiry, status=400, customer_form=form)
+    enquiry_mark_customer(staff=staff, enquiry=enquiry, note=form.cleaned_data["note"])
+    messages.success(request, _("Marked as a customer. The enquiry now follows the customer retention rule."))
+    return _back(enquiry)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_POST
+def end_relationship(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = RelationshipEndedForm(request.POST)
+    if not enquiry.is_customer:
+        form.is_valid()
+        form.add_error(None, _("Only a customer's relationship can end."))
+    if not form.is_valid():
+        return _detail(request, enquiry, status=400, ended_form=form)
+    ended_on: dt.date = form.cleaned_data["ended_on"]
+    ended_at = timezone.make_aware(dt.datetime.combine(ended_on, dt.time(23, 59)))
+    enquiry_end_relationship(staff=staff, enquiry=enquiry, ended_at=min(ended_at, timezone.now()))
+    messages.success(request, _("The end of the customer relationship is recorded."))
+    return _back(enquiry)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_http_methods(["GET", "HEAD", "POST"])
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            enquiry_delete(staff=staff, enquiry=enquiry, reason=form.cleaned_data["reason"])
+            messages.success(request, _("The enquiry is deleted, with its contact log."))
+            return HttpResponseRedirect(reverse("enquiries_staff:inbox"), status=303)
+        return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form}, status=400)
+    enquiry_viewed(staff=staff, enquiry=enquiry)
+    return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form})

@@ -1,0 +1,82 @@
+"""What the enquiry tests share: a visitor's details, and a token as a real page would have given."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from vern.enquiries import tokens
+
+CONTACT = {
+    "name": "Kari Nordmann",
+    "email": "Kari.Nordmann@Example.no",
+    "phone": "912 34 567",
+    "organisation": "Bergen kommune",
+    "message": "Hva koster det for et kommunestyre med 67 medlemmer?",
+}
+
+
+def next_weekday(days: int = 7) -> dt.date:
+    day = timezone.localdate() + dt.timedelta(days=days)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def demo_fields() -> dict[str, str]:
+    return {
+        "name": "Ola Hansen",
+        "email": "ola@fjord-kommune.no",
+        "phone": "+47 41 23 45 67",
+        "organisation": "Fjord kommune",
+        "message": "Møteplanlegging og publisering",
+        "preferred_date": next_weekday().isoformat(),
+        "preferred_time": "morning",
+    }
+
+
+def aged_token(kind: str, seconds: float = 30) -> str:
+    """A token from a page the visitor opened ``seconds`` ago."""
+    return tokens.issue(kind, now=time.time() - seconds)
+
+
+def send(client: Any, kind: str, fields: dict[str, str], *, lang: str = "nb", token: str | None = None, **extra: Any):
+    path = f"/{'en/' if lang == 'en' else ''}{kind}/"
+    data = {**fields, "token": aged_token(kind) if token is None else token}
+    return client.post(path, data, **extra)
+
+
+class FailingOutbox:
+    """A real database error in the middle of a submission: the outbox refuses every insert."""
+
+    def __enter__(self) -> FailingOutbox:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "CREATE FUNCTION vern_test_fail() RETURNS trigger AS $$ "
+                    "BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$ LANGUAGE plpgsql"
+                )
+                cursor.execute(
+                    "CREATE TRIGGER vern_test_fail BEFORE INSERT ON mail_outboxmessage "
+                    "FOR EACH ROW EXECUTE FUNCTION vern_test_fail()"
+                )
+            else:
+                cursor.execute(
+                    "CREATE TRIGGER vern_test_fail BEFORE INSERT ON mail_outboxmessage "
+                    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+                )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DROP TRIGGER vern_test_fail ON mail_outboxmessage"
+                if connection.vendor == "postgresql"
+                else "DROP TRIGGER vern_test_fail"
+            )
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP FUNCTION vern_test_fail()")

@@ -1,0 +1,90 @@
+"""The contact and demo pages: the form, its notice, and the thank-you page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from vern.declaration.selectors import declaration_of, latest_version_for
+from vern.enquiries import tokens
+from vern.enquiries.forms import EnquiryForm
+from vern.enquiries.intake import body_too_large, problem_message, take
+from vern.enquiries.models import Enquiry
+from vern.enquiries.selectors import collection_notice
+
+
+def language_of_request() -> str:
+    return "en" if (get_language() or "nb").startswith("en") else "nb"
+
+
+def render_form(
+    request: HttpRequest, *, kind: str, form: EnquiryForm | None = None, problem: str = "", status: int = 200
+) -> HttpResponse:
+    """The form page; every rendering carries a fresh one-time token, and keeps what was typed."""
+    version = latest_version_for(request)
+    declaration = declaration_of(version) if version is not None else None
+    language = language_of_request()
+    token = tokens.issue(kind)
+    if form is None:
+        form = EnquiryForm(kind=kind, initial={"token": token})
+    else:
+        data = QueryDict(mutable=True)
+        data.update(form.data)
+        data["token"] = token
+        data["website"] = ""  # a browser that filled the hidden field once would do it again
+        form.data = data
+    context = {
+        "kind": kind,
+        "form": form,
+        "problem": problem_message(problem, declaration) if problem else "",
+        "notice": collection_notice(declaration, kind, language) if declaration is not None else None,
+        "unavailable": declaration is None,
+        "action": reverse(f"enquiries:{kind}"),
+    }
+    return render(request, "enquiries/form.html", context, status=status)
+
+
+def _form_view(request: HttpRequest, kind: str) -> HttpResponse:
+    if request.method != "POST":
+        return render_form(request, kind=kind)
+    if body_too_large(request):
+        return render_form(request, kind=kind, problem="invalid", status=413)
+    form = EnquiryForm(request.POST, kind=kind)
+    outcome = take(request, form, kind=kind, channel=Enquiry.Channel.FORM, language=language_of_request())
+    if outcome.received is None:
+        status = 400 if outcome.status == 422 else outcome.status
+        return render_form(request, kind=kind, form=form, problem=outcome.problem, status=status)
+    return HttpResponseRedirect(reverse(f"enquiries:{kind}_thanks"), status=303)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact(request: HttpRequest) -> HttpResponse:
+    return _form_view(request, Enquiry.Kind.CONTACT)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def demo(request: HttpRequest) -> HttpResponse:
+    return _form_view(request, Enquiry.Kind.DEMO)
+
+
+@require_safe
+def contact_thanks(request: HttpRequest) -> HttpResponse:
+    return _thanks(request, Enquiry.Kind.CONTACT)
+
+
+@require_safe
+def demo_thanks(request: HttpRequest) -> HttpResponse:
+    return _thanks(request, Enquiry.Kind.DEMO)
+
+
+def _thanks(request: HttpRequest, kind: str) -> HttpResponse:
+    version = latest_version_for(request)
+    declaration = declaration_of(version) if version is not None else None
+    notice = collection_notice(declaration, kind, language_of_request()) if declaration is not None else None
+    return render(request, "enquiries/thanks.html", {"kind": kind, "notice": notice})
