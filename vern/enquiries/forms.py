@@ -185,7 +185,10 @@ class RegisterForm(EnquiryFields):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
     message = forms.CharField(
-        label=_("What the enquiry is about"), max_length=MAX_MESSAGE, required=False, widget=forms.Textarea
+        label=_("What the enquiry is about"),
+        max_length=MAX_MESSAGE,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
     )
     language = forms.ChoiceField(
         label=_("Language of the person"), choices=[("nb", "Norsk bokmål"), ("en", "English")], initial="nb"

@@ -138,7 +138,7 @@ def collection_notice(declaration: Declaration, kind: str, language: str) -> dic
         _("%(controller)s uses %(collected)s %(why)s.") % notice,
         _("Legal basis: %(basis)s.") % notice,
         notice["objection"],
-        _("We keep it %(retention)s.") % notice if notice["retention"] else "",
+        _("We keep them %(retention)s.") % notice if notice["retention"] else "",
     ]
     notice["summary"] = " ".join(sentence for sentence in sentences if sentence)
     return notice

@@ -180,8 +180,8 @@ def end_relationship(request: HttpRequest, pk: int) -> HttpResponse:
     staff, enquiry = get_enquiry_for_staff(request, pk)
     form = RelationshipEndedForm(request.POST)
     if not enquiry.is_customer:
-        form.is_valid()
-        form.add_error(None, _("Only a customer's relationship can end."))
+        messages.error(request, _("Only a customer's relationship can end."))
+        return _detail(request, enquiry, status=400)
     if not form.is_valid():
         return _detail(request, enquiry, status=400, ended_form=form)
     ended_on: dt.date = form.cleaned_data["ended_on"]

@@ -312,7 +312,7 @@ def test_each_form_says_what_it_collects_why_on_which_basis_and_for_how_long(cli
         assert "Kaukus AS uses your name, email address, phone number if you give it" in notice
         assert "Legal basis: Legitimate interest (f)." not in notice  # lower case in a sentence
         assert "legitimate interest (f)" in notice and "You may object to this at any time." in notice
-        assert "We keep it up to 24 months after the last contact" in notice
+        assert "We keep them up to 24 months after the last contact" in notice
         assert "pre-contractual steps or a contract (b)" in demo and "You may object" not in demo
     else:
         assert "Kaukus AS bruker navnet ditt" in notice and "berettiget interesse (f)" in notice
