@@ -50,7 +50,11 @@ PATHS: dict[str, Any] = {
                                 "revision": {"type": "integer", "minimum": 1},
                                 "layer": {"type": "string", "enum": ["banner", "settings", "api", "embed"]},
                                 "lang": {"type": "string", "enum": ["nb", "en"]},
-                                "path": {"type": "string", "maxLength": 300},
+                                "path": {
+                                    "type": "string",
+                                    "description": "The page's path; kept if it is a path of up to 300 "
+                                    "characters, otherwise dropped (the choice is still recorded)",
+                                },
                                 "gpc": {"type": "boolean"},
                             },
                         }

@@ -84,15 +84,41 @@ def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
     )
 
 
+# The JSON types of the API's fields (docs in openapi.py); a value of another type is refused.
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "choice": (str,),
+    "categories": (list,),
+    "revision": (int, float, str),
+    "version": (int, float, str),
+    "layer": (str,),
+    "lang": (str,),
+    "path": (str,),
+    "gpc": (bool,),
+    "cookie": (str,),
+}
+
+
+def _well_formed(fields: object) -> bool:
+    if not isinstance(fields, dict):
+        return False
+    for key, types in FIELD_TYPES.items():
+        if key not in fields:
+            continue
+        value = fields[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return False
+    return all(isinstance(item, str) for item in fields.get("categories") or [])
+
+
 def _number(value: object) -> int | None:
     text = str(value) if isinstance(value, int | str) else ""
     return int(text) if DIGITS.fullmatch(text) else None
 
 
 def _path(value: object) -> str:
-    """The page a choice was made on, as a path; anything else is dropped, never stored."""
-    text = str(value or "")[:300]
-    return text if text.startswith("/") and not text.startswith("//") else ""
+    """The page a choice was made on, as a path of at most 300 characters; anything else is dropped."""
+    text = str(value or "")
+    return text if len(text) <= 300 and text.startswith("/") and not text.startswith("//") else ""
 
 
 def _decide(
@@ -207,7 +233,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         fields = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         return _error("request", 400, origin)
-    if not isinstance(fields, dict) or not isinstance(fields.get("categories", []), list):
+    if not _well_formed(fields):
         return _error("request", 400, origin)
     state: ConsentState = request.consent  # type: ignore[attr-defined]
     layer: str

@@ -54,7 +54,10 @@ def _request_message() -> str:
 def form_config(request: HttpRequest) -> HttpResponse:
     """``GET /api/enquiries/form?kind=contact&lang=nb``: a token, the notice and the policy's address."""
     declaration = _declaration(request)
-    origin = caller_origin(request, declaration.enquiries.embedding_origins if declaration else [])
+    # Reading needs no proof of where the request comes from (a token is no secret from a
+    # robot); CORS headers go only to declared sites, so no other page can read the answer.
+    embedding = declaration.enquiries.embedding_origins if declaration else []
+    origin = caller_origin(request, embedding) if request.headers.get("Origin") else ""
     if origin is None:
         return _error("origin", 403, "", _("This site may not use our enquiry forms."))
     if request.method == "OPTIONS":

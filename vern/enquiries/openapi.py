@@ -36,11 +36,12 @@ ERROR = {
 }
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EnquiryError"}}},
-    }
+def _error(description: str, *, page: bool = False) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/EnquiryError"}}}
+    if page:
+        # A plain form post (no JavaScript) is answered with this site's form page instead.
+        content["text/html"] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
 
 
 _NOT_ALLOWED = {"description": "Method not allowed; the Allow header lists the methods that are"}
@@ -51,15 +52,19 @@ ENQUIRY = {
     "properties": {
         "kind": {"type": "string", "enum": ["contact", "demo"]},
         "lang": {"type": "string", "enum": ["nb", "en"], "default": "nb"},
-        "name": {"type": "string", "maxLength": 200},
-        "email": {"type": "string", "maxLength": 254},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 254},
         "phone": {"type": "string", "maxLength": 40, "description": "Required for a demo"},
-        "organisation": {"type": "string", "maxLength": 200},
+        "organisation": {"type": "string", "minLength": 1, "maxLength": 200},
         "message": {**_TEXT, "description": "Required for contact"},
         "preferred_date": {"type": "string", "format": "date", "description": "Demo only: a weekday after today"},
         "preferred_time": {"type": "string", "enum": ["any", "morning", "midday", "afternoon"]},
         "website": {"type": "string", "description": "The honeypot: leave it out or empty"},
-        "token": {"type": "string", "description": "From GET /api/enquiries/form, at least 3 s old"},
+        "token": {
+            "type": "string",
+            "minLength": 1,
+            "description": "From GET /api/enquiries/form, used once, at least 3 s and at most a day old",
+        },
     },
 }
 RECEIVED = {
@@ -91,14 +96,18 @@ PATHS: dict[str, Any] = {
                     "content": {"application/json": {"schema": RECEIVED}},
                 },
                 "303": {"description": "A form post (no JavaScript) was stored: on to the thank-you page"},
-                "400": _error("Not JSON or a form, not strings, or an unknown kind or language"),
+                "400": _error(
+                    "Not JSON or a form, not strings, or an unknown kind or language; for a form post, "
+                    "the form page with what is wrong",
+                    page=True,
+                ),
                 "403": _error("Not this site or a declared embedding site"),
                 "405": _NOT_ALLOWED,
                 "413": _error("The body is larger than 64 KB"),
                 "415": _error("Neither JSON nor a form"),
                 "422": _error("A field is wrong (see fields), or the token is missing, stale or too fresh"),
-                "429": _error("Too many enquiries from this network or for this address in an hour"),
-                "503": _error("No privacy policy allows enquiries now, or the database is unavailable"),
+                "429": _error("Too many enquiries from this network or for this address in an hour", page=True),
+                "503": _error("No privacy policy allows enquiries now, or the database is unavailable", page=True),
             },
         },
         "options": {

@@ -53,7 +53,7 @@ def email_settings(url: str) -> dict[str, Any]:
         wanted = ", ".join(f"{s}://" for s in EMAIL_SCHEMES)
         raise ConfigError(f"EMAIL_URL must start with one of {wanted}")
     if parts.scheme == "console":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        return {"EMAIL_BACKEND": "vern.mail.backends.ConsoleBackend"}
     if not parts.hostname:
         raise ConfigError("EMAIL_URL has no host; e.g. EMAIL_URL=smtp://127.0.0.1:1025")
     try:

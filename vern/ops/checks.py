@@ -62,7 +62,7 @@ def check_production(app_configs: Any, **kwargs: Any) -> list[Warning]:
                 id="vern.W002",
             )
         )
-    if settings.EMAIL_BACKEND.endswith("console.EmailBackend"):
+    if settings.EMAIL_BACKEND == "vern.mail.backends.ConsoleBackend":
         problems.append(
             Warning(
                 "EMAIL_URL is console://: mail is printed by the worker, never delivered.",

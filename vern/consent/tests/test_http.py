@@ -165,6 +165,10 @@ def test_the_json_api_records_a_choice_and_sets_the_cookie(client, published):
         ({"choice": "maybe", "revision": 1}, 422, "choice"),
         (b"{not json", 400, "request"),
         ({"choice": "custom", "categories": "statistics", "revision": 1}, 400, "request"),
+        ({"choice": "custom", "categories": [{"id": "statistics"}], "revision": 1}, 400, "request"),
+        ({"choice": "accept_all", "revision": 1, "gpc": {}}, 400, "request"),
+        ({"choice": "accept_all", "revision": True}, 400, "request"),
+        ({"choice": ["accept_all"], "revision": 1}, 400, "request"),
         (b'{"pad": "' + b"x" * 5000 + b'"}', 413, "request"),
     ],
 )

@@ -178,3 +178,9 @@ def test_every_answer_the_enquiry_api_gives_is_declared_in_the_openapi_descripti
         assert code in errors
     wrong = client.get("/api/enquiries/", HTTP_ORIGIN=PARTNER)
     assert wrong.status_code == 405 and "POST" in wrong["Allow"]
+
+
+def test_a_token_can_be_read_without_an_origin_but_only_declared_sites_get_cors(client, embedded):
+    plain = client.get("/api/enquiries/form?kind=demo")
+    assert plain.status_code == 200 and plain.json()["token"]
+    assert "Access-Control-Allow-Origin" not in plain
