@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 
@@ -197,8 +198,11 @@ def _check_purposes(d: Declaration, out: _Collector) -> None:
 
 def _check_origins(path: tuple[str, ...], origins: list[str], out: _Collector) -> None:
     for i, origin in enumerate(origins):
-        if origin.rstrip("/").count("/") != 2:
+        parts = urlsplit(origin)
+        if origin.rstrip("/").count("/") != 2 or parts.query or parts.fragment:
             out.add((*path, i), f"{origin!r} must be an origin: scheme and host only")
+        elif parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+            out.add((*path, i), f"{origin!r} must use https: another site may only embed vern over TLS")
 
 
 def _check_enquiries(d: Declaration, out: _Collector) -> None:

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from vern.enquiries.models import ContactLog, Enquiry
@@ -127,10 +127,8 @@ class EnquiryForm(EnquiryFields):
         label=_("Preferred time of day"),
         choices=Enquiry.TimeOfDay.choices,
         initial=Enquiry.TimeOfDay.ANY,
-        error_messages={
-            "required": _("Choose a time of day."),
-            "invalid_choice": _("Choose one of the times offered."),
-        },
+        required=False,  # left out (an embedded form may not ask), it means any time
+        error_messages={"invalid_choice": _("Choose one of the times offered.")},
     )
     # The honeypot: hidden from people and screen readers, filled in by robots.
     website = forms.CharField(required=False, max_length=200, label=_("Leave this field empty"))
@@ -150,6 +148,9 @@ class EnquiryForm(EnquiryFields):
 
     def clean_message(self) -> str:
         return _readable(self.cleaned_data["message"], multiline=True).replace("\r\n", "\n")
+
+    def clean_preferred_time(self) -> str:
+        return str(self.cleaned_data.get("preferred_time") or Enquiry.TimeOfDay.ANY)
 
     def clean_preferred_date(self) -> dt.date | None:
         value: dt.date | None = self.cleaned_data.get("preferred_date")
@@ -199,9 +200,11 @@ class RegisterForm(EnquiryFields):
         initial=True,
         help_text=_("It tells them what we keep, why and for how long, and how to object. Needs an email address."),
     )
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=400)  # one form, one enquiry
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, oldest: dt.datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.oldest = oldest  # an enquiry received before this would be due for deletion at once
         # By telephone a person may give only a number; one of the two is enough.
         self.fields["email"].required = False
         self.fields["email"].widget.attrs["autocomplete"] = "off"
@@ -218,6 +221,11 @@ class RegisterForm(EnquiryFields):
         value: dt.datetime = self.cleaned_data["received_at"]
         if value > timezone.now() + dt.timedelta(minutes=5):
             raise forms.ValidationError(_("The time received cannot be in the future."), code="future")
+        if self.oldest is not None and value < self.oldest:
+            raise forms.ValidationError(
+                _("An enquiry this old is already past its retention period, so it cannot be registered."),
+                code="too_old",
+            )
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -276,10 +284,22 @@ class RelationshipEndedForm(forms.Form):
         input_formats=["%Y-%m-%d", "%d.%m.%Y"],
     )
 
+    def __init__(self, *args: Any, enquiry: Enquiry, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.enquiry = enquiry
+
     def clean_ended_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["ended_on"]
         if value > timezone.localdate():
             raise forms.ValidationError(_("The end cannot be in the future."), code="future")
+        began = self.enquiry.became_customer_at
+        # An end before the start would make the enquiry due for deletion early.
+        if began is not None and value < timezone.localdate(began):
+            raise forms.ValidationError(
+                _("The end cannot be before the person became a customer (%(date)s).")
+                % {"date": formats.date_format(timezone.localdate(began), "SHORT_DATE_FORMAT")},
+                code="before",
+            )
         return value
 
 

@@ -42,6 +42,8 @@ class Outcome:
             "unpublished": 503,
             "basis": 503,
             "unavailable": 503,
+            "too_large": 413,
+            "origin": 403,
         }[self.problem]
 
 
@@ -63,6 +65,8 @@ def problem_message(problem: str, declaration: Declaration | None) -> str:
             "Something went wrong on our side, and nothing was saved. "
             "Try again in a few minutes, or write to us at %(email)s."
         ),
+        "too_large": _("The enquiry is too long. A message may have at most 5,000 characters."),
+        "origin": _("Send the form from our own pages."),
     }
     return messages[problem] % {"email": contact}
 

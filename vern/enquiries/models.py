@@ -90,9 +90,10 @@ class Enquiry(models.Model):
 
     class Privacy:
         purpose = PURPOSE
-        retention = "enquiries"  # and "customers" once status is customer (the rule's exception)
+        retention = "enquiries"  # with its exception: a customer follows the customer rule
         identifiers = {"email": "email_index", "phone": "phone_index"}
         clock = "last_contact_at"
+        due = "vern.enquiries.selectors.due_for_deletion"  # the clock and the exception, together
         erasure = "delete"
         bases = ("f", "b")
         export = (

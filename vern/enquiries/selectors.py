@@ -26,12 +26,17 @@ SOON = dt.timedelta(days=30)
 FILTERS = ("all", "new", "open", "customer", "due")
 
 
+ENQUIRY_RULE = "enquiries"
+
+
 @dataclass(frozen=True)
 class Retention:
-    """The two rules an enquiry can be under, as durations (None if the rule has no period)."""
+    """The two rules an enquiry can be under (P11): the enquiry rule, and the rule its
+    ``becomes_customer`` exception leads to, as durations (None if a rule has no period)."""
 
     enquiries: Duration | None
     customers: Duration | None
+    customer_rule: str | None = None
 
     @classmethod
     def of(cls, declaration: Declaration | None) -> Retention:
@@ -40,11 +45,12 @@ class Retention:
 
         if declaration is None:
             return cls(None, None)
-        rule = declaration.rule("enquiries")
-        customer_rule_id = (
-            next((e.then for e in rule.exceptions if e.when == "becomes_customer"), None) if rule else None
-        )
-        return cls(period(rule), period(declaration.rule(customer_rule_id) if customer_rule_id else None))
+        rule = declaration.rule(ENQUIRY_RULE)
+        customer_rule = next((e.then for e in rule.exceptions if e.when == "becomes_customer"), None) if rule else None
+        return cls(period(rule), period(declaration.rule(customer_rule) if customer_rule else None), customer_rule)
+
+    def rule_of(self, enquiry: Enquiry) -> str:
+        return (self.customer_rule or ENQUIRY_RULE) if enquiry.is_customer else ENQUIRY_RULE
 
     def deletion_at(self, enquiry: Enquiry) -> dt.datetime | None:
         """When the enquiry is due for deletion; None while the person is a customer (P11)."""
@@ -62,6 +68,12 @@ class Retention:
         if self.customers is not None:
             condition |= Q(status=Enquiry.Status.CUSTOMER, relationship_ended_at__lte=self.customers.before(moment))
         return condition
+
+
+def due_for_deletion(declaration: Declaration, now: dt.datetime) -> Q:
+    """The registry's answer to "which enquiries are due at ``now``" (``Privacy.due``): the
+    retention sweep asks this, so that customers are never taken by the 24-month rule."""
+    return Retention.of(declaration).due_by(now)
 
 
 def search(query: str) -> Q:
@@ -108,7 +120,7 @@ def counts(retention: Retention) -> dict[str, int]:
 def collection_notice(declaration: Declaration, kind: str, language: str) -> dict[str, str]:
     """What the form says beside its button (Art. 13 at the point of collection)."""
     purpose = declaration.purpose(PURPOSE)
-    rule = declaration.rule("enquiries")
+    rule = declaration.rule(ENQUIRY_RULE)
     basis = BASIS[Enquiry.Kind(kind)]
     policy = reverse("declaration:policy")
     if kind == Enquiry.Kind.DEMO:

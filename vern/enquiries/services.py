@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,9 +20,10 @@ from vern.declaration.selectors import declaration_of, latest_version, retention
 from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, SearchTerm
 from vern.enquiries.search import index_digests
 from vern.lib.keys import email_index, phone_index
-from vern.lib.ratelimit import Limit, hit
+from vern.lib.ratelimit import Limit, allowed, hit
 from vern.mail import emails
 
+log = logging.getLogger(__name__)
 # The legal basis of each kind (policy §4): a demo booking is a step the person asks for
 # before a possible agreement (b); any other enquiry rests on legitimate interest (f).
 BASIS = {Enquiry.Kind.CONTACT: "f", Enquiry.Kind.DEMO: "b"}
@@ -34,7 +36,7 @@ class EnquiryRefused(ValueError):
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
-        self.code = code  # "unpublished", "basis", "throttled"
+        self.code = code  # "unpublished", "basis", "throttled", "not_customer", "already_ended"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,13 @@ def notification_recipients() -> list[tuple[str, str]]:
 
 def _notify(enquiry: Enquiry, declaration: Declaration) -> None:
     with_content = declaration.enquiries.notification_includes_content
-    for address, language in notification_recipients():
+    recipients = notification_recipients()
+    if not recipients:
+        log.warning(
+            "enquiry %s came in and no one is told: give a staff member the sales role or set VERN_ENQUIRY_NOTIFY",
+            enquiry.pk,
+        )
+    for address, language in recipients:
         emails.enquiry_notification(
             to=address,
             language=language,
@@ -157,6 +165,7 @@ def _notify(enquiry: Enquiry, declaration: Declaration) -> None:
                 if with_content
                 else None
             ),
+            about=enquiry.email,
         )
 
 
@@ -182,7 +191,10 @@ def enquiry_submit(
     earlier = Enquiry.objects.filter(submission_key=submission_key).first()
     if earlier is not None:
         return Received(earlier, created=False)
-    if not hit(PER_NETWORK, network or "unknown") or not hit(PER_ADDRESS, email_index(intake.email)):
+    network, address = network or "unknown", email_index(intake.email)
+    # Checked now, counted only once the enquiry is stored: a form refused for a typo or lost
+    # to a database error costs the visitor nothing.
+    if not allowed(PER_NETWORK, network) or not allowed(PER_ADDRESS, address):
         raise EnquiryRefused("throttled")
     try:
         with transaction.atomic():
@@ -213,14 +225,15 @@ def enquiry_submit(
         if earlier is None:
             raise
         return Received(earlier, created=False)
+    hit(PER_NETWORK, network)
+    hit(PER_ADDRESS, address)
     return Received(enquiry, created=True)
 
 
 def _version_at(moment: dt.datetime) -> PolicyVersion | None:
-    return (
-        PolicyVersion.objects.filter(published_at__lte=moment).order_by("-number").defer("source", "content").first()
-        or latest_version()
-    )
+    """The version in force at ``moment``; for an enquiry older than vern's first, that first one."""
+    versions = PolicyVersion.objects.defer("source", "content")
+    return versions.filter(published_at__lte=moment).order_by("-number").first() or versions.order_by("number").first()
 
 
 @transaction.atomic
@@ -233,11 +246,22 @@ def enquiry_register(
     intake: Intake,
     language: str,
     acknowledge: bool,
+    submission_key: str | None = None,
 ) -> Enquiry:
-    """An enquiry that came by email or telephone, entered by staff (P3)."""
+    """An enquiry that came by email or telephone, entered by staff (P3).
+
+    The record names the policy the person was given: the current one when the
+    acknowledgement (which carries the notice) goes out now, else the one in force when
+    the enquiry came. The same form sent twice registers one enquiry.
+    """
     if channel not in (Enquiry.Channel.EMAIL, Enquiry.Channel.PHONE):
         raise ValueError(f"staff register enquiries that came by email or phone, not {channel!r}")
-    version = _version_at(received_at)
+    if submission_key is not None:
+        earlier = Enquiry.objects.filter(submission_key=submission_key).first()
+        if earlier is not None:
+            return earlier
+    acknowledging = acknowledge and bool(intake.email)
+    version = latest_version() if acknowledging else _version_at(received_at)
     if version is None:
         raise EnquiryRefused("unpublished")
     declaration = declaration_of(version)
@@ -250,7 +274,7 @@ def enquiry_register(
         basis=basis,
         version=version,
         received_at=received_at,
-        submission_key=None,
+        submission_key=submission_key,
         registered_by=staff,
     )
     audit_record(
@@ -261,8 +285,8 @@ def enquiry_register(
         subject_key=_subject_key(enquiry),
         data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
     )
-    if acknowledge and enquiry.email:
-        _acknowledge(enquiry, declaration_of(latest_version() or version))
+    if acknowledging:
+        _acknowledge(enquiry, declaration)
     return enquiry
 
 
@@ -313,10 +337,12 @@ def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at
 
 @transaction.atomic
 def enquiry_mark_customer(*, staff: User, enquiry: Enquiry, note: str) -> Enquiry:
-    """The enquiry led to a customer relationship: it leaves the 24-month rule for the customer rule."""
+    """The enquiry led to a customer relationship (or a former customer came back): it follows
+    the customer rule, kept while the relationship lasts."""
     locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
-    if locked.status == Enquiry.Status.CUSTOMER:
+    if locked.status == Enquiry.Status.CUSTOMER and locked.relationship_ended_at is None:
         return locked
+    again = locked.status == Enquiry.Status.CUSTOMER
     locked.status = Enquiry.Status.CUSTOMER
     locked.became_customer_at = timezone.now()
     locked.customer_note = note
@@ -328,7 +354,7 @@ def enquiry_mark_customer(*, staff: User, enquiry: Enquiry, note: str) -> Enquir
         object_type="enquiry",
         object_id=locked.pk,
         subject_key=_subject_key(locked),
-        data={"retention_rule": "customers"},
+        data={"retention_rule": "customers", "again": again},
     )
     return locked
 
@@ -338,7 +364,12 @@ def enquiry_end_relationship(*, staff: User, enquiry: Enquiry, ended_at: dt.date
     """The customer relationship ended: the customer rule's clock starts."""
     locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
     if locked.status != Enquiry.Status.CUSTOMER:
-        raise ValueError("only a customer's relationship can end")
+        raise EnquiryRefused("not_customer")
+    # Recorded once: moving the date afterwards would move the deletion date with it.
+    if locked.relationship_ended_at is not None:
+        raise EnquiryRefused("already_ended")
+    if locked.became_customer_at is not None and ended_at < locked.became_customer_at:
+        ended_at = locked.became_customer_at
     locked.relationship_ended_at = ended_at
     locked.save(update_fields=["relationship_ended_at"])
     audit_record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,10 +16,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts.access import require_capability, staff_view
+from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.declaration.models import PolicyVersion
 from vern.declaration.selectors import declaration_of, latest_version_for, retention_body
-from vern.enquiries import selectors
+from vern.enquiries import selectors, tokens
 from vern.enquiries.access import get_enquiry_for_staff
 from vern.enquiries.forms import ContactLogForm, CustomerForm, DeleteForm, RegisterForm, RelationshipEndedForm
 from vern.enquiries.models import Enquiry
@@ -34,6 +36,8 @@ from vern.enquiries.services import (
     inbox_viewed,
 )
 from vern.enquiries.views import language_of_request
+from vern.lib.crypto import DecryptionError
+from vern.lib.keys import keyring
 
 PAGE_SIZE = 25
 
@@ -43,24 +47,46 @@ def _retention(request: HttpRequest) -> selectors.Retention:
     return selectors.Retention.of(declaration_of(version) if version is not None else None)
 
 
+SEARCH_DATA = "vern.enquiries.inbox-search"
+
+
+def _sealed(query: str) -> str:
+    return keyring().encrypt(query, associated_data=SEARCH_DATA)
+
+
+def _unsealed(token: str) -> str:
+    try:
+        return keyring().decrypt(token, associated_data=SEARCH_DATA)[:200]
+    except (DecryptionError, UnicodeDecodeError):
+        return ""
+
+
 @staff_view(Capability.WORK_ENQUIRIES)
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def inbox(request: HttpRequest) -> HttpResponse:
+    """The list. A search is posted and carried on in the address encrypted, so that a name,
+    an email address or a phone number never stands in the browser's history or a proxy's log."""
     staff = require_capability(request, Capability.WORK_ENQUIRIES)
     status = request.GET.get("status", "all")
     if status not in selectors.FILTERS:
         status = "all"
-    query = request.GET.get("q", "")[:200]
+    if request.method == "POST":
+        query = request.POST.get("q", "").strip()[:200]
+        params = {"status": status, **({"s": _sealed(query)} if query else {})}
+        return HttpResponseRedirect(f"{request.path}?{urlencode(params)}", status=303)
+    sealed = request.GET.get("s", "")
+    query = _unsealed(sealed) if sealed else ""
     retention = _retention(request)
     rows = selectors.inbox(status=status, query=query, retention=retention)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     items = [{"enquiry": e, "deletion_at": retention.deletion_at(e)} for e in page.object_list]
-    inbox_viewed(staff=staff, shown=[item["enquiry"].pk for item in items], status=status, searched=bool(query.strip()))
+    inbox_viewed(staff=staff, shown=[item["enquiry"].pk for item in items], status=status, searched=bool(query))
     context = {
         "page": page,
         "items": items,
         "status": status,
         "query": query,
+        "sealed": sealed if query else "",
         "counts": selectors.counts(retention),
         "filters": [
             ("all", _("All")),
@@ -88,36 +114,50 @@ def _intake(data: dict[str, Any]) -> Intake:
 @require_http_methods(["GET", "HEAD", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, Capability.WORK_ENQUIRIES)
-    form = RegisterForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                enquiry = enquiry_register(
-                    staff=staff,
-                    kind=data["kind"],
-                    channel=data["channel"],
-                    received_at=data["received_at"],
-                    intake=_intake(data),
-                    language=data["language"],
-                    acknowledge=data["acknowledge"],
-                )
-            except EnquiryRefused:
-                form.add_error(None, _("No privacy policy allows enquiries of this kind; publish one that does."))
-            else:
-                messages.success(request, _("The enquiry is registered."))
-                return HttpResponseRedirect(reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk}), status=303)
-        return render(request, "enquiries/staff_register.html", {"form": form}, status=400)
-    return render(request, "enquiries/staff_register.html", {"form": form})
+    retention = _retention(request)
+    oldest = retention.enquiries.before(timezone.now()) if retention.enquiries else None
+    if request.method != "POST":
+        form = RegisterForm(oldest=oldest, initial={"token": tokens.issue("register")})
+        return render(request, "enquiries/staff_register.html", {"form": form})
+    form = RegisterForm(request.POST, oldest=oldest)
+    try:
+        submission = tokens.check(request.POST.get("token", ""), "register", min_seconds=0).submission_key
+    except tokens.TokenProblem:
+        submission = None
+        form.is_valid()
+        form.add_error(None, _("The form has expired. Check the details and register again."))
+    if submission is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            enquiry = enquiry_register(
+                staff=staff,
+                kind=data["kind"],
+                channel=data["channel"],
+                received_at=data["received_at"],
+                intake=_intake(data),
+                language=data["language"],
+                acknowledge=data["acknowledge"],
+                submission_key=submission,
+            )
+        except EnquiryRefused:
+            form.add_error(None, _("No privacy policy allows enquiries of this kind; publish one that does."))
+        else:
+            messages.success(request, _("The enquiry is registered."))
+            return HttpResponseRedirect(reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk}), status=303)
+    data_copy = request.POST.copy()
+    data_copy["token"] = tokens.issue("register")
+    form.data = data_copy
+    return render(request, "enquiries/staff_register.html", {"form": form}, status=400)
 
 
-def _detail(request: HttpRequest, enquiry: Enquiry, status: int = 200, **forms: Any) -> HttpResponse:
+def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 200, **forms: Any) -> HttpResponse:
+    """The enquiry's page; whoever sees it, on any answer, is recorded (R22)."""
+    enquiry_viewed(staff=staff, enquiry=enquiry)
     version = latest_version_for(request)
     declaration = declaration_of(version) if version is not None else None
     language = language_of_request()
     retention = selectors.Retention.of(declaration)
-    rule_id = "customers" if enquiry.is_customer else "enquiries"
-    rule = declaration.rule(rule_id) if declaration is not None else None
+    rule = declaration.rule(retention.rule_of(enquiry)) if declaration is not None else None
     purpose = declaration.purpose(enquiry.purpose) if declaration is not None else None
     context = {
         "enquiry": enquiry,
@@ -130,7 +170,8 @@ def _detail(request: HttpRequest, enquiry: Enquiry, status: int = 200, **forms: 
         .first(),
         "contact_form": forms.get("contact_form") or ContactLogForm(enquiry=enquiry),
         "customer_form": forms.get("customer_form") or CustomerForm(),
-        "ended_form": forms.get("ended_form") or RelationshipEndedForm(initial={"ended_on": timezone.localdate()}),
+        "ended_form": forms.get("ended_form")
+        or RelationshipEndedForm(enquiry=enquiry, initial={"ended_on": timezone.localdate()}),
     }
     return render(request, "enquiries/staff_detail.html", context, status=status)
 
@@ -139,8 +180,7 @@ def _detail(request: HttpRequest, enquiry: Enquiry, status: int = 200, **forms: 
 @require_http_methods(["GET", "HEAD"])
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     staff, enquiry = get_enquiry_for_staff(request, pk)
-    enquiry_viewed(staff=staff, enquiry=enquiry)
-    return _detail(request, enquiry)
+    return _detail(request, staff, enquiry)
 
 
 def _back(enquiry: Enquiry) -> HttpResponseRedirect:
@@ -153,7 +193,7 @@ def log_contact(request: HttpRequest, pk: int) -> HttpResponse:
     staff, enquiry = get_enquiry_for_staff(request, pk)
     form = ContactLogForm(request.POST, enquiry=enquiry)
     if not form.is_valid():
-        return _detail(request, enquiry, status=400, contact_form=form)
+        return _detail(request, staff, enquiry, status=400, contact_form=form)
     data = form.cleaned_data
     enquiry_log_contact(
         staff=staff, enquiry=enquiry, kind=data["kind"], happened_at=data["happened_at"], note=data["note"]
@@ -168,7 +208,7 @@ def mark_customer(request: HttpRequest, pk: int) -> HttpResponse:
     staff, enquiry = get_enquiry_for_staff(request, pk)
     form = CustomerForm(request.POST)
     if not form.is_valid():
-        return _detail(request, enquiry, status=400, customer_form=form)
+        return _detail(request, staff, enquiry, status=400, customer_form=form)
     enquiry_mark_customer(staff=staff, enquiry=enquiry, note=form.cleaned_data["note"])
     messages.success(request, _("Marked as a customer. The enquiry now follows the customer retention rule."))
     return _back(enquiry)
@@ -178,15 +218,19 @@ def mark_customer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def end_relationship(request: HttpRequest, pk: int) -> HttpResponse:
     staff, enquiry = get_enquiry_for_staff(request, pk)
-    form = RelationshipEndedForm(request.POST)
-    if not enquiry.is_customer:
-        messages.error(request, _("Only a customer's relationship can end."))
-        return _detail(request, enquiry, status=400)
+    form = RelationshipEndedForm(request.POST, enquiry=enquiry)
     if not form.is_valid():
-        return _detail(request, enquiry, status=400, ended_form=form)
+        return _detail(request, staff, enquiry, status=400, ended_form=form)
     ended_on: dt.date = form.cleaned_data["ended_on"]
     ended_at = timezone.make_aware(dt.datetime.combine(ended_on, dt.time(23, 59)))
-    enquiry_end_relationship(staff=staff, enquiry=enquiry, ended_at=min(ended_at, timezone.now()))
+    try:
+        enquiry_end_relationship(staff=staff, enquiry=enquiry, ended_at=min(ended_at, timezone.now()))
+    except EnquiryRefused as exc:
+        if exc.code == "already_ended":
+            messages.error(request, _("The end of this customer relationship is already recorded."))
+        else:
+            messages.error(request, _("Only a customer's relationship can end."))
+        return _detail(request, staff, enquiry, status=400)
     messages.success(request, _("The end of the customer relationship is recorded."))
     return _back(enquiry)
 
@@ -201,6 +245,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
             enquiry_delete(staff=staff, enquiry=enquiry, reason=form.cleaned_data["reason"])
             messages.success(request, _("The enquiry is deleted, with its contact log."))
             return HttpResponseRedirect(reverse("enquiries_staff:inbox"), status=303)
+        enquiry_viewed(staff=staff, enquiry=enquiry)
         return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form}, status=400)
     enquiry_viewed(staff=staff, enquiry=enquiry)
     return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form})

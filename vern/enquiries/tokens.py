@@ -41,7 +41,7 @@ def issue(kind: str, *, now: float | None = None) -> str:
     return signing.dumps({"k": kind, "n": secrets.token_urlsafe(16), "t": issued}, salt=SALT)
 
 
-def check(token: str, kind: str, *, now: float | None = None) -> Token:
+def check(token: str, kind: str, *, now: float | None = None, min_seconds: float | None = None) -> Token:
     current = time.time() if now is None else now
     try:
         payload = signing.loads(token, salt=SALT)
@@ -52,6 +52,6 @@ def check(token: str, kind: str, *, now: float | None = None) -> Token:
     age = current - payload["t"]
     if age > MAX_AGE_SECONDS:
         raise TokenProblem("expired")
-    if age < MIN_FILL_SECONDS:
+    if age < (MIN_FILL_SECONDS if min_seconds is None else min_seconds):
         raise TokenProblem("too_fast")
     return Token(submission_key=digest(str(payload["n"]), purpose="enquiries:submission"), age_seconds=age)

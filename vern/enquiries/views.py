@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from vern.declaration.selectors import declaration_of, latest_version_for
@@ -15,6 +16,7 @@ from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.intake import body_too_large, problem_message, take
 from vern.enquiries.models import Enquiry
 from vern.enquiries.selectors import collection_notice
+from vern.lib.origins import caller_origin
 
 
 def language_of_request() -> str:
@@ -32,6 +34,13 @@ def render_form(
     if form is None:
         form = EnquiryForm(kind=kind, initial={"token": token})
     else:
+        # The token the visitor already has stays while it is good: its clock keeps running,
+        # so fixing a typo quickly is not "too fast".
+        try:
+            tokens.check(str(form.data.get("token", "")), kind, min_seconds=float("-inf"))
+            token = str(form.data["token"])
+        except tokens.TokenProblem:
+            pass
         data = QueryDict(mutable=True)
         data.update(form.data)
         data["token"] = token
@@ -51,8 +60,12 @@ def render_form(
 def _form_view(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method != "POST":
         return render_form(request, kind=kind)
-    if body_too_large(request):
-        return render_form(request, kind=kind, problem="invalid", status=413)
+    # No CSRF cookie: a visitor who blocks cookies can still write to us. Forgery is stopped
+    # by the origin (only this site's pages may post here) and the signed one-time token.
+    if caller_origin(request, []) is None:
+        return render_form(request, kind=kind, problem="origin", status=403)
+    if body_too_large(request):  # checked before the body is read
+        return render_form(request, kind=kind, problem="too_large", status=413)
     form = EnquiryForm(request.POST, kind=kind)
     outcome = take(request, form, kind=kind, channel=Enquiry.Channel.FORM, language=language_of_request())
     if outcome.received is None:
@@ -61,12 +74,14 @@ def _form_view(request: HttpRequest, kind: str) -> HttpResponse:
     return HttpResponseRedirect(reverse(f"enquiries:{kind}_thanks"), status=303)
 
 
+@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def contact(request: HttpRequest) -> HttpResponse:
     return _form_view(request, Enquiry.Kind.CONTACT)
 
 
+@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def demo(request: HttpRequest) -> HttpResponse:

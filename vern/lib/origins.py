@@ -15,23 +15,39 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normal_origin(text: str) -> str:
+    """``HTTPS://Kaukus.no:443/`` → ``https://kaukus.no``: how browsers write an origin; "" if it is none."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" + (f":{port}" if port and port != DEFAULT_PORTS[scheme] else "")
+
 
 def own_origins(request: HttpRequest) -> set[str]:
-    public = urlsplit(settings.VERN_PUBLIC_URL)
-    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.get_host()}"}
+    return {normal_origin(settings.VERN_PUBLIC_URL), normal_origin(f"{request.scheme}://{request.get_host()}")}
 
 
 def caller_origin(request: HttpRequest, embedding: list[str]) -> str | None:
     """The origin a request comes from if it may act: this site (``""``) or a declared one; else None."""
     own = own_origins(request)
-    allowed = own | {origin.rstrip("/") for origin in embedding}
-    origin = request.headers.get("Origin")
-    if origin is None and request.headers.get("Referer"):
-        parts = urlsplit(request.headers["Referer"])
-        origin = f"{parts.scheme}://{parts.netloc}"
-    if origin is None:
+    allowed = own | {normal_origin(origin) for origin in embedding}
+    header = request.headers.get("Origin")
+    if header is None and request.headers.get("Referer"):
+        header = request.headers["Referer"]
+    if header is None:
         return "" if request.headers.get("Sec-Fetch-Site") == "same-origin" else None
-    if origin not in allowed:
+    origin = normal_origin(header)
+    if not origin or origin not in allowed:
         return None
     return "" if origin in own else origin
 

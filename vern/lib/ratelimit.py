@@ -24,10 +24,14 @@ class Limit:
     window_seconds: int
 
 
+def _bucket(rule: Limit, key: str) -> str:
+    window = int(time.time()) // rule.window_seconds
+    return f"rl:{rule.scope}:{window}:{digest(key, purpose='ratelimit:' + rule.scope)}"
+
+
 def hit(rule: Limit, key: str) -> bool:
     """Count one attempt; True while the attempts in this window stay within the limit."""
-    window = int(time.time()) // rule.window_seconds
-    bucket = f"rl:{rule.scope}:{window}:{digest(key, purpose='ratelimit:' + rule.scope)}"
+    bucket = _bucket(rule, key)
     if cache.add(bucket, 1, timeout=rule.window_seconds + 5):
         count = 1
     else:
@@ -39,6 +43,11 @@ def hit(rule: Limit, key: str) -> bool:
     return count <= rule.limit
 
 
+def allowed(rule: Limit, key: str) -> bool:
+    """Whether one more attempt fits in this window, without counting it (count it with ``hit``)."""
+    count = cache.get(_bucket(rule, key), 0)
+    return int(count) < rule.limit
+
+
 def reset(rule: Limit, key: str) -> None:
-    window = int(time.time()) // rule.window_seconds
-    cache.delete(f"rl:{rule.scope}:{window}:{digest(key, purpose='ratelimit:' + rule.scope)}")
+    cache.delete(_bucket(rule, key))

@@ -60,9 +60,16 @@ def enquiry_received(
 
 
 def enquiry_notification(
-    *, to: str, language: str, kind: str, link: str, content: dict[str, str] | None
+    *, to: str, language: str, kind: str, link: str, content: dict[str, str] | None, about: str = ""
 ) -> OutboxMessage:
-    """Sales hears of a new enquiry; the content is copied only if the declaration allows it."""
+    """Sales hears of a new enquiry; the content is copied only if the declaration allows it.
+
+    ``about`` (the enquirer's address) lets their access and erasure requests find this mail.
+    """
     return mail_queue(
-        kind="enquiry_notification", to=to, language=language, context={"kind": kind, "link": link, "content": content}
+        kind="enquiry_notification",
+        to=to,
+        language=language,
+        context={"kind": kind, "link": link, "content": content},
+        about=about,
     )

@@ -10,8 +10,9 @@ class OutboxMessage(models.Model):
     """An email on its way, and the record that it went.
 
     Recipient, subject and bodies are personal data and are encrypted at rest;
-    ``to_index`` (a blind index of the recipient) finds a person's mail for
-    access and erasure. Legally significant mail (request receipts, answers,
+    ``to_index`` (a blind index of the recipient) and ``about_index`` (of the
+    person a mail is about, if another) find a person's mail for access and
+    erasure. Legally significant mail (request receipts, answers,
     extensions) must not be lost, so it is written here in the transaction of
     the change that causes it and the worker delivers it, retrying while the SMTP
     server is unreachable.
@@ -26,6 +27,9 @@ class OutboxMessage(models.Model):
     kind = models.CharField(max_length=60)
     to_address = EncryptedTextField()
     to_index = models.CharField(max_length=64, db_index=True)
+    # The person a mail is about when that is not its recipient (a notification to sales that
+    # quotes an enquiry), so that their access and erasure requests find it too.
+    about_index = models.CharField(max_length=64, blank=True, db_index=True)
     language = models.CharField(max_length=8)
     subject = EncryptedTextField()
     body_text = EncryptedTextField()
@@ -45,7 +49,7 @@ class OutboxMessage(models.Model):
     class Privacy:
         purpose = "operations"
         retention = "mail_log"
-        identifiers = {"email": "to_index"}
+        identifiers = {"email": ("to_index", "about_index")}
         # Written, not sent: mail that never goes out must expire too.
         clock = "created_at"
         erasure = "delete"

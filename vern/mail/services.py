@@ -51,10 +51,11 @@ def mail_render(*, kind: str, language: str, context: Mapping[str, object]) -> R
     return Rendered(subject=subject, body_text=body_text, body_html=body_html)
 
 
-def mail_queue(*, kind: str, to: str, language: str, context: Mapping[str, object]) -> OutboxMessage:
+def mail_queue(*, kind: str, to: str, language: str, context: Mapping[str, object], about: str = "") -> OutboxMessage:
     """Render an email and put it in the outbox, in the caller's transaction.
 
-    The worker delivers it; if the transaction rolls back, the mail is never sent.
+    ``about`` is the email address of the person the mail is about, when that is not the
+    recipient. The worker delivers it; if the transaction rolls back, the mail is never sent.
     """
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"no such language: {language!r}")
@@ -65,6 +66,7 @@ def mail_queue(*, kind: str, to: str, language: str, context: Mapping[str, objec
             kind=kind,
             to_address=address,
             to_index=email_index(address),
+            about_index=email_index(about) if about else "",
             language=language,
             subject=rendered.subject,
             body_text=rendered.body_text,

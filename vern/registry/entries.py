@@ -8,7 +8,7 @@ A model that holds personal data says so beside its fields, the way it gives
         class Privacy:
             purpose = "enquiries"                 # a purpose id of the declaration
             retention = "enquiries"               # a retention rule id of the declaration
-            identifiers = {"email": "email_index", "phone": "phone_index"}
+            identifiers = {"email": "email_index", "phone": "phone_index"}  # or several fields: ("a", "b")
             clock = "last_contact_at"             # the field that starts the retention clock
             erasure = "delete"                    # or "anonymise" with anonymise = (...), or "retain"
             export = ("name", "email", "phone", "organisation", "message", "created_at")
@@ -32,7 +32,11 @@ erased with its parent; its foreign key must cascade::
 
 A registered model may also name the legal bases its rows may carry
 (``bases = ("f", "b")``); the declaration check refuses a purpose that does not
-allow them (P5). Every model of a vern app must carry one of these.
+allow them (P5). Where its rows are not simply due a period after the clock
+field (a retention rule with exceptions, like an enquiry that became a
+customer), it names the function that says which rows are due
+(``due = "vern.enquiries.selectors.due_for_deletion"``, called with the
+declaration and the time). Every model of a vern app must carry one of these.
 """
 
 from __future__ import annotations
@@ -43,10 +47,11 @@ from typing import Any, Literal
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.module_loading import import_string
 
 IDENTIFIER_KINDS = ("email", "phone", "consent_id", "ip")
 ENTRY_ATTRIBUTES = frozenset(
-    {"purpose", "retention", "identifiers", "clock", "erasure", "anonymise", "retain_reason", "export", "bases"}
+    {"purpose", "retention", "identifiers", "clock", "erasure", "anonymise", "retain_reason", "export", "bases", "due"}
 )
 PART_ATTRIBUTES = frozenset({"part_of", "export"})
 EXEMPTION_ATTRIBUTES = frozenset({"not_personal", "staff_data", "not_personal_fields"})
@@ -69,18 +74,23 @@ class Entry:
     model: type[models.Model]
     purpose: str
     retention: str
-    identifiers: dict[str, str]
+    identifiers: dict[str, tuple[str, ...]]  # kind → the indexed fields that hold it
     clock: str
     erasure: Literal["delete", "anonymise", "retain"]
     anonymise: tuple[str, ...] = ()
     retain_reason: str = ""
     export: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
+    due: str = ""
     problems: list[str] = field(default_factory=list, compare=False)
 
     @property
     def label(self) -> str:
         return self.model._meta.label
+
+    def due_query(self, declaration: Any, now: Any) -> models.Q | None:
+        """The rows due for deletion at ``now`` by the model's own function; None if it has none."""
+        return import_string(self.due)(declaration, now) if self.due else None
 
 
 @dataclass(frozen=True)
@@ -201,17 +211,21 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
         return value
 
     purpose, retention = need("purpose"), need("retention")
-    identifiers = dict(need("identifiers") or {})
+    identifiers = {
+        kind: (names,) if isinstance(names, str) else tuple(names)
+        for kind, names in dict(need("identifiers") or {}).items()
+    }
     clock, erasure = need("clock"), need("erasure")
     anonymise = tuple(getattr(spec, "anonymise", ()) or ())
     export = tuple(getattr(spec, "export", ()) or ())
-    for kind, name in identifiers.items():
+    for kind, names in identifiers.items():
         if kind not in IDENTIFIER_KINDS:
             problems.append(f"identifier kind {kind!r} is not one of {', '.join(IDENTIFIER_KINDS)}")
-        if name not in field_names:
-            problems.append(f"identifier field {name!r} does not exist")
-        elif not _indexed(model, name):
-            problems.append(f"identifier field {name!r} has no index, so finding a person would scan the table")
+        for name in names:
+            if name not in field_names:
+                problems.append(f"identifier field {name!r} does not exist")
+            elif not _indexed(model, name):
+                problems.append(f"identifier field {name!r} has no index, so finding a person would scan the table")
     if clock and clock not in field_names:
         problems.append(f"clock field {clock!r} does not exist")
     elif clock and getattr(model._meta.get_field(clock), "null", False):
@@ -226,6 +240,12 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
     for name in (*anonymise, *export):
         if name not in field_names:
             problems.append(f"field {name!r} named in Privacy does not exist")
+    due = str(getattr(spec, "due", "") or "")
+    if due:
+        try:
+            import_string(due)
+        except ImportError:
+            problems.append(f"Privacy.due {due!r} cannot be imported")
     bases = tuple(getattr(spec, "bases", ()) or ())
     for basis in bases:
         if basis not in ("a", "b", "c", "d", "e", "f"):
@@ -241,6 +261,7 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
         retain_reason=retain_reason,
         export=export,
         bases=bases,
+        due=due,
         problems=problems,
     )
 

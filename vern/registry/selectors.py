@@ -44,9 +44,10 @@ def records_of(
     found = []
     for entry in entries():
         condition = models.Q()
-        for kind, field_name in entry.identifiers.items():
+        for kind, field_names in entry.identifiers.items():
             if kind in keys and keys[kind]:
-                condition |= models.Q(**{field_name: keys[kind]})
+                for field_name in field_names:
+                    condition |= models.Q(**{field_name: keys[kind]})
         if condition:
             found.append(Found(entry=entry, records=entry.model._default_manager.filter(condition)))
     return found

@@ -37,6 +37,20 @@ def test_the_default_declaration_is_valid_and_complete(default_source):
 # (what is broken, old text, new text, marker on the offending line, expected problem)
 BROKEN = [
     (
+        "a site that would embed the forms over plain http",
+        "  embedding_origins: []\n\nprocessors:",
+        "  embedding_origins: [http://moteadm.kaukus.no]\n\nprocessors:",
+        "embedding_origins: [http://moteadm.kaukus.no]",
+        "enquiries.embedding_origins[0] (line {line}): 'http://moteadm.kaukus.no' must use https",
+    ),
+    (
+        "an embedding site given with a path",
+        "  embedding_origins: []\n\nprocessors:",
+        "  embedding_origins: [https://moteadm.kaukus.no/kontakt/]\n\nprocessors:",
+        "embedding_origins: [https://moteadm.kaukus.no/kontakt/]",
+        "enquiries.embedding_origins[0] (line {line}): 'https://moteadm.kaukus.no/kontakt/' must be an origin",
+    ),
+    (
         "a legal basis that is not one of the six",
         "    legal_bases: [a]\n",
         "    legal_bases: [consent]\n",

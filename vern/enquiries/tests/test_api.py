@@ -184,3 +184,17 @@ def test_a_token_can_be_read_without_an_origin_but_only_declared_sites_get_cors(
     plain = client.get("/api/enquiries/form?kind=demo")
     assert plain.status_code == 200 and plain.json()["token"]
     assert "Access-Control-Allow-Origin" not in plain
+
+
+def test_a_demo_form_that_does_not_ask_for_a_time_of_day_is_taken_as_any_time(client, embedded):
+    fields = {key: value for key, value in demo_fields().items() if key not in ("preferred_time", "preferred_date")}
+    response = post_json(client, {"kind": "demo", **fields, "token": aged_token("demo")})
+    assert response.status_code == 201
+    enquiry = Enquiry.objects.get()
+    assert enquiry.preferred_time == "any" and enquiry.preferred_date is None
+
+
+@pytest.mark.parametrize("spelling", ["HTTPS://MOTEADM.KAUKUS.NO", "https://moteadm.kaukus.no:443"])
+def test_a_declared_site_is_recognised_however_its_origin_is_spelt(client, embedded, spelling):
+    response = client.options("/api/enquiries/", HTTP_ORIGIN=spelling)
+    assert response.status_code == 204 and response["Access-Control-Allow-Origin"] == PARTNER

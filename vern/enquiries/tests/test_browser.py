@@ -54,39 +54,64 @@ NB = {"name": "Navn", "organisation": "Virksomhet eller kommune", "email": "E-po
 EN = {"name": "Name", "organisation": "Company or municipality", "email": "Email address", "message": "Message"}
 
 
+DEMO_LABELS = {
+    "nb": {"phone": "Telefonnummer", "day": "Ønsket dag", "time": "Ønsket tid på dagen", "button": "Bestill demo"},
+    "en": {"phone": "Phone number", "day": "Preferred day", "time": "Preferred time of day", "button": "Book demo"},
+}
+
+
+def send_contact(page, lang: str, email: str) -> None:
+    page.goto(page.base + ("/en" if lang == "en" else "") + "/contact/")
+    fill_contact(page, name="Kari Nordmann", email=email, message="Hva koster det?", labels=EN if lang == "en" else NB)
+    page.wait_for_timeout(600)
+    page.get_by_role("button", name="Send enquiry" if lang == "en" else "Send henvendelse").click()
+    page.wait_for_url(page.base + ("/en" if lang == "en" else "") + "/contact/thanks/")
+
+
+def send_demo(page, lang: str, email: str) -> None:
+    labels = DEMO_LABELS[lang]
+    page.goto(page.base + ("/en" if lang == "en" else "") + "/demo/")
+    fields = EN if lang == "en" else NB
+    page.get_by_label(fields["name"], exact=True).fill("Ola Hansen")
+    page.get_by_label(fields["organisation"]).fill("Fjord kommune")
+    page.get_by_label(fields["email"]).fill(email)
+    page.get_by_label(labels["phone"]).fill("41 23 45 67")
+    page.get_by_label(labels["day"]).fill(next_weekday().isoformat())
+    page.get_by_label(labels["time"]).select_option("afternoon")
+    page.wait_for_timeout(600)
+    # The header has a "Book demo" link too; the form's button is the last.
+    page.get_by_role("button", name=labels["button"]).last.click()
+    page.wait_for_url(page.base + ("/en" if lang == "en" else "") + "/demo/thanks/")
+
+
 def test_p3_a_visitor_sends_an_enquiry_and_a_demo_booking_in_both_languages_and_mail_arrives(
     browser_page, live_policy, quick_forms, smtp_server
 ):
     page = browser_page
-    page.goto(page.base + "/contact/")
-    fill_contact(page, name="Kari Nordmann", email="kari@example.no", message="Hva koster det?", labels=NB)
-    page.wait_for_timeout(600)
-    page.get_by_role("button", name="Send henvendelse").click()
-    page.wait_for_url(page.base + "/contact/thanks/")
+    send_contact(page, "nb", "kari@example.no")
     assert page.get_by_role("heading", name="Takk for henvendelsen").is_visible()
     assert page.get_by_role("heading", name="Retten til å protestere").is_visible()
     screenshot(page, "enquiry-thanks-nb-desktop")
-
-    page.goto(page.base + "/en/demo/")
-    page.get_by_label("Name", exact=True).fill("Ola Hansen")
-    page.get_by_label("Company or municipality").fill("Fjord kommune")
-    page.get_by_label("Email address").fill("ola@fjord.example")
-    page.get_by_label("Phone number").fill("41 23 45 67")
-    page.get_by_label("Preferred day").fill(next_weekday().isoformat())
-    page.get_by_label("Preferred time of day").select_option("afternoon")
-    page.wait_for_timeout(600)
-    page.get_by_role("button", name="Book demo").last.click()
-    page.wait_for_url(page.base + "/en/demo/thanks/")
+    send_contact(page, "en", "kari.en@example.no")
+    assert page.get_by_role("heading", name="Your right to object").is_visible()
+    send_demo(page, "nb", "ola@fjord.example")
+    assert page.get_by_role("heading", name="Takk for at du bestilte en demo").is_visible()
+    send_demo(page, "en", "ola.en@fjord.example")
     assert page.get_by_role("heading", name="Thank you for booking a demo").is_visible()
+    assert page.get_by_role("heading", name="Your right to object").count() == 0  # a demo rests on (b)
     assert page.watch.console_errors == [] and page.watch.other_origins == []
 
-    kinds = dict(Enquiry.objects.values_list("kind", "language"))
-    assert kinds == {"contact": "nb", "demo": "en"}
+    sent = sorted(Enquiry.objects.values_list("kind", "language", "legal_basis"))
+    assert sent == [("contact", "en", "f"), ("contact", "nb", "f"), ("demo", "en", "b"), ("demo", "nb", "b")]
     outbox_deliver_due()
-    wait_for(lambda: len(smtp_server.messages) >= 2, what="the acknowledgements")
+    wait_for(lambda: len(smtp_server.messages) >= 4, what="the acknowledgements")
     subjects = {m["To"]: m["Subject"] for m in smtp_server.messages}
-    assert subjects["kari@example.no"] == "Vi har fått henvendelsen din"
-    assert subjects["ola@fjord.example"] == "We have received your demo request"
+    assert subjects == {
+        "kari@example.no": "Vi har fått henvendelsen din",
+        "kari.en@example.no": "We have received your enquiry",
+        "ola@fjord.example": "Vi har fått demobestillingen din",
+        "ola.en@fjord.example": "We have received your demo request",
+    }
 
 
 def test_a_mistake_is_shown_beside_the_field_and_the_form_keeps_what_was_typed(browser_page, live_policy, quick_forms):

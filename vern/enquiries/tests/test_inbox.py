@@ -7,9 +7,10 @@ import re
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from vern.audit.models import Entry
+from vern.enquiries import tokens
 from vern.enquiries.models import ContactLog, Enquiry, SearchTerm
 from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index, phone_index
@@ -37,73 +38,74 @@ def make(staff, *, name="Kari Nordmann", organisation="Bergen kommune", email="k
     return enquiry_register(**fields)
 
 
+def local(moment: dt.datetime) -> str:
+    """A time as the browser's datetime-local field sends it."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def register_form(**fields: str) -> dict[str, str]:
+    return {"token": tokens.issue("register"), "received_at": local(timezone.now() - dt.timedelta(days=2)), **fields}
+
+
 def names_listed(html: str) -> list[str]:
     return re.findall(r'<td class="inbox__who"><a href="/(?:en/)?staff/enquiries/\d+/">([^<]+)</a>', html)
 
 
 def test_p3_staff_register_an_enquiry_that_came_by_telephone_with_its_channel(client, published, personas):
     client.force_login(personas.sales)
-    response = client.post(
-        "/en/staff/enquiries/new/",
-        {
-            "channel": "phone",
-            "kind": "demo",
-            "received_at": "2026-11-27T10:30",
-            "name": "Per Telefon",
-            "organisation": "Nord kommune",
-            "email": "",
-            "phone": "41 23 45 67",
-            "message": "Called about a demo",
-            "language": "nb",
-        },
+    received = timezone.now() - dt.timedelta(days=2)
+    form = register_form(
+        channel="phone",
+        kind="demo",
+        received_at=local(received),
+        name="Per Telefon",
+        organisation="Nord kommune",
+        email="",
+        phone="41 23 45 67",
+        message="Called about a demo",
+        language="nb",
     )
+    response = client.post("/en/staff/enquiries/new/", form)
     assert response.status_code == 303
+    # The same form sent again (a double click) registers nothing more.
+    assert client.post("/en/staff/enquiries/new/", form).status_code == 303
     enquiry = Enquiry.objects.get()
     assert (enquiry.channel, enquiry.kind, enquiry.legal_basis) == ("phone", "demo", "b")
     assert enquiry.phone == "+4741234567" and enquiry.email == "" and enquiry.registered_by == personas.sales
-    assert timezone.localtime(enquiry.received_at).strftime("%Y-%m-%d %H:%M") == "2026-11-27 10:30"
+    assert local(enquiry.received_at) == local(received) and enquiry.last_contact_at == enquiry.received_at
     assert enquiry.policy_version == published.number
     assert not OutboxMessage.objects.exists()  # no address: no acknowledgement
     entry = Entry.objects.get(action="enquiry.registered")
     assert entry.actor_id == personas.sales.pk and entry.subject_key == phone_index("+4741234567")
 
 
-def test_registering_needs_a_way_to_answer_and_says_so(client, published, personas):
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"email": "", "phone": ""}, "Give an email address or a phone number, so that we can answer."),
+        ({"received_at": "2999-01-01T10:00"}, "The time received cannot be in the future."),
+        ({"received_at": "2001-01-01T10:00"}, "already past its retention period"),
+    ],
+)
+def test_registering_refuses_what_would_break_the_record_and_says_why(client, published, personas, fields, message):
     client.force_login(personas.sales)
-    response = client.post(
-        "/en/staff/enquiries/new/",
-        {
-            "channel": "email",
-            "kind": "contact",
-            "received_at": "2026-11-27T10:30",
-            "name": "X",
-            "organisation": "Y",
-            "language": "nb",
-            "acknowledge": "on",
-        },
-    )
+    form = register_form(channel="email", kind="contact", name="X", organisation="Y", language="nb")
+    response = client.post("/en/staff/enquiries/new/", {**form, **fields})
     assert response.status_code == 400
-    assert "Give an email address or a phone number, so that we can answer." in response.content.decode()
+    assert message in response.content.decode()
     assert not Enquiry.objects.exists()
 
 
 def test_a_registered_enquiry_can_get_the_acknowledgement_with_the_privacy_notice(client, published, personas):
     client.force_login(personas.sales)
-    client.post(
-        "/staff/enquiries/new/",
-        {
-            "channel": "email",
-            "kind": "contact",
-            "received_at": "2026-11-27T10:30",
-            "name": "Eva",
-            "organisation": "Z",
-            "email": "eva@example.no",
-            "language": "en",
-            "acknowledge": "on",
-        },
+    form = register_form(
+        channel="email", kind="contact", name="Eva", organisation="Z", email="eva@example.no", language="en"
     )
+    client.post("/staff/enquiries/new/", {**form, "acknowledge": "on"})
     ack = OutboxMessage.objects.get(kind="enquiry_received")
     assert ack.to_address == "eva@example.no" and "Your right to object" in ack.body_text
+    # The record names the policy the acknowledgement gave the person.
+    assert Enquiry.objects.get().policy_version == published.number
 
 
 def test_the_inbox_lists_newest_first_with_each_deletion_date(client, published, personas):
@@ -138,10 +140,22 @@ def test_search_finds_by_word_start_email_or_phone_without_reading_plain_text(
     make(personas.sales)
     make(personas.sales, name="Nora Vik", organisation="Nordre Land kommune", email="nora@vik.no", phone="915 55 555")
     client.force_login(personas.privacy_officer)
-    html = client.get("/staff/enquiries/", {"q": query}).content.decode()
+    response = client.post("/staff/enquiries/?status=all", {"q": query})
+    assert response.status_code == 303
+    # What was searched for never stands in an address (browser history, proxy logs).
+    assert query.lower() not in response["Location"].lower() and "s=" in response["Location"]
+    html = client.get(response["Location"]).content.decode()
     assert names_listed(html) == found
+    assert f'value="{query}"' in html  # the search box still shows it
     assert Entry.objects.get(action="enquiry.list_viewed").data["searched"] is True
     assert query.lower() not in str(Entry.objects.values_list("data", flat=True)).lower()  # the search is not kept
+
+
+def test_a_tampered_search_in_the_address_is_ignored(client, published, personas):
+    make(personas.sales)
+    client.force_login(personas.sales)
+    html = client.get("/staff/enquiries/", {"s": "v1.k1.bm90LWEtc2VhbGVkLXF1ZXJ5"}).content.decode()
+    assert names_listed(html) == ["Kari Nordmann"]
 
 
 def test_search_terms_are_keyed_digests_not_words(published, personas):
@@ -155,7 +169,7 @@ def test_filters_show_new_open_customers_and_those_deleted_soon(client, publishe
     new = make(personas.sales, name="Ny Nils", email="a@example.no")
     worked = make(personas.sales, name="Åpen Åse", email="b@example.no")
     client.force_login(personas.sales)
-    client.post(f"/staff/enquiries/{worked.pk}/contact/", {"kind": "phone", "happened_at": "2026-11-28T09:00"})
+    client.post(f"/staff/enquiries/{worked.pk}/contact/", {"kind": "phone", "happened_at": local(timezone.now())})
     customer = make(personas.sales, name="Kunde Kari", email="c@example.no")
     client.post(f"/staff/enquiries/{customer.pk}/customer/", {"note": "Signed"})
     old = make(
@@ -224,18 +238,36 @@ def test_a_contact_in_the_future_or_before_the_enquiry_is_refused(client, publis
 
 
 def test_p11_a_customer_leaves_the_enquiry_rule_for_the_customer_rule(client, published, personas):
-    enquiry = make(personas.sales)
+    enquiry = make(personas.sales, received_at=timezone.now() - dt.timedelta(days=300))
     client.force_login(personas.sales)
     client.post(f"/staff/enquiries/{enquiry.pk}/customer/", {"note": "Agreement 2026-114"})
     enquiry.refresh_from_db()
     assert enquiry.status == "customer" and enquiry.customer_note == "Agreement 2026-114"
     html = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
     assert "Not while the customer relationship lasts" in html
-    assert Entry.objects.get(action="enquiry.became_customer").data == {"retention_rule": "customers"}
-    response = client.post(f"/en/staff/enquiries/{enquiry.pk}/ended/", {"ended_on": "2026-11-01"})
-    assert response.status_code == 303
+    assert "Up to 24 months after the customer relationship has ended" in html
+    assert Entry.objects.get(action="enquiry.became_customer").data == {"retention_rule": "customers", "again": False}
+    # An end before the relationship began would make the enquiry due at once: refused.
+    before = timezone.localdate() - dt.timedelta(days=10)
+    response = client.post(f"/en/staff/enquiries/{enquiry.pk}/ended/", {"ended_on": before.isoformat()})
+    assert (
+        response.status_code == 400
+        and "The end cannot be before the person became a customer" in response.content.decode()
+    )
+    today = timezone.localdate()
+    assert client.post(f"/en/staff/enquiries/{enquiry.pk}/ended/", {"ended_on": today.isoformat()}).status_code == 303
+    enquiry.refresh_from_db()
     html = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
-    assert "The relationship ended on Nov. 1, 2026" in html and "Nov. 1, 2028" in html
+    two_years = today.replace(year=today.year + 2)
+    with translation.override("en"):
+        assert formats.date_format(two_years, "DATE_FORMAT") in html
+    # Recorded once: the date cannot be moved back afterwards.
+    response = client.post(f"/en/staff/enquiries/{enquiry.pk}/ended/", {"ended_on": today.isoformat()})
+    assert response.status_code == 400 and "already recorded" in response.content.decode()
+    # A former customer who comes back is kept again while the relationship lasts.
+    client.post(f"/staff/enquiries/{enquiry.pk}/customer/", {"note": "Renewed"})
+    enquiry.refresh_from_db()
+    assert enquiry.relationship_ended_at is None and enquiry.customer_note == "Renewed"
 
 
 def test_only_a_customer_relationship_can_end(client, published, personas):

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 
 from vern.audit.models import Entry
 from vern.audit.services import Actor
@@ -42,7 +43,7 @@ def nothing_stored() -> bool:
 
 def test_p3_the_forms_ask_for_exactly_what_the_policy_lists_and_no_more(client, published):
     policy_fields = {"name", "email", "phone", "organisation", "message"}
-    machinery = {"csrfmiddlewaretoken", "token", "website"}  # CSRF, the one-time token, the honeypot
+    machinery = {"token", "website"}  # the one-time token, the honeypot
     assert inputs(client.get("/contact/").content.decode()) == policy_fields | machinery
     assert inputs(client.get("/demo/").content.decode()) == policy_fields | machinery | {
         "preferred_date",
@@ -234,9 +235,11 @@ def test_a_database_error_mid_submit_stores_nothing_and_answers_politely(client,
     assert send(client, "contact", CONTACT).status_code == 303
 
 
-def test_an_oversized_body_is_refused_before_it_is_read(client, published):
-    response = send(client, "contact", {**CONTACT, "message": "x" * 70_000})
+def test_an_oversized_body_is_refused_before_it_is_read(published):
+    strict = Client(enforce_csrf_checks=True)  # no middleware may read the body first either
+    response = send(strict, "contact", {**CONTACT, "message": "x" * 70_000}, lang="en")
     assert response.status_code == 413
+    assert "The enquiry is too long. A message may have at most 5,000 characters." in response.content.decode()
     assert nothing_stored()
 
 
@@ -251,7 +254,9 @@ def test_bytes_that_are_not_utf8_are_refused_not_stored_mangled(client, publishe
             "token": aged_token("contact"),
         }.items()
     )
-    response = client.post("/en/contact/", body, content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/en/contact/", body, content_type="application/x-www-form-urlencoded", HTTP_ORIGIN="http://testserver"
+    )
     assert response.status_code == 400
     assert "This contains characters we cannot read" in response.content.decode()
     assert nothing_stored()
@@ -320,8 +325,66 @@ def test_each_form_says_what_it_collects_why_on_which_basis_and_for_how_long(cli
     assert 'href="/en/privacy/"' in notice if lang == "en" else 'href="/privacy/"' in notice
 
 
-def test_the_form_page_sets_no_cookie_but_the_declared_csrf_cookie(client, published):
+def test_the_form_page_sets_no_cookie_and_is_never_kept_by_a_cache(client, published):
     response = client.get("/contact/")
-    assert set(response.cookies) == {"vern_csrf"}
-    assert response.cookies["vern_csrf"]["max-age"] == ""  # a session cookie, as declared
+    assert not response.cookies
     assert "no-store" in response["Cache-Control"]
+
+
+def test_a_visitor_who_blocks_cookies_can_still_send_the_form(published):
+    strict = Client(enforce_csrf_checks=True)  # Django's CSRF check is on, and no cookie is ever sent
+    response = send(strict, "contact", CONTACT)
+    assert response.status_code == 303
+    assert Enquiry.objects.count() == 1
+
+
+@pytest.mark.parametrize("headers", [{"HTTP_ORIGIN": "https://evil.example"}, {"HTTP_ORIGIN": None}])
+def test_a_form_posted_from_another_site_is_refused_and_stores_nothing(client, published, headers):
+    extra = {key: value for key, value in headers.items() if value is not None}
+    if not extra:
+        response = client.post("/en/contact/", {**CONTACT, "token": aged_token("contact")})
+    else:
+        response = send(client, "contact", CONTACT, lang="en", **extra)
+    assert response.status_code == 403
+    assert "Send the form from our own pages." in response.content.decode()
+    assert nothing_stored()
+
+
+def test_a_refused_or_failed_form_costs_nothing_against_the_limit(client, published):
+    for _ in range(6):  # typos
+        assert send(client, "contact", {**CONTACT, "phone": "12"}).status_code == 400
+    with FailingOutbox():
+        assert send(client, "contact", CONTACT).status_code == 503
+    for _ in range(4):
+        assert send(client, "contact", CONTACT).status_code == 303
+    assert send(client, "contact", CONTACT).status_code == 429
+    assert Enquiry.objects.count() == 4
+
+
+def test_fixing_a_mistake_quickly_is_not_too_fast(client, published):
+    token = aged_token("contact", seconds=1)
+    html = send(client, "contact", CONTACT, token=token).content.decode()
+    assert "sendt svært raskt" in html
+    assert f'name="token" value="{token}"' in html  # the same token: its clock keeps running
+    assert send(client, "contact", CONTACT, token=aged_token("contact", seconds=4)).status_code == 303
+
+
+def test_nobody_to_tell_of_a_new_enquiry_is_logged_without_personal_data(client, published, caplog):
+    send(client, "contact", CONTACT)
+    assert "came in and no one is told" in caplog.text
+    assert "kari" not in caplog.text.lower() and "bergen" not in caplog.text.lower()
+
+
+def test_a_notification_that_quotes_the_enquiry_is_found_by_the_enquirers_address(client, default_source, settings):
+    from vern.registry.selectors import records_of
+
+    settings.VERN_ENQUIRY_NOTIFY = ["salg@kaukus.no"]
+    source = default_source.replace("notification_includes_content: false", "notification_includes_content: true")
+    declaration_publish(source=source, actor=Actor.cli())
+    send(client, "contact", CONTACT)
+    found = {
+        f.entry.label: sorted(r.kind for r in f.records)
+        for f in records_of(email="kari.nordmann@example.no")
+        if f.entry.label == "mail.OutboxMessage"
+    }
+    assert found == {"mail.OutboxMessage": ["enquiry_notification", "enquiry_received"]}

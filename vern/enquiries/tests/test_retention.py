@@ -83,3 +83,27 @@ def test_p11_the_period_comes_from_the_declaration(published, default_source):
     kept = enquiry(published)
     assert retention.deletion_at(kept) == dt.datetime(2026, 3, 31, 14, 0, tzinfo=dt.UTC)
     assert due(retention, dt.datetime(2026, 4, 1, 14, 0, tzinfo=dt.UTC)) == {kept.pk}
+
+
+def test_p11_the_registry_tells_the_sweep_about_the_customer_exception(published):
+    """A sweep that reads only the registry must not take customers by the 24-month rule."""
+    from vern.registry.entries import entries
+
+    entry = next(e for e in entries() if e.label == "enquiries.Enquiry")
+    kept = enquiry(published)
+    customer = enquiry(published, status="customer", became_customer_at=LAST_CONTACT)
+    later = TWO_YEARS_LATER + DAY
+    due_now = entry.due_query(declaration_of(published), later)
+    assert due_now is not None
+    assert set(Enquiry.objects.filter(due_now).values_list("pk", flat=True)) == {kept.pk}
+    assert customer.pk not in Enquiry.objects.filter(due_now).values_list("pk", flat=True)
+
+
+def test_p11_the_boundary_holds_to_the_minute_in_the_middle_of_a_month(published):
+    retention = Retention.of(declaration_of(published))
+    mid = dt.datetime(2025, 6, 15, 9, 30, tzinfo=dt.UTC)
+    kept = enquiry(published, last_contact_at=mid)
+    deletion = dt.datetime(2027, 6, 15, 9, 30, tzinfo=dt.UTC)
+    assert retention.deletion_at(kept) == deletion
+    assert due(retention, deletion - dt.timedelta(minutes=1)) == set()
+    assert due(retention, deletion) == {kept.pk}

@@ -174,7 +174,7 @@ def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
     out = capsys.readouterr().out
     assert "mail.OutboxMessage\n  purpose operations, retention rule mail_log, clock created_at" in out
     assert "sessions.Session: staff_data" in out
-    assert "found by email (to_index)" in out
+    assert "found by email (to_index, about_index)" in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
     assert "accounts.User: staff_data" in out
 

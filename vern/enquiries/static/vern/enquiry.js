@@ -10,20 +10,23 @@
 (function () {
   "use strict";
 
-  function text(el, value) {
-    el.textContent = value;
-    return el;
+  var RETRY = ["too_fast", "expired", "token", "honeypot"];
+
+  function el(tag, text) {
+    var node = document.createElement(tag);
+    if (text) node.textContent = text;
+    return node;
   }
 
   function clearErrors(form) {
-    form.querySelectorAll(".vern-error").forEach(function (el) { el.remove(); });
-    form.querySelectorAll("[aria-invalid]").forEach(function (el) {
-      el.removeAttribute("aria-invalid");
-      var described = (el.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
-        return id.indexOf("vern-error-") !== 0;
+    form.querySelectorAll(".vern-error").forEach(function (node) { node.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (input) {
+      input.removeAttribute("aria-invalid");
+      var ids = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && id.indexOf("vern-error-") !== 0;
       });
-      if (described.length) el.setAttribute("aria-describedby", described.join(" "));
-      else el.removeAttribute("aria-describedby");
+      if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+      else input.removeAttribute("aria-describedby");
     });
   }
 
@@ -31,32 +34,23 @@
     var box = form.querySelector("[data-vern-notice]");
     if (!box || !notice) return;
     box.textContent = "";
-    var p = document.createElement("p");
-    p.textContent = notice.summary;
-    var link = document.createElement("a");
+    var link = el("a", notice.policy_link_text);
     link.href = notice.policy_url;
-    link.textContent = notice.policy_link_text;
-    box.appendChild(p);
+    box.appendChild(el("p", notice.summary));
     box.appendChild(link);
   }
 
-  function status(form) {
-    var el = form.querySelector("[data-vern-status]");
-    if (!el) {
-      el = document.createElement("p");
-      el.setAttribute("data-vern-status", "");
-      el.setAttribute("role", "status");
-      form.appendChild(el);
-    }
-    return el;
-  }
-
+  /* Puts each message beside its field; returns the first field and the messages it could not place. */
   function fieldErrors(form, fields) {
     var first = null;
+    var loose = [];
     Object.keys(fields).forEach(function (name) {
       var input = form.elements.namedItem(name);
-      if (!input || !input.id) return;
-      var note = text(document.createElement("span"), fields[name].join(" "));
+      if (!input || !input.id || !input.insertAdjacentElement) {
+        loose.push(fields[name].join(" "));
+        return;
+      }
+      var note = el("span", fields[name].join(" "));
       note.className = "vern-error";
       note.id = "vern-error-" + input.id;
       input.insertAdjacentElement("afterend", note);
@@ -65,16 +59,26 @@
       input.setAttribute("aria-describedby", (described ? described + " " : "") + note.id);
       first = first || input;
     });
-    return first;
+    return { first: first, loose: loose };
   }
 
   function setUp(form) {
-    var endpoint = form.action;
-    var kind = form.getAttribute("data-vern-enquiry") || "contact";
-    var lang = form.getAttribute("data-lang") || document.documentElement.lang || "nb";
+    // Attributes, not properties: a field named "action" or "lang" would hide the property.
+    var endpoint = new URL(form.getAttribute("action") || "", document.baseURI).href.replace(/\/?$/, "/");
+    var kind = form.getAttribute("data-vern-enquiry") === "demo" ? "demo" : "contact";
+    var lang = form.getAttribute("data-lang") || form.getAttribute("lang") || document.documentElement.lang || "nb";
     lang = lang.indexOf("en") === 0 ? "en" : "nb";
     var token = form.elements.namedItem("token");
+    var honeypot = form.elements.namedItem("website");
     var sending = false;
+    // Present (and empty) from the start, so that screen readers announce what is put in it.
+    var status = form.querySelector("[data-vern-status]");
+    if (!status) {
+      status = el("p");
+      status.setAttribute("data-vern-status", "");
+      form.appendChild(status);
+    }
+    status.setAttribute("role", "status");
 
     function fetchToken() {
       return fetch(endpoint + "form?kind=" + kind + "&lang=" + lang, { credentials: "omit" })
@@ -92,10 +96,13 @@
       if (sending) return;
       sending = true;
       clearErrors(form);
-      var data = { kind: kind, lang: lang };
+      status.textContent = "";
+      var data = {};
       new FormData(form).forEach(function (value, key) {
         if (typeof value === "string") data[key] = value;
       });
+      data.kind = kind;
+      data.lang = lang;
       var button = form.querySelector("[type=submit]");
       if (button) button.disabled = true;
       fetch(endpoint, {
@@ -106,21 +113,23 @@
       })
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (result) {
+          var body = result.body;
           if (result.ok) {
-            var done = text(document.createElement("p"), result.body.message);
+            var done = el("p", body.message);
             done.setAttribute("role", "status");
             done.setAttribute("tabindex", "-1");
             form.replaceWith(done);
             done.focus();
             return;
           }
-          text(status(form), result.body.message);
-          var first = result.body.fields ? fieldErrors(form, result.body.fields) : null;
-          if (first) first.focus();
-          if (["too_fast", "expired", "token", "honeypot"].indexOf(result.body.error) >= 0) fetchToken();
+          var placed = body.fields ? fieldErrors(form, body.fields) : { first: null, loose: [] };
+          status.textContent = [body.message].concat(placed.loose).join(" ");
+          if (placed.first) placed.first.focus();
+          if (body.error === "honeypot" && honeypot) honeypot.value = "";
+          if (RETRY.indexOf(body.error) >= 0) fetchToken().catch(function () {});
         })
         .catch(function () {
-          text(status(form), lang === "en" ? "The enquiry could not be sent. Try again." : "Henvendelsen kunne ikke sendes. Prøv igjen.");
+          status.textContent = lang === "en" ? "The enquiry could not be sent. Try again." : "Henvendelsen kunne ikke sendes. Prøv igjen.";
         })
         .then(function () {
           sending = false;

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         for entry in entries():
-            found_by = ", ".join(f"{kind} ({field})" for kind, field in entry.identifiers.items())
+            found_by = ", ".join(f"{kind} ({', '.join(fields)})" for kind, fields in entry.identifiers.items())
             erasure = entry.erasure + (f" {', '.join(entry.anonymise)}" if entry.anonymise else "")
             self.stdout.write(
                 f"{entry.label}\n"
