@@ -198,6 +198,14 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
     page.get_by_role("button", name="Log contact").click()
     page.wait_for_load_state()
     assert page.get_by_text("The contact is logged.").is_visible()
+    page.get_by_role("button", name="Became a customer").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Not while the customer relationship lasts").is_visible()
+    page.get_by_role("button", name="Record the end").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("button", name="A customer again").is_visible()
+    assert axe(page) == []
+    screenshot(page, "enquiry-staff-detail-ended-customer-desktop")
 
 
 class _OtherSite(http.server.BaseHTTPRequestHandler):
