@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "vern.declaration",
     "vern.consent",
     "vern.enquiries",
+    "vern.retention",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

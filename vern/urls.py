@@ -27,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("staff/declaration/", include("vern.declaration.staff_urls")),
     path("staff/consent/", include("vern.consent.staff_urls")),
     path("staff/enquiries/", include("vern.enquiries.staff_urls")),
+    path("staff/retention/", include("vern.retention.staff_urls")),
     path("privacy/", include("vern.declaration.urls")),
     path("", include("vern.consent.urls")),
     path("", include("vern.enquiries.urls")),

@@ -30,6 +30,7 @@ class Capability(StrEnum):
     MANAGE_DECLARATION = "manage_declaration"  # the privacy declaration: check, publish, record of processing
     READ_CONSENT = "read_consent"  # proof of cookie consent, by consent id
     WORK_ENQUIRIES = "work_enquiries"  # the enquiry inbox: read, register, log contact, mark customer
+    MANAGE_RETENTION = "manage_retention"  # the retention plan and runs, legal holds
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
@@ -41,6 +42,7 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_DECLARATION,
             Capability.READ_CONSENT,
             Capability.WORK_ENQUIRIES,
+            Capability.MANAGE_RETENTION,
         }
     ),
     Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES}),

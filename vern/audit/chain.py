@@ -7,6 +7,10 @@ and ``mac``. Appending locks the head, so two transactions never chain onto the
 same predecessor. ``verify`` recomputes the chain and names every row that was
 edited, inserted or deleted; anchors kept outside the database catch a deletion
 of the newest rows together with a rewritten head.
+
+Retention removes the oldest rows with ``prune``: only a prefix, and the head
+keeps the number and mac of the last removed row (its floor), so the remaining
+chain still verifies from there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from vern.lib.crypto import chain_mac
 from vern.lib.keys import index_key
 
 GENESIS = "0" * 64
+# Every chain by its row model's label, so that retention can prune any of them.
+CHAINS: dict[str, HashChain] = {}
 
 
 class ChainBroken(RuntimeError):
@@ -55,6 +61,9 @@ class HashChain:
     head_id: int
     fields: tuple[str, ...]
     describe: Callable[[Any], str] = lambda row: ""
+
+    def __post_init__(self) -> None:
+        CHAINS[self.model._meta.label] = self
 
     def payload(self, row: Any) -> bytes:
         values = {name: _plain(getattr(row, name)) for name in self.fields}
@@ -88,11 +97,33 @@ class HashChain:
         head = Head.objects.filter(pk=self.head_id).first()
         return f"{head.seq}:{head.mac}" if head is not None else f"0:{GENESIS}"
 
+    def prune(self, *, through_seq: int) -> int:
+        """Remove rows up to and including ``through_seq``, oldest first; returns how many went.
+
+        Call it in batches of a bounded size: each call is one transaction that moves the
+        floor and deletes the rows below it together.
+        """
+        with transaction.atomic():
+            head = Head.objects.select_for_update().filter(pk=self.head_id).first()
+            if head is None or through_seq <= head.floor_seq:
+                return 0
+            through_seq = min(through_seq, head.seq)
+            last = self.model._default_manager.filter(seq=through_seq).values_list("mac", flat=True).first()
+            if last is None:
+                raise ChainBroken(f"row #{through_seq} of the {self.name} chain is missing; verify the chain")
+            deleted, _ = self.model._default_manager.filter(seq__gt=head.floor_seq, seq__lte=through_seq).delete()
+            Head.objects.filter(pk=self.head_id).update(floor_seq=through_seq, floor_mac=last)
+        return deleted
+
+    def floor(self) -> int:
+        return Head.objects.filter(pk=self.head_id).values_list("floor_seq", flat=True).first() or 0
+
     def verify(self, *, batch_size: int = 2000, anchors: list[str] | None = None) -> Verification:
-        problems = self._check_anchors(anchors or [])
         rows_table = self.model._default_manager
         head = Head.objects.filter(pk=self.head_id).first()
-        prev_mac, expected_seq, rows, last_seq, after = GENESIS, 1, 0, 0, 0
+        floor, floor_mac = (head.floor_seq, head.floor_mac) if head is not None and head.floor_seq else (0, GENESIS)
+        problems = self._check_anchors(anchors or [], floor=floor)
+        prev_mac, expected_seq, rows, last_seq, after = floor_mac, floor + 1, 0, floor, floor
         while True:
             chunk: list[Any] = list(rows_table.filter(seq__gt=after).order_by("seq")[:batch_size])
             if not chunk:
@@ -120,15 +151,15 @@ class HashChain:
             problems.append(f"the head's hash does not match row #{last_seq}")
         return Verification(rows=rows, problems=problems)
 
-    def _check_anchors(self, anchors: list[str]) -> list[str]:
+    def _check_anchors(self, anchors: list[str], *, floor: int = 0) -> list[str]:
         problems = []
         for anchor in anchors:
             seq_text, _, mac = anchor.partition(":")
             if not seq_text.isdigit() or len(mac) != 64:
                 problems.append(f"the anchor {anchor!r} is not of the form SEQ:MAC")
                 continue
-            if int(seq_text) == 0:
-                continue
+            if int(seq_text) <= floor:
+                continue  # removed by retention; the floor carries the chain on from there
             found = self.model._default_manager.filter(seq=int(seq_text)).values_list("mac", flat=True).first()
             if found is None:
                 problems.append(f"row #{seq_text}, recorded in an anchor outside the database, is gone")

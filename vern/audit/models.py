@@ -70,6 +70,10 @@ class Head(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     mac = models.CharField(max_length=64, default="")
+    # Retention removes the oldest rows; the chain then starts after the last removed row,
+    # whose number and mac are kept here so that the rest can still be verified.
+    floor_seq = models.BigIntegerField(default=0)
+    floor_mac = models.CharField(max_length=64, default="")
 
     class Privacy:
         not_personal = "The number and hash of the newest audit row."

@@ -22,7 +22,6 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,6 +33,7 @@ from vern.consent.models import ConsentEvent
 from vern.consent.services import ConsentRefused, Decision, consent_decide
 from vern.declaration.selectors import declaration_of, latest_version_for
 from vern.lib.ip import client_ip_shortened
+from vern.lib.language import page_language
 from vern.lib.origins import allow_origin, caller_origin
 from vern.lib.ratelimit import Limit, hit
 
@@ -66,10 +66,6 @@ def _token_valid(token: str) -> bool:
         return signing.TimestampSigner(salt=TOKEN_SALT).unsign(token, max_age=TOKEN_MAX_AGE) == "consent"
     except signing.BadSignature:
         return False
-
-
-def _language() -> str:
-    return "en" if (get_language() or "nb").startswith("en") else "nb"
 
 
 def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
@@ -187,7 +183,7 @@ def choose(request: HttpRequest) -> HttpResponse:
             fields,
             layer=layer,
             origin="",
-            language=_language(),
+            language=page_language(),
             previous=state.choice or state.stale,
             lapsed=state.choice is None and state.stale is not None,
         )

@@ -273,6 +273,11 @@ def _check_retention(d: Declaration, out: _Collector) -> None:
     for i, rule in enumerate(d.retention.rules):
         if (rule.period is None) == (rule.until is None):
             out.add(("retention", "rules", i), "give either period or until, not both and not neither")
+        elif rule.period is not None and Duration.parse(rule.period).max_seconds() < 86400:
+            # The sweep would remove data almost as soon as it is written: a slip, not a rule.
+            out.add(
+                ("retention", "rules", i, "period"), f"{rule.period!r} is shorter than a day; keep data at least a day"
+            )
         for j, purpose_id in enumerate(rule.purposes):
             if purpose_id not in purposes:
                 out.add(("retention", "rules", i, "purposes", j), f"{purpose_id!r} is not a declared purpose")

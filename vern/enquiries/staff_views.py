@@ -35,9 +35,9 @@ from vern.enquiries.services import (
     enquiry_viewed,
     inbox_viewed,
 )
-from vern.enquiries.views import language_of_request
 from vern.lib.crypto import DecryptionError
 from vern.lib.keys import keyring
+from vern.lib.language import page_language
 
 PAGE_SIZE = 25
 
@@ -155,7 +155,7 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
     enquiry_viewed(staff=staff, enquiry=enquiry)
     version = latest_version_for(request)
     declaration = declaration_of(version) if version is not None else None
-    language = language_of_request()
+    language = page_language()
     retention = selectors.Retention.of(declaration)
     rule = declaration.rule(retention.rule_of(enquiry)) if declaration is not None else None
     purpose = declaration.purpose(enquiry.purpose) if declaration is not None else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
@@ -16,11 +15,8 @@ from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.intake import body_too_large, problem_message, take
 from vern.enquiries.models import Enquiry
 from vern.enquiries.selectors import collection_notice
+from vern.lib.language import page_language
 from vern.lib.origins import caller_origin
-
-
-def language_of_request() -> str:
-    return "en" if (get_language() or "nb").startswith("en") else "nb"
 
 
 def render_form(
@@ -29,7 +25,7 @@ def render_form(
     """The form page; every rendering carries a fresh one-time token, and keeps what was typed."""
     version = latest_version_for(request)
     declaration = declaration_of(version) if version is not None else None
-    language = language_of_request()
+    language = page_language()
     token = tokens.issue(kind)
     if form is None:
         form = EnquiryForm(kind=kind, initial={"token": token})
@@ -67,7 +63,7 @@ def _form_view(request: HttpRequest, kind: str) -> HttpResponse:
     if body_too_large(request):  # checked before the body is read
         return render_form(request, kind=kind, problem="too_large", status=413)
     form = EnquiryForm(request.POST, kind=kind)
-    outcome = take(request, form, kind=kind, channel=Enquiry.Channel.FORM, language=language_of_request())
+    outcome = take(request, form, kind=kind, channel=Enquiry.Channel.FORM, language=page_language())
     if outcome.received is None:
         status = 400 if outcome.status == 422 else outcome.status
         return render_form(request, kind=kind, form=form, problem=outcome.problem, status=status)
@@ -101,5 +97,5 @@ def demo_thanks(request: HttpRequest) -> HttpResponse:
 def _thanks(request: HttpRequest, kind: str) -> HttpResponse:
     version = latest_version_for(request)
     declaration = declaration_of(version) if version is not None else None
-    notice = collection_notice(declaration, kind, language_of_request()) if declaration is not None else None
+    notice = collection_notice(declaration, kind, page_language()) if declaration is not None else None
     return render(request, "enquiries/thanks.html", {"kind": kind, "notice": notice})

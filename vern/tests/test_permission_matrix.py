@@ -7,15 +7,18 @@ missing from the table fails the suite.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from vern.accounts.models import User
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
+from vern.retention.models import Hold
 
 EVERYONE = {"admin", "privacy_officer", "sales"}
 
@@ -50,6 +53,10 @@ MATRIX: dict[str, set[str] | str] = {
     "enquiries_staff:mark_customer": {"sales", "privacy_officer"},
     "enquiries_staff:end_relationship": {"sales", "privacy_officer"},
     "enquiries_staff:delete": {"sales", "privacy_officer"},
+    "retention_staff:overview": {"privacy_officer"},
+    "retention_staff:sweep": {"privacy_officer"},
+    "retention_staff:hold_new": {"privacy_officer"},
+    "retention_staff:hold_end": {"privacy_officer"},
 }
 
 
@@ -110,13 +117,16 @@ def targets(personas, published) -> dict[str, Any]:
         legal_basis="f",
         policy_version=published.number,
     )
-    return {"person": target.pk, "job": job.pk, "message": message.pk, "enquiry": enquiry.pk}
+    hold = Hold.objects.create(subject_key="kari-index", reason="Claim", ends_at=timezone.now() + dt.timedelta(days=30))
+    return {"person": target.pk, "job": job.pk, "message": message.pk, "enquiry": enquiry.pk, "hold": hold.pk}
 
 
 def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
     pk = {"ops:job_retry": targets["job"], "ops:outbox_requeue": targets["message"]}.get(name, targets["person"])
     if name.startswith("enquiries_staff:"):
         pk = targets["enquiry"]
+    if name.startswith("retention_staff:"):
+        pk = targets["hold"]
     return "/" + route.replace("<int:pk>", str(pk))
 
 

@@ -46,6 +46,7 @@ def test_p18_each_role_gets_only_what_it_needs():
         Capability.MANAGE_DECLARATION,
         Capability.READ_CONSENT,
         Capability.WORK_ENQUIRIES,
+        Capability.MANAGE_RETENTION,
     }
     both = services.staff_create(
         email="b@example.com",

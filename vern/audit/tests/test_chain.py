@@ -190,3 +190,32 @@ def test_p19_vern_audit_verify_fails_on_a_tampered_row():
     assert tampered.returncode != 0
     assert "row #2 (test.harmless) was changed after it was written" in tampered.stderr
     assert "verification FAILED" in tampered.stderr
+
+
+@pytest.mark.django_db
+def test_retention_removes_the_oldest_rows_and_the_rest_still_verifies():
+    from vern.audit.services import AUDIT_CHAIN
+
+    write_rows(10)
+    anchor = audit_anchor()
+    assert AUDIT_CHAIN.prune(through_seq=4) == 4
+    assert AUDIT_CHAIN.prune(through_seq=3) == 0  # already gone: nothing happens twice
+    assert list(Entry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(5, 11))
+    result = audit_verify(anchors=[anchor, "2:" + "f" * 64])  # an anchor below the floor is not checkable
+    assert result.ok, result.problems
+    audit_record(action="test.after", actor=Actor.system())
+    assert audit_verify().ok
+    # Someone who removes more than retention did is still caught.
+    Entry.objects.filter(seq=5).delete()
+    assert "rows #5-#5 are missing (deleted)" in audit_verify().problems
+
+
+@pytest.mark.django_db
+def test_retention_may_remove_every_row_and_the_chain_goes_on():
+    from vern.audit.services import AUDIT_CHAIN
+
+    write_rows(3)
+    assert AUDIT_CHAIN.prune(through_seq=99) == 3
+    assert audit_verify().ok
+    audit_record(action="test.after", actor=Actor.system())
+    assert Entry.objects.get().seq == 4 and audit_verify().ok

@@ -37,6 +37,20 @@ def test_the_default_declaration_is_valid_and_complete(default_source):
 # (what is broken, old text, new text, marker on the offending line, expected problem)
 BROKEN = [
     (
+        "a retention period that would delete data at once",
+        "      period: 90 days\n",
+        "      period: 5 minutes\n",
+        "period: 5 minutes",
+        "retention.rules[5].period (line {line}): '5 minutes' is shorter than a day",
+    ),
+    (
+        "a retention period of zero",
+        "      period: 90 days\n",
+        "      period: 0 days\n",
+        "period: 0 days",
+        "retention.rules[5].period (line {line}):",
+    ),
+    (
         "a site that would embed the forms over plain http",
         "  embedding_origins: []\n\nprocessors:",
         "  embedding_origins: [http://moteadm.kaukus.no]\n\nprocessors:",

@@ -48,7 +48,7 @@ def register_form(**fields: str) -> dict[str, str]:
 
 
 def names_listed(html: str) -> list[str]:
-    return re.findall(r'<td class="inbox__who"><a href="/(?:en/)?staff/enquiries/\d+/">([^<]+)</a>', html)
+    return re.findall(r'<td class="inbox__who stack__title"><a href="/(?:en/)?staff/enquiries/\d+/">([^<]+)</a>', html)
 
 
 def test_p3_staff_register_an_enquiry_that_came_by_telephone_with_its_channel(client, published, personas):

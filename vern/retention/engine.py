@@ -1,0 +1,218 @@
+"""The retention engine: every registered model's rule, compiled from the declaration, and enforced.
+
+For each model in the personal-data registry, the declaration's rule gives the
+period and the model's ``Privacy`` gives the clock field (or a function that
+knows the rule's exceptions, like an enquiry that became a customer). A row is
+due when its period has passed; it is kept while a legal hold covers it (a hold
+on the person, found through the model's identifiers, or on the row itself).
+
+A sweep removes what is due in batches, each in its own transaction, so that it
+never holds the write lock for long and can be killed at any point: the next
+sweep recomputes what is due and finishes, and nothing is removed early because
+"due" is always computed afresh from the clock. Rows of a hash chain (the audit
+log, the consent proof) go only as a prefix, so the rest still verifies.
+Removal follows the model's erasure mode: ``anonymise`` clears the named fields,
+anything else deletes the row (with its parts, by cascade).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+
+from vern.audit.chain import CHAINS, HashChain
+from vern.declaration.durations import Duration
+from vern.declaration.schema import Declaration, RetentionRule
+from vern.registry.entries import Entry, entries
+from vern.retention.models import Hold
+
+CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class SweepRefused(RuntimeError):
+    """A sweep cannot know what is due, so it removes nothing."""
+
+
+class ClockDisagreement(SweepRefused):
+    """The application's clock and the database's differ: a sweep would not know what is due."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    entry: Entry
+    rule: RetentionRule
+    period: Duration | None  # None: kept until an event (e.g. unsubscribing), not for a time
+    chain: HashChain | None
+
+    @property
+    def label(self) -> str:
+        return self.entry.label
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.entry.model
+
+    def due(self, declaration: Declaration, now: dt.datetime) -> Q | None:
+        """The rows due for removal at ``now``, before holds; None if the rule has no period."""
+        if self.period is None:
+            return None
+        custom = self.entry.due_query(declaration, now)
+        if custom is not None:
+            return custom
+        return Q(**{f"{self.entry.clock}__lte": self.period.before(now)})
+
+    def not_yet_removed(self) -> Q:
+        """For anonymising models: rows that still hold something to clear."""
+        if self.entry.erasure != "anonymise":
+            return Q()
+        condition = Q(pk__in=[])
+        for name in self.entry.anonymise:
+            nullable = getattr(self.model._meta.get_field(name), "null", False)
+            condition |= Q(**{f"{name}__isnull": False}) if nullable else ~Q(**{name: ""})
+        return condition
+
+
+def compile_rules(declaration: Declaration) -> list[Compiled]:
+    autodiscover_modules("services")  # every HashChain is defined in a services module
+    compiled = []
+    for entry in entries():
+        rule = declaration.rule(entry.retention)
+        if rule is None:
+            continue  # publishing refuses such a declaration; the system check names it
+        period = Duration.parse(rule.period) if rule.period else None
+        compiled.append(Compiled(entry=entry, rule=rule, period=period, chain=CHAINS.get(entry.label)))
+    return compiled
+
+
+def database_now() -> dt.datetime:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT now()")
+            value = cursor.fetchone()[0]
+        else:
+            cursor.execute("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
+            value = dt.datetime.fromisoformat(cursor.fetchone()[0]).replace(tzinfo=dt.UTC)
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def safe_now() -> dt.datetime:
+    """The earlier of the application's and the database's clock; refused if they disagree.
+
+    A clock that jumped forward would make rows look due before their time: two clocks
+    that must agree, and the earlier of them, keep a single wrong clock from deleting early.
+    """
+    app, database = timezone.now(), database_now()
+    if abs(app - database) > CLOCK_TOLERANCE:
+        raise ClockDisagreement(
+            f"the application's clock and the database's differ by {abs(app - database)}; nothing is removed "
+            "until they agree (check NTP on both hosts)"
+        )
+    return min(app, database)
+
+
+def held(compiled: Compiled, now: dt.datetime) -> Q:
+    """Rows that an active hold keeps: on the person (by any identifier field) or on the row."""
+    active = Hold.objects.filter(released_at__isnull=True, ends_at__gt=now)
+    people = active.exclude(subject_key="").values("subject_key")
+    condition = Q(pk__in=[])
+    for fields in compiled.entry.identifiers.values():
+        for name in fields:
+            condition |= Q(**{f"{name}__in": people})
+    records = list(active.filter(record_model=compiled.label).values_list("record_pk", flat=True))
+    if records:
+        pk_field = compiled.model._meta.pk
+        condition |= Q(pk__in=[pk_field.to_python(pk) for pk in records])
+    return condition
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    compiled: Compiled
+    due: int  # removable now
+    held: int  # due, but kept by a hold
+    waiting: int  # due, but behind a kept row of a chain (chains are removed as a prefix only)
+    oldest: dt.datetime | None  # the earliest clock among the removable rows
+
+
+def plan(declaration: Declaration, now: dt.datetime) -> list[RulePlan]:
+    plans = []
+    for compiled in compile_rules(declaration):
+        due = compiled.due(declaration, now)
+        if due is None:
+            plans.append(RulePlan(compiled, 0, 0, 0, None))
+            continue
+        rows = compiled.model._default_manager.filter(due).filter(compiled.not_yet_removed())
+        keep = held(compiled, now)
+        if compiled.chain is not None:
+            through = _chain_through(compiled, due, keep)
+            removable = rows.filter(seq__gt=compiled.chain.floor(), seq__lte=through)
+            held_count = rows.filter(keep).count()
+            waiting = rows.filter(seq__gt=through).exclude(keep).count()
+        else:
+            removable = rows.exclude(keep)
+            held_count = rows.filter(keep).count()
+            waiting = 0
+        oldest = removable.aggregate(first=Min(compiled.entry.clock))["first"]
+        plans.append(RulePlan(compiled, removable.count(), held_count, waiting, oldest))
+    return plans
+
+
+def _chain_through(compiled: Compiled, due: Q, keep: Q) -> int:
+    """The last row of the removable prefix: just before the first row that is kept."""
+    assert compiled.chain is not None
+    rows = compiled.model._default_manager.filter(seq__gt=compiled.chain.floor())
+    first_kept = rows.filter(~due | keep).order_by("seq").values_list("seq", flat=True).first()
+    if first_kept is not None:
+        return int(first_kept) - 1
+    return int(rows.aggregate(last=Max("seq"))["last"] or compiled.chain.floor())
+
+
+def sweep_one(compiled: Compiled, declaration: Declaration, now: dt.datetime, *, batch_size: int) -> int:
+    """Remove what is due for one model, a batch per transaction; returns how many rows went."""
+    due = compiled.due(declaration, now)
+    if due is None:
+        return 0
+    keep = held(compiled, now)
+    if compiled.chain is not None:
+        return _prune_chain(compiled, due, keep, batch_size)
+    manager: Any = compiled.model._default_manager
+    removed = 0
+    while True:
+        with transaction.atomic():
+            rows = manager.filter(due).filter(compiled.not_yet_removed()).exclude(keep).order_by("pk")
+            if connection.features.has_select_for_update_skip_locked:
+                # Two sweeps at once share the work instead of waiting on each other.
+                rows = rows.select_for_update(skip_locked=True)
+            batch = list(rows.values_list("pk", flat=True)[:batch_size])
+            if not batch:
+                return removed
+            targets = manager.filter(pk__in=batch)
+            if compiled.entry.erasure == "anonymise":
+                removed += targets.update(**_blanks(compiled))
+            else:
+                _, per_model = targets.delete()  # with its parts, by cascade
+                removed += per_model.get(compiled.label, 0)
+
+
+def _blanks(compiled: Compiled) -> dict[str, Any]:
+    blanks: dict[str, Any] = {}
+    for name in compiled.entry.anonymise:
+        blanks[name] = None if getattr(compiled.model._meta.get_field(name), "null", False) else ""
+    return blanks
+
+
+def _prune_chain(compiled: Compiled, due: Q, keep: Q, batch_size: int) -> int:
+    assert compiled.chain is not None
+    through = _chain_through(compiled, due, keep)
+    removed = 0
+    floor = compiled.chain.floor()
+    while floor < through:
+        removed += compiled.chain.prune(through_seq=min(floor + batch_size, through))
+        floor = compiled.chain.floor()
+    return removed

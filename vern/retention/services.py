@@ -1,0 +1,132 @@
+"""Running a sweep, and putting or lifting a legal hold; each writes counts or a hold id to the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from vern.accounts.models import User
+from vern.audit.services import Actor, audit_record
+from vern.declaration.selectors import published_declaration
+from vern.lib.keys import email_index, phone_index
+from vern.registry.entries import entries
+from vern.retention import engine
+from vern.retention.models import Hold, Run
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 500
+
+
+class HoldRefused(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code  # "no_target", "two_targets", "past", "not_found", "released"
+
+
+def retention_sweep(*, trigger: str, actor: Actor, batch_size: int = BATCH_SIZE) -> Run:
+    """Remove everything due under the published declaration, model by model.
+
+    Killed half-way, it leaves a run marked running; the next sweep simply finishes the
+    work, because what is due is computed afresh. Two sweeps at once do no harm.
+    """
+    declaration = published_declaration()
+    run = Run.objects.create(trigger=trigger)
+    counts: dict[str, int] = {}
+    try:
+        if declaration is None:
+            raise engine.SweepRefused("no declaration is published, so no rule is known")
+        now = engine.safe_now()
+        for compiled in engine.compile_rules(declaration):
+            removed = engine.sweep_one(compiled, declaration, now, batch_size=batch_size)
+            counts[compiled.label] = removed
+            Run.objects.filter(pk=run.pk).update(counts=counts)  # progress, visible while it runs
+        with transaction.atomic():
+            audit_record(
+                action="retention.swept",
+                actor=actor,
+                object_type="retention.run",
+                object_id=run.pk,
+                data={"removed": counts, "as_of": now.isoformat()},
+            )
+            Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, finished_at=timezone.now(), counts=counts)
+    except Exception as exc:
+        Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED, finished_at=timezone.now(), counts=counts, error=str(exc)[:300]
+        )
+        log.error("retention sweep %s failed: %s", run.pk, type(exc).__name__)
+        raise
+    run.refresh_from_db()
+    log.info("retention sweep %s removed %s rows", run.pk, sum(counts.values()))
+    return run
+
+
+def _subject_key(*, email: str = "", phone: str = "") -> str:
+    return email_index(email) if email else phone_index(phone) if phone else ""
+
+
+@transaction.atomic
+def hold_place(
+    *,
+    staff: User,
+    reason: str,
+    ends_at: dt.datetime,
+    email: str = "",
+    phone: str = "",
+    record_model: str = "",
+    record_pk: str = "",
+) -> Hold:
+    """Keep a person's data (by email or phone) or one record past its retention, until ``ends_at``."""
+    person = bool(email or phone)
+    record = bool(record_model or record_pk)
+    if person == record:
+        raise HoldRefused("two_targets" if person else "no_target")
+    if ends_at <= timezone.now():
+        raise HoldRefused("past")
+    if record:
+        entry = next((e for e in entries() if e.label == record_model), None)
+        try:
+            key = entry.model._meta.pk.to_python(record_pk) if entry is not None else None
+        except ValidationError:
+            key = None
+        if key is None or entry is None or not entry.model._default_manager.filter(pk=key).exists():
+            raise HoldRefused("not_found")
+    hold = Hold.objects.create(
+        subject_key=_subject_key(email=email, phone=phone),
+        record_model=record_model,
+        record_pk=record_pk,
+        reason=reason,
+        ends_at=ends_at,
+        created_by=staff,
+    )
+    audit_record(
+        action="retention.hold_placed",
+        actor=Actor.staff(staff),
+        object_type="retention.hold",
+        object_id=hold.pk,
+        subject_key=hold.subject_key,
+        data={"on": "person" if person else "record", "record_model": record_model, "ends_at": ends_at.isoformat()},
+    )
+    return hold
+
+
+@transaction.atomic
+def hold_release(*, staff: User, hold: Hold) -> Hold:
+    locked = Hold.objects.select_for_update().get(pk=hold.pk)
+    if locked.released_at is not None:
+        raise HoldRefused("released")
+    now = timezone.now()
+    locked.released_at, locked.released_by = now, staff
+    locked.ends_at = min(locked.ends_at, now)  # the clock of the hold's own retention starts now
+    locked.save(update_fields=["released_at", "released_by", "ends_at"])
+    audit_record(
+        action="retention.hold_released",
+        actor=Actor.staff(staff),
+        object_type="retention.hold",
+        object_id=locked.pk,
+        subject_key=locked.subject_key,
+    )
+    return locked
