@@ -23,13 +23,15 @@ from typing import Any
 
 from django.db import models, transaction
 
-from vern.audit.models import Head
+from vern.audit.models import Entry, Head
 from vern.lib.crypto import chain_mac
 from vern.lib.keys import index_key
 
 GENESIS = "0" * 64
 # Every chain by its row model's label, so that retention can prune any of them.
 CHAINS: dict[str, HashChain] = {}
+# The audit action that records a pruning; verify requires one for the chain's floor.
+PRUNED_ACTION = "retention.chain_pruned"
 
 
 class ChainBroken(RuntimeError):
@@ -40,6 +42,7 @@ class ChainBroken(RuntimeError):
 class Verification:
     rows: int
     problems: list[str]
+    floor: int = 0
 
     @property
     def ok(self) -> bool:
@@ -97,32 +100,69 @@ class HashChain:
         head = Head.objects.filter(pk=self.head_id).first()
         return f"{head.seq}:{head.mac}" if head is not None else f"0:{GENESIS}"
 
-    def prune(self, *, through_seq: int) -> int:
+    def prune(self, *, through_seq: int, witness: Callable[[int, str, int], Any]) -> int:
         """Remove rows up to and including ``through_seq``, oldest first; returns how many went.
 
-        Call it in batches of a bounded size: each call is one transaction that moves the
-        floor and deletes the rows below it together.
+        Each call is one transaction: the rows are checked (a row changed or missing inside
+        the range stops the pruning, so that retention never hides tampering), the floor
+        moves, the rows go, and ``witness(through_seq, floor_mac, removed)`` writes the
+        record that ``verify`` requires for a floor (an audit row, chained and keyed). Call
+        it with ranges of a bounded size.
         """
         with transaction.atomic():
             head = Head.objects.select_for_update().filter(pk=self.head_id).first()
-            if head is None or through_seq <= head.floor_seq:
-                return 0
+            if head is None:
+                raise ChainBroken(f"the {self.name} chain's head row is missing; verify the chain")
             through_seq = min(through_seq, head.seq)
-            last = self.model._default_manager.filter(seq=through_seq).values_list("mac", flat=True).first()
-            if last is None:
-                raise ChainBroken(f"row #{through_seq} of the {self.name} chain is missing; verify the chain")
-            deleted, _ = self.model._default_manager.filter(seq__gt=head.floor_seq, seq__lte=through_seq).delete()
-            Head.objects.filter(pk=self.head_id).update(floor_seq=through_seq, floor_mac=last)
-        return deleted
+            if through_seq <= head.floor_seq:
+                return 0
+            rows: Any = self.model._default_manager
+            prev_mac, expected = head.floor_mac or GENESIS, head.floor_seq + 1
+            for row in rows.filter(seq__gt=head.floor_seq, seq__lte=through_seq).order_by("seq").iterator():
+                if row.seq != expected or row.prev_mac != prev_mac or self.mac(row) != row.mac:
+                    raise ChainBroken(f"row #{expected} of the {self.name} chain is missing or changed; verify it")
+                prev_mac, expected = row.mac, row.seq + 1
+            if expected != through_seq + 1:
+                raise ChainBroken(f"rows up to #{through_seq} of the {self.name} chain are missing; verify it")
+            after = rows.filter(seq=through_seq + 1).values_list("prev_mac", flat=True).first()
+            if after is not None and after != prev_mac:
+                raise ChainBroken(f"row #{through_seq + 1} of the {self.name} chain does not follow; verify it")
+            deleted, _ = rows.filter(seq__gt=head.floor_seq, seq__lte=through_seq).delete()
+            Head.objects.filter(pk=self.head_id).update(floor_seq=through_seq, floor_mac=prev_mac)
+            witness(through_seq, prev_mac, deleted)
+        return int(deleted)
+
+    def witness_matches(self, floor_seq: int, floor_mac: str) -> bool:
+        """Whether the newest record of a pruning of this chain names this floor and is intact."""
+        record = Entry.objects.filter(action=PRUNED_ACTION, object_type=f"chain.{self.name}").order_by("-seq").first()
+        audit = CHAINS.get(Entry._meta.label)
+        return (
+            record is not None
+            and record.object_id == str(floor_seq)
+            and record.data.get("floor_mac") == floor_mac
+            and (audit is None or audit.mac(record) == record.mac)
+        )
 
     def floor(self) -> int:
         return Head.objects.filter(pk=self.head_id).values_list("floor_seq", flat=True).first() or 0
 
     def verify(self, *, batch_size: int = 2000, anchors: list[str] | None = None) -> Verification:
+        first = self._verify(batch_size=batch_size, anchors=anchors or [])
+        if first.problems and self.floor() != first.floor:
+            # Retention pruned while we read: what looked deleted was removed properly. Again.
+            return self._verify(batch_size=batch_size, anchors=anchors or [])
+        return first
+
+    def _verify(self, *, batch_size: int, anchors: list[str]) -> Verification:
         rows_table = self.model._default_manager
         head = Head.objects.filter(pk=self.head_id).first()
         floor, floor_mac = (head.floor_seq, head.floor_mac) if head is not None and head.floor_seq else (0, GENESIS)
-        problems = self._check_anchors(anchors or [], floor=floor)
+        problems = self._check_anchors(anchors, floor=floor, floor_mac=floor_mac)
+        if floor and not self.witness_matches(floor, floor_mac):
+            problems.append(
+                f"the chain starts after row #{floor}, but no intact record says that retention removed "
+                "the rows before it: they were deleted"
+            )
         prev_mac, expected_seq, rows, last_seq, after = floor_mac, floor + 1, 0, floor, floor
         while True:
             chunk: list[Any] = list(rows_table.filter(seq__gt=after).order_by("seq")[:batch_size])
@@ -147,19 +187,23 @@ class HashChain:
                 f"the head says the last row is #{head.seq}, but the table ends at #{last_seq}: "
                 "rows at the end were deleted"
             )
-        elif rows and head.mac != prev_mac:
+        elif head.seq and head.mac != prev_mac:
             problems.append(f"the head's hash does not match row #{last_seq}")
-        return Verification(rows=rows, problems=problems)
+        return Verification(rows=rows, problems=problems, floor=floor)
 
-    def _check_anchors(self, anchors: list[str], *, floor: int = 0) -> list[str]:
+    def _check_anchors(self, anchors: list[str], *, floor: int, floor_mac: str) -> list[str]:
         problems = []
         for anchor in anchors:
             seq_text, _, mac = anchor.partition(":")
             if not seq_text.isdigit() or len(mac) != 64:
                 problems.append(f"the anchor {anchor!r} is not of the form SEQ:MAC")
                 continue
-            if int(seq_text) <= floor:
-                continue  # removed by retention; the floor carries the chain on from there
+            if int(seq_text) == floor and floor:
+                if mac != floor_mac:
+                    problems.append(f"row #{seq_text}, removed by retention, differs from the anchor kept outside")
+                continue
+            if int(seq_text) < floor:
+                continue  # removed by retention, which the floor's record proves
             found = self.model._default_manager.filter(seq=int(seq_text)).values_list("mac", flat=True).first()
             if found is None:
                 problems.append(f"row #{seq_text}, recorded in an anchor outside the database, is gone")

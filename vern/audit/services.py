@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from django.http import HttpRequest
 from django.utils import timezone
 
-from vern.audit.chain import HashChain, Verification
+from vern.audit.chain import PRUNED_ACTION, HashChain, Verification
 from vern.audit.models import Entry
 from vern.lib.logs import find_identifiers
 
@@ -112,6 +112,22 @@ def audit_record(
     )
     AUDIT_CHAIN.append(entry)
     return entry
+
+
+def chain_prune(chain: HashChain, *, through_seq: int, actor: Actor) -> int:
+    """Remove a chain's oldest rows through ``through_seq``, with the audit record that ``verify``
+    requires for the new start of the chain; returns how many rows went."""
+
+    def witness(floor_seq: int, floor_mac: str, removed: int) -> None:
+        audit_record(
+            action=PRUNED_ACTION,
+            actor=actor,
+            object_type=f"chain.{chain.name}",
+            object_id=floor_seq,
+            data={"floor_mac": floor_mac, "removed": removed},
+        )
+
+    return chain.prune(through_seq=through_seq, witness=witness)
 
 
 def audit_anchor() -> str:

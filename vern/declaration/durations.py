@@ -10,7 +10,9 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+OSLO = ZoneInfo("Europe/Oslo")
 UNITS = ("minute", "hour", "day", "week", "month", "year")
 _PATTERN = re.compile(r"^(\d{1,4}) (minute|hour|day|week|month|year)s?$")
 _NB = {
@@ -29,6 +31,16 @@ _APPROX_SECONDS = {
     "month": 31 * 86400,  # the longest month: a bound is never shorter than the calendar
     "year": 366 * 86400,
 }
+
+
+def _shift_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """The same wall-clock time ``months`` later (or earlier) in Oslo, the day clamped to the month."""
+    zone = moment.tzinfo
+    local = moment.astimezone(OSLO) if zone is not None else moment
+    year, month = divmod(local.month - 1 + months, 12)
+    year, month = local.year + year, month + 1
+    shifted = local.replace(year=year, month=month, day=min(local.day, calendar.monthrange(year, month)[1]))
+    return shifted.astimezone(zone) if zone is not None else shifted
 
 
 @dataclass(frozen=True, order=True)
@@ -78,15 +90,15 @@ class Duration:
         return self.amount * _APPROX_SECONDS[self.unit] > shortest_days * 86400
 
     def after(self, start: dt.datetime) -> dt.datetime:
-        """The moment this long after ``start``, with calendar months and years (31 Jan + 1 month = 28/29 Feb)."""
+        """The moment this long after ``start``, with calendar months and years (31 Jan + 1 month = 28/29 Feb).
+
+        Months are counted on the calendar of Europe/Oslo, where the controller and its
+        visitors read dates: "24 months after 31 March, 01:30" ends on 31 March, 01:30 there.
+        """
         if self.is_session:
             raise ValueError("a session has no end date")
         if self.unit in ("month", "year"):
-            months = self.amount * (12 if self.unit == "year" else 1)
-            year, month = divmod(start.month - 1 + months, 12)
-            year, month = start.year + year, month + 1
-            day = min(start.day, calendar.monthrange(year, month)[1])
-            return start.replace(year=year, month=month, day=day)
+            return _shift_months(start, self.amount * (12 if self.unit == "year" else 1))
         seconds = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}[self.unit]
         return start + dt.timedelta(seconds=self.amount * seconds)
 
@@ -100,11 +112,7 @@ class Duration:
         if self.is_session:
             raise ValueError("a session has no end date")
         if self.unit in ("month", "year"):
-            months = self.amount * (12 if self.unit == "year" else 1)
-            year, month = divmod(end.month - 1 - months, 12)
-            year, month = end.year + year, month + 1
-            day = min(end.day, calendar.monthrange(year, month)[1])
-            return end.replace(year=year, month=month, day=day)
+            return _shift_months(end, -self.amount * (12 if self.unit == "year" else 1))
         seconds = {"minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}[self.unit]
         return end - dt.timedelta(seconds=self.amount * seconds)
 

@@ -26,7 +26,8 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
-from vern.audit.chain import CHAINS, HashChain
+from vern.audit.chain import CHAINS, ChainBroken, HashChain
+from vern.audit.services import Actor, audit_record, chain_prune
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.registry.entries import Entry, entries
@@ -79,15 +80,27 @@ class Compiled:
 
 
 def compile_rules(declaration: Declaration) -> list[Compiled]:
+    """Every registered model with its rule; one without a rule is left out (``unenforceable`` names it)."""
     autodiscover_modules("services")  # every HashChain is defined in a services module
     compiled = []
     for entry in entries():
         rule = declaration.rule(entry.retention)
         if rule is None:
-            continue  # publishing refuses such a declaration; the system check names it
+            continue
         period = Duration.parse(rule.period) if rule.period else None
         compiled.append(Compiled(entry=entry, rule=rule, period=period, chain=CHAINS.get(entry.label)))
     return compiled
+
+
+def unenforceable(declaration: Declaration) -> dict[str, str]:
+    """Registered models that a sweep under this declaration cannot handle, and why.
+
+    The system check reads the declaration file; the sweep obeys the published version,
+    so it asks again: a model left out here is reported, never silently kept.
+    """
+    from vern.retention.checks import retention_problems
+
+    return {error.obj._meta.label: error.msg for error in retention_problems(declaration)}
 
 
 def database_now() -> dt.datetime:
@@ -173,31 +186,48 @@ def _chain_through(compiled: Compiled, due: Q, keep: Q) -> int:
     return int(rows.aggregate(last=Max("seq"))["last"] or compiled.chain.floor())
 
 
-def sweep_one(compiled: Compiled, declaration: Declaration, now: dt.datetime, *, batch_size: int) -> int:
-    """Remove what is due for one model, a batch per transaction; returns how many rows went."""
+def sweep_one(
+    compiled: Compiled, declaration: Declaration, now: dt.datetime, *, batch_size: int, actor: Actor
+) -> dict[str, int]:
+    """Remove what is due for one model, a batch per transaction; returns rows removed per model.
+
+    Each batch writes its own audit row (counts only) in its transaction, so that even a
+    sweep killed half-way leaves a keyed record of every row it removed. Holds are read
+    afresh for every batch: one placed while a sweep runs protects from the next batch on.
+    """
     due = compiled.due(declaration, now)
     if due is None:
-        return 0
-    keep = held(compiled, now)
+        return {}
     if compiled.chain is not None:
-        return _prune_chain(compiled, due, keep, batch_size)
+        return _prune_chain(compiled, declaration, now, batch_size, actor)
     manager: Any = compiled.model._default_manager
-    removed = 0
+    removed: dict[str, int] = {}
     while True:
         with transaction.atomic():
-            rows = manager.filter(due).filter(compiled.not_yet_removed()).exclude(keep).order_by("pk")
+            rows = manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now)).order_by("pk")
             if connection.features.has_select_for_update_skip_locked:
                 # Two sweeps at once share the work instead of waiting on each other.
-                rows = rows.select_for_update(skip_locked=True)
+                rows = rows.select_for_update(skip_locked=True, of=("self",))
             batch = list(rows.values_list("pk", flat=True)[:batch_size])
             if not batch:
                 return removed
-            targets = manager.filter(pk__in=batch)
+            # Only the keys are read: nothing is decrypted to be deleted, and an unreadable
+            # row cannot stop the sweep.
+            targets = manager.filter(pk__in=batch).only("pk")
             if compiled.entry.erasure == "anonymise":
-                removed += targets.update(**_blanks(compiled))
+                counts = {compiled.label: targets.update(**_blanks(compiled))}
             else:
                 _, per_model = targets.delete()  # with its parts, by cascade
-                removed += per_model.get(compiled.label, 0)
+                counts = {label: n for label, n in per_model.items() if n}
+            audit_record(
+                action="retention.removed",
+                actor=actor,
+                object_type="retention.rule",
+                object_id=compiled.rule.id,
+                data={"removed": counts, "as_of": now.isoformat()},
+            )
+        for label, n in counts.items():
+            removed[label] = removed.get(label, 0) + n
 
 
 def _blanks(compiled: Compiled) -> dict[str, Any]:
@@ -207,12 +237,21 @@ def _blanks(compiled: Compiled) -> dict[str, Any]:
     return blanks
 
 
-def _prune_chain(compiled: Compiled, due: Q, keep: Q, batch_size: int) -> int:
-    assert compiled.chain is not None
-    through = _chain_through(compiled, due, keep)
+def _prune_chain(
+    compiled: Compiled, declaration: Declaration, now: dt.datetime, batch_size: int, actor: Actor
+) -> dict[str, int]:
+    """Remove a chain's due prefix, a range at a time; each range leaves the record verify needs."""
+    chain = compiled.chain
+    assert chain is not None
+    due = compiled.due(declaration, now)
+    assert due is not None
     removed = 0
-    floor = compiled.chain.floor()
-    while floor < through:
-        removed += compiled.chain.prune(through_seq=min(floor + batch_size, through))
-        floor = compiled.chain.floor()
-    return removed
+    while True:
+        floor = chain.floor()
+        through = _chain_through(compiled, due, held(compiled, now))  # holds re-read for every range
+        if through <= floor:
+            break
+        removed += chain_prune(chain, through_seq=min(floor + batch_size, through), actor=actor)
+        if chain.floor() <= floor:
+            raise ChainBroken(f"the {chain.name} chain's start did not move; verify the chain")
+    return {compiled.label: removed} if removed else {}

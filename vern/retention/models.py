@@ -72,6 +72,8 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     trigger = models.CharField(max_length=20)  # "worker", "cli", "staff"
+    # The time the sweep judged "due" by: the earlier of the application's and the database's clock.
+    as_of = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.CharField(max_length=300, blank=True)
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vern.accounts.models import User
+from vern.audit.chain import ChainBroken
 from vern.audit.services import Actor, audit_record
 from vern.declaration.selectors import published_declaration
 from vern.lib.keys import email_index, phone_index
@@ -31,37 +32,68 @@ def retention_sweep(*, trigger: str, actor: Actor, batch_size: int = BATCH_SIZE)
     """Remove everything due under the published declaration, model by model.
 
     Killed half-way, it leaves a run marked running; the next sweep simply finishes the
-    work, because what is due is computed afresh. Two sweeps at once do no harm.
+    work, because what is due is computed afresh. Two sweeps at once do no harm. A model
+    that fails (or that the declaration cannot cover) does not stop the others: the run
+    ends as failed, naming it, and the job is retried.
     """
     declaration = published_declaration()
     run = Run.objects.create(trigger=trigger)
     counts: dict[str, int] = {}
+    failures: list[str] = []
     try:
         if declaration is None:
             raise engine.SweepRefused("no declaration is published, so no rule is known")
         now = engine.safe_now()
-        for compiled in engine.compile_rules(declaration):
-            removed = engine.sweep_one(compiled, declaration, now, batch_size=batch_size)
-            counts[compiled.label] = removed
-            Run.objects.filter(pk=run.pk).update(counts=counts)  # progress, visible while it runs
-        with transaction.atomic():
-            audit_record(
-                action="retention.swept",
-                actor=actor,
-                object_type="retention.run",
-                object_id=run.pk,
-                data={"removed": counts, "as_of": now.isoformat()},
+        last = Run.objects.filter(status=Run.Status.DONE, as_of__isnull=False).order_by("-as_of").first()
+        if last is not None and last.as_of is not None and now < last.as_of - engine.CLOCK_TOLERANCE:
+            raise engine.ClockDisagreement(
+                f"the clock reads {now:%Y-%m-%d %H:%M} UTC, earlier than the last sweep's "
+                f"{last.as_of:%Y-%m-%d %H:%M}: it was set back; nothing is removed until it is right"
             )
-            Run.objects.filter(pk=run.pk).update(status=Run.Status.DONE, finished_at=timezone.now(), counts=counts)
+        Run.objects.filter(pk=run.pk).update(as_of=now)
+        skipped = engine.unenforceable(declaration)
+        failures += [f"{label}: {why}" for label, why in skipped.items()]
+        for compiled in engine.compile_rules(declaration):
+            if compiled.label in skipped:
+                continue
+            try:
+                removed = engine.sweep_one(compiled, declaration, now, batch_size=batch_size, actor=actor)
+            except Exception as exc:
+                failures.append(f"{compiled.label}: {_describe(exc)}")
+                log.error("retention sweep %s: %s failed: %s", run.pk, compiled.label, type(exc).__name__)
+                continue
+            for label, n in removed.items():
+                counts[label] = counts.get(label, 0) + n
+            Run.objects.filter(pk=run.pk).update(counts=counts)  # progress, visible while it runs
     except Exception as exc:
-        Run.objects.filter(pk=run.pk).update(
-            status=Run.Status.FAILED, finished_at=timezone.now(), counts=counts, error=str(exc)[:300]
+        failures.append(_describe(exc))
+    status = Run.Status.FAILED if failures else Run.Status.DONE
+    error = "; ".join(failures)[:300]
+    with transaction.atomic():
+        audit_record(
+            action="retention.swept",
+            actor=actor,
+            object_type="retention.run",
+            object_id=run.pk,
+            data={"removed": counts, "failed": bool(failures)},
         )
-        log.error("retention sweep %s failed: %s", run.pk, type(exc).__name__)
-        raise
+        Run.objects.filter(pk=run.pk).update(status=status, finished_at=timezone.now(), counts=counts, error=error)
     run.refresh_from_db()
-    log.info("retention sweep %s removed %s rows", run.pk, sum(counts.values()))
+    log.info("retention sweep %s removed %s rows%s", run.pk, sum(counts.values()), " with failures" if failures else "")
+    if failures:
+        raise SweepFailed(run)
     return run
+
+
+class SweepFailed(RuntimeError):
+    def __init__(self, run: Run) -> None:
+        super().__init__(f"retention run #{run.pk} failed: {run.error}")
+        self.run = run
+
+
+def _describe(exc: BaseException) -> str:
+    # Our own refusals explain themselves; another error's text may quote stored values.
+    return str(exc) if isinstance(exc, engine.SweepRefused | ChainBroken) else type(exc).__name__
 
 
 def _subject_key(*, email: str = "", phone: str = "") -> str:

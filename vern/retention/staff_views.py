@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -49,8 +50,13 @@ def overview(request: HttpRequest) -> HttpResponse:
 @staff_view(Capability.MANAGE_RETENTION)
 @require_POST
 def sweep_now(request: HttpRequest) -> HttpResponse:
-    require_capability(request, Capability.MANAGE_RETENTION)
-    job_enqueue_once(selectors.SWEEP_JOB, key=selectors.SWEEP_JOB)
+    staff = require_capability(request, Capability.MANAGE_RETENTION)
+    with transaction.atomic():
+        job = job_enqueue_once(selectors.SWEEP_JOB, key=selectors.SWEEP_JOB, payload={"staff_id": staff.pk})
+        if job is not None:
+            audit_record(
+                action="retention.sweep_requested", actor=Actor.staff(staff), object_type="jobs.job", object_id=job.pk
+            )
     messages.success(request, _("A sweep is queued; the worker runs it within a minute."))
     return HttpResponseRedirect(reverse("retention_staff:overview"), status=303)
 

@@ -85,5 +85,10 @@ def test_two_sweeps_at_once_share_the_work_and_do_no_harm(default_source):
     outputs = [sweep.communicate(timeout=120)[0] for sweep in sweeps]
     assert [sweep.returncode for sweep in sweeps] == [0, 0], outputs
     assert Enquiry.objects.count() == KEPT and SearchTerm.objects.count() == KEPT * 4
-    removed = [int(line.split()[-3]) for output in outputs for line in output.splitlines() if "rows removed" in line]
+    removed = [
+        int(line.split()[-1])
+        for output in outputs
+        for line in output.splitlines()
+        if line.startswith("enquiries.Enquiry ")
+    ]
     assert sum(removed) == 1500, outputs  # each row removed once, by one of them

@@ -192,17 +192,24 @@ def test_p19_vern_audit_verify_fails_on_a_tampered_row():
     assert "verification FAILED" in tampered.stderr
 
 
+def prune(through_seq: int) -> int:
+    from vern.audit.services import AUDIT_CHAIN, chain_prune
+
+    return chain_prune(AUDIT_CHAIN, through_seq=through_seq, actor=Actor.system())
+
+
 @pytest.mark.django_db
 def test_retention_removes_the_oldest_rows_and_the_rest_still_verifies():
-    from vern.audit.services import AUDIT_CHAIN
-
     write_rows(10)
     anchor = audit_anchor()
-    assert AUDIT_CHAIN.prune(through_seq=4) == 4
-    assert AUDIT_CHAIN.prune(through_seq=3) == 0  # already gone: nothing happens twice
-    assert list(Entry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(5, 11))
-    result = audit_verify(anchors=[anchor, "2:" + "f" * 64])  # an anchor below the floor is not checkable
+    early = f"4:{Entry.objects.get(seq=4).mac}"
+    assert prune(4) == 4
+    assert prune(3) == 0  # already gone: nothing happens twice
+    assert list(Entry.objects.order_by("seq").values_list("seq", flat=True)) == list(range(5, 12))
+    assert Entry.objects.get(seq=11).action == "retention.chain_pruned"  # the record verify requires
+    result = audit_verify(anchors=[anchor, early])
     assert result.ok, result.problems
+    assert "differs from the anchor" in " ".join(audit_verify(anchors=["4:" + "f" * 64]).problems)
     audit_record(action="test.after", actor=Actor.system())
     assert audit_verify().ok
     # Someone who removes more than retention did is still caught.
@@ -212,10 +219,45 @@ def test_retention_removes_the_oldest_rows_and_the_rest_still_verifies():
 
 @pytest.mark.django_db
 def test_retention_may_remove_every_row_and_the_chain_goes_on():
-    from vern.audit.services import AUDIT_CHAIN
-
     write_rows(3)
-    assert AUDIT_CHAIN.prune(through_seq=99) == 3
+    assert prune(99) == 3
     assert audit_verify().ok
     audit_record(action="test.after", actor=Actor.system())
-    assert Entry.objects.get().seq == 4 and audit_verify().ok
+    assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_a_start_of_the_chain_moved_without_retentions_record_is_caught():
+    """Deleting the oldest rows and setting the floor by hand looks like retention, but has no keyed record."""
+    write_rows(5)
+    anchor = audit_anchor()
+    head = Head.objects.get(pk=1)
+    Entry.objects.all().delete()
+    Head.objects.filter(pk=1).update(floor_seq=head.seq, floor_mac=head.mac)
+    problems = " ".join(audit_verify(anchors=[anchor]).problems)
+    assert "no intact record says that retention removed the rows before it" in problems
+
+
+@pytest.mark.django_db
+def test_pruning_refuses_to_remove_rows_that_were_tampered_with():
+    from vern.audit.chain import ChainBroken
+
+    write_rows(6)
+    drop_guard()
+    try:
+        Entry.objects.filter(seq=3).update(action="test.forged")
+    finally:
+        restore_guard()
+    with pytest.raises(ChainBroken):
+        prune(5)
+    assert Entry.objects.count() == 6  # nothing removed, so the change is still there to find
+
+
+@pytest.mark.django_db
+def test_pruning_a_chain_without_its_head_stops_with_an_error_not_a_loop():
+    from vern.audit.chain import ChainBroken
+
+    write_rows(3)
+    Head.objects.filter(pk=1).delete()
+    with pytest.raises(ChainBroken):
+        prune(2)

@@ -59,3 +59,13 @@ def test_counting_back_never_makes_a_start_due_before_its_time(start, text):
     assert duration.before(end - dt.timedelta(seconds=1)) < start
     # … and picks it up at the latest a few days after its end (month-end clamping).
     assert duration.before(end + dt.timedelta(days=3)) >= start
+
+
+def test_months_are_counted_on_the_oslo_calendar_across_summer_time():
+    # 1 March 2025, 00:30 in Oslo (winter time, UTC+1) is 28 February 23:30 UTC.
+    start = dt.datetime(2025, 2, 28, 23, 30, tzinfo=dt.UTC)
+    # One month later in Oslo is 1 April, 00:30 summer time (UTC+2): 31 March 22:30 UTC.
+    assert Duration.parse("1 month").after(start) == dt.datetime(2025, 3, 31, 22, 30, tzinfo=dt.UTC)
+    # Counted on the UTC calendar it would have ended on 28 March: three days early for Oslo.
+    assert Duration.parse("1 month").before(dt.datetime(2025, 3, 31, 22, 29, tzinfo=dt.UTC)) < start
+    assert Duration.parse("1 month").before(dt.datetime(2025, 3, 31, 22, 30, tzinfo=dt.UTC)) >= start

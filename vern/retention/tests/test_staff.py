@@ -71,4 +71,6 @@ def test_sweep_now_queues_the_sweep_for_the_worker_once(client, published, perso
     client.force_login(personas.privacy_officer)
     client.post("/staff/retention/sweep/")
     client.post("/staff/retention/sweep/")
-    assert Job.objects.filter(name="retention.sweep", status=Job.Status.QUEUED).count() == 1
+    job = Job.objects.get(name="retention.sweep", status=Job.Status.QUEUED)
+    assert job.payload == {"staff_id": personas.privacy_officer.pk}  # the sweep is recorded as theirs
+    assert Entry.objects.get(action="retention.sweep_requested").actor_id == personas.privacy_officer.pk
