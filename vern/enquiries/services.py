@@ -71,6 +71,18 @@ def _subject_key(enquiry: Enquiry) -> str:
     return enquiry.email_index or enquiry.phone_index
 
 
+def _audit(action: str, enquiry: Enquiry, *, actor: Actor, data: dict[str, object] | None = None) -> None:
+    """The audit row of a look at or a change to an enquiry, naming the person by blind index."""
+    audit_record(
+        action=action,
+        actor=actor,
+        object_type="enquiry",
+        object_id=enquiry.pk,
+        subject_key=_subject_key(enquiry),
+        data=data,
+    )
+
+
 def _store(
     *,
     kind: str,
@@ -209,12 +221,10 @@ def enquiry_submit(
                 submission_key=submission_key,
                 registered_by=None,
             )
-            audit_record(
-                action="enquiry.received",
+            _audit(
+                "enquiry.received",
+                enquiry,
                 actor=Actor.visitor(),
-                object_type="enquiry",
-                object_id=enquiry.pk,
-                subject_key=_subject_key(enquiry),
                 data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
             )
             _acknowledge(enquiry, declaration)
@@ -277,12 +287,10 @@ def enquiry_register(
         submission_key=submission_key,
         registered_by=staff,
     )
-    audit_record(
-        action="enquiry.registered",
+    _audit(
+        "enquiry.registered",
+        enquiry,
         actor=Actor.staff(staff),
-        object_type="enquiry",
-        object_id=enquiry.pk,
-        subject_key=_subject_key(enquiry),
         data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
     )
     if acknowledging:
@@ -291,13 +299,7 @@ def enquiry_register(
 
 
 def enquiry_viewed(*, staff: User, enquiry: Enquiry) -> None:
-    audit_record(
-        action="enquiry.viewed",
-        actor=Actor.staff(staff),
-        object_type="enquiry",
-        object_id=enquiry.pk,
-        subject_key=_subject_key(enquiry),
-    )
+    _audit("enquiry.viewed", enquiry, actor=Actor.staff(staff))
 
 
 def inbox_viewed(*, staff: User, shown: list[int], status: str, searched: bool) -> None:
@@ -324,12 +326,10 @@ def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at
         changes.append("status")
     if changes:
         locked.save(update_fields=changes)
-    audit_record(
-        action="enquiry.contact_logged",
+    _audit(
+        "enquiry.contact_logged",
+        locked,
         actor=Actor.staff(staff),
-        object_type="enquiry",
-        object_id=locked.pk,
-        subject_key=_subject_key(locked),
         data={"kind": kind, "happened_at": happened_at.isoformat(), "clock_moved": "last_contact_at" in changes},
     )
     return entry
@@ -348,12 +348,10 @@ def enquiry_mark_customer(*, staff: User, enquiry: Enquiry, note: str) -> Enquir
     locked.customer_note = note
     locked.relationship_ended_at = None
     locked.save(update_fields=["status", "became_customer_at", "customer_note", "relationship_ended_at"])
-    audit_record(
-        action="enquiry.became_customer",
+    _audit(
+        "enquiry.became_customer",
+        locked,
         actor=Actor.staff(staff),
-        object_type="enquiry",
-        object_id=locked.pk,
-        subject_key=_subject_key(locked),
         data={"retention_rule": "customers", "again": again},
     )
     return locked
@@ -372,26 +370,12 @@ def enquiry_end_relationship(*, staff: User, enquiry: Enquiry, ended_at: dt.date
         ended_at = locked.became_customer_at
     locked.relationship_ended_at = ended_at
     locked.save(update_fields=["relationship_ended_at"])
-    audit_record(
-        action="enquiry.relationship_ended",
-        actor=Actor.staff(staff),
-        object_type="enquiry",
-        object_id=locked.pk,
-        subject_key=_subject_key(locked),
-        data={"ended_at": ended_at.isoformat()},
-    )
+    _audit("enquiry.relationship_ended", locked, actor=Actor.staff(staff), data={"ended_at": ended_at.isoformat()})
     return locked
 
 
 @transaction.atomic
 def enquiry_delete(*, staff: User, enquiry: Enquiry, reason: str) -> None:
     """Delete the enquiry with its contact log; the audit row keeps the reason, not the content."""
-    audit_record(
-        action="enquiry.deleted",
-        actor=Actor.staff(staff),
-        object_type="enquiry",
-        object_id=enquiry.pk,
-        subject_key=_subject_key(enquiry),
-        data={"kind": enquiry.kind, "reason": reason},
-    )
+    _audit("enquiry.deleted", enquiry, actor=Actor.staff(staff), data={"kind": enquiry.kind, "reason": reason})
     enquiry.delete()
