@@ -1,4 +1,4 @@
-"""Test helpers: child vern processes, a real SMTP server on loopback.
+"""Test helpers: child vern processes, a real SMTP server on loopback, another site.
 
 Only the test suite imports this module (it needs the dev dependencies)."""
 
@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -152,3 +154,40 @@ class SMTPServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+
+# ------------------------------------------------------------------ another site
+
+
+class OtherSite:
+    """Another site of the company on its own origin (127.0.0.1, a free port), serving one page.
+
+    ``with OtherSite() as site:`` gives ``site.origin`` to declare; set ``site.page`` (HTML)
+    before the browser asks for it.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.page = ""
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(site.page.encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+
+    def __enter__(self) -> OtherSite:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

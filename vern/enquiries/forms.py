@@ -17,7 +17,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from vern.enquiries.models import ContactLog, Enquiry
-from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
+from vern.lib.formfields import EmailAddressField, PhoneNumberField
 
 # Control characters other than tab and newlines, and the replacement character that
 # stands for bytes that were not valid UTF-8.
@@ -27,17 +27,6 @@ MAX_NAME = 200
 MAX_MESSAGE = 5000
 DEMO_HORIZON_DAYS = 180
 
-EMAIL_ERRORS = {
-    "email_empty": _("Enter your email address."),
-    "email_too_long": _("An email address has at most 254 characters."),
-    "email_invalid": _("Enter a valid email address, like name@example.no."),
-}
-PHONE_ERRORS = {
-    "phone_empty": _("Enter your phone number."),
-    "phone_too_long": _("A phone number has at most 40 characters."),
-    "phone_invalid": _("Enter a valid phone number, like 912 34 567 or +46 70 123 45 67."),
-}
-
 
 def _readable(value: str, *, multiline: bool = False) -> str:
     if UNREADABLE.search(value) or (not multiline and LINE_BREAKS.search(value)):
@@ -45,6 +34,11 @@ def _readable(value: str, *, multiline: bool = False) -> str:
             _("This contains characters we cannot read. Retype it without special symbols."), code="unreadable"
         )
     return value
+
+
+def _readable_line(value: str) -> None:
+    """A validator: runs before an email or phone number is normalised, so its message is the right one."""
+    _readable(value)
 
 
 class EnquiryFields(forms.Form):
@@ -56,19 +50,8 @@ class EnquiryFields(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={"required": _("Enter your name."), "max_length": _("A name has at most 200 characters.")},
     )
-    email = forms.CharField(
-        label=_("Email address"),
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={"required": EMAIL_ERRORS["email_empty"], "max_length": EMAIL_ERRORS["email_too_long"]},
-    )
-    phone = forms.CharField(
-        label=_("Phone number"),
-        max_length=40,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel", "inputmode": "tel"}),
-        error_messages={"required": PHONE_ERRORS["phone_empty"], "max_length": PHONE_ERRORS["phone_too_long"]},
-    )
+    email = EmailAddressField(label=_("Email address"), validators=[_readable_line])
+    phone = PhoneNumberField(label=_("Phone number"), required=False, validators=[_readable_line])
     organisation = forms.CharField(
         label=_("Company or municipality"),
         max_length=MAX_NAME,
@@ -84,24 +67,6 @@ class EnquiryFields(forms.Form):
 
     def clean_organisation(self) -> str:
         return _readable(self.cleaned_data["organisation"])
-
-    def clean_email(self) -> str:
-        value = _readable(self.cleaned_data["email"])
-        if not value and not self.fields["email"].required:
-            return ""
-        try:
-            return normalise_email(value)
-        except InvalidIdentifier as exc:
-            raise forms.ValidationError(EMAIL_ERRORS[exc.code], code=exc.code) from None
-
-    def clean_phone(self) -> str:
-        value = _readable(self.cleaned_data["phone"])
-        if not value:
-            return ""
-        try:
-            return normalise_phone(value)
-        except InvalidIdentifier as exc:
-            raise forms.ValidationError(PHONE_ERRORS[exc.code], code=exc.code) from None
 
 
 class EnquiryForm(EnquiryFields):

@@ -7,13 +7,13 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
+from vern.lib.formfields import EmailAddressField, PhoneNumberField
 from vern.registry.entries import entries
 
 
 class HoldForm(forms.Form):
-    email = forms.CharField(label=_("The person's email address"), max_length=254, required=False)
-    phone = forms.CharField(label=_("or their phone number"), max_length=40, required=False)
+    email = EmailAddressField(label=_("The person's email address"), required=False)
+    phone = PhoneNumberField(label=_("or their phone number"), required=False)
     record_model = forms.ChoiceField(label=_("or one record: the kind"), required=False)
     record_pk = forms.CharField(label=_("and its number"), max_length=64, required=False)
     reason = forms.CharField(
@@ -34,24 +34,6 @@ class HoldForm(forms.Form):
         kinds.choices = [("", "–")] + [(e.label, e.label) for e in entries()]
         for name in ("email", "phone", "record_pk"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
-
-    def clean_email(self) -> str:
-        value = self.cleaned_data["email"].strip()
-        if not value:
-            return ""
-        try:
-            return normalise_email(value)
-        except InvalidIdentifier:
-            raise forms.ValidationError(_("Enter a valid email address, like name@example.no.")) from None
-
-    def clean_phone(self) -> str:
-        value = self.cleaned_data["phone"].strip()
-        if not value:
-            return ""
-        try:
-            return normalise_phone(value)
-        except InvalidIdentifier:
-            raise forms.ValidationError(_("Enter a valid phone number, like 912 34 567 or +46 70 123 45 67.")) from None
 
     def clean_ends_on(self) -> dt.date:
         value: dt.date = self.cleaned_data["ends_on"]

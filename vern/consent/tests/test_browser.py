@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from pathlib import Path
 
 import axe_playwright_python
@@ -13,7 +11,7 @@ from conftest import VIEWPORTS, screenshot
 from vern.audit.services import Actor
 from vern.consent.models import ConsentEvent
 from vern.declaration.services import declaration_publish
-from vern.testing import free_port
+from vern.testing import OtherSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.urls("vern.consent.tests.urls")]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
@@ -288,37 +286,22 @@ def test_c11_a_new_cookie_in_the_declaration_brings_the_banner_back(browser_page
     assert page.locator("#vc-banner").is_visible()
 
 
-class _SiteHandler(http.server.BaseHTTPRequestHandler):
-    page = b""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(self.page)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_another_site_of_the_company_embeds_the_same_banner_and_proof(browser_page, live_server, default_source):
-    port = free_port()
-    other = f"http://127.0.0.1:{port}"
-    declaration_publish(
-        source=default_source.replace(
-            "  consent_lifetime: 6 months\n", f"  consent_lifetime: 6 months\n  embedding_origins: [{other}]\n"
-        ),
-        actor=Actor.cli(),
-    )
-    vern_origin = live_server.url  # "localhost": cookies of the two sites never mix
-    _SiteHandler.page = (
-        f'<!doctype html><html lang="en"><head><title>Meeting portal</title></head><body><main><h1>Portal</h1></main>'
-        f'<script src="{vern_origin}/static/vern/consent.js" data-origin="{vern_origin}" data-lang="en" defer></script>'
-        "</body></html>"
-    ).encode()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _SiteHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with OtherSite() as site:
+        other = site.origin
+        declaration_publish(
+            source=default_source.replace(
+                "  consent_lifetime: 6 months\n", f"  consent_lifetime: 6 months\n  embedding_origins: [{other}]\n"
+            ),
+            actor=Actor.cli(),
+        )
+        vern_origin = live_server.url  # "localhost": cookies of the two sites never mix
+        site.page = (
+            '<!doctype html><html lang="en"><head><title>Meeting portal</title></head>'
+            "<body><main><h1>Portal</h1></main>"
+            f'<script src="{vern_origin}/static/vern/consent.js" data-origin="{vern_origin}" data-lang="en" defer>'
+            "</script></body></html>"
+        )
         page = browser_page
         page.goto(other + "/")
         page.get_by_role("button", name="Reject all").click()
@@ -331,8 +314,6 @@ def test_another_site_of_the_company_embeds_the_same_banner_and_proof(browser_pa
         page.wait_for_load_state("networkidle")
         assert page.locator("#vc-banner").count() == 0
         assert page.evaluate("vern.consent.get('statistics')") is False
-    finally:
-        server.shutdown()
 
 
 def test_p8_p13_every_cookie_the_site_really_sets_is_declared_with_its_real_lifetime(browser_page, published):

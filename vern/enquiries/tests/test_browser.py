@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from pathlib import Path
 
 import axe_playwright_python
@@ -18,7 +16,7 @@ from vern.enquiries import tokens
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tests.helpers import next_weekday
 from vern.mail.services import outbox_deliver_due
-from vern.testing import free_port, wait_for
+from vern.testing import OtherSite, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
@@ -208,23 +206,10 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
     screenshot(page, "enquiry-staff-detail-ended-customer-desktop")
 
 
-class _OtherSite(http.server.BaseHTTPRequestHandler):
-    page = b""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(self.page)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_another_site_of_the_company_embeds_the_contact_form(browser_page, live_server, default_source, quick_forms):
     cache.clear()
-    port = free_port()
-    other = f"http://127.0.0.1:{port}"
+    site = OtherSite()
+    other = site.origin
     declaration_publish(
         source=default_source.replace(
             "  embedding_origins: []\n\nprocessors:", f"  embedding_origins: [{other}]\n\nprocessors:"
@@ -232,7 +217,7 @@ def test_another_site_of_the_company_embeds_the_contact_form(browser_page, live_
         actor=Actor.cli(),
     )
     vern = live_server.url
-    _OtherSite.page = f"""<!doctype html><html lang="en"><head><title>Meeting portal</title></head><body><main>
+    site.page = f"""<!doctype html><html lang="en"><head><title>Meeting portal</title></head><body><main>
 <h1>Contact the portal team</h1>
 <form data-vern-enquiry="contact" action="{vern}/api/enquiries/" method="post">
   <input type="hidden" name="kind" value="contact"><input type="hidden" name="lang" value="en">
@@ -245,10 +230,8 @@ def test_another_site_of_the_company_embeds_the_contact_form(browser_page, live_
   <div data-vern-notice></div>
   <button type="submit">Send</button>
 </form></main>
-<script src="{vern}/static/vern/enquiry.js" defer></script></body></html>""".encode()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _OtherSite)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+<script src="{vern}/static/vern/enquiry.js" defer></script></body></html>"""
+    with site:
         page = browser_page
         page.goto(other + "/")
         notice = page.locator("[data-vern-notice]")
@@ -270,5 +253,3 @@ def test_another_site_of_the_company_embeds_the_contact_form(browser_page, live_
         assert page.context.cookies() == []  # the other site gets no cookie from vern
         # The browser reports the 422 of the first try; the script itself raised nothing.
         assert [e for e in page.watch.console_errors if "status of 422" not in e] == []
-    finally:
-        server.shutdown()
