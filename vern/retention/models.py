@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from vern.lib.fields import EncryptedTextField
 
@@ -68,10 +69,15 @@ class Run(models.Model):
         DONE = "done", "done"
         FAILED = "failed", "failed"
 
+    class Trigger(models.TextChoices):
+        WORKER = "worker", _("nightly")
+        CLI = "cli", _("command line")
+        STAFF = "staff", _("a privacy officer")
+
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    trigger = models.CharField(max_length=20)  # "worker", "cli", "staff"
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
     # The time the sweep judged "due" by: the earlier of the application's and the database's clock.
     as_of = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
