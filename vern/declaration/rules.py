@@ -132,6 +132,7 @@ def check(loaded: Loaded) -> list[Problem]:
     _check_purposes(d, out)
     _check_cookies(d, out)
     _check_enquiries(d, out)
+    _check_analytics(d, out)
     _check_processors(d, out)
     _check_retention(d, out)
     _check_rights(d, out)
@@ -207,6 +208,23 @@ def _check_origins(path: tuple[str, ...], origins: list[str], out: _Collector) -
 
 def _check_enquiries(d: Declaration, out: _Collector) -> None:
     _check_origins(("enquiries", "embedding_origins"), d.enquiries.embedding_origins, out)
+
+
+def _check_analytics(d: Declaration, out: _Collector) -> None:
+    name = d.analytics.visitor_cookie
+    if name is None:
+        return
+    cookie = next((c for c in d.cookies.cookies if c.name == name), None)
+    category = d.cookie_category(cookie.category) if cookie is not None else None
+    if cookie is None:
+        out.add(("analytics", "visitor_cookie"), f"{name!r} is not in the cookie table")
+    elif category is None or not category.consent_required:
+        out.add(
+            ("analytics", "visitor_cookie"),
+            f"{name!r} recognises returning visitors, so it needs consent: put it in a category that asks for it",
+        )
+    elif Duration.parse(cookie.duration, allow_session=True).is_session:
+        out.add(("analytics", "visitor_cookie"), f"{name!r} must have a lifetime to recognise a returning visitor")
 
 
 def _check_cookies(d: Declaration, out: _Collector) -> None:

@@ -166,6 +166,20 @@ class Enquiries(Strict):
     embedding_origins: list[Url] = Field(default_factory=list)
 
 
+class Analytics(Strict):
+    """How the site counts its visitors (P4, P21), where the policy leaves it to the controller."""
+
+    # Off, the site counts nothing, and the beacon is not on its pages.
+    enabled: bool = True
+    # Query parameters kept with a page's path (``utm_source`` …); every other one, and the
+    # fragment, is cut off before anything is written, since they may carry personal data.
+    query_parameters: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]] = Field(default_factory=list)
+    # The statistics cookie that recognises a returning visitor, set only with consent to
+    # this category; it must be in the cookie table. Without it, visitors are counted without
+    # cookies only.
+    visitor_cookie: str | None = None
+
+
 class Processor(Strict):
     id: Identifier
     name: Line
@@ -255,6 +269,7 @@ class Declaration(Strict):
     purposes: list[Purpose] = Field(min_length=1)
     cookies: Cookies
     enquiries: Enquiries = Field(default_factory=Enquiries)
+    analytics: Analytics = Field(default_factory=Analytics)
     processors: list[Processor]
     sharing: Sharing
     transfers: Transfers

@@ -65,6 +65,27 @@ BROKEN = [
         "enquiries.embedding_origins[0] (line {line}): 'https://moteadm.kaukus.no/kontakt/' must be an origin",
     ),
     (
+        "a statistics cookie missing from the cookie table",
+        "  visitor_cookie: vern_visitor\n",
+        "  visitor_cookie: vern_returning\n",
+        "visitor_cookie: vern_returning",
+        "analytics.visitor_cookie (line {line}): 'vern_returning' is not in the cookie table",
+    ),
+    (
+        "a cookie that recognises visitors without asking for consent",
+        "  visitor_cookie: vern_visitor\n",
+        "  visitor_cookie: vern_consent\n",
+        "visitor_cookie: vern_consent",
+        "analytics.visitor_cookie (line {line}): 'vern_consent' recognises returning visitors, so it needs consent",
+    ),
+    (
+        "a query parameter that is not a plain name",
+        "  query_parameters: []\n",
+        "  query_parameters: [Email Address]\n",
+        "query_parameters: [Email Address]",
+        "analytics.query_parameters[0] (line {line}):",
+    ),
+    (
         "a legal basis that is not one of the six",
         "    legal_bases: [a]\n",
         "    legal_bases: [consent]\n",
