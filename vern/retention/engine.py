@@ -30,7 +30,8 @@ from vern.audit.chain import CHAINS, ChainBroken, HashChain
 from vern.audit.services import Actor, audit_record, chain_prune
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
-from vern.registry.entries import Entry, entries
+from vern.lib import partitions
+from vern.registry.entries import Entry, entries, parts_of
 from vern.retention.models import Hold
 
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -201,7 +202,7 @@ def sweep_one(
     if compiled.chain is not None:
         return _prune_chain(compiled, declaration, now, batch_size, actor)
     manager: Any = compiled.model._default_manager
-    removed: dict[str, int] = {}
+    removed: dict[str, int] = _drop_whole_days(compiled, now, actor)
     while True:
         with transaction.atomic():
             rows = manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now)).order_by("pk")
@@ -228,6 +229,40 @@ def sweep_one(
             )
         for label, n in counts.items():
             removed[label] = removed.get(label, 0) + n
+
+
+def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict[str, int]:
+    """On PostgreSQL, drop the day partitions of a partitioned table that are due as a whole.
+
+    A partition goes only if every row in it is due (its day ended before the cutoff) and
+    no hold keeps any of them; otherwise its rows are left to the batched delete, which
+    spares the held ones. Each dropped day writes its audit row of counts.
+    """
+    entry = compiled.entry
+    if compiled.period is None or entry.due or entry.erasure != "delete" or parts_of(entry):
+        return {}
+    if not partitions.is_partitioned(compiled.model):
+        return {}
+    clock = entry.clock
+    removed = 0
+    for name, day in partitions.whole_days_before(compiled.model, compiled.period.before(now)):
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        rows = compiled.model._default_manager.filter(
+            **{f"{clock}__gte": start, f"{clock}__lt": start + dt.timedelta(days=1)}
+        )
+        with transaction.atomic():
+            if rows.filter(held(compiled, now)).exists():
+                continue
+            count = partitions.drop_partition(compiled.model, name)
+            audit_record(
+                action="retention.removed",
+                actor=actor,
+                object_type="retention.rule",
+                object_id=compiled.rule.id,
+                data={"removed": {compiled.label: count}, "as_of": now.isoformat(), "partition": str(day)},
+            )
+        removed += count
+    return {compiled.label: removed} if removed else {}
 
 
 def _blanks(compiled: Compiled) -> dict[str, Any]:
