@@ -12,6 +12,36 @@ import pytest
 from vern.testing import SMTPServer
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _analytics_writes_only_when_asked() -> None:
+    """Hits that pages of any test send wait in memory until a test writes them (``BUFFER.flush``):
+    a writer thread would put them in the database outside the test's transaction."""
+    from vern.analytics.buffer import BUFFER
+
+    BUFFER.background = False
+
+
+@pytest.fixture(autouse=True)
+def _fresh_analytics_state() -> Iterator[None]:
+    """No hits, salts, settings or partitions cached from an earlier test, whose writes were rolled back."""
+    from vern.analytics import capture, salts
+    from vern.analytics.buffer import BUFFER
+    from vern.consent.choice import forget_published
+    from vern.lib import partitions
+
+    def forget() -> None:
+        BUFFER.discard()
+        capture.forget_settings()
+        capture._window.counts.clear()
+        salts.forget_cached()
+        partitions.forget()
+        forget_published()
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def smtp_server(settings: Any) -> Iterator[SMTPServer]:
     server = SMTPServer()

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "vern.declaration",
     "vern.consent",
     "vern.enquiries",
+    "vern.analytics",
     "vern.retention",
     "vern.site",
     "django.contrib.auth",
@@ -110,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "vern.site.middleware.request_log",
+    "vern.analytics.techlog.technical_log",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -262,6 +264,17 @@ CONTENT_SECURITY_POLICY = {"DIRECTIVES": _csp_directives}
 VERN_WORKER_POLL_SECONDS = env.integer("VERN_WORKER_POLL_SECONDS", 2, minimum=1, maximum=60)
 VERN_WEB_WORKERS = env.integer("VERN_WEB_WORKERS", 3, minimum=1, maximum=64)
 VERN_BIND = env.string("VERN_BIND", "127.0.0.1")
+
+# ---------------------------------------------------------------- analytics
+
+# Beacon hits accepted per minute from one network (IPv4 /24, IPv6 /48), per web process.
+VERN_ANALYTICS_RATE = env.integer("VERN_ANALYTICS_RATE", 120, minimum=1, maximum=1_000_000)
+# Seconds between the bulk writes of buffered hits: what a SIGKILL could lose at most.
+VERN_ANALYTICS_FLUSH_SECONDS = env.integer("VERN_ANALYTICS_FLUSH_SECONDS", 1, minimum=1, maximum=3600)
+# Only for `make bench`: the naive design, one INSERT per hit, to compare the buffer with;
+# and a bare endpoint that answers 204 without reading anything (the HTTP floor).
+VERN_ANALYTICS_DIRECT_WRITES = env.boolean("VERN_ANALYTICS_DIRECT_WRITES", False)
+VERN_BENCH_FLOOR = env.boolean("VERN_BENCH_FLOOR", False)
 
 # ---------------------------------------------------------------- logging
 

@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("healthz", ops_views.healthz, name="healthz"),
     path("api/consent/", include("vern.consent.api_urls")),
     path("api/enquiries/", include("vern.enquiries.api_urls")),
+    path("api/analytics/", include("vern.analytics.api_urls")),
     path("api/openapi.json", site_openapi.openapi, name="openapi"),
 ]
 
@@ -28,6 +29,7 @@ urlpatterns += i18n_patterns(
     path("staff/consent/", include("vern.consent.staff_urls")),
     path("staff/enquiries/", include("vern.enquiries.staff_urls")),
     path("staff/retention/", include("vern.retention.staff_urls")),
+    path("staff/analytics/", include("vern.analytics.staff_urls")),
     path("privacy/", include("vern.declaration.urls")),
     path("", include("vern.consent.urls")),
     path("", include("vern.enquiries.urls")),

@@ -14,7 +14,8 @@ from typing import Any, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -22,7 +23,7 @@ from django.utils.cache import add_never_cache_headers
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])  # a streamed CSV export is a staff page too
 
 
 def staff_member(request: HttpRequest) -> User | None:
@@ -44,7 +45,7 @@ def staff_view(capability: Capability) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if staff_member(request) is None:
                 return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
             require_capability(request, capability)

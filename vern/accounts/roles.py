@@ -31,6 +31,7 @@ class Capability(StrEnum):
     READ_CONSENT = "read_consent"  # proof of cookie consent, by consent id
     WORK_ENQUIRIES = "work_enquiries"  # the enquiry inbox: read, register, log contact, mark customer
     MANAGE_RETENTION = "manage_retention"  # the retention plan and runs, legal holds
+    READ_ANALYTICS = "read_analytics"  # the visitor statistics: anonymous daily totals, what was not counted
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
@@ -43,9 +44,10 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.READ_CONSENT,
             Capability.WORK_ENQUIRIES,
             Capability.MANAGE_RETENTION,
+            Capability.READ_ANALYTICS,
         }
     ),
-    Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES}),
+    Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES, Capability.READ_ANALYTICS}),
 }
 
 

@@ -14,6 +14,8 @@ import datetime as dt
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from django.http import HttpRequest
@@ -118,7 +120,11 @@ class ConsentState:
 
 
 def state_for(request: HttpRequest, declaration: Declaration | None, revision: int, now: dt.datetime) -> ConsentState:
-    gpc = gpc_requested(request)
+    return state_of(request.COOKIES.get(COOKIE_NAME, ""), gpc_requested(request), declaration, revision, now)
+
+
+def state_of(cookie: str, gpc: bool, declaration: Declaration | None, revision: int, now: dt.datetime) -> ConsentState:
+    """The state that a ``vern_consent`` cookie value and a GPC signal give under a declaration."""
     if declaration is None:
         return ConsentState(choice=None, stale=None, gpc=gpc, published=False)
     categories = declaration.cookies.categories
@@ -128,7 +134,44 @@ def state_for(request: HttpRequest, declaration: Declaration | None, revision: i
         "necessary": tuple(c.id for c in categories if not c.consent_required),
         "gpc_refuses": frozenset(declaration.cookies.gpc_refuses),
     }
-    choice = Choice.decode(request.COOKIES.get(COOKIE_NAME, ""))
+    choice = Choice.decode(cookie)
     if choice is not None and (choice.revision != revision or expires_at(declaration, choice.decided()) <= now):
         return ConsentState(choice=None, stale=choice, **common)  # type: ignore[arg-type]
     return ConsentState(choice=choice, stale=None, **common)  # type: ignore[arg-type]
+
+
+_published: tuple[float, Declaration | None, int] | None = None
+PUBLISHED_SECONDS = 30
+
+
+def forget_published() -> None:
+    """Read the published declaration afresh next time (tests, after a new publication)."""
+    global _published
+    _published = None
+
+
+def consent_id_allowing(category: str, cookies: Mapping[str, str], gpc: bool) -> str | None:
+    """The consent id when the request's consent cookie allows ``category`` now, else None.
+
+    For checks outside a page request (the analytics beacon, answered before Django's
+    middleware): the published declaration is read at most every 30 seconds per process.
+    A withdrawal takes effect at once, since it changes the cookie itself; a new consent
+    revision takes effect here within those 30 seconds.
+    """
+    global _published
+    from django.utils import timezone
+
+    cookie = cookies.get(COOKIE_NAME, "")
+    if not cookie:
+        return None
+    from vern.declaration.selectors import declaration_of, latest_version
+
+    found = _published
+    if found is None or time.monotonic() - found[0] > PUBLISHED_SECONDS:
+        version = latest_version()
+        declaration = declaration_of(version) if version is not None else None
+        found = _published = (time.monotonic(), declaration, version.consent_revision if version else 0)
+    state = state_of(cookie, gpc, found[1], found[2], timezone.now())
+    if state.choice is None or category not in state.optional or not state.allows(category):
+        return None
+    return state.choice.consent_id

@@ -10,6 +10,8 @@ requests like any other identifier.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -20,6 +22,9 @@ IPV6_PREFIX = 48
 
 def shorten_ip(raw: str) -> str:
     """The network part of an address; an unparsable value becomes ``""``."""
+    parts = raw.split(".")
+    if len(parts) == 4 and all(_octet(part) for part in parts):  # the common case, without ipaddress
+        return f"{parts[0]}.{parts[1]}.{parts[2]}.0"
     try:
         address = ipaddress.ip_address(raw.strip())
     except ValueError:
@@ -30,17 +35,33 @@ def shorten_ip(raw: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
+def _octet(part: str) -> bool:
+    """A decimal octet as ``ipaddress`` accepts it: ASCII digits, 0–255, no leading zero."""
+    return (
+        0 < len(part) <= 3
+        and part.isascii()
+        and part.isdigit()
+        and (part == "0" or part[0] != "0")
+        and int(part) <= 255
+    )
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The visitor's full address, for shortening at once; never store or log this value.
+    """The visitor's full address, for shortening at once; never store or log this value."""
+    return client_ip_of(request.META)
+
+
+def client_ip_of(environ: Mapping[str, Any]) -> str:
+    """The full address from a WSGI environ (or ``request.META``).
 
     Behind a reverse proxy (``VERN_TRUST_PROXY_HEADERS=true``) the address is the
     right-most entry of ``X-Forwarded-For``: the one the proxy itself appended.
     """
     if getattr(settings, "VERN_TRUST_PROXY_HEADERS", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return str(forwarded.split(",")[-1].strip())
-    return str(request.META.get("REMOTE_ADDR", ""))
+    return str(environ.get("REMOTE_ADDR", ""))
 
 
 def client_ip_shortened(request: HttpRequest) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
+from vern.analytics import openapi as analytics
 from vern.consent import openapi as consent
 from vern.enquiries import openapi as enquiries
 
@@ -20,11 +21,12 @@ SPEC: dict[str, Any] = {
         "title": "vern API",
         "version": "1",
         "description": (
-            "Record a visitor's cookie choice; send an enquiry or a demo booking from this site or a declared one."
+            "Record a visitor's cookie choice; send an enquiry or a demo booking from this site or a declared one; "
+            "count a page view."
         ),
     },
-    "paths": {**consent.PATHS, **enquiries.PATHS},
-    "components": {"schemas": {**consent.SCHEMAS, **enquiries.SCHEMAS}},
+    "paths": {**consent.PATHS, **enquiries.PATHS, **analytics.PATHS},
+    "components": {"schemas": {**consent.SCHEMAS, **enquiries.SCHEMAS, **analytics.SCHEMAS}},
 }
 
 

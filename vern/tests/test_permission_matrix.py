@@ -57,6 +57,8 @@ MATRIX: dict[str, set[str] | str] = {
     "retention_staff:sweep": {"privacy_officer"},
     "retention_staff:hold_new": {"privacy_officer"},
     "retention_staff:hold_end": {"privacy_officer"},
+    "analytics_staff:dashboard": {"sales", "privacy_officer"},
+    "analytics_staff:export": {"sales", "privacy_officer"},
 }
 
 

@@ -36,7 +36,7 @@ def test_p18_passwords_are_stored_with_argon2():
 @pytest.mark.django_db
 def test_p18_each_role_gets_only_what_it_needs():
     sales = services.staff_create(email="s@example.com", name="S", roles=["sales"], password=STRONG, actor=Actor.cli())
-    assert sales.capabilities == {Capability.CONSOLE, Capability.WORK_ENQUIRIES}
+    assert sales.capabilities == {Capability.CONSOLE, Capability.WORK_ENQUIRIES, Capability.READ_ANALYTICS}
     officer = services.staff_create(
         email="p@example.com", name="P", roles=["privacy_officer"], password=STRONG, actor=Actor.cli()
     )
@@ -47,6 +47,7 @@ def test_p18_each_role_gets_only_what_it_needs():
         Capability.READ_CONSENT,
         Capability.WORK_ENQUIRIES,
         Capability.MANAGE_RETENTION,
+        Capability.READ_ANALYTICS,
     }
     both = services.staff_create(
         email="b@example.com",

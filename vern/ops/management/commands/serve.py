@@ -28,6 +28,13 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return application
 
 
+def _worker_exit(server: Any, worker: Any) -> None:
+    """Write the analytics hits a worker still holds before it ends (a graceful stop loses none)."""
+    from vern.analytics.buffer import BUFFER
+
+    BUFFER.close()
+
+
 def ensure_database_ready() -> None:
     """Fail with one line when the database is unreachable or not migrated."""
     connection = connections[DEFAULT_DB_ALIAS]
@@ -76,6 +83,7 @@ class Command(BaseCommand):
             # gunicorn's runtime control socket is not used, and its default path in
             # the home directory would clash between several vern servers on one host.
             "control_socket_disable": True,
+            "worker_exit": _worker_exit,
         }
         # gunicorn's worker heartbeat files belong in memory, not on a disk that may stall.
         if certfile and keyfile:

@@ -1,0 +1,230 @@
+"""From a day's raw hits to its anonymous totals: visits, bounces, engaged time, per page and per source.
+
+A visit is a visitor's run of hits without a pause of 30 minutes or more. It is
+worked out here, from the stored hits, rather than in the web processes: several
+processes (and servers) take hits, and only the database sees them all.
+
+A visit belongs to the day (Europe/Oslo) on which it began. One going on at
+midnight is followed into the next day, across the change of salt: a hit in the
+first 30 minutes of a day carries the visitor's hash under the previous salt too
+(``visitor_prev``), which joins it to the visit that was going on. So a day's
+totals change once more after midnight, and the worker aggregates today and
+yesterday every hour; older days are final.
+
+Its duration is the engaged time the beacon reported (time the page was visible),
+so a visit of one page has a real duration, not the 0 s of "last hit − first hit".
+It bounced when it had one page view. The totals hold no IP address and no
+visitor hash; a day is replaced as a whole, so aggregating twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max, Min
+
+from vern.analytics.models import DailyStat, Hit
+from vern.analytics.salts import CARRY_OVER, day_start, local_day
+
+Dimension = DailyStat.Dimension
+FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)  # how far a visit going on at midnight is followed
+_FIELDS = ("visitor", "at", "kind", "path", "referrer_host", "browser", "os", "device", "engaged_ms")
+
+
+@dataclass
+class _Row:
+    visitor: str
+    at: dt.datetime
+    kind: int
+    path: str
+    referrer_host: str
+    browser: str
+    os: str
+    device: str
+    engaged_ms: int
+
+
+@dataclass
+class _Visit:
+    rows: list[_Row] = field(default_factory=list)
+
+    @property
+    def pageviews(self) -> list[_Row]:
+        return [row for row in self.rows if row.kind == Hit.Kind.PAGEVIEW]
+
+
+@dataclass
+class _Tally:
+    visitors: set[str] = field(default_factory=set)
+    visits: int = 0
+    pageviews: int = 0
+    bounces: int = 0
+    duration_ms: int = 0
+
+
+def _rows(query: Iterable[tuple]) -> Iterator[_Row]:  # type: ignore[type-arg]
+    for values in query:
+        yield _Row(*values)
+
+
+def _last_seen(start: dt.datetime, end: dt.datetime) -> dict[str, dt.datetime]:
+    """Each visitor's last hit in [start, end)."""
+    found = Hit.objects.filter(at__gte=start, at__lt=end).values("visitor").annotate(last=Max("at"))
+    return {item["visitor"]: item["last"] for item in found}
+
+
+def _continuing(midnight: dt.datetime) -> dict[str, tuple[str, dt.datetime]]:
+    """Visits going on at ``midnight``: after-midnight hash → (before-midnight hash, last hit before)."""
+    before = _last_seen(midnight - CARRY_OVER, midnight)
+    if not before:
+        return {}
+    joined: dict[str, tuple[str, dt.datetime]] = {}
+    after = Hit.objects.filter(at__gte=midnight, at__lt=midnight + CARRY_OVER).values_list("visitor", "visitor_prev")
+    for visitor, previous in after.distinct():
+        if visitor in before:  # the same hash on both sides (a visitor cookie)
+            joined.setdefault(visitor, (visitor, before[visitor]))
+        elif previous in before:
+            joined.setdefault(visitor, (previous, before[previous]))
+    return joined
+
+
+def _visits(rows: list[_Row], last_before: dt.datetime | None) -> list[_Visit]:
+    """Split one visitor's hits (in time order) at every pause of 30 minutes or more.
+
+    With ``last_before`` (the visitor's last hit before midnight), the hits that carry on
+    that visit are left out: it began the day before, and is counted there.
+    """
+    visits: list[_Visit] = []
+    previous = last_before
+    for row in rows:
+        if previous is None or row.at - previous >= CARRY_OVER:
+            visits.append(_Visit())
+        if visits:
+            visits[-1].rows.append(row)
+        previous = row.at
+    return visits
+
+
+def visits_of_day(day: dt.date) -> Iterator[tuple[str, _Visit]]:
+    """(visitor, visit) for every visit that began on ``day``, followed past midnight where it goes on."""
+    start, end = day_start(day), day_start(day + dt.timedelta(days=1))
+    from_yesterday = _continuing(start)  # after-midnight hash → (hash before, last hit before)
+    into_tomorrow = {before: after for after, (before, _) in _continuing(end).items()}
+    tomorrow_rows: dict[str, list[_Row]] = defaultdict(list)
+    if into_tomorrow:
+        query = (
+            Hit.objects.filter(visitor__in=list(into_tomorrow.values()), at__gte=end, at__lt=end + FOLLOW_INTO_NEXT_DAY)
+            .order_by("visitor", "at", "id")
+            .values_list(*_FIELDS)
+        )
+        for row in _rows(query):
+            tomorrow_rows[row.visitor].append(row)
+
+    query = Hit.objects.filter(at__gte=start, at__lt=end).order_by("visitor", "at", "id").values_list(*_FIELDS)
+    current: list[_Row] = []
+    for row in _rows(query.iterator(chunk_size=5000)):
+        if current and row.visitor != current[0].visitor:
+            yield from _visitor_visits(current, from_yesterday, into_tomorrow, tomorrow_rows)
+            current = []
+        current.append(row)
+    if current:
+        yield from _visitor_visits(current, from_yesterday, into_tomorrow, tomorrow_rows)
+
+
+def _visitor_visits(
+    rows: list[_Row],
+    from_yesterday: dict[str, tuple[str, dt.datetime]],
+    into_tomorrow: dict[str, str],
+    tomorrow_rows: dict[str, list[_Row]],
+) -> Iterator[tuple[str, _Visit]]:
+    visitor = rows[0].visitor
+    last_before = from_yesterday[visitor][1] if visitor in from_yesterday else None
+    visits = _visits(rows, last_before)
+    following = tomorrow_rows.get(into_tomorrow.get(visitor, ""), [])
+    if visits and following:
+        last = visits[-1]
+        for row in following:  # the visit goes on after midnight until its first pause
+            if row.at - last.rows[-1].at >= CARRY_OVER:
+                break
+            last.rows.append(row)
+    for visit in visits:
+        if visit.pageviews:  # engaged time alone, without its page view, is not a visit
+            yield visitor, visit
+
+
+def tally_day(day: dt.date) -> dict[tuple[str, str], _Tally]:
+    tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
+    tallies[(Dimension.TOTAL, "")]  # a day without visits still gets its (empty) total
+    for visitor, visit in visits_of_day(day):
+        pageviews = visit.pageviews
+        entry = pageviews[0]
+        bounced = len(pageviews) == 1
+        duration = sum(row.engaged_ms for row in visit.rows)
+        for key in (
+            (Dimension.TOTAL, ""),
+            (Dimension.ENTRY, entry.path),
+            (Dimension.REFERRER, entry.referrer_host),
+            (Dimension.BROWSER, entry.browser),
+            (Dimension.OS, entry.os),
+            (Dimension.DEVICE, entry.device),
+        ):
+            tally = tallies[key]
+            tally.visitors.add(visitor)
+            tally.visits += 1
+            tally.pageviews += len(pageviews)
+            tally.bounces += bounced
+            tally.duration_ms += duration
+        for path in {row.path for row in pageviews}:
+            page = tallies[(Dimension.PAGE, path)]
+            page.visitors.add(visitor)
+            page.visits += 1
+            page.bounces += bounced
+        for row in pageviews:
+            tallies[(Dimension.PAGE, row.path)].pageviews += 1
+        for row in visit.rows:
+            if row.kind == Hit.Kind.ENGAGEMENT:
+                tallies[(Dimension.PAGE, row.path)].duration_ms += row.engaged_ms
+    return tallies
+
+
+def aggregate_day(day: dt.date) -> int:
+    """Replace ``day``'s totals with ones worked out afresh from its hits; returns the day's visits."""
+    tallies = tally_day(day)
+    rows = [
+        DailyStat(
+            day=day,
+            dimension=dimension,
+            value=value[:600],
+            visitors=len(tally.visitors),
+            visits=tally.visits,
+            pageviews=tally.pageviews,
+            bounces=tally.bounces,
+            duration_ms=tally.duration_ms,
+        )
+        for (dimension, value), tally in tallies.items()
+    ]
+    with transaction.atomic():
+        DailyStat.objects.filter(day=day).delete()
+        DailyStat.objects.bulk_create(rows, batch_size=1000)
+    return tallies[(Dimension.TOTAL, "")].visits
+
+
+def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
+    """Today and yesterday (they may still change), and any older day with hits but no totals yet."""
+    today = local_day(now)
+    days = {today, today - dt.timedelta(days=1)}
+    first = Hit.objects.aggregate(first=Min("at"))["first"]
+    if first is not None:
+        done = set(
+            DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=local_day(first)).values_list("day", flat=True)
+        )
+        day = local_day(first)
+        while day < today:
+            if day not in done:
+                days.add(day)
+            day += dt.timedelta(days=1)
+    return sorted(days)

@@ -1,0 +1,238 @@
+"""Hits and log lines wait in memory and are written in bulk, never one INSERT per request.
+
+Each web process has one buffer. A request appends to it (a list append under a
+lock) and returns; a background thread writes everything gathered once a second,
+or sooner when ``FLUSH_ROWS`` are waiting, as one multi-row INSERT per table in
+one transaction. Counts of dropped hits are added to their day's row.
+
+Nothing accepted is lost when the process is stopped: gunicorn's ``worker_exit``
+hook and ``atexit`` both write what is left before the process ends, and a
+graceful stop (SIGTERM) waits for them. A SIGKILL or a power cut loses what came
+in since the last write: at most ``INTERVAL`` seconds of hits, and never more than
+``FLUSH_ROWS`` plus what arrived while that write ran. When the database cannot
+be written, the rows are kept and tried again, up to ``MAX_PENDING``; beyond that
+the oldest are dropped and the loss is logged as a count.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import logging
+import os
+import threading
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+
+from vern.analytics.models import Dropped, Hit, LogEvent
+from vern.lib import partitions
+
+log = logging.getLogger("vern.analytics")
+
+INTERVAL = 1.0  # seconds between writes, unless VERN_ANALYTICS_FLUSH_SECONDS says otherwise
+FLUSH_ROWS = 2000  # write sooner when this many are waiting
+MAX_PENDING = 200_000  # kept while the database is unreachable; older ones are dropped beyond this
+
+
+# The columns of a buffered hit, in the order ``capture`` fills them: plain tuples, not model
+# instances, so a hit costs the request path next to nothing and the write is one bulk statement.
+HIT_COLUMNS = (
+    "at",
+    "kind",
+    "source",
+    "visitor",
+    "visitor_prev",
+    "consent_id",
+    "path",
+    "referrer_host",
+    "referrer_path",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device",
+    "ip",
+    "engaged_ms",
+)
+HitRow = tuple[Any, ...]
+
+
+class Buffer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits: list[HitRow] = []
+        self._logs: list[LogEvent] = []
+        self._dropped: Counter[tuple[dt.date, str, str]] = Counter()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._write_lock = threading.Lock()  # one write at a time: the thread's, or a final one
+        self.lost = 0
+        # Tests write explicitly (``flush``), inside their own transaction, with no thread.
+        self.background = True
+
+    def discard(self) -> None:
+        """Forget everything waiting, unwritten (for tests)."""
+        with self._lock:
+            self._hits, self._logs, self._dropped = [], [], Counter()
+
+    # -- the request path ------------------------------------------------------------
+
+    def add_hit(self, hit: HitRow) -> None:
+        if _direct_writes():
+            self._write([hit], [], Counter())
+            return
+        with self._lock:
+            self._hits.append(hit)
+            waiting = len(self._hits)
+        self._started()
+        if waiting >= FLUSH_ROWS:
+            self._wake.set()
+
+    def add_log(self, event: LogEvent) -> None:
+        with self._lock:
+            self._logs.append(event)
+        self._started()
+
+    def count_dropped(self, day: dt.date, reason: str, agent: str = "") -> None:
+        with self._lock:
+            self._dropped[(day, reason, agent[:60])] += 1
+        self._started()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._hits) + len(self._logs) + len(self._dropped)
+
+    # -- writing ---------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Write everything waiting now; returns the number of rows written (hits and log lines)."""
+        with self._write_lock:
+            with self._lock:
+                hits, self._hits = self._hits, []
+                logs, self._logs = self._logs, []
+                dropped, self._dropped = self._dropped, Counter()
+            if not (hits or logs or dropped):
+                return 0
+            for attempt in (1, 2):
+                try:
+                    self._write(hits, logs, dropped)
+                    return len(hits) + len(logs)
+                except Exception:
+                    # A day partition this process knew of may be gone (dropped by retention,
+                    # or its creation rolled back): look again before the second attempt.
+                    partitions.forget()
+                    if attempt == 2:
+                        log.exception("could not write %d hits and %d log lines; kept to retry", len(hits), len(logs))
+            self._put_back(hits, logs, dropped)
+            return 0
+
+    def _write(self, hits: list[HitRow], logs: list[LogEvent], dropped: Counter[tuple[dt.date, str, str]]) -> None:
+        _ensure_days(Hit, {h[0] for h in hits})
+        _ensure_days(LogEvent, {e.at for e in logs})
+        with transaction.atomic():
+            if hits:
+                _insert_hits(hits)
+            if logs:
+                LogEvent.objects.bulk_create(logs, batch_size=500)
+            for (day, reason, agent), count in sorted(dropped.items()):
+                updated = Dropped.objects.filter(day=day, reason=reason, agent=agent).update(count=F("count") + count)
+                if not updated:
+                    row, created = Dropped.objects.get_or_create(
+                        day=day, reason=reason, agent=agent, defaults={"count": count}
+                    )
+                    if not created:
+                        Dropped.objects.filter(pk=row.pk).update(count=F("count") + count)
+
+    def _put_back(self, hits: list[HitRow], logs: list[LogEvent], dropped: Counter[tuple[dt.date, str, str]]) -> None:
+        with self._lock:
+            self._hits = hits + self._hits
+            self._logs = logs + self._logs
+            self._dropped.update(dropped)
+            over = len(self._hits) + len(self._logs) - MAX_PENDING
+            if over > 0:
+                cut_hits = min(over, len(self._hits))
+                del self._hits[:cut_hits]
+                del self._logs[: over - cut_hits]
+                self.lost += over
+                log.error("the analytics buffer is full; %d rows were dropped while the database was unreachable", over)
+
+    # -- the background thread ---------------------------------------------------------
+
+    def _started(self) -> None:
+        if not self.background:
+            return
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            # After a fork (gunicorn preloads the app) the parent's thread does not exist here.
+            self._pid = os.getpid()
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="vern-analytics-buffer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        interval = float(getattr(settings, "VERN_ANALYTICS_FLUSH_SECONDS", INTERVAL))
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            close_old_connections()
+            self.flush()
+        connection.close()
+
+    def close(self) -> None:
+        """Stop the thread and write what is left: at shutdown, so nothing accepted is lost."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        while self.pending and self.flush():
+            pass
+
+
+def _insert_hits(hits: list[HitRow]) -> None:
+    """One COPY on PostgreSQL, one prepared multi-row INSERT on SQLite."""
+    table = connection.ops.quote_name(Hit._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in HIT_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in hits:
+                    copy.write_row(row)
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        marks = ", ".join("%s" for _ in HIT_COLUMNS)
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (names are the model's own)
+            [(adapt(row[0]), *row[1:]) for row in hits],
+        )
+
+
+def _direct_writes() -> bool:
+    """The naive design (one INSERT per hit), only for ``make bench`` to compare against."""
+    return bool(getattr(settings, "VERN_ANALYTICS_DIRECT_WRITES", False))
+
+
+def _ensure_days(model: Any, moments: set[dt.datetime]) -> None:
+    if moments and partitions.supported():
+        partitions.ensure_partitions(model, {m.astimezone(dt.UTC).date() for m in moments})
+
+
+BUFFER = Buffer()
+
+
+def _at_exit() -> None:
+    if BUFFER._pid == os.getpid():
+        BUFFER.close()
+
+
+atexit.register(_at_exit)

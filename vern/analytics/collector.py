@@ -1,0 +1,136 @@
+"""The beacon endpoint in front of Django, so a hit costs what a bare request costs.
+
+``POST /api/analytics/event`` is answered here, in the WSGI layer, before
+Django's middleware and URL resolution: the beacon needs none of them (no
+session, no CSRF token, no template, no page headers), and skipping them is
+what lets one small server take thousands of hits a second. Every other
+request goes on to Django unchanged. The same endpoint also exists as a Django
+view (``views.event``), which is what the test client and the OpenAPI schema
+see; both call ``capture.accept``, so they cannot disagree.
+
+With ``VERN_BENCH_FLOOR`` set (``make bench`` only), ``/api/analytics/floor``
+answers 204 without reading anything: the HTTP floor of the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from http.cookies import CookieError, SimpleCookie
+from typing import Any
+
+from django.conf import settings
+
+from vern.analytics import capture
+from vern.analytics.models import Dropped
+from vern.lib.ip import client_ip_of
+
+log = logging.getLogger("vern.analytics")
+
+EVENT_PATH = "/api/analytics/event"
+FLOOR_PATH = "/api/analytics/floor"
+_REASONS = {
+    204: "204 No Content",
+    400: "400 Bad Request",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    413: "413 Content Too Large",
+    422: "422 Unprocessable Content",
+    429: "429 Too Many Requests",
+    500: "500 Internal Server Error",
+}
+_HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def cookies_of(header: str) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def request_of(environ: Mapping[str, Any], body: bytes, cookies: Mapping[str, str]) -> capture.Request:
+    """The capture's view of a request, from a WSGI environ or Django's ``request.META``."""
+    scheme = "https" if settings.HTTPS else str(environ.get("wsgi.url_scheme", "http"))
+    return capture.Request(
+        body=body,
+        ip=client_ip_of(environ),
+        user_agent=str(environ.get("HTTP_USER_AGENT", "")),
+        host=_host(environ),
+        scheme=scheme,
+        origin=str(environ.get("HTTP_ORIGIN", "")),
+        fetch_site=str(environ.get("HTTP_SEC_FETCH_SITE", "")),
+        cookies=cookies,
+        gpc=str(environ.get("HTTP_SEC_GPC", "")).strip() == "1",
+    )
+
+
+def _host(environ: Mapping[str, Any]) -> str:
+    """The host the request was sent to, as the Host header (or the server's name) gives it."""
+    host = str(environ.get("HTTP_HOST", ""))
+    if host:
+        return host
+    name, port = str(environ.get("SERVER_NAME", "")), str(environ.get("SERVER_PORT", ""))
+    return name if port in ("", "80", "443") else f"{name}:{port}"
+
+
+def cookie_header(name: str, value: str, max_age: int) -> str:
+    secure = "; Secure" if settings.HTTPS else ""
+    return f"{name}={value}; Max-Age={max_age}; Path=/; SameSite=Lax; HttpOnly{secure}"
+
+
+def _read_body(environ: Mapping[str, Any]) -> bytes | None:
+    """The body, or None when it is larger than a beacon may be (not read at all then)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length > capture.MAX_BODY:
+        return None
+    return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
+
+
+def handle_event(environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
+    headers = list(_HEADERS)
+    if environ.get("REQUEST_METHOD") != "POST":
+        return 405, [*headers, ("Allow", "POST")]
+    body = _read_body(environ)
+    if body is None:
+        capture.count_refused(Dropped.Reason.INVALID)
+        return 413, headers
+    request = request_of(environ, body, cookies_of(str(environ.get("HTTP_COOKIE", ""))))
+    try:
+        accepted = capture.accept(request)
+    except capture.Refused as refused:
+        return refused.status, headers
+    if accepted.set_cookie is not None:
+        headers.append(("Set-Cookie", cookie_header(*accepted.set_cookie)))
+    return 204, headers
+
+
+def front(django_app: WSGIApp) -> WSGIApp:
+    """``django_app`` with the beacon (and, for benchmarks, the floor) answered in front of it."""
+    floor = bool(settings.VERN_BENCH_FLOOR)
+
+    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == EVENT_PATH:
+            try:
+                status, headers = handle_event(environ)
+            except Exception:
+                log.exception("the beacon endpoint failed")
+                status, headers = 500, list(_HEADERS)
+            start_response(_REASONS[status], [*headers, ("Content-Length", "0")])
+            return [b""]
+        if floor and path == FLOOR_PATH:
+            start_response(_REASONS[204], [("Content-Length", "0")])
+            return [b""]
+        return django_app(environ, start_response)
+
+    return application

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from vern.analytics.services import analytics_aggregate, analytics_prepare_partitions, analytics_rotate_salts
+from vern.jobs.registry import job
+
+
+@job("analytics.aggregate", every=dt.timedelta(hours=1), lease=dt.timedelta(minutes=30))
+def aggregate() -> None:
+    """The anonymous daily totals the dashboard reads, from the raw hits (today's, yesterday's, any missing)."""
+    analytics_aggregate()
+
+
+@job("analytics.salts", daily_at=dt.time(0, 5))
+def rotate_salts() -> None:
+    """Today's visitor-hash salt; salts older than 48 hours are deleted, so old hashes cannot be redone."""
+    analytics_rotate_salts()
+
+
+@job("analytics.partitions", daily_at=dt.time(1, 15))
+def prepare_partitions() -> None:
+    """PostgreSQL: the day partitions of raw hits and the technical log, a week ahead."""
+    analytics_prepare_partitions()

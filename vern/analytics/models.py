@@ -1,0 +1,200 @@
+"""Raw hits (pseudonymised, kept a month), daily totals (anonymous, kept), and the technical log.
+
+A ``Hit`` is one page view or one report of engaged time, as the beacon (or the
+image for visitors without JavaScript) sent it: the path without its query
+string, the referrer cut to host and path, browser and system families with
+their major version, a device class, the IP address shortened before anything
+is written, and a keyed visitor hash that changes every day. That is still
+personal data (LAW.md R26): it is registered, found by IP address and time or
+by consent id, erased on request and deleted after one month (P12).
+
+A ``DailyStat`` holds totals for a day and one value of one dimension (a page,
+a referrer, a browser …) without any IP address or visitor hash: anonymous
+statistics, kept after the raw rows are gone. ``Dropped`` counts what was not
+stored (bots, floods, bad payloads) per day, so that staff can see it.
+
+On PostgreSQL the two append-heavy tables (``Hit`` and ``LogEvent``) are
+partitioned by day, so that retention drops whole days (``vern.lib.partitions``).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+PURPOSE = "analytics"
+OPERATIONS = "operations"
+
+
+class Salt(models.Model):
+    """The random key of one day's visitor hash; deleted after 48 hours, so old hashes can't be redone."""
+
+    day = models.DateField(primary_key=True)
+    key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Privacy:
+        not_personal = "A random key per day; nothing about a visitor."
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class Hit(models.Model):
+    class Kind(models.IntegerChoices):
+        PAGEVIEW = 1, _("page view")
+        ENGAGEMENT = 2, _("engaged time")
+
+    class Source(models.IntegerChoices):
+        SCRIPT = 1, _("beacon script")
+        NO_SCRIPT = 2, _("image, without JavaScript")
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    kind = models.SmallIntegerField(choices=Kind.choices)
+    source = models.SmallIntegerField(choices=Source.choices, default=Source.SCRIPT)
+    # A keyed hash of the day's salt, the site, the shortened IP and the browser; with
+    # consent to statistics, of the visitor cookie instead (then it lasts across days).
+    visitor = models.CharField(max_length=32)
+    # In the first 30 minutes after midnight, the hash under the previous day's salt too, so
+    # that a visit going on at midnight is not split in two (the aggregation joins them).
+    visitor_prev = models.CharField(max_length=32, blank=True)
+    # Set when the visitor had consented to statistics: the basis is then (a), else (f).
+    consent_id = models.CharField(max_length=32, blank=True)
+    path = models.CharField(max_length=512)
+    referrer_host = models.CharField(max_length=253, blank=True)
+    referrer_path = models.CharField(max_length=512, blank=True)
+    browser = models.CharField(max_length=40, blank=True)
+    browser_version = models.CharField(max_length=8, blank=True)
+    os = models.CharField(max_length=40, blank=True)
+    os_version = models.CharField(max_length=8, blank=True)
+    device = models.CharField(max_length=8, blank=True)
+    ip = models.CharField(max_length=45)  # shortened: IPv4 /24, IPv6 /48
+    engaged_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["at"], name="hit_at"),
+            models.Index(fields=["ip", "at"], name="hit_ip"),
+            models.Index(fields=["consent_id"], name="hit_consent"),
+        ]
+
+    class Privacy:
+        purpose = PURPOSE
+        retention = "visitor_statistics"
+        identifiers = {"ip": "ip", "consent_id": "consent_id"}
+        clock = "at"
+        erasure = "delete"
+        bases = ("a", "f")
+        export = (
+            "at",
+            "kind",
+            "path",
+            "referrer_host",
+            "referrer_path",
+            "browser",
+            "browser_version",
+            "os",
+            "os_version",
+            "device",
+            "ip",
+            "engaged_ms",
+        )
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.path}"
+
+
+class DailyStat(models.Model):
+    """One day's totals for one value of one dimension; ``total`` has the value ``""``."""
+
+    class Dimension(models.TextChoices):
+        TOTAL = "total", _("All pages")
+        PAGE = "page", _("Pages")
+        ENTRY = "entry", _("Entry pages")
+        REFERRER = "referrer", _("Referrers")
+        BROWSER = "browser", _("Browsers")
+        OS = "os", _("Operating systems")
+        DEVICE = "device", _("Devices")
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    value = models.CharField(max_length=600, blank=True)
+    visitors = models.PositiveIntegerField(default=0)
+    visits = models.PositiveIntegerField(default=0)
+    pageviews = models.PositiveIntegerField(default=0)
+    bounces = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(default=0)  # the engaged time of the visits, summed
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dimension", "day", "value"], name="dailystat_unique")]
+
+    class Privacy:
+        not_personal = "Daily totals without IP address or visitor hash: anonymous statistics (P12, P21)."
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.value}"
+
+
+class Dropped(models.Model):
+    """How many hits of a day were not stored, and why; bots by the name of their agent."""
+
+    class Reason(models.TextChoices):
+        BOT = "bot", _("Bot or crawler")
+        RATE = "rate", _("Too many from one network")
+        INVALID = "invalid", _("Malformed or oversized")
+        FOREIGN = "foreign", _("Sent from another site")
+        UNKNOWN_PATH = "path", _("Page that does not exist")
+
+    day = models.DateField()
+    reason = models.CharField(max_length=8, choices=Reason.choices)
+    agent = models.CharField(max_length=60, blank=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "reason", "agent"], name="dropped_unique")]
+
+    class Privacy:
+        not_personal = "Counts per day, reason and bot name; no address or hash."
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.reason} {self.count}"
+
+
+class LogEvent(models.Model):
+    """A technical log line for operating and securing the site (§4): an error or a security event."""
+
+    class Kind(models.TextChoices):
+        SERVER_ERROR = "error", _("Server error")
+        LOGIN_FAILED = "login", _("Failed staff login")
+        RATE_LIMITED = "rate", _("Rate limit reached")
+        FORBIDDEN = "denied", _("Access denied")
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    status = models.PositiveSmallIntegerField(default=0)
+    method = models.CharField(max_length=8, blank=True)
+    route = models.CharField(max_length=200, blank=True)  # the URL pattern, never the path with its values
+    ip = models.CharField(max_length=45, blank=True)  # shortened
+    browser = models.CharField(max_length=40, blank=True)
+    detail = models.CharField(max_length=200, blank=True)  # a code or scope, never an identifier
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["at"], name="logevent_at"),
+            models.Index(fields=["ip", "at"], name="logevent_ip"),
+        ]
+
+    class Privacy:
+        purpose = OPERATIONS
+        retention = "technical_logs"
+        identifiers = {"ip": "ip"}
+        clock = "at"
+        erasure = "delete"
+        bases = ("f",)
+        export = ("at", "kind", "status", "method", "route", "ip", "browser", "detail")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.route}"

@@ -1,0 +1,382 @@
+"""What the analytics dashboard shows: totals, a series per day, top lists and what was not counted.
+
+Everything here reads the anonymous daily aggregates (``DailyStat``, ``Dropped``)
+with a handful of GROUP BY queries whose size depends on the number of days and
+distinct values in the range, never on the number of hits: the raw ``Hit`` rows
+are not read at all, so a range over years of data costs about the same as a week.
+
+Days are dates in Europe/Oslo, and a range includes both its first and its last day.
+
+Visitors are the sum of each day's distinct visitors. A visitor seen on two days
+counts twice: without consent the visitor hash is made with a salt that changes
+every day (and is deleted after 48 hours), so nothing can tell that two days'
+visitors are the same person, by design.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from vern.accounts.models import User
+from vern.accounts.roles import Capability
+from vern.accounts.selectors import Tile
+from vern.analytics.models import DailyStat, Dropped
+
+Dimension = DailyStat.Dimension
+
+COUNTS = ("visitors", "visits", "pageviews", "bounces", "duration_ms")
+TOP_DIMENSIONS = (
+    Dimension.PAGE,
+    Dimension.ENTRY,
+    Dimension.REFERRER,
+    Dimension.BROWSER,
+    Dimension.OS,
+    Dimension.DEVICE,
+)
+# Pages are ranked by how often they were seen; everything else by the visits it began or carried.
+RANKED_BY: dict[str, str] = {Dimension.PAGE: "pageviews"}
+LONGEST_PERIOD = 400  # days; longer ranges are refused by the form, not silently cut
+TILE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days from ``start`` to ``end``, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length that ends the day before this one starts."""
+        end = self.start - dt.timedelta(days=1)
+        return Period(end - dt.timedelta(days=self.days - 1), end)
+
+    def dates(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=n) for n in range(self.days)]
+
+
+@dataclass(frozen=True)
+class Totals:
+    visitors: int = 0
+    visits: int = 0
+    pageviews: int = 0
+    bounces: int = 0
+    duration_ms: int = 0
+
+    @property
+    def average_duration_s(self) -> float | None:
+        """Average engaged time per visit, in seconds; visits of one page view count with their own time."""
+        return self.duration_ms / self.visits / 1000 if self.visits else None
+
+    @property
+    def bounce_rate(self) -> float | None:
+        """Visits with a single page view, in percent of all visits."""
+        return 100 * self.bounces / self.visits if self.visits else None
+
+    @property
+    def views_per_visit(self) -> float | None:
+        return self.pageviews / self.visits if self.visits else None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One of the six figures at the top, beside its value in the previous period."""
+
+    key: str
+    label: str
+    kind: str  # "count", "ratio", "duration" (seconds) or "percent"
+    value: float | None
+    previous: float | None
+    change: float | None  # percent; for the bounce rate, percentage points
+    lower_is_better: bool = False
+
+    @property
+    def change_in_points(self) -> bool:
+        return self.kind == "percent"
+
+    @property
+    def trend(self) -> str:
+        """``better``, ``worse`` or ``same``, so that a rising bounce rate is not shown as good news."""
+        if self.change is None or round(self.change, 1) == 0:
+            return "same"
+        return "better" if (self.change > 0) != self.lower_is_better else "worse"
+
+
+@dataclass(frozen=True)
+class Day:
+    day: dt.date
+    visitors: int
+    visits: int
+    pageviews: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One value of a dimension, summed over the period."""
+
+    value: str
+    visitors: int
+    visits: int
+    pageviews: int
+    bounces: int
+    duration_ms: int
+    share: float  # of all page views (pages) or all visits (the rest), in percent
+
+    @property
+    def bounce_rate(self) -> float | None:
+        return 100 * self.bounces / self.visits if self.visits else None
+
+    @property
+    def average_duration_s(self) -> float | None:
+        return self.duration_ms / self.visits / 1000 if self.visits else None
+
+
+@dataclass(frozen=True)
+class TopList:
+    dimension: str
+    rows: list[Row]
+    distinct: int  # how many values the period has in all
+
+    @property
+    def more(self) -> int:
+        return max(self.distinct - len(self.rows), 0)
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DroppedSummary:
+    total: int = 0
+    reasons: list[ReasonCount] = field(default_factory=list)
+    bots: list[tuple[str, int]] = field(default_factory=list)  # (agent, count), most first
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    period: Period
+    previous_period: Period
+    totals: Totals
+    previous_totals: Totals
+    metrics: list[Metric]
+    days: list[Day]
+    top: dict[str, TopList]
+    dropped: DroppedSummary
+
+    @property
+    def has_data(self) -> bool:
+        return self.totals.visits > 0 or self.totals.pageviews > 0 or self.totals.visitors > 0
+
+
+METRIC_LABELS: dict[str, Promise] = {
+    "visitors": gettext_lazy("Visitors"),
+    "visits": gettext_lazy("Visits"),
+    "pageviews": gettext_lazy("Page views"),
+    "views_per_visit": gettext_lazy("Pages per visit"),
+    "bounce_rate": gettext_lazy("Bounce rate"),
+    "average_duration": gettext_lazy("Visit duration"),
+}
+
+
+def _sums(prefix: str, condition: Q | None = None) -> dict[str, Sum]:
+    return {f"{prefix}{name}": Sum(name, filter=condition, default=0) for name in COUNTS}
+
+
+def _totals_of_two(period: Period, previous: Period) -> tuple[Totals, Totals]:
+    """The totals of a period and of the one before it, in one query."""
+    now = Q(day__gte=period.start, day__lte=period.end)
+    before = Q(day__gte=previous.start, day__lte=previous.end)
+    sums = DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=previous.start, day__lte=period.end).aggregate(
+        **_sums("now_", now), **_sums("before_", before)
+    )
+    return (
+        Totals(**{name: int(sums[f"now_{name}"]) for name in COUNTS}),
+        Totals(**{name: int(sums[f"before_{name}"]) for name in COUNTS}),
+    )
+
+
+def period_totals(period: Period) -> Totals:
+    sums = DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=period.start, day__lte=period.end).aggregate(
+        **_sums("")
+    )
+    return Totals(**{name: int(sums[name]) for name in COUNTS})
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    if now is None or not before:
+        return None
+    return 100 * (now - before) / before
+
+
+def _metrics(now: Totals, before: Totals) -> list[Metric]:
+    def count(key: str) -> Metric:
+        value, previous = getattr(now, key), getattr(before, key)
+        return Metric(key, str(METRIC_LABELS[key]), "count", value, previous, _change(value, previous))
+
+    bounce_change = (
+        now.bounce_rate - before.bounce_rate if now.bounce_rate is not None and before.bounce_rate is not None else None
+    )
+    return [
+        count("visitors"),
+        count("visits"),
+        count("pageviews"),
+        Metric(
+            "views_per_visit",
+            str(METRIC_LABELS["views_per_visit"]),
+            "ratio",
+            now.views_per_visit,
+            before.views_per_visit,
+            _change(now.views_per_visit, before.views_per_visit),
+        ),
+        Metric(
+            "bounce_rate",
+            str(METRIC_LABELS["bounce_rate"]),
+            "percent",
+            now.bounce_rate,
+            before.bounce_rate,
+            bounce_change,
+            lower_is_better=True,
+        ),
+        Metric(
+            "average_duration",
+            str(METRIC_LABELS["average_duration"]),
+            "duration",
+            now.average_duration_s,
+            before.average_duration_s,
+            _change(now.average_duration_s, before.average_duration_s),
+        ),
+    ]
+
+
+def daily_series(period: Period) -> list[Day]:
+    """Visitors, visits and page views for every day of the period; a day without data is zero."""
+    found = {
+        day: (visitors, visits, pageviews)
+        for day, visitors, visits, pageviews in DailyStat.objects.filter(
+            dimension=Dimension.TOTAL, day__gte=period.start, day__lte=period.end
+        ).values_list("day", "visitors", "visits", "pageviews")
+    }
+    return [Day(day, *found.get(day, (0, 0, 0))) for day in period.dates()]
+
+
+def top_values(period: Period, dimension: str, *, limit: int = 10, totals: Totals | None = None) -> list[Row]:
+    """The ``limit`` values of one dimension seen most in the period (one GROUP BY query)."""
+    ranked_by = RANKED_BY.get(dimension, "visits")
+    totals = totals if totals is not None else period_totals(period)
+    whole = totals.pageviews if ranked_by == "pageviews" else totals.visits
+    rows = (
+        DailyStat.objects.filter(dimension=dimension, day__gte=period.start, day__lte=period.end)
+        .values("value")
+        .annotate(**{name: Sum(name) for name in COUNTS})
+        .order_by(f"-{ranked_by}", "-visitors", "value")[:limit]
+    )
+    return [
+        Row(
+            value=row["value"],
+            **{name: int(row[name] or 0) for name in COUNTS},
+            share=100 * (row[ranked_by] or 0) / whole if whole else 0.0,
+        )
+        for row in rows
+    ]
+
+
+def _distinct_values(period: Period) -> dict[str, int]:
+    return dict(
+        DailyStat.objects.filter(dimension__in=TOP_DIMENSIONS, day__gte=period.start, day__lte=period.end)
+        .values("dimension")
+        .annotate(n=Count("value", distinct=True))
+        .values_list("dimension", "n")
+    )
+
+
+def dropped_summary(period: Period, *, limit: int = 10) -> DroppedSummary:
+    """What was not counted in the period, per reason, and the bots that came most."""
+    in_period = Dropped.objects.filter(day__gte=period.start, day__lte=period.end)
+    per_reason = dict(in_period.values("reason").annotate(n=Sum("count")).values_list("reason", "n"))
+    reasons = [
+        ReasonCount(reason.value, str(reason.label), int(per_reason[reason.value]))
+        for reason in Dropped.Reason
+        if per_reason.get(reason.value)
+    ]
+    bots = [
+        (agent, int(n))
+        for agent, n in in_period.filter(reason=Dropped.Reason.BOT)
+        .values("agent")
+        .annotate(n=Sum("count"))
+        .order_by("-n", "agent")
+        .values_list("agent", "n")[:limit]
+    ]
+    return DroppedSummary(total=sum(r.count for r in reasons), reasons=reasons, bots=bots)
+
+
+def dashboard(period: Period, *, top: int = 10) -> Dashboard:
+    """Everything the dashboard shows for ``period``, compared with the period of equal length before it.
+
+    Eleven queries, whatever the amount of data: the totals of both periods, the
+    series, one per top list, the number of values per list, and two for what was dropped.
+    """
+    previous = period.previous()
+    totals, previous_totals = _totals_of_two(period, previous)
+    distinct = _distinct_values(period)
+    return Dashboard(
+        period=period,
+        previous_period=previous,
+        totals=totals,
+        previous_totals=previous_totals,
+        metrics=_metrics(totals, previous_totals),
+        days=daily_series(period),
+        top={
+            str(dimension): TopList(
+                str(dimension),
+                top_values(period, dimension, limit=top, totals=totals),
+                distinct.get(str(dimension), 0),
+            )
+            for dimension in TOP_DIMENSIONS
+        },
+        dropped=dropped_summary(period, limit=top),
+    )
+
+
+EXPORT_COLUMNS = ("day", "dimension", "value", *COUNTS)
+
+
+def export_rows(period: Period) -> Iterator[tuple[object, ...]]:
+    """Every aggregate of the period: one row per day, dimension and value, with all counts."""
+    return (
+        DailyStat.objects.filter(day__gte=period.start, day__lte=period.end)
+        .order_by("day", "dimension", "value")
+        .values_list(*EXPORT_COLUMNS)
+        .iterator(chunk_size=2000)
+    )
+
+
+def console_tiles(user: User) -> list[Tile]:
+    if not user.can(Capability.READ_ANALYTICS):
+        return []
+    today = timezone.localdate()
+    week = Period(today - dt.timedelta(days=TILE_DAYS - 1), today)
+    return [
+        Tile(
+            _("Analytics"),
+            _("Visitors in the last 7 days; pages, sources and what was not counted."),
+            reverse("analytics_staff:dashboard"),
+            period_totals(week).visitors,
+        )
+    ]

@@ -1,0 +1,148 @@
+"""Daily totals from raw hits: visits, bounces, real durations, midnight; and one month of raw data (P12, P21)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from vern.analytics.aggregate import aggregate_day, days_to_aggregate
+from vern.analytics.buffer import BUFFER
+from vern.analytics.models import DailyStat, Hit
+from vern.analytics.salts import visitor_hash
+from vern.analytics.services import analytics_aggregate, analytics_rotate_salts
+
+pytestmark = pytest.mark.django_db
+OSLO = ZoneInfo("Europe/Oslo")
+DAY = dt.date(2030, 3, 14)
+VIEW, ENGAGED = Hit.Kind.PAGEVIEW, Hit.Kind.ENGAGEMENT
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=OSLO)
+
+
+def hit(
+    when: dt.datetime,
+    visitor: str,
+    path: str = "/",
+    kind: int = VIEW,
+    engaged_ms: int = 0,
+    referrer: str = "",
+    browser: str = "Firefox",
+    previous: str = "",
+    ip: str = "203.0.113.0",
+) -> None:
+    BUFFER.add_hit(
+        (
+            when,
+            kind,
+            Hit.Source.SCRIPT,
+            visitor,
+            previous,
+            "",
+            path,
+            referrer,
+            "",
+            browser,
+            "133",
+            "Linux",
+            "",
+            "desktop",
+            ip,
+            engaged_ms,
+        )
+    )
+
+
+def totals(day: dt.date = DAY, dimension: str = "total", value: str = "") -> DailyStat:
+    return DailyStat.objects.get(day=day, dimension=dimension, value=value)
+
+
+def test_visits_bounces_and_engaged_time_of_a_day():
+    # Kari: two pages, 40 s and 20 s looked at; a visit of 60 s that did not bounce.
+    hit(at(DAY, 10, 0), "kari", "/", referrer="google.com")
+    hit(at(DAY, 10, 1), "kari", "/", ENGAGED, 40_000)
+    hit(at(DAY, 10, 1), "kari", "/contact/")
+    hit(at(DAY, 10, 2), "kari", "/contact/", ENGAGED, 20_000)
+    # Ola: one page, read for 95 s, then left: a bounce with a real duration, not 0 s.
+    hit(at(DAY, 11, 0), "ola", "/demo/", browser="Safari")
+    hit(at(DAY, 11, 2), "ola", "/demo/", ENGAGED, 95_000)
+    # Kari again after a 3-hour pause: a second visit.
+    hit(at(DAY, 13, 30), "kari", "/privacy/")
+    BUFFER.flush()
+
+    assert aggregate_day(DAY) == 3
+    total = totals()
+    assert (total.visitors, total.visits, total.pageviews, total.bounces) == (2, 3, 4, 2)
+    assert total.duration_ms == 155_000
+    assert (totals(dimension="entry", value="/").visits, totals(dimension="entry", value="/").bounces) == (1, 0)
+    assert totals(dimension="entry", value="/demo/").duration_ms == 95_000
+    assert totals(dimension="page", value="/contact/").pageviews == 1
+    assert totals(dimension="page", value="/").duration_ms == 40_000
+    assert totals(dimension="referrer", value="google.com").visits == 1
+    assert totals(dimension="referrer", value="").visits == 2  # direct
+    assert totals(dimension="browser", value="Safari").visitors == 1
+
+
+def test_p21_the_daily_totals_carry_no_ip_address_and_no_visitor_hash():
+    hit(at(DAY, 9), "kari-hash-0123456789abcdef", "/", ip="198.51.100.0")
+    BUFFER.flush()
+    aggregate_day(DAY)
+
+    for row in DailyStat.objects.values():
+        text = " ".join(str(value) for value in row.values())
+        assert "198.51.100" not in text and "kari-hash" not in text
+    assert {f.name for f in DailyStat._meta.get_fields()}.isdisjoint({"ip", "visitor", "consent_id"})
+
+
+def test_aggregating_twice_gives_the_same_totals():
+    hit(at(DAY, 9), "kari")
+    BUFFER.flush()
+    aggregate_day(DAY)
+    first = list(DailyStat.objects.order_by("dimension", "value").values_list("dimension", "value", "visits"))
+    aggregate_day(DAY)
+    assert list(DailyStat.objects.order_by("dimension", "value").values_list("dimension", "value", "visits")) == first
+
+
+def test_a_visit_going_on_at_midnight_is_one_visit_of_the_day_it_began_despite_the_new_salt():
+    night = DAY + dt.timedelta(days=1)
+    old_salt, new_salt = b"a" * 32, b"b" * 32
+    before = visitor_hash(old_salt, "kaukus.no", "203.0.113.0", "Firefox")
+    after = visitor_hash(new_salt, "kaukus.no", "203.0.113.0", "Firefox")
+    hit(at(DAY, 23, 50), before, "/")
+    hit(at(night, 0, 5), after, "/contact/", previous=before)  # the next day's hash, and the old one
+    hit(at(night, 0, 6), after, "/contact/", ENGAGED, 30_000, previous=before)
+    hit(at(night, 9, 0), after, "/demo/")  # a new visit the next morning
+    BUFFER.flush()
+
+    aggregate_day(DAY)
+    aggregate_day(night)
+    evening, morning = totals(DAY), totals(night)
+    assert (evening.visits, evening.pageviews, evening.bounces, evening.duration_ms) == (1, 2, 0, 30_000)
+    assert (morning.visits, morning.pageviews) == (1, 1)  # the visit from before midnight is not counted twice
+
+
+def test_a_day_without_visits_gets_empty_totals_and_missing_days_are_caught_up(time_machine):
+    time_machine.move_to(at(DAY, 12))
+    hit(at(DAY - dt.timedelta(days=5), 12), "kari")
+    BUFFER.flush()
+
+    days = days_to_aggregate(at(DAY, 12))
+    assert days[0] == DAY - dt.timedelta(days=5) and DAY in days and DAY - dt.timedelta(days=1) in days
+    analytics_aggregate(at(DAY, 12))
+    assert totals(DAY - dt.timedelta(days=5)).visits == 1
+    assert totals(DAY - dt.timedelta(days=4)).visits == 0
+    assert days_to_aggregate(at(DAY, 12)) == [DAY - dt.timedelta(days=1), DAY]  # the rest are final
+
+
+def test_salts_are_deleted_48_hours_after_their_day_ended(time_machine):
+    from vern.analytics.models import Salt
+
+    for offset in range(4):
+        time_machine.move_to(at(DAY + dt.timedelta(days=offset), 0, 10))
+        analytics_rotate_salts()
+    days = sorted(Salt.objects.values_list("day", flat=True))
+    # At 00:10 on DAY+3, the salt of DAY (ended 48 h 10 min ago) is gone; DAY+1 ended 24 h ago.
+    assert days == [DAY + dt.timedelta(days=n) for n in (1, 2, 3)]

@@ -1,0 +1,88 @@
+"""A real visit in headless Chromium: three pages, with and without consent to statistics (P4, P21)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from conftest import VIEWPORTS
+from vern.analytics.aggregate import aggregate_day
+from vern.analytics.buffer import BUFFER
+from vern.analytics.models import DailyStat, Hit
+from vern.analytics.salts import local_day
+from vern.testing import wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# Headless Chromium says so in its user agent, and Playwright sets navigator.webdriver:
+# both mark a bot, which the beacon and the server rightly refuse. A person's browser:
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+
+
+@pytest.fixture
+def visitor(chromium, live_server):
+    context = chromium.new_context(viewport=VIEWPORTS["desktop"], locale="nb-NO", user_agent=CHROME)
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'webdriver', {get: () => false})")
+    page = context.new_page()
+    page.base = live_server.url
+    yield page
+    context.close()
+
+
+def visit_three_pages(page) -> None:
+    """Home, then Contact and Privacy by the menu, each looked at for a moment; then the tab is closed."""
+    page.goto(page.base + "/")
+    menu = page.get_by_role("navigation", name="Hovedmeny")
+    page.wait_for_timeout(700)
+    menu.get_by_role("link", name="Kontakt").click()
+    page.wait_for_url("**/contact/")
+    page.wait_for_timeout(700)
+    menu.get_by_role("link", name="Personvern").click()
+    page.wait_for_url("**/privacy/")
+    page.wait_for_timeout(700)
+
+
+def hits() -> list[Hit]:
+    BUFFER.flush()
+    return list(Hit.objects.order_by("at", "id"))
+
+
+def test_p4_p21_a_visit_without_consent_is_counted_with_its_duration_and_sets_no_cookie(visitor, published):
+    visit_three_pages(visitor)
+    cookies = visitor.context.cookies()
+    visitor.close(run_before_unload=True)  # closing the tab sends the last page's engaged time
+    wait_for(lambda: len([h for h in hits() if h.kind == Hit.Kind.ENGAGEMENT]) == 3, what="three engaged times")
+
+    views = [h for h in hits() if h.kind == Hit.Kind.PAGEVIEW]
+    assert [h.path for h in views] == ["/", "/contact/", "/privacy/"]
+    assert {h.referrer_host for h in views} == {""}  # moving within the site is no referral
+    assert {(h.browser, h.browser_version, h.os, h.device) for h in views} == {("Chrome", "156", "Linux", "desktop")}
+    assert {h.ip for h in views} == {"127.0.0.0"}
+    assert len({h.visitor for h in hits()}) == 1 and {h.consent_id for h in hits()} == {""}
+    assert all(h.engaged_ms > 0 for h in hits() if h.kind == Hit.Kind.ENGAGEMENT)
+    assert cookies == []  # no cookie at all without a choice
+
+    aggregate_day(local_day(timezone.now()))
+    total = DailyStat.objects.get(dimension="total", value="")
+    assert (total.visits, total.pageviews, total.bounces) == (1, 3, 0)
+    assert total.duration_ms >= 1500  # three pages of ~0.7 s each: a real duration, not 0 s
+
+
+def test_p21_with_statistics_consent_a_visitor_cookie_is_set_and_the_hits_name_the_consent(visitor, published):
+    visitor.goto(visitor.base + "/")
+    visitor.get_by_role("button", name="Godta alle").click()
+    visitor.wait_for_timeout(300)
+    visit_three_pages(visitor)
+    wait_for(lambda: len([h for h in hits() if h.kind == Hit.Kind.PAGEVIEW]) == 4, what="four page views")
+
+    cookies = {c["name"]: c for c in visitor.context.cookies()}
+    assert "vern_visitor" in cookies and cookies["vern_visitor"]["httpOnly"]
+    consent_id = cookies["vern_consent"]["value"].split(".")[1]
+    after = [h for h in hits() if h.kind == Hit.Kind.PAGEVIEW][1:]
+    assert {h.consent_id for h in after} == {consent_id}
+    assert len({h.visitor for h in after}) == 1
+
+    # Withdrawing statistics removes the cookie, and the next page is counted without it.
+    visitor.goto(visitor.base + "/privacy/cookies/")
+    visitor.get_by_role("button", name="Avvis alle").first.click()
+    visitor.wait_for_timeout(300)
+    assert "vern_visitor" not in {c["name"] for c in visitor.context.cookies()}

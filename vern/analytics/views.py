@@ -1,0 +1,66 @@
+"""The beacon as a Django view (the WSGI front answers it first in production), and the no-script image.
+
+Both answer with an empty body: a refused hit gets its status (400, 403, 413,
+422, 429) and nothing else, so the endpoint tells a prober nothing about why.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from vern.analytics import capture
+from vern.analytics.collector import cookie_header, request_of
+from vern.analytics.models import Dropped, Hit
+
+# A transparent 1×1 GIF, the smallest image every browser shows without complaint.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def _answer(response: HttpResponse, accepted: capture.Accepted | None) -> HttpResponse:
+    patch_cache_control(response, no_store=True)
+    if accepted is not None and accepted.set_cookie is not None:
+        response.headers["Set-Cookie"] = cookie_header(*accepted.set_cookie)
+    return response
+
+
+@csrf_exempt  # no cookie authenticates it; the origin check and the payload checks guard it
+@require_http_methods(["POST"])
+def event(request: HttpRequest) -> HttpResponse:
+    """``POST /api/analytics/event``: a page view or engaged time, as ``beacon.js`` sends it."""
+    if len(request.body) > capture.MAX_BODY:
+        capture.count_refused(Dropped.Reason.INVALID)
+        return _answer(HttpResponse(status=413), None)
+    try:
+        accepted = capture.accept(request_of(request.META, request.body, request.COOKIES))
+    except capture.Refused as refused:
+        return _answer(HttpResponse(status=refused.status), None)
+    return _answer(HttpResponse(status=204), accepted)
+
+
+@require_http_methods(["GET", "HEAD"])
+def pixel(request: HttpRequest) -> HttpResponse:
+    """``GET /api/analytics/pixel.gif?u=<path>&r=<referrer>``: a page view from a page without JavaScript.
+
+    The page puts this image in ``<noscript>``, so a browser that runs the beacon never loads it.
+    There is no engaged time without a script; the visit's duration comes from its later hits.
+    """
+    url, referrer = request.GET.get("u", ""), request.GET.get("r", "")
+    if not isinstance(url, str) or not url:
+        return _answer(HttpResponse(status=400), None)
+    beacon = capture.Beacon(kind=Hit.Kind.PAGEVIEW, url=url, referrer=referrer, engaged_ms=0)
+    try:
+        if not url.startswith("/") or url.startswith("//") or max(len(url), len(referrer)) > capture.MAX_URL:
+            raise capture.Refused(Dropped.Reason.INVALID, 400)
+        accepted = capture.accept(
+            request_of(request.META, b"", request.COOKIES), source=Hit.Source.NO_SCRIPT, beacon=beacon
+        )
+    except capture.Refused as refused:
+        if refused.reason == Dropped.Reason.INVALID and refused.status == 400:
+            capture.count_refused(refused.reason)
+        return _answer(HttpResponse(status=refused.status), None)
+    return _answer(HttpResponse(PIXEL, content_type="image/gif"), accepted)

@@ -1,0 +1,72 @@
+"""One month of raw analytics hits and technical log rows, then only anonymous totals (P12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from vern.analytics.aggregate import aggregate_day
+from vern.analytics.buffer import BUFFER
+from vern.analytics.models import DailyStat, Hit, LogEvent
+from vern.analytics.tests.test_aggregate import hit
+from vern.audit.models import Entry
+from vern.audit.services import Actor
+from vern.declaration.durations import Duration
+from vern.lib import partitions
+from vern.retention.services import retention_sweep
+
+pytestmark = pytest.mark.django_db
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+def totals(day: dt.date) -> DailyStat:
+    return DailyStat.objects.get(day=day, dimension="total", value="")
+
+
+def test_p12_raw_hits_go_after_one_month_and_only_the_anonymous_totals_remain(published):
+    # A month is 31 days in most cases (so: 31 days gone, 29 kept), counted on the calendar.
+    month_ago = Duration.parse("1 month").before(timezone.now())
+    ancient, old, young = (
+        month_ago - dt.timedelta(days=9),
+        month_ago - dt.timedelta(days=1),
+        month_ago + dt.timedelta(days=1),
+    )
+    hit(ancient, "per", "/")
+    hit(old, "kari", "/contact/")
+    hit(young, "ola", "/demo/")
+    BUFFER.flush()
+    for moment in (ancient, old, young):
+        aggregate_day(moment.astimezone(OSLO).date())
+
+    retention_sweep(trigger="worker", actor=Actor.system())
+
+    assert list(Hit.objects.values_list("visitor", flat=True)) == ["ola"]  # 29 days: kept
+    assert totals(old.astimezone(OSLO).date()).visits == 1  # the anonymous totals stay
+    assert totals(ancient.astimezone(OSLO).date()).visits == 1
+    removed = [
+        e.data["removed"] for e in Entry.objects.filter(action="retention.removed", object_id="visitor_statistics")
+    ]
+    assert sum(r["analytics.Hit"] for r in removed) == 2  # counts, never identifiers
+    if connection.vendor == "postgresql":  # there, a day wholly past its month is dropped at once
+        days = {day for _, day in partitions.partitions(Hit)}
+        assert ancient.date() not in days and young.date() in days
+
+
+def test_p12_technical_log_rows_are_gone_a_day_after_one_month_and_kept_a_day_before(published):
+    """A month is 31 days in most cases (so: 31 days gone, 29 kept), counted on the calendar."""
+    month_ago = Duration.parse("1 month").before(timezone.now())
+    for moment, route in (
+        (month_ago - dt.timedelta(days=14), "/ancient/"),
+        (month_ago - dt.timedelta(days=1), "/old/"),
+        (month_ago + dt.timedelta(days=1), "/young/"),
+    ):
+        BUFFER.add_log(LogEvent(at=moment, kind="error", status=500, route=route, ip="203.0.113.0"))
+    BUFFER.flush()
+
+    retention_sweep(trigger="worker", actor=Actor.system())
+
+    assert list(LogEvent.objects.values_list("route", flat=True)) == ["/young/"]
