@@ -10,6 +10,7 @@ hundred browsers. An empty or absurd string is a bot by definition.
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 from crawlerdetect import CrawlerDetect
@@ -17,6 +18,7 @@ from ua_parser import parse
 
 MAX_LENGTH = 512  # a longer user agent is not a browser
 _crawlers = CrawlerDetect()
+_crawlers_lock = threading.Lock()
 _MOBILE_OS = ("Android", "iOS", "Windows Phone", "KaiOS", "BlackBerry OS")
 
 
@@ -50,9 +52,13 @@ def read_agent(ua: str) -> Agent:
     ua = ua.strip()
     if not ua or len(ua) > MAX_LENGTH:
         return Agent("", "", "", "", "other", "no user agent" if not ua else "oversized user agent")
-    if _crawlers.isCrawler(ua):
-        name = (_crawlers.getMatches() or "crawler")[:60]
-        return Agent("", "", "", "", "other", str(name))
+    if not ua.isprintable():
+        return Agent("", "", "", "", "other", "malformed user agent")
+    with _crawlers_lock:  # the detector keeps its last match on itself
+        crawler = _crawlers.isCrawler(ua)
+        name = str(_crawlers.getMatches() or "crawler")[:60] if crawler else ""
+    if crawler:
+        return Agent("", "", "", "", "other", name)
     result = parse(ua)
     browser, system, device = result.user_agent, result.os, result.device
     if device is not None and device.family == "Spider":

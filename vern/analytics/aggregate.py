@@ -101,12 +101,18 @@ def _visits(rows: list[_Row], last_before: dt.datetime | None) -> list[_Visit]:
     visits: list[_Visit] = []
     previous = last_before
     for row in rows:
-        if previous is None or row.at - previous >= CARRY_OVER:
+        if previous is None or _began(row) - previous >= CARRY_OVER:
             visits.append(_Visit())
         if visits:
             visits[-1].rows.append(row)
         previous = row.at
     return visits
+
+
+def _began(row: _Row) -> dt.datetime:
+    """When the visitor was last active before this hit: an engagement report arrives when they
+    leave the page, so a page read for 40 minutes is one visit, not a view and a lone report."""
+    return row.at - dt.timedelta(milliseconds=row.engaged_ms) if row.kind == Hit.Kind.ENGAGEMENT else row.at
 
 
 def visits_of_day(day: dt.date) -> Iterator[tuple[str, _Visit]]:
@@ -148,7 +154,7 @@ def _visitor_visits(
     if visits and following:
         last = visits[-1]
         for row in following:  # the visit goes on after midnight until its first pause
-            if row.at - last.rows[-1].at >= CARRY_OVER:
+            if _began(row) - last.rows[-1].at >= CARRY_OVER:
                 break
             last.rows.append(row)
     for visit in visits:

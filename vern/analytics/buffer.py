@@ -8,10 +8,13 @@ one transaction. Counts of dropped hits are added to their day's row.
 Nothing accepted is lost when the process is stopped: gunicorn's ``worker_exit``
 hook and ``atexit`` both write what is left before the process ends, and a
 graceful stop (SIGTERM) waits for them. A SIGKILL or a power cut loses what came
-in since the last write: at most ``INTERVAL`` seconds of hits, and never more than
-``FLUSH_ROWS`` plus what arrived while that write ran. When the database cannot
-be written, the rows are kept and tried again, up to ``MAX_PENDING``; beyond that
-the oldest are dropped and the loss is logged as a count.
+in since the last write: while the database answers, at most ``INTERVAL`` seconds
+of hits (and never more than ``FLUSH_ROWS`` plus what arrived while that write
+ran). When the database cannot be written, the rows are kept and tried again,
+up to ``MAX_PENDING``; beyond that the oldest are dropped and the loss is logged
+as a count, and a SIGKILL then loses all that is pending. A row the database
+refuses (it should not happen: capture stores only checked text) is dropped on
+its own, so it cannot hold back the others.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class Buffer:
         """Forget everything waiting, unwritten (for tests)."""
         with self._lock:
             self._hits, self._logs, self._dropped = [], [], Counter()
+            self.lost = 0
 
     # -- the request path ------------------------------------------------------------
 
@@ -120,18 +124,45 @@ class Buffer:
                 dropped, self._dropped = self._dropped, Counter()
             if not (hits or logs or dropped):
                 return 0
-            for attempt in (1, 2):
-                try:
-                    self._write(hits, logs, dropped)
-                    return len(hits) + len(logs)
-                except Exception:
-                    # A day partition this process knew of may be gone (dropped by retention,
-                    # or its creation rolled back): look again before the second attempt.
-                    partitions.forget()
-                    if attempt == 2:
-                        log.exception("could not write %d hits and %d log lines; kept to retry", len(hits), len(logs))
-            self._put_back(hits, logs, dropped)
-            return 0
+            try:
+                self._write(hits, logs, dropped)
+                return len(hits) + len(logs)
+            except Exception:
+                # A day partition this process knew of may be gone (dropped by retention, or
+                # its creation rolled back): look again, and write row by row, so that one row
+                # the database refuses cannot hold back the others.
+                partitions.forget()
+            try:
+                return self._write_one_by_one(hits, logs, dropped)
+            except Exception:
+                log.exception("could not write %d hits and %d log lines; kept to retry", len(hits), len(logs))
+                self._put_back(hits, logs, dropped)
+                return 0
+
+    def _write_one_by_one(
+        self, hits: list[HitRow], logs: list[LogEvent], dropped: Counter[tuple[dt.date, str, str]]
+    ) -> int:
+        """Each row on its own; a row the database refuses is dropped and counted as lost.
+
+        Raises (and so keeps everything) when even an empty write fails: the database is down.
+        """
+        self._write([], [], dropped)
+        written = 0
+        for hit in hits:
+            try:
+                self._write([hit], [], Counter())
+                written += 1
+            except Exception:
+                self.lost += 1
+                log.error("a hit the database refuses was dropped")  # no content: it may be anything
+        for event in logs:
+            try:
+                self._write([], [event], Counter())
+                written += 1
+            except Exception:
+                self.lost += 1
+                log.error("a technical log line the database refuses was dropped")
+        return written
 
     def _write(self, hits: list[HitRow], logs: list[LogEvent], dropped: Counter[tuple[dt.date, str, str]]) -> None:
         _ensure_days(Hit, {h[0] for h in hits})
@@ -228,6 +259,16 @@ def _ensure_days(model: Any, moments: set[dt.datetime]) -> None:
 
 
 BUFFER = Buffer()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process starts with an empty buffer, fresh locks and no thread."""
+    background = BUFFER.background
+    BUFFER.__init__()  # type: ignore[misc]
+    BUFFER.background = background
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _at_exit() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import secrets
 import threading
 import time
@@ -48,7 +49,7 @@ MAX_ENGAGED_MS = 30 * 60 * 1000  # one report covers at most the 30 minutes a vi
 PATH_LENGTH = Hit._meta.get_field("path").max_length or 512
 REFERRER_PATH_LENGTH = Hit._meta.get_field("referrer_path").max_length or 512
 CONFIG_SECONDS = 30
-_NOT_COUNTED = ("/staff/", "/api/", "/static/", "/en/staff/")
+_NOT_COUNTED = ("/staff/", "/api/", "/static/", "/en/staff/", "/healthz", "/robots.txt")
 
 # Set by the site (which may import both apps): the consent id when the request's consent
 # cookie (and GPC signal) allow a cookie category, else None. Unset, no visitor gets a cookie.
@@ -110,8 +111,10 @@ def current_settings() -> Settings:
     if found is not None and time.monotonic() - found[0] < CONFIG_SECONDS:
         return found[1]
     with _config_lock:
-        _config = (time.monotonic(), _load_settings())
-        return _config[1]
+        found = _config  # another thread may have read them while this one waited
+        if found is None or time.monotonic() - found[0] >= CONFIG_SECONDS:
+            found = _config = (time.monotonic(), _load_settings())
+        return found[1]
 
 
 def forget_settings() -> None:
@@ -139,6 +142,30 @@ def _load_settings() -> Settings:
 # -- parsing ----------------------------------------------------------------------------
 
 
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # control characters and lone surrogates
+
+
+def storable(text: str) -> bool:
+    """Text a database column can hold as it is: no control characters, no lone surrogates."""
+    return _UNSTORABLE.search(text) is None
+
+
+def check_beacon(kind: object, url: object, referrer: object, engaged: object) -> Beacon:
+    """A beacon from its parts, as the script or the no-script image gives them; else Refused."""
+    kinds = {"v": Hit.Kind.PAGEVIEW, "e": Hit.Kind.ENGAGEMENT}
+    if not isinstance(kind, str) or kind not in kinds or not isinstance(url, str) or not isinstance(referrer, str):
+        raise Refused(Dropped.Reason.INVALID, 400)
+    if type(engaged) is not int or not 0 <= engaged <= MAX_ENGAGED_MS:
+        raise Refused(Dropped.Reason.INVALID, 400)
+    if (kind == "e") != (engaged > 0):  # engaged time only, and always, on an engagement report
+        raise Refused(Dropped.Reason.INVALID, 400)
+    if not url.startswith("/") or url.startswith("//") or max(len(url), len(referrer)) > MAX_URL:
+        raise Refused(Dropped.Reason.INVALID, 400)
+    if not (storable(url) and storable(referrer)):
+        raise Refused(Dropped.Reason.INVALID, 400)
+    return Beacon(kind=int(kinds[kind]), url=url, referrer=referrer, engaged_ms=engaged)
+
+
 def parse_beacon(body: bytes) -> Beacon:
     """The beacon's JSON: ``{"k": "v"|"e", "u": url, "r": referrer, "e": engaged ms}``; else Refused."""
     if len(body) > MAX_BODY:
@@ -149,17 +176,7 @@ def parse_beacon(body: bytes) -> Beacon:
         raise Refused(Dropped.Reason.INVALID, 400) from None
     if not isinstance(data, dict) or not set(data) <= {"k", "u", "r", "e"}:
         raise Refused(Dropped.Reason.INVALID, 400)
-    kind = {"v": Hit.Kind.PAGEVIEW, "e": Hit.Kind.ENGAGEMENT}.get(str(data.get("k")))
-    url, referrer, engaged = data.get("u"), data.get("r", ""), data.get("e", 0)
-    if kind is None or not isinstance(url, str) or not isinstance(referrer, str):
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if type(engaged) is not int or not 0 <= engaged <= MAX_ENGAGED_MS:
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if kind == Hit.Kind.ENGAGEMENT and engaged == 0:
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if not url.startswith("/") or url.startswith("//") or len(url) > MAX_URL or len(referrer) > MAX_URL:
-        raise Refused(Dropped.Reason.INVALID, 400)
-    return Beacon(kind=int(kind), url=url, referrer=referrer, engaged_ms=engaged)
+    return check_beacon(data.get("k"), data.get("u"), data.get("r", ""), data.get("e", 0))
 
 
 def reduce_path(url: str, keep: frozenset[str]) -> str:
@@ -214,7 +231,7 @@ class _Window:
         self.lock = threading.Lock()
 
     def allow(self, network: str, limit: int) -> bool:
-        minute = int(time.monotonic() // 60)
+        minute = int(time.time() // 60)
         with self.lock:
             if minute != self.minute:
                 self.minute, self.counts = minute, {}

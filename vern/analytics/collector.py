@@ -14,12 +14,15 @@ answers 204 without reading anything: the HTTP floor of the machine.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import request_finished, request_started
+from django.http.cookie import parse_cookie
+from django.http.request import split_domain_port, validate_host
 
 from vern.analytics import capture
 from vern.analytics.models import Dropped
@@ -47,12 +50,13 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def cookies_of(header: str) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
+    """Cookies as Django reads them: one odd cookie of another site does not hide the others."""
+    return parse_cookie(header)
+
+
+@functools.lru_cache(maxsize=64)
+def _allowed_host(host: str) -> bool:
+    return validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS)
 
 
 def request_of(environ: Mapping[str, Any], body: bytes, cookies: Mapping[str, str]) -> capture.Request:
@@ -86,11 +90,11 @@ def cookie_header(name: str, value: str, max_age: int) -> str:
 
 
 def _read_body(environ: Mapping[str, Any]) -> bytes | None:
-    """The body, or None when it is larger than a beacon may be (not read at all then)."""
+    """The body; None when it is larger than a beacon may be (not read at all then)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return None
+        length = 0  # not a number: read nothing, and the empty body is refused as malformed
     if length > capture.MAX_BODY:
         return None
     return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
@@ -100,6 +104,8 @@ def handle_event(environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
     headers = list(_HEADERS)
     if environ.get("REQUEST_METHOD") != "POST":
         return 405, [*headers, ("Allow", "POST")]
+    if not _allowed_host(str(environ.get("HTTP_HOST", ""))):
+        return 400, headers  # as Django answers a Host that is not in ALLOWED_HOSTS
     body = _read_body(environ)
     if body is None:
         capture.count_refused(Dropped.Reason.INVALID)
@@ -121,11 +127,16 @@ def front(django_app: WSGIApp) -> WSGIApp:
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == EVENT_PATH:
+            # Django's request signals, as its own handler sends them: among other things, a
+            # connection the database closed (a restart) is replaced rather than used again.
+            request_started.send(sender=front, environ=environ)
             try:
                 status, headers = handle_event(environ)
             except Exception:
                 log.exception("the beacon endpoint failed")
                 status, headers = 500, list(_HEADERS)
+            finally:
+                request_finished.send(sender=front)
             start_response(_REASONS[status], [*headers, ("Content-Length", "0")])
             return [b""]
         if floor and path == FLOOR_PATH:

@@ -21,6 +21,7 @@ from vern.analytics.models import LogEvent
 from vern.lib.ip import client_ip_shortened
 
 Handler = Callable[[HttpRequest], HttpResponse]
+_ANALYTICS = "/api/analytics/"
 _KIND_OF_STATUS = {403: LogEvent.Kind.FORBIDDEN, 429: LogEvent.Kind.RATE_LIMITED}
 
 
@@ -52,7 +53,8 @@ def technical_log(get_response: Handler) -> Handler:
         response = get_response(request)
         status = response.status_code
         kind = LogEvent.Kind.SERVER_ERROR if status >= 500 else _KIND_OF_STATUS.get(status)
-        if kind is not None:
+        # A refused analytics hit is counted as dropped, and never stored, not even here.
+        if kind is not None and not (status < 500 and request.path.startswith(_ANALYTICS)):
             log_event(kind, request, status=status)
         return response
 

@@ -49,18 +49,15 @@ def pixel(request: HttpRequest) -> HttpResponse:
     The page puts this image in ``<noscript>``, so a browser that runs the beacon never loads it.
     There is no engaged time without a script; the visit's duration comes from its later hits.
     """
-    url, referrer = request.GET.get("u", ""), request.GET.get("r", "")
-    if not isinstance(url, str) or not url:
-        return _answer(HttpResponse(status=400), None)
-    beacon = capture.Beacon(kind=Hit.Kind.PAGEVIEW, url=url, referrer=referrer, engaged_ms=0)
     try:
-        if not url.startswith("/") or url.startswith("//") or max(len(url), len(referrer)) > capture.MAX_URL:
-            raise capture.Refused(Dropped.Reason.INVALID, 400)
+        beacon = capture.check_beacon("v", request.GET.get("u", ""), request.GET.get("r", ""), 0)
+    except capture.Refused as refused:
+        capture.count_refused(refused.reason)
+        return _answer(HttpResponse(status=refused.status), None)
+    try:
         accepted = capture.accept(
             request_of(request.META, b"", request.COOKIES), source=Hit.Source.NO_SCRIPT, beacon=beacon
         )
     except capture.Refused as refused:
-        if refused.reason == Dropped.Reason.INVALID and refused.status == 400:
-            capture.count_refused(refused.reason)
         return _answer(HttpResponse(status=refused.status), None)
     return _answer(HttpResponse(PIXEL, content_type="image/gif"), accepted)

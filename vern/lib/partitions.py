@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 _NAME = re.compile(r"^(?P<table>[a-z0-9_]+)_p(?P<day>\d{8})$")
 _known: set[str] = set()  # partitions this process has seen or made
@@ -135,16 +135,28 @@ def whole_days_before(model: type[models.Model], cutoff: dt.datetime) -> list[tu
 
 
 def drop_partition(model: type[models.Model], name: str) -> int:
-    """Drop one day of ``model``; returns how many rows it held. Waits at most 2 s for its lock."""
+    """Drop one day of ``model``; returns how many rows it held.
+
+    Waits at most 2 s for the lock (dropping a partition locks its parent table against
+    every other use for that instant); raises ``OperationalError`` if it was not had.
+    """
     if not _NAME.match(name) or not name.startswith(model._meta.db_table + "_p"):
         raise ValueError(f"{name!r} is not a partition of {model._meta.db_table}")
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL lock_timeout = '2s'")
         cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608 (checked above)
         rows = int(cursor.fetchone()[0])
         cursor.execute(f'DROP TABLE "{name}"')
     _known.discard(name)
     return rows
+
+
+def lock_table_against_writes(model: type[models.Model]) -> None:
+    """In the current transaction on PostgreSQL, keep others from writing to ``model``'s table."""
+    if supported():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(model._meta.db_table)} IN SHARE MODE")
 
 
 def forget() -> None:

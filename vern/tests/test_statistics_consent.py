@@ -44,7 +44,7 @@ def test_p21_with_statistics_consent_a_visitor_cookie_recognises_a_returning_vis
     assert first.consent_id == Choice.decode(consent).consent_id  # basis (a), found by consent id
 
 
-def test_p21_consent_to_other_categories_or_a_gpc_signal_sets_no_statistics_cookie(send):
+def test_p21_consent_to_other_categories_sets_no_statistics_cookie(send):
     status, headers = send({"k": "v", "u": "/"}, Cookie=f"vern_consent={_consent('marketing')}")
     assert status == 204 and "Set-Cookie" not in headers
     assert stored()[0].consent_id == ""
@@ -52,5 +52,12 @@ def test_p21_consent_to_other_categories_or_a_gpc_signal_sets_no_statistics_cook
 
 def test_p21_a_forged_consent_cookie_counts_as_no_consent(send):
     forged = _consent("statistics")[:-3] + "xyz"
-    _, headers = send({"k": "v", "u": "/"}, Cookie=f"vern_consent={forged}")
-    assert "Set-Cookie" not in headers
+    status, headers = send({"k": "v", "u": "/"}, Cookie=f"vern_consent={forged}")
+    assert status == 204 and "Set-Cookie" not in headers
+    assert stored()[0].consent_id == ""
+
+
+def test_p21_another_sites_odd_cookie_does_not_hide_the_consent(send):
+    cookies = f'theme={{"dark": true}}; legacy="a\\b; vern_consent={_consent("statistics")}'
+    status, headers = send({"k": "v", "u": "/"}, Cookie=cookies)
+    assert status == 204 and headers["Set-Cookie"].startswith("vern_visitor=")

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 
 from vern.analytics.collector import front
@@ -42,7 +44,14 @@ def _wsgi(body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
     def django_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         raise AssertionError("the beacon must be answered in front of Django")
 
-    front(django_app)(environ, start_response)
+    # As Django's test client does: the test's own connection (its transaction) must stay open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        front(django_app)(environ, start_response)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return answer["status"], answer["headers"]
 
 

@@ -86,6 +86,16 @@ def test_visits_bounces_and_engaged_time_of_a_day():
     assert totals(dimension="browser", value="Safari").visitors == 1
 
 
+def test_a_page_read_for_40_minutes_is_one_visit_with_its_full_duration():
+    hit(at(DAY, 10, 0), "kari", "/privacy/")
+    hit(at(DAY, 10, 40), "kari", "/privacy/", ENGAGED, 40 * 60_000 - 1000)  # reported on leaving
+    BUFFER.flush()
+
+    aggregate_day(DAY)
+    total = totals()
+    assert (total.visits, total.bounces, total.duration_ms) == (1, 1, 40 * 60_000 - 1000)
+
+
 def test_p21_the_daily_totals_carry_no_ip_address_and_no_visitor_hash():
     hit(at(DAY, 9), "kari-hash-0123456789abcdef", "/", ip="198.51.100.0")
     BUFFER.flush()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
+from django.utils import timezone
 
 from vern.analytics import capture
 from vern.analytics.buffer import BUFFER
@@ -12,6 +16,7 @@ from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 
 pytestmark = pytest.mark.django_db
+OSLO = ZoneInfo("Europe/Oslo")
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
@@ -118,6 +123,10 @@ def test_without_a_cookie_the_same_browser_on_the_same_network_is_one_visitor_to
         ({"k": "e", "u": "/", "e": 0}, 400),
         ({"k": "e", "u": "/", "e": "5"}, 400),
         ({"k": "e", "u": "/", "e": 10**12}, 400),
+        ({"k": "v", "u": "/", "e": 1_800_000}, 400),  # a page view carries no engaged time
+        ({"k": "v", "u": "/", "r": "https://x.example/\u0000"}, 400),  # a database cannot store NUL
+        ({"k": "v", "u": "/", "r": "https://x.example/\ud800"}, 400),  # nor a lone surrogate
+        ({"k": "v", "u": "/\u001b[2J"}, 400),  # nor control characters
         ({"k": "v", "u": "/", "email": "kari@example.no"}, 400),  # nothing beyond what is asked
         ({"k": "v", "u": "/", "r": "https://x.example/" + "a" * 3000}, 413),  # huge referrer
         ({"k": "v", "u": "/" + "a" * 3000}, 413),
@@ -163,7 +172,8 @@ def test_bots_are_counted_by_name_but_never_stored(send, agent):
     assert row.reason == "bot" and row.count == 1 and row.agent
 
 
-def test_a_flood_from_one_network_is_cut_off_at_the_rate_limit(send, settings):
+def test_a_flood_from_one_network_is_cut_off_at_the_rate_limit(send, settings, time_machine):
+    time_machine.move_to("2030-03-10 12:00:05Z", tick=False)  # one minute's window throughout
     settings.VERN_ANALYTICS_RATE = 5
     statuses = [send({"k": "v", "u": "/"}, ip=f"192.0.2.{n}")[0] for n in range(8)]
     assert statuses == [204] * 5 + [429] * 3
@@ -207,3 +217,23 @@ def test_with_analytics_switched_off_nothing_is_counted_and_pages_carry_no_beaco
     assert send({"k": "v", "u": "/"})[0] == 404
     assert stored() == [] and dropped() == {}
     assert "beacon.js" not in client.get("/").content.decode()
+
+
+def test_a_hit_the_database_refuses_is_dropped_alone_and_the_others_are_written(send):
+    send({"k": "v", "u": "/"})
+    BUFFER.add_hit((timezone.now(), 1, 1, "x" * 32, "", "", "/\ud800", "", "", "", "", "", "", "", "", 0))
+    send({"k": "v", "u": "/demo/"})
+
+    assert [h.path for h in stored()] == ["/", "/demo/"]
+    assert BUFFER.lost == 1 and BUFFER.pending == 0
+
+
+def test_the_hash_under_yesterdays_salt_is_kept_only_in_the_first_half_hour_of_a_day(send, time_machine):
+    time_machine.move_to(dt.datetime(2030, 3, 10, 0, 10, tzinfo=OSLO), tick=False)
+    send({"k": "v", "u": "/"})
+    time_machine.move_to(dt.datetime(2030, 3, 10, 0, 40, tzinfo=OSLO), tick=False)
+    send({"k": "v", "u": "/"})
+
+    early, late = stored()
+    assert len(early.visitor_prev) == 32 and early.visitor_prev != early.visitor
+    assert late.visitor_prev == "" and late.visitor == early.visitor  # the same day's salt

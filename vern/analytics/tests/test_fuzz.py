@@ -8,7 +8,16 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vern.analytics.capture import MAX_BODY, Beacon, Refused, parse_beacon, reduce_path, reduce_referrer
+from vern.analytics.capture import (
+    MAX_BODY,
+    Beacon,
+    Refused,
+    check_beacon,
+    parse_beacon,
+    reduce_path,
+    reduce_referrer,
+    storable,
+)
 from vern.lib.ip import shorten_ip
 
 JSON = st.recursive(
@@ -27,22 +36,27 @@ def test_the_beacon_parser_refuses_cleanly_or_returns_a_well_formed_beacon(body)
         assert refused.status in (400, 413)
         return
     assert isinstance(beacon, Beacon) and len(body) <= MAX_BODY
+    assert storable(beacon.url) and storable(beacon.referrer)
     assert beacon.url.startswith("/") and not beacon.url.startswith("//")
     assert 0 <= beacon.engaged_ms <= 30 * 60 * 1000
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300))
-def test_reduced_paths_never_keep_a_query_or_fragment_unless_named(url):
-    path = reduce_path("/" + url, frozenset())
-    assert "?" not in path and "#" not in path and len(path) <= 512
+ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=300)  # surrogates and controls too
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300))
-def test_reduced_referrers_keep_no_query(referrer):
-    host, path = reduce_referrer(referrer, "kaukus.no")
-    assert "?" not in path and "#" not in path and len(host) <= 253
+@settings(max_examples=400, deadline=None)
+@given(ANY_TEXT, ANY_TEXT)
+def test_what_a_checked_beacon_leaves_fits_its_columns_and_keeps_no_query(url, referrer):
+    try:
+        beacon = check_beacon("v", "/" + url, referrer, 0)
+    except Refused:
+        return
+    path = reduce_path(beacon.url, frozenset({"utm_source"}))
+    host, referrer_path = reduce_referrer(beacon.referrer, "kaukus.no")
+    assert all(storable(text) for text in (path, host, referrer_path))
+    assert len(path) <= 512 and len(host) <= 253 and len(referrer_path) <= 512
+    assert "#" not in path and ("?" not in path or path.split("?", 1)[1].startswith("utm_source="))
+    assert "?" not in referrer_path and "#" not in referrer_path
 
 
 @settings(max_examples=500, deadline=None)
