@@ -216,7 +216,8 @@ def sweep_one(
                 return removed
             # Only the keys are read: nothing is decrypted to be deleted, and an unreadable
             # row cannot stop the sweep.
-            targets = manager.filter(pk__in=batch).only("pk")
+            # With the due condition again: on a partitioned table it limits the search to the due days.
+            targets = manager.filter(due).filter(pk__in=batch).only("pk")
             if compiled.entry.erasure == "anonymise":
                 counts = {compiled.label: targets.update(**_blanks(compiled))}
             else:
