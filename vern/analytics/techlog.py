@@ -19,15 +19,11 @@ from vern.analytics.agents import read_agent
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import LogEvent
 from vern.lib.ip import client_ip_shortened
+from vern.lib.logs import route_of
 
 Handler = Callable[[HttpRequest], HttpResponse]
 _ANALYTICS = "/api/analytics/"
 _KIND_OF_STATUS = {403: LogEvent.Kind.FORBIDDEN, 429: LogEvent.Kind.RATE_LIMITED}
-
-
-def _route(request: HttpRequest | None) -> str:
-    match = getattr(request, "resolver_match", None) if request is not None else None
-    return f"/{match.route}"[:200] if match is not None else "(no route)"
 
 
 def log_event(kind: str, request: HttpRequest | None, *, status: int = 0, detail: str = "") -> None:
@@ -38,7 +34,7 @@ def log_event(kind: str, request: HttpRequest | None, *, status: int = 0, detail
             kind=kind,
             status=status,
             method=(request.method or "")[:8] if request is not None else "",
-            route=_route(request),
+            route=route_of(request)[:200],
             ip=client_ip_shortened(request) if request is not None else "",
             browser=(agent.browser or agent.bot)[:40] if agent is not None else "",
             detail=detail[:200],

@@ -81,3 +81,10 @@ class RedactingFormatter(logging.Formatter):
 
     def formatStack(self, stack_info: str) -> str:
         return redact(super().formatStack(stack_info))
+
+
+def route_of(request: object) -> str:
+    """The URL pattern a request matched (``/staff/people/<int:pk>/``), never the path itself,
+    so that tokens and other values in URLs do not reach a log."""
+    match = getattr(request, "resolver_match", None)
+    return f"/{match.route}" if match is not None else "(no route)"

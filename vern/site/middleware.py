@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from vern.lib.logs import route_of
+
 log = logging.getLogger("vern.requests")
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -39,12 +41,10 @@ def request_log(get_response: Handler) -> Handler:
     def middleware(request: HttpRequest) -> HttpResponse:
         started = time.monotonic()
         response = get_response(request)
-        match = getattr(request, "resolver_match", None)
-        route = f"/{match.route}" if match is not None else "(no route)"
         log.info(
             "%s %s %s %.0fms",
             request.method,
-            route,
+            route_of(request),
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
