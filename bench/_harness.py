@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from vern.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,12 +53,6 @@ def percentile(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def machine() -> str:
@@ -271,6 +266,15 @@ def inner(script: str, env: dict[str, str], task: str, timeout: float | None = N
         if line.startswith(RESULT):
             return dict(json.loads(line[len(RESULT) :]))
     raise RuntimeError(f"{task} failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def run(main: Callable[[], int], tasks: dict[str, Callable[..., dict[str, Any]]]) -> None:
+    """A bench script's entry: ``main()``, or one ``--inner TASK JSON`` step in a child process."""
+    if len(sys.argv) == 4 and sys.argv[1] == "--inner":
+        setup_django()
+        report(tasks[sys.argv[2]](**json.loads(sys.argv[3])))
+        sys.exit(0)
+    sys.exit(main())
 
 
 def report(result: dict[str, Any]) -> None:

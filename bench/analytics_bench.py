@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.cookiejar
-import json
 import re
 import secrets
 import shutil
@@ -702,14 +701,5 @@ def main() -> int:
     return 0
 
 
-def inner_main(task: str, kwargs: dict[str, Any]) -> None:
-    h.setup_django()
-    tasks = {"load-hits": inner_load_hits, "aggregate": inner_aggregate, "selectors": inner_selectors}
-    h.report(tasks[task](**kwargs))
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--inner":
-        inner_main(sys.argv[2], json.loads(sys.argv[3]))
-        sys.exit(0)
-    sys.exit(main())
+    h.run(main, {"load-hits": inner_load_hits, "aggregate": inner_aggregate, "selectors": inner_selectors})

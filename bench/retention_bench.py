@@ -466,14 +466,5 @@ def print_backend(
     ]
 
 
-def inner_main(task: str, kwargs: dict[str, Any]) -> None:
-    h.setup_django()
-    tasks = {"generate": inner_generate, "insert": inner_insert, "sweep": inner_sweep, "verify": inner_verify}
-    h.report(tasks[task](**kwargs))
-
-
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--inner":
-        inner_main(sys.argv[2], json.loads(sys.argv[3]))
-        sys.exit(0)
-    sys.exit(main())
+    h.run(main, {"generate": inner_generate, "insert": inner_insert, "sweep": inner_sweep, "verify": inner_verify})

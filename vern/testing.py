@@ -1,6 +1,6 @@
 """Test helpers: child vern processes, a real SMTP server on loopback, another site.
 
-Only the test suite imports this module (it needs the dev dependencies)."""
+Only the test suite and the benchmarks import this module (it needs the dev dependencies)."""
 
 from __future__ import annotations
 
