@@ -18,7 +18,8 @@ _IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.
 # Candidate IPv6 spellings (compressed, mixed with IPv4); ipaddress decides.
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])")
 # Phone numbers: +47 912 34 567, 0047 91234567, 91 23 45 67 (8+ digits in a run of digits, spaces, dashes).
-_PHONE = re.compile(r"(?<![\w.:/-])(?:\+|00)?\d[\d \-]{6,}\d(?![\w.:/-])")
+# A full stop may end the sentence after a number, but not start its decimals or an address.
+_PHONE = re.compile(r"(?<![\w.:/-])(?:\+|00)?\d[\d \-]{6,}\d(?![\w:/-]|\.\w)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

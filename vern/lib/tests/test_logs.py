@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 
-from vern.lib.logs import RedactingFormatter, redact
+from vern.lib.logs import RedactingFormatter, find_identifiers, redact
 
 
 def test_email_addresses_phone_numbers_and_full_ip_addresses_are_redacted():
@@ -46,3 +46,9 @@ def test_norwegian_addresses_and_every_ipv6_spelling_are_redacted():
 def test_times_and_version_numbers_are_not_taken_for_addresses():
     text = "took 01:04:28.5 with Django 5.2.19 on 12:30"
     assert redact(text) == text
+
+
+def test_a_phone_number_at_the_end_of_a_sentence_is_still_found():
+    assert redact("Ring meg på 41 23 45 67.") == "Ring meg på [phone]."
+    assert find_identifiers("Ring meg på 41 23 45 67.") == ["phone"]
+    assert "12345678.90" in redact("Beløp 12345678.90 kr")
