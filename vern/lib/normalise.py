@@ -15,6 +15,8 @@ identifier is normalised before it is indexed, compared or stored:
 
 from __future__ import annotations
 
+import unicodedata
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -40,6 +42,9 @@ def normalise_email(raw: str) -> str:
         raise InvalidIdentifier("email_empty", "the email address is empty")
     if len(value) > MAX_EMAIL_LENGTH:
         raise InvalidIdentifier("email_too_long", f"an email address has at most {MAX_EMAIL_LENGTH} characters")
+    # U+FFFD stands for bytes that were not text (a broken form body): no one's address holds it.
+    if "\ufffd" in value or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise InvalidIdentifier("email_invalid", "this is not a valid email address")
     try:
         result = validate_email(value, check_deliverability=False, allow_quoted_local=False)
     except EmailNotValidError:

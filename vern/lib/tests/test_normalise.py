@@ -57,3 +57,9 @@ def test_the_blind_index_finds_a_person_whatever_the_spelling(settings):
 
 def test_a_masked_address_shows_only_first_letters():
     assert mask_email("ola.nordmann@example.no") == "o***@e***.no"
+
+
+@pytest.mark.parametrize("raw", ["a\ufffd@x.no", "ola\x00@example.no", "ola\ud800@example.no"])
+def test_an_address_with_broken_or_control_characters_is_refused(raw):
+    with pytest.raises(InvalidIdentifier):
+        normalise_email(raw)
