@@ -10,3 +10,8 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from vern.consent import checks  # noqa: F401 (registers the checks)
+        from vern.consent.services import withdraw_for_rights_request
+        from vern.registry import hooks
+
+        # A rights request that withdraws consent reaches cookie consent through the registry.
+        hooks.add_withdrawer(withdraw_for_rights_request)

@@ -38,6 +38,7 @@ class ConsentEvent(models.Model):
         SETTINGS = "settings", "settings"
         API = "api", "programmatic"
         EMBED = "embed", "embedded on another site"
+        RIGHTS = "rights", "a rights request"
 
     seq = models.BigIntegerField(unique=True)
     consent_id = models.CharField(max_length=32, db_index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -178,3 +179,45 @@ def consent_verify() -> Verification:
         if content_hash(snapshot.content) != snapshot.hash:
             problems.append(f"the texts shown under {snapshot.hash[:12]} were changed after they were stored")
     return Verification(rows=result.rows, problems=problems)
+
+
+def consent_withdraw_by_id(consent_id: str) -> int:
+    """Withdraw what a consent id still grants, on the person's rights request: 1 if there was any.
+
+    The proof gains a ``withdraw`` event made by the request (layer ``rights``), with the
+    version and language of the choice it ends; a choice that grants nothing, or has run
+    out, needs no withdrawal. The visitor's browser still holds its cookie until the banner
+    next asks or they change their choice.
+    """
+    with transaction.atomic():
+        latest = ConsentEvent.objects.filter(consent_id=consent_id).order_by("-seq").first()
+        now = timezone.now().replace(microsecond=0)
+        if latest is None or not latest.granted or latest.expires_at <= now:
+            return 0
+        version = PolicyVersion.objects.get(number=latest.policy_version)
+        CONSENT_CHAIN.append(
+            ConsentEvent(
+                consent_id=consent_id,
+                created_at=now,
+                expires_at=expires_at(declaration_of(version), now),
+                action=ConsentEvent.Action.WITHDRAW,
+                granted=[],
+                refused=sorted(set(latest.granted) | set(latest.refused)),
+                policy_version=latest.policy_version,
+                consent_revision=latest.consent_revision,
+                snapshot_id=latest.snapshot_id,
+                language=latest.language,
+                layer=ConsentEvent.Layer.RIGHTS,
+                page_path="",
+                origin="",
+                ip_shortened="",
+                gpc=False,
+            )
+        )
+    return 1
+
+
+def withdraw_for_rights_request(keys: Mapping[str, str]) -> int:
+    """The registry's withdrawer: cookie consent is found by consent id only."""
+    consent_id = keys.get("consent_id", "")
+    return consent_withdraw_by_id(consent_id) if consent_id else 0

@@ -20,6 +20,7 @@ from vern.declaration.selectors import declaration_of, latest_version, retention
 from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, SearchTerm
 from vern.enquiries.search import index_digests
 from vern.lib.keys import email_index, phone_index
+from vern.lib.normalise import normalise_email, normalise_phone
 from vern.lib.ratelimit import Limit, allowed, hit
 from vern.mail import emails
 
@@ -379,3 +380,34 @@ def enquiry_delete(*, staff: User, enquiry: Enquiry, reason: str) -> None:
     """Delete the enquiry with its contact log; the audit row keeps the reason, not the content."""
     _audit("enquiry.deleted", enquiry, actor=Actor.staff(staff), data={"kind": enquiry.kind, "reason": reason})
     enquiry.delete()
+
+
+def enquiry_rectify(enquiry: Enquiry, field: str, value: str) -> None:
+    """Correct one field of an enquiry on the person's request (Art. 16), keeping its indexes true.
+
+    The registry calls this (``Privacy.rectify``); the caller holds the transaction and writes
+    the audit row. A corrected email or phone gets its blind index again, and a corrected name
+    or organisation its search digests. Raises ValueError for a value the field cannot take.
+    """
+    value = value.strip()
+    updates = [field]
+    if field == "email":
+        value = normalise_email(value) if value else ""
+        enquiry.email_index = email_index(value) if value else ""
+        updates.append("email_index")
+    elif field == "phone":
+        value = normalise_phone(value) if value else ""
+        enquiry.phone_index = phone_index(value) if value else ""
+        updates.append("phone_index")
+    elif field in ("name", "organisation") and not value:
+        raise ValueError(f"{field} cannot be empty")
+    setattr(enquiry, field, value)
+    if not (enquiry.email_index or enquiry.phone_index):
+        raise ValueError("an enquiry needs an email address or a phone number")
+    enquiry.save(update_fields=updates)
+    if field in ("name", "organisation"):
+        SearchTerm.objects.filter(enquiry=enquiry).delete()
+        SearchTerm.objects.bulk_create(
+            SearchTerm(enquiry=enquiry, digest=term)
+            for term in sorted(index_digests(enquiry.name, enquiry.organisation))
+        )

@@ -23,6 +23,8 @@ class OutboxMessage(models.Model):
         SENDING = "sending", "sending"
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
+        # Never sent: the person restricted the processing of their data, or objected to marketing.
+        WITHHELD = "withheld", "withheld"
 
     kind = models.CharField(max_length=60)
     to_address = EncryptedTextField()
@@ -42,6 +44,9 @@ class OutboxMessage(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Mail that must reach an address the database may no longer keep (the answer to an
+    # erasure request): once sent, its address, subject and bodies are blanked.
+    ephemeral = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]

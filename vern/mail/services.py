@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -51,29 +51,51 @@ def mail_render(*, kind: str, language: str, context: Mapping[str, object]) -> R
     return Rendered(subject=subject, body_text=body_text, body_html=body_html)
 
 
-def mail_queue(*, kind: str, to: str, language: str, context: Mapping[str, object], about: str = "") -> OutboxMessage:
+# Apps above this one say which mail must be held back (a restriction of processing, an
+# objection to marketing): check(kind, to_index, about_index) is True to withhold it.
+WITHHOLD_CHECKS: list[Callable[[str, str, str], bool]] = []
+
+
+def mail_queue(
+    *,
+    kind: str,
+    to: str,
+    language: str,
+    context: Mapping[str, object],
+    about: str = "",
+    ephemeral: bool = False,
+) -> OutboxMessage:
     """Render an email and put it in the outbox, in the caller's transaction.
 
     ``about`` is the email address of the person the mail is about, when that is not the
     recipient. The worker delivers it; if the transaction rolls back, the mail is never sent.
+    Mail that a withhold check stops is stored as withheld and never sent.
+    An ``ephemeral`` mail goes to someone whose address must not stay (the answer to an
+    erasure request): once it is sent, only its kind, status, dates and blind index remain.
     """
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"no such language: {language!r}")
     address = normalise_email(to)
     rendered = mail_render(kind=kind, language=language, context=context)
+    to_index = email_index(address)
+    about_index = email_index(about) if about else ""
+    withheld = any(check(kind, to_index, about_index) for check in WITHHOLD_CHECKS)
     with transaction.atomic():
         message = OutboxMessage.objects.create(
             kind=kind,
             to_address=address,
-            to_index=email_index(address),
-            about_index=email_index(about) if about else "",
+            to_index=to_index,
+            about_index=about_index,
+            status=OutboxMessage.Status.WITHHELD if withheld else OutboxMessage.Status.QUEUED,
             language=language,
             subject=rendered.subject,
             body_text=rendered.body_text,
             body_html=rendered.body_html,
             message_id=make_msgid(domain=settings.VERN_PUBLIC_HOST or "vern.invalid"),
+            ephemeral=ephemeral,
         )
-        job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
+        if not withheld:
+            job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
     return message
 
 
@@ -134,7 +156,7 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
                 continue  # another worker took it
             # Only the plain columns now: a ciphertext that cannot be opened fails inside the
             # try below, is recorded on this message, and does not stop the batch.
-            message = OutboxMessage.objects.only("pk", "kind", "attempts", "message_id").get(pk=pk)
+            message = OutboxMessage.objects.only("pk", "kind", "attempts", "message_id", "ephemeral").get(pk=pk)
             try:
                 if not opened:
                     connection.open()  # one connection for the whole batch
@@ -151,6 +173,7 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
                     attempts=message.attempts + 1,
                     lease_expires_at=None,
                     last_error="",
+                    **(_BLANKED if message.ephemeral else {}),
                 )
                 report.sent += 1
     finally:
@@ -160,6 +183,12 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
             except (smtplib.SMTPException, OSError):
                 pass
     return report
+
+
+# What an ephemeral message keeps of its content once sent: nothing. Blanked in the same
+# update that marks it sent, so that a worker killed before that update sends it again
+# (as any message, at worst twice), and one killed after it has nothing left to send.
+_BLANKED: dict[str, str] = {"to_address": "", "subject": "", "body_text": "", "body_html": ""}
 
 
 def _send(message: OutboxMessage, connection: object) -> None:

@@ -71,6 +71,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         OutboxMessage.Status.SENDING: _("Sending"),
         OutboxMessage.Status.SENT: _("Sent"),
         OutboxMessage.Status.FAILED: _("Not delivered"),
+        OutboxMessage.Status.WITHHELD: _("Held back (restricted or objected)"),
     }
     return render(
         request,

@@ -36,7 +36,10 @@ allow them (P5). Where its rows are not simply due a period after the clock
 field (a retention rule with exceptions, like an enquiry that became a
 customer), it names the function that says which rows are due
 (``due = "vern.enquiries.selectors.due_for_deletion"``, called with the
-declaration and the time). Every model of a vern app must carry one of these.
+declaration and the time). Where correcting a field needs more than saving it
+(a blind index or search digests follow the email or the name), it names the
+function that corrects a row (``rectify = "vern.enquiries.services.enquiry_rectify"``,
+called with the row, the field name and the new value). Every model of a vern app must carry one of these.
 """
 
 from __future__ import annotations
@@ -51,7 +54,19 @@ from django.utils.module_loading import import_string
 
 IDENTIFIER_KINDS = ("email", "phone", "consent_id", "ip")
 ENTRY_ATTRIBUTES = frozenset(
-    {"purpose", "retention", "identifiers", "clock", "erasure", "anonymise", "retain_reason", "export", "bases", "due"}
+    {
+        "purpose",
+        "retention",
+        "identifiers",
+        "clock",
+        "erasure",
+        "anonymise",
+        "retain_reason",
+        "export",
+        "bases",
+        "due",
+        "rectify",
+    }
 )
 PART_ATTRIBUTES = frozenset({"part_of", "export"})
 EXEMPTION_ATTRIBUTES = frozenset({"not_personal", "staff_data", "not_personal_fields"})
@@ -82,6 +97,7 @@ class Entry:
     export: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
     due: str = ""
+    rectify: str = ""
     problems: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -246,6 +262,12 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
             import_string(due)
         except ImportError:
             problems.append(f"Privacy.due {due!r} cannot be imported")
+    rectify = str(getattr(spec, "rectify", "") or "")
+    if rectify:
+        try:
+            import_string(rectify)
+        except ImportError:
+            problems.append(f"Privacy.rectify {rectify!r} cannot be imported")
     bases = tuple(getattr(spec, "bases", ()) or ())
     for basis in bases:
         if basis not in ("a", "b", "c", "d", "e", "f"):
@@ -262,6 +284,7 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
         export=export,
         bases=bases,
         due=due,
+        rectify=rectify,
         problems=problems,
     )
 

@@ -32,6 +32,7 @@ from vern.audit.services import Actor, audit_record, chain_prune
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.lib import partitions
+from vern.registry import hooks
 from vern.registry.entries import Entry, entries, parts_of
 from vern.retention.models import Hold
 
@@ -133,13 +134,22 @@ def safe_now() -> dt.datetime:
 
 
 def held(compiled: Compiled, now: dt.datetime) -> Q:
-    """Rows that an active hold keeps: on the person (by any identifier field) or on the row."""
+    """Rows that an active hold keeps: on the person (by any identifier field) or on the row.
+
+    Besides legal holds, the apps that registered a holder keep people's data: an open rights
+    request or a restriction holds every row found by the person's keys.
+    """
     active = Hold.objects.filter(released_at__isnull=True, ends_at__gt=now)
     people = active.exclude(subject_key="").values("subject_key")
     condition = Q(pk__in=[])
     for fields in compiled.entry.identifiers.values():
         for name in fields:
             condition |= Q(**{f"{name}__in": people})
+    # Open rights requests and restrictions, by any identifier the model is found by (LAW.md §3.6, R17).
+    for kind, subqueries in hooks.held_keys(now).items():
+        for name in compiled.entry.identifiers.get(kind, ()):
+            for keys in subqueries:
+                condition |= Q(**{f"{name}__in": keys})
     records = list(active.filter(record_model=compiled.label).values_list("record_pk", flat=True))
     if records:
         pk_field = compiled.model._meta.pk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -86,3 +87,13 @@ def console_tiles(user: User) -> list[Tile]:
             alert=failed,
         )
     ]
+
+
+def person_on_hold(keys: Mapping[str, str]) -> bool:
+    """The registry's erasure check: an active legal hold on the person's email or phone index."""
+    candidates = [key for kind, key in keys.items() if kind in ("email", "phone") and key]
+    now = timezone.now()
+    return (
+        bool(candidates)
+        and Hold.objects.filter(subject_key__in=candidates, released_at__isnull=True, ends_at__gt=now).exists()
+    )
