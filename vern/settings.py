@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "vern.consent",
     "vern.enquiries",
     "vern.analytics",
+    "vern.rights",
     "vern.retention",
     "vern.site",
     "django.contrib.auth",

@@ -32,6 +32,7 @@ class Capability(StrEnum):
     WORK_ENQUIRIES = "work_enquiries"  # the enquiry inbox: read, register, log contact, mark customer
     MANAGE_RETENTION = "manage_retention"  # the retention plan and runs, legal holds
     READ_ANALYTICS = "read_analytics"  # the visitor statistics: anonymous daily totals, what was not counted
+    HANDLE_REQUESTS = "handle_requests"  # rights requests: the queue, discovery, access packages, erasure
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
@@ -45,6 +46,7 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.WORK_ENQUIRIES,
             Capability.MANAGE_RETENTION,
             Capability.READ_ANALYTICS,
+            Capability.HANDLE_REQUESTS,
         }
     ),
     Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES, Capability.READ_ANALYTICS}),

@@ -73,3 +73,126 @@ def enquiry_notification(
         context={"kind": kind, "link": link, "content": content},
         about=about,
     )
+
+
+# Rights requests. None of these carries personal data beyond the recipient's own address:
+# whoever typed the address may not be its owner (LAW.md §3). ``authority`` is the
+# declaration's supervisory authority, localised: name, address, email, website, complaint_text.
+
+
+def rights_confirm(*, to: str, language: str, link: str, expires_hours: int) -> OutboxMessage:
+    """Someone asked to exercise rights with this address: the single-use link that confirms it."""
+    # The link is a secret that only its hash should outlive: the mail keeps nothing once sent.
+    return mail_queue(
+        kind="rights_confirm",
+        to=to,
+        language=language,
+        context={"link": link, "expires_hours": expires_hours},
+        ephemeral=True,
+    )
+
+
+def rights_download_ready(*, to: str, language: str, link: str, expires_hours: int, kind: str) -> OutboxMessage:
+    """A copy of the person's data (``kind`` access or portability) is ready behind a single-use link.
+
+    Ephemeral: the link must not outlive its hash in a copy of the mail."""
+    return mail_queue(
+        kind="rights_download_ready",
+        to=to,
+        language=language,
+        context={"link": link, "expires_hours": expires_hours, "package": kind},
+        ephemeral=True,
+    )
+
+
+def rights_extended(
+    *,
+    to: str,
+    language: str,
+    reference: str,
+    due_on: str,
+    extended_to: str,
+    reason: str,
+    authority: dict[str, str],
+    ephemeral: bool = False,
+) -> OutboxMessage:
+    """The answer will take longer: the new date and the reasons, sent before the first date (Art. 12(3))."""
+    return mail_queue(
+        kind="rights_extended",
+        to=to,
+        language=language,
+        context={
+            "reference": reference,
+            "due_on": due_on,
+            "extended_to": extended_to,
+            "reason": reason,
+            "authority": authority,
+        },
+        ephemeral=ephemeral,
+    )
+
+
+def rights_answered(
+    *,
+    to: str,
+    language: str,
+    reference: str,
+    outcomes: list[str],
+    message: str,
+    authority: dict[str, str],
+    ephemeral: bool = False,
+) -> OutboxMessage:
+    """The request is answered: what was done for each right, and the right to complain (P17).
+
+    After an erasure the answer is ``ephemeral``: the outbox forgets the address once it is sent (P23).
+    """
+    return mail_queue(
+        kind="rights_answered",
+        to=to,
+        language=language,
+        context={"reference": reference, "outcomes": outcomes, "message": message, "authority": authority},
+        ephemeral=ephemeral,
+    )
+
+
+def rights_refused(
+    *,
+    to: str,
+    language: str,
+    reference: str,
+    ground: str,
+    justification: str,
+    authority: dict[str, str],
+    ephemeral: bool = False,
+) -> OutboxMessage:
+    """The request is refused: the ground, the reasons, and the rights to complain and go to court (R11)."""
+    return mail_queue(
+        kind="rights_refused",
+        to=to,
+        language=language,
+        context={"reference": reference, "ground": ground, "justification": justification, "authority": authority},
+        ephemeral=ephemeral,
+    )
+
+
+def rights_restriction_ending(
+    *, to: str, language: str, reference: str, lift_on: str, ephemeral: bool = False
+) -> OutboxMessage:
+    """Art. 18(3): the person is told before a restriction of processing is lifted."""
+    return mail_queue(
+        kind="rights_restriction_ending",
+        to=to,
+        language=language,
+        context={"reference": reference, "lift_on": lift_on},
+        ephemeral=ephemeral,
+    )
+
+
+def rights_reminder(*, to: str, language: str, reference: str, days_left: int, link: str) -> OutboxMessage:
+    """A privacy officer is reminded that a request is due soon; the mail names the request, not the person."""
+    return mail_queue(
+        kind="rights_reminder",
+        to=to,
+        language=language,
+        context={"reference": reference, "days_left": days_left, "link": link},
+    )

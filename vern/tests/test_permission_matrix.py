@@ -19,6 +19,7 @@ from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
 from vern.retention.models import Hold
+from vern.rights.models import Request
 
 EVERYONE = {"admin", "privacy_officer", "sales"}
 
@@ -59,6 +60,21 @@ MATRIX: dict[str, set[str] | str] = {
     "retention_staff:hold_end": {"privacy_officer"},
     "analytics_staff:dashboard": {"sales", "privacy_officer"},
     "analytics_staff:export": {"sales", "privacy_officer"},
+    "rights_staff:queue": {"privacy_officer"},
+    "rights_staff:register": {"privacy_officer"},
+    "rights_staff:detail": {"privacy_officer"},
+    "rights_staff:start": {"privacy_officer"},
+    "rights_staff:assign": {"privacy_officer"},
+    "rights_staff:note": {"privacy_officer"},
+    "rights_staff:verify_phone": {"privacy_officer"},
+    "rights_staff:extend": {"privacy_officer"},
+    "rights_staff:answer": {"privacy_officer"},
+    "rights_staff:refuse": {"privacy_officer"},
+    "rights_staff:erasure": {"privacy_officer"},
+    "rights_staff:rectify": {"privacy_officer"},
+    "rights_staff:objection": {"privacy_officer"},
+    "rights_staff:restriction": {"privacy_officer"},
+    "rights_staff:package": {"privacy_officer"},
 }
 
 
@@ -120,7 +136,22 @@ def targets(personas, published) -> dict[str, Any]:
         policy_version=published.number,
     )
     hold = Hold.objects.create(subject_key="kari-index", reason="Claim", ends_at=timezone.now() + dt.timedelta(days=30))
-    return {"person": target.pk, "job": job.pk, "message": message.pk, "enquiry": enquiry.pk, "hold": hold.pk}
+    request = Request.objects.create(
+        rights=["access", "erasure", "restriction"],
+        channel="email",
+        status=Request.Status.CONFIRMED,
+        email="kari@example.no",
+        email_index="kari-index",
+        due_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+    return {
+        "person": target.pk,
+        "job": job.pk,
+        "message": message.pk,
+        "enquiry": enquiry.pk,
+        "hold": hold.pk,
+        "request": request.pk,
+    }
 
 
 def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
@@ -129,7 +160,9 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["enquiry"]
     if name.startswith("retention_staff:"):
         pk = targets["hold"]
-    return "/" + route.replace("<int:pk>", str(pk))
+    if name.startswith("rights_staff:"):
+        pk = targets["request"]
+    return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access")
 
 
 @pytest.mark.django_db

@@ -48,6 +48,7 @@ def test_p18_each_role_gets_only_what_it_needs():
         Capability.WORK_ENQUIRIES,
         Capability.MANAGE_RETENTION,
         Capability.READ_ANALYTICS,
+        Capability.HANDLE_REQUESTS,
     }
     both = services.staff_create(
         email="b@example.com",

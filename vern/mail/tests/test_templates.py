@@ -18,6 +18,14 @@ def test_there_are_email_types_to_check():
     assert "staff_invitation" in KINDS and "staff_password_reset" in KINDS
 
 
+AUTHORITY = {
+    "name": "Datatilsynet",
+    "address": "Postboks 458 Sentrum, 0105 Oslo",
+    "email": "postkasse@datatilsynet.no",
+    "website": "https://example.test/x/",
+    "complaint_text": "You may complain to Datatilsynet.",
+}
+
 CONTEXTS: dict[str, dict[str, object]] = {
     "enquiry_received": {
         "kind": "contact",
@@ -30,6 +38,30 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "rights_link": "https://example.test/x/#rights",
     },
     "enquiry_notification": {"kind": "demo", "link": "https://example.test/x/", "content": None},
+    "rights_confirm": {"link": "https://example.test/x/", "expires_hours": 72},
+    "rights_download_ready": {"link": "https://example.test/x/", "expires_hours": 168, "package": "access"},
+    "rights_extended": {
+        "reference": "R-7",
+        "due_on": "2. mars 2027",
+        "extended_to": "2. mai 2027",
+        "reason": "Many requests at once.",
+        "authority": AUTHORITY,
+    },
+    "rights_answered": {
+        "reference": "R-7",
+        "outcomes": ["Access: done."],
+        "message": "We found one enquiry.",
+        "authority": AUTHORITY,
+    },
+    "rights_refused": {
+        "reference": "R-7",
+        "ground": "Manifestly unfounded",
+        "justification": "The same request came ten times this week.",
+        "authority": AUTHORITY,
+    },
+    # Its link leads to the privacy center, on the site the mail comes from.
+    "rights_restriction_ending": {"reference": "R-7", "lift_on": "2. mars 2027", "site_url": "https://example.test/x"},
+    "rights_reminder": {"reference": "R-7", "days_left": 7, "link": "https://example.test/x/"},
 }
 
 
@@ -41,7 +73,7 @@ def test_each_email_has_subject_text_and_html_in_both_languages(kind):
     for rendered in (norwegian, english):
         assert rendered.subject and "\n" not in rendered.subject
         assert "https://example.test/x/" in rendered.body_text
-        assert 'href="https://example.test/x/"' in rendered.body_html
+        assert 'href="https://example.test/x/' in rendered.body_html
     assert norwegian.subject != english.subject
     assert norwegian.body_text != english.body_text
     assert '<html lang="nb">' in norwegian.body_html and '<html lang="en">' in english.body_html

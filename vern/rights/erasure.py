@@ -1,0 +1,608 @@
+"""Erasure (Art. 17, LAW.md R15, R16, P23): a preview, the erasure itself, and its replay after a restore.
+
+The registry says, model by model, what an erasure does: ``delete`` the person's
+rows (their parts go with them, by cascade), ``anonymise`` the named fields, or
+``retain`` the rows under an Art. 17(3) ground. The person is found by the
+stored keys of the request (``selectors.person_keys``), never by a hand-kept list.
+
+Before any data is touched, the keys go into the erasure journal: ``Tombstone``
+rows, and a line each in a file outside the database (``DATA_DIR /
+erasure-journal.txt``), because a restored database backup brings back an older
+tombstone table too. ``replay_tombstones`` erases again, after a restore, what
+the registry finds for every key of the journal.
+
+Each model is erased in its own transaction, with a timeline event and an audit
+row (counts only) in that transaction. A process that dies half-way leaves every
+finished model finished; running the erasure again finds nothing where it already
+was, finishes the rest, and the receipt adds up every step of the request.
+
+The person's rights requests are kept (Art. 5(2)), without the address, phone
+and free text (``forget_contact``). The request being answered keeps its address
+until its answer mail is written; that mail is ephemeral (blanked once sent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vern.accounts.models import User
+from vern.audit.services import Actor, audit_record
+from vern.lib.fields import EncryptedTextField
+from vern.lib.logs import redact
+from vern.registry import hooks
+from vern.registry.entries import Entry, entries, parts_of
+from vern.rights import selectors
+from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right, Tombstone
+from vern.rights.services import RequestRefused, mark_done
+
+log = logging.getLogger(__name__)
+
+JOURNAL_NAME = "erasure-journal.txt"
+# A journal line: kind, key, and when (UTC), separated by tabs. Keys are blind indexes (hex)
+# or consent ids (random, URL-safe); anything else in the file is ignored, and said so.
+_JOURNAL_LINE = re.compile(r"^(email|phone|consent_id)\t([A-Za-z0-9_\-]{1,64})(?:\t(\S+))?$")
+REPLAY_CHUNK = 200  # keys per query while replaying, well under SQLite's limit of parameters
+REQUEST_LABEL = Request._meta.label
+CONTACT_FIELDS = ("email", "phone", "details")
+
+
+class Action(models.TextChoices):
+    """What an erasure does to a model's rows, as the staff page names it."""
+
+    DELETE = "delete", _("Deleted")
+    ANONYMISE = "anonymise", _("Anonymised")
+    RETAIN = "retain", _("Kept")
+    CASCADE = "cascade", _("Deleted with the record it belongs to")
+    KEPT_WITH = "kept_with", _("Kept with the record it belongs to")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One model in the preview: how many of the person's rows, and what happens to them."""
+
+    label: str  # app_label.Model
+    name: str  # the model's verbose name
+    count: int
+    action: str  # an Action value
+    ground: str = ""  # for kept rows: the Art. 17(3) ground the model declares
+    fields: tuple[str, ...] = ()  # for anonymised rows: the fields cleared
+    part_of: str = ""  # for parts: the label of the model whose rows they belong to
+    note: str = ""
+
+    @property
+    def action_text(self) -> str:
+        return str(Action(self.action).label)
+
+    @property
+    def erased(self) -> bool:
+        return self.action in (Action.DELETE, Action.ANONYMISE, Action.CASCADE)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Every record an erasure would touch or keep, model by model, for the staff page.
+
+    A legal hold on the person (Art. 17(3)(e)) forbids the erasure as a whole: ``on_hold``
+    says so, and carrying it out is refused until the hold is released.
+    """
+
+    lines: tuple[Line, ...]
+    keys: tuple[str, ...]  # the kinds of key the person was found by: email, phone, consent_id
+    contact_cleared: int  # the person's rights requests whose address, phone and text are cleared
+    on_hold: bool = False  # a legal hold forbids the erasure for now
+
+    @property
+    def erased(self) -> list[Line]:
+        return [line for line in self.lines if line.erased]
+
+    @property
+    def kept(self) -> list[Line]:
+        return [line for line in self.lines if not line.erased]
+
+    @property
+    def erased_count(self) -> int:
+        return sum(line.count for line in self.erased)
+
+    def count(self, label: str) -> int:
+        return sum(line.count for line in self.lines if line.label == label)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an erasure did: counts per model and the grounds of what was kept; no identifier."""
+
+    deleted: dict[str, int]
+    anonymised: dict[str, int]
+    kept: dict[str, str]  # label → the Art. 17(3) ground
+    contact_cleared: int
+    keys: tuple[str, ...]
+
+    @property
+    def removed(self) -> int:
+        return sum(self.deleted.values()) + sum(self.anonymised.values())
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "deleted": self.deleted,
+            "anonymised": self.anonymised,
+            "kept": self.kept,
+            "contact_cleared": self.contact_cleared,
+            "keys": list(self.keys),
+        }
+
+
+# ------------------------------------------------------------------ preview
+
+
+def _verbose(model: type[models.Model]) -> str:
+    return str(model._meta.verbose_name)
+
+
+def _part_rows(part_model: type[models.Model], parent_field: str, parents: QuerySet[Any]) -> QuerySet[Any]:
+    return part_model._default_manager.filter(**{f"{parent_field}__in": parents.order_by().values("pk")})
+
+
+def _person_requests(request: Request) -> QuerySet[Request]:
+    """The person's requests that hold their address or phone: found by the email's index, and
+    by the phone's once it was verified (a consent id alone may be another person's browser)."""
+    condition = Q(pk=request.pk)
+    if request.email_index:
+        condition |= Q(email_index=request.email_index)
+    if request.phone_index and request.phone_verified:
+        condition |= Q(phone_index=request.phone_index)
+    return Request.objects.filter(condition)
+
+
+def erasure_preview(request: Request) -> Preview:
+    """Per registered model: how many of the person's rows go (deleted, anonymised, or with the
+    record they belong to) and how many stay, with the ground for keeping them."""
+    lines: list[Line] = []
+    for found in selectors.discover(request):
+        entry = found.entry
+        if not found.count:
+            continue
+        note = ""
+        if entry.label == REQUEST_LABEL:
+            note = str(_("Their email address, phone number and details are cleared; the record of the request stays."))
+        lines.append(
+            Line(
+                label=entry.label,
+                name=_verbose(entry.model),
+                count=found.count,
+                action=entry.erasure,
+                ground=entry.retain_reason if entry.erasure == "retain" else "",
+                fields=entry.anonymise if entry.erasure == "anonymise" else (),
+                note=note,
+            )
+        )
+        for part in parts_of(entry):
+            count = _part_rows(part.model, part.parent_field, found.records).count()
+            if count:
+                kept = entry.erasure == "retain"
+                lines.append(
+                    Line(
+                        label=part.label,
+                        name=_verbose(part.model),
+                        count=count,
+                        action=Action.KEPT_WITH if kept else Action.CASCADE,
+                        ground=entry.retain_reason if kept else "",
+                        part_of=entry.label,
+                    )
+                )
+    keys = tuple(selectors.person_keys(request))
+    contact_cleared = _person_requests(request).filter(contact_erased_at__isnull=True).count()
+    on_hold = hooks.erasure_forbidden(selectors.person_keys(request))
+    return Preview(lines=tuple(lines), keys=keys, contact_cleared=contact_cleared, on_hold=on_hold)
+
+
+# ------------------------------------------------------------------ the journal
+
+
+def journal_path() -> Path:
+    return Path(settings.DATA_DIR) / JOURNAL_NAME
+
+
+def _utc(moment: dt.datetime) -> str:
+    # To the microsecond: replay compares it with the rows' own times.
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _journal_append(path: Path, keys: Iterable[tuple[str, str]], erased_at: dt.datetime) -> None:
+    """Append the keys to the journal file and make sure they are on disk before going on."""
+    text = "".join(f"{kind}\t{key}\t{_utc(erased_at)}\n" for kind, key in keys)
+    if not text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a", encoding="ascii") as journal:
+        journal.write(text)
+        journal.flush()
+        os.fsync(journal.fileno())
+
+
+def journal_read(path: Path) -> dict[tuple[str, str], dt.datetime | None]:
+    """The (kind, key) pairs of a journal file, with the latest time each was erased; none if it is missing."""
+    found: dict[tuple[str, str], dt.datetime | None] = {}
+    if not path.exists():
+        return found
+    skipped = 0
+    with path.open(encoding="ascii", errors="replace") as journal:
+        for raw in journal:
+            match = _JOURNAL_LINE.match(raw.rstrip("\n"))
+            if match is None:
+                skipped += raw.strip() != ""
+                continue
+            kind, key, when = match.groups()
+            moment = _parse_time(when)
+            earlier = found.get((kind, key))
+            found[(kind, key)] = moment if earlier is None or (moment is not None and moment > earlier) else earlier
+    if skipped:
+        log.warning("erasure journal: %d line(s) not understood and skipped", skipped)
+    return found
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> None:
+    """Record the keys before touching any data: in the file first, then as tombstones.
+
+    Only keys without a tombstone yet are written, so a rerun adds nothing; a key in the
+    file but not in the table (the process died between the two) is written again.
+    """
+    existing = set(Tombstone.objects.filter(key__in=keys.values()).values_list("kind", "key"))
+    new = [(kind, key) for kind, key in sorted(keys.items()) if (kind, key) not in existing]
+    if not new:
+        return
+    _journal_append(journal_path(), new, now)
+    with transaction.atomic():
+        Tombstone.objects.bulk_create(
+            Tombstone(kind=kind, key=key, request=request, erased_at=now) for kind, key in new
+        )
+
+
+# ------------------------------------------------------------------ erasing, a model at a time
+
+
+def _blanks(entry: Entry) -> dict[str, Any]:
+    blanks: dict[str, Any] = {}
+    for name in entry.anonymise:
+        blanks[name] = None if getattr(entry.model._meta.get_field(name), "null", False) else ""
+    return blanks
+
+
+def _not_yet_anonymised(entry: Entry) -> Q:
+    """Rows that still hold something to clear; encrypted fields cannot be compared, so a model
+    with one has every found row cleared again (harmless, and counted again)."""
+    condition = Q(pk__in=[])
+    for name in entry.anonymise:
+        model_field = entry.model._meta.get_field(name)
+        if isinstance(model_field, EncryptedTextField):
+            return Q()
+        condition |= Q(**{f"{name}__isnull": False}) if getattr(model_field, "null", False) else ~Q(**{name: ""})
+    return condition
+
+
+def _erase_rows(entry: Entry, records: QuerySet[Any]) -> tuple[dict[str, int], dict[str, int]]:
+    """Delete or anonymise ``records`` as ``entry`` declares, in the caller's transaction.
+
+    Returns (deleted, anonymised) rows per model label. Only keys are read: nothing is
+    decrypted to be erased. The parts of an anonymised row go: they belong to the person.
+    """
+    records = records.order_by()
+    if entry.erasure == "anonymise":
+        deleted: dict[str, int] = {}
+        for part in parts_of(entry):
+            _, per_model = _part_rows(part.model, part.parent_field, records).only("pk").delete()
+            deleted.update({label: n for label, n in per_model.items() if n})
+        changed = records.filter(_not_yet_anonymised(entry)).update(**_blanks(entry))
+        return deleted, ({entry.label: changed} if changed else {})
+    _, per_model = records.only("pk").delete()  # with its parts, by cascade
+    return {label: n for label, n in per_model.items() if n}, {}
+
+
+def _erase_model(
+    entry: Entry, records: QuerySet[Any], *, request: Request | None, actor: Actor, subject_key: str, action: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """One model, in one transaction, with its timeline event and audit row of counts."""
+    with transaction.atomic():
+        deleted, anonymised = _erase_rows(entry, records)
+        if deleted or anonymised:
+            data = {"model": entry.label, "deleted": deleted, "anonymised": anonymised}
+            if request is not None:
+                Event.objects.create(request=request, kind="erasure_step", data=data)
+            audit_record(
+                action=action,
+                actor=actor,
+                object_type="rights.request" if request is not None else "rights.tombstone",
+                object_id=request.pk if request is not None else "",
+                subject_key=subject_key,
+                data=data,
+            )
+    return deleted, anonymised
+
+
+def forget_contact(request: Request, *, keep_this_one: bool = False) -> int:
+    """Clear the email, phone and details of the person's rights requests (they keep the keyed
+    indexes and ``contact_erased_at``); returns how many were cleared.
+
+    With ``keep_this_one`` the given request keeps its address, for the answer still to be
+    written; call ``forget_contact(request)`` once that mail is in the outbox.
+    """
+    rows = _person_requests(request).filter(contact_erased_at__isnull=True)
+    if keep_this_one:
+        rows = rows.exclude(pk=request.pk)
+    now = timezone.now()
+    # A correction's old and new values may be the address itself (an email corrected); other
+    # texts staff wrote keep their words, with any address or number in them redacted.
+    Event.objects.filter(request__in=rows, kind="rectified").update(note="")
+    for event in Event.objects.filter(request__in=rows).only("pk", "note"):
+        if event.note and redact(event.note) != event.note:
+            Event.objects.filter(pk=event.pk).update(note=redact(event.note))
+    for row in rows.only("pk", "outcome", "extension_reason"):
+        texts = {"outcome": redact(row.outcome), "extension_reason": redact(row.extension_reason)}
+        if texts != {"outcome": row.outcome, "extension_reason": row.extension_reason}:
+            Request.objects.filter(pk=row.pk).update(**texts)
+    cleared = rows.update(email="", phone="", details="", contact_erased_at=now)
+    if not keep_this_one:
+        request.email = request.phone = request.details = ""
+        request.contact_erased_at = request.contact_erased_at or now
+    return cleared
+
+
+def _sum_steps(request: Request) -> tuple[dict[str, int], dict[str, int], int]:
+    """Every erasure step of the request, added up: a resumed erasure counts its first run too.
+
+    Returns rows deleted and anonymised per model, and how many requests lost their contact details.
+    """
+    deleted: dict[str, int] = {}
+    anonymised: dict[str, int] = {}
+    contact_cleared = 0
+    for data in (
+        Event.objects.filter(request=request, kind="erasure_step").order_by("pk").values_list("data", flat=True)
+    ):
+        for target, counts in ((deleted, data.get("deleted") or {}), (anonymised, data.get("anonymised") or {})):
+            for label, n in counts.items():
+                target[label] = target.get(label, 0) + int(n)
+        contact_cleared += int(data.get("contact_cleared") or 0)
+    return dict(sorted(deleted.items())), dict(sorted(anonymised.items())), contact_cleared
+
+
+CLAIM_FOR = dt.timedelta(minutes=10)
+
+
+def pending_download(request: Request) -> Download | None:
+    """A copy this same request offers (access and erasure asked together) that waits to be opened.
+
+    Erasing now would empty it (it is built when opened), so the erasure waits until it is
+    downloaded or has expired. A link of an earlier request gives way: the erasure ends it."""
+    return (
+        Download.objects.filter(request=request, downloaded_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("expires_at")
+        .last()
+    )
+
+
+def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> Receipt:
+    """Erase the person's data as every registered model declares; safe to run again.
+
+    The journal is written first (file and tombstones). Then each model is erased in its
+    own transaction. The person's other rights requests lose their contact details; this
+    one keeps its address until its answer is queued (``request_answer`` clears it then).
+    The receipt (counts and grounds, no identifier) goes on the request's timeline.
+    """
+    given = request
+    now = timezone.now()
+    with transaction.atomic():
+        # Claimed under the request's lock: a second click, or a second officer, waits and is refused
+        # while the first runs; a run that died is taken over once its claim is old.
+        request = Request.objects.select_for_update().get(pk=request.pk)
+        if request.status not in OPEN_STATUSES:
+            raise RequestRefused("closed", "only an open request can be carried out")
+        if Right.ERASURE not in request.rights:
+            raise RequestRefused("right", "the request does not ask for erasure")
+        if Right.ERASURE in request.done:
+            raise RequestRefused("done", "the erasure has already been carried out")
+        keys = selectors.person_keys(request)
+        if not keys:
+            raise RequestRefused("no_keys", "the request gives nothing to find the person by")
+        if hooks.erasure_forbidden(keys):
+            raise RequestRefused(
+                "legal_hold", "a legal hold keeps this person's data; release it or refuse the erasure"
+            )
+        if pending_download(request) is not None:
+            raise RequestRefused("download_pending", "a copy of the data waits to be downloaded")
+        if Event.objects.filter(request=request, kind="erasure_claimed", at__gt=now - CLAIM_FOR).exists():
+            raise RequestRefused("busy", "the erasure is being carried out")
+        claim = Event.objects.create(request=request, kind="erasure_claimed", actor=staff)
+    try:
+        return _carry_out(given, request, keys, staff=staff, actor=actor, now=now)
+    except BaseException:
+        Event.objects.filter(pk=claim.pk).delete()  # a failed run leaves the way open for the next one
+        raise
+
+
+def _carry_out(
+    given: Request, request: Request, keys: dict[str, str], *, staff: User | None, actor: Actor, now: dt.datetime
+) -> Receipt:
+    subject_key = request.subject_key
+    _journal_write(request, keys, now)
+    # Links of the person's earlier requests would now hand out an empty copy: they end here.
+    Download.objects.filter(
+        request__in=_person_requests(request), downloaded_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+
+    kept: dict[str, str] = {}
+    for found in selectors.records_by_keys(keys, counted=False):
+        entry = found.entry
+        if entry.erasure == "retain":
+            kept[entry.label] = entry.retain_reason
+            for part in parts_of(entry):
+                kept[part.label] = entry.retain_reason
+            continue
+        _erase_model(
+            entry, found.records, request=request, actor=actor, subject_key=subject_key, action="rights.erased"
+        )
+
+    with transaction.atomic():
+        request = Request.objects.select_for_update().get(pk=request.pk)
+        cleared = forget_contact(request, keep_this_one=True)
+        if cleared:
+            data = {"model": REQUEST_LABEL, "contact_cleared": cleared}
+            Event.objects.create(request=request, kind="erasure_step", data=data)
+            audit_record(
+                action="rights.erased",
+                actor=actor,
+                object_type="rights.request",
+                object_id=request.pk,
+                subject_key=subject_key,
+                data=data,
+            )
+        deleted, anonymised, contact_cleared = _sum_steps(request)
+        receipt = Receipt(
+            deleted=deleted,
+            anonymised=anonymised,
+            kept=dict(sorted(kept.items())),
+            contact_cleared=contact_cleared,
+            keys=tuple(sorted(keys)),
+        )
+        Event.objects.create(request=request, kind="erased", actor=staff, data=receipt.data())
+        mark_done(request, Right.ERASURE, actor=actor, staff=staff, removed=deleted, anonymised=anonymised)
+    given.done = request.done
+    log.info("erasure of request %s: %d rows removed or anonymised", request.pk, receipt.removed)
+    return receipt
+
+
+# ------------------------------------------------------------------ replaying the journal
+
+
+def _key_chunks(keys: dict[tuple[str, str], dt.datetime | None]) -> Iterator[dict[tuple[str, str], dt.datetime | None]]:
+    items = sorted(keys.items())
+    for start in range(0, len(items), REPLAY_CHUNK):
+        yield dict(items[start : start + REPLAY_CHUNK])
+
+
+def _cutoff(entry_model: type[models.Model], clock: str, moment: dt.datetime) -> Q:
+    """Rows whose clock is not after the erasure: what a person gave after it is theirs again."""
+    clock_field = entry_model._meta.get_field(clock)
+    if isinstance(clock_field, models.DateTimeField):
+        return Q(**{f"{clock}__lte": moment})
+    if isinstance(clock_field, models.DateField):
+        return Q(**{f"{clock}__lte": moment.date()})
+    return Q()
+
+
+def _replay_condition(
+    model: type[models.Model], identifiers: dict[str, tuple[str, ...]], clock: str, chunk: dict[tuple[str, str], Any]
+) -> Q:
+    """The rows of ``chunk``'s people, each erased key only up to its erasure time when that is known."""
+    condition = Q(pk__in=[])
+    for (kind, key), erased_at in chunk.items():
+        for name in identifiers.get(kind, ()):
+            match = Q(**{name: key})
+            if erased_at is not None and clock:
+                match &= _cutoff(model, clock, erased_at)
+            condition |= match
+    return condition
+
+
+def replay_tombstones(*, actor: Actor, journal_file: Path | None = None) -> dict[str, int]:
+    """After a backup is restored: erase again whatever the registry finds for every key in the
+    journal (the tombstone table and the journal file together); returns rows erased per model.
+
+    Tombstones that are only in the file are written back to the table. A row whose retention
+    clock is later than the key's erasure was given again after it, and stays. The person's
+    restored rights requests lose their contact details again (counted under rights.Request).
+    """
+    from_file = journal_read(journal_file or journal_path())
+    keys: dict[tuple[str, str], dt.datetime | None] = {}
+    for kind, key, erased_at in Tombstone.objects.values_list("kind", "key", "erased_at"):
+        earlier = keys.get((kind, key))
+        keys[(kind, key)] = erased_at if earlier is None or erased_at > earlier else earlier
+    missing = [pair for pair in from_file if pair not in keys]
+    for pair, when in from_file.items():
+        known = keys.get(pair)
+        if known is None or (when is not None and when > known):
+            keys[pair] = when
+    if missing:
+        with transaction.atomic():
+            Tombstone.objects.bulk_create(
+                Tombstone(kind=kind, key=key, erased_at=from_file[(kind, key)] or timezone.now())
+                for kind, key in missing
+            )
+
+    counts: dict[str, int] = {}
+    for entry in entries():
+        if not any(kind in entry.identifiers for kind, key in keys):
+            continue
+        for chunk in _key_chunks(keys):
+            condition = _replay_condition(entry.model, entry.identifiers, entry.clock, chunk)
+            if entry.label == REQUEST_LABEL:
+                cleared = _replay_forget_contact(chunk, actor=actor)
+                if cleared:
+                    counts[REQUEST_LABEL] = counts.get(REQUEST_LABEL, 0) + cleared
+                continue
+            if entry.erasure == "retain":
+                continue
+            records = entry.model._default_manager.filter(condition)
+            deleted, anonymised = _erase_model(
+                entry, records, request=None, actor=actor, subject_key="", action="rights.erasure_replayed"
+            )
+            for label, n in (*deleted.items(), *anonymised.items()):
+                counts[label] = counts.get(label, 0) + n
+    audit_record(
+        action="rights.erasures_replayed",
+        actor=actor,
+        object_type="rights.tombstone",
+        data={"keys": len(keys), "from_file_only": len(missing), "erased": counts},
+    )
+    log.info("erasure journal replayed: %d keys, %d rows erased again", len(keys), sum(counts.values()))
+    return dict(sorted(counts.items()))
+
+
+def _replay_forget_contact(chunk: dict[tuple[str, str], Any], *, actor: Actor) -> int:
+    """Restored requests of erased people: their address, phone and details are cleared again.
+
+    Every request received before the erasure, open or not: a backup from before it brings back
+    the erasure request itself as open, with the address that its answer has since forgotten.
+    """
+    fields = {"email": "email_index", "phone": "phone_index"}
+    condition = Q(pk__in=[])
+    for (kind, key), erased_at in chunk.items():
+        if kind in fields:
+            match = Q(**{fields[kind]: key})
+            if erased_at is not None:
+                match &= Q(received_at__lte=erased_at)
+            condition |= match
+    with transaction.atomic():
+        # Told apart without decrypting: a request restored from before the erasure has no mark.
+        rows = Request.objects.filter(condition, contact_erased_at__isnull=True)
+        cleared = rows.update(email="", phone="", details="", contact_erased_at=timezone.now())
+        if cleared:
+            audit_record(
+                action="rights.erasure_replayed",
+                actor=actor,
+                object_type="rights.tombstone",
+                data={"model": REQUEST_LABEL, "contact_cleared": cleared},
+            )
+    return cleared

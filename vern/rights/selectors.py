@@ -1,0 +1,155 @@
+"""Reading rights requests: the queue, the person's records through the registry, and what they hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vern.accounts.models import User
+from vern.accounts.roles import Capability
+from vern.accounts.selectors import Tile
+from vern.declaration.durations import Duration
+from vern.declaration.schema import Declaration
+from vern.registry.entries import Entry, entries
+from vern.rights import deadlines
+from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Restriction, Suppression, Tombstone
+
+
+def due_for_deletion(declaration: Declaration, now: dt.datetime) -> Q:
+    """Requests are kept for the rule's period after they were closed (answered, refused or lapsed)."""
+    rule = declaration.rule("rights_requests")
+    if rule is None or not rule.period:
+        return Q(pk__in=[])
+    return Q(status__in=CLOSED_STATUSES, closed_at__lte=Duration.parse(rule.period).before(now))
+
+
+def due_restrictions(declaration: Declaration, now: dt.datetime) -> Q:
+    """A restriction is kept for the rule's period after it was lifted; never while it holds."""
+    rule = declaration.rule("rights_requests")
+    if rule is None or not rule.period:
+        return Q(pk__in=[])
+    return Q(lifted_at__lte=Duration.parse(rule.period).before(now))
+
+
+def held_subject_keys(now: dt.datetime) -> dict[str, list[QuerySet[Any]]]:
+    """Whose data retention must keep: people with an open request (so the answer is complete,
+    LAW.md §3.6) or a restriction (Art. 18), by each key the request gives."""
+    open_requests = Request.objects.filter(status__in=OPEN_STATUSES)
+    restricted = Restriction.objects.filter(lifted_at__isnull=True).values("subject_key")
+    return {
+        "email": [open_requests.exclude(email_index="").values("email_index"), restricted],
+        "phone": [open_requests.filter(phone_verified=True).exclude(phone_index="").values("phone_index"), restricted],
+        "consent_id": [open_requests.exclude(consent_id="").values("consent_id")],
+    }
+
+
+def restricted(keys: Mapping[str, str]) -> bool:
+    """The registry's restriction check: an active restriction on the email's or the phone's index."""
+    candidates = [key for kind, key in keys.items() if kind in ("email", "phone") and key]
+    return bool(candidates) and Restriction.objects.filter(subject_key__in=candidates, lifted_at__isnull=True).exists()
+
+
+# Mail that is always sent: about the person's own requests, and to staff.
+ALWAYS_SENT = ("rights_", "staff_")
+MARKETING = ("newsletter",)
+
+
+def mail_withheld(kind: str, to_index: str, about_index: str) -> bool:
+    """The mail app's withhold check: nothing to or about a restricted person (Art. 18) except about
+    their requests; no marketing to an address that objected to it (Art. 21(3))."""
+    if kind.startswith(ALWAYS_SENT):
+        return False
+    keys = [key for key in (to_index, about_index) if key]
+    if not keys:
+        return False
+    if kind.startswith(MARKETING) and Suppression.objects.filter(subject_key__in=keys).exists():
+        return True
+    return Restriction.objects.filter(subject_key__in=keys, lifted_at__isnull=True).exists()
+
+
+def person_keys(request: Request) -> dict[str, str]:
+    """The stored keys a request finds the person by: the email it was confirmed through, the phone
+    once staff verified it, and the consent id of the visitor's cookie."""
+    keys = {"email": request.email_index}
+    if request.phone_index and request.phone_verified:
+        keys["phone"] = request.phone_index
+    if request.consent_id:
+        keys["consent_id"] = request.consent_id
+    return {kind: key for kind, key in keys.items() if key}
+
+
+@dataclass(frozen=True)
+class Found:
+    entry: Entry
+    records: QuerySet[models.Model]
+    count: int
+
+
+def records_by_keys(keys: dict[str, str], *, counted: bool = True) -> list[Found]:
+    """Every registered model's rows for these stored keys, by indexed lookups only."""
+    found = []
+    for entry in entries():
+        condition = Q()
+        for kind, field_names in entry.identifiers.items():
+            key = keys.get(kind)
+            if key:
+                for field_name in field_names:
+                    condition |= Q(**{field_name: key})
+        if not condition:
+            continue
+        records = entry.model._default_manager.filter(condition).order_by("pk")
+        found.append(Found(entry=entry, records=records, count=records.count() if counted else -1))
+    return found
+
+
+def discover(request: Request) -> list[Found]:
+    """The person's records in every registered model (the request's own rows among them)."""
+    return records_by_keys(person_keys(request))
+
+
+def queue(*, view: str = "open", now: dt.datetime | None = None) -> QuerySet[Request]:
+    """The request queue: open ones by due date (overdue first), or those waiting, or closed."""
+    now = now or timezone.now()
+    requests = Request.objects.select_related("assigned_to")
+    if view == "overdue":
+        today = deadlines.local_day(now)
+        return (
+            requests.filter(status__in=OPEN_STATUSES)
+            .filter(Q(extended_to__isnull=True, due_on__lt=today) | Q(extended_to__lt=today))
+            .order_by(Coalesce("extended_to", "due_on"), "pk")
+        )
+    if view == "awaiting":
+        return requests.filter(status=Request.Status.AWAITING_CONFIRMATION).order_by("-received_at")
+    if view == "closed":
+        return requests.filter(status__in=CLOSED_STATUSES).order_by("-closed_at", "-pk")
+    return requests.filter(status__in=OPEN_STATUSES).order_by(Coalesce("extended_to", "due_on"), "pk")
+
+
+def overdue_count(now: dt.datetime | None = None) -> int:
+    return queue(view="overdue", now=now).count()
+
+
+def tombstones() -> QuerySet[Tombstone]:
+    return Tombstone.objects.order_by("pk")
+
+
+def console_tiles(user: User) -> list[Tile]:
+    if not user.can(Capability.HANDLE_REQUESTS):
+        return []
+    open_count = Request.objects.filter(status__in=OPEN_STATUSES).count()
+    overdue = overdue_count()
+    text = (
+        _("%(count)s overdue: answer them first.") % {"count": overdue}
+        if overdue
+        else _("Requests about access, erasure and the other rights, by due date.")
+    )
+    return [Tile(_("Rights requests"), text, reverse("rights_staff:queue"), open_count, alert=bool(overdue))]

@@ -1,0 +1,253 @@
+"""Erasure within the privacy center: the preview, the journal, the person's requests and mail (R15, R16, P23).
+
+The whole walk across enquiries, consent and analytics is in ``vern/tests/test_rights_erasure.py``:
+this app may not import those (the import floors), its tests neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db.models.query import QuerySet
+from django.utils import timezone
+
+from vern.audit.models import Entry
+from vern.audit.services import Actor
+from vern.lib.keys import email_index, phone_index
+from vern.mail import emails
+from vern.mail.models import OutboxMessage
+from vern.mail.services import outbox_deliver_due
+from vern.rights import erasure, services
+from vern.rights.erasure import Action, erasure_carry_out, erasure_preview, forget_contact, replay_tombstones
+from vern.rights.models import Event, Request, Tombstone
+from vern.rights.services import RequestRefused
+from vern.rights.tests.traces import spellings, traces
+
+pytestmark = pytest.mark.django_db
+EMAIL = "Kari.Nordmann@Example.no"
+PHONE = "415 26 374"
+OTHER = "ola.hansen@example.no"
+OTHER_PHONE = "934 56 781"
+
+
+@pytest.fixture(autouse=True)
+def _journal_in_its_own_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+
+
+def registered(staff, rights: list[str], *, email: str = EMAIL, phone: str = PHONE, details: str = "") -> Request:
+    return services.request_register(
+        staff=staff,
+        rights=rights,
+        channel="email",
+        received_at=timezone.now() - dt.timedelta(minutes=5),
+        email=email,
+        phone=phone,
+        details=details,
+        identity_checked=True,
+    )
+
+
+def person(staff, *, email: str = EMAIL, phone: str = PHONE) -> Request:
+    """Someone who asked for a copy earlier (answered; a download link mailed to them), who is the subject of
+    a mail to staff, and who now asks for erasure."""
+    earlier = registered(staff, ["access"], email=email, phone=phone, details=f"Ring meg på {phone}")
+    services.request_answer(request=earlier, staff=staff, message="Kopien ligger bak lenken vi sendte.")
+    emails.enquiry_notification(
+        to="sam@example.com", language="nb", kind="contact", link="https://example.com/x/", content=None, about=email
+    )
+    return registered(staff, ["erasure"], email=email, phone=phone)
+
+
+def before_erasure(request: Request) -> time_machine.travel:
+    """Rows written inside are dated a minute before the request's erasure, as a restored backup's are."""
+    erased_at = Event.objects.get(request=request, kind="erased").at
+    return time_machine.travel(erased_at - dt.timedelta(minutes=1), tick=False)
+
+
+def mail_of(email: str) -> QuerySet[OutboxMessage]:
+    key = email_index(email)
+    return OutboxMessage.objects.filter(to_index=key) | OutboxMessage.objects.filter(about_index=key)
+
+
+def test_the_preview_counts_what_goes_and_names_the_ground_of_what_stays(published, personas):
+    request = person(personas.privacy_officer)
+    person(personas.privacy_officer, email=OTHER, phone=OTHER_PHONE)
+
+    preview = erasure_preview(request)
+
+    lines = {line.label: line for line in preview.lines}
+    assert lines["mail.OutboxMessage"].action == Action.DELETE
+    assert lines["mail.OutboxMessage"].count == mail_of(EMAIL).count() == 3  # download link, answer, to staff
+    assert lines["rights.Request"].action == Action.RETAIN and lines["rights.Request"].count == 2
+    assert "17(3)" in lines["rights.Request"].ground and lines["rights.Request"].note
+    assert lines["rights.Event"].action == Action.KEPT_WITH and lines["rights.Event"].part_of == "rights.Request"
+    assert lines["rights.Download"].count == 1
+    keys = [email_index(EMAIL), phone_index(PHONE)]
+    assert lines["audit.Entry"].count == Entry.objects.filter(subject_key__in=keys).count()
+    assert lines["audit.Entry"].ground.startswith("Art. 17(3)(b)")
+    assert preview.erased_count == 3
+    assert {line.label for line in preview.kept} >= {"rights.Request", "rights.Event", "audit.Entry"}
+    assert preview.keys == ("email", "phone") and preview.contact_cleared == 2
+    assert lines["mail.OutboxMessage"].name == "outbox message" and lines["mail.OutboxMessage"].action_text
+
+
+def test_erasure_deletes_the_persons_mail_clears_their_other_requests_and_writes_a_receipt(published, personas):
+    pia = personas.privacy_officer
+    request = person(pia)
+    other = person(pia, email=OTHER, phone=OTHER_PHONE)
+    others_mail = mail_of(OTHER).count()
+
+    receipt = erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+
+    assert not mail_of(EMAIL).exists() and mail_of(OTHER).count() == others_mail
+    assert receipt.deleted == {"mail.OutboxMessage": 3} and receipt.anonymised == {}
+    assert "Art. 5(2)" in receipt.kept["rights.Request"] and "audit.Entry" in receipt.kept
+    assert receipt.contact_cleared == 1 and receipt.keys == ("email", "phone")
+    # The earlier request keeps its keys and loses the address, phone and text; this one keeps its
+    # address until the answer is written.
+    earlier = Request.objects.exclude(pk=request.pk).get(email_index=email_index(EMAIL))
+    assert (earlier.email, earlier.phone, earlier.details) == ("", "", "") and earlier.contact_erased_at
+    assert earlier.phone_index == phone_index(PHONE)
+    request.refresh_from_db()
+    assert request.email == "kari.nordmann@example.no" and "erasure" in request.done
+    assert Request.objects.get(pk=other.pk).email == OTHER
+    # The receipt is on the timeline; the audit log has counts and the keyed subject, never the address.
+    event = Event.objects.get(request=request, kind="erased")
+    assert event.data["deleted"] == {"mail.OutboxMessage": 3} and event.data["kept"]["audit.Entry"]
+    rows = Entry.objects.filter(action__in=["rights.erased", "rights.fulfilled"], subject_key=email_index(EMAIL))
+    assert {row.action for row in rows} == {"rights.erased", "rights.fulfilled"}
+    assert all("example.no" not in str(row.data) and "415" not in str(row.data) for row in rows)
+
+
+def test_the_journal_is_written_before_any_data_is_touched(published, personas, settings, monkeypatch):
+    pia = personas.privacy_officer
+    request = person(pia)
+    Request.objects.filter(pk=request.pk).update(consent_id="c" * 32)
+
+    def fail(self, *args, **kwargs):
+        raise RuntimeError("the process dies")
+
+    monkeypatch.setattr(QuerySet, "delete", fail)
+    with pytest.raises(RuntimeError):
+        erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+
+    expected = {("email", email_index(EMAIL)), ("phone", phone_index(PHONE)), ("consent_id", "c" * 32)}
+    assert set(Tombstone.objects.values_list("kind", "key")) == expected
+    journal = (settings.DATA_DIR / "erasure-journal.txt").read_text()
+    assert {tuple(line.split("\t")[:2]) for line in journal.splitlines()} == expected
+    assert "example.no" not in journal and "41526374" not in journal
+    assert mail_of(EMAIL).count() == 3  # nothing was erased
+    assert (settings.DATA_DIR / "erasure-journal.txt").stat().st_mode & 0o077 == 0
+
+
+def test_an_erasure_carried_out_is_not_carried_out_twice_and_the_journal_is_written_once(published, personas, settings):
+    pia = personas.privacy_officer
+    request = person(pia)
+    erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    with pytest.raises(RequestRefused) as again:
+        erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    assert again.value.code == "done"
+    assert Tombstone.objects.count() == 2
+    assert len((settings.DATA_DIR / "erasure-journal.txt").read_text().splitlines()) == 2
+
+
+def test_only_an_open_request_that_asks_for_erasure_is_carried_out(published, personas):
+    pia = personas.privacy_officer
+    access = registered(pia, ["access"])
+    with pytest.raises(RequestRefused) as not_asked:
+        erasure_carry_out(request=access, staff=pia, actor=Actor.staff(pia))
+    assert not_asked.value.code == "right"
+    request = registered(pia, ["erasure"])
+    services.request_refuse(request=request, staff=pia, ground="unfounded", justification="Ingen grunn oppgitt her.")
+    with pytest.raises(RequestRefused) as closed:
+        erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    assert closed.value.code == "closed"
+    assert not Tombstone.objects.exists()
+
+
+def test_the_answer_to_an_erasure_is_delivered_and_then_forgotten(published, personas, smtp_server):
+    pia = personas.privacy_officer
+    request = person(pia)
+    outbox_deliver_due()
+    erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+
+    services.request_answer(request=request, staff=pia, message="Vi har slettet opplysningene om deg.")
+
+    request.refresh_from_db()
+    assert (request.email, request.phone) == ("", "") and request.contact_erased_at is not None
+    [answer] = OutboxMessage.objects.filter(kind="rights_answered", to_index=email_index(EMAIL))
+    assert answer.ephemeral and answer.to_address == "kari.nordmann@example.no"  # until it is sent
+    outbox_deliver_due()
+    assert smtp_server.messages[-1]["To"] == "kari.nordmann@example.no"
+    assert "slettet opplysningene" in smtp_server.messages[-1].get_body(("plain",)).get_content()
+    answer.refresh_from_db()
+    assert answer.status == OutboxMessage.Status.SENT and answer.sent_at is not None
+    assert (answer.to_address, answer.subject, answer.body_text, answer.body_html) == ("", "", "", "")
+    assert answer.kind == "rights_answered" and answer.to_index == email_index(EMAIL)
+    assert traces(spellings(email=EMAIL, phone=PHONE)) == []
+
+
+def test_forget_contact_clears_every_request_of_the_person_and_no_one_elses(published, personas):
+    pia = personas.privacy_officer
+    request = person(pia)
+    other = registered(pia, ["access"], email=OTHER, phone=OTHER_PHONE)
+    assert forget_contact(request) == 2
+    assert request.email == "" and request.contact_erased_at is not None
+    assert set(Request.objects.filter(email_index=email_index(EMAIL)).values_list("email", flat=True)) == {""}
+    other.refresh_from_db()
+    assert other.email == OTHER and other.contact_erased_at is None
+
+
+def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only(published, personas, settings):
+    pia = personas.privacy_officer
+    request = person(pia)
+    erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    services.request_answer(request=request, staff=pia, message="Slettet.")
+    journal = settings.DATA_DIR / "erasure-journal.txt"
+    kept = settings.DATA_DIR / "kept-elsewhere.txt"
+    kept.write_text(journal.read_text())
+    # A backup from before the erasure is restored: the mail is back, the tombstones are not.
+    Tombstone.objects.all().delete()
+    journal.unlink()
+    with before_erasure(request):
+        emails.enquiry_notification(
+            to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
+        )
+
+    out = StringIO()
+    call_command("rights", "replay-erasures", "--journal", str(kept), stdout=out)
+
+    assert not OutboxMessage.objects.filter(about_index=email_index(EMAIL)).exists()
+    assert "mail.OutboxMessage" in out.getvalue() and "erased 1" in out.getvalue()
+    assert "example" not in out.getvalue() and email_index(EMAIL) not in out.getvalue()
+    assert Tombstone.objects.count() == 2  # written back from the file
+    replayed = Entry.objects.filter(action="rights.erasures_replayed").latest("seq")
+    assert replayed.data["erased"] == {"mail.OutboxMessage": 1} and replayed.data["from_file_only"] == 2
+    # Run again: nothing more to do.
+    assert replay_tombstones(actor=Actor.cli(), journal_file=kept) == {}
+
+
+def test_what_the_person_gave_after_the_erasure_survives_a_replay(published, personas):
+    pia = personas.privacy_officer
+    request = person(pia)
+    erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    services.request_answer(request=request, staff=pia, message="Slettet.")
+    later = emails.enquiry_notification(
+        to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
+    )
+    assert replay_tombstones(actor=Actor.cli()) == {}
+    assert OutboxMessage.objects.filter(pk=later.pk).exists()
+
+
+def test_a_journal_line_that_is_not_understood_is_skipped(settings, tmp_path, caplog):
+    path = tmp_path / "journal.txt"
+    path.write_text("email\t" + "a" * 64 + "\t2026-01-01T00:00:00+00:00\nnot a line\nphone\t" + "b" * 64 + "\n")
+    read = erasure.journal_read(path)
+    assert set(read) == {("email", "a" * 64), ("phone", "b" * 64)}
+    assert read[("phone", "b" * 64)] is None
+    assert "1 line(s) not understood" in caplog.text

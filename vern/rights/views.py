@@ -1,0 +1,271 @@
+"""The privacy center's public pages: the request form, the confirmation link, and the download.
+
+What the visitor sees after sending a request is the same whether or not we hold
+data about the address (LAW.md §3): the form page never looks at anyone's data,
+and the confirmation link goes only to the address given. The pages that carry a
+token in their path (confirm, download) load no analytics, send no referrer and
+are never cached; a GET there only shows a button, because mail scanners open
+links, and only a POST acts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from vern.declaration.schema import Declaration
+from vern.declaration.selectors import bases_text, declaration_of, latest_version_for, localise, retention_body
+from vern.lib.ip import client_ip
+from vern.lib.language import page_language
+from vern.registry import hooks
+from vern.rights import services
+from vern.rights.forms import CenterForm
+from vern.rights.models import PURPOSE, RETENTION, Request, Right
+
+# Where each refusal of the service is shown: beside a field, or above the form.
+FIELD_OF = {
+    "rights": "rights",
+    "email_required": "email",
+    "contact": "email",
+    "email": "email",
+    "phone": "phone",
+    "details": "details",
+}
+STATUS_OF = {"rate": 429, "unpublished": 503}
+# Rights whose answer is a download link sent by mail as soon as the request is confirmed.
+PACKAGED = (Right.ACCESS, Right.PORTABILITY)
+# "29. desember 2026", "29 December 2026": a date as people write it, not "Dec. 29, 2026".
+DAY_FORMAT = {"nb": "j. F Y", "en": "j F Y"}
+SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class RightShown:
+    """One checkbox of the form: the right's id, and its name and description from the policy."""
+
+    value: str
+    name: str
+    description: str
+    checked: bool
+
+
+def _declaration(request: HttpRequest) -> Declaration | None:
+    version = latest_version_for(request)
+    return declaration_of(version) if version is not None else None
+
+
+def _refusal_text(code: str, declaration: Declaration | None) -> str:
+    """A refusal of the service, in the visitor's language; never repeats what was typed."""
+    request_email = str(declaration.rights.request_email) if declaration is not None else ""
+    texts = {
+        "rights": _("Choose at least one of the rights."),
+        "email_required": _("Enter your email address."),
+        "contact": _("Enter your email address."),
+        "email": _("Enter a valid email address, like name@example.no."),
+        "phone": _("Enter a valid phone number, like 912 34 567 or +46 70 123 45 67."),
+        "details": _("The details have at most 5,000 characters."),
+        "rate": _(
+            "We have had several requests from you in a short time, so we cannot take another one now. "
+            "Try again later, or write to us at %(email)s."
+        )
+        % {"email": request_email},
+        "unpublished": _("We cannot take requests through this page just now. Please write to us by email instead."),
+    }
+    return texts.get(code, _("We could not take the request. Check what you wrote and try again."))
+
+
+def _described(declaration: Declaration | None, language: str) -> dict[str, dict[str, str]]:
+    """Each right's name and description as the published policy gives them, by id."""
+    if declaration is None:
+        return {}
+    return {item["id"]: item for item in localise(declaration.rights.rights, language)}
+
+
+def _name_of(right: str, described: dict[str, dict[str, str]]) -> str:
+    return str(described.get(right, {}).get("name") or Right(right).label)
+
+
+def _rights_shown(form: CenterForm, declaration: Declaration | None, language: str) -> list[RightShown]:
+    """The seven rights in the policy's order, named and described as the published policy does."""
+    described = _described(declaration, language)
+    chosen = set(form["rights"].value() or []) if form.is_bound else set()
+    shown = []
+    for value in Right.values:
+        shown.append(
+            RightShown(
+                value=value,
+                name=_name_of(value, described),
+                description=str(described.get(value, {}).get("description") or ""),
+                checked=value in chosen,
+            )
+        )
+    return shown
+
+
+def _center_page(
+    request: HttpRequest, *, form: CenterForm, declaration: Declaration | None, problem: str = "", status: int = 200
+) -> HttpResponse:
+    language = page_language()
+    rights = localise(declaration.rights, language) if declaration is not None else None
+    authority = services.authority_of(declaration, language) if declaration is not None else None
+    context = {
+        "form": form,
+        "rights": _rights_shown(form, declaration, language),
+        "unavailable": declaration is None,
+        "problem": problem,
+        "hours": services.CONFIRM_HOURS,
+        "response_days": rights["response_days"] if rights else None,
+        "request_email": rights["request_email"] if rights else "",
+        "authority": authority,
+        "contact_us_first": str(localise(declaration.authority.contact_us_first, language)) if declaration else "",
+        "has_consent_id": bool(hooks.consent_id_from(request.COOKIES)),
+        "notice": _collection_notice(declaration, language) if declaration is not None else None,
+    }
+    return render(request, "rights/center.html", context, status=status)
+
+
+def _collection_notice(declaration: Declaration, language: str) -> dict[str, str]:
+    """What the form says beside its button about the details it takes (Art. 13), from the policy."""
+    purpose = declaration.purpose(PURPOSE)
+    rule = declaration.rule(RETENTION)
+    return {
+        "controller": declaration.controller.name,
+        "collected": _("your email address, your phone number if you give it, and what you write"),
+        "why": _("to handle your request and to be able to show how we answered it"),
+        "basis": bases_text(purpose, language) if purpose is not None else "",
+        "retention": retention_body(rule, language) if rule is not None else "",
+        "policy_url": reverse("declaration:policy"),
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def center(request: HttpRequest) -> HttpResponse:
+    declaration = _declaration(request)
+    if request.method != "POST":
+        return _center_page(request, form=CenterForm(), declaration=declaration)
+    form = CenterForm(request.POST)
+    if not form.is_valid():
+        return _center_page(request, form=form, declaration=declaration, status=400)
+    data = form.cleaned_data
+    try:
+        services.request_submit(
+            rights=data["rights"],
+            email=data["email"],
+            phone=data["phone"],
+            details=data["details"],
+            language=page_language(),
+            consent_id=hooks.consent_id_from(request.COOKIES),
+            ip=client_ip(request),
+            marketing_objection=bool(data["marketing_objection"]),
+        )
+    except services.RequestRefused as refused:
+        text = _refusal_text(refused.code, declaration)
+        status = STATUS_OF.get(refused.code, 400)
+        field = FIELD_OF.get(refused.code)
+        if field is not None:
+            form.add_error(field, text)
+            return _center_page(request, form=form, declaration=declaration, status=status)
+        return _center_page(request, form=form, declaration=declaration, problem=text, status=status)
+    return HttpResponseRedirect(reverse("rights:sent"), status=303)
+
+
+@require_safe
+def sent(request: HttpRequest) -> HttpResponse:
+    """The same page for every address: it says nothing about whether we hold data about it."""
+    declaration = _declaration(request)
+    context = {
+        "request_email": str(declaration.rights.request_email) if declaration is not None else "",
+        "hours": services.CONFIRM_HOURS,
+    }
+    return render(request, "rights/sent.html", context)
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    """A page whose address carries a token: nothing of it goes to another site, or to a cache."""
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store, private"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# The token in the address is what proves the right to act, and it is secret: a forged POST
+# from another site would need it. The CSRF cookie check is left out because these pages
+# send no referrer, so browsers post them with "Origin: null", which that check refuses.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a button, the same for every token; POST: the request is confirmed."""
+    if request.method != "POST":
+        return _private(render(request, "rights/confirm.html", {"state": "ask"}))
+    try:
+        confirmed = services.request_confirm(token=token)
+    except services.RequestRefused as refused:
+        state = refused.code if refused.code in ("used", "expired") else "invalid"
+        status = 404 if state == "invalid" else 410
+        return _private(render(request, "rights/confirm.html", {"state": state}, status=status))
+    context = _confirmed_context(confirmed, _described(_declaration(request), page_language()))
+    return _private(render(request, "rights/confirm.html", context))
+
+
+def _confirmed_context(confirmed: Request, described: dict[str, dict[str, str]]) -> dict[str, object]:
+    """What happens next: a download link by mail, what is done already, and the date we answer by."""
+    rights = set(confirmed.rights)
+    packaged = [right for right in PACKAGED if right in rights]
+    already = [
+        _name_of(right, described) for right in confirmed.rights if right in confirmed.done and right not in PACKAGED
+    ]
+    waiting = [right for right in confirmed.rights if right not in PACKAGED and right not in confirmed.done]
+    return {
+        "state": "confirmed",
+        "reference": services.reference_of(confirmed),
+        "download_sent": bool(packaged) and bool(confirmed.email),
+        "already_done": already,
+        "waiting": bool(waiting),
+        "marketing_stopped": confirmed.marketing_objection,
+        "due": date_format(confirmed.deadline, DAY_FORMAT[page_language()]),
+    }
+
+
+@csrf_exempt  # as confirm: the token is the proof, and the page sends no referrer
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def download(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a button, the same for every token; POST: the package, once."""
+    if request.method != "POST":
+        return _private(render(request, "rights/download.html", {"state": "ask"}))
+    from vern.rights import packages  # the package builder walks every registered model
+
+    try:
+        _download, content, filename = packages.download_open(token)
+    except services.RequestRefused as refused:
+        state = refused.code if refused.code in ("used", "expired") else "invalid"
+        status = 404 if state == "invalid" else 410
+        declaration = _declaration(request)
+        context = {"state": state, "request_email": declaration.rights.request_email if declaration else ""}
+        return _private(render(request, "rights/download.html", context, status=status))
+    response = HttpResponse(content, content_type="application/zip")
+    safe_name = SAFE_FILENAME.sub("-", filename) or "data.zip"
+    response["Content-Disposition"] = f'attachment; filename="{safe_name}"'
+    response["Content-Length"] = str(len(content))
+    response["X-Content-Type-Options"] = "nosniff"
+    return _private(response)
+
+
+@require_safe
+def portability_schema(request: HttpRequest) -> HttpResponse:
+    """The published JSON Schema that the portability package follows (R18)."""
+    from vern.rights import packages
+
+    response: HttpResponse = packages.portability_schema_response(request)
+    return response
