@@ -14,7 +14,7 @@ help:
 	@echo "make test      install the test tools and run the whole suite"
 	@echo "make lint      ruff, mypy (django-stubs) and the import layers"
 	@echo "make promises  list each promise P1-P24 with the tests that prove it"
-	@echo "make bench     size and speed figures: consent banner, analytics beacon and dashboard, retention (long)"
+	@echo "make bench     size and speed figures: consent banner, analytics beacon and dashboard, retention, rights requests (long)"
 	@echo "make messages  update the translation catalogues after changing texts"
 	@echo "make lock      re-pin requirements/*.txt from pyproject.toml"
 
@@ -59,6 +59,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/consent_bench.py
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/retention_bench.py
+	$(BIN)/python bench/rights_bench.py
 
 messages: $(VENV)/.dev-installed
 	cd vern && ../$(BIN)/vern makemessages --locale nb --no-obsolete --add-location file --ignore "*/tests/*" --ignore "testing.py"
