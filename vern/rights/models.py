@@ -92,6 +92,8 @@ class Request(models.Model):
     refusal_ground = models.CharField(max_length=16, choices=Ground.choices, blank=True)
     outcome = EncryptedTextField(blank=True)  # the answer, or the justification of a refusal
     reminded = models.JSONField(default=list, blank=True)  # days-before-due of reminders sent (7, 2)
+    # A keyed digest of the staff form's one-time nonce: a double click registers one request.
+    submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     # Set when an erasure cleared the contact fields of this request (it keeps the keyed indexes).
     contact_erased_at = models.DateTimeField(null=True, blank=True)
 
@@ -118,7 +120,7 @@ class Request(models.Model):
         clock = "received_at"
         due = "vern.rights.selectors.due_for_deletion"  # three years after it was closed, or it lapsed
         erasure = "retain"
-        retain_reason = (
+        retain_reason = _(
             "Art. 5(2) and 17(3)(e): the record that a request was received and answered; after an erasure it "
             "keeps only keyed references to the person, not the address, phone or text."
         )
@@ -231,7 +233,7 @@ class Restriction(models.Model):
         clock = "started_at"
         due = "vern.rights.selectors.due_restrictions"
         erasure = "retain"
-        retain_reason = "Art. 18 and 17(3)(e): the record of a restriction, kept by a keyed reference only."
+        retain_reason = _("Art. 18 and 17(3)(e): the record of a restriction, kept by a keyed reference only.")
         export = ("started_at", "lift_at", "lifted_at")
 
     def __str__(self) -> str:
@@ -251,7 +253,7 @@ class Suppression(models.Model):
         identifiers = {"email": "subject_key", "phone": "subject_key"}
         clock = "created_at"
         erasure = "retain"
-        retain_reason = (
+        retain_reason = _(
             "Art. 21(3) and 17(3)(b): to keep the promise never to send direct marketing again, a keyed "
             "reference to the address is kept; it cannot be turned back into the address."
         )
@@ -283,7 +285,7 @@ class Tombstone(models.Model):
         identifiers = {"email": "key", "phone": "key", "consent_id": "key"}
         clock = "erased_at"
         erasure = "retain"
-        retain_reason = (
+        retain_reason = _(
             "Art. 17(1) and (3)(e): the keyed reference that lets an erasure be repeated after a backup is restored."
         )
         export = ("kind", "erased_at")

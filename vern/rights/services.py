@@ -250,13 +250,20 @@ def request_register(
     language: str = "nb",
     identity_checked: bool = False,
     marketing_objection: bool = False,
+    nonce: str = "",
 ) -> Request:
     """A request that came by email, phone, letter or in person, registered by staff (P16).
 
     Its clock starts when it was received, not when it was typed in. If staff have checked
     who the person is (an email from the address on file, a call back to the number on
     file), it is confirmed at once; otherwise a confirmation link goes to the email given.
+    The form's ``nonce`` makes a second submission of the same form return the first request.
     """
+    submission_key = digest(nonce, purpose="rights:register") if nonce else None
+    if submission_key is not None:
+        earlier = Request.objects.filter(submission_key=submission_key).first()
+        if earlier is not None:
+            return earlier
     chosen = _clean_rights(rights)
     if channel not in Request.Channel.values or channel == Request.Channel.FORM:
         raise RequestRefused("channel", "choose how the request arrived")
@@ -288,6 +295,7 @@ def request_register(
             due_on=deadlines.due_on(received_at, response_days=declaration.rights.response_days),
             registered_by=staff,
             assigned_to=staff,
+            submission_key=submission_key,
             token_hash=None if identity_checked else hashed,
             token_expires_at=None if identity_checked else now + dt.timedelta(hours=CONFIRM_HOURS),
         )

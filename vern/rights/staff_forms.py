@@ -96,6 +96,9 @@ def _clean_text(value: str) -> str:
 class RegisterForm(forms.Form):
     """A request that came by email, telephone, letter or in person (P16)."""
 
+    # A random value per form shown: sending the same form twice registers one request.
+    nonce = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
     channel = forms.ChoiceField(
         label=gettext_lazy("How it came"),
         choices=[(value, label) for value, label in Request.Channel.choices if value != Request.Channel.FORM],

@@ -10,6 +10,7 @@ member's language, never as an error page.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,7 +191,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 def register(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, Capability.HANDLE_REQUESTS)
     if request.method != "POST":
-        return render(request, "rights/staff/register.html", {"form": RegisterForm()})
+        return render(
+            request, "rights/staff/register.html", {"form": RegisterForm(initial={"nonce": secrets.token_urlsafe(24)})}
+        )
     form = RegisterForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -207,6 +210,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 language=data["language"],
                 identity_checked=data["identity_checked"],
                 marketing_objection=data["marketing_objection"],
+                nonce=data["nonce"],
             )
         except RequestRefused as exc:
             form.refused(exc.code)

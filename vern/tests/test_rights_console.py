@@ -123,6 +123,24 @@ def test_sales_and_administrators_get_403_on_every_page_of_the_console(client, p
 # ------------------------------------------------------------------ registering (P16)
 
 
+def test_registering_the_same_form_twice_makes_one_request(client, published, personas):
+    client.force_login(personas.privacy_officer)
+    form = client.get(BASE + "new/").content.decode()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form).group(1)
+    fields = {
+        "nonce": nonce,
+        "channel": "letter",
+        "received_at": local(timezone.now() - dt.timedelta(days=1)),
+        "rights": ["access"],
+        "email": "ola@example.no",
+        "language": "nb",
+        "identity_checked": "on",
+    }
+    first, second = client.post(BASE + "new/", fields), client.post(BASE + "new/", fields)
+    assert Request.objects.count() == 1
+    assert first["Location"] == second["Location"]
+
+
 def test_P16_a_request_by_telephone_last_week_is_due_counted_from_the_day_it_came(client, published, personas):
     client.force_login(personas.privacy_officer)
     received = timezone.now() - dt.timedelta(days=7)
