@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Entry(models.Model):
@@ -46,7 +47,7 @@ class Entry(models.Model):
         identifiers = {"email": "subject_key", "phone": "subject_key"}
         clock = "created_at"
         erasure = "retain"
-        retain_reason = (
+        retain_reason = _(
             "Art. 17(3)(b) and (e): the log proves how personal data was handled (Art. 5(2), 30); "
             "it holds no contact data, only a keyed reference to the person."
         )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Snapshot(models.Model):
@@ -68,7 +69,7 @@ class ConsentEvent(models.Model):
         identifiers = {"consent_id": "consent_id"}
         clock = "expires_at"
         erasure = "retain"
-        retain_reason = (
+        retain_reason = _(
             "Art. 7(1) and 17(3)(e): the proof that consent was given or refused; it holds a random id and a "
             "shortened IP address, no name or contact details."
         )

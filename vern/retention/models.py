@@ -50,7 +50,7 @@ class Hold(models.Model):
         identifiers = {"email": "subject_key", "phone": "subject_key"}
         clock = "ends_at"  # moved to the release time when released early
         erasure = "retain"
-        retain_reason = "Art. 17(3)(e): a hold exists to keep data for the establishment or defence of legal claims."
+        retain_reason = _("Art. 17(3)(e): a hold exists to keep data for the establishment or defence of legal claims.")
         export = ("record_model", "reason", "ends_at", "created_at", "released_at")
 
     def __str__(self) -> str:
