@@ -21,10 +21,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import ProgrammingError, connection, models, transaction
 
 _NAME = re.compile(r"^(?P<table>[a-z0-9_]+)_p(?P<day>\d{8})$")
 _known: set[str] = set()  # partitions this process has seen or made
+_UNDEFINED_TABLE = "42P01"
 
 
 def supported() -> bool:
@@ -134,18 +135,40 @@ def whole_days_before(model: type[models.Model], cutoff: dt.datetime) -> list[tu
     return [(name, day) for name, day in partitions(model) if day + dt.timedelta(days=1) <= last]
 
 
-def drop_partition(model: type[models.Model], name: str) -> int:
+def _checked(model: type[models.Model], name: str) -> str:
+    if not _NAME.match(name) or not name.startswith(model._meta.db_table + "_p"):
+        raise ValueError(f"{name!r} is not a partition of {model._meta.db_table}")
+    return name
+
+
+def count_rows(model: type[models.Model], name: str) -> int | None:
+    """How many rows one day of ``model`` holds; None if that partition is gone (another sweep dropped it)."""
+    name = _checked(model, name)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608 (checked above)
+            return int(cursor.fetchone()[0])
+    except ProgrammingError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == _UNDEFINED_TABLE:
+            _known.discard(name)
+            return None
+        raise
+
+
+def drop_partition(model: type[models.Model], name: str, *, rows: int | None = None) -> int:
     """Drop one day of ``model``; returns how many rows it held.
 
+    ``rows`` is the count the caller already took, when no row can have arrived since;
+    without it, the rows are counted here, just before the drop.
     Waits at most 2 s for the lock (dropping a partition locks its parent table against
     every other use for that instant); raises ``OperationalError`` if it was not had.
     """
-    if not _NAME.match(name) or not name.startswith(model._meta.db_table + "_p"):
-        raise ValueError(f"{name!r} is not a partition of {model._meta.db_table}")
+    name = _checked(model, name)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL lock_timeout = '2s'")
-        cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608 (checked above)
-        rows = int(cursor.fetchone()[0])
+        if rows is None:
+            cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608 (checked above)
+            rows = int(cursor.fetchone()[0])
         cursor.execute(f'DROP TABLE "{name}"')
     _known.discard(name)
     return rows

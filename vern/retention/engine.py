@@ -37,6 +37,7 @@ from vern.registry.entries import Entry, entries, parts_of
 from vern.retention.models import Hold
 
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+PARTITIONED_BATCH_SIZE = 5_000  # the least batch on a day-partitioned table (see sweep_one)
 log = logging.getLogger("vern.retention")
 
 
@@ -214,7 +215,13 @@ def sweep_one(
     if compiled.chain is not None:
         return _prune_chain(compiled, declaration, now, batch_size, actor)
     manager: Any = compiled.model._default_manager
-    removed: dict[str, int] = _drop_whole_days(compiled, now, actor)
+    partitioned = partitions.is_partitioned(compiled.model)
+    removed: dict[str, int] = _drop_whole_days(compiled, now, actor) if partitioned else {}
+    if partitioned:
+        # What is left there is mostly the cutoff's own day. Each batch is still one short
+        # transaction, and the inserts into today's partition do not wait on it, so a larger
+        # batch only saves round trips; the smaller default is for tables whose writers it would hold up.
+        batch_size = max(batch_size, PARTITIONED_BATCH_SIZE)
     while True:
         with transaction.atomic():
             rows = manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now)).order_by("pk")
@@ -250,26 +257,36 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
     A partition goes only if every row in it is due (its day ended before the cutoff) and
     no hold keeps any of them; otherwise its rows are left to the batched delete, which
     spares the held ones. Each dropped day writes its audit row of counts.
+
+    The exact count for that audit row is taken before the hold table is locked, so that
+    the lock lasts only for the look at the holds and the drop. That is safe for a day that
+    ended at least ``CLOCK_TOLERANCE`` before now: rows are written with the time they
+    happen, by clocks that agree with ours within that tolerance, so none can still arrive
+    in it. A day closer to now (only under a period shorter than the tolerance) is counted
+    at the drop instead.
     """
     entry = compiled.entry
     if compiled.period is None or entry.due or entry.erasure != "delete" or parts_of(entry):
         return {}
-    if not partitions.is_partitioned(compiled.model):
-        return {}
     clock = entry.clock
+    settled = now - CLOCK_TOLERANCE
     removed = 0
     for name, day in partitions.whole_days_before(compiled.model, compiled.period.before(now)):
         start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-        rows = compiled.model._default_manager.filter(
-            **{f"{clock}__gte": start, f"{clock}__lt": start + dt.timedelta(days=1)}
-        )
+        end = start + dt.timedelta(days=1)
+        count: int | None = None
+        if end <= settled:
+            count = partitions.count_rows(compiled.model, name)
+            if count is None:  # already dropped, by a sweep running at the same time
+                continue
+        day_rows = compiled.model._default_manager.filter(**{f"{clock}__gte": start, f"{clock}__lt": end})
         try:
             with transaction.atomic():
                 # No hold may be placed between the look below and the drop.
                 partitions.lock_table_against_writes(Hold)
-                if rows.filter(held(compiled, now)).exists():
+                if day_rows.filter(held(compiled, now)).exists():
                     continue  # the batched delete takes the rest of this day, and spares the held rows
-                count = partitions.drop_partition(compiled.model, name)
+                count = partitions.drop_partition(compiled.model, name, rows=count)
                 audit_record(
                     action="retention.removed",
                     actor=actor,
