@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -276,6 +276,44 @@ def request_register(
     if not identity_checked and not address:
         raise RequestRefused("unverifiable", "without an email address, check the person's identity yourself")
     declaration = _declaration()
+    try:
+        return _register(
+            staff=staff,
+            chosen=chosen,
+            channel=channel,
+            received_at=received_at,
+            contact=(address, address_index, number, number_index),
+            details=details,
+            language=language,
+            identity_checked=identity_checked,
+            marketing_objection=marketing_objection,
+            submission_key=submission_key,
+            declaration=declaration,
+        )
+    except IntegrityError:
+        # Two submissions of the same form at once: the other one registered it.
+        earlier = Request.objects.filter(submission_key=submission_key).first() if submission_key else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _register(
+    *,
+    staff: User,
+    chosen: list[str],
+    channel: str,
+    received_at: dt.datetime,
+    contact: tuple[str, str, str, str],
+    details: str,
+    language: str,
+    identity_checked: bool,
+    marketing_objection: bool,
+    submission_key: str | None,
+    declaration: Declaration,
+) -> Request:
+    address, address_index, number, number_index = contact
+    now = timezone.now()
     token, hashed = new_token()
     with transaction.atomic():
         request = Request.objects.create(
