@@ -166,7 +166,7 @@ def test_P23_the_preview_counts_every_record_and_names_the_ground_of_what_stays(
     assert (lines["analytics.Hit"].count, lines["analytics.Hit"].action) == (2, Action.DELETE)
     assert lines["mail.OutboxMessage"].count == 2  # the acknowledgement to her, the notice to sales about her
     assert (lines["consent.ConsentEvent"].count, lines["consent.ConsentEvent"].action) == (2, Action.RETAIN)
-    assert lines["consent.ConsentEvent"].ground.startswith("Art. 7(1)")
+    assert lines["consent.ConsentEvent"].ground.startswith("Art. 7 nr. 1")  # in the reader's language (nb)
     audit_rows = Entry.objects.filter(subject_key__in=kari.keys).count()
     assert audit_rows >= 3 and lines["audit.Entry"].count == audit_rows and lines["audit.Entry"].ground
     assert lines["rights.Request"].action == Action.RETAIN and lines["rights.Request"].count == 1
@@ -227,7 +227,7 @@ def test_P23_what_the_law_keeps_stays_without_contact_data_and_the_other_person_
     assert ConsentEvent.objects.filter(consent_id=kari.consent_id).count() == 2
     assert Entry.objects.filter(subject_key__in=kari.keys).count() > kari_audit
     assert {"consent.ConsentEvent", "audit.Entry", "rights.Request"} <= set(receipt.kept)
-    assert "Art. 7(1)" in receipt.kept["consent.ConsentEvent"]
+    assert "Art. 7 nr. 1" in receipt.kept["consent.ConsentEvent"]
     # The journal: keys only, in the table and in the file outside the database.
     keys = {("email", kari.keys[0]), ("phone", kari.keys[1]), ("consent_id", kari.consent_id)}
     assert set(Tombstone.objects.values_list("kind", "key")) == keys

@@ -84,12 +84,12 @@ def test_the_preview_counts_what_goes_and_names_the_ground_of_what_stays(publish
     assert lines["mail.OutboxMessage"].action == Action.DELETE
     assert lines["mail.OutboxMessage"].count == mail_of(EMAIL).count() == 3  # download link, answer, to staff
     assert lines["rights.Request"].action == Action.RETAIN and lines["rights.Request"].count == 2
-    assert "17(3)" in lines["rights.Request"].ground and lines["rights.Request"].note
+    assert "17 nr. 3" in lines["rights.Request"].ground and lines["rights.Request"].note
     assert lines["rights.Event"].action == Action.KEPT_WITH and lines["rights.Event"].part_of == "rights.Request"
     assert lines["rights.Download"].count == 1
     keys = [email_index(EMAIL), phone_index(PHONE)]
     assert lines["audit.Entry"].count == Entry.objects.filter(subject_key__in=keys).count()
-    assert lines["audit.Entry"].ground.startswith("Art. 17(3)(b)")
+    assert lines["audit.Entry"].ground.startswith("Art. 17 nr. 3 bokstav b")  # in the reader's language (nb)
     assert preview.erased_count == 3
     assert {line.label for line in preview.kept} >= {"rights.Request", "rights.Event", "audit.Entry"}
     assert preview.keys == ("email", "phone") and preview.contact_cleared == 2
@@ -106,7 +106,7 @@ def test_erasure_deletes_the_persons_mail_clears_their_other_requests_and_writes
 
     assert not mail_of(EMAIL).exists() and mail_of(OTHER).count() == others_mail
     assert receipt.deleted == {"mail.OutboxMessage": 3} and receipt.anonymised == {}
-    assert "Art. 5(2)" in receipt.kept["rights.Request"] and "audit.Entry" in receipt.kept
+    assert "Art. 5 nr. 2" in receipt.kept["rights.Request"] and "audit.Entry" in receipt.kept
     assert receipt.contact_cleared == 1 and receipt.keys == ("email", "phone")
     # The earlier request keeps its keys and loses the address, phone and text; this one keeps its
     # address until the answer is written.

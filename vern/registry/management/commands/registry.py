@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils import translation
 
 from vern.registry.entries import THIRD_PARTY, entries, exemptions, parts_of
 
@@ -13,6 +14,11 @@ class Command(BaseCommand):
     help = "Print the personal-data registry."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # The listing is for operators and its labels are English; so are the grounds it quotes.
+        with translation.override("en"):
+            self._list()
+
+    def _list(self) -> None:
         for entry in entries():
             found_by = ", ".join(f"{kind} ({', '.join(fields)})" for kind, fields in entry.identifiers.items())
             erasure = entry.erasure + (f" {', '.join(entry.anonymise)}" if entry.anonymise else "")
