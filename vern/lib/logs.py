@@ -13,13 +13,13 @@ import logging
 import re
 
 # Local part and domain in any script: "åse.ødegård@blåbær.no" is an address too.
-_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
+EMAIL_PATTERN = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 _IPV4 = re.compile(r"(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\w.])")
 # Candidate IPv6 spellings (compressed, mixed with IPv4); ipaddress decides.
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])")
 # Phone numbers: +47 912 34 567, 0047 91234567, 91 23 45 67 (8+ digits in a run of digits, spaces, dashes).
 # A full stop may end the sentence after a number, but not start its decimals or an address.
-_PHONE = re.compile(r"(?<![\w.:/-])(?:\+|00)?\d[\d \-]{6,}\d(?![\w:/-]|\.\w)")
+PHONE_PATTERN = re.compile(r"(?<![\w.:/-])(?:\+|00)?\d[\d \-]{6,}\d(?![\w:/-]|\.\w)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -46,20 +46,20 @@ def _phone(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    text = _EMAIL.sub("[email]", text)
+    text = EMAIL_PATTERN.sub("[email]", text)
     text = _IPV6.sub(_ipv6, text)
     text = _IPV4.sub(_ipv4, text)
-    return _PHONE.sub(_phone, text)
+    return PHONE_PATTERN.sub(_phone, text)
 
 
 def find_identifiers(text: str) -> list[str]:
     """Kinds of personal identifier in ``text``: "email", "phone", "IP address" (shortened ones allowed)."""
     found = []
-    if _EMAIL.search(text):
+    if EMAIL_PATTERN.search(text):
         found.append("email")
-    without_email = _EMAIL.sub("", text)
+    without_email = EMAIL_PATTERN.sub("", text)
     if redact(without_email) != without_email:
-        if "[phone]" in _PHONE.sub(_phone, without_email):
+        if "[phone]" in PHONE_PATTERN.sub(_phone, without_email):
             found.append("phone")
         if _IPV6.sub(_ipv6, _IPV4.sub(_ipv4, without_email)) != without_email:
             found.append("IP address")

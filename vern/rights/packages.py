@@ -61,6 +61,7 @@ from vern.declaration.selectors import (
     published_declaration,
     retention_line,
 )
+from vern.lib.logs import EMAIL_PATTERN, PHONE_PATTERN
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 from vern.mail import emails
 from vern.registry.entries import Entry, Part, parts
@@ -108,10 +109,6 @@ ACCESS_KEYS = (
     "records",
     "audit",
 )
-# What counts as an email address or a phone number in text: the patterns of vern.lib.logs,
-# except that a phone number may end a sentence ("call 41 23 45 67.").
-EMAIL_PATTERN = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
-PHONE_PATTERN = re.compile(r"(?<![\w.:/-])(?:\+|00)?\d[\d \-]{6,}\d(?![\w:/-]|\.\w)")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _COMPANY_FORMS = re.compile(r"-(as|asa|sa|ab|oy|aps|gmbh|ag|ltd|llc|inc|bv|nv)$")
 
