@@ -37,6 +37,23 @@ PG_SERVER = os.environ.get("VERN_BENCH_PG", "postgres://postgres@127.0.0.1:5432"
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 RESULT = "BENCH-RESULT "
 
+# Technical-log rows made inside PostgreSQL, ``n`` of them ``step`` microseconds apart from
+# ``start``, in a mix of kinds, routes, shortened IPs and browsers; ``{table}`` is the target
+# (a day partition). The retention and rights benches load with it.
+PG_LOG_ROWS = """
+INSERT INTO {table} (at, kind, status, method, route, ip, browser, detail)
+SELECT %(start)s::timestamptz + ((g - 1)::bigint * %(step)s::bigint) * interval '1 microsecond',
+       (ARRAY['error', 'login', 'rate', 'denied', 'rate'])[1 + g %% 5],
+       (ARRAY[500, 0, 429, 403, 429])[1 + g %% 5],
+       CASE WHEN g %% 3 = 0 THEN 'POST' ELSE 'GET' END,
+       (ARRAY['staff/login/', 'api/analytics/event', 'contact/', 'staff/enquiries/<int:pk>/',
+              'api/consent/'])[1 + g %% 5],
+       ((g::bigint * 7919) %% 223 + 1) || '.' || ((g::bigint * 104729) %% 256) || '.' || ((g / 13) %% 256) || '.0',
+       (ARRAY['Chrome', 'Firefox', 'Safari', 'Edge', ''])[1 + (g / 7) %% 5],
+       CASE WHEN g %% 5 = 1 THEN 'wrong_password' ELSE '' END
+FROM generate_series(1, %(n)s) AS g
+"""
+
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISSED"

@@ -45,19 +45,6 @@ MARGIN = dt.timedelta(hours=2)  # between the newest old row and the oldest live
 SPREAD = dt.timedelta(days=30)
 BENCH_ROUTE = "bench/insert"
 
-PG_ROWS = """
-INSERT INTO {table} (at, kind, status, method, route, ip, browser, detail)
-SELECT %(start)s::timestamptz + ((g - 1)::bigint * %(step)s::bigint) * interval '1 microsecond',
-       (ARRAY['error', 'login', 'rate', 'denied', 'rate'])[1 + g %% 5],
-       (ARRAY[500, 0, 429, 403, 429])[1 + g %% 5],
-       CASE WHEN g %% 3 = 0 THEN 'POST' ELSE 'GET' END,
-       (ARRAY['staff/login/', 'api/analytics/event', 'contact/', 'staff/enquiries/<int:pk>/',
-              'api/consent/'])[1 + g %% 5],
-       ((g::bigint * 7919) %% 223 + 1) || '.' || ((g::bigint * 104729) %% 256) || '.' || ((g / 13) %% 256) || '.0',
-       (ARRAY['Chrome', 'Firefox', 'Safari', 'Edge', ''])[1 + (g / 7) %% 5],
-       CASE WHEN g %% 5 = 1 THEN 'wrong_password' ELSE '' END
-FROM generate_series(1, %(n)s) AS g
-"""
 
 # SQLite has no generate_series without an extension: a recursive CTE counts instead. Times are
 # written as Django writes them (UTC, "YYYY-MM-DD HH:MM:SS.ffffff").
@@ -179,7 +166,7 @@ def _generate_pg(jobs: list[dict[str, Any]]) -> None:
                     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
                     cursor.execute(f'CREATE TABLE "{name}" (LIKE analytics_logevent INCLUDING DEFAULTS)')
                     for start, n, step in job["parts"]:
-                        cursor.execute(PG_ROWS.format(table=f'"{name}"'), {"start": start, "n": n, "step": step})
+                        cursor.execute(h.PG_LOG_ROWS.format(table=f'"{name}"'), {"start": start, "n": n, "step": step})
                     cursor.execute(
                         f'ALTER TABLE analytics_logevent ATTACH PARTITION "{name}" FOR VALUES '
                         f"FROM ('{midnight.isoformat()}') TO ('{(midnight + dt.timedelta(days=1)).isoformat()}')"

@@ -250,19 +250,6 @@ SELECT g, lower(hex(randomblob(16))), {time}, {expires},
 FROM c
 """
 
-PG_LOGS = """
-INSERT INTO {table} (at, kind, status, method, route, ip, browser, detail)
-SELECT %(start)s::timestamptz + ((g - 1)::bigint * %(step)s::bigint) * interval '1 microsecond',
-       (ARRAY['error', 'login', 'rate', 'denied', 'rate'])[1 + g %% 5],
-       (ARRAY[500, 0, 429, 403, 429])[1 + g %% 5],
-       CASE WHEN g %% 3 = 0 THEN 'POST' ELSE 'GET' END,
-       (ARRAY['staff/login/', 'api/analytics/event', 'contact/', 'staff/enquiries/<int:pk>/',
-              'api/consent/'])[1 + g %% 5],
-       ((g::bigint * 7919) %% 223 + 1) || '.' || ((g::bigint * 104729) %% 256) || '.' || ((g / 13) %% 256) || '.0',
-       (ARRAY['Chrome', 'Firefox', 'Safari', 'Edge', ''])[1 + (g / 7) %% 5],
-       CASE WHEN g %% 5 = 1 THEN 'wrong_password' ELSE '' END
-FROM generate_series(1, %(n)s) AS g
-"""
 
 SQLITE_LOGS = """
 INSERT INTO analytics_logevent (at, kind, status, method, route, ip, browser, detail)
@@ -414,7 +401,7 @@ def _pg_log_day(cursor: Any, day: dt.date, n: int) -> None:
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     step = (dt.timedelta(days=1) // dt.timedelta(microseconds=1)) // n
     cursor.execute(f'CREATE TABLE "{name}" (LIKE analytics_logevent INCLUDING DEFAULTS)')
-    cursor.execute(PG_LOGS.format(table=f'"{name}"'), {"start": midnight, "n": n, "step": step})
+    cursor.execute(h.PG_LOG_ROWS.format(table=f'"{name}"'), {"start": midnight, "n": n, "step": step})
     cursor.execute(
         f'ALTER TABLE analytics_logevent ATTACH PARTITION "{name}" FOR VALUES '
         f"FROM ('{midnight.isoformat()}') TO ('{(midnight + dt.timedelta(days=1)).isoformat()}')"
