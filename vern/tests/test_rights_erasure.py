@@ -23,7 +23,6 @@ from vern.analytics.models import Hit
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.consent.models import ConsentEvent
-from vern.consent.services import consent_decide
 from vern.enquiries.models import ContactLog, Enquiry, SearchTerm
 from vern.enquiries.services import Intake, enquiry_log_contact, enquiry_register, enquiry_submit
 from vern.lib import partitions
@@ -35,6 +34,7 @@ from vern.rights import services
 from vern.rights.erasure import Action, erasure_carry_out, erasure_preview, replay_tombstones
 from vern.rights.models import Event, Request, Tombstone
 from vern.rights.tests.traces import spellings, traces
+from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
 
@@ -60,21 +60,6 @@ class Someone:
 @pytest.fixture(autouse=True)
 def _journal_in_its_own_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
-
-
-def consent(choice: str, previous=None):
-    return consent_decide(
-        choice=choice,
-        categories=[],
-        revision=1,
-        language="nb",
-        layer="banner",
-        page_path="/",
-        origin="",
-        ip_shortened="203.0.113.0",
-        gpc=False,
-        previous=previous,
-    )
 
 
 def hit(consent_id: str, path: str) -> Hit:
@@ -109,8 +94,8 @@ def build(someone: Someone, personas, key: str) -> Someone:
         happened_at=timezone.now() - dt.timedelta(minutes=2),
         note=f"Ringte tilbake på {someone.phone}",
     )
-    first = consent("accept_all")
-    consent("reject_all", previous=first.choice)
+    first = cookie_choice("accept_all")
+    cookie_choice("reject_all", previous=first.choice)
     someone.consent_id = first.event.consent_id
     hit(someone.consent_id, "/")
     hit(someone.consent_id, "/kontakt/")

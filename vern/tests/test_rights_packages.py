@@ -21,7 +21,6 @@ from django.utils import timezone
 from vern.analytics.models import Hit
 from vern.audit.models import Entry as AuditEntry
 from vern.audit.services import Actor
-from vern.consent.services import consent_decide
 from vern.enquiries import services as enquiries
 from vern.enquiries.models import ContactLog, Enquiry
 from vern.lib import partitions
@@ -41,6 +40,7 @@ from vern.rights.packages import (
     portability_package,
     portability_schema_response,
 )
+from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
 
@@ -72,20 +72,9 @@ def enquire(person: dict[str, str], *, kind: str = "contact", message: str = "Hv
     ).enquiry
 
 
-def cookie_choice() -> str:
-    decision = consent_decide(
-        choice="accept_all",
-        categories=[],
-        revision=1,
-        language="nb",
-        layer="banner",
-        page_path="/",
-        origin="",
-        ip_shortened="203.0.113.0",
-        gpc=False,
-        previous=None,
-    )
-    return decision.event.consent_id
+def consented() -> str:
+    """The consent id of a visitor who accepted every cookie."""
+    return cookie_choice().event.consent_id
 
 
 def page_view(consent_id: str, path: str = "/priser/") -> Hit:
@@ -139,12 +128,12 @@ def kari(published, personas):
         note='=HYPERLINK("https://example.com/x","Ringte tilbake")',
     )
     enquiries.enquiry_viewed(staff=personas.sales, enquiry=enquiry)
-    consent_id = cookie_choice()
+    consent_id = consented()
     page_view(consent_id)
     request = access_request(KARI, consent_id=consent_id)
     # Someone else, with their own enquiry and visit, must not show up.
     enquire(PER, message="Per spør om noe helt annet.")
-    page_view(cookie_choice(), path="/per-sin-side/")
+    page_view(consented(), path="/per-sin-side/")
     return request
 
 

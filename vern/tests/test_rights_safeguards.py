@@ -10,7 +10,6 @@ import time_machine
 from django.utils import timezone
 
 from vern.audit.services import Actor
-from vern.consent.services import consent_decide
 from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
@@ -21,6 +20,7 @@ from vern.rights.erasure import erasure_carry_out
 from vern.rights.models import Download, Event, Request
 from vern.rights.packages import access_data, download_offer, download_open
 from vern.rights.services import RequestRefused
+from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
 OSLO = deadlines.OSLO
@@ -38,18 +38,7 @@ def token_of(kind: str) -> str:
 
 
 def test_a_shared_browser_does_not_put_another_persons_request_into_the_access_package(published):
-    decision = consent_decide(
-        choice="accept_all",
-        categories=[],
-        revision=published.consent_revision,
-        language="nb",
-        layer="banner",
-        page_path="/",
-        origin="http://testserver",
-        ip_shortened="203.0.113.0",
-        gpc=False,
-        previous=None,
-    )
+    decision = cookie_choice()
     shared = decision.choice.consent_id
     services.request_submit(
         rights=["erasure"], email="bob@example.no", details="Min diagnose er XYZ.", language="nb", consent_id=shared

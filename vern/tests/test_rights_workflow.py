@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from vern.audit.models import Entry
 from vern.consent.models import ConsentEvent
-from vern.consent.services import consent_decide
 from vern.enquiries.models import Enquiry, SearchTerm
 from vern.enquiries.search import query_digests
 from vern.enquiries.services import Intake, enquiry_register
@@ -19,6 +18,7 @@ from vern.mail.models import OutboxMessage
 from vern.rights import deadlines, services
 from vern.rights.models import Event, Request, Restriction, Suppression
 from vern.rights.services import RequestRefused
+from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
 OSLO = deadlines.OSLO
@@ -200,18 +200,7 @@ def test_an_answered_request_gets_no_reminder(published, personas):
 
 
 def test_withdrawing_consent_by_request_records_a_withdrawal_for_the_visitors_consent_id(published):
-    decision = consent_decide(
-        choice="accept_all",
-        categories=[],
-        revision=published.consent_revision,
-        language="nb",
-        layer="banner",
-        page_path="/",
-        origin="http://testserver",
-        ip_shortened="203.0.113.0",
-        gpc=False,
-        previous=None,
-    )
+    decision = cookie_choice()
     consent_id = decision.choice.consent_id
     submitted(["withdraw_consent"], consent_id=consent_id)
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
