@@ -31,6 +31,7 @@ from vern.lib.keys import digest, email_index, phone_index
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 from vern.mail import emails
 from vern.registry import hooks
+from vern.registry.entries import Entry, entries
 from vern.rights import deadlines
 from vern.rights.models import (
     CLOSED_STATUSES,
@@ -762,8 +763,27 @@ def closed_statuses() -> tuple[str, ...]:
     return tuple(CLOSED_STATUSES)
 
 
-RECTIFIABLE = (models.CharField, models.TextField)
+# Fields that record how we process, not what the person told us or is: not theirs to correct.
 PROCESSING_FIELDS = frozenset({"purpose", "legal_basis", "status", "kind", "channel", "language", "policy_version"})
+# Records of what happened, not statements about the person: a copy of a mail as it was sent, and
+# technical logs. Correcting them would falsify the record; a note on the request says what was wrong.
+NOT_CORRECTED = frozenset({"mail.OutboxMessage", "analytics.Hit", "analytics.LogEvent"})
+
+
+def rectifiable_fields(entry: Entry) -> list[str]:
+    """The fields of a registered model a privacy officer may correct: exported plain text without
+    fixed choices, other than the fields that describe our processing; none for records kept as
+    evidence (``retain``) or records of what happened (``NOT_CORRECTED``)."""
+    if entry.erasure == "retain" or entry.label in NOT_CORRECTED:
+        return []
+    found = []
+    for name in entry.export:
+        model_field = entry.model._meta.get_field(name)
+        if name in PROCESSING_FIELDS or getattr(model_field, "choices", None):
+            continue
+        if isinstance(model_field, models.CharField | models.TextField):
+            found.append(name)
+    return found
 
 
 def rectify(*, request: Request, staff: User, model_label: str, pk: str | int, field: str, value: str) -> list[str]:
@@ -776,16 +796,10 @@ def rectify(*, request: Request, staff: User, model_label: str, pk: str | int, f
     """
     from django.utils.module_loading import import_string
 
-    from vern.registry.entries import entries
     from vern.rights.selectors import person_keys, records_by_keys
 
     entry = next((item for item in entries() if item.label == model_label), None)
-    # Records kept as evidence (the audit log, consent proof, the requests) are never edited, and
-    # fields that describe our processing (purpose, basis, status) are not the person's data to correct.
-    if entry is None or entry.erasure == "retain" or field not in entry.export or field in PROCESSING_FIELDS:
-        raise RequestRefused("field", "this field cannot be corrected here")
-    model_field = entry.model._meta.get_field(field)
-    if not isinstance(model_field, RECTIFIABLE) or model_field.choices:
+    if entry is None or field not in rectifiable_fields(entry):
         raise RequestRefused("field", "this field cannot be corrected here")
     if len(value) > MAX_DETAILS:
         raise RequestRefused("details", "the value is too long")

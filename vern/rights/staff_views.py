@@ -679,36 +679,9 @@ def erasure(request: HttpRequest, pk: int) -> HttpResponse:
 # ------------------------------------------------------------------ rectification
 
 
-# Fields that record how we process, not what the person told us or is: not theirs to correct.
-PROCESSING_FIELDS = frozenset({"purpose", "legal_basis", "policy_version", "language", "kind", "status", "channel"})
-
-
-def _rectifiable(entry: Entry) -> list[str]:
-    """The fields of a model a privacy officer may correct: exported plain text without fixed choices,
-    other than the fields that describe our processing."""
-    found = []
-    for name in entry.export:
-        field = entry.model._meta.get_field(name)
-        if name in PROCESSING_FIELDS:
-            continue
-        if isinstance(field, models.CharField | models.TextField) and not field.choices:
-            found.append(name)
-    return found
-
-
-# Records of what happened, not statements about the person: a copy of a mail as it was sent, and
-# technical logs. Correcting them would falsify the record; a note on the request says what was wrong.
-NOT_CORRECTED = frozenset({"mail.OutboxMessage", "analytics.Hit", "analytics.LogEvent"})
-
-
 def _rectify_entries() -> dict[str, Entry]:
-    """Models whose records may be corrected: not records kept as evidence (``retain``), which stay as they
-    were, nor the records of what happened (``NOT_CORRECTED``)."""
-    return {
-        entry.label: entry
-        for entry in entries()
-        if entry.erasure != "retain" and entry.label not in NOT_CORRECTED and _rectifiable(entry)
-    }
+    """Models with a field that may be corrected (``services.rectifiable_fields`` says which)."""
+    return {entry.label: entry for entry in entries() if services.rectifiable_fields(entry)}
 
 
 def _field_name(entry: Entry, name: str) -> str:
@@ -738,7 +711,7 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
     form: RectifyForm | None = None
     status = 200
     if record is not None and entry is not None:
-        choices = [(name, _field_name(entry, name)) for name in _rectifiable(entry)]
+        choices = [(name, _field_name(entry, name)) for name in services.rectifiable_fields(entry)]
         form = RectifyForm(request.POST if request.method == "POST" else None, fields=choices)
         if request.method == "POST":
             status = 400
@@ -780,7 +753,7 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
                     {
                         "pk": row.pk,
                         "text": str(row),
-                        "first": str(getattr(row, _rectifiable(item.entry)[0], "") or ""),
+                        "first": str(getattr(row, services.rectifiable_fields(item.entry)[0], "") or ""),
                         "at": getattr(row, item.entry.clock, None),
                     }
                     for row in item.records[:RECORDS_SHOWN]
@@ -788,7 +761,7 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
             }
         )
     values = (
-        [(_field_name(entry, name), getattr(record, name)) for name in _rectifiable(entry)]
+        [(_field_name(entry, name), getattr(record, name)) for name in services.rectifiable_fields(entry)]
         if record is not None and entry is not None
         else []
     )

@@ -174,3 +174,23 @@ def test_an_erasure_ends_the_unopened_link_of_an_earlier_access_request(publishe
     with pytest.raises(RequestRefused) as ended:
         download_open(token)
     assert ended.value.code == "expired"
+
+
+def test_a_copy_of_a_sent_mail_is_a_record_of_what_happened_and_cannot_be_corrected(published, personas):
+    pia = personas.privacy_officer
+    enquiry_register(
+        staff=pia,
+        kind="contact",
+        channel="email",
+        received_at=timezone.now(),
+        intake=Intake(name="Kari", email=KARI, phone="", organisation="X"),
+        language="nb",
+        acknowledge=True,
+    )
+    request = registered(pia, ["rectification"])
+    mail = OutboxMessage.objects.get(kind="enquiry_received")
+    with pytest.raises(RequestRefused) as refused:
+        services.rectify(
+            request=request, staff=pia, model_label="mail.OutboxMessage", pk=mail.pk, field="subject", value="x"
+        )
+    assert refused.value.code == "field"
