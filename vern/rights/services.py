@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from vern.accounts.models import RoleGrant, User
 from vern.accounts.roles import Role
@@ -34,7 +35,6 @@ from vern.registry import hooks
 from vern.registry.entries import Entry, entries
 from vern.rights import deadlines
 from vern.rights.models import (
-    CLOSED_STATUSES,
     OPEN_STATUSES,
     Download,
     Event,
@@ -489,7 +489,7 @@ def restriction_schedule_lift(*, restriction: Restriction, staff: User, lift_on:
             to=request.email,
             language=request.language,
             reference=reference_of(request),
-            lift_on=_date_text(lift_on, request.language),
+            lift_on=day_text(lift_on, request.language),
             ephemeral=erased(request),
         )
         _event(request, "restriction_lift_announced", actor=staff, lift_on=lift_on.isoformat())
@@ -532,14 +532,6 @@ def marketing_suppress(request: Request, *, actor: Actor, staff: User | None) ->
             Suppression.objects.get_or_create(subject_key=key, defaults={"request": request})
     _event(request, "marketing_suppressed", actor=staff)
     _audit(request, "marketing_suppressed", actor)
-
-
-def is_suppressed(subject_key: str) -> bool:
-    return bool(subject_key) and Suppression.objects.filter(subject_key=subject_key).exists()
-
-
-def is_restricted(subject_key: str) -> bool:
-    return bool(subject_key) and Restriction.objects.filter(subject_key=subject_key, lifted_at__isnull=True).exists()
 
 
 def request_assign(*, request: Request, staff: User, assignee: User | None) -> Request:
@@ -595,11 +587,14 @@ def phone_verify(*, request: Request, staff: User) -> Request:
     return request
 
 
-def _date_text(day: dt.date, language: str) -> str:
-    from django.utils.formats import date_format
+# "29. desember 2026", "29 December 2026": a date as people write it, not "Dec. 29, 2026".
+DAY_FORMAT = {"nb": "j. F Y", "en": "j F Y"}
 
+
+def day_text(day: dt.date, language: str) -> str:
+    """A day in a text to the person, in their language."""
     with translation.override(language):
-        return date_format(day, "j. F Y" if language == "nb" else "j F Y")
+        return date_format(day, DAY_FORMAT[language])
 
 
 def request_extend(*, request: Request, staff: User, until: dt.date, reason: str) -> Request:
@@ -631,8 +626,8 @@ def request_extend(*, request: Request, staff: User, until: dt.date, reason: str
             to=request.email,
             language=request.language,
             reference=reference_of(request),
-            due_on=_date_text(request.due_on, request.language),
-            extended_to=_date_text(until, request.language),
+            due_on=day_text(request.due_on, request.language),
+            extended_to=day_text(until, request.language),
             reason=reason,
             authority=authority_of(_declaration(), request.language),
             ephemeral=erased(request),
@@ -757,10 +752,6 @@ def reminders_send(now: dt.datetime | None = None) -> int:
                 _event(locked, "reminder", days_left=left)
                 sent += 1
     return sent
-
-
-def closed_statuses() -> tuple[str, ...]:
-    return tuple(CLOSED_STATUSES)
 
 
 # Fields that record how we process, not what the person told us or is: not theirs to correct.

@@ -32,7 +32,7 @@ from vern.audit.services import Actor, audit_record
 from vern.registry.entries import Entry, entries
 from vern.rights import deadlines, selectors, services
 from vern.rights.access import get_request_for_staff
-from vern.rights.models import Event, Request, Restriction, Right
+from vern.rights.models import CLOSED_STATUSES, Event, Request, Restriction, Right
 from vern.rights.services import TRANSITIONS, WHILE_OPEN, RequestRefused, reference_of
 from vern.rights.staff_forms import (
     AnswerForm,
@@ -405,7 +405,7 @@ def _detail(request: HttpRequest, staff: User, subject: Request, status: int = 2
         or AssignForm(officers=officers, initial={"assignee": subject.assigned_to_id or ""}),
         "extend_form": forms.get("extend_form") or ExtendForm(request=subject),
         "latest_extension": deadlines.latest_extension(subject.due_on),
-        "is_closed": subject.status in services.closed_statuses(),
+        "is_closed": subject.status in CLOSED_STATUSES,
     }
     return render(request, "rights/staff/detail.html", context, status=status)
 

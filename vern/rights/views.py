@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -43,8 +42,6 @@ FIELD_OF = {
 STATUS_OF = {"rate": 429, "unpublished": 503}
 # Rights whose answer is a download link sent by mail as soon as the request is confirmed.
 PACKAGED = (Right.ACCESS, Right.PORTABILITY)
-# "29. desember 2026", "29 December 2026": a date as people write it, not "Dec. 29, 2026".
-DAY_FORMAT = {"nb": "j. F Y", "en": "j F Y"}
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -233,7 +230,7 @@ def _confirmed_context(confirmed: Request, described: dict[str, dict[str, str]])
         "already_done": already,
         "waiting": bool(waiting),
         "marketing_stopped": confirmed.marketing_objection,
-        "due": date_format(confirmed.deadline, DAY_FORMAT[page_language()]),
+        "due": services.day_text(confirmed.deadline, page_language()),
     }
 
 
