@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import models
@@ -40,14 +41,19 @@ def records_of(
     *, email: str | None = None, phone: str | None = None, consent_id: str | None = None, ip: str | None = None
 ) -> list[Found]:
     """Every registered model's rows for this person; each query uses an indexed column."""
-    keys = lookup_keys(email=email, phone=phone, consent_id=consent_id, ip=ip)
+    return records_by_keys(lookup_keys(email=email, phone=phone, consent_id=consent_id, ip=ip))
+
+
+def records_by_keys(keys: Mapping[str, str]) -> list[Found]:
+    """Every registered model's rows for identifiers in their stored form (``lookup_keys``), in key order."""
     found = []
     for entry in entries():
         condition = models.Q()
         for kind, field_names in entry.identifiers.items():
-            if kind in keys and keys[kind]:
+            key = keys.get(kind)
+            if key:
                 for field_name in field_names:
-                    condition |= models.Q(**{field_name: keys[kind]})
+                    condition |= models.Q(**{field_name: key})
         if condition:
-            found.append(Found(entry=entry, records=entry.model._default_manager.filter(condition)))
+            found.append(Found(entry=entry, records=entry.model._default_manager.filter(condition).order_by("pk")))
     return found

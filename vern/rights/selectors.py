@@ -19,7 +19,8 @@ from vern.accounts.roles import Capability
 from vern.accounts.selectors import Tile
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
-from vern.registry.entries import Entry, entries
+from vern.registry import selectors as registry_selectors
+from vern.registry.entries import Entry
 from vern.rights import deadlines
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Restriction, Suppression, Tombstone
 
@@ -95,20 +96,11 @@ class Found:
 
 
 def records_by_keys(keys: dict[str, str], *, counted: bool = True) -> list[Found]:
-    """Every registered model's rows for these stored keys, by indexed lookups only."""
-    found = []
-    for entry in entries():
-        condition = Q()
-        for kind, field_names in entry.identifiers.items():
-            key = keys.get(kind)
-            if key:
-                for field_name in field_names:
-                    condition |= Q(**{field_name: key})
-        if not condition:
-            continue
-        records = entry.model._default_manager.filter(condition).order_by("pk")
-        found.append(Found(entry=entry, records=records, count=records.count() if counted else -1))
-    return found
+    """Every registered model's rows for these stored keys (the registry's indexed lookups), with counts."""
+    return [
+        Found(entry=item.entry, records=item.records, count=item.records.count() if counted else -1)
+        for item in registry_selectors.records_by_keys(keys)
+    ]
 
 
 def discover(request: Request) -> list[Found]:
