@@ -104,6 +104,12 @@ class Entry:
     def label(self) -> str:
         return self.model._meta.label
 
+    def blanks(self) -> dict[str, Any]:
+        """What anonymising a row writes: None in each nullable field it clears, "" in the others."""
+        return {
+            name: None if getattr(self.model._meta.get_field(name), "null", False) else "" for name in self.anonymise
+        }
+
     def due_query(self, declaration: Any, now: Any) -> models.Q | None:
         """The rows due for deletion at ``now`` by the model's own function; None if it has none."""
         return import_string(self.due)(declaration, now) if self.due else None

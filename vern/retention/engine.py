@@ -236,7 +236,7 @@ def sweep_one(
             # With the due condition again: on a partitioned table it limits the search to the due days.
             targets = manager.filter(due).filter(pk__in=batch).only("pk")
             if compiled.entry.erasure == "anonymise":
-                counts = {compiled.label: targets.update(**_blanks(compiled))}
+                counts = {compiled.label: targets.update(**compiled.entry.blanks())}
             else:
                 _, per_model = targets.delete()  # with its parts, by cascade
                 counts = {label: n for label, n in per_model.items() if n}
@@ -299,13 +299,6 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
             continue
         removed += count
     return {compiled.label: removed} if removed else {}
-
-
-def _blanks(compiled: Compiled) -> dict[str, Any]:
-    blanks: dict[str, Any] = {}
-    for name in compiled.entry.anonymise:
-        blanks[name] = None if getattr(compiled.model._meta.get_field(name), "null", False) else ""
-    return blanks
 
 
 def _prune_chain(

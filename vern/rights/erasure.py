@@ -284,13 +284,6 @@ def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> 
 # ------------------------------------------------------------------ erasing, a model at a time
 
 
-def _blanks(entry: Entry) -> dict[str, Any]:
-    blanks: dict[str, Any] = {}
-    for name in entry.anonymise:
-        blanks[name] = None if getattr(entry.model._meta.get_field(name), "null", False) else ""
-    return blanks
-
-
 def _not_yet_anonymised(entry: Entry) -> Q:
     """Rows that still hold something to clear; encrypted fields cannot be compared, so a model
     with one has every found row cleared again (harmless, and counted again)."""
@@ -315,7 +308,7 @@ def _erase_rows(entry: Entry, records: QuerySet[Any]) -> tuple[dict[str, int], d
         for part in parts_of(entry):
             _, per_model = _part_rows(part.model, part.parent_field, records).only("pk").delete()
             deleted.update({label: n for label, n in per_model.items() if n})
-        changed = records.filter(_not_yet_anonymised(entry)).update(**_blanks(entry))
+        changed = records.filter(_not_yet_anonymised(entry)).update(**entry.blanks())
         return deleted, ({entry.label: changed} if changed else {})
     _, per_model = records.only("pk").delete()  # with its parts, by cascade
     return {label: n for label, n in per_model.items() if n}, {}
