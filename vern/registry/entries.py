@@ -39,7 +39,11 @@ customer), it names the function that says which rows are due
 declaration and the time). Where correcting a field needs more than saving it
 (a blind index or search digests follow the email or the name), it names the
 function that corrects a row (``rectify = "vern.enquiries.services.enquiry_rectify"``,
-called with the row, the field name and the new value). Every model of a vern app must carry one of these.
+called with the row, the field name and the new value). Every identifier field
+must be the first column of an index, so that finding a person never reads the
+whole table; a short-lived table may instead say why it is searched by a scan
+(``unindexed = {"ip": "…"}``), where an index would cost more than the rare
+search it serves. Every model of a vern app must carry one of these.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ ENTRY_ATTRIBUTES = frozenset(
         "bases",
         "due",
         "rectify",
+        "unindexed",
     }
 )
 PART_ATTRIBUTES = frozenset({"part_of", "export"})
@@ -98,6 +103,7 @@ class Entry:
     bases: tuple[str, ...] = ()
     due: str = ""
     rectify: str = ""
+    unindexed: dict[str, str] = field(default_factory=dict)  # identifier kind → why it is found by a scan
     problems: list[str] = field(default_factory=list, compare=False)
 
     @property
@@ -240,14 +246,20 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
     clock, erasure = need("clock"), need("erasure")
     anonymise = tuple(getattr(spec, "anonymise", ()) or ())
     export = tuple(getattr(spec, "export", ()) or ())
+    unindexed = {str(kind): str(why).strip() for kind, why in dict(getattr(spec, "unindexed", None) or {}).items()}
     for kind, names in identifiers.items():
         if kind not in IDENTIFIER_KINDS:
             problems.append(f"identifier kind {kind!r} is not one of {', '.join(IDENTIFIER_KINDS)}")
         for name in names:
             if name not in field_names:
                 problems.append(f"identifier field {name!r} does not exist")
-            elif not _indexed(model, name):
+            elif not indexed(model, name) and kind not in unindexed:
                 problems.append(f"identifier field {name!r} has no index, so finding a person would scan the table")
+    for scanned, why in unindexed.items():
+        if scanned not in identifiers:
+            problems.append(f"Privacy.unindexed names {scanned!r}, which is not one of its identifiers")
+        elif len(why) < 20:
+            problems.append(f"Privacy.unindexed must say why {scanned!r} is found by a scan of the table")
     if clock and clock not in field_names:
         problems.append(f"clock field {clock!r} does not exist")
     elif clock and getattr(model._meta.get_field(clock), "null", False):
@@ -291,11 +303,13 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
         bases=bases,
         due=due,
         rectify=rectify,
+        unindexed=unindexed,
         problems=problems,
     )
 
 
-def _indexed(model: type[models.Model], name: str) -> bool:
+def indexed(model: type[models.Model], name: str) -> bool:
+    """Whether ``name`` leads an index of ``model``, so that a lookup or an ordered walk by it is cheap."""
     model_field = model._meta.get_field(name)
     if any(getattr(model_field, flag, False) for flag in ("db_index", "unique", "primary_key")):
         return True

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,18 @@ from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.lib import partitions
 from vern.registry import hooks
-from vern.registry.entries import Entry, entries, parts_of
+from vern.registry.entries import Entry, entries, indexed, parts_of
 from vern.retention.models import Hold
 
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
+DEFAULT_BATCH_SIZE = 500  # rows per batch, where the size is not named and does not follow the time
 PARTITIONED_BATCH_SIZE = 5_000  # the least batch on a day-partitioned table (see sweep_one)
+# On SQLite (``BatchPace``): the longest a batch should hold the write lock, the pause after it,
+# and the bounds of its size.
+BATCH_SECONDS = 0.05
+BATCH_PAUSE = 0.03
+MIN_BATCH_SIZE = 100
+MAX_BATCH_SIZE = 50_000
 log = logging.getLogger("vern.retention")
 
 
@@ -200,46 +208,64 @@ def _chain_through(compiled: Compiled, due: Q, keep: Q) -> int:
     return int(rows.aggregate(last=Max("seq"))["last"] or compiled.chain.floor())
 
 
+class BatchPace:
+    """How many rows the next batch removes, and the pause before it.
+
+    On SQLite a batch holds the database's one write lock for its whole transaction, and a
+    writer that waits for it only looks again after growing sleeps (SQLite's busy handler:
+    1, 2, 5, 10, 15, 20, 25, 25, 25, 50 … ms). So, unless the caller fixes the size, it
+    follows the time: it doubles while a batch takes under half of ``BATCH_SECONDS`` and
+    halves when one takes longer, whatever a row costs to remove; and after each batch the
+    sweep pauses ``BATCH_PAUSE``, longer than those sleeps up to 25 ms, so that a writer
+    that waited gets its turn instead of losing the lock to the next batch again. On
+    PostgreSQL a batch locks only its own rows: the size stays where it starts, with no pause.
+    """
+
+    def __init__(self, fixed: int | None, *, least: int = 0) -> None:
+        self.sqlite = connection.vendor == "sqlite"
+        self.adapts = fixed is None and self.sqlite
+        self.size = max(fixed or DEFAULT_BATCH_SIZE, least)
+
+    def took(self, seconds: float) -> None:
+        """After a batch that held its transaction ``seconds``: set the next size, and let waiting writers in."""
+        if self.sqlite:
+            time.sleep(BATCH_PAUSE)
+        if not self.adapts:
+            return
+        if seconds < BATCH_SECONDS / 2:
+            self.size = min(self.size * 2, MAX_BATCH_SIZE)
+        elif seconds > BATCH_SECONDS:
+            self.size = max(self.size // 2, MIN_BATCH_SIZE)
+
+
 def sweep_one(
-    compiled: Compiled, declaration: Declaration, now: dt.datetime, *, batch_size: int, actor: Actor
+    compiled: Compiled, declaration: Declaration, now: dt.datetime, *, batch_size: int | None, actor: Actor
 ) -> dict[str, int]:
     """Remove what is due for one model, a batch per transaction; returns rows removed per model.
 
     Each batch writes its own audit row (counts only) in its transaction, so that even a
     sweep killed half-way leaves a keyed record of every row it removed. Holds are read
     afresh for every batch: one placed while a sweep runs protects from the next batch on.
+    ``batch_size`` fixes the rows per batch; without it the size follows ``BatchPace``.
     """
     due = compiled.due(declaration, now)
     if due is None:
         return {}
     if compiled.chain is not None:
-        return _prune_chain(compiled, declaration, now, batch_size, actor)
-    manager: Any = compiled.model._default_manager
+        return _prune_chain(compiled, declaration, now, batch_size or DEFAULT_BATCH_SIZE, actor)
     partitioned = partitions.is_partitioned(compiled.model)
     removed: dict[str, int] = _drop_whole_days(compiled, now, actor) if partitioned else {}
-    if partitioned:
-        # What is left there is mostly the cutoff's own day. Each batch is still one short
-        # transaction, and the inserts into today's partition do not wait on it, so a larger
-        # batch only saves round trips; the smaller default is for tables whose writers it would hold up.
-        batch_size = max(batch_size, PARTITIONED_BATCH_SIZE)
+    # What is left on a partitioned table is mostly the cutoff's own day. Each batch is still one
+    # short transaction, and the inserts into today's partition do not wait on it, so a larger
+    # batch only saves round trips; the smaller default is for tables whose writers it would hold up.
+    pace = BatchPace(batch_size, least=PARTITIONED_BATCH_SIZE if partitioned else 0)
+    remove = _remove_in_place if connection.vendor == "sqlite" else _remove_locked
     while True:
+        started = time.monotonic()
         with transaction.atomic():
-            rows = manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now)).order_by("pk")
-            if connection.features.has_select_for_update_skip_locked:
-                # Two sweeps at once share the work instead of waiting on each other.
-                rows = rows.select_for_update(skip_locked=True, of=("self",))
-            batch = list(rows.values_list("pk", flat=True)[:batch_size])
-            if not batch:
+            counts = remove(compiled, due, now, pace.size)
+            if not counts:
                 return removed
-            # Only the keys are read: nothing is decrypted to be deleted, and an unreadable
-            # row cannot stop the sweep.
-            # With the due condition again: on a partitioned table it limits the search to the due days.
-            targets = manager.filter(due).filter(pk__in=batch).only("pk")
-            if compiled.entry.erasure == "anonymise":
-                counts = {compiled.label: targets.update(**compiled.entry.blanks())}
-            else:
-                _, per_model = targets.delete()  # with its parts, by cascade
-                counts = {label: n for label, n in per_model.items() if n}
             audit_record(
                 action="retention.removed",
                 actor=actor,
@@ -247,8 +273,52 @@ def sweep_one(
                 object_id=compiled.rule.id,
                 data={"removed": counts, "as_of": now.isoformat()},
             )
+        pace.took(time.monotonic() - started)
         for label, n in counts.items():
             removed[label] = removed.get(label, 0) + n
+
+
+def _removable(compiled: Compiled, due: Q, now: dt.datetime) -> Any:
+    manager: Any = compiled.model._default_manager
+    return manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now))
+
+
+def _remove(compiled: Compiled, targets: Any) -> dict[str, int]:
+    """Anonymise or delete ``targets`` as the model declares; rows removed per model (parts included)."""
+    if compiled.entry.erasure == "anonymise":
+        changed = targets.update(**compiled.entry.blanks())
+        return {compiled.label: changed} if changed else {}
+    _, per_model = targets.delete()  # with its parts, by cascade
+    return {label: n for label, n in per_model.items() if n}
+
+
+def _remove_locked(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> dict[str, int]:
+    """One batch on PostgreSQL: the oldest keys, locked so that two sweeps at once share the work."""
+    rows = _removable(compiled, due, now).order_by("pk")
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    batch = list(rows.values_list("pk", flat=True)[:size])
+    if not batch:
+        return {}
+    # Only the keys are read: nothing is decrypted to be removed, and an unreadable row cannot
+    # stop the sweep. With the due condition again: on a partitioned table it limits the search
+    # to the due days.
+    manager: Any = compiled.model._default_manager
+    return _remove(compiled, manager.filter(due).filter(pk__in=batch).only("pk"))
+
+
+def _remove_in_place(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> dict[str, int]:
+    """One batch on SQLite: one statement that walks the clock's index (or the keys) from the oldest.
+
+    The writer holds the database's only write lock from its first statement, so nobody else
+    can take the same rows; the choice of rows stays in the database, which keeps a batch of
+    tens of thousands of rows within SQLite's limit on parameters.
+    """
+    entry = compiled.entry
+    order = (entry.clock, "pk") if not entry.due and indexed(compiled.model, entry.clock) else ("pk",)
+    chosen = _removable(compiled, due, now).order_by(*order).values("pk")[:size]
+    manager: Any = compiled.model._default_manager
+    return _remove(compiled, manager.filter(pk__in=chosen).only("pk"))
 
 
 def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict[str, int]:

@@ -19,7 +19,6 @@ from vern.retention import engine
 from vern.retention.models import Hold, Run
 
 log = logging.getLogger(__name__)
-BATCH_SIZE = 500
 
 
 class HoldRefused(ValueError):
@@ -28,8 +27,11 @@ class HoldRefused(ValueError):
         self.code = code  # "no_target", "two_targets", "past", "not_found", "released"
 
 
-def retention_sweep(*, trigger: str, actor: Actor, batch_size: int = BATCH_SIZE) -> Run:
+def retention_sweep(*, trigger: str, actor: Actor, batch_size: int | None = None) -> Run:
     """Remove everything due under the published declaration, model by model.
+
+    ``batch_size`` fixes the rows per transaction; without it the engine chooses
+    (``engine.BatchPace``: on SQLite as many as one short write lock allows).
 
     Killed half-way, it leaves a run marked running; the next sweep simply finishes the
     work, because what is due is computed afresh. Two sweeps at once do no harm. A model

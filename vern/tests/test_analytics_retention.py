@@ -91,3 +91,21 @@ def test_a_held_log_row_keeps_its_day_from_being_dropped_and_only_the_others_go(
     assert list(LogEvent.objects.values_list("route", flat=True)) == ["/held/"]
     if connection.vendor == "postgresql":  # the day could not be dropped whole: it is still there
         assert long_ago.date() in {day for _, day in partitions.partitions(LogEvent)}
+
+
+def test_a_batch_of_forty_thousand_log_rows_goes_in_one_transaction_and_the_young_rows_stay(published):
+    """A large batch is chosen in the database, never as a list of keys beyond SQLite's parameter limit."""
+    cutoff = Duration.parse("1 month").before(timezone.now())
+    old = [cutoff - dt.timedelta(minutes=30, microseconds=n) for n in range(40_000)]
+    young = cutoff + dt.timedelta(days=1)
+    partitions.ensure_partitions(LogEvent, {moment.date() for moment in (*old[:1], *old[-1:], young)})
+    LogEvent.objects.bulk_create(
+        [LogEvent(at=moment, kind="rate", status=429, route="/flood/", ip="198.51.100.0") for moment in old]
+        + [LogEvent(at=young, kind="error", status=500, route="/young/", ip="198.51.100.0")],
+        batch_size=2_000,
+    )
+
+    run = retention_sweep(trigger="cli", actor=Actor.cli(), batch_size=40_000)
+
+    assert list(LogEvent.objects.values_list("route", flat=True)) == ["/young/"]
+    assert run.counts == {"analytics.LogEvent": 40_000}

@@ -290,3 +290,28 @@ def test_consent_proof_goes_three_years_after_the_choice_ended_and_the_rest_stil
     sweep()
     assert ConsentEvent.objects.count() == 1
     assert consent_verify().ok
+
+
+def test_on_sqlite_the_batch_grows_while_it_is_quick_and_shrinks_when_it_holds_the_lock_too_long(monkeypatch):
+    """On SQLite a batch holds the database's only write lock, so its size follows the time it takes;
+    on PostgreSQL it locks only its rows and keeps its size. A size the caller names is kept."""
+    monkeypatch.setattr(engine, "BATCH_PAUSE", 0)
+    sqlite = connection.vendor == "sqlite"
+    pace = engine.BatchPace(None)
+    sizes = []
+    for seconds in (0.001, 0.001, 0.001, 0.2, 0.2, 0.04):
+        pace.took(seconds)
+        sizes.append(pace.size)
+    assert sizes == ([1000, 2000, 4000, 2000, 1000, 1000] if sqlite else [500] * 6)
+    quick = engine.BatchPace(None)
+    for _ in range(20):
+        quick.took(0.0)
+    assert quick.size == (engine.MAX_BATCH_SIZE if sqlite else engine.DEFAULT_BATCH_SIZE)
+    slow = engine.BatchPace(None)
+    for _ in range(20):
+        slow.took(10.0)
+    assert slow.size == (engine.MIN_BATCH_SIZE if sqlite else engine.DEFAULT_BATCH_SIZE)
+    fixed = engine.BatchPace(7)
+    fixed.took(0.0)
+    fixed.took(10.0)
+    assert fixed.size == 7

@@ -228,3 +228,39 @@ def test_a_part_must_hang_on_a_registered_model_and_go_when_it_goes():
     assert "site.Note: field 'colour' named in Privacy does not exist" in messages
     assert "site.Note: Privacy.clock is not a known setting for a part" in messages
     assert "site.Stray: part_of points to site.Unregistered, which is not a registered model" in messages
+
+
+@isolate_apps("vern.site")
+def test_an_identifier_without_an_index_must_say_why_it_is_searched_by_a_scan():
+    class Visit(models.Model):
+        ip = models.CharField(max_length=40)
+        seen_at = models.DateTimeField()
+
+        class Meta:
+            abstract = True
+            app_label = "site"
+
+    class VisitPrivacy:
+        purpose = "operations"
+        retention = "technical_logs"
+        identifiers = {"ip": "ip"}
+        clock = "seen_at"
+        erasure = "delete"
+
+    class ScannedVisit(Visit):
+        class Privacy(VisitPrivacy):
+            unindexed = {"ip": "A network, not a person; a month of rows at most."}
+
+    class TerseVisit(Visit):
+        class Privacy(VisitPrivacy):
+            unindexed = {"ip": "no"}
+
+    class StrayVisit(Visit):
+        class Privacy(VisitPrivacy):
+            unindexed = {"email": "There is no email here at all, so this is wrong."}
+
+    errors = {error.msg for error in check_models([ScannedVisit, TerseVisit, StrayVisit])}
+    assert not any(msg.startswith("site.ScannedVisit") for msg in errors)
+    assert "site.TerseVisit: Privacy.unindexed must say why 'ip' is found by a scan of the table" in errors
+    assert "site.StrayVisit: Privacy.unindexed names 'email', which is not one of its identifiers" in errors
+    assert "site.StrayVisit: identifier field 'ip' has no index, so finding a person would scan the table" in errors

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vern.audit.services import Actor
-from vern.retention.engine import SweepRefused
+from vern.retention.engine import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MIN_BATCH_SIZE, SweepRefused
 from vern.retention.selectors import active_holds, plan_rows
-from vern.retention.services import BATCH_SIZE, retention_sweep
+from vern.retention.services import retention_sweep
 
 
 class Command(BaseCommand):
@@ -20,14 +20,19 @@ class Command(BaseCommand):
         sub.add_parser("plan", help="per rule: how many rows are due, the oldest, and how many are held")
         run = sub.add_parser("run", help="remove what is due, in batches; safe to stop and run again")
         run.add_argument(
-            "--batch-size", type=int, default=BATCH_SIZE, help=f"rows per transaction (default {BATCH_SIZE})"
+            "--batch-size",
+            type=int,
+            help=(
+                "rows per transaction; by default as many as keep each transaction near 50 ms on SQLite "
+                f"({MIN_BATCH_SIZE}-{MAX_BATCH_SIZE}), and {DEFAULT_BATCH_SIZE} on PostgreSQL"
+            ),
         )
 
-    def handle(self, *args: Any, action: str, batch_size: int = BATCH_SIZE, **options: Any) -> None:
+    def handle(self, *args: Any, action: str, batch_size: int | None = None, **options: Any) -> None:
         if action == "plan":
             self._plan()
             return
-        if not 1 <= batch_size <= 100_000:
+        if batch_size is not None and not 1 <= batch_size <= 100_000:
             raise CommandError("--batch-size must be between 1 and 100000")
         try:
             run = retention_sweep(trigger="cli", actor=Actor.cli(), batch_size=batch_size)
