@@ -198,10 +198,16 @@ def plan(declaration: Declaration, now: dt.datetime) -> list[RulePlan]:
     return plans
 
 
-def _chain_through(compiled: Compiled, due: Q, keep: Q) -> int:
-    """The last row of the removable prefix: just before the first row that is kept."""
+def _chain_through(compiled: Compiled, due: Q, keep: Q, *, upto: int | None = None) -> int:
+    """The last row of the removable prefix: just before the first row that is kept.
+
+    With ``upto``, only the rows up to that number are looked at (the next range of a sweep),
+    so that each range reads its own rows and not the rest of the chain again.
+    """
     assert compiled.chain is not None
     rows = compiled.model._default_manager.filter(seq__gt=compiled.chain.floor())
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
     first_kept = rows.filter(~due | keep).order_by("seq").values_list("seq", flat=True).first()
     if first_kept is not None:
         return int(first_kept) - 1
@@ -252,7 +258,7 @@ def sweep_one(
     if due is None:
         return {}
     if compiled.chain is not None:
-        return _prune_chain(compiled, declaration, now, batch_size or DEFAULT_BATCH_SIZE, actor)
+        return _prune_chain(compiled, declaration, now, batch_size, actor)
     partitioned = partitions.is_partitioned(compiled.model)
     removed: dict[str, int] = _drop_whole_days(compiled, now, actor) if partitioned else {}
     # What is left on a partitioned table is mostly the cutoff's own day. Each batch is still one
@@ -372,20 +378,27 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
 
 
 def _prune_chain(
-    compiled: Compiled, declaration: Declaration, now: dt.datetime, batch_size: int, actor: Actor
+    compiled: Compiled, declaration: Declaration, now: dt.datetime, batch_size: int | None, actor: Actor
 ) -> dict[str, int]:
-    """Remove a chain's due prefix, a range at a time; each range leaves the record verify needs."""
+    """Remove a chain's due prefix, a range at a time; each range leaves the record verify needs.
+
+    A range is checked and removed in one transaction, paced like any batch (``BatchPace``).
+    """
     chain = compiled.chain
     assert chain is not None
     due = compiled.due(declaration, now)
     assert due is not None
+    pace = BatchPace(batch_size)
     removed = 0
     while True:
         floor = chain.floor()
-        through = _chain_through(compiled, due, held(compiled, now))  # holds re-read for every range
+        # Holds are read again for every range.
+        through = _chain_through(compiled, due, held(compiled, now), upto=floor + pace.size)
         if through <= floor:
             break
-        removed += chain_prune(chain, through_seq=min(floor + batch_size, through), actor=actor)
+        started = time.monotonic()
+        removed += chain_prune(chain, through_seq=through, actor=actor)
         if chain.floor() <= floor:
             raise ChainBroken(f"the {chain.name} chain's start did not move; verify the chain")
+        pace.took(time.monotonic() - started)
     return {compiled.label: removed} if removed else {}

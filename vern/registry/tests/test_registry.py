@@ -175,6 +175,11 @@ def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
     assert "mail.OutboxMessage\n  purpose operations, retention rule mail_log, clock created_at" in out
     assert "sessions.Session: staff_data" in out
     assert "found by email (to_index, about_index)" in out
+    # An identifier searched without an index says so, and why.
+    assert (
+        "analytics.LogEvent\n  purpose operations, retention rule technical_logs, clock at\n"
+        "  found by ip (ip, no index)\n  ip has no index: A shortened IP names a network"
+    ) in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
     assert "accounts.User: staff_data" in out
 

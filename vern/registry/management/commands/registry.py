@@ -20,13 +20,17 @@ class Command(BaseCommand):
 
     def _list(self) -> None:
         for entry in entries():
-            found_by = ", ".join(f"{kind} ({', '.join(fields)})" for kind, fields in entry.identifiers.items())
+            found_by = ", ".join(
+                f"{kind} ({', '.join(fields)}{', no index' if kind in entry.unindexed else ''})"
+                for kind, fields in entry.identifiers.items()
+            )
             erasure = entry.erasure + (f" {', '.join(entry.anonymise)}" if entry.anonymise else "")
             self.stdout.write(
                 f"{entry.label}\n"
                 f"  purpose {entry.purpose}, retention rule {entry.retention}, clock {entry.clock}\n"
                 f"  found by {found_by}\n"
-                f"  erasure: {erasure}{' (' + entry.retain_reason + ')' if entry.retain_reason else ''}\n"
+                + "".join(f"  {kind} has no index: {why}\n" for kind, why in entry.unindexed.items())
+                + f"  erasure: {erasure}{' (' + entry.retain_reason + ')' if entry.retain_reason else ''}\n"
                 f"  exported: {', '.join(entry.export)}"
                 + (f"\n  legal bases: {', '.join(entry.bases)}" if entry.bases else "")
             )
