@@ -211,7 +211,12 @@ def _chain_through(compiled: Compiled, due: Q, keep: Q, *, upto: int | None = No
     first_kept = rows.filter(~due | keep).order_by("seq").values_list("seq", flat=True).first()
     if first_kept is not None:
         return int(first_kept) - 1
-    return int(rows.aggregate(last=Max("seq"))["last"] or compiled.chain.floor())
+    last = rows.aggregate(last=Max("seq"))["last"]
+    if last is None and upto is not None:
+        # No row in the range: rows are missing there, or the chain ends. Look further, so that
+        # the prune finds the gap and says so instead of stopping without a word.
+        return _chain_through(compiled, due, keep)
+    return int(last or compiled.chain.floor())
 
 
 class BatchPace:
@@ -327,6 +332,16 @@ def _remove_in_place(compiled: Compiled, due: Q, now: dt.datetime, size: int) ->
     return _remove(compiled, manager.filter(pk__in=chosen).only("pk"))
 
 
+def _holding_models(compiled: Compiled, now: dt.datetime) -> list[type[models.Model]]:
+    """The tables whose rows decide what ``held`` keeps of this model: legal holds, and the
+    registered holders' tables (open rights requests, restrictions) for its identifiers."""
+    found: list[type[models.Model]] = [Hold]
+    for kind, subqueries in hooks.held_keys(now).items():
+        if kind in compiled.entry.identifiers:
+            found += [query.model for query in subqueries if query.model not in found]
+    return sorted(found, key=lambda model: model._meta.label)  # one order, so two sweeps cannot deadlock
+
+
 def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict[str, int]:
     """On PostgreSQL, drop the day partitions of a partitioned table that are due as a whole.
 
@@ -358,8 +373,10 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
         day_rows = compiled.model._default_manager.filter(**{f"{clock}__gte": start, f"{clock}__lt": end})
         try:
             with transaction.atomic():
-                # No hold may be placed between the look below and the drop.
-                partitions.lock_table_against_writes(Hold)
+                # No hold may be placed, nor a request opened that would hold these rows,
+                # between the look below and the drop.
+                for holding in _holding_models(compiled, now):
+                    partitions.lock_table_against_writes(holding)
                 if day_rows.filter(held(compiled, now)).exists():
                     continue  # the batched delete takes the rest of this day, and spares the held rows
                 count = partitions.drop_partition(compiled.model, name, rows=count)

@@ -109,3 +109,19 @@ def test_a_batch_of_forty_thousand_log_rows_goes_in_one_transaction_and_the_youn
 
     assert list(LogEvent.objects.values_list("route", flat=True)) == ["/young/"]
     assert run.counts == {"analytics.LogEvent": 40_000}
+
+
+def test_a_day_is_dropped_only_while_no_hold_or_rights_request_that_could_keep_its_rows_can_be_written(published):
+    """Dropping a day partition locks, for that instant, every table that decides what is held of it:
+    legal holds always, and rights requests for hits, which an open request keeps by consent id."""
+    from vern.declaration.selectors import published_declaration
+    from vern.retention import engine
+
+    declaration = published_declaration()
+    assert declaration is not None
+    compiled = {c.label: c for c in engine.compile_rules(declaration)}
+    locked = {
+        label: [model._meta.label for model in engine._holding_models(compiled[label], timezone.now())]
+        for label in ("analytics.Hit", "analytics.LogEvent")
+    }
+    assert locked == {"analytics.Hit": ["retention.Hold", "rights.Request"], "analytics.LogEvent": ["retention.Hold"]}

@@ -315,3 +315,28 @@ def test_on_sqlite_the_batch_grows_while_it_is_quick_and_shrinks_when_it_holds_t
     fixed.took(0.0)
     fixed.took(10.0)
     assert fixed.size == 7
+
+
+def test_rows_missing_from_a_due_chain_stop_the_prune_with_an_error_and_the_rows_after_them_stay(default_source):
+    """Retention never hides tampering: a gap wider than a range is reported, not stepped over or ignored."""
+    from vern.audit.chain import ChainBroken
+    from vern.audit.tests.test_chain import drop_guard, restore_guard
+    from vern.declaration.services import declaration_publish
+
+    with time_machine.travel(timezone.now() - dt.timedelta(days=3 * 366 + 2), tick=False):
+        for n in range(20):
+            audit_record(action="test.old", actor=Actor.system(), data={"n": n})
+    declaration_publish(source=default_source, actor=Actor.cli())
+    drop_guard()
+    try:
+        Entry.objects.filter(action="test.old", data__n__gte=6, data__n__lt=14).delete()
+    finally:
+        restore_guard()
+    declaration = engine_declaration()
+    compiled = next(c for c in engine.compile_rules(declaration) if c.label == "audit.Entry")
+
+    with pytest.raises(ChainBroken, match="missing"):
+        engine.sweep_one(compiled, declaration, timezone.now(), batch_size=3, actor=Actor.cli())
+
+    assert not Entry.objects.filter(action="test.old", data__n__lt=6).exists()
+    assert Entry.objects.filter(action="test.old", data__n__gte=14).count() == 6

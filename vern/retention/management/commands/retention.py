@@ -32,8 +32,9 @@ class Command(BaseCommand):
         if action == "plan":
             self._plan()
             return
-        if batch_size is not None and not 1 <= batch_size <= 100_000:
-            raise CommandError("--batch-size must be between 1 and 100000")
+        if batch_size is not None and not 1 <= batch_size <= MAX_BATCH_SIZE:
+            # Beyond it, a batch's keys would pass PostgreSQL's limit of 65,535 parameters.
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
         try:
             run = retention_sweep(trigger="cli", actor=Actor.cli(), batch_size=batch_size)
         except SweepRefused as exc:
