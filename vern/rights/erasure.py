@@ -45,7 +45,7 @@ from vern.lib.logs import redact
 from vern.registry import hooks
 from vern.registry.entries import Entry, entries, parts_of
 from vern.rights import selectors
-from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right, Tombstone
+from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Download, Event, Request, Right, Tombstone
 from vern.rights.services import RequestRefused, mark_done
 
 log = logging.getLogger(__name__)
@@ -336,13 +336,20 @@ def _erase_model(
 
 
 def forget_contact(request: Request, *, keep_this_one: bool = False) -> int:
-    """Clear the email, phone and details of the person's rights requests (they keep the keyed
-    indexes and ``contact_erased_at``); returns how many were cleared.
+    """Clear the email, phone and details of the person's rights requests that are closed, and of
+    this one (they keep the keyed indexes and ``contact_erased_at``); returns how many were cleared.
 
     With ``keep_this_one`` the given request keeps its address, for the answer still to be
     written; call ``forget_contact(request)`` once that mail is in the outbox.
     """
-    rows = _person_requests(request).filter(contact_erased_at__isnull=True)
+    # The person's other requests that are still open (or await confirmation) keep theirs until
+    # each closes, which mails the answer (ephemerally) and then forgets it: ``services.erased``
+    # counts this erasure for them too. One that lapses unconfirmed is cleared by the lapse.
+    rows = (
+        _person_requests(request)
+        .filter(contact_erased_at__isnull=True)
+        .exclude(~Q(status__in=CLOSED_STATUSES) & ~Q(pk=request.pk))
+    )
     if keep_this_one:
         rows = rows.exclude(pk=request.pk)
     now = timezone.now()

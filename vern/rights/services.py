@@ -42,6 +42,7 @@ from vern.rights.models import (
     Restriction,
     Right,
     Suppression,
+    Tombstone,
 )
 
 log = logging.getLogger(__name__)
@@ -134,9 +135,17 @@ def _audit(request: Request, action: str, actor: Actor, **data: Any) -> None:
 
 
 def erased(request: Request) -> bool:
-    """The person's data has been erased: mail to them keeps nothing once sent, and the request
-    forgets the address when it closes (P23)."""
-    return Right.ERASURE in request.done
+    """The person's data has been erased, by this request or by another of theirs while this one
+    was open: mail to them keeps nothing once sent, and the request forgets the address when it
+    closes (P23)."""
+    if Right.ERASURE in request.done:
+        return True
+    keys = [request.email_index, request.phone_index if request.phone_verified else ""]
+    return Tombstone.objects.filter(
+        kind__in=(Tombstone.Kind.EMAIL, Tombstone.Kind.PHONE),
+        key__in=[key for key in keys if key],
+        erased_at__gte=request.received_at,
+    ).exists()
 
 
 def _move(request: Request, to: str) -> None:

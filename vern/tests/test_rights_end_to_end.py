@@ -105,4 +105,12 @@ def test_P15_P23_a_visitor_gets_a_copy_of_everything_then_has_it_erased_everywhe
     outbox_deliver_due()
     assert any("R-" in str(message["Subject"]) for message in smtp_server.messages if EMAIL in message["To"])
 
+    # The access request is still open: it keeps the address only until it is answered (Art. 12(3)).
+    access.refresh_from_db()
+    assert access.status == Request.Status.CONFIRMED and access.email
+    assert officer.post(f"/staff/requests/{access.pk}/answer/", {"message": ""}).status_code in (200, 303)
+    outbox_deliver_due()
+    answers = [m for m in smtp_server.messages if EMAIL in m["To"] and f"R-{access.pk}" in str(m["Subject"])]
+    assert answers and "Datatilsynet" in answers[-1].get_body(("plain",)).get_content()
+
     assert traces(spellings(email=EMAIL, phone=PHONE)) == []

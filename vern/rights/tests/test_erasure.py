@@ -203,6 +203,40 @@ def test_forget_contact_clears_every_request_of_the_person_and_no_one_elses(publ
     assert other.email == OTHER and other.contact_erased_at is None
 
 
+def test_p23_another_open_request_keeps_its_address_until_it_is_answered_then_forgets_it(published, personas):
+    """Access asked in one request and erasure in another: the erasure is carried out and answered
+    first; the access request can still be answered by mail, and then it forgets the address too."""
+    pia = personas.privacy_officer
+    access = registered(pia, ["access"])
+    request = registered(pia, ["erasure"])
+    erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    services.request_answer(request=request, staff=pia, message="Slettet.")
+    access.refresh_from_db()
+    assert (access.email, access.contact_erased_at) == ("kari.nordmann@example.no", None)  # it can still be answered
+
+    services.request_answer(request=access, staff=pia, message="Etter slettingen har vi ingenting igjen.")
+
+    access.refresh_from_db()
+    assert (access.email, access.phone) == ("", "") and access.contact_erased_at is not None
+    answer = OutboxMessage.objects.filter(kind="rights_answered", to_index=email_index(EMAIL)).latest("pk")
+    assert "ingenting igjen" in answer.body_text
+    assert answer.ephemeral  # the outbox forgets the address once this answer is sent
+    # A request that comes after the erasure is a new one: it keeps its address when closed.
+    later = services.request_register(
+        staff=pia,
+        rights=["access"],
+        channel="email",
+        received_at=timezone.now(),
+        email=EMAIL,
+        phone="",
+        details="",
+        identity_checked=True,
+    )
+    services.request_answer(request=later, staff=pia, message="Vi har ingenting om deg.")
+    later.refresh_from_db()
+    assert later.email != "" and later.contact_erased_at is None
+
+
 def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only(published, personas, settings):
     pia = personas.privacy_officer
     request = person(pia)
