@@ -28,9 +28,9 @@ OPERATIONS = "operations"
 # Why the shortened IP has no index of its own (registry: Privacy.unindexed).
 IP_UNINDEXED = (
     "A shortened IP names a network of up to 256 addresses, not a person, and no rights request carries one. "
-    "An index sorted by address would be rewritten at random pages by every nightly expiry, which on SQLite made "
-    "expiring a month of rows ten times slower (docs/retention.md). A search by IP reads at most the month kept, "
-    "and with a time window it walks the time index."
+    "An index sorted by address would be rewritten at random pages by every nightly expiry, which on SQLite "
+    "made expiring a month of rows about twelve times slower (docs/retention.md). A search by IP reads at most "
+    "the month kept, and with a time window it walks the time index."
 )
 
 

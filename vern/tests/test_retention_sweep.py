@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -255,6 +255,9 @@ def test_vern_retention_plan_and_run_say_what_they_do(published, personas, capsy
     line = next(line for line in out.splitlines() if line.startswith("enquiries.Enquiry"))
     assert line.split()[1:5] == ["enquiries", "24", "months", "1"]
     assert "nothing is removed by `plan`" in out
+    assert Enquiry.objects.count() == 1
+    with pytest.raises(CommandError, match="between 1 and 50000"):
+        call_command("retention", "run", "--batch-size", "60000")  # beyond PostgreSQL's parameter limit
     assert Enquiry.objects.count() == 1
     call_command("retention", "run", "--batch-size", "10")
     out = capsys.readouterr().out

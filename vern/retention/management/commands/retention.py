@@ -23,7 +23,7 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             help=(
-                "rows per transaction; by default as many as keep each transaction near 50 ms on SQLite "
+                "rows per transaction; by default as many as keep each transaction under about 50 ms on SQLite "
                 f"({MIN_BATCH_SIZE}-{MAX_BATCH_SIZE}), and {DEFAULT_BATCH_SIZE} on PostgreSQL"
             ),
         )
