@@ -270,11 +270,10 @@ def sweep_one(
     # short transaction, and the inserts into today's partition do not wait on it, so a larger
     # batch only saves round trips; the smaller default is for tables whose writers it would hold up.
     pace = BatchPace(batch_size, least=PARTITIONED_BATCH_SIZE if partitioned else 0)
-    remove = _remove_in_place if connection.vendor == "sqlite" else _remove_locked
     while True:
         started = time.monotonic()
         with transaction.atomic():
-            counts = remove(compiled, due, now, pace.size)
+            counts = _remove_batch(compiled, due, now, pace.size)
             if not counts:
                 return removed
             audit_record(
@@ -303,33 +302,28 @@ def _remove(compiled: Compiled, targets: Any) -> dict[str, int]:
     return {label: n for label, n in per_model.items() if n}
 
 
-def _remove_locked(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> dict[str, int]:
-    """One batch on PostgreSQL: the oldest keys, locked so that two sweeps at once share the work."""
-    rows = _removable(compiled, due, now).order_by("pk")
-    if connection.features.has_select_for_update_skip_locked:
-        rows = rows.select_for_update(skip_locked=True, of=("self",))
-    batch = list(rows.values_list("pk", flat=True)[:size])
-    if not batch:
-        return {}
-    # Only the keys are read: nothing is decrypted to be removed, and an unreadable row cannot
-    # stop the sweep. With the due condition again: on a partitioned table it limits the search
-    # to the due days.
-    manager: Any = compiled.model._default_manager
-    return _remove(compiled, manager.filter(due).filter(pk__in=batch).only("pk"))
-
-
-def _remove_in_place(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> dict[str, int]:
-    """One batch on SQLite: one statement that walks the clock's index (or the keys) from the oldest.
-
-    The writer holds the database's only write lock from its first statement, so nobody else
-    can take the same rows; the choice of rows stays in the database, which keeps a batch of
-    tens of thousands of rows within SQLite's limit on parameters.
-    """
+def _oldest_first(compiled: Compiled) -> tuple[str, ...]:
+    """The order a batch takes rows in: along the clock's index where the rule is the plain clock
+    rule and the clock is indexed (the walk stops after a batch), else by key."""
     entry = compiled.entry
-    order = (entry.clock, "pk") if not entry.due and indexed(compiled.model, entry.clock) else ("pk",)
-    chosen = _removable(compiled, due, now).order_by(*order).values("pk")[:size]
+    return (entry.clock, "pk") if not entry.due and indexed(compiled.model, entry.clock) else ("pk",)
+
+
+def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> dict[str, int]:
+    """One batch, chosen in the database: the oldest removable rows, at most ``size`` of them.
+
+    The rows are chosen by a subquery of the statement that removes them, so no list of keys
+    travels (a batch of tens of thousands stays within SQLite's and PostgreSQL's limits on
+    parameters) and nothing is decrypted. On PostgreSQL the subquery locks its rows and skips
+    those another sweep has locked, so two sweeps at once share the work; on SQLite the batch
+    holds the database's only write lock. The due condition is also on the outer statement: on
+    a partitioned table it limits the removal to the due days.
+    """
+    chosen = _removable(compiled, due, now).order_by(*_oldest_first(compiled))
+    if connection.features.has_select_for_update_skip_locked:
+        chosen = chosen.select_for_update(skip_locked=True, of=("self",))
     manager: Any = compiled.model._default_manager
-    return _remove(compiled, manager.filter(pk__in=chosen).only("pk"))
+    return _remove(compiled, manager.filter(due).filter(pk__in=chosen.values("pk")[:size]).only("pk"))
 
 
 def _holding_models(compiled: Compiled, now: dt.datetime) -> list[type[models.Model]]:
