@@ -10,8 +10,8 @@ default declaration published:
   them; on PostgreSQL in day partitions (named as ``vern.lib.partitions`` names them);
 * the real sweep, ``retention_sweep(trigger="worker", actor=Actor.system())`` (what the
   nightly job runs): on PostgreSQL it drops whole past days and deletes the rest of the
-  cutoff's day in batches; on SQLite it deletes in batches (``BATCH_SIZE``), each batch
-  with its audit row;
+  cutoff's day in batches; on SQLite it deletes in batches paced by time
+  (``engine.BatchPace``), each batch with its audit row;
 * while it runs, another process inserts one ``LogEvent`` every 5 ms (a plain ORM
   ``create``, its own transaction) and records how long each insert took;
 * afterwards, that exactly the old rows are gone and every live row is still there;

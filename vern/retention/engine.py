@@ -313,8 +313,9 @@ def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> di
     """One batch, chosen in the database: the oldest removable rows, at most ``size`` of them.
 
     The rows are chosen by a subquery of the statement that removes them, so no list of keys
-    travels (a batch of tens of thousands stays within SQLite's and PostgreSQL's limits on
-    parameters) and nothing is decrypted. On PostgreSQL the subquery locks its rows and skips
+    travels for a model without parts (a batch of tens of thousands stays within SQLite's and
+    PostgreSQL's limits on parameters; Django removes parts by key, in chunks) and nothing is
+    decrypted. On PostgreSQL the subquery locks its rows and skips
     those another sweep has locked, so two sweeps at once share the work; on SQLite the batch
     holds the database's only write lock. The due condition is also on the outer statement: on
     a partitioned table it limits the removal to the due days.
