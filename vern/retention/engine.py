@@ -315,10 +315,10 @@ def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> di
     The rows are chosen by a subquery of the statement that removes them, so no list of keys
     travels for a model without parts (a batch of tens of thousands stays within SQLite's and
     PostgreSQL's limits on parameters; Django removes parts by key, in chunks) and nothing is
-    decrypted. On PostgreSQL the subquery locks its rows and skips
-    those another sweep has locked, so two sweeps at once share the work; on SQLite the batch
-    holds the database's only write lock. The due condition is also on the outer statement: on
-    a partitioned table it limits the removal to the due days.
+    decrypted. On PostgreSQL the subquery locks its rows and skips those another sweep has
+    locked, so two sweeps at once share the work; on SQLite the batch holds the database's only
+    write lock. The due condition is also on the outer statement: on a partitioned table it
+    limits the removal to the due days.
     """
     chosen = _removable(compiled, due, now).order_by(*_oldest_first(compiled))
     if connection.features.has_select_for_update_skip_locked:
