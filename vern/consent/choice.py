@@ -137,7 +137,45 @@ def state_of(cookie: str, gpc: bool, declaration: Declaration | None, revision: 
     choice = Choice.decode(cookie)
     if choice is not None and (choice.revision != revision or expires_at(declaration, choice.decided()) <= now):
         return ConsentState(choice=None, stale=choice, **common)  # type: ignore[arg-type]
+    if choice is not None and withdrawn_by_request(choice, now):
+        # Ended by the person's rights request: nothing is allowed, and the banner asks
+        # afresh, under a new consent id (there is no earlier choice to carry over).
+        return ConsentState(choice=None, stale=None, **common)  # type: ignore[arg-type]
     return ConsentState(choice=choice, stale=None, **common)  # type: ignore[arg-type]
+
+
+_withdrawals: tuple[float, dict[str, dt.datetime]] | None = None
+
+
+def forget_withdrawals() -> None:
+    """Read the withdrawals by rights request afresh next time (after one is recorded)."""
+    global _withdrawals
+    _withdrawals = None
+
+
+def withdrawn_by_request(choice: Choice, now: dt.datetime) -> bool:
+    """Whether a rights request withdrew this choice after it was made.
+
+    Such a withdrawal is in the consent proof, but the visitor's browser still holds the
+    cookie that says yes. Each process keeps the few withdrawals whose effect can still
+    matter (their record has not run out) and reads them again every 30 seconds, or at
+    once after this process recorded one: the beacon, answered before Django's middleware,
+    asks too, and must not cost a query per hit.
+    """
+    global _withdrawals
+    found = _withdrawals
+    if found is None or time.monotonic() - found[0] > PUBLISHED_SECONDS:
+        from vern.consent.models import ConsentEvent
+
+        latest: dict[str, dt.datetime] = {}
+        rows = ConsentEvent.objects.filter(
+            layer=ConsentEvent.Layer.RIGHTS, action=ConsentEvent.Action.WITHDRAW, expires_at__gt=now
+        ).values_list("consent_id", "created_at")
+        for consent_id, at in rows:
+            latest[consent_id] = max(at, latest.get(consent_id, at))
+        found = _withdrawals = (time.monotonic(), latest)
+    withdrawn_at = found[1].get(choice.consent_id)
+    return withdrawn_at is not None and choice.decided() <= withdrawn_at
 
 
 _published: tuple[float, Declaration | None, int] | None = None

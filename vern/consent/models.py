@@ -61,7 +61,11 @@ class ConsentEvent(models.Model):
     mac = models.CharField(max_length=64)
 
     class Meta:
-        indexes = [models.Index(fields=["created_at"], name="consent_created")]
+        indexes = [
+            models.Index(fields=["created_at"], name="consent_created"),
+            # The few withdrawals made by rights requests, which every process reads to honour them.
+            models.Index(fields=["expires_at"], condition=models.Q(layer="rights"), name="consent_rights"),
+        ]
 
     class Privacy:
         purpose = "privacy_compliance"

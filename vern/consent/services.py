@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vern.audit.chain import HashChain, Verification
-from vern.consent.choice import Choice, expires_at, new_consent_id
+from vern.consent.choice import Choice, expires_at, forget_withdrawals, new_consent_id
 from vern.consent.content import banner_content, content_hash, snapshot_store
 from vern.consent.models import ConsentEvent, Snapshot
 from vern.declaration.models import PolicyVersion
@@ -186,8 +186,9 @@ def consent_withdraw_by_id(consent_id: str) -> int:
 
     The proof gains a ``withdraw`` event made by the request (layer ``rights``), with the
     version and language of the choice it ends; a choice that grants nothing, or has run
-    out, needs no withdrawal. The visitor's browser still holds its cookie until the banner
-    next asks or they change their choice.
+    out, needs no withdrawal. The visitor's browser still holds its cookie: from the next
+    request on (within 30 seconds in other processes) the cookie allows nothing, its
+    optional cookies are expired, and the banner asks again (``choice.withdrawn_by_request``).
     """
     with transaction.atomic():
         latest = ConsentEvent.objects.filter(consent_id=consent_id).order_by("-seq").first()
@@ -214,6 +215,10 @@ def consent_withdraw_by_id(consent_id: str) -> int:
                 gpc=False,
             )
         )
+        # Read afresh by the next request: once now, and once more when the record is committed,
+        # in case a request in between read the withdrawals before it was.
+        forget_withdrawals()
+        transaction.on_commit(forget_withdrawals)
     return 1
 
 

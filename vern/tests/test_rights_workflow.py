@@ -211,6 +211,32 @@ def test_withdrawing_consent_by_request_records_a_withdrawal_for_the_visitors_co
     assert "withdraw_consent" in request.done
 
 
+def test_after_a_withdrawal_by_request_the_cookie_still_in_the_browser_allows_nothing_and_the_banner_asks(
+    published, client
+):
+    from vern.analytics.buffer import BUFFER
+    from vern.analytics.models import Hit
+    from vern.analytics.tests.doors import sender
+
+    decision = cookie_choice()
+    cookie = decision.choice.encode()
+    client.cookies["vern_consent"] = cookie
+    client.cookies["vern_visitor"] = "a" * 32  # the statistics cookie the beacon set with consent
+    assert 'id="vc-banner"' not in client.get("/").content.decode()
+    submitted(["withdraw_consent"], consent_id=decision.choice.consent_id)
+    token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
+    services.request_confirm(token=token)
+
+    page = client.get("/")  # the browser still sends the cookie that said yes
+
+    assert 'id="vc-banner"' in page.content.decode()  # asked afresh
+    assert page.cookies["vern_visitor"]["max-age"] == 0  # the statistics cookie is expired
+    status, headers = sender("wsgi")({"k": "v", "u": "/"}, Cookie=f"vern_consent={cookie}")
+    BUFFER.flush()
+    assert status == 204 and "Set-Cookie" not in headers
+    assert Hit.objects.get().consent_id == ""  # counted without consent, as the visitor now wants
+
+
 def test_a_restriction_starts_on_confirmation_and_ends_only_after_the_person_was_told(published, personas):
     submitted(["restriction"])
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
