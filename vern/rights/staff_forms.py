@@ -89,11 +89,24 @@ def refusal_text(code: str) -> str:
     return text() if text is not None else _("This step cannot be taken now.")
 
 
+class PlacesRefusals(forms.Form):
+    """A form that shows a service's refusal beside the field it is about."""
+
+    FIELD_OF: dict[str, str] = {}  # refusal code → the field it belongs to
+
+    def places(self, code: str) -> bool:
+        return code in self.FIELD_OF
+
+    def refused(self, code: str) -> None:
+        """The refusal as the error of its field; one about no field, above the form."""
+        self.add_error(self.FIELD_OF.get(code), refusal_text(code))
+
+
 def _clean_text(value: str) -> str:
     return value.replace("\r\n", "\n").strip()
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(PlacesRefusals):
     """A request that came by email, telephone, letter or in person (P16)."""
 
     # A random value per form shown: sending the same form twice registers one request.
@@ -171,9 +184,6 @@ class RegisterForm(forms.Form):
         "phone": "phone",
         "details": "details",
     }
-
-    def refused(self, code: str) -> None:
-        self.add_error(self.FIELD_OF.get(code), refusal_text(code))
 
 
 class NoteForm(forms.Form):
@@ -253,7 +263,7 @@ class AnswerForm(forms.Form):
         return _clean_text(self.cleaned_data["message"])
 
 
-class RefuseForm(forms.Form):
+class RefuseForm(PlacesRefusals):
     ground = forms.ChoiceField(
         label=gettext_lazy("Ground"),
         choices=Request.Ground.choices,
@@ -279,9 +289,6 @@ class RefuseForm(forms.Form):
         return _clean_text(self.cleaned_data["justification"])
 
     FIELD_OF = {"ground": "ground", "justification": "justification"}
-
-    def refused(self, code: str) -> None:
-        self.add_error(self.FIELD_OF.get(code), refusal_text(code))
 
 
 class ErasureForm(forms.Form):
@@ -312,7 +319,7 @@ class RectifyForm(forms.Form):
         return _clean_text(self.cleaned_data["value"])
 
 
-class ObjectionForm(forms.Form):
+class ObjectionForm(PlacesRefusals):
     decision = forms.ChoiceField(
         label=gettext_lazy("Decision"),
         choices=[
@@ -337,9 +344,6 @@ class ObjectionForm(forms.Form):
         return _clean_text(self.cleaned_data["grounds"])
 
     FIELD_OF = {"decision": "decision", "grounds": "grounds"}
-
-    def refused(self, code: str) -> None:
-        self.add_error(self.FIELD_OF.get(code), refusal_text(code))
 
 
 class RestrictionLiftForm(forms.Form):

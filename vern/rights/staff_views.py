@@ -568,7 +568,7 @@ def refuse(request: HttpRequest, pk: int) -> HttpResponse:
                 justification=form.cleaned_data["justification"],
             )
         except RequestRefused as exc:
-            if exc.code in RefuseForm.FIELD_OF:
+            if form.places(exc.code):
                 form.refused(exc.code)
             else:
                 _refused(request, exc)
@@ -803,7 +803,7 @@ def objection(request: HttpRequest, pk: int) -> HttpResponse:
                 grounds=form.cleaned_data["grounds"],
             )
         except RequestRefused as exc:
-            if exc.code in ObjectionForm.FIELD_OF:
+            if form.places(exc.code):
                 form.refused(exc.code)
             else:
                 _refused(request, exc)
