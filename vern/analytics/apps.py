@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from vern.registry.surface import Surface
+
 
 class AnalyticsConfig(AppConfig):
     name = "vern.analytics"
@@ -11,10 +13,11 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_login_failed
 
-        from vern.accounts.selectors import TILE_SOURCES
-        from vern.analytics.selectors import console_tiles
         from vern.analytics.techlog import login_failed
 
         user_login_failed.connect(login_failed, dispatch_uid="vern.analytics.login_failed")
-        if console_tiles not in TILE_SOURCES:
-            TILE_SOURCES.append(console_tiles)
+
+    def surface(self) -> Surface:
+        from vern.analytics import selectors  # an app's modules load once the models have
+
+        return Surface(console_tiles=(selectors.console_tiles,))

@@ -27,7 +27,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -42,6 +42,7 @@ from vern.analytics.salts import local_day, visitor_hashes
 from vern.declaration.durations import Duration
 from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest
+from vern.registry import surface
 
 MAX_BODY = 2048  # bytes; a beacon is about 150
 MAX_URL = 2048  # characters, before reduction
@@ -50,10 +51,6 @@ PATH_LENGTH = Hit._meta.get_field("path").max_length or 512
 REFERRER_PATH_LENGTH = Hit._meta.get_field("referrer_path").max_length or 512
 CONFIG_SECONDS = 30
 _NOT_COUNTED = ("/staff/", "/api/", "/static/", "/en/staff/", "/healthz", "/robots.txt")
-
-# Set by the site (which may import both apps): the consent id when the request's consent
-# cookie (and GPC signal) allow a cookie category, else None. Unset, no visitor gets a cookie.
-statistics_consent: Callable[[str, Mapping[str, str], bool], str | None] = lambda category, cookies, gpc: None  # noqa: E731
 
 
 class Refused(Exception):
@@ -280,7 +277,8 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
         return Accepted(set_cookie=None)  # a bot learns nothing from the answer
     consent_id, set_cookie = "", None
     if config.visitor_cookie:
-        consent_id = statistics_consent(config.visitor_cookie_category, request.cookies, request.gpc) or ""
+        # The app that keeps cookie choices decides, through its surface; without one, no cookie.
+        consent_id = surface.cookie_consent(config.visitor_cookie_category, request.cookies, request.gpc) or ""
     if consent_id and config.visitor_cookie and config.visitor_cookie_lifetime:
         value = request.cookies.get(config.visitor_cookie, "")
         if len(value) != 32 or not all(c in "0123456789abcdef" for c in value):

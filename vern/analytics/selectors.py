@@ -28,8 +28,8 @@ from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.accounts.selectors import Tile
 from vern.analytics.models import DailyStat, Dropped
+from vern.registry.surface import Tile
 
 Dimension = DailyStat.Dimension
 

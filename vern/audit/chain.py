@@ -26,10 +26,9 @@ from django.db import models, transaction
 from vern.audit.models import Entry, Head
 from vern.lib.crypto import chain_mac
 from vern.lib.keys import index_key
+from vern.registry import surface
 
 GENESIS = "0" * 64
-# Every chain by its row model's label, so that retention can prune any of them.
-CHAINS: dict[str, HashChain] = {}
 # The audit action that records a pruning; verify requires one for the chain's floor.
 PRUNED_ACTION = "retention.chain_pruned"
 
@@ -64,9 +63,6 @@ class HashChain:
     head_id: int
     fields: tuple[str, ...]
     describe: Callable[[Any], str] = lambda row: ""
-
-    def __post_init__(self) -> None:
-        CHAINS[self.model._meta.label] = self
 
     def payload(self, row: Any) -> bytes:
         values = {name: _plain(getattr(row, name)) for name in self.fields}
@@ -135,12 +131,11 @@ class HashChain:
     def witness_matches(self, floor_seq: int, floor_mac: str) -> bool:
         """Whether the newest record of a pruning of this chain names this floor and is intact."""
         record = Entry.objects.filter(action=PRUNED_ACTION, object_type=f"chain.{self.name}").order_by("-seq").first()
-        audit = CHAINS.get(Entry._meta.label)
         return (
             record is not None
             and record.object_id == str(floor_seq)
             and record.data.get("floor_mac") == floor_mac
-            and (audit is None or audit.mac(record) == record.mac)
+            and AUDIT_CHAIN.mac(record) == record.mac
         )
 
     def floor(self) -> int:
@@ -210,3 +205,20 @@ class HashChain:
             elif found != mac:
                 problems.append(f"row #{seq_text} differs from the anchor recorded outside the database")
         return problems
+
+
+# The audit log itself; the audit app's surface names it (with the consent proof's chain in
+# the consent app's), so that retention prunes every chain as a prefix.
+AUDIT_CHAIN = HashChain(
+    name="audit",
+    model=Entry,
+    head_id=1,
+    fields=("created_at", "actor_kind", "actor_id", "action", "object_type", "object_id", "subject_key", "data"),
+    describe=lambda entry: entry.action,
+)
+
+
+def chain_of(model: type[models.Model]) -> HashChain | None:
+    """The hash chain whose rows ``model`` holds, as its app's surface declares it."""
+    chain = surface.chain_of(model)
+    return chain if isinstance(chain, HashChain) else None

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from django.http import HttpRequest
 from django.utils import timezone
 
-from vern.audit.chain import PRUNED_ACTION, HashChain, Verification
+from vern.audit.chain import AUDIT_CHAIN, PRUNED_ACTION, HashChain, Verification
 from vern.audit.models import Entry
 from vern.lib.logs import find_identifiers
 
@@ -75,15 +75,6 @@ def _check_data(data: dict[str, Any]) -> None:
             raise ValueError(
                 f"audit data must not hold a raw {kinds[0]}: record the subject_key, or a shortened IP address"
             )
-
-
-AUDIT_CHAIN = HashChain(
-    name="audit",
-    model=Entry,
-    head_id=1,
-    fields=("created_at", "actor_kind", "actor_id", "action", "object_type", "object_id", "subject_key", "data"),
-    describe=lambda entry: entry.action,
-)
 
 
 def audit_record(

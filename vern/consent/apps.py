@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from vern.registry.surface import Surface
+
 
 class ConsentConfig(AppConfig):
     name = "vern.consent"
@@ -10,8 +12,17 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from vern.consent import checks  # noqa: F401 (registers the checks)
-        from vern.consent.services import withdraw_for_rights_request
-        from vern.registry import hooks
 
-        # A rights request that withdraws consent reaches cookie consent through the registry.
-        hooks.add_withdrawer(withdraw_for_rights_request)
+    def surface(self) -> Surface:
+        from vern.consent import choice, services  # an app's modules load once the models have
+
+        return Surface(
+            # A rights request that withdraws consent reaches cookie consent through the registry.
+            withdrawers=(services.withdraw_for_rights_request,),
+            # The privacy center sends the visitor's consent id with a request, so that their
+            # cookie-consent records are found too.
+            consent_id_readers=(choice.consent_id_of,),
+            # The analytics beacon learns whether the visitor allowed statistics.
+            cookie_consent=choice.consent_id_allowing,
+            chains=(services.CONSENT_CHAIN,),
+        )

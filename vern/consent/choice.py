@@ -188,6 +188,15 @@ def forget_published() -> None:
     _published = None
 
 
+def consent_id_of(cookies: Mapping[str, str]) -> str | None:
+    """The consent id of the visitor's cookie choice, when the cookie's signature holds.
+
+    A stale choice (an older revision, or expired) still names the records made under it.
+    """
+    choice = Choice.decode(cookies.get(COOKIE_NAME, ""))
+    return choice.consent_id if choice is not None else None
+
+
 def consent_id_allowing(category: str, cookies: Mapping[str, str], gpc: bool) -> str | None:
     """The consent id when the request's consent cookie allows ``category`` now, else None.
 

@@ -2,15 +2,22 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from vern.registry.surface import Surface
+
 
 class EnquiriesConfig(AppConfig):
     name = "vern.enquiries"
     label = "enquiries"
     verbose_name = "Enquiries"
 
-    def ready(self) -> None:
-        from vern.accounts.selectors import TILE_SOURCES
-        from vern.enquiries.selectors import console_tiles
+    def surface(self) -> Surface:
+        from vern.enquiries import selectors, services  # an app's modules load once the models have
+        from vern.enquiries.models import Enquiry
 
-        if console_tiles not in TILE_SOURCES:
-            TILE_SOURCES.append(console_tiles)
+        return Surface(
+            console_tiles=(selectors.console_tiles,),
+            # The clock and the exception (an enquiry that became a customer), together.
+            due={Enquiry: selectors.due_for_deletion},
+            # The blind indexes and search digests follow a corrected email, phone or name.
+            rectify={Enquiry: services.enquiry_rectify},
+        )

@@ -93,8 +93,6 @@ class Enquiry(models.Model):
         retention = "enquiries"  # with its exception: a customer follows the customer rule
         identifiers = {"email": "email_index", "phone": "phone_index"}
         clock = "last_contact_at"
-        due = "vern.enquiries.selectors.due_for_deletion"  # the clock and the exception, together
-        rectify = "vern.enquiries.services.enquiry_rectify"  # the indexes follow a corrected email, phone or name
         erasure = "delete"
         bases = ("f", "b")
         export = (

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.accounts.selectors import Tile
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
@@ -21,6 +20,7 @@ from vern.enquiries.search import query_digests
 from vern.enquiries.services import BASIS
 from vern.lib.keys import email_index, phone_index
 from vern.lib.normalise import InvalidIdentifier
+from vern.registry.surface import Tile
 
 SOON = dt.timedelta(days=30)
 FILTERS = ("all", "new", "open", "customer", "due")
@@ -71,7 +71,7 @@ class Retention:
 
 
 def due_for_deletion(declaration: Declaration, now: dt.datetime) -> Q:
-    """The registry's answer to "which enquiries are due at ``now``" (``Privacy.due``): the
+    """The registry's answer to "which enquiries are due at ``now``" (``due`` in the app's surface): the
     retention sweep asks this, so that customers are never taken by the 24-month rule."""
     return Retention.of(declaration).due_by(now)
 

@@ -385,7 +385,7 @@ def enquiry_delete(*, staff: User, enquiry: Enquiry, reason: str) -> None:
 def enquiry_rectify(enquiry: Enquiry, field: str, value: str) -> None:
     """Correct one field of an enquiry on the person's request (Art. 16), keeping its indexes true.
 
-    The registry calls this (``Privacy.rectify``); the caller holds the transaction and writes
+    The registry calls this (``rectify`` in the app's surface); the caller holds the transaction and writes
     the audit row. A corrected email or phone gets its blind index again, and a corrected name
     or organisation its search digests. Raises ValueError for a value the field cannot take.
     """

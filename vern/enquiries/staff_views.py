@@ -38,7 +38,7 @@ from vern.enquiries.services import (
 from vern.lib.crypto import DecryptionError
 from vern.lib.keys import keyring
 from vern.lib.language import page_language
-from vern.registry import hooks
+from vern.registry import surface
 
 PAGE_SIZE = 25
 
@@ -163,7 +163,7 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
     context = {
         "enquiry": enquiry,
         # Art. 18: a person who asked for restriction has their data kept, not used.
-        "restricted": hooks.is_restricted({"email": enquiry.email_index, "phone": enquiry.phone_index}),
+        "restricted": surface.is_restricted({"email": enquiry.email_index, "phone": enquiry.phone_index}),
         "purpose_name": purpose.name.get(language) if purpose is not None else enquiry.purpose,
         "contacts": list(enquiry.contacts.select_related("staff").order_by("-happened_at", "-pk")),
         "deletion_at": retention.deletion_at(enquiry),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -22,6 +22,7 @@ from vern.lib.keys import email_index
 from vern.lib.logs import redact
 from vern.lib.normalise import normalise_email
 from vern.mail.models import OutboxMessage
+from vern.registry import surface
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,6 @@ def mail_render(*, kind: str, language: str, context: Mapping[str, object]) -> R
     return Rendered(subject=subject, body_text=body_text, body_html=body_html)
 
 
-# Apps above this one say which mail must be held back (a restriction of processing, an
-# objection to marketing): check(kind, to_index, about_index) is True to withhold it.
-WITHHOLD_CHECKS: list[Callable[[str, str, str], bool]] = []
-
-
 def mail_queue(
     *,
     kind: str,
@@ -79,7 +75,9 @@ def mail_queue(
     rendered = mail_render(kind=kind, language=language, context=context)
     to_index = email_index(address)
     about_index = email_index(about) if about else ""
-    withheld = any(check(kind, to_index, about_index) for check in WITHHOLD_CHECKS)
+    # Apps above this one say in their surfaces which mail must be held back (a restriction of
+    # processing, an objection to marketing).
+    withheld = surface.mail_withheld(kind, to_index, about_index)
     with transaction.atomic():
         message = OutboxMessage.objects.create(
             kind=kind,

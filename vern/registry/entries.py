@@ -34,27 +34,29 @@ A registered model may also name the legal bases its rows may carry
 (``bases = ("f", "b")``); the declaration check refuses a purpose that does not
 allow them (P5). Where its rows are not simply due a period after the clock
 field (a retention rule with exceptions, like an enquiry that became a
-customer), it names the function that says which rows are due
-(``due = "vern.enquiries.selectors.due_for_deletion"``, called with the
-declaration and the time). Where correcting a field needs more than saving it
-(a blind index or search digests follow the email or the name), it names the
-function that corrects a row (``rectify = "vern.enquiries.services.enquiry_rectify"``,
-called with the row, the field name and the new value). Every identifier field
-must be the first column of an index, so that finding a person never reads the
-whole table; a short-lived table may instead say why it is searched by a scan
-(``unindexed = {"ip": "…"}``), where an index would cost more than the rare
-search it serves. Every model of a vern app must carry one of these.
+customer), or where correcting a field needs more than saving it (a blind index
+or search digests follow the email or the name), its app's surface gives the
+function, by model (``due`` and ``rectify`` in ``vern.registry.surface``).
+Every identifier field must be the first column of an index, so that finding a
+person never reads the whole table; a short-lived table may instead say why it
+is searched by a scan (``unindexed = {"ip": "…"}``), where an index would cost
+more than the rare search it serves. Every model of a vern app must carry one of these.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
+from django.core.signals import setting_changed
 from django.db import models
-from django.utils.module_loading import import_string
+
+from vern.lib.fields import EncryptedTextField
+from vern.registry import surface
+from vern.registry.surface import DueQuery, Rectifier
 
 IDENTIFIER_KINDS = ("email", "phone", "consent_id", "ip")
 ENTRY_ATTRIBUTES = frozenset(
@@ -68,8 +70,6 @@ ENTRY_ATTRIBUTES = frozenset(
         "retain_reason",
         "export",
         "bases",
-        "due",
-        "rectify",
         "unindexed",
     }
 )
@@ -83,6 +83,8 @@ THIRD_PARTY: dict[str, tuple[Literal["not_personal", "staff_data"], str]] = {
     "sessions.Session": ("staff_data", "Staff login sessions (the vern_session cookie)."),
 }
 ERASURE_MODES = ("delete", "anonymise", "retain")
+# Settings that moved to the app's surface, with where they went.
+MOVED_TO_SURFACE = {"due": "Surface.due", "rectify": "Surface.rectify"}
 # Field names and types that suggest personal data, to name them when a model has no Privacy.
 _SUSPICIOUS_NAMES = ("email", "phone", "name", "address", "ip", "message", "subject_key")
 
@@ -98,17 +100,22 @@ class Entry:
     clock: str
     erasure: Literal["delete", "anonymise", "retain"]
     anonymise: tuple[str, ...] = ()
-    retain_reason: str = ""
+    retain_ground: Any = ""  # a lazy translation: the registry is read once, in no particular language
     export: tuple[str, ...] = ()
     bases: tuple[str, ...] = ()
-    due: str = ""
-    rectify: str = ""
+    due: DueQuery | None = None  # from the app's surface: which rows are due under a rule with exceptions
+    rectify: Rectifier | None = None  # from the app's surface: how a field is corrected
     unindexed: dict[str, str] = field(default_factory=dict)  # identifier kind → why it is found by a scan
     problems: list[str] = field(default_factory=list, compare=False)
 
     @property
     def label(self) -> str:
         return self.model._meta.label
+
+    @property
+    def retain_reason(self) -> str:
+        """The Art. 17(3) ground for keeping rows from an erasure, in the active language."""
+        return str(self.retain_ground)
 
     def blanks(self) -> dict[str, Any]:
         """What anonymising a row writes: None in each nullable field it clears, "" in the others."""
@@ -118,7 +125,7 @@ class Entry:
 
     def due_query(self, declaration: Any, now: Any) -> models.Q | None:
         """The rows due for deletion at ``now`` by the model's own function; None if it has none."""
-        return import_string(self.due)(declaration, now) if self.due else None
+        return self.due(declaration, now) if self.due is not None else None
 
 
 @dataclass(frozen=True)
@@ -172,8 +179,6 @@ def other_models() -> list[type[models.Model]]:
 
 
 def suspicious_fields(model: type[models.Model]) -> list[str]:
-    from vern.lib.fields import EncryptedTextField
-
     found = []
     for model_field in model._meta.get_fields():
         if not isinstance(model_field, models.Field):
@@ -229,7 +234,11 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
             )
         kind: Literal["not_personal", "staff_data"] = "not_personal" if not_personal else "staff_data"
         return Exemption(model=model, kind=kind, reason=str(not_personal or staff_data), problems=problems)
-    problems = [f"Privacy.{name} is not a known setting" for name in sorted(given - ENTRY_ATTRIBUTES)]
+    problems = [
+        f"Privacy.{name} is not a known setting"
+        + (f"; give the function in the app's {MOVED_TO_SURFACE[name]}" if name in MOVED_TO_SURFACE else "")
+        for name in sorted(given - ENTRY_ATTRIBUTES)
+    ]
     field_names = {f.name for f in model._meta.get_fields() if isinstance(f, models.Field)}
 
     def need(attribute: str) -> Any:
@@ -268,24 +277,12 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
         problems.append(f"erasure {erasure!r} is not one of {', '.join(ERASURE_MODES)}")
     if erasure == "anonymise" and not anonymise:
         problems.append("erasure 'anonymise' needs Privacy.anonymise, the fields to clear")
-    retain_reason = str(getattr(spec, "retain_reason", "") or "")
+    retain_reason = getattr(spec, "retain_reason", "") or ""
     if erasure == "retain" and not retain_reason:
         problems.append("erasure 'retain' needs Privacy.retain_reason, the Art. 17(3) ground")
     for name in (*anonymise, *export):
         if name not in field_names:
             problems.append(f"field {name!r} named in Privacy does not exist")
-    due = str(getattr(spec, "due", "") or "")
-    if due:
-        try:
-            import_string(due)
-        except ImportError:
-            problems.append(f"Privacy.due {due!r} cannot be imported")
-    rectify = str(getattr(spec, "rectify", "") or "")
-    if rectify:
-        try:
-            import_string(rectify)
-        except ImportError:
-            problems.append(f"Privacy.rectify {rectify!r} cannot be imported")
     bases = tuple(getattr(spec, "bases", ()) or ())
     for basis in bases:
         if basis not in ("a", "b", "c", "d", "e", "f"):
@@ -298,11 +295,11 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
         clock=str(clock or ""),
         erasure=erasure if erasure in ERASURE_MODES else "delete",
         anonymise=anonymise,
-        retain_reason=retain_reason,
+        retain_ground=retain_reason,
         export=export,
         bases=bases,
-        due=due,
-        rectify=rectify,
+        due=surface.due_of(model),
+        rectify=surface.rectifier_of(model),
         unindexed=unindexed,
         problems=problems,
     )
@@ -317,22 +314,58 @@ def indexed(model: type[models.Model], name: str) -> bool:
     return any(index.fields and index.fields[0] == name and index.condition is None for index in model._meta.indexes)
 
 
+@dataclass(frozen=True)
+class Registry:
+    """Every vern model's declaration, read once per process."""
+
+    entries: tuple[Entry, ...]
+    parts: tuple[Part, ...]
+    exemptions: tuple[Exemption, ...]
+
+
+@functools.cache
+def registry() -> Registry:
+    read_all = [read(model) for model in vern_models()]
+    return Registry(
+        entries=tuple(sorted((item for item in read_all if isinstance(item, Entry)), key=lambda item: item.label)),
+        parts=tuple(sorted((item for item in read_all if isinstance(item, Part)), key=lambda item: item.label)),
+        exemptions=tuple(
+            sorted((item for item in read_all if isinstance(item, Exemption)), key=lambda item: item.label)
+        ),
+    )
+
+
+def forget() -> None:
+    """Read every model's declaration and every app's surface afresh (INSTALLED_APPS changed)."""
+    registry.cache_clear()
+    surface.forget()
+
+
+def _installed_apps_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "INSTALLED_APPS":
+        forget()
+
+
+setting_changed.connect(_installed_apps_changed, dispatch_uid="vern.registry.entries")
+
+
 def entries() -> list[Entry]:
     """Every registered model holding personal data, in a stable order."""
-    found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Entry)]
-    return sorted(found, key=lambda entry: entry.label)
+    return list(registry().entries)
+
+
+def entry_of(model: type[models.Model]) -> Entry | None:
+    return next((entry for entry in registry().entries if entry.model is model), None)
 
 
 def parts() -> list[Part]:
-    found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Part)]
-    return sorted(found, key=lambda part: part.label)
+    return list(registry().parts)
 
 
 def parts_of(entry: Entry) -> list[Part]:
     """The models whose rows belong to ``entry``'s rows."""
-    return [part for part in parts() if part.parent is entry.model]
+    return [part for part in registry().parts if part.parent is entry.model]
 
 
 def exemptions() -> list[Exemption]:
-    found = [item for item in (read(model) for model in vern_models()) if isinstance(item, Exemption)]
-    return sorted(found, key=lambda exemption: exemption.label)
+    return list(registry().exemptions)

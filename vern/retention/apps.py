@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from vern.registry.surface import Surface
+
 
 class RetentionConfig(AppConfig):
     name = "vern.retention"
@@ -9,12 +11,13 @@ class RetentionConfig(AppConfig):
     verbose_name = "Retention"
 
     def ready(self) -> None:
-        from vern.accounts.selectors import TILE_SOURCES
-        from vern.registry import hooks
         from vern.retention import checks  # noqa: F401 (registers the checks)
-        from vern.retention.selectors import console_tiles, person_on_hold
 
-        if console_tiles not in TILE_SOURCES:
-            TILE_SOURCES.append(console_tiles)
-        # A legal hold on a person keeps their data from an erasure request too (Art. 17(3)(e)).
-        hooks.add_erasure_check(person_on_hold)
+    def surface(self) -> Surface:
+        from vern.retention import selectors  # an app's modules load once the models have
+
+        return Surface(
+            console_tiles=(selectors.console_tiles,),
+            # A legal hold on a person keeps their data from an erasure request too (Art. 17(3)(e)).
+            erasure_checks=(selectors.person_on_hold,),
+        )

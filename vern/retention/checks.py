@@ -32,8 +32,8 @@ def retention_problems(declaration: Declaration) -> list[Error]:
                 Error(
                     f"{entry.label}: the rule {rule.id!r} has exceptions ({whens}) that a sweep by the clock "
                     "field alone would ignore.",
-                    hint="Give the model Privacy.due, a function that returns the rows due under the rule "
-                    "and its exceptions (see vern.enquiries.selectors.due_for_deletion).",
+                    hint="Give the model a due function in its app's surface, one that returns the rows due under "
+                    "the rule and its exceptions (see vern/enquiries/apps.py).",
                     obj=entry.model,
                     id="vern.retention.E002",
                 )

@@ -26,14 +26,13 @@ from typing import Any
 from django.db import OperationalError, connection, models, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
-from django.utils.module_loading import autodiscover_modules
 
-from vern.audit.chain import CHAINS, ChainBroken, HashChain
+from vern.audit.chain import ChainBroken, HashChain, chain_of
 from vern.audit.services import Actor, audit_record, chain_prune
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.lib import partitions
-from vern.registry import hooks
+from vern.registry import surface
 from vern.registry.entries import Entry, entries, indexed, parts_of
 from vern.retention.models import Hold
 
@@ -94,14 +93,13 @@ class Compiled:
 
 def compile_rules(declaration: Declaration) -> list[Compiled]:
     """Every registered model with its rule; one without a rule is left out (``unenforceable`` names it)."""
-    autodiscover_modules("services")  # every HashChain is defined in a services module
     compiled = []
     for entry in entries():
         rule = declaration.rule(entry.retention)
         if rule is None:
             continue
         period = Duration.parse(rule.period) if rule.period else None
-        compiled.append(Compiled(entry=entry, rule=rule, period=period, chain=CHAINS.get(entry.label)))
+        compiled.append(Compiled(entry=entry, rule=rule, period=period, chain=chain_of(entry.model)))
     return compiled
 
 
@@ -155,7 +153,7 @@ def held(compiled: Compiled, now: dt.datetime) -> Q:
         for name in fields:
             condition |= Q(**{f"{name}__in": people})
     # Open rights requests and restrictions, by any identifier the model is found by (LAW.md §3.6, R17).
-    for kind, subqueries in hooks.held_keys(now).items():
+    for kind, subqueries in surface.held_keys(now).items():
         for name in compiled.entry.identifiers.get(kind, ()):
             for keys in subqueries:
                 condition |= Q(**{f"{name}__in": keys})
@@ -331,7 +329,7 @@ def _holding_models(compiled: Compiled, now: dt.datetime) -> list[type[models.Mo
     """The tables whose rows decide what ``held`` keeps of this model: legal holds, and the
     registered holders' tables (open rights requests, restrictions) for its identifiers."""
     found: list[type[models.Model]] = [Hold]
-    for kind, subqueries in hooks.held_keys(now).items():
+    for kind, subqueries in surface.held_keys(now).items():
         if kind in compiled.entry.identifiers:
             found += [query.model for query in subqueries if query.model not in found]
     return sorted(found, key=lambda model: model._meta.label)  # one order, so two sweeps cannot deadlock

@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.accounts.selectors import Tile
 from vern.declaration.durations import Duration
 from vern.declaration.selectors import localise, published_declaration
 from vern.jobs.models import Schedule
+from vern.registry.surface import Tile
 from vern.retention import engine
 from vern.retention.models import Hold, Run
 

@@ -2,22 +2,25 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from vern.registry.surface import Surface
+
 
 class RightsConfig(AppConfig):
     name = "vern.rights"
     label = "rights"
     verbose_name = "Rights requests"
 
-    def ready(self) -> None:
-        from vern.accounts.selectors import TILE_SOURCES
-        from vern.mail.services import WITHHOLD_CHECKS
-        from vern.registry import hooks
-        from vern.rights import selectors
+    def surface(self) -> Surface:
+        from vern.rights import selectors  # an app's modules load once the models have
+        from vern.rights.models import Request, Restriction
 
-        if selectors.console_tiles not in TILE_SOURCES:
-            TILE_SOURCES.append(selectors.console_tiles)
-        # While a request is open, or the person's processing is restricted, retention keeps their data.
-        hooks.add_holder(selectors.held_subject_keys)
-        hooks.add_restriction_check(selectors.restricted)
-        if selectors.mail_withheld not in WITHHOLD_CHECKS:
-            WITHHOLD_CHECKS.append(selectors.mail_withheld)
+        return Surface(
+            console_tiles=(selectors.console_tiles,),
+            # While a request is open, or the person's processing is restricted, retention keeps their data.
+            holders=(selectors.held_subject_keys,),
+            restriction_checks=(selectors.restricted,),
+            # Mail about a person whose processing is restricted is held back.
+            mail_withhold=(selectors.mail_withheld,),
+            # A request is kept three years after it closed or lapsed; a restriction until it is lifted.
+            due={Request: selectors.due_for_deletion, Restriction: selectors.due_restrictions},
+        )

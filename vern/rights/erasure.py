@@ -42,7 +42,7 @@ from vern.accounts.models import User
 from vern.audit.services import Actor, audit_record
 from vern.lib.fields import EncryptedTextField
 from vern.lib.logs import redact
-from vern.registry import hooks
+from vern.registry import surface
 from vern.registry.entries import Entry, entries, parts_of
 from vern.rights import selectors
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Download, Event, Request, Right, Tombstone
@@ -204,7 +204,7 @@ def erasure_preview(request: Request) -> Preview:
                 )
     keys = tuple(selectors.person_keys(request))
     contact_cleared = _person_requests(request).filter(contact_erased_at__isnull=True).count()
-    on_hold = hooks.erasure_forbidden(selectors.person_keys(request))
+    on_hold = surface.erasure_forbidden(selectors.person_keys(request))
     return Preview(lines=tuple(lines), keys=keys, contact_cleared=contact_cleared, on_hold=on_hold)
 
 
@@ -426,7 +426,7 @@ def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> 
         keys = selectors.person_keys(request)
         if not keys:
             raise RequestRefused("no_keys", "the request gives nothing to find the person by")
-        if hooks.erasure_forbidden(keys):
+        if surface.erasure_forbidden(keys):
             raise RequestRefused(
                 "legal_hold", "a legal hold keeps this person's data; release it or refuse the erasure"
             )

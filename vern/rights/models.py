@@ -118,7 +118,6 @@ class Request(models.Model):
         # Not by consent id: a browser may be shared, and a request's text is the person's own.
         identifiers = {"email": "email_index", "phone": "phone_index"}
         clock = "received_at"
-        due = "vern.rights.selectors.due_for_deletion"  # three years after it was closed, or it lapsed
         erasure = "retain"
         retain_reason = _(
             "Art. 5(2) and 17(3)(e): the record that a request was received and answered; after an erasure it "
@@ -231,7 +230,6 @@ class Restriction(models.Model):
         retention = RETENTION
         identifiers = {"email": "subject_key", "phone": "subject_key"}
         clock = "started_at"
-        due = "vern.rights.selectors.due_restrictions"
         erasure = "retain"
         retain_reason = _("Art. 18 and 17(3)(e): the record of a restriction, kept by a keyed reference only.")
         export = ("started_at", "lift_at", "lifted_at")

@@ -16,11 +16,11 @@ from django.utils.translation import gettext as _
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.accounts.selectors import Tile
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
 from vern.registry import selectors as registry_selectors
 from vern.registry.entries import Entry
+from vern.registry.surface import Tile
 from vern.rights import deadlines
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Restriction, Suppression, Tombstone
 

@@ -31,7 +31,7 @@ from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest, email_index, phone_index
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 from vern.mail import emails
-from vern.registry import hooks
+from vern.registry import surface
 from vern.registry.entries import Entry, entries
 from vern.rights import deadlines
 from vern.rights.models import (
@@ -529,7 +529,7 @@ def consents_withdraw(request: Request, *, actor: Actor, staff: User | None) -> 
     keys = {"email": request.email_index, "phone": request.phone_index if request.phone_verified else ""}
     if request.consent_id:
         keys["consent_id"] = request.consent_id
-    withdrawn = hooks.withdraw_consents({kind: key for kind, key in keys.items() if key})
+    withdrawn = surface.withdraw_consents({kind: key for kind, key in keys.items() if key})
     mark_done(request, Right.WITHDRAW_CONSENT, actor=actor, staff=staff, withdrawn=withdrawn)
     return withdrawn
 
@@ -792,10 +792,8 @@ def rectify(*, request: Request, staff: User, model_label: str, pk: str | int, f
     Only a record found by the request's own keys, and a field the model exports, can be
     corrected. The old and new values go into the request's timeline, encrypted; the audit
     row names the model and field only, since a value may be an address. A model whose
-    indexes follow the field corrects itself (``Privacy.rectify``).
+    indexes follow the field corrects itself (``rectify`` in its app's surface).
     """
-    from django.utils.module_loading import import_string
-
     from vern.rights.selectors import person_keys, records_by_keys
 
     entry = next((item for item in entries() if item.label == model_label), None)
@@ -816,8 +814,8 @@ def rectify(*, request: Request, staff: User, model_label: str, pk: str | int, f
             raise RequestRefused("not_found", "no such record of this person")
         old = str(getattr(record, field) or "")
         try:
-            if entry.rectify:
-                import_string(entry.rectify)(record, field, value)
+            if entry.rectify is not None:
+                entry.rectify(record, field, value)
             else:
                 setattr(record, field, value.strip())
                 record.full_clean(validate_unique=False, validate_constraints=False)

@@ -25,7 +25,7 @@ from vern.declaration.schema import Declaration
 from vern.declaration.selectors import bases_text, declaration_of, latest_version_for, localise, retention_body
 from vern.lib.ip import client_ip
 from vern.lib.language import page_language
-from vern.registry import hooks
+from vern.registry import surface
 from vern.rights import services
 from vern.rights.forms import CenterForm
 from vern.rights.models import PURPOSE, RETENTION, Request, Right
@@ -124,7 +124,7 @@ def _center_page(
         "request_email": rights["request_email"] if rights else "",
         "authority": authority,
         "contact_us_first": str(localise(declaration.authority.contact_us_first, language)) if declaration else "",
-        "has_consent_id": bool(hooks.consent_id_from(request.COOKIES)),
+        "has_consent_id": bool(surface.consent_id_from(request.COOKIES)),
         "notice": _collection_notice(declaration, language) if declaration is not None else None,
     }
     return render(request, "rights/center.html", context, status=status)
@@ -161,7 +161,7 @@ def center(request: HttpRequest) -> HttpResponse:
             phone=data["phone"],
             details=data["details"],
             language=page_language(),
-            consent_id=hooks.consent_id_from(request.COOKIES),
+            consent_id=surface.consent_id_from(request.COOKIES),
             ip=client_ip(request),
             marketing_objection=bool(data["marketing_objection"]),
         )

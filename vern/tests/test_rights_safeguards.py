@@ -14,7 +14,7 @@ from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
-from vern.registry import hooks
+from vern.registry import surface
 from vern.rights import deadlines, selectors, services
 from vern.rights.erasure import erasure_carry_out
 from vern.rights.models import Download, Event, Request
@@ -107,10 +107,10 @@ def test_a_restriction_covers_the_phone_once_it_is_verified(published, personas)
     pia = personas.privacy_officer
     request = registered(pia, ["restriction"], phone="912 34 567", identity_checked=False)
     services.request_confirm(token=token_of("rights_confirm"))
-    assert hooks.is_restricted({"email": email_index(KARI)})
-    assert not hooks.is_restricted({"phone": phone_index("91234567")})
+    assert surface.is_restricted({"email": email_index(KARI)})
+    assert not surface.is_restricted({"phone": phone_index("91234567")})
     services.phone_verify(request=request, staff=pia)
-    assert hooks.is_restricted({"phone": phone_index("91234567")})
+    assert surface.is_restricted({"phone": phone_index("91234567")})
 
 
 def test_an_erasure_waits_while_a_copy_of_the_data_waits_to_be_downloaded(published, personas):

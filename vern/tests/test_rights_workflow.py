@@ -15,7 +15,7 @@ from vern.enquiries.search import query_digests
 from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
-from vern.registry import hooks
+from vern.registry import surface
 from vern.rights import deadlines, services
 from vern.rights.models import Event, Request, Restriction, Suppression
 from vern.rights.services import RequestRefused
@@ -242,7 +242,7 @@ def test_a_restriction_starts_on_confirmation_and_ends_only_after_the_person_was
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
     request = services.request_confirm(token=token)
     restriction = Restriction.objects.get(subject_key=email_index(EMAIL))
-    assert hooks.is_restricted({"email": email_index(EMAIL)})
+    assert surface.is_restricted({"email": email_index(EMAIL)})
     with pytest.raises(RequestRefused):
         services.restriction_schedule_lift(
             restriction=restriction, staff=personas.privacy_officer, lift_on=timezone.localdate()
@@ -250,10 +250,10 @@ def test_a_restriction_starts_on_confirmation_and_ends_only_after_the_person_was
     lift_on = deadlines.local_day(timezone.now()) + dt.timedelta(days=7)
     services.restriction_schedule_lift(restriction=restriction, staff=personas.privacy_officer, lift_on=lift_on)
     assert len(mails("rights_restriction_ending")) == 1
-    assert services.restrictions_lift_due() == 0 and hooks.is_restricted({"email": email_index(EMAIL)})
+    assert services.restrictions_lift_due() == 0 and surface.is_restricted({"email": email_index(EMAIL)})
     with time_machine.travel(timezone.now() + dt.timedelta(days=8), tick=False):
         assert services.restrictions_lift_due() == 1
-    assert not hooks.is_restricted({"email": email_index(EMAIL)})
+    assert not surface.is_restricted({"email": email_index(EMAIL)})
     assert request.pk == restriction.request_id
 
 

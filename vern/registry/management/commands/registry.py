@@ -8,6 +8,14 @@ from django.core.management.base import BaseCommand
 from django.utils import translation
 
 from vern.registry.entries import THIRD_PARTY, entries, exemptions, parts_of
+from vern.registry.surface import declared
+
+
+def _name(value: Any) -> str:
+    """A function or chain as a reader finds it in the code: module and qualified name."""
+    if hasattr(value, "name") and hasattr(value, "model"):
+        return f"chain {value.name} ({value.model._meta.label})"
+    return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"
 
 
 class Command(BaseCommand):
@@ -41,3 +49,14 @@ class Command(BaseCommand):
             self.stdout.write(f"  {exemption.label}: {exemption.kind}: {exemption.reason}")
         for label, (kind, reason) in sorted(THIRD_PARTY.items()):
             self.stdout.write(f"  {label}: {kind}: {reason}")
+        self.stdout.write("\nWhat each app tells the rest of vern (its surface):")
+        for item in declared():
+            self.stdout.write(f"  {item.app_label}")
+            for member, value in item.surface.members():
+                if isinstance(value, dict):
+                    named = ", ".join(f"{model._meta.label}: {_name(fn)}" for model, fn in value.items())
+                elif isinstance(value, tuple):
+                    named = ", ".join(_name(fn) for fn in value)
+                else:
+                    named = _name(value)
+                self.stdout.write(f"    {member}: {named}")

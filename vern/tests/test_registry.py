@@ -181,6 +181,9 @@ def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
         "  found by ip (ip, no index)\n  ip has no index: A shortened IP names a network"
     ) in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
+    # Each app's surface is listed under the models, with the functions by name.
+    assert "  enquiries\n    console_tiles: vern.enquiries.selectors.console_tiles\n" in out
+    assert "    due: enquiries.Enquiry: vern.enquiries.selectors.due_for_deletion\n" in out
     assert "accounts.User: staff_data" in out
 
 
@@ -269,3 +272,76 @@ def test_an_identifier_without_an_index_must_say_why_it_is_searched_by_a_scan():
     assert "site.TerseVisit: Privacy.unindexed must say why 'ip' is found by a scan of the table" in errors
     assert "site.StrayVisit: Privacy.unindexed names 'email', which is not one of its identifiers" in errors
     assert "site.StrayVisit: identifier field 'ip' has no index, so finding a person would scan the table" in errors
+
+
+# ------------------------------------------------------------------ each app's surface
+
+
+def test_every_app_declares_what_it_tells_the_rest_of_vern_in_one_surface_and_the_check_passes():
+    from vern.consent.models import ConsentEvent
+    from vern.enquiries.models import Enquiry
+    from vern.registry.checks import check_surfaces
+    from vern.registry.surface import declared
+
+    by_app = {item.app_label: item.surface for item in declared()}
+    assert {"audit", "consent", "enquiries", "analytics", "retention", "rights"} <= set(by_app)
+    assert check_surfaces(declared()) == []
+    # The functions the registry calls come from the surface, not from dotted strings.
+    enquiry = next(entry for entry in entries() if entry.model is Enquiry)
+    assert enquiry.due is by_app["enquiries"].due[Enquiry]
+    assert enquiry.rectify is by_app["enquiries"].rectify[Enquiry]
+    assert [chain.model for chain in by_app["consent"].chains] == [ConsentEvent]
+
+
+def test_the_registry_is_read_once_per_process():
+    first, second = entries(), entries()
+    assert first == second and all(a is b for a, b in zip(first, second, strict=True))
+
+
+def test_a_surface_that_does_not_fit_its_app_is_refused_at_start_up():
+    from vern.audit.models import Entry as AuditEntry
+    from vern.enquiries.models import Enquiry
+    from vern.registry.checks import check_surfaces
+    from vern.registry.surface import Declared, Surface
+
+    def two(cookies: object, extra: object) -> None:
+        return None
+
+    def judge(category: str, cookies: object, gpc: bool) -> None:
+        return None
+
+    # mypy refuses the misfit too; the check catches it where types are not checked.
+    wrong = Surface(
+        consent_id_readers=(two,),  # type: ignore[arg-type]
+        due={Enquiry: lambda declaration, now: models.Q()},
+        rectify={AuditEntry: lambda row, field, value: None},
+        cookie_consent=judge,
+    )
+    errors = check_surfaces([Declared("enquiries", wrong), Declared("consent", Surface(cookie_consent=judge))])
+    messages = [error.msg for error in errors]
+    assert {error.id for error in errors} == {"vern.registry.E004", "vern.registry.E005"}
+    assert any("consent_id_readers" in msg and "does not take 1 argument" in msg for msg in messages)
+    assert "the surface of app 'enquiries': rectify names audit.Entry, a model of another app" in messages
+    assert "apps enquiries, consent each give cookie_consent; one app decides what a cookie choice allows" in messages
+    assert not any("due of enquiries.Enquiry" in msg for msg in messages)  # that one fits
+
+
+@isolate_apps("vern.site")
+def test_a_privacy_class_that_still_names_a_function_by_string_is_told_where_it_goes():
+    class Lead(models.Model):
+        email_index = models.CharField(max_length=64, db_index=True)
+        created_at = models.DateTimeField()
+
+        class Meta:
+            app_label = "site"
+
+        class Privacy:
+            purpose = "enquiries"
+            retention = "enquiries"
+            identifiers = {"email": "email_index"}
+            clock = "created_at"
+            erasure = "delete"
+            due = "vern.enquiries.selectors.due_for_deletion"
+
+    messages = [error.msg for error in check_models([Lead])]
+    assert "site.Lead: Privacy.due is not a known setting; give the function in the app's Surface.due" in messages

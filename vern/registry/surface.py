@@ -1,0 +1,240 @@
+"""What each app tells the rest of vern, declared in one place: its ``Surface``.
+
+An app that holds or acts on personal data gives its ``AppConfig`` a ``surface()``
+method that returns one ``Surface``; nothing else is registered anywhere, no
+module global is reassigned at start-up, and the registry reads every app's
+surface once per process::
+
+    class RightsConfig(AppConfig):
+        name = "vern.rights"
+
+        def surface(self) -> Surface:
+            from vern.rights.surface import SURFACE  # an app's modules load once its models have
+
+            return SURFACE
+
+The lower floors (accounts, mail, audit, retention, rights) ask this module, and
+never import the apps above them. What a surface may say:
+
+- ``holders``: ``holder(now)`` returns, per identifier kind (``email``, ``phone``,
+  ``consent_id``), querysets of one column of the keys as stored (blind indexes,
+  consent ids) whose data retention must keep for now (an open rights request, a
+  restriction); the sweep uses them as subqueries;
+- ``withdrawers``: ``withdrawer(keys)`` withdraws every consent the person with
+  these stored keys gave to the app (cookie consent by consent id, a newsletter
+  subscription) and returns how many it withdrew;
+- ``restriction_checks`` and ``erasure_checks``: ``check(keys)`` is True when the
+  person's processing is restricted, or when erasing them now is forbidden (a
+  legal hold, Art. 17(3)(e));
+- ``consent_id_readers``: ``reader(cookies)`` finds the id of the visitor's cookie
+  choice when its signature holds (the privacy center sends it with a request);
+- ``cookie_consent``: ``decide(category, cookies, gpc)`` is the consent id when the
+  visitor's cookie choice allows that optional cookie category now, else None
+  (the analytics beacon asks it); one app of the site gives it;
+- ``console_tiles``: ``tiles(user)`` adds the app's tiles to the staff console home;
+- ``mail_withhold``: ``check(kind, to_index, about_index)`` is True when a mail must
+  be held back (a restriction of processing, an objection to marketing);
+- ``chains``: the app's hash chains (``vern.audit.chain.HashChain``), so that
+  retention prunes them as a prefix;
+- ``due`` and ``rectify``, per registered model of the app: the function that says
+  which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
+  and the function that corrects a field where saving it is not enough
+  (``rectify(row, field, value)``, when a blind index follows the field).
+
+The models themselves carry their ``Privacy`` class (``vern.registry.entries``);
+``vern registry`` prints each app's models and surface together, and the system
+check ``vern.registry.E004`` refuses a surface that does not fit its app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Q, QuerySet
+
+Holder = Callable[[dt.datetime], Mapping[str, list[QuerySet[Any]]]]
+Withdrawer = Callable[[Mapping[str, str]], int]
+PersonCheck = Callable[[Mapping[str, str]], bool]
+ConsentIdReader = Callable[[Mapping[str, str]], str | None]
+CookieConsent = Callable[[str, Mapping[str, str], bool], str | None]
+WithholdCheck = Callable[[str, str, str], bool]
+DueQuery = Callable[[Any, dt.datetime], Q]
+Rectifier = Callable[[Any, str, str], None]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tool on the staff console home: its title, a line about it, where it is, and a count."""
+
+    title: str
+    text: str
+    url: str
+    count: int | None = None
+    alert: bool = False
+
+
+TileSource = Callable[[Any], Sequence[Tile]]  # called with the staff member (vern.accounts.models.User)
+
+
+class Chain(Protocol):
+    """What the registry needs of a hash chain (``vern.audit.chain.HashChain``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> type[models.Model]: ...
+
+
+@dataclass(frozen=True)
+class Surface:
+    """Everything one app tells the rest of vern; every member is optional."""
+
+    holders: tuple[Holder, ...] = ()
+    withdrawers: tuple[Withdrawer, ...] = ()
+    restriction_checks: tuple[PersonCheck, ...] = ()
+    erasure_checks: tuple[PersonCheck, ...] = ()
+    consent_id_readers: tuple[ConsentIdReader, ...] = ()
+    cookie_consent: CookieConsent | None = None
+    console_tiles: tuple[TileSource, ...] = ()
+    mail_withhold: tuple[WithholdCheck, ...] = ()
+    chains: tuple[Chain, ...] = ()
+    due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
+    rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
+
+    def members(self) -> Iterator[tuple[str, Any]]:
+        """Each member the app gave, by name, for listing and checking."""
+        for member in fields(self):
+            value = getattr(self, member.name)
+            if value:
+                yield member.name, value
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One app's surface, with the app it belongs to."""
+
+    app_label: str
+    surface: Surface
+
+
+@functools.cache
+def declared() -> tuple[Declared, ...]:
+    """Every installed app's surface, in the order of INSTALLED_APPS; read once per process."""
+    found = []
+    for config in apps.get_app_configs():
+        method = getattr(config, "surface", None)
+        if callable(method):
+            surface = method()
+            if isinstance(surface, Surface):
+                found.append(Declared(app_label=config.label, surface=surface))
+            else:
+                raise TypeError(f"{config.name}'s AppConfig.surface() must return a Surface, not {type(surface)!r}")
+    return tuple(found)
+
+
+def surfaces() -> Iterator[Surface]:
+    for item in declared():
+        yield item.surface
+
+
+def forget() -> None:
+    """Read the surfaces afresh (``vern.registry.entries.forget`` calls this when INSTALLED_APPS change)."""
+    declared.cache_clear()
+    _cookie_consent.cache_clear()
+
+
+# ------------------------------------------------------------------ what the lower floors ask
+
+
+def _present(keys: Mapping[str, str]) -> dict[str, str]:
+    return {kind: key for kind, key in keys.items() if key}
+
+
+def held_keys(now: dt.datetime) -> dict[str, list[QuerySet[Any]]]:
+    """Per identifier kind, the subqueries of keys whose data must be kept at ``now``."""
+    merged: dict[str, list[QuerySet[Any]]] = {}
+    for surface in surfaces():
+        for holder in surface.holders:
+            for kind, querysets in holder(now).items():
+                merged.setdefault(kind, []).extend(querysets)
+    return merged
+
+
+def withdraw_consents(keys: Mapping[str, str]) -> int:
+    """Withdraw every consent the person with these stored keys gave; how many were withdrawn."""
+    present = _present(keys)
+    return sum(withdrawer(present) for surface in surfaces() for withdrawer in surface.withdrawers)
+
+
+def is_restricted(keys: Mapping[str, str]) -> bool:
+    """Whether the processing of this person's data is restricted; keys as stored (blind indexes)."""
+    present = _present(keys)
+    return bool(present) and any(check(present) for surface in surfaces() for check in surface.restriction_checks)
+
+
+def erasure_forbidden(keys: Mapping[str, str]) -> bool:
+    """Whether a legal hold (or another declared reason) forbids erasing this person now."""
+    present = _present(keys)
+    return bool(present) and any(check(present) for surface in surfaces() for check in surface.erasure_checks)
+
+
+def consent_id_from(cookies: Mapping[str, str]) -> str:
+    """The consent id a visitor's cookies carry, checked by the app that set it; "" when there is none."""
+    for surface in surfaces():
+        for reader in surface.consent_id_readers:
+            found = reader(cookies)
+            if found:
+                return found
+    return ""
+
+
+@functools.cache
+def _cookie_consent() -> CookieConsent | None:
+    given = [surface.cookie_consent for surface in surfaces() if surface.cookie_consent is not None]
+    return given[0] if given else None
+
+
+def cookie_consent(category: str, cookies: Mapping[str, str], gpc: bool) -> str | None:
+    """The consent id when the visitor's choice allows ``category`` now; None without an app that decides."""
+    decide = _cookie_consent()
+    return decide(category, cookies, gpc) if decide is not None else None
+
+
+def console_tiles(user: Any) -> list[Tile]:
+    """Every app's tiles for this staff member, in the order of INSTALLED_APPS."""
+    return [tile for surface in surfaces() for source in surface.console_tiles for tile in source(user)]
+
+
+def mail_withheld(kind: str, to_index: str, about_index: str) -> bool:
+    """Whether a mail of ``kind`` to ``to_index`` (about ``about_index``) must be held back."""
+    return any(check(kind, to_index, about_index) for surface in surfaces() for check in surface.mail_withhold)
+
+
+def chain_of(model: type[models.Model]) -> Chain | None:
+    """The hash chain whose rows ``model`` holds, if an app declared one."""
+    for surface in surfaces():
+        for chain in surface.chains:
+            if chain.model is model:
+                return chain
+    return None
+
+
+def due_of(model: type[models.Model]) -> DueQuery | None:
+    for surface in surfaces():
+        if model in surface.due:
+            return surface.due[model]
+    return None
+
+
+def rectifier_of(model: type[models.Model]) -> Rectifier | None:
+    for surface in surfaces():
+        if model in surface.rectify:
+            return surface.rectify[model]
+    return None
