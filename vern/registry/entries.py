@@ -283,6 +283,13 @@ def read(model: type[models.Model]) -> Entry | Part | Exemption | None:
     for name in (*anonymise, *export):
         if name not in field_names:
             problems.append(f"field {name!r} named in Privacy does not exist")
+    for name in anonymise:
+        cleared = model._meta.get_field(name) if name in field_names else None
+        if isinstance(cleared, EncryptedTextField) and not cleared.null:
+            problems.append(
+                f"field {name!r} is encrypted and anonymised, so it must allow NULL: "
+                "a cleared row is then told from one that still holds data without decrypting it"
+            )
     bases = tuple(getattr(spec, "bases", ()) or ())
     for basis in bases:
         if basis not in ("a", "b", "c", "d", "e", "f"):

@@ -11,8 +11,10 @@ never holds the write lock for long and can be killed at any point: the next
 sweep recomputes what is due and finishes, and nothing is removed early because
 "due" is always computed afresh from the clock. Rows of a hash chain (the audit
 log, the consent proof) go only as a prefix, so the rest still verifies.
-Removal follows the model's erasure mode: ``anonymise`` clears the named fields,
-anything else deletes the row (with its parts, by cascade).
+Removal follows the model's erasure mode through the routine an erasure request
+uses too (``vern.registry.erasure.remove_rows``): ``anonymise`` clears the named
+fields and deletes the row's parts, anything else deletes the row (with its
+parts, by cascade).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from vern.declaration.schema import Declaration, RetentionRule
 from vern.lib import partitions
 from vern.registry import surface
 from vern.registry.entries import Entry, entries, indexed, parts_of
+from vern.registry.erasure import pending, remove_rows
 from vern.retention.models import Hold
 
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -82,13 +85,7 @@ class Compiled:
 
     def not_yet_removed(self) -> Q:
         """For anonymising models: rows that still hold something to clear."""
-        if self.entry.erasure != "anonymise":
-            return Q()
-        condition = Q(pk__in=[])
-        for name in self.entry.anonymise:
-            nullable = getattr(self.model._meta.get_field(name), "null", False)
-            condition |= Q(**{f"{name}__isnull": False}) if nullable else ~Q(**{name: ""})
-        return condition
+        return pending(self.entry)
 
 
 def compile_rules(declaration: Declaration) -> list[Compiled]:
@@ -291,15 +288,6 @@ def _removable(compiled: Compiled, due: Q, now: dt.datetime) -> Any:
     return manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now))
 
 
-def _remove(compiled: Compiled, targets: Any) -> dict[str, int]:
-    """Anonymise or delete ``targets`` as the model declares; rows removed per model (parts included)."""
-    if compiled.entry.erasure == "anonymise":
-        changed = targets.update(**compiled.entry.blanks())
-        return {compiled.label: changed} if changed else {}
-    _, per_model = targets.delete()  # with its parts, by cascade
-    return {label: n for label, n in per_model.items() if n}
-
-
 def _oldest_first(compiled: Compiled) -> tuple[str, ...]:
     """The order a batch takes rows in: along the clock's index where the rule is the plain clock
     rule and the clock is indexed (the walk stops after a batch), else by key."""
@@ -322,7 +310,8 @@ def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> di
     if connection.features.has_select_for_update_skip_locked:
         chosen = chosen.select_for_update(skip_locked=True, of=("self",))
     manager: Any = compiled.model._default_manager
-    return _remove(compiled, manager.filter(due).filter(pk__in=chosen.values("pk")[:size]).only("pk"))
+    # Removed by the same routine as an erasure request: anonymised with its parts deleted, or deleted.
+    return remove_rows(compiled.entry, manager.filter(due).filter(pk__in=chosen.values("pk")[:size])).counts()
 
 
 def _holding_models(compiled: Compiled, now: dt.datetime) -> list[type[models.Model]]:

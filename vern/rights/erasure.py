@@ -40,10 +40,10 @@ from django.utils.translation import gettext_lazy as _
 
 from vern.accounts.models import User
 from vern.audit.services import Actor, audit_record
-from vern.lib.fields import EncryptedTextField
 from vern.lib.logs import redact
 from vern.registry import surface
 from vern.registry.entries import Entry, entries, parts_of
+from vern.registry.erasure import part_rows, remove_rows
 from vern.rights import selectors
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Download, Event, Request, Right, Tombstone
 from vern.rights.services import RequestRefused, mark_done
@@ -151,10 +151,6 @@ def _verbose(model: type[models.Model]) -> str:
     return str(model._meta.verbose_name)
 
 
-def _part_rows(part_model: type[models.Model], parent_field: str, parents: QuerySet[Any]) -> QuerySet[Any]:
-    return part_model._default_manager.filter(**{f"{parent_field}__in": parents.order_by().values("pk")})
-
-
 def _person_requests(request: Request) -> QuerySet[Request]:
     """The person's requests that hold their address or phone: found by the email's index, and
     by the phone's once it was verified (a consent id alone may be another person's browser)."""
@@ -189,7 +185,7 @@ def erasure_preview(request: Request) -> Preview:
             )
         )
         for part in parts_of(entry):
-            count = _part_rows(part.model, part.parent_field, found.records).count()
+            count = part_rows(part, found.records).count()
             if count:
                 kept = entry.erasure == "retain"
                 lines.append(
@@ -284,43 +280,15 @@ def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> 
 # ------------------------------------------------------------------ erasing, a model at a time
 
 
-def _not_yet_anonymised(entry: Entry) -> Q:
-    """Rows that still hold something to clear; encrypted fields cannot be compared, so a model
-    with one has every found row cleared again (harmless, and counted again)."""
-    condition = Q(pk__in=[])
-    for name in entry.anonymise:
-        model_field = entry.model._meta.get_field(name)
-        if isinstance(model_field, EncryptedTextField):
-            return Q()
-        condition |= Q(**{f"{name}__isnull": False}) if getattr(model_field, "null", False) else ~Q(**{name: ""})
-    return condition
-
-
-def _erase_rows(entry: Entry, records: QuerySet[Any]) -> tuple[dict[str, int], dict[str, int]]:
-    """Delete or anonymise ``records`` as ``entry`` declares, in the caller's transaction.
-
-    Returns (deleted, anonymised) rows per model label. Only keys are read: nothing is
-    decrypted to be erased. The parts of an anonymised row go: they belong to the person.
-    """
-    records = records.order_by()
-    if entry.erasure == "anonymise":
-        deleted: dict[str, int] = {}
-        for part in parts_of(entry):
-            _, per_model = _part_rows(part.model, part.parent_field, records).only("pk").delete()
-            deleted.update({label: n for label, n in per_model.items() if n})
-        changed = records.filter(_not_yet_anonymised(entry)).update(**entry.blanks())
-        return deleted, ({entry.label: changed} if changed else {})
-    _, per_model = records.only("pk").delete()  # with its parts, by cascade
-    return {label: n for label, n in per_model.items() if n}, {}
-
-
 def _erase_model(
     entry: Entry, records: QuerySet[Any], *, request: Request | None, actor: Actor, subject_key: str, action: str
 ) -> tuple[dict[str, int], dict[str, int]]:
     """One model, in one transaction, with its timeline event and audit row of counts."""
     with transaction.atomic():
-        deleted, anonymised = _erase_rows(entry, records)
-        if deleted or anonymised:
+        # The same routine as a retention sweep, so a request and a sweep leave the same row.
+        removed = remove_rows(entry, records)
+        deleted, anonymised = removed.deleted, removed.anonymised
+        if removed:
             data = {"model": entry.label, "deleted": deleted, "anonymised": anonymised}
             if request is not None:
                 Event.objects.create(request=request, kind="erasure_step", data=data)
