@@ -60,6 +60,55 @@ def smtp_server(settings: Any) -> Iterator[SMTPServer]:
         server.stop()
 
 
+# ------------------------------------------------------------------ the erasure journal
+
+
+@pytest.fixture(scope="session")
+def _journal_server() -> Iterator[str]:
+    """Where the suite's erasure journals live: on PostgreSQL runs, a database of its own beside
+    the test database (as ``docs/deploy.md`` sets it up with several machines); else "" (files)."""
+    import psycopg
+    from django.conf import settings
+    from psycopg import sql
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        yield ""
+        return
+    name = f"{database['NAME']}_erasure_journal"
+    host, port = str(database.get("HOST") or "localhost"), int(database.get("PORT") or 5432)
+    user, password = str(database.get("USER") or ""), str(database.get("PASSWORD") or "")
+
+    def server_connection() -> psycopg.Connection[Any]:
+        return psycopg.connect(dbname="postgres", host=host, port=port, user=user, password=password, autocommit=True)
+
+    with server_connection() as server:
+        server.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    yield f"postgres://{auth}{host}:{port}/{name}"
+    with server_connection() as server:
+        server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(autouse=True)
+def erasure_journal(settings: Any, tmp_path: Any, _journal_server: str) -> Iterator[str]:
+    """Each test's own erasure journal, never the one in ``var/``: a file in the test's folder, or on
+    PostgreSQL runs an empty table in the journal database. Its URL is ``ERASURE_JOURNAL_URL``."""
+    if not _journal_server:
+        settings.ERASURE_JOURNAL_URL = f"sqlite:///{tmp_path / 'erasure-journal.sqlite3'}"
+        yield settings.ERASURE_JOURNAL_URL
+        return
+    import psycopg
+
+    from vern.rights.journal import TABLE
+
+    settings.ERASURE_JOURNAL_URL = _journal_server
+    yield _journal_server
+    with psycopg.connect(_journal_server, autocommit=True) as journal:
+        journal.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
 # ------------------------------------------------------------------ personas
 
 

@@ -69,6 +69,13 @@ def _validate_index_key(value: str) -> None:
 # up on one machine would split the installation, so each must be set explicitly.
 DATABASE_URL = env.string("DATABASE_URL", f"sqlite:///{DATA_DIR / 'vern.sqlite3'}")
 _may_generate = DATABASE_URL.startswith("sqlite:")
+# The erasure journal's own database (vern/rights/journal.py): empty means a SQLite file in
+# the data directory; with several machines, a PostgreSQL database every worker reaches.
+ERASURE_JOURNAL_URL = (
+    env.url("ERASURE_JOURNAL_URL", "", schemes=("sqlite", "postgres", "postgresql"))
+    if env.is_set("ERASURE_JOURNAL_URL")
+    else ""
+)
 
 
 def _secret(name: str, generate: Callable[[], str], validate: Callable[[str], None]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
@@ -79,3 +80,45 @@ def check_production(app_configs: Any, **kwargs: Any) -> list[Warning]:
             )
         )
     return problems
+
+
+def _same_database(first: str, second: str) -> bool:
+    """Whether two database URLs name the same database (host, port and name; scheme aliases alike)."""
+    a, b = urlsplit(first), urlsplit(second)
+    if {a.scheme, b.scheme} <= {"postgres", "postgresql"}:
+        return (a.hostname or "localhost", a.port or 5432, a.path) == (
+            b.hostname or "localhost",
+            b.port or 5432,
+            b.path,
+        )
+    return a.scheme == b.scheme == "sqlite" and os.path.realpath(a.path) == os.path.realpath(b.path)
+
+
+@register("vern")
+def check_erasure_journal(app_configs: Any, **kwargs: Any) -> list[Error]:
+    if settings.ERASURE_JOURNAL_URL and _same_database(settings.ERASURE_JOURNAL_URL, settings.DATABASE_URL):
+        return [
+            Error(
+                "ERASURE_JOURNAL_URL names vern's own database: restoring a backup of it would bring back "
+                "erased people together with a journal that no longer names them.",
+                hint="Give the journal a database of its own, e.g. postgres://…/vern_journal, backed up separately.",
+                id="vern.E003",
+            )
+        ]
+    return []
+
+
+@register("vern", deploy=True)
+def check_erasure_journal_shared(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    journal = settings.ERASURE_JOURNAL_URL
+    if settings.DATABASE_URL.startswith("sqlite:") or journal.startswith(("postgres", "postgresql")):
+        return []
+    return [
+        Warning(
+            "vern's database is PostgreSQL but the erasure journal is a file on this machine: a worker on "
+            "another machine would keep its own journal, and a replay after a restore would miss its erasures.",
+            hint="With workers on several machines, set ERASURE_JOURNAL_URL=postgres://…/vern_journal "
+            "(docs/deploy.md).",
+            id="vern.W005",
+        )
+    ]

@@ -5,10 +5,10 @@ rows (their parts go with them, by cascade), ``anonymise`` the named fields, or
 ``retain`` the rows under an Art. 17(3) ground. The person is found by the
 stored keys of the request (``selectors.person_keys``), never by a hand-kept list.
 
-Before any data is touched, the keys go into the erasure journal: ``Tombstone``
-rows, and a line each in a file outside the database (``DATA_DIR /
-erasure-journal.txt``), because a restored database backup brings back an older
-tombstone table too. ``replay_tombstones`` erases again, after a restore, what
+Before any data is touched, the keys go into the erasure journal: a database of
+its own (``vern.rights.journal``, ``ERASURE_JOURNAL_URL``), because a restored
+backup of vern's database brings back an older tombstone table too, and then
+``Tombstone`` rows. ``replay_tombstones`` erases again, after a restore, what
 the registry finds for every key of the journal.
 
 Each model is erased in its own transaction, with a timeline event and an audit
@@ -25,14 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -45,15 +41,12 @@ from vern.registry import surface
 from vern.registry.entries import Entry, entries, parts_of
 from vern.registry.erasure import part_rows, remove_rows
 from vern.rights import selectors
+from vern.rights.journal import journal_append, journal_read
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Download, Event, Request, Right, Tombstone
 from vern.rights.services import RequestRefused, mark_done
 
 log = logging.getLogger(__name__)
 
-JOURNAL_NAME = "erasure-journal.txt"
-# A journal line: kind, key, and when (UTC), separated by tabs. Keys are blind indexes (hex)
-# or consent ids (random, URL-safe); anything else in the file is ignored, and said so.
-_JOURNAL_LINE = re.compile(r"^(email|phone|consent_id)\t([A-Za-z0-9_\-]{1,64})(?:\t(\S+))?$")
 REPLAY_CHUNK = 200  # keys per query while replaying, well under SQLite's limit of parameters
 REQUEST_LABEL = Request._meta.label
 CONTACT_FIELDS = ("email", "phone", "details")
@@ -207,70 +200,17 @@ def erasure_preview(request: Request) -> Preview:
 # ------------------------------------------------------------------ the journal
 
 
-def journal_path() -> Path:
-    return Path(settings.DATA_DIR) / JOURNAL_NAME
-
-
-def _utc(moment: dt.datetime) -> str:
-    # To the microsecond: replay compares it with the rows' own times.
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _journal_append(path: Path, keys: Iterable[tuple[str, str]], erased_at: dt.datetime) -> None:
-    """Append the keys to the journal file and make sure they are on disk before going on."""
-    text = "".join(f"{kind}\t{key}\t{_utc(erased_at)}\n" for kind, key in keys)
-    if not text:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "a", encoding="ascii") as journal:
-        journal.write(text)
-        journal.flush()
-        os.fsync(journal.fileno())
-
-
-def journal_read(path: Path) -> dict[tuple[str, str], dt.datetime | None]:
-    """The (kind, key) pairs of a journal file, with the latest time each was erased; none if it is missing."""
-    found: dict[tuple[str, str], dt.datetime | None] = {}
-    if not path.exists():
-        return found
-    skipped = 0
-    with path.open(encoding="ascii", errors="replace") as journal:
-        for raw in journal:
-            match = _JOURNAL_LINE.match(raw.rstrip("\n"))
-            if match is None:
-                skipped += raw.strip() != ""
-                continue
-            kind, key, when = match.groups()
-            moment = _parse_time(when)
-            earlier = found.get((kind, key))
-            found[(kind, key)] = moment if earlier is None or (moment is not None and moment > earlier) else earlier
-    if skipped:
-        log.warning("erasure journal: %d line(s) not understood and skipped", skipped)
-    return found
-
-
-def _parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
 def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> None:
-    """Record the keys before touching any data: in the file first, then as tombstones.
+    """Record the keys before touching any data: in the journal first, then as tombstones.
 
     Only keys without a tombstone yet are written, so a rerun adds nothing; a key in the
-    file but not in the table (the process died between the two) is written again.
+    journal but not in the table (the process died between the two) is written again.
     """
     existing = set(Tombstone.objects.filter(key__in=keys.values()).values_list("kind", "key"))
     new = [(kind, key) for kind, key in sorted(keys.items()) if (kind, key) not in existing]
     if not new:
         return
-    _journal_append(journal_path(), new, now)
+    journal_append(new, now)
     with transaction.atomic():
         Tombstone.objects.bulk_create(
             Tombstone(kind=kind, key=key, request=request, erased_at=now) for kind, key in new
@@ -374,7 +314,7 @@ def pending_download(request: Request) -> Download | None:
 def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> Receipt:
     """Erase the person's data as every registered model declares; safe to run again.
 
-    The journal is written first (file and tombstones). Then each model is erased in its
+    The journal is written first (the journal database, then tombstones). Then each model is erased in its
     own transaction. The person's other rights requests lose their contact details; this
     one keeps its address until its answer is queued (``request_answer`` clears it then).
     The receipt (counts and grounds, no identifier) goes on the request's timeline.
@@ -494,15 +434,16 @@ def _replay_condition(
     return condition
 
 
-def replay_tombstones(*, actor: Actor, journal_file: Path | None = None) -> dict[str, int]:
+def replay_tombstones(*, actor: Actor, journal: str | None = None) -> dict[str, int]:
     """After a backup is restored: erase again whatever the registry finds for every key in the
-    journal (the tombstone table and the journal file together); returns rows erased per model.
+    journal (the tombstone table and the journal kept apart, ``vern.rights.journal``, together);
+    returns rows erased per model. ``journal`` names another copy of the journal by its URL.
 
-    Tombstones that are only in the file are written back to the table. A row whose retention
+    Tombstones that are only in the journal are written back to the table. A row whose retention
     clock is later than the key's erasure was given again after it, and stays. The person's
     restored rights requests lose their contact details again (counted under rights.Request).
     """
-    from_file = journal_read(journal_file or journal_path())
+    from_file = journal_read(journal)
     keys: dict[tuple[str, str], dt.datetime | None] = {}
     for kind, key, erased_at in Tombstone.objects.values_list("kind", "key", "erased_at"):
         earlier = keys.get((kind, key))

@@ -166,3 +166,25 @@ def test_a_public_host_outside_allowed_hosts_is_an_error_that_says_how_to_fix_it
     assert result.returncode != 0
     assert "vern.E001" in result.stderr
     assert "VERN_PUBLIC_URL's host 'kaukus.no' is not in ALLOWED_HOSTS" in result.stderr
+
+
+def test_an_erasure_journal_in_vern_s_own_database_is_refused_and_one_of_its_own_is_accepted(tmp_path):
+    own = f"sqlite:///{tmp_path / 'vern.sqlite3'}"
+    result = run_vern("check", env=production_env(tmp_path, DATABASE_URL=own, ERASURE_JOURNAL_URL=own))
+    assert result.returncode != 0
+    assert "vern.E003" in result.stderr and "ERASURE_JOURNAL_URL names vern's own database" in result.stderr
+    apart = f"sqlite:///{tmp_path / 'journal' / 'erasure-journal.sqlite3'}"
+    result = run_vern("check", env=production_env(tmp_path, DATABASE_URL=own, ERASURE_JOURNAL_URL=apart))
+    assert result.returncode == 0, result.stderr
+    result = run_vern("check", env=production_env(tmp_path, ERASURE_JOURNAL_URL="mysql://journal/db"))
+    assert result.returncode != 0 and "ERASURE_JOURNAL_URL" in result.stderr
+
+
+def test_with_postgresql_a_journal_on_this_machine_alone_is_warned_about_before_deploying(settings):
+    from vern.ops.checks import check_erasure_journal_shared
+
+    settings.DATABASE_URL = "postgres://vern@db.internal:5432/vern"
+    settings.ERASURE_JOURNAL_URL = ""
+    assert [warning.id for warning in check_erasure_journal_shared(None)] == ["vern.W005"]
+    settings.ERASURE_JOURNAL_URL = "postgres://vern@db.internal:5432/vern_journal"
+    assert check_erasure_journal_shared(None) == []

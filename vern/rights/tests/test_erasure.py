@@ -7,8 +7,14 @@ this app may not import those (the import floors), its tests neither.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 import time_machine
 from django.core.management import call_command
@@ -21,7 +27,7 @@ from vern.lib.keys import email_index, phone_index
 from vern.mail import emails
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
-from vern.rights import erasure, services
+from vern.rights import journal, services
 from vern.rights.erasure import Action, erasure_carry_out, erasure_preview, forget_contact, replay_tombstones
 from vern.rights.models import Event, Request, Tombstone
 from vern.rights.services import RequestRefused
@@ -124,7 +130,7 @@ def test_erasure_deletes_the_persons_mail_clears_their_other_requests_and_writes
     assert all("example.no" not in str(row.data) and "415" not in str(row.data) for row in rows)
 
 
-def test_the_journal_is_written_before_any_data_is_touched(published, personas, settings, monkeypatch):
+def test_the_journal_is_written_before_any_data_is_touched(published, personas, erasure_journal, monkeypatch):
     pia = personas.privacy_officer
     request = person(pia)
     Request.objects.filter(pk=request.pk).update(consent_id="c" * 32)
@@ -138,14 +144,17 @@ def test_the_journal_is_written_before_any_data_is_touched(published, personas, 
 
     expected = {("email", email_index(EMAIL)), ("phone", phone_index(PHONE)), ("consent_id", "c" * 32)}
     assert set(Tombstone.objects.values_list("kind", "key")) == expected
-    journal = (settings.DATA_DIR / "erasure-journal.txt").read_text()
-    assert {tuple(line.split("\t")[:2]) for line in journal.splitlines()} == expected
-    assert "example.no" not in journal and "41526374" not in journal
+    assert set(journal.journal_read(erasure_journal)) == expected
+    rows = journal_rows(erasure_journal)
+    assert "example.no" not in str(rows) and "41526374" not in str(rows)
     assert mail_of(EMAIL).count() == 3  # nothing was erased
-    assert (settings.DATA_DIR / "erasure-journal.txt").stat().st_mode & 0o077 == 0
+    if erasure_journal.startswith("sqlite:"):  # a file: readable by vern's user only
+        assert Path(journal.describe(erasure_journal)).stat().st_mode & 0o077 == 0
 
 
-def test_an_erasure_carried_out_is_not_carried_out_twice_and_the_journal_is_written_once(published, personas, settings):
+def test_an_erasure_carried_out_is_not_carried_out_twice_and_the_journal_is_written_once(
+    published, personas, erasure_journal
+):
     pia = personas.privacy_officer
     request = person(pia)
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
@@ -153,7 +162,7 @@ def test_an_erasure_carried_out_is_not_carried_out_twice_and_the_journal_is_writ
         erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
     assert again.value.code == "done"
     assert Tombstone.objects.count() == 2
-    assert len((settings.DATA_DIR / "erasure-journal.txt").read_text().splitlines()) == 2
+    assert len(journal_rows(erasure_journal)) == 2
 
 
 def test_only_an_open_request_that_asks_for_erasure_is_carried_out(published, personas):
@@ -237,17 +246,21 @@ def test_p23_another_open_request_keeps_its_address_until_it_is_answered_then_fo
     assert later.email != "" and later.contact_erased_at is None
 
 
-def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only(published, personas, settings):
+def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only(
+    published, personas, settings, tmp_path
+):
     pia = personas.privacy_officer
     request = person(pia)
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
     services.request_answer(request=request, staff=pia, message="Slettet.")
-    journal = settings.DATA_DIR / "erasure-journal.txt"
-    kept = settings.DATA_DIR / "kept-elsewhere.txt"
-    kept.write_text(journal.read_text())
+    # A copy of the journal kept elsewhere; the configured journal is then lost with the machine.
+    kept = tmp_path / "kept-elsewhere.sqlite3"
+    for pair, erased_at in journal.journal_read().items():
+        assert erased_at is not None
+        journal.journal_append([pair], erased_at, url=f"sqlite:///{kept}")
+    settings.ERASURE_JOURNAL_URL = f"sqlite:///{tmp_path / 'a-new-machine' / 'erasure-journal.sqlite3'}"
     # A backup from before the erasure is restored: the mail is back, the tombstones are not.
     Tombstone.objects.all().delete()
-    journal.unlink()
     with before_erasure(request):
         emails.enquiry_notification(
             to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
@@ -263,7 +276,7 @@ def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only
     replayed = Entry.objects.filter(action="rights.erasures_replayed").latest("seq")
     assert replayed.data["erased"] == {"mail.OutboxMessage": 1} and replayed.data["from_file_only"] == 2
     # Run again: nothing more to do.
-    assert replay_tombstones(actor=Actor.cli(), journal_file=kept) == {}
+    assert replay_tombstones(actor=Actor.cli(), journal=f"sqlite:///{kept}") == {}
 
 
 def test_what_the_person_gave_after_the_erasure_survives_a_replay(published, personas):
@@ -278,10 +291,45 @@ def test_what_the_person_gave_after_the_erasure_survives_a_replay(published, per
     assert OutboxMessage.objects.filter(pk=later.pk).exists()
 
 
-def test_a_journal_line_that_is_not_understood_is_skipped(settings, tmp_path, caplog):
-    path = tmp_path / "journal.txt"
-    path.write_text("email\t" + "a" * 64 + "\t2026-01-01T00:00:00+00:00\nnot a line\nphone\t" + "b" * 64 + "\n")
-    read = erasure.journal_read(path)
+def test_a_journal_row_that_is_not_understood_is_skipped(erasure_journal, caplog):
+    journal.journal_append([("email", "a" * 64)], dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    with journal_connection(erasure_journal) as connection:  # written by hand, not by vern
+        insert = f"INSERT INTO {journal.TABLE} (kind, key, erased_at) VALUES "  # noqa: S608 (a constant)
+        connection.execute(insert + "('name', 'Kari Nordmann', '')")
+        connection.execute(insert + f"('phone', '{'b' * 64}', '')")
+    read = journal.journal_read()
     assert set(read) == {("email", "a" * 64), ("phone", "b" * 64)}
     assert read[("phone", "b" * 64)] is None
-    assert "1 line(s) not understood" in caplog.text
+    assert "1 row(s) not understood" in caplog.text
+
+
+def test_no_erasure_goes_ahead_when_the_journal_cannot_be_written(published, personas, settings, tmp_path):
+    pia = personas.privacy_officer
+    request = person(pia)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the journal's folder should be")
+    settings.ERASURE_JOURNAL_URL = f"sqlite:///{blocked / 'erasure-journal.sqlite3'}"
+    with pytest.raises(journal.JournalUnavailable):
+        erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    assert mail_of(EMAIL).count() == 3 and not Tombstone.objects.exists()  # nothing was touched
+
+
+def journal_connection(url: str) -> Any:
+    """A plain connection to the journal, as an operator's own tool would open it."""
+    if url.startswith("sqlite:"):
+        return closing_sqlite(journal.describe(url))
+    return psycopg.connect(url, autocommit=True)
+
+
+@contextmanager
+def closing_sqlite(path: str) -> Iterator[Any]:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def journal_rows(url: str) -> list[tuple[str, str, str]]:
+    with journal_connection(url) as connection:
+        return [tuple(row) for row in connection.execute(f"SELECT kind, key, erased_at FROM {journal.TABLE}")]  # noqa: S608
