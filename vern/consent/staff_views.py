@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.consent.models import ConsentEvent
 from vern.consent.services import CONSENT_CHAIN, consent_verify
@@ -41,7 +42,7 @@ def search(request: HttpRequest) -> HttpResponse:
         else:
             events = list(ConsentEvent.objects.filter(consent_id=consent_id).select_related("snapshot").order_by("seq"))
             audit_record(
-                action="consent.view",
+                action=AuditEvent.CONSENT_VIEWED,
                 actor=Actor.from_request(request),
                 object_type="consent.consentevent",
                 object_id=consent_id,

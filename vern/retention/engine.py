@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
 from vern.audit.chain import CHAINS, ChainBroken, HashChain
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record, chain_prune
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
@@ -277,7 +278,7 @@ def sweep_one(
             if not counts:
                 return removed
             audit_record(
-                action="retention.removed",
+                action=AuditEvent.RETENTION_REMOVED,
                 actor=actor,
                 object_type="retention.rule",
                 object_id=compiled.rule.id,
@@ -376,7 +377,7 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
                     continue  # the batched delete takes the rest of this day, and spares the held rows
                 count = partitions.drop_partition(compiled.model, name, rows=count)
                 audit_record(
-                    action="retention.removed",
+                    action=AuditEvent.RETENTION_REMOVED,
                     actor=actor,
                     object_type="retention.rule",
                     object_id=compiled.rule.id,
