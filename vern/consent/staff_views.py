@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -17,6 +16,7 @@ from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.consent.models import ConsentEvent
 from vern.consent.services import CONSENT_CHAIN, consent_verify
+from vern.lib import csvsafe
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 # Exactly the fields the hash chain covers, so an export can be re-verified by hand.
@@ -82,20 +82,13 @@ def _export(events: list[ConsentEvent], fmt: str, consent_id: str) -> HttpRespon
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
     else:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-        writer.writeheader()
+        writer = csvsafe.writer(out)
+        writer.writerow(EXPORT_FIELDS)
         for row in rows:
-            writer.writerow({k: _cell(";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+            writer.writerow([";".join(v) if isinstance(v, list) else v for v in (row[k] for k in EXPORT_FIELDS)])
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-{consent_id[:8]}.{fmt}"'
     return response
-
-
-def _cell(value: object) -> object:
-    """A spreadsheet would run a cell that starts with = + - @ as a formula: quote it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 @staff_view(Capability.READ_CONSENT)
