@@ -122,7 +122,9 @@ def test_the_record_of_processing_download(client, personas, planted_record):
 
 
 def test_the_record_of_processing_guards_a_leading_tab_and_carriage_return_too(published):
-    record = ropa.build(published_declaration(), "en")
+    declaration = published_declaration()
+    assert declaration is not None
+    record = ropa.build(declaration, "en")
     record["activities"][0]["purpose"], record["activities"][1]["purpose"] = FORMULAS[4:]
     assert_safe(ropa.as_csv(record), {value: SHOWN[value] for value in FORMULAS[4:]})
 
