@@ -85,7 +85,8 @@ def _export(events: list[ConsentEvent], fmt: str, consent_id: str) -> HttpRespon
         writer = csvsafe.writer(out)
         writer.writerow(EXPORT_FIELDS)
         for row in rows:
-            writer.writerow([";".join(v) if isinstance(v, list) else v for v in (row[k] for k in EXPORT_FIELDS)])
+            values = (row[name] for name in EXPORT_FIELDS)
+            writer.writerow([";".join(value) if isinstance(value, list) else value for value in values])
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-{consent_id[:8]}.{fmt}"'
     return response
