@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from vern.accounts.models import RoleGrant, User
 from vern.accounts.roles import Role
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.lib.ip import client_ip_shortened
 from vern.lib.normalise import InvalidIdentifier, normalise_email
@@ -100,7 +101,7 @@ def staff_create(
         user.save()
         RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in cleaned_roles])
         audit_record(
-            action="staff.create",
+            action=AuditEvent.STAFF_CREATED,
             actor=actor,
             object_type="accounts.user",
             object_id=user.pk,
@@ -122,7 +123,7 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> User:
             [RoleGrant(user=user, role=role) for role in new if role not in old], ignore_conflicts=True
         )
         audit_record(
-            action="staff.roles_change",
+            action=AuditEvent.STAFF_ROLES_CHANGED,
             actor=actor,
             object_type="accounts.user",
             object_id=user.pk,
@@ -138,7 +139,7 @@ def staff_deactivate(*, user: User, actor: Actor) -> User:
             raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
         user.is_active = False
         user.save(update_fields=["is_active"])
-        audit_record(action="staff.deactivate", actor=actor, object_type="accounts.user", object_id=user.pk)
+        audit_record(action=AuditEvent.STAFF_DEACTIVATED, actor=actor, object_type="accounts.user", object_id=user.pk)
     return user
 
 
@@ -146,7 +147,7 @@ def staff_reactivate(*, user: User, actor: Actor) -> User:
     with transaction.atomic():
         user.is_active = True
         user.save(update_fields=["is_active"])
-        audit_record(action="staff.reactivate", actor=actor, object_type="accounts.user", object_id=user.pk)
+        audit_record(action=AuditEvent.STAFF_REACTIVATED, actor=actor, object_type="accounts.user", object_id=user.pk)
     return user
 
 
@@ -158,14 +159,16 @@ def staff_set_password(*, user: User, password: str, actor: Actor) -> User:
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
-        audit_record(action="staff.password_set", actor=actor, object_type="accounts.user", object_id=user.pk)
+        audit_record(action=AuditEvent.STAFF_PASSWORD_SET, actor=actor, object_type="accounts.user", object_id=user.pk)
     return user
 
 
 def staff_send_password_link(*, user: User, actor: Actor) -> None:
     """An administrator sends a staff member a fresh link to set a password."""
     with transaction.atomic():
-        audit_record(action="staff.password_link_send", actor=actor, object_type="accounts.user", object_id=user.pk)
+        audit_record(
+            action=AuditEvent.STAFF_PASSWORD_LINK_SENT, actor=actor, object_type="accounts.user", object_id=user.pk
+        )
         emails.staff_password_reset(to=user.email, language=user.language, name=user.name, link=password_set_link(user))
 
 
@@ -182,7 +185,7 @@ def staff_password_reset_request(*, request: HttpRequest, email: str) -> None:
         return
     with transaction.atomic():
         audit_record(
-            action="staff.password_reset_request",
+            action=AuditEvent.STAFF_PASSWORD_RESET_REQUESTED,
             actor=Actor.visitor(),
             object_type="accounts.user",
             object_id=user.pk,
@@ -217,18 +220,27 @@ def staff_login(*, request: HttpRequest, user: User) -> None:
     """
     with transaction.atomic():
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        audit_record(action="staff.login", actor=Actor.staff(user), object_type="accounts.user", object_id=user.pk)
+        audit_record(
+            action=AuditEvent.STAFF_LOGGED_IN, actor=Actor.staff(user), object_type="accounts.user", object_id=user.pk
+        )
 
 
 def staff_login_failed(*, user: User | None) -> None:
     """Audit a failed password for a known account (unknown addresses are not recorded)."""
     if user is not None:
-        audit_record(action="staff.login_failed", actor=Actor.visitor(), object_type="accounts.user", object_id=user.pk)
+        audit_record(
+            action=AuditEvent.STAFF_LOGIN_FAILED, actor=Actor.visitor(), object_type="accounts.user", object_id=user.pk
+        )
 
 
 def staff_logout(*, request: HttpRequest) -> None:
     user = request.user
     with transaction.atomic():
         if isinstance(user, User):
-            audit_record(action="staff.logout", actor=Actor.staff(user), object_type="accounts.user", object_id=user.pk)
+            audit_record(
+                action=AuditEvent.STAFF_LOGGED_OUT,
+                actor=Actor.staff(user),
+                object_type="accounts.user",
+                object_id=user.pk,
+            )
         logout(request)

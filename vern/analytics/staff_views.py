@@ -6,7 +6,6 @@ no person can be picked out, so looking is not written to the audit log.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,6 +19,7 @@ from vern.accounts.roles import Capability
 from vern.analytics import chart, selectors
 from vern.analytics.forms import PRESETS, RangeForm, chosen_period
 from vern.analytics.selectors import Period
+from vern.lib import csvsafe
 
 
 def _page(
@@ -53,18 +53,11 @@ class _Echo:
         return value
 
 
-def _cell(value: object) -> object:
-    """A spreadsheet would run a cell that starts with = + - @ as a formula: quote it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def _lines(period: Period) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())
     yield writer.writerow(selectors.EXPORT_COLUMNS)
     for row in selectors.export_rows(period):
-        yield writer.writerow([_cell(value) for value in row])
+        yield writer.writerow(row)
 
 
 @staff_view(Capability.READ_ANALYTICS)

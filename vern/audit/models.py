@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vern.audit.events import event_label
+
 
 class Entry(models.Model):
     """One audited event. Rows are only ever added: a database trigger refuses UPDATE.
@@ -55,6 +57,11 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        """What happened, as staff read it on a timeline, in the active language."""
+        return event_label(self.action)
 
 
 class Head(models.Model):

@@ -7,7 +7,6 @@ and the change commit together or not at all.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,11 +14,10 @@ from typing import Any, Protocol
 from django.http import HttpRequest
 from django.utils import timezone
 
-from vern.audit.chain import AUDIT_CHAIN, PRUNED_ACTION, HashChain, Verification
+from vern.audit.chain import AUDIT_CHAIN, HashChain, Verification
+from vern.audit.events import AuditEvent
 from vern.audit.models import Entry
 from vern.lib.logs import find_identifiers
-
-_ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
 class _HasPk(Protocol):
@@ -77,25 +75,38 @@ def _check_data(data: dict[str, Any]) -> None:
             )
 
 
+def _event(action: AuditEvent | str) -> AuditEvent:
+    try:
+        return AuditEvent(action)
+    except ValueError:
+        raise ValueError(
+            f"audit action {action!r} is not an AuditEvent: add it to vern/audit/events.py, "
+            "as 'area.verb' in lower case, with its label"
+        ) from None
+
+
 def audit_record(
     *,
-    action: str,
+    action: AuditEvent | str,
     actor: Actor,
     object_type: str = "",
     object_id: str | int = "",
     subject_key: str = "",
     data: dict[str, Any] | None = None,
 ) -> Entry:
-    """Append one row to the chain, in the caller's transaction."""
-    if not _ACTION.match(action):
-        raise ValueError(f"audit action {action!r} must look like 'area.verb', in lower case")
+    """Append one row to the chain, in the caller's transaction.
+
+    ``action`` is a member of ``AuditEvent``; anything else is refused. A plain string is
+    taken only when it is a member's value (the rights app still writes them so).
+    """
+    event = _event(action)
     data = data or {}
     _check_data(data)
     entry = Entry(
         created_at=timezone.now(),
         actor_kind=actor.kind,
         actor_id=actor.id,
-        action=action,
+        action=event.value,
         object_type=object_type,
         object_id=str(object_id),
         subject_key=subject_key,
@@ -111,7 +122,7 @@ def chain_prune(chain: HashChain, *, through_seq: int, actor: Actor) -> int:
 
     def witness(floor_seq: int, floor_mac: str, removed: int) -> None:
         audit_record(
-            action=PRUNED_ACTION,
+            action=AuditEvent.CHAIN_PRUNED,
             actor=actor,
             object_type=f"chain.{chain.name}",
             object_id=floor_seq,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -13,9 +12,11 @@ from django.views.decorators.http import require_http_methods
 
 from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.consent.models import ConsentEvent
 from vern.consent.services import CONSENT_CHAIN, consent_verify
+from vern.lib import csvsafe
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 # Exactly the fields the hash chain covers, so an export can be re-verified by hand.
@@ -41,7 +42,7 @@ def search(request: HttpRequest) -> HttpResponse:
         else:
             events = list(ConsentEvent.objects.filter(consent_id=consent_id).select_related("snapshot").order_by("seq"))
             audit_record(
-                action="consent.view",
+                action=AuditEvent.CONSENT_VIEWED,
                 actor=Actor.from_request(request),
                 object_type="consent.consentevent",
                 object_id=consent_id,
@@ -81,20 +82,14 @@ def _export(events: list[ConsentEvent], fmt: str, consent_id: str) -> HttpRespon
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
     else:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-        writer.writeheader()
+        writer = csvsafe.writer(out)
+        writer.writerow(EXPORT_FIELDS)
         for row in rows:
-            writer.writerow({k: _cell(";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+            values = (row[name] for name in EXPORT_FIELDS)
+            writer.writerow([";".join(value) if isinstance(value, list) else value for value in values])
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="consent-{consent_id[:8]}.{fmt}"'
     return response
-
-
-def _cell(value: object) -> object:
-    """A spreadsheet would run a cell that starts with = + - @ as a formula: quote it."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 @staff_view(Capability.READ_CONSENT)

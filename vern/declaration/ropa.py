@@ -3,7 +3,6 @@ declaration and the registry so that neither is written down twice."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from vern.declaration.rules import EEA
 from vern.declaration.schema import LEGAL_BASIS_ARTICLE, Declaration
 from vern.declaration.selectors import BASIS_LABELS, MECHANISMS, countries_text, retention_line
+from vern.lib import csvsafe
 from vern.registry.entries import entries
 
 
@@ -67,7 +67,7 @@ def as_json(record: dict[str, Any]) -> str:
 
 def as_csv(record: dict[str, Any]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     columns = [
         "purpose",
         "legal_basis",

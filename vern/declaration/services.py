@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Max
 
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.consistency import registry_problems
 from vern.declaration.loading import DeclarationInvalid, Loaded, parse
@@ -111,7 +112,7 @@ def declaration_publish(*, source: str, actor: Actor, significant: bool = False,
             consent_revision=revision,
         )
         audit_record(
-            action="policy.publish",
+            action=AuditEvent.POLICY_PUBLISHED,
             actor=actor,
             object_type="declaration.policyversion",
             object_id=version.number,

@@ -13,6 +13,7 @@ from django.utils import timezone, translation
 
 from vern.accounts.models import RoleGrant, User
 from vern.accounts.roles import Role
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.models import PolicyVersion
 from vern.declaration.schema import Declaration
@@ -72,7 +73,7 @@ def _subject_key(enquiry: Enquiry) -> str:
     return enquiry.email_index or enquiry.phone_index
 
 
-def _audit(action: str, enquiry: Enquiry, *, actor: Actor, data: dict[str, object] | None = None) -> None:
+def _audit(action: AuditEvent, enquiry: Enquiry, *, actor: Actor, data: dict[str, object] | None = None) -> None:
     """The audit row of a look at or a change to an enquiry, naming the person by blind index."""
     audit_record(
         action=action,
@@ -223,7 +224,7 @@ def enquiry_submit(
                 registered_by=None,
             )
             _audit(
-                "enquiry.received",
+                AuditEvent.ENQUIRY_RECEIVED,
                 enquiry,
                 actor=Actor.visitor(),
                 data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
@@ -289,7 +290,7 @@ def enquiry_register(
         registered_by=staff,
     )
     _audit(
-        "enquiry.registered",
+        AuditEvent.ENQUIRY_REGISTERED,
         enquiry,
         actor=Actor.staff(staff),
         data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
@@ -300,13 +301,13 @@ def enquiry_register(
 
 
 def enquiry_viewed(*, staff: User, enquiry: Enquiry) -> None:
-    _audit("enquiry.viewed", enquiry, actor=Actor.staff(staff))
+    _audit(AuditEvent.ENQUIRY_VIEWED, enquiry, actor=Actor.staff(staff))
 
 
 def inbox_viewed(*, staff: User, shown: list[int], status: str, searched: bool) -> None:
     """The list shows names and addresses, so looking at it is recorded too (which rows, not the search)."""
     audit_record(
-        action="enquiry.list_viewed",
+        action=AuditEvent.ENQUIRY_LIST_VIEWED,
         actor=Actor.staff(staff),
         object_type="enquiry",
         data={"shown": shown, "filter": status, "searched": searched},
@@ -328,7 +329,7 @@ def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at
     if changes:
         locked.save(update_fields=changes)
     _audit(
-        "enquiry.contact_logged",
+        AuditEvent.ENQUIRY_CONTACT_LOGGED,
         locked,
         actor=Actor.staff(staff),
         data={"kind": kind, "happened_at": happened_at.isoformat(), "clock_moved": "last_contact_at" in changes},
@@ -350,7 +351,7 @@ def enquiry_mark_customer(*, staff: User, enquiry: Enquiry, note: str) -> Enquir
     locked.relationship_ended_at = None
     locked.save(update_fields=["status", "became_customer_at", "customer_note", "relationship_ended_at"])
     _audit(
-        "enquiry.became_customer",
+        AuditEvent.ENQUIRY_BECAME_CUSTOMER,
         locked,
         actor=Actor.staff(staff),
         data={"retention_rule": "customers", "again": again},
@@ -371,14 +372,16 @@ def enquiry_end_relationship(*, staff: User, enquiry: Enquiry, ended_at: dt.date
         ended_at = locked.became_customer_at
     locked.relationship_ended_at = ended_at
     locked.save(update_fields=["relationship_ended_at"])
-    _audit("enquiry.relationship_ended", locked, actor=Actor.staff(staff), data={"ended_at": ended_at.isoformat()})
+    _audit(
+        AuditEvent.ENQUIRY_RELATIONSHIP_ENDED, locked, actor=Actor.staff(staff), data={"ended_at": ended_at.isoformat()}
+    )
     return locked
 
 
 @transaction.atomic
 def enquiry_delete(*, staff: User, enquiry: Enquiry, reason: str) -> None:
     """Delete the enquiry with its contact log; the audit row keeps the reason, not the content."""
-    _audit("enquiry.deleted", enquiry, actor=Actor.staff(staff), data={"kind": enquiry.kind, "reason": reason})
+    _audit(AuditEvent.ENQUIRY_DELETED, enquiry, actor=Actor.staff(staff), data={"kind": enquiry.kind, "reason": reason})
     enquiry.delete()
 
 

@@ -67,11 +67,14 @@ def _describe(value: object) -> str:
     return str(value)
 
 
-def audit_rows(*, before: int | None, limit: int) -> list[AuditRow]:
-    """A page of the log, newest first, with staff actors named (two queries in all)."""
+def audit_rows(*, before: int | None, limit: int, action: str | None = None) -> list[AuditRow]:
+    """A page of the log, newest first, with staff actors named (two queries in all);
+    only the rows of one kind of event when ``action`` is given."""
     entries = Entry.objects.order_by("-seq")
     if before:
         entries = entries.filter(seq__lt=before)
+    if action:
+        entries = entries.filter(action=action)
     page = list(entries[:limit])
     staff_ids = {e.actor_id for e in page if e.actor_kind == Entry.ActorKind.STAFF and e.actor_id}
     names = dict(User.objects.filter(pk__in=staff_ids).values_list("pk", "name"))

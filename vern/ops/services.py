@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.jobs.models import Job
 from vern.jobs.services import job_retry
@@ -14,7 +15,13 @@ from vern.mail.services import outbox_requeue
 def job_retry_by_staff(*, job: Job, actor: Actor) -> Job:
     with transaction.atomic():
         job = job_retry(job_id=job.pk)
-        audit_record(action="job.retry", actor=actor, object_type="jobs.job", object_id=job.pk, data={"name": job.name})
+        audit_record(
+            action=AuditEvent.JOB_RETRIED,
+            actor=actor,
+            object_type="jobs.job",
+            object_id=job.pk,
+            data={"name": job.name},
+        )
     return job
 
 
@@ -22,7 +29,7 @@ def outbox_requeue_by_staff(*, message: OutboxMessage, actor: Actor) -> OutboxMe
     with transaction.atomic():
         message = outbox_requeue(message_id=message.pk)
         audit_record(
-            action="mail.requeue",
+            action=AuditEvent.MAIL_REQUEUED,
             actor=actor,
             object_type="mail.outboxmessage",
             object_id=message.pk,

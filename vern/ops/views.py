@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_verify
 from vern.mail.models import OutboxMessage
 from vern.ops import selectors, services
@@ -103,13 +104,18 @@ def outbox_requeue(request: HttpRequest, pk: int) -> HttpResponse:
 def audit(request: HttpRequest) -> HttpResponse:
     before_text = request.GET.get("before", "")
     before = int(before_text) if before_text.isdigit() else None
-    rows = selectors.audit_rows(before=before, limit=AUDIT_PAGE)
+    action = request.GET.get("action", "")
+    if action not in AuditEvent.values:
+        action = ""
+    rows = selectors.audit_rows(before=before, limit=AUDIT_PAGE, action=action or None)
     return render(
         request,
         "ops/audit.html",
         {
             "rows": rows,
             "next_before": rows[-1].entry.seq if len(rows) == AUDIT_PAGE else None,
+            "action": action,
+            "events": sorted(((e.value, str(e.label)) for e in AuditEvent), key=lambda pair: pair[1].casefold()),
         },
     )
 

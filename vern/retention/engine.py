@@ -30,6 +30,7 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from vern.audit.chain import ChainBroken, HashChain, chain_of
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record, chain_prune
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
@@ -272,7 +273,7 @@ def sweep_one(
             if not counts:
                 return removed
             audit_record(
-                action="retention.removed",
+                action=AuditEvent.RETENTION_REMOVED,
                 actor=actor,
                 object_type="retention.rule",
                 object_id=compiled.rule.id,
@@ -363,7 +364,7 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
                     continue  # the batched delete takes the rest of this day, and spares the held rows
                 count = partitions.drop_partition(compiled.model, name, rows=count)
                 audit_record(
-                    action="retention.removed",
+                    action=AuditEvent.RETENTION_REMOVED,
                     actor=actor,
                     object_type="retention.rule",
                     object_id=compiled.rule.id,

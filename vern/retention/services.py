@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from vern.accounts.models import User
 from vern.audit.chain import ChainBroken
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.selectors import published_declaration
 from vern.lib.keys import email_index, phone_index
@@ -73,7 +74,7 @@ def retention_sweep(*, trigger: str, actor: Actor, batch_size: int | None = None
     error = "; ".join(failures)[:300]
     with transaction.atomic():
         audit_record(
-            action="retention.swept",
+            action=AuditEvent.RETENTION_SWEPT,
             actor=actor,
             object_type="retention.run",
             object_id=run.pk,
@@ -137,7 +138,7 @@ def hold_place(
         created_by=staff,
     )
     audit_record(
-        action="retention.hold_placed",
+        action=AuditEvent.RETENTION_HOLD_PLACED,
         actor=Actor.staff(staff),
         object_type="retention.hold",
         object_id=hold.pk,
@@ -157,7 +158,7 @@ def hold_release(*, staff: User, hold: Hold) -> Hold:
     locked.ends_at = min(locked.ends_at, now)  # the clock of the hold's own retention starts now
     locked.save(update_fields=["released_at", "released_by", "ends_at"])
     audit_record(
-        action="retention.hold_released",
+        action=AuditEvent.RETENTION_HOLD_RELEASED,
         actor=Actor.staff(staff),
         object_type="retention.hold",
         object_id=locked.pk,

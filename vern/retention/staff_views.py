@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts.access import require_capability, staff_view
 from vern.accounts.roles import Capability
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.jobs.services import job_enqueue_once
 from vern.lib.language import page_language
@@ -30,7 +31,9 @@ def _overview(request: HttpRequest, form: HoldForm, status: int = 200) -> HttpRe
     staff = require_capability(request, Capability.MANAGE_RETENTION)
     holds = list(selectors.active_holds())
     # The page shows the reasons of the holds, which may name people: looking is recorded.
-    audit_record(action="retention.viewed", actor=Actor.staff(staff), data={"holds_shown": [h.pk for h in holds]})
+    audit_record(
+        action=AuditEvent.RETENTION_VIEWED, actor=Actor.staff(staff), data={"holds_shown": [h.pk for h in holds]}
+    )
     context = {
         "plan": selectors.plan_rows(page_language()),
         "runs": selectors.last_runs(),
@@ -55,7 +58,10 @@ def sweep_now(request: HttpRequest) -> HttpResponse:
         job = job_enqueue_once(selectors.SWEEP_JOB, key=selectors.SWEEP_JOB, payload={"staff_id": staff.pk})
         if job is not None:
             audit_record(
-                action="retention.sweep_requested", actor=Actor.staff(staff), object_type="jobs.job", object_id=job.pk
+                action=AuditEvent.RETENTION_SWEEP_REQUESTED,
+                actor=Actor.staff(staff),
+                object_type="jobs.job",
+                object_id=job.pk,
             )
     messages.success(request, _("A sweep is queued; the worker runs it within a minute."))
     return HttpResponseRedirect(reverse("retention_staff:overview"), status=303)

@@ -61,6 +61,7 @@ from vern.declaration.selectors import (
     published_declaration,
     retention_line,
 )
+from vern.lib.csvsafe import safe_cell
 from vern.lib.logs import EMAIL_PATTERN, PHONE_PATTERN
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 from vern.mail import emails
@@ -73,7 +74,6 @@ from vern.rights.selectors import person_keys, records_by_keys
 
 DOWNLOAD_HOURS = 168  # a download link works for seven days, once
 MASK = "[masked]"
-FORMULA_STARTS = ("=", "+", "-", "@")  # a spreadsheet runs such a cell as a formula
 PORTABLE_BASES = frozenset({"a", "b"})
 # Fields that staff or the system set about a record, not data the person provided: left out
 # of the portability package (Art. 20 covers provided and observed data, not what we derived).
@@ -567,12 +567,10 @@ def _audit_rows(
 
 
 def _cell(value: Any) -> Any:
-    """A spreadsheet would run a cell that starts with = + - @ as a formula: quote it."""
+    """Lists and dicts as JSON; then the guard every CSV export shares (formulas, bidi controls)."""
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
-        return "'" + value
-    return "" if value is None else value
+    return safe_cell(value)
 
 
 def _csv(block: Block, columns: list[str] | None = None) -> str:

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import models
 from django.test.utils import isolate_apps
 
+from vern.audit.events import AuditEvent
 from vern.audit.models import Entry as AuditEntry
 from vern.audit.services import Actor, audit_record
 from vern.lib.fields import EncryptedTextField
@@ -142,8 +143,8 @@ def test_every_vern_model_is_accounted_for_and_the_check_passes():
 def test_a_persons_records_are_found_in_every_registered_model_by_identifier():
     emails.staff_password_reset(to="ola@example.no", language="nb", name="Ola", link="https://x.test/a/")
     emails.staff_password_reset(to="kari@example.no", language="nb", name="Kari", link="https://x.test/b/")
-    audit_record(action="test.seen", actor=Actor.system(), subject_key=email_index("ola@example.no"))
-    audit_record(action="test.seen", actor=Actor.system(), subject_key=phone_index("+47 912 34 567"))
+    audit_record(action=AuditEvent.ENQUIRY_VIEWED, actor=Actor.system(), subject_key=email_index("ola@example.no"))
+    audit_record(action=AuditEvent.ENQUIRY_VIEWED, actor=Actor.system(), subject_key=phone_index("+47 912 34 567"))
     found = {f.entry.label: list(f.records) for f in records_of(email="OLA@example.no", phone="91234567")}
     assert [getattr(m, "to_address") for m in found["mail.OutboxMessage"]] == ["ola@example.no"]  # noqa: B009
     assert len(found["audit.Entry"]) == 2

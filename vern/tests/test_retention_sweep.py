@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from vern.audit.events import AuditEvent
 from vern.audit.models import Entry
 from vern.audit.services import Actor, audit_record, audit_verify
 from vern.declaration.durations import Duration
@@ -25,6 +26,9 @@ from vern.retention.services import HoldRefused, hold_place, hold_release, reten
 
 pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
+# Audit rows the tests write themselves; any events will do that nothing else writes here.
+OLD = AuditEvent.JOB_RETRIED
+HELD = AuditEvent.ENQUIRY_VIEWED
 TWO_YEARS = Duration.parse("24 months")
 
 
@@ -141,10 +145,10 @@ def test_the_audit_log_loses_its_oldest_rows_as_a_prefix_and_still_verifies(defa
     three_years_ago = timezone.now() - dt.timedelta(days=3 * 366 + 2)
     with time_machine.travel(three_years_ago, tick=False):
         for n in range(5):
-            audit_record(action="test.old", actor=Actor.system(), data={"n": n})
+            audit_record(action=OLD, actor=Actor.system(), data={"n": n})
     with time_machine.travel(three_years_ago + dt.timedelta(days=2), tick=False):
-        audit_record(action="test.held", actor=Actor.system(), subject_key=email_index("held@example.no"))
-        audit_record(action="test.old", actor=Actor.system(), data={"n": 6})
+        audit_record(action=HELD, actor=Actor.system(), subject_key=email_index("held@example.no"))
+        audit_record(action=OLD, actor=Actor.system(), data={"n": 6})
     declaration_publish(source=default_source, actor=Actor.cli())  # an audit row of today
     Hold.objects.create(
         subject_key=email_index("held@example.no"), reason="claim", ends_at=timezone.now() + dt.timedelta(days=9)
@@ -154,8 +158,8 @@ def test_the_audit_log_loses_its_oldest_rows_as_a_prefix_and_still_verifies(defa
     assert (plan["audit.Entry"].due, plan["audit.Entry"].held, plan["audit.Entry"].waiting) == (5, 1, 1)
     assert plan["audit.Entry"].oldest is not None and plan["audit.Entry"].oldest < three_years_ago + DAY
     sweep()
-    assert not Entry.objects.filter(action="test.old", data__n__lt=5).exists()
-    assert Entry.objects.filter(action="test.held").exists() and Entry.objects.filter(data__n=6).exists()
+    assert not Entry.objects.filter(action=OLD, data__n__lt=5).exists()
+    assert Entry.objects.filter(action=HELD).exists() and Entry.objects.filter(data__n=6).exists()
     result = audit_verify()
     assert result.ok, result.problems
 
@@ -328,11 +332,11 @@ def test_rows_missing_from_a_due_chain_stop_the_prune_with_an_error_and_the_rows
 
     with time_machine.travel(timezone.now() - dt.timedelta(days=3 * 366 + 2), tick=False):
         for n in range(20):
-            audit_record(action="test.old", actor=Actor.system(), data={"n": n})
+            audit_record(action=OLD, actor=Actor.system(), data={"n": n})
     declaration_publish(source=default_source, actor=Actor.cli())
     drop_guard()
     try:
-        Entry.objects.filter(action="test.old", data__n__gte=6, data__n__lt=14).delete()
+        Entry.objects.filter(action=OLD, data__n__gte=6, data__n__lt=14).delete()
     finally:
         restore_guard()
     declaration = engine_declaration()
@@ -341,5 +345,5 @@ def test_rows_missing_from_a_due_chain_stop_the_prune_with_an_error_and_the_rows
     with pytest.raises(ChainBroken, match="missing"):
         engine.sweep_one(compiled, declaration, timezone.now(), batch_size=3, actor=Actor.cli())
 
-    assert not Entry.objects.filter(action="test.old", data__n__lt=6).exists()
-    assert Entry.objects.filter(action="test.old", data__n__gte=14).count() == 6
+    assert not Entry.objects.filter(action=OLD, data__n__lt=6).exists()
+    assert Entry.objects.filter(action=OLD, data__n__gte=14).count() == 6

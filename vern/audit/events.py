@@ -1,0 +1,86 @@
+"""Every kind of event the audit log records: one value each, with the label staff read.
+
+The value (``"rights.received"``) is what the log stores and hashes; it never changes once
+rows carry it. The label is what a timeline shows, in the reader's language. ``audit_record``
+refuses any action that is not a member here, so a new kind of event starts with a line below.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.TextChoices):
+    # accounts: staff and their sign-ins
+    STAFF_CREATED = "staff.create", _("Staff account created")
+    STAFF_ROLES_CHANGED = "staff.roles_change", _("Staff roles changed")
+    STAFF_DEACTIVATED = "staff.deactivate", _("Staff account deactivated")
+    STAFF_REACTIVATED = "staff.reactivate", _("Staff account reactivated")
+    STAFF_PASSWORD_SET = "staff.password_set", _("Password set")
+    STAFF_PASSWORD_LINK_SENT = "staff.password_link_send", _("Link to set a password sent")
+    STAFF_PASSWORD_RESET_REQUESTED = "staff.password_reset_request", _("New password asked for")
+    STAFF_LOGGED_IN = "staff.login", _("Logged in")
+    STAFF_LOGIN_FAILED = "staff.login_failed", _("Failed login")
+    STAFF_LOGGED_OUT = "staff.logout", _("Logged out")
+
+    # ops: the console
+    JOB_RETRIED = "job.retry", _("Failed job retried")
+    MAIL_REQUEUED = "mail.requeue", _("Undelivered email sent again")
+
+    # declaration
+    POLICY_PUBLISHED = "policy.publish", _("Privacy policy published")
+
+    # consent
+    CONSENT_VIEWED = "consent.view", _("Consent records looked up")
+
+    # enquiries
+    ENQUIRY_RECEIVED = "enquiry.received", _("Enquiry received")
+    ENQUIRY_REGISTERED = "enquiry.registered", _("Enquiry registered by staff")
+    ENQUIRY_VIEWED = "enquiry.viewed", _("Enquiry opened")
+    ENQUIRY_LIST_VIEWED = "enquiry.list_viewed", _("Enquiry inbox opened")
+    ENQUIRY_CONTACT_LOGGED = "enquiry.contact_logged", _("Contact logged")
+    ENQUIRY_BECAME_CUSTOMER = "enquiry.became_customer", _("Marked as a customer")
+    ENQUIRY_RELATIONSHIP_ENDED = "enquiry.relationship_ended", _("Customer relationship ended")
+    ENQUIRY_DELETED = "enquiry.deleted", _("Enquiry deleted")
+
+    # retention
+    RETENTION_VIEWED = "retention.viewed", _("Retention page opened")
+    RETENTION_SWEEP_REQUESTED = "retention.sweep_requested", _("Retention sweep asked for")
+    RETENTION_SWEPT = "retention.swept", _("Retention sweep finished")
+    RETENTION_REMOVED = "retention.removed", _("Rows removed after their retention period")
+    RETENTION_HOLD_PLACED = "retention.hold_placed", _("Legal hold placed")
+    RETENTION_HOLD_RELEASED = "retention.hold_released", _("Legal hold released")
+    CHAIN_PRUNED = "retention.chain_pruned", _("Oldest rows of a log removed")
+
+    # rights: a privacy request and its steps
+    RIGHTS_RECEIVED = "rights.received", _("Request received")
+    RIGHTS_REGISTERED = "rights.registered", _("Request registered by staff")
+    RIGHTS_CONFIRMED = "rights.confirmed", _("Request confirmed")
+    RIGHTS_LAPSED = "rights.lapsed", _("Request not confirmed in time")
+    RIGHTS_VIEWED = "rights.viewed", _("Request opened")
+    RIGHTS_ASSIGNED = "rights.assigned", _("Request assigned")
+    RIGHTS_STARTED = "rights.started", _("Work on a request started")
+    RIGHTS_NOTED = "rights.noted", _("Note added to a request")
+    RIGHTS_PHONE_VERIFIED = "rights.phone_verified", _("Phone number verified")
+    RIGHTS_EXTENDED = "rights.extended", _("Deadline extended")
+    RIGHTS_FULFILLED = "rights.fulfilled", _("Right carried out")
+    RIGHTS_ANSWERED = "rights.answered", _("Request answered")
+    RIGHTS_REFUSED = "rights.refused", _("Request refused")
+    RIGHTS_RECTIFIED = "rights.rectified", _("Record corrected")
+    RIGHTS_MARKETING_SUPPRESSED = "rights.marketing_suppressed", _("Address blocked from marketing")
+    RIGHTS_RESTRICTION_LIFT_ANNOUNCED = "rights.restriction_lift_announced", _("End of restriction announced")
+    RIGHTS_RESTRICTION_LIFTED = "rights.restriction_lifted", _("Restriction lifted")
+    RIGHTS_DOWNLOADED = "rights.downloaded", _("Package downloaded")
+    RIGHTS_ERASED = "rights.erased", _("Data erased")
+    RIGHTS_ERASURE_REPLAYED = "rights.erasure_replayed", _("Erasure carried out again after a restore")
+    RIGHTS_ERASURES_REPLAYED = "rights.erasures_replayed", _("Erasure journal replayed")
+
+
+def event_label(action: str) -> str:
+    """The label of a stored action in the active language; the stored text itself when it names
+    no member (a row written before the event was renamed, or one edited by hand)."""
+    try:
+        return str(AuditEvent(action).label)
+    except ValueError:
+        return action

@@ -1,0 +1,38 @@
+"""The audit log page names each event in the reader's language, and can show one kind only."""
+
+from __future__ import annotations
+
+import pytest
+
+from vern.audit.events import AuditEvent
+from vern.audit.services import Actor, audit_record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_row_says_what_happened_in_the_readers_language_with_the_stored_name_beside_it(client, personas):
+    audit_record(action=AuditEvent.ENQUIRY_DELETED, actor=Actor.system(), object_type="enquiry", object_id=7)
+    audit_record(action="rights.received", actor=Actor.visitor(), object_type="rights.request", object_id=3)
+    client.force_login(personas.privacy_officer)
+
+    norwegian = client.get("/staff/audit/").content.decode()
+    assert "Forespørsel mottatt" in norwegian and "Henvendelse slettet" in norwegian
+    assert "Request received" not in norwegian
+    english = client.get("/en/staff/audit/").content.decode()
+    assert "Request received" in english and "Enquiry deleted" in english
+    assert '<span class="mono muted small">rights.received</span>' in english  # what the log itself holds
+    assert '<option value="rights.received">Request received</option>' in english
+
+
+def test_the_log_can_be_narrowed_to_one_kind_of_event(client, personas):
+    for n in range(3):
+        audit_record(action=AuditEvent.ENQUIRY_VIEWED, actor=Actor.system(), object_type="enquiry", object_id=n)
+    audit_record(action=AuditEvent.RIGHTS_VIEWED, actor=Actor.system(), object_type="rights.request", object_id=9)
+    client.force_login(personas.privacy_officer)
+
+    page = client.get("/en/staff/audit/?action=enquiry.viewed").content.decode()
+    assert page.count('<span class="mono muted small">enquiry.viewed</span>') == 3
+    assert "rights.viewed</span>" not in page
+    assert '<option value="enquiry.viewed" selected>' in page
+    everything = client.get("/en/staff/audit/?action=no.such_event").content.decode()  # unknown: no filter
+    assert "rights.viewed</span>" in everything and everything.count("enquiry.viewed</span>") == 3
