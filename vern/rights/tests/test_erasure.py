@@ -93,7 +93,7 @@ def test_the_preview_counts_what_goes_and_names_the_ground_of_what_stays(publish
     assert preview.erased_count == 3
     assert {line.label for line in preview.kept} >= {"rights.Request", "rights.Event", "audit.Entry"}
     assert preview.keys == ("email", "phone") and preview.contact_cleared == 2
-    assert lines["mail.OutboxMessage"].name == "outbox message" and lines["mail.OutboxMessage"].action_text
+    assert lines["mail.OutboxMessage"].name == "utgående e-post" and lines["mail.OutboxMessage"].action_text
 
 
 def test_erasure_deletes_the_persons_mail_clears_their_other_requests_and_writes_a_receipt(published, personas):
