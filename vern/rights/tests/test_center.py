@@ -21,7 +21,7 @@ from vern.audit.models import Entry
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
-from vern.rights import services
+from vern.rights import texts
 from vern.rights.models import Request, Right
 from vern.testing import wait_for
 
@@ -250,7 +250,7 @@ def test_the_mailed_link_confirms_the_request_end_to_end_over_smtp(client, publi
     html = confirmed.content.decode()
     request = Request.objects.get()
     assert confirmed.status_code == 200 and request.status == "confirmed" and request.verified_at is not None
-    assert f"reference {services.reference_of(request)}" in html
+    assert f"reference {texts.reference_of(request)}" in html
     assert "A privacy officer handles the rest of your request." in html
     assert "download" not in html.split("<main", 1)[1].lower()
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vern.audit.services import Actor
-from vern.rights.erasure import journal_path, replay_tombstones
+from vern.rights.services.erasure import journal_path, replay_tombstones
 
 
 class Command(BaseCommand):
