@@ -273,6 +273,33 @@ def test_the_readable_page_is_in_the_requests_language(kari, language, expected,
     assert "per.hansen@example.com" not in page
 
 
+@pytest.mark.parametrize(
+    "language,titles",
+    [
+        (
+            "nb",
+            {
+                "enquiries.Enquiry": "Henvendelser",
+                "enquiries.ContactLog": "Kontaktlogg",
+                "analytics.Hit": "Sidevisninger",
+            },
+        ),
+        (
+            "en",
+            {"enquiries.Enquiry": "Enquiries", "enquiries.ContactLog": "Contact log", "analytics.Hit": "Page views"},
+        ),
+    ],
+)
+def test_each_block_is_titled_by_its_models_own_name_in_the_requests_language(kari, language, titles):
+    kari.language = language
+    kari.save(update_fields=["language"])
+    files = unzip(access_package(kari))
+    data = json.loads(files["data.json"])
+    for label, title in titles.items():
+        assert block(data, label)["title"] == title
+        assert f">{title}<" in files["index.html"]
+
+
 def validate(instance: Any, schema: dict[str, Any]) -> list[str]:
     """Every way ``instance`` breaks the JSON Schema (draft 2020-12, with formats checked)."""
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())

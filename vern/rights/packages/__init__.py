@@ -2,7 +2,8 @@
 
 Both are built by walking the registry (``vern.registry.entries``), never from a
 list kept here: every registered model is searched by the person's stored keys,
-with an indexed lookup each, and only the person's rows are read.
+with an indexed lookup each, and only the person's rows are read. Each model is
+titled by its own ``verbose_name_plural``, in the reader's language.
 
 The access package (LAW.md R14, §1c) is a zip of
 
@@ -30,7 +31,7 @@ What the packages hold is assembled apart from the files it is rendered into:
 - ``supplement``: the §1c information from the published declaration, and the audit rows;
 - ``contents``: what ``data.json`` and ``portability.json`` hold (``access_data``, ``portability_data``);
 - ``rendering``: the zip files, with their JSON, CSV and HTML (``access_package``, ``portability_package``);
-- ``titles``: the readable names of models, fields and actors on the HTML page.
+- ``titles``: the readable names of fields and actors on the HTML page.
 
 The single-use links they are fetched by are a service: ``vern.rights.services.downloads``.
 """

@@ -25,7 +25,7 @@ from vern.registry.entries import Entry, Part, parts
 from vern.rights import deadlines
 from vern.rights.models import Request
 from vern.rights.packages.masking import Masker
-from vern.rights.packages.titles import FIELD_TITLES, MODEL_TITLES
+from vern.rights.packages.titles import FIELD_TITLES
 from vern.rights.selectors import person_keys, records_by_keys
 
 PORTABLE_BASES = frozenset({"a", "b"})
@@ -55,8 +55,8 @@ class Block:
 
 
 def _model_title(model: type[models.Model]) -> str:
-    title = MODEL_TITLES.get(model._meta.label)
-    return str(title) if title is not None else str(capfirst(model._meta.verbose_name_plural))
+    """The model's own name for its rows, in the language active now (the reader's)."""
+    return str(capfirst(model._meta.verbose_name_plural))
 
 
 def _field_title(model_field: models.Field[Any, Any]) -> str:

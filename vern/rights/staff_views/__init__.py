@@ -16,5 +16,5 @@ The pages, by what they do (the URLs are in ``vern/rights/staff_urls.py``):
 - ``erasure``: the preview of an erasure, carrying it out, and its receipt;
 - ``rectification``: correcting a field of one of the person's records;
 - ``restriction``: the decision on an objection, and the end of a restriction;
-- ``pages``: what those pages share (the deadline in words, model names, the confirm page).
+- ``pages``: what those pages share (the deadline in words, model titles, the confirm page).
 """

@@ -20,22 +20,22 @@ from vern.rights.models import Request, Right
 from vern.rights.services.erasure import Preview, erasure_carry_out, erasure_preview
 from vern.rights.services.steps import WHILE_OPEN, RequestRefused
 from vern.rights.staff_forms import ErasureForm, refusal_of, refusal_text
-from vern.rights.staff_views.pages import confirm_page, key_names, model_names
+from vern.rights.staff_views.pages import confirm_page, key_names, model_title
 
 
 def _preview_rows(preview: Preview) -> list[dict[str, Any]]:
-    """The erasure preview's lines, named for a privacy officer."""
+    """The erasure preview's lines, each model titled by its own name."""
     return [
         {
             "label": line.label,
-            "name": model_names().get(line.label) or str(line.name).capitalize(),
+            "name": model_title(line.label),
             "count": line.count,
             "action": line.action,
             "action_text": line.action_text,
             "erased": line.erased,
             "ground": line.ground,
             "fields": list(line.fields),
-            "part_of": model_names().get(line.part_of, line.part_of) if line.part_of else "",
+            "part_of": model_title(line.part_of) if line.part_of else "",
             "note": str(line.note),
         }
         for line in preview.lines
@@ -48,15 +48,14 @@ def _receipt(subject: Request) -> dict[str, Any] | None:
     if event is None:
         return None
     data = event.data or {}
-    names = model_names()
     deleted = data.get("deleted") or {}
     anonymised = data.get("anonymised") or {}
     return {
         "at": event.at,
         "actor": event.actor.name if event.actor else "",
-        "deleted": [(names.get(label, label), label, count) for label, count in deleted.items()],
-        "anonymised": [(names.get(label, label), label, count) for label, count in anonymised.items()],
-        "kept": [(names.get(label, label), label, ground) for label, ground in (data.get("kept") or {}).items()],
+        "deleted": [(model_title(label), label, count) for label, count in deleted.items()],
+        "anonymised": [(model_title(label), label, count) for label, count in anonymised.items()],
+        "kept": [(model_title(label), label, ground) for label, ground in (data.get("kept") or {}).items()],
         "contact_cleared": int(data.get("contact_cleared") or 0),
         "keys": key_names(data.get("keys") or []),
         "removed": sum(int(n) for n in deleted.values()) + sum(int(n) for n in anonymised.values()),

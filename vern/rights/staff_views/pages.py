@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.apps import apps
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -25,33 +26,14 @@ from vern.rights.texts import reference_of
 PACKAGE_KINDS = (Right.ACCESS.value, Right.PORTABILITY.value)
 
 
-def model_names() -> dict[str, str]:
-    """The registered models, named for a privacy officer (the models' own names are for developers)."""
-    return {
-        "analytics.Hit": _("Page views (statistics)"),
-        "analytics.LogEvent": _("Technical log"),
-        "audit.Entry": _("Audit log"),
-        "consent.ConsentEvent": _("Cookie consent"),
-        "enquiries.Enquiry": _("Enquiries"),
-        "enquiries.ContactLog": _("Contact log of an enquiry"),
-        "enquiries.SearchTerm": _("Search index of an enquiry"),
-        "mail.OutboxMessage": _("Emails sent"),
-        "newsletter.Subscription": _("Newsletter subscriptions"),
-        "retention.Hold": _("Legal holds"),
-        "rights.Request": _("Rights requests"),
-        "rights.Event": _("Timeline of a request"),
-        "rights.Download": _("Download links of a request"),
-        "rights.Restriction": _("Restrictions of processing"),
-        "rights.Suppression": _("Blocked from marketing"),
-        "rights.Tombstone": _("Erasure journal"),
-    }
-
-
-def model_name(label: str, model: type[models.Model] | None = None) -> str:
-    name = model_names().get(label)
-    if name is not None:
-        return name
-    return str(model._meta.verbose_name_plural).capitalize() if model is not None else label
+def model_title(label: str) -> str:
+    """A model's own name for its rows (``verbose_name_plural``), in the staff member's language; a
+    label that names no model (one since removed) is shown as it is."""
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return label
+    return str(capfirst(model._meta.verbose_name_plural))
 
 
 def date_text(day: dt.date | str) -> str:

@@ -19,7 +19,7 @@ from vern.rights.services.rectification import rectifiable_fields
 from vern.rights.services.rectification import rectify as rectify_field
 from vern.rights.services.steps import WHILE_OPEN, RequestRefused
 from vern.rights.staff_forms import RectifyForm, refusal_of, refusal_text
-from vern.rights.staff_views.pages import confirm_page, detail_url, model_name
+from vern.rights.staff_views.pages import confirm_page, detail_url, model_title
 
 RECORDS_SHOWN = 20
 
@@ -94,7 +94,7 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
         groups.append(
             {
                 "label": label,
-                "name": model_name(label, item.entry.model),
+                "name": model_title(label),
                 "count": item.count,
                 "records": [
                     {
@@ -123,7 +123,7 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
         shown=RECORDS_SHOWN,
         record=record,
         record_key=f"{entry.label}:{record.pk}" if record is not None and entry is not None else "",
-        record_name=model_name(entry.label, entry.model) if entry is not None else "",
+        record_name=model_title(entry.label) if entry is not None else "",
         values=values,
         form=form,
     )

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from vern.accounts.models import User
 from vern.rights.models import Event, Request, Right
-from vern.rights.staff_views.pages import date_text, model_name
+from vern.rights.staff_views.pages import date_text, model_title
 
 
 def event_labels() -> dict[str, str]:
@@ -70,7 +70,7 @@ def _event_detail(event: Event, names: dict[int, str]) -> str:
         count = sum(int(n) for n in (data.get("deleted") or {}).values())
         count += sum(int(n) for n in (data.get("anonymised") or {}).values())
         count += int(data.get("contact_cleared") or 0)
-        name = model_name(str(data.get("model", "")))
+        name = model_title(str(data.get("model", "")))
         return ngettext("%(name)s: %(count)s record", "%(name)s: %(count)s records", count) % {
             "name": name,
             "count": count,

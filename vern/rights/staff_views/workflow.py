@@ -39,7 +39,7 @@ from vern.rights.staff_views.pages import (
     date_text,
     detail_url,
     key_names,
-    model_name,
+    model_title,
     rights_of,
     viewed,
 )
@@ -54,7 +54,7 @@ def _discovery(subject: Request) -> list[dict[str, Any]]:
     return [
         {
             "label": found.entry.label,
-            "name": model_name(found.entry.label, found.entry.model),
+            "name": model_title(found.entry.label),
             "count": found.count,
             "mode": found.entry.erasure,
             "mode_text": str(Action(found.entry.erasure).label)
