@@ -20,8 +20,8 @@ the default declaration published:
 * then, each phase in a fresh process (so that its peak memory is the work's, not
   the loading's), for each person: discovery (``vern.rights.selectors.discover``,
   which counts the rows of every registered model), the access package
-  (``vern.rights.packages.access_package``, the zip) and the erasure
-  (``vern.rights.erasure.erasure_carry_out``, each person erased once). One more
+  (``vern.rights.packages.rendering.access_package``, the zip) and the erasure
+  (``vern.rights.services.erasure.erasure_carry_out``, each person erased once). One more
   person is done first in each process and not counted (a server's process is
   warm); that first call's time is printed beside the figures;
 * the query plans of every lookup discovery makes (``EXPLAIN`` on PostgreSQL after
@@ -706,11 +706,11 @@ def inner_measure(phase: str, requests: list[int], warm: int) -> dict[str, Any]:
                 return sum(found.count for found in discover(request))
 
         elif phase == "access":
-            from vern.rights.packages import access_package
+            from vern.rights.packages.rendering import access_package
 
             action = access_package
         else:
-            from vern.rights.erasure import erasure_carry_out
+            from vern.rights.services.erasure import erasure_carry_out
 
             def action(request: Request) -> Any:
                 return erasure_carry_out(request=request, staff=None, actor=Actor.system())

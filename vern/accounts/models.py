@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from vern.accounts.roles import Capability, Role, capabilities_of
 from vern.lib.normalise import InvalidIdentifier, normalise_email
@@ -47,6 +48,8 @@ class User(AbstractBaseUser):
     objects = UserManager()
 
     class Meta:
+        verbose_name = _("staff account")
+        verbose_name_plural = _("staff accounts")
         ordering = ["name", "email"]
 
     class Privacy:
@@ -77,6 +80,8 @@ class RoleGrant(models.Model):
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("staff role")
+        verbose_name_plural = _("staff roles")
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_grant_per_role")]
 
     class Privacy:

@@ -41,6 +41,10 @@ class Salt(models.Model):
     key = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name = _("daily visitor key")
+        verbose_name_plural = _("daily visitor keys")
+
     class Privacy:
         not_personal = "A random key per day; nothing about a visitor."
 
@@ -81,6 +85,8 @@ class Hit(models.Model):
     engaged_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("page view")
+        verbose_name_plural = _("page views")
         indexes = [
             models.Index(fields=["at"], name="hit_at"),
             models.Index(fields=["consent_id"], name="hit_consent"),
@@ -135,6 +141,8 @@ class DailyStat(models.Model):
     duration_ms = models.PositiveBigIntegerField(default=0)  # the engaged time of the visits, summed
 
     class Meta:
+        verbose_name = _("daily total")
+        verbose_name_plural = _("daily totals")
         constraints = [models.UniqueConstraint(fields=["dimension", "day", "value"], name="dailystat_unique")]
 
     class Privacy:
@@ -160,6 +168,8 @@ class Dropped(models.Model):
     count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("count of hits not stored")
+        verbose_name_plural = _("counts of hits not stored")
         constraints = [models.UniqueConstraint(fields=["day", "reason", "agent"], name="dropped_unique")]
 
     class Privacy:
@@ -189,6 +199,8 @@ class LogEvent(models.Model):
     detail = models.CharField(max_length=200, blank=True)  # a code or scope, never an identifier
 
     class Meta:
+        verbose_name = _("technical log entry")
+        verbose_name_plural = _("technical log")
         indexes = [
             models.Index(fields=["at"], name="logevent_at"),
         ]

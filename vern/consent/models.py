@@ -12,6 +12,10 @@ class Snapshot(models.Model):
     content = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name = _("consent banner as shown")
+        verbose_name_plural = _("consent banners as shown")
+
     class Privacy:
         not_personal = "The texts and buttons of a banner, the same for every visitor."
 
@@ -61,6 +65,8 @@ class ConsentEvent(models.Model):
     mac = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = _("cookie choice")
+        verbose_name_plural = _("cookie choices")
         indexes = [
             models.Index(fields=["created_at"], name="consent_created"),
             # The few withdrawals made by rights requests, which every process reads to honour them.

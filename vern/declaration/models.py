@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class PolicyVersion(models.Model):
@@ -25,6 +26,8 @@ class PolicyVersion(models.Model):
     consent_revision = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name = _("version of the privacy policy")
+        verbose_name_plural = _("versions of the privacy policy")
         ordering = ["-number"]
 
     class Privacy:

@@ -6,18 +6,20 @@ import difflib
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
+from vern.accounts.steps import staff_step
 from vern.audit.services import Actor
 from vern.declaration import ropa, selectors, services
 from vern.declaration.loading import DeclarationInvalid, Problem
+from vern.declaration.models import PolicyVersion
 from vern.declaration.rules import art13_checklist
 
 
@@ -72,21 +74,31 @@ def overview(request: HttpRequest) -> HttpResponse:
 @staff_view(Capability.MANAGE_DECLARATION)
 @require_POST
 def publish(request: HttpRequest) -> HttpResponse:
-    try:
+    def publish_draft() -> PolicyVersion:
         source = Path(settings.VERN_DECLARATION).read_text(encoding="utf-8")
-        version = services.declaration_publish(
+        return services.declaration_publish(
             source=source,
             actor=Actor.from_request(request),
             significant=request.POST.get("significant") == "yes",
             note=request.POST.get("note", "")[:2000],
         )
-    except (DeclarationInvalid, OSError, UnicodeDecodeError):
-        messages.error(request, _("The draft has problems and was not published. Nothing changed."))
-    except services.NothingChanged:
-        messages.info(request, _("The draft is the same as the published version; nothing was published."))
-    else:
-        messages.success(request, _("Version %(number)s is published.") % {"number": version.number})
-    return redirect("declaration_staff:overview")
+
+    return staff_step(
+        request,
+        publish_draft,
+        refused=(DeclarationInvalid, OSError, UnicodeDecodeError, services.NothingChanged),
+        informative=(services.NothingChanged,),
+        explain=_not_published,
+        done=lambda version: _("Version %(number)s is published.") % {"number": version.number},
+        then=reverse("declaration_staff:overview"),
+        redirect_status=302,
+    )
+
+
+def _not_published(refused: Exception) -> str:
+    if isinstance(refused, services.NothingChanged):
+        return _("The draft is the same as the published version; nothing was published.")
+    return _("The draft has problems and was not published. Nothing changed.")
 
 
 @staff_view(Capability.MANAGE_DECLARATION)

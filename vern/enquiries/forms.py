@@ -16,6 +16,7 @@ from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from vern.accounts.steps import PlacesRefusals
 from vern.enquiries.models import ContactLog, Enquiry
 from vern.lib.formfields import EmailAddressField, PhoneNumberField
 
@@ -135,7 +136,10 @@ class EnquiryForm(EnquiryFields):
         return bool(self.data.get("website", "").strip()) if hasattr(self.data, "get") else False
 
 
-class RegisterForm(EnquiryFields):
+class RegisterForm(EnquiryFields, PlacesRefusals):
+    # A refusal of ``enquiry_register`` (no policy allows the kind) is about the whole form.
+    OTHER_REFUSALS_ON_FORM = True
+
     """An enquiry that came by email or telephone, entered by staff (P3)."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Enquiry.Kind.choices, initial=Enquiry.Kind.CONTACT)
@@ -242,7 +246,7 @@ class CustomerForm(forms.Form):
         return _readable(self.cleaned_data["note"], multiline=True).replace("\r\n", "\n")
 
 
-class RelationshipEndedForm(forms.Form):
+class RelationshipEndedForm(PlacesRefusals):
     ended_on = forms.DateField(
         label=_("The customer relationship ended on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -71,6 +71,8 @@ class Enquiry(models.Model):
     submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
+        verbose_name = _("enquiry")
+        verbose_name_plural = _("enquiries")
         indexes = [
             models.Index(fields=["-received_at"], name="enquiry_received"),
             models.Index(fields=["status", "last_contact_at"], name="enquiry_status_contact"),
@@ -140,6 +142,8 @@ class ContactLog(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("contact log entry")
+        verbose_name_plural = _("contact log")
         indexes = [models.Index(fields=["enquiry", "-happened_at"], name="contact_log_enquiry")]
 
     class Privacy:
@@ -157,6 +161,8 @@ class SearchTerm(models.Model):
     digest = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = _("search term of an enquiry")
+        verbose_name_plural = _("search index of enquiries")
         indexes = [models.Index(fields=["digest", "enquiry"], name="search_term_digest")]
         constraints = [models.UniqueConstraint(fields=["enquiry", "digest"], name="one_term_per_enquiry")]
 

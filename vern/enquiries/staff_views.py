@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from vern.accounts.access import require_capability, staff_view
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
+from vern.accounts.steps import staff_step
 from vern.declaration.models import PolicyVersion
 from vern.declaration.selectors import declaration_of, latest_version_for, retention_body
 from vern.enquiries import selectors, tokens
@@ -129,8 +129,9 @@ def register(request: HttpRequest) -> HttpResponse:
         form.add_error(None, _("The form has expired. Check the details and register again."))
     if submission is not None and form.is_valid():
         data = form.cleaned_data
-        try:
-            enquiry = enquiry_register(
+        done = staff_step(
+            request,
+            lambda: enquiry_register(
                 staff=staff,
                 kind=data["kind"],
                 channel=data["channel"],
@@ -139,12 +140,15 @@ def register(request: HttpRequest) -> HttpResponse:
                 language=data["language"],
                 acknowledge=data["acknowledge"],
                 submission_key=submission,
-            )
-        except EnquiryRefused:
-            form.add_error(None, _("No privacy policy allows enquiries of this kind; publish one that does."))
-        else:
-            messages.success(request, _("The enquiry is registered."))
-            return HttpResponseRedirect(reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk}), status=303)
+            ),
+            refused=EnquiryRefused,
+            explain=lambda refused: _("No privacy policy allows enquiries of this kind; publish one that does."),
+            form=form,
+            done=_("The enquiry is registered."),
+            then=_detail_url,
+        )
+        if done is not None:
+            return done
     data_copy = request.POST.copy()
     data_copy["token"] = tokens.issue("register")
     form.data = data_copy
@@ -186,8 +190,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, staff, enquiry)
 
 
-def _back(enquiry: Enquiry) -> HttpResponseRedirect:
-    return HttpResponseRedirect(reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk}), status=303)
+def _detail_url(enquiry: Enquiry) -> str:
+    return reverse("enquiries_staff:detail", kwargs={"pk": enquiry.pk})
 
 
 @staff_view(Capability.WORK_ENQUIRIES)
@@ -198,11 +202,14 @@ def log_contact(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, staff, enquiry, status=400, contact_form=form)
     data = form.cleaned_data
-    enquiry_log_contact(
-        staff=staff, enquiry=enquiry, kind=data["kind"], happened_at=data["happened_at"], note=data["note"]
+    return staff_step(
+        request,
+        lambda: enquiry_log_contact(
+            staff=staff, enquiry=enquiry, kind=data["kind"], happened_at=data["happened_at"], note=data["note"]
+        ),
+        done=_("The contact is logged. The enquiry is kept from this contact on."),
+        then=_detail_url(enquiry),
     )
-    messages.success(request, _("The contact is logged. The enquiry is kept from this contact on."))
-    return _back(enquiry)
 
 
 @staff_view(Capability.WORK_ENQUIRIES)
@@ -212,9 +219,12 @@ def mark_customer(request: HttpRequest, pk: int) -> HttpResponse:
     form = CustomerForm(request.POST)
     if not form.is_valid():
         return _detail(request, staff, enquiry, status=400, customer_form=form)
-    enquiry_mark_customer(staff=staff, enquiry=enquiry, note=form.cleaned_data["note"])
-    messages.success(request, _("Marked as a customer. The enquiry now follows the customer retention rule."))
-    return _back(enquiry)
+    return staff_step(
+        request,
+        lambda: enquiry_mark_customer(staff=staff, enquiry=enquiry, note=form.cleaned_data["note"]),
+        done=_("Marked as a customer. The enquiry now follows the customer retention rule."),
+        then=_detail_url(enquiry),
+    )
 
 
 @staff_view(Capability.WORK_ENQUIRIES)
@@ -226,16 +236,22 @@ def end_relationship(request: HttpRequest, pk: int) -> HttpResponse:
         return _detail(request, staff, enquiry, status=400, ended_form=form)
     ended_on: dt.date = form.cleaned_data["ended_on"]
     ended_at = timezone.make_aware(dt.datetime.combine(ended_on, dt.time(23, 59)))
-    try:
-        enquiry_end_relationship(staff=staff, enquiry=enquiry, ended_at=min(ended_at, timezone.now()))
-    except EnquiryRefused as exc:
-        if exc.code == "already_ended":
-            messages.error(request, _("The end of this customer relationship is already recorded."))
-        else:
-            messages.error(request, _("Only a customer's relationship can end."))
-        return _detail(request, staff, enquiry, status=400)
-    messages.success(request, _("The end of the customer relationship is recorded."))
-    return _back(enquiry)
+    done = staff_step(
+        request,
+        lambda: enquiry_end_relationship(staff=staff, enquiry=enquiry, ended_at=min(ended_at, timezone.now())),
+        refused=EnquiryRefused,
+        explain=_not_ended,
+        form=form,
+        done=_("The end of the customer relationship is recorded."),
+        then=_detail_url(enquiry),
+    )
+    return done or _detail(request, staff, enquiry, status=400)
+
+
+def _not_ended(refused: EnquiryRefused) -> str:
+    if refused.code == "already_ended":
+        return _("The end of this customer relationship is already recorded.")
+    return _("Only a customer's relationship can end.")
 
 
 @staff_view(Capability.WORK_ENQUIRIES)
@@ -245,9 +261,12 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
-            enquiry_delete(staff=staff, enquiry=enquiry, reason=form.cleaned_data["reason"])
-            messages.success(request, _("The enquiry is deleted, with its contact log."))
-            return HttpResponseRedirect(reverse("enquiries_staff:inbox"), status=303)
+            return staff_step(
+                request,
+                lambda: enquiry_delete(staff=staff, enquiry=enquiry, reason=form.cleaned_data["reason"]),
+                done=_("The enquiry is deleted, with its contact log."),
+                then=reverse("enquiries_staff:inbox"),
+            )
         enquiry_viewed(staff=staff, enquiry=enquiry)
         return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form}, status=400)
     enquiry_viewed(staff=staff, enquiry=enquiry)

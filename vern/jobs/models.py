@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Job(models.Model):
@@ -37,6 +38,8 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
         indexes = [
             models.Index(fields=["status", "run_after"], name="job_due"),
             models.Index(fields=["status", "lease_expires_at"], name="job_lease"),
@@ -63,6 +66,10 @@ class Schedule(models.Model):
     name = models.CharField(max_length=100, unique=True)
     next_run_at = models.DateTimeField()
     last_enqueued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job schedule")
+        verbose_name_plural = _("job schedules")
 
     class Privacy:
         not_personal = "When periodic jobs next run."

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from vern.lib.fields import EncryptedTextField
 
@@ -49,6 +50,8 @@ class OutboxMessage(models.Model):
     ephemeral = models.BooleanField(default=False)
 
     class Meta:
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 
     class Privacy:

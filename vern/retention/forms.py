@@ -7,11 +7,15 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vern.accounts.steps import PlacesRefusals
 from vern.lib.formfields import EmailAddressField, PhoneNumberField
 from vern.registry.entries import entries
 
 
-class HoldForm(forms.Form):
+class HoldForm(PlacesRefusals):
+    # A refusal of ``hold_place`` (no such record, a past end) is shown above the form's fields.
+    OTHER_REFUSALS_ON_FORM = True
+
     email = EmailAddressField(label=_("The person's email address"), required=False)
     phone = PhoneNumberField(label=_("or their phone number"), required=False)
     record_model = forms.ChoiceField(label=_("or one record: the kind"), required=False)

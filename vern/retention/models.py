@@ -32,6 +32,8 @@ class Hold(models.Model):
     )
 
     class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
         indexes = [
             models.Index(fields=["record_model", "record_pk"], name="hold_record"),
             models.Index(fields=["released_at", "ends_at"], name="hold_active"),
@@ -84,6 +86,8 @@ class Run(models.Model):
     error = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("retention sweep")
+        verbose_name_plural = _("retention sweeps")
         indexes = [models.Index(fields=["-started_at"], name="retention_run_started")]
 
     class Privacy:

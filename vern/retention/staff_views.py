@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts.access import require_capability, staff_view
+from vern.accounts.models import User
 from vern.accounts.roles import Capability
+from vern.accounts.steps import staff_step
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.jobs.services import job_enqueue_once
@@ -54,6 +55,15 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sweep_now(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, Capability.MANAGE_RETENTION)
+    return staff_step(
+        request,
+        lambda: _queue_sweep(staff),
+        done=_("A sweep is queued; the worker runs it within a minute."),
+        then=reverse("retention_staff:overview"),
+    )
+
+
+def _queue_sweep(staff: User) -> None:
     with transaction.atomic():
         job = job_enqueue_once(selectors.SWEEP_JOB, key=selectors.SWEEP_JOB, payload={"staff_id": staff.pk})
         if job is not None:
@@ -63,8 +73,6 @@ def sweep_now(request: HttpRequest) -> HttpResponse:
                 object_type="jobs.job",
                 object_id=job.pk,
             )
-    messages.success(request, _("A sweep is queued; the worker runs it within a minute."))
-    return HttpResponseRedirect(reverse("retention_staff:overview"), status=303)
 
 
 @staff_view(Capability.MANAGE_RETENTION)
@@ -72,23 +80,25 @@ def sweep_now(request: HttpRequest) -> HttpResponse:
 def hold_new(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, Capability.MANAGE_RETENTION)
     form = HoldForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            hold_place(
-                staff=staff,
-                reason=data["reason"],
-                ends_at=form.ends_at,
-                email=data["email"],
-                phone=data["phone"],
-                record_model=data["record_model"],
-                record_pk=data["record_pk"].strip(),
-            )
-        except HoldRefused as exc:
-            form.add_error(None, HOLD_MESSAGES.get(exc.code, lambda: _("The hold could not be placed."))())
-        else:
-            messages.success(request, _("The hold is in place. Nothing it covers is removed until it ends."))
-            return HttpResponseRedirect(reverse("retention_staff:overview"), status=303)
+    done = staff_step(
+        request,
+        lambda: hold_place(
+            staff=staff,
+            reason=form.cleaned_data["reason"],
+            ends_at=form.ends_at,
+            email=form.cleaned_data["email"],
+            phone=form.cleaned_data["phone"],
+            record_model=form.cleaned_data["record_model"],
+            record_pk=form.cleaned_data["record_pk"].strip(),
+        ),
+        refused=HoldRefused,
+        explain=lambda refused: HOLD_MESSAGES.get(refused.code, lambda: _("The hold could not be placed."))(),
+        form=form,
+        done=_("The hold is in place. Nothing it covers is removed until it ends."),
+        then=reverse("retention_staff:overview"),
+    )
+    if done is not None:
+        return done
     return _overview(request, form, status=400)
 
 
@@ -97,10 +107,11 @@ def hold_new(request: HttpRequest) -> HttpResponse:
 def hold_end(request: HttpRequest, pk: int) -> HttpResponse:
     staff = require_capability(request, Capability.MANAGE_RETENTION)
     hold = get_object_or_404(Hold, pk=pk)
-    try:
-        hold_release(staff=staff, hold=hold)
-    except HoldRefused:
-        messages.error(request, _("This hold has already ended."))
-    else:
-        messages.success(request, _("The hold is released. What it kept is removed at the next sweep if due."))
-    return HttpResponseRedirect(reverse("retention_staff:overview"), status=303)
+    return staff_step(
+        request,
+        lambda: hold_release(staff=staff, hold=hold),
+        refused=HoldRefused,
+        explain=lambda refused: _("This hold has already ended."),
+        done=_("The hold is released. What it kept is removed at the next sweep if due."),
+        then=reverse("retention_staff:overview"),
+    )

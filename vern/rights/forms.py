@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vern.lib.formfields import EmailAddressField, PhoneNumberField
 from vern.rights.models import Right
-from vern.rights.services import MAX_DETAILS
+from vern.rights.services.steps import MAX_DETAILS
 
 # Control characters other than tab and newlines, and the replacement character that
 # stands for bytes that were not valid UTF-8.

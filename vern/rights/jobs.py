@@ -3,7 +3,9 @@ from __future__ import annotations
 import datetime as dt
 
 from vern.jobs.registry import job
-from vern.rights.services import reminders_send, requests_lapse, restrictions_lift_due
+from vern.rights.services.intake import requests_lapse
+from vern.rights.services.restriction import restrictions_lift_due
+from vern.rights.services.workflow import reminders_send
 
 
 @job("rights.deadlines", every=dt.timedelta(hours=1))

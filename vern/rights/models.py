@@ -98,6 +98,8 @@ class Request(models.Model):
     contact_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("rights request")
+        verbose_name_plural = _("rights requests")
         indexes = [
             models.Index(fields=["status", "due_on"], name="rights_request_queue"),
             models.Index(fields=["closed_at"], name="rights_request_closed"),
@@ -181,6 +183,8 @@ class Event(models.Model):
     data = models.JSONField(default=dict, blank=True)  # counts, model names, field names: never an identifier
 
     class Meta:
+        verbose_name = _("step in a rights request")
+        verbose_name_plural = _("steps in rights requests")
         indexes = [models.Index(fields=["request", "at"], name="rights_event_timeline")]
 
     class Privacy:
@@ -205,6 +209,10 @@ class Download(models.Model):
     expires_at = models.DateTimeField()
     downloaded_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("download link")
+        verbose_name_plural = _("download links")
+
     class Privacy:
         part_of = "request"
         export = ("kind", "created_at", "expires_at", "downloaded_at")
@@ -223,6 +231,8 @@ class Restriction(models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("restriction of processing")
+        verbose_name_plural = _("restrictions of processing")
         indexes = [models.Index(fields=["lifted_at", "subject_key"], name="rights_restriction_active")]
 
     class Privacy:
@@ -244,6 +254,10 @@ class Suppression(models.Model):
     subject_key = models.CharField(max_length=64, unique=True)
     request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("objection to direct marketing")
+        verbose_name_plural = _("objections to direct marketing")
 
     class Privacy:
         purpose = PURPOSE
@@ -275,6 +289,8 @@ class Tombstone(models.Model):
     request = models.ForeignKey(Request, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("erasure journal entry")
+        verbose_name_plural = _("erasure journal")
         indexes = [models.Index(fields=["key"], name="rights_tombstone_key")]
 
     class Privacy:

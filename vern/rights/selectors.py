@@ -14,15 +14,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vern.accounts.models import User
-from vern.accounts.roles import Capability
+from vern.accounts.models import RoleGrant, User
+from vern.accounts.roles import Capability, Role
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
 from vern.registry import selectors as registry_selectors
 from vern.registry.entries import Entry
 from vern.registry.surface import Tile
 from vern.rights import deadlines
-from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Request, Restriction, Suppression, Tombstone
+from vern.rights.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    Download,
+    Request,
+    Restriction,
+    Suppression,
+    Tombstone,
+)
 
 
 def due_for_deletion(declaration: Declaration, now: dt.datetime) -> Q:
@@ -124,6 +132,34 @@ def queue(*, view: str = "open", now: dt.datetime | None = None) -> QuerySet[Req
     if view == "closed":
         return requests.filter(status__in=CLOSED_STATUSES).order_by("-closed_at", "-pk")
     return requests.filter(status__in=OPEN_STATUSES).order_by(Coalesce("extended_to", "due_on"), "pk")
+
+
+def active_restriction(request: Request) -> Restriction | None:
+    """The restriction in force on the email's or the phone's index of the request, if any."""
+    keys = [key for key in (request.email_index, request.phone_index) if key]
+    if not keys:
+        return None
+    return Restriction.objects.filter(subject_key__in=keys, lifted_at__isnull=True).order_by("pk").first()
+
+
+def pending_download(request: Request) -> Download | None:
+    """A copy this same request offers (access and erasure asked together) that waits to be opened.
+
+    Erasing now would empty it (it is built when opened), so the erasure waits until it is
+    downloaded or has expired. A link of an earlier request gives way: the erasure ends it."""
+    return (
+        Download.objects.filter(request=request, downloaded_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("expires_at")
+        .last()
+    )
+
+
+def privacy_officers() -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True, pk__in=RoleGrant.objects.filter(role=Role.PRIVACY_OFFICER).values("user_id")
+        ).order_by("pk")
+    )
 
 
 def overdue_count(now: dt.datetime | None = None) -> int:

@@ -3,6 +3,7 @@
 Each rule lives in ``vern.rights.services``; a refusal comes back as a
 ``RequestRefused`` code, and ``refusal_text`` turns every code into a sentence
 in the staff member's language (the one place those sentences are written).
+A form's ``FIELD_OF`` says which field each refusal of its step is about.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
+from vern.accounts.steps import PlacesRefusals
 from vern.lib.formfields import EmailAddressField, PhoneNumberField
 from vern.rights import deadlines
 from vern.rights.models import Request, Right
-from vern.rights.services import MAX_DETAILS
+from vern.rights.services.steps import MAX_DETAILS, RequestRefused
 
 
 def _date_widget() -> forms.DateInput:
@@ -89,17 +91,9 @@ def refusal_text(code: str) -> str:
     return text() if text is not None else _("This step cannot be taken now.")
 
 
-class PlacesRefusals(forms.Form):
-    """A form that shows a service's refusal beside the field it is about."""
-
-    FIELD_OF: dict[str, str] = {}  # refusal code → the field it belongs to
-
-    def places(self, code: str) -> bool:
-        return code in self.FIELD_OF
-
-    def refused(self, code: str) -> None:
-        """The refusal as the error of its field; one about no field, above the form."""
-        self.add_error(self.FIELD_OF.get(code), refusal_text(code))
+def refusal_of(refused: RequestRefused) -> str:
+    """The service's refusal in the staff member's words (for ``staff_step``)."""
+    return refusal_text(refused.code)
 
 
 def _clean_text(value: str) -> str:
@@ -173,7 +167,8 @@ class RegisterForm(PlacesRefusals):
     def clean_details(self) -> str:
         return _clean_text(self.cleaned_data["details"])
 
-    # Where each refusal of ``request_register`` belongs on the form.
+    # Where each refusal of ``request_register`` belongs on the form; any other, above its fields.
+    OTHER_REFUSALS_ON_FORM = True
     FIELD_OF = {
         "rights": "rights",
         "channel": "channel",
@@ -186,7 +181,7 @@ class RegisterForm(PlacesRefusals):
     }
 
 
-class NoteForm(forms.Form):
+class NoteForm(PlacesRefusals):
     note = forms.CharField(
         label=gettext_lazy("Internal note"),
         max_length=MAX_DETAILS,
@@ -197,6 +192,8 @@ class NoteForm(forms.Form):
 
     def clean_note(self) -> str:
         return _clean_text(self.cleaned_data["note"])
+
+    FIELD_OF = {"note": "note", "details": "note"}
 
 
 class AssignForm(forms.Form):
@@ -213,7 +210,7 @@ class AssignForm(forms.Form):
         return self.officers.get(value)
 
 
-class ExtendForm(forms.Form):
+class ExtendForm(PlacesRefusals):
     until = forms.DateField(
         label=gettext_lazy("New due date"),
         error_messages={
@@ -246,8 +243,12 @@ class ExtendForm(forms.Form):
     def clean_reason(self) -> str:
         return _clean_text(self.cleaned_data["reason"])
 
+    # Any other refusal (too late, extended once already) means the form is not offered any more:
+    # it is said at the top of the page.
+    FIELD_OF = {"until": "until", "reason": "reason"}
 
-class AnswerForm(forms.Form):
+
+class AnswerForm(PlacesRefusals):
     message = forms.CharField(
         label=gettext_lazy("Message to the person"),
         max_length=MAX_DETAILS,
@@ -291,14 +292,16 @@ class RefuseForm(PlacesRefusals):
     FIELD_OF = {"ground": "ground", "justification": "justification"}
 
 
-class ErasureForm(forms.Form):
+class ErasureForm(PlacesRefusals):
     confirm = forms.BooleanField(
         label=gettext_lazy("I have checked the preview: erase as shown"),
         error_messages={"required": gettext_lazy("Tick the box to confirm that you have checked the preview.")},
     )
 
 
-class RectifyForm(forms.Form):
+class RectifyForm(PlacesRefusals):
+    OTHER_REFUSALS_ON_FORM = True
+
     field = forms.ChoiceField(
         label=gettext_lazy("Field"), error_messages={"required": gettext_lazy("Choose the field to correct.")}
     )
@@ -346,7 +349,10 @@ class ObjectionForm(PlacesRefusals):
     FIELD_OF = {"decision": "decision", "grounds": "grounds"}
 
 
-class RestrictionLiftForm(forms.Form):
+class RestrictionLiftForm(PlacesRefusals):
+    OTHER_REFUSALS_ON_FORM = True
+    FIELD_OF = {"lift_date": "lift_on"}
+
     lift_on = forms.DateField(
         label=gettext_lazy("The restriction ends on"),
         help_text=gettext_lazy("The person is told now by email; the restriction ends on this day, not before."),

@@ -1,10 +1,53 @@
-"""Texts that name what was done for each right, for the answer mail and the staff page."""
+"""How the privacy center names things to people: a request's reference, a day, a link, what was done.
+
+Mail and pages both use these, in the reader's language; none of them reads or
+writes a request.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from vern.rights.models import Right
+from vern.declaration.schema import Declaration
+from vern.declaration.selectors import localise
+from vern.rights.models import Request, Right
+
+# "29. desember 2026", "29 December 2026": a date as people write it, not "Dec. 29, 2026".
+DAY_FORMAT = {"nb": "j. F Y", "en": "j F Y"}
+
+
+def reference_of(request: Request) -> str:
+    """How the request is named in mail and on screen: a number, nothing about the person."""
+    return f"R-{request.pk}"
+
+
+def day_text(day: dt.date, language: str) -> str:
+    """A day in a text to the person, in their language."""
+    with translation.override(language):
+        return date_format(day, DAY_FORMAT[language])
+
+
+def public_link(name: str, language: str, **kwargs: object) -> str:
+    with translation.override(language):
+        return settings.VERN_PUBLIC_URL + reverse(name, kwargs=kwargs or None)
+
+
+def authority_of(declaration: Declaration, language: str) -> dict[str, str]:
+    """The supervisory authority, as the mail templates need it (P17)."""
+    authority = declaration.authority
+    return {
+        "name": str(localise(authority.name, language)),
+        "address": str(localise(authority.address, language)),
+        "email": str(authority.email),
+        "website": str(authority.website),
+        "complaint_text": str(localise(authority.complaint_text, language)),
+    }
 
 
 def outcome_text(right: str, done: bool) -> str:
@@ -13,3 +56,9 @@ def outcome_text(right: str, done: bool) -> str:
     if done:
         return _("%(right)s: done.") % {"right": name}
     return _("%(right)s: see our answer below.") % {"right": name}
+
+
+def outcome_lines(request: Request) -> list[str]:
+    """One line per right asked for, in the request's language, saying what was done."""
+    with translation.override(request.language):
+        return [outcome_text(right, right in request.done) for right in request.rights]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,9 +26,13 @@ from vern.declaration.selectors import bases_text, declaration_of, latest_versio
 from vern.lib.ip import client_ip
 from vern.lib.language import page_language
 from vern.registry import surface
-from vern.rights import services
 from vern.rights.forms import CenterForm
 from vern.rights.models import PURPOSE, RETENTION, Request, Right
+from vern.rights.portability_schema import PORTABILITY_SCHEMA
+from vern.rights.services.downloads import download_open
+from vern.rights.services.intake import CONFIRM_HOURS, request_confirm, request_submit
+from vern.rights.services.steps import RequestRefused
+from vern.rights.texts import authority_of, day_text, public_link, reference_of
 
 # Where each refusal of the service is shown: beside a field, or above the form.
 FIELD_OF = {
@@ -113,13 +117,13 @@ def _center_page(
 ) -> HttpResponse:
     language = page_language()
     rights = localise(declaration.rights, language) if declaration is not None else None
-    authority = services.authority_of(declaration, language) if declaration is not None else None
+    authority = authority_of(declaration, language) if declaration is not None else None
     context = {
         "form": form,
         "rights": _rights_shown(form, declaration, language),
         "unavailable": declaration is None,
         "problem": problem,
-        "hours": services.CONFIRM_HOURS,
+        "hours": CONFIRM_HOURS,
         "response_days": rights["response_days"] if rights else None,
         "request_email": rights["request_email"] if rights else "",
         "authority": authority,
@@ -155,7 +159,7 @@ def center(request: HttpRequest) -> HttpResponse:
         return _center_page(request, form=form, declaration=declaration, status=400)
     data = form.cleaned_data
     try:
-        services.request_submit(
+        request_submit(
             rights=data["rights"],
             email=data["email"],
             phone=data["phone"],
@@ -165,7 +169,7 @@ def center(request: HttpRequest) -> HttpResponse:
             ip=client_ip(request),
             marketing_objection=bool(data["marketing_objection"]),
         )
-    except services.RequestRefused as refused:
+    except RequestRefused as refused:
         text = _refusal_text(refused.code, declaration)
         status = STATUS_OF.get(refused.code, 400)
         field = FIELD_OF.get(refused.code)
@@ -182,7 +186,7 @@ def sent(request: HttpRequest) -> HttpResponse:
     declaration = _declaration(request)
     context = {
         "request_email": str(declaration.rights.request_email) if declaration is not None else "",
-        "hours": services.CONFIRM_HOURS,
+        "hours": CONFIRM_HOURS,
     }
     return render(request, "rights/sent.html", context)
 
@@ -206,8 +210,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         return _private(render(request, "rights/confirm.html", {"state": "ask"}))
     try:
-        confirmed = services.request_confirm(token=token)
-    except services.RequestRefused as refused:
+        confirmed = request_confirm(token=token)
+    except RequestRefused as refused:
         state = refused.code if refused.code in ("used", "expired") else "invalid"
         status = 404 if state == "invalid" else 410
         return _private(render(request, "rights/confirm.html", {"state": state}, status=status))
@@ -225,12 +229,12 @@ def _confirmed_context(confirmed: Request, described: dict[str, dict[str, str]])
     waiting = [right for right in confirmed.rights if right not in PACKAGED and right not in confirmed.done]
     return {
         "state": "confirmed",
-        "reference": services.reference_of(confirmed),
+        "reference": reference_of(confirmed),
         "download_sent": bool(packaged) and bool(confirmed.email),
         "already_done": already,
         "waiting": bool(waiting),
         "marketing_stopped": confirmed.marketing_objection,
-        "due": services.day_text(confirmed.deadline, page_language()),
+        "due": day_text(confirmed.deadline, page_language()),
     }
 
 
@@ -241,11 +245,9 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a button, the same for every token; POST: the package, once."""
     if request.method != "POST":
         return _private(render(request, "rights/download.html", {"state": "ask"}))
-    from vern.rights import packages  # the package builder walks every registered model
-
     try:
-        _download, content, filename = packages.download_open(token)
-    except services.RequestRefused as refused:
+        _download, content, filename = download_open(token)
+    except RequestRefused as refused:
         state = refused.code if refused.code in ("used", "expired") else "invalid"
         status = 404 if state == "invalid" else 410
         declaration = _declaration(request)
@@ -262,7 +264,7 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
 @require_safe
 def portability_schema(request: HttpRequest) -> HttpResponse:
     """The published JSON Schema that the portability package follows (R18)."""
-    from vern.rights import packages
-
-    response: HttpResponse = packages.portability_schema_response(request)
+    schema = {"$id": public_link("rights:portability_schema", "nb"), **PORTABILITY_SCHEMA}
+    response = JsonResponse(schema, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Type"] = "application/schema+json"
     return response

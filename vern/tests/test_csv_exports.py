@@ -25,7 +25,7 @@ from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.rights.models import Request
-from vern.rights.packages import download_offer
+from vern.rights.services.downloads import download_offer
 
 pytestmark = pytest.mark.django_db
 

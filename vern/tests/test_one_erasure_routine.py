@@ -23,8 +23,8 @@ from vern.lib.keys import email_index
 from vern.registry.checks import check_models
 from vern.registry.entries import entries
 from vern.retention.services import retention_sweep
-from vern.rights import services
-from vern.rights.erasure import erasure_carry_out
+from vern.rights.services import intake
+from vern.rights.services.erasure import erasure_carry_out
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,7 +74,7 @@ def test_a_sweep_and_an_erasure_request_leave_an_anonymised_row_the_same(anonymi
 
     # The erasure request takes the one who asked.
     pia = personas.privacy_officer
-    request = services.request_register(
+    request = intake.request_register(
         staff=pia,
         rights=["erasure"],
         channel="email",

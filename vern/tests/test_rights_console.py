@@ -17,8 +17,9 @@ from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
-from vern.rights import deadlines, services
+from vern.rights import deadlines
 from vern.rights.models import Download, Event, Request, Restriction
+from vern.rights.services import intake, workflow
 from vern.rights.staff_urls import urlpatterns
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def registered(staff, rights: list[str], *, days_ago: float = 2, checked: bool =
         "identity_checked": checked,
         **extra,
     }
-    return services.request_register(staff=staff, rights=rights, **values)
+    return intake.request_register(staff=staff, rights=rights, **values)
 
 
 def enquiry_of(staff, email: str = EMAIL) -> Enquiry:
@@ -362,7 +363,7 @@ def test_answering_closes_the_request_and_queues_the_answer(client, published, p
 
 def test_a_closed_request_offers_no_step_and_a_step_sent_anyway_is_refused_in_words(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure", "objection"])
-    services.request_answer(request=request, staff=personas.privacy_officer, message="")
+    workflow.request_answer(request=request, staff=personas.privacy_officer, message="")
     client.force_login(personas.privacy_officer)
     html = page(client, url("detail", request))
     for button in ("Start work", "Answer…", "Refuse…", "Assign to me", "Erasure: preview", "Decide on the objection"):
@@ -499,8 +500,8 @@ def test_the_console_reads_well_at_desktop_and_phone_widths_and_passes_axe(brows
         checked=True,
         details="Jeg vil vite hva dere har om meg, og så vil jeg at dere sletter det.",
     )
-    services.request_start(request=shown, staff=officer)
-    services.request_note(request=shown, staff=officer, note="Ringte tilbake på nummeret vi har.")
+    workflow.request_start(request=shown, staff=officer)
+    workflow.request_note(request=shown, staff=officer, note="Ringte tilbake på nummeret vi har.")
     registered(officer, ["rectification"], days_ago=1, email="eva@example.no", checked=False)
 
     page_ = browser_page

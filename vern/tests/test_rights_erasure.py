@@ -30,10 +30,10 @@ from vern.lib.keys import email_index, phone_index
 from vern.lib.normalise import normalise_email, normalise_phone
 from vern.mail.jobs import deliver
 from vern.mail.models import OutboxMessage
-from vern.rights import services
-from vern.rights.erasure import Action, erasure_carry_out, erasure_preview, replay_tombstones
 from vern.rights.journal import journal_read
 from vern.rights.models import Event, Request, Tombstone
+from vern.rights.services import intake, steps, workflow
+from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview, replay_tombstones
 from vern.rights.tests.traces import spellings, traces
 from vern.tests.consenting import cookie_choice
 
@@ -100,7 +100,7 @@ def build(someone: Someone, personas, key: str) -> Someone:
     someone.consent_id = first.event.consent_id
     hit(someone.consent_id, "/")
     hit(someone.consent_id, "/kontakt/")
-    someone.request = services.request_register(
+    someone.request = intake.request_register(
         staff=personas.privacy_officer,
         rights=["erasure"],
         channel="email",
@@ -132,7 +132,7 @@ def erase(someone: Someone, personas):
 
 def answer(someone: Someone, personas) -> Request:
     assert someone.request is not None
-    return services.request_answer(request=someone.request, staff=personas.privacy_officer, message="Vi har slettet.")
+    return workflow.request_answer(request=someone.request, staff=personas.privacy_officer, message="Vi har slettet.")
 
 
 def mail_of(someone: Someone) -> QuerySet[OutboxMessage]:
@@ -328,11 +328,11 @@ def test_a_legal_hold_on_the_person_forbids_the_erasure_until_it_is_released(pub
         reason="Tvist om faktura, mulig søksmål.",
         ends_at=timezone.now() + dt.timedelta(days=90),
     )
-    request = services.request_register(
+    request = intake.request_register(
         staff=pia, rights=["erasure"], channel="email", received_at=timezone.now(), email=email, identity_checked=True
     )
     assert erasure_preview(request).on_hold
-    with pytest.raises(services.RequestRefused) as refused:
+    with pytest.raises(steps.RequestRefused) as refused:
         erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
     assert refused.value.code == "legal_hold"
     assert Enquiry.objects.filter(pk=enquiry.pk).exists()

@@ -28,18 +28,13 @@ from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
 from vern.registry.entries import entries
 from vern.registry.selectors import records_of
-from vern.rights import packages, services
 from vern.rights.models import Download, Event, Request
-from vern.rights.packages import (
-    ACCESS_KEYS,
-    DOWNLOAD_HOURS,
-    PORTABILITY_SCHEMA,
-    access_package,
-    download_offer,
-    download_open,
-    portability_package,
-    portability_schema_response,
-)
+from vern.rights.packages.contents import ACCESS_KEYS
+from vern.rights.packages.rendering import access_package, portability_package
+from vern.rights.portability_schema import PORTABILITY_SCHEMA
+from vern.rights.services import downloads, steps, tokens
+from vern.rights.services.downloads import DOWNLOAD_HOURS, download_offer, download_open
+from vern.rights.views import portability_schema
 from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
@@ -278,6 +273,33 @@ def test_the_readable_page_is_in_the_requests_language(kari, language, expected,
     assert "per.hansen@example.com" not in page
 
 
+@pytest.mark.parametrize(
+    "language,titles",
+    [
+        (
+            "nb",
+            {
+                "enquiries.Enquiry": "Henvendelser",
+                "enquiries.ContactLog": "Kontaktlogg",
+                "analytics.Hit": "Sidevisninger",
+            },
+        ),
+        (
+            "en",
+            {"enquiries.Enquiry": "Enquiries", "enquiries.ContactLog": "Contact log", "analytics.Hit": "Page views"},
+        ),
+    ],
+)
+def test_each_block_is_titled_by_its_models_own_name_in_the_requests_language(kari, language, titles):
+    kari.language = language
+    kari.save(update_fields=["language"])
+    files = unzip(access_package(kari))
+    data = json.loads(files["data.json"])
+    for label, title in titles.items():
+        assert block(data, label)["title"] == title
+        assert f">{title}<" in files["index.html"]
+
+
 def validate(instance: Any, schema: dict[str, Any]) -> list[str]:
     """Every way ``instance`` breaks the JSON Schema (draft 2020-12, with formats checked)."""
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
@@ -310,7 +332,7 @@ def test_portability_validates_against_the_schema_and_leaves_out_enquiries_on_le
 
 
 def test_the_portability_schema_is_published_as_json_schema():
-    response = portability_schema_response(RequestFactory().get("/privacy/requests/schema/portability.json"))
+    response = portability_schema(RequestFactory().get("/privacy/requests/schema/portability.json"))
     assert response.status_code == 200 and response["Content-Type"] == "application/schema+json"
     schema = json.loads(response.content)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -333,7 +355,7 @@ def offer(request: Request, kind: str = "access") -> tuple[Download, str]:
 def test_an_offer_mails_a_link_records_the_step_and_marks_the_right_done(kari):
     download, token = offer(kari)
     assert download.expires_at - download.created_at == dt.timedelta(hours=DOWNLOAD_HOURS) == dt.timedelta(days=7)
-    assert download.token_hash == services.token_hash(token)
+    assert download.token_hash == tokens.token_hash(token)
     mail = OutboxMessage.objects.get(kind="rights_download_ready")
     assert mail.to_address == KARI["email"]
     assert "Kari" not in mail.body_text and "Bergen" not in mail.body_text  # the mail only says it is ready
@@ -352,7 +374,7 @@ def test_a_download_link_works_once(kari):
     assert opened.pk == download.pk and opened.downloaded_at is not None
     assert filename == f"kaukus-access-R-{kari.pk}.zip"
     assert "data.json" in unzip(content)
-    with pytest.raises(services.RequestRefused) as refused:
+    with pytest.raises(steps.RequestRefused) as refused:
         download_open(token)
     assert refused.value.code == "used"
     audit = AuditEntry.objects.get(action="rights.downloaded")
@@ -370,7 +392,7 @@ def test_a_portability_link_gives_the_portability_package(kari):
 def test_a_download_link_expires_after_seven_days(kari):
     _, token = offer(kari)
     with time_machine.travel(timezone.now() + dt.timedelta(hours=DOWNLOAD_HOURS, seconds=1)):
-        with pytest.raises(services.RequestRefused) as refused:
+        with pytest.raises(steps.RequestRefused) as refused:
             download_open(token)
     assert refused.value.code == "expired"
     assert Download.objects.get().downloaded_at is None
@@ -379,14 +401,14 @@ def test_a_download_link_expires_after_seven_days(kari):
 @pytest.mark.parametrize("token", ["", "x" * 101, "forged-token-that-was-never-issued"])
 def test_a_forged_download_link_is_refused(kari, token):
     offer(kari)
-    with pytest.raises(services.RequestRefused) as refused:
+    with pytest.raises(steps.RequestRefused) as refused:
         download_open(token)
     assert refused.value.code == "invalid"
 
 
 def test_a_package_that_cannot_be_built_leaves_the_link_unused(kari, monkeypatch):
     _, token = offer(kari)
-    monkeypatch.setitem(packages.BUILDERS, "access", lambda request: 1 / 0)  # a bug in the builder
+    monkeypatch.setitem(downloads.BUILDERS, "access", lambda request: 1 / 0)  # a bug in the builder
     with pytest.raises(ZeroDivisionError):
         download_open(token)
     assert Download.objects.get().downloaded_at is None

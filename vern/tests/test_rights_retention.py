@@ -14,8 +14,8 @@ from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
 from vern.retention import engine
 from vern.retention.services import retention_sweep
-from vern.rights import services
 from vern.rights.models import Request
+from vern.rights.services import intake, workflow
 
 pytestmark = pytest.mark.django_db
 EMAIL = "kari.nordmann@example.no"
@@ -35,7 +35,7 @@ def old_enquiry(staff, email: str) -> Enquiry:
 
 
 def request_for(staff, rights: list[str]) -> Request:
-    return services.request_register(
+    return intake.request_register(
         staff=staff, rights=rights, channel="email", received_at=timezone.now(), email=EMAIL, identity_checked=True
     )
 
@@ -53,7 +53,7 @@ def test_an_open_access_request_keeps_the_persons_due_enquiry_until_it_is_answer
     assert (row.due, row.held) == (1, 1)
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert Enquiry.objects.filter(pk=kept.pk).exists() and not Enquiry.objects.filter(pk=gone.pk).exists()
-    services.request_answer(request=request, staff=pia)
+    workflow.request_answer(request=request, staff=pia)
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert not Enquiry.objects.filter(pk=kept.pk).exists()
 
@@ -62,7 +62,7 @@ def test_a_restriction_keeps_the_data_after_its_request_is_answered(published, p
     pia = personas.privacy_officer
     kept = old_enquiry(pia, EMAIL)
     request = request_for(pia, ["restriction"])
-    services.request_answer(request=request, staff=pia)
+    workflow.request_answer(request=request, staff=pia)
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert Enquiry.objects.filter(pk=kept.pk).exists()
 

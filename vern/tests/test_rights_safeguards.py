@@ -15,11 +15,13 @@ from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
 from vern.registry import surface
-from vern.rights import deadlines, selectors, services
-from vern.rights.erasure import erasure_carry_out
+from vern.rights import deadlines, selectors
 from vern.rights.models import Download, Event, Request
-from vern.rights.packages import access_data, download_offer, download_open
-from vern.rights.services import RequestRefused
+from vern.rights.packages.contents import access_data
+from vern.rights.services import intake, rectification, workflow
+from vern.rights.services.downloads import download_offer, download_open
+from vern.rights.services.erasure import erasure_carry_out
+from vern.rights.services.steps import RequestRefused
 from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +31,7 @@ KARI = "kari.nordmann@example.no"
 
 def registered(staff, rights: list[str], email: str = KARI, **extra) -> Request:
     values = {"channel": "email", "received_at": timezone.now(), "identity_checked": True, **extra}
-    return services.request_register(staff=staff, rights=rights, email=email, **values)
+    return intake.request_register(staff=staff, rights=rights, email=email, **values)
 
 
 def token_of(kind: str) -> str:
@@ -40,11 +42,11 @@ def token_of(kind: str) -> str:
 def test_a_shared_browser_does_not_put_another_persons_request_into_the_access_package(published):
     decision = cookie_choice()
     shared = decision.choice.consent_id
-    services.request_submit(
+    intake.request_submit(
         rights=["erasure"], email="bob@example.no", details="Min diagnose er XYZ.", language="nb", consent_id=shared
     )
-    services.request_submit(rights=["access"], email=KARI, language="nb", consent_id=shared)
-    alice = services.request_confirm(token=token_of("rights_confirm"))
+    intake.request_submit(rights=["access"], email=KARI, language="nb", consent_id=shared)
+    alice = intake.request_confirm(token=token_of("rights_confirm"))
     text = str(access_data(alice))
     assert "XYZ" not in text and "bob@example.no" not in text
     assert shared in text  # the browser's own cookie choices are hers to see
@@ -54,7 +56,7 @@ def test_a_refused_request_hands_out_no_copy_through_a_link_sent_before(publishe
     pia = personas.privacy_officer
     request = registered(pia, ["access"])
     token = token_of("rights_download_ready")
-    services.request_refuse(
+    workflow.request_refuse(
         request=request, staff=pia, ground="identity", justification="Vi kunne ikke bekrefte hvem som spurte."
     )
     with pytest.raises(RequestRefused) as refused:
@@ -71,12 +73,12 @@ def test_the_confirmation_and_download_links_do_not_stay_in_the_outbox_once_sent
 
 
 def test_a_link_to_a_request_that_lapsed_says_it_expired_and_the_address_is_not_kept(published):
-    services.request_submit(rights=["access"], email=KARI, details="Hva har dere om meg?", language="nb")
+    intake.request_submit(rights=["access"], email=KARI, details="Hva har dere om meg?", language="nb")
     token = token_of("rights_confirm")
     with time_machine.travel(timezone.now() + dt.timedelta(hours=80), tick=False):
-        assert services.requests_lapse() == 1
+        assert intake.requests_lapse() == 1
     with pytest.raises(RequestRefused) as lapsed:
-        services.request_confirm(token=token)
+        intake.request_confirm(token=token)
     assert lapsed.value.code == "expired"
     request = Request.objects.get()
     assert (request.email, request.details) == ("", "") and request.email_index == email_index(KARI)
@@ -87,17 +89,17 @@ def test_an_extension_starts_the_reminders_again_for_the_new_date(published, per
     with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=OSLO), tick=False):
         request = registered(pia, ["access"])
     with time_machine.travel(dt.datetime(2026, 3, 30, 10, tzinfo=OSLO), tick=False):
-        assert services.reminders_send() == 1
-        services.request_extend(request=request, staff=pia, until=dt.date(2026, 5, 20), reason="x" * 30)
+        assert workflow.reminders_send() == 1
+        workflow.request_extend(request=request, staff=pia, until=dt.date(2026, 5, 20), reason="x" * 30)
     with time_machine.travel(dt.datetime(2026, 5, 13, 10, tzinfo=OSLO), tick=False):
-        assert services.reminders_send() == 1
+        assert workflow.reminders_send() == 1
 
 
 def test_the_queue_puts_an_extended_request_by_its_new_date(published, personas):
     pia = personas.privacy_officer
     with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=OSLO), tick=False):
         extended = registered(pia, ["access"])
-        services.request_extend(request=extended, staff=pia, until=dt.date(2026, 5, 20), reason="x" * 30)
+        workflow.request_extend(request=extended, staff=pia, until=dt.date(2026, 5, 20), reason="x" * 30)
     with time_machine.travel(dt.datetime(2026, 3, 20, 10, tzinfo=OSLO), tick=False):
         later = registered(pia, ["access"], email="ola@example.no")
     assert [r.pk for r in selectors.queue()] == [later.pk, extended.pk]
@@ -106,10 +108,10 @@ def test_the_queue_puts_an_extended_request_by_its_new_date(published, personas)
 def test_a_restriction_covers_the_phone_once_it_is_verified(published, personas):
     pia = personas.privacy_officer
     request = registered(pia, ["restriction"], phone="912 34 567", identity_checked=False)
-    services.request_confirm(token=token_of("rights_confirm"))
+    intake.request_confirm(token=token_of("rights_confirm"))
     assert surface.is_restricted({"email": email_index(KARI)})
     assert not surface.is_restricted({"phone": phone_index("91234567")})
-    services.phone_verify(request=request, staff=pia)
+    workflow.phone_verify(request=request, staff=pia)
     assert surface.is_restricted({"phone": phone_index("91234567")})
 
 
@@ -140,14 +142,14 @@ def test_after_an_erasure_every_later_mail_and_the_refusal_forget_the_address(pu
     )
     request = registered(pia, ["erasure", "objection"])
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
-    services.request_extend(
+    workflow.request_extend(
         request=request,
         staff=pia,
         until=request.due_on + dt.timedelta(days=20),
         reason="Vi må avklare protesten med en leverandør, ring 912 34 567.",
     )
     assert OutboxMessage.objects.get(kind="rights_extended").ephemeral
-    services.request_refuse(
+    workflow.request_refuse(
         request=request, staff=pia, ground="exempt", justification="Protesten gjelder ikke behandling vi gjør."
     )
     request.refresh_from_db()
@@ -169,7 +171,7 @@ def test_an_erasure_ends_the_unopened_link_of_an_earlier_access_request(publishe
     pia = personas.privacy_officer
     earlier = registered(pia, ["access"])
     token = token_of("rights_download_ready")
-    services.request_answer(request=earlier, staff=pia)
+    workflow.request_answer(request=earlier, staff=pia)
     erasure_carry_out(request=registered(pia, ["erasure"]), staff=pia, actor=Actor.staff(pia))
     with pytest.raises(RequestRefused) as ended:
         download_open(token)
@@ -190,7 +192,7 @@ def test_a_copy_of_a_sent_mail_is_a_record_of_what_happened_and_cannot_be_correc
     request = registered(pia, ["rectification"])
     mail = OutboxMessage.objects.get(kind="enquiry_received")
     with pytest.raises(RequestRefused) as refused:
-        services.rectify(
+        rectification.rectify(
             request=request, staff=pia, model_label="mail.OutboxMessage", pk=mail.pk, field="subject", value="x"
         )
     assert refused.value.code == "field"

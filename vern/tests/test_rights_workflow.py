@@ -16,9 +16,11 @@ from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.registry import surface
-from vern.rights import deadlines, services
+from vern.rights import deadlines
 from vern.rights.models import Event, Request, Restriction, Suppression
-from vern.rights.services import RequestRefused
+from vern.rights.services import intake, rectification, tokens, workflow
+from vern.rights.services.restriction import objection_decide, restriction_schedule_lift, restrictions_lift_due
+from vern.rights.services.steps import RequestRefused
 from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +29,7 @@ EMAIL = "kari.nordmann@example.no"
 
 
 def submitted(rights: list[str], *, email: str = EMAIL, **extra) -> Request:
-    return services.request_submit(rights=rights, email=email, language="nb", ip="203.0.113.9", **extra)
+    return intake.request_submit(rights=rights, email=email, language="nb", ip="203.0.113.9", **extra)
 
 
 def registered(staff, rights: list[str], **extra) -> Request:
@@ -38,7 +40,7 @@ def registered(staff, rights: list[str], **extra) -> Request:
         "identity_checked": True,
         **extra,
     }
-    return services.request_register(staff=staff, rights=rights, **values)
+    return intake.request_register(staff=staff, rights=rights, **values)
 
 
 def mails(kind: str) -> list[OutboxMessage]:
@@ -52,28 +54,28 @@ def test_a_submitted_request_waits_for_confirmation_and_stores_only_a_hash_of_th
     token = mail.body_text.split("/confirm/")[1].split("/")[0]
     assert len(token) >= 43  # 256 random bits, URL-safe
     request.refresh_from_db()
-    assert request.token_hash == services.token_hash(token) and token not in request.token_hash
+    assert request.token_hash == tokens.token_hash(token) and token not in request.token_hash
 
 
 def test_a_confirmed_request_cannot_be_confirmed_again_and_a_forged_link_is_refused(published):
     submitted(["erasure"])
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
-    request = services.request_confirm(token=token)
+    request = intake.request_confirm(token=token)
     assert request.status == Request.Status.CONFIRMED and request.verified_at is not None
     with pytest.raises(RequestRefused) as used:
-        services.request_confirm(token=token)
+        intake.request_confirm(token=token)
     assert used.value.code == "used"
     with pytest.raises(RequestRefused) as forged:
-        services.request_confirm(token=token[:-2] + "xx")
+        intake.request_confirm(token=token[:-2] + "xx")
     assert forged.value.code == "invalid"
 
 
 def test_a_request_whose_confirmation_never_comes_lapses_and_the_lapse_is_recorded(published):
     request = submitted(["access"])
     with time_machine.travel(timezone.now() + dt.timedelta(hours=71), tick=False):
-        assert services.requests_lapse() == 0
+        assert intake.requests_lapse() == 0
     with time_machine.travel(timezone.now() + dt.timedelta(hours=73), tick=False):
-        assert services.requests_lapse() == 1
+        assert intake.requests_lapse() == 1
     request.refresh_from_db()
     assert request.status == Request.Status.LAPSED and request.closed_at is not None
     assert Event.objects.filter(request=request, kind="lapsed").exists()
@@ -97,13 +99,13 @@ def test_P16_a_registered_request_without_an_identity_check_gets_a_confirmation_
 def test_steps_are_guarded_an_answered_request_cannot_be_refused_or_extended(published, personas):
     pia = personas.privacy_officer
     request = registered(pia, ["rectification"])
-    services.request_start(request=request, staff=pia)
-    services.request_answer(request=request, staff=pia, message="Vi har rettet navnet ditt.")
+    workflow.request_start(request=request, staff=pia)
+    workflow.request_answer(request=request, staff=pia, message="Vi har rettet navnet ditt.")
     with pytest.raises(RequestRefused) as refused:
-        services.request_refuse(request=request, staff=pia, ground="unfounded", justification="x" * 40)
+        workflow.request_refuse(request=request, staff=pia, ground="unfounded", justification="x" * 40)
     assert refused.value.code == "status"
     with pytest.raises(RequestRefused):
-        services.request_extend(
+        workflow.request_extend(
             request=request, staff=pia, until=request.due_on + dt.timedelta(days=20), reason="x" * 40
         )
     request.refresh_from_db()
@@ -114,7 +116,7 @@ def test_a_refusal_without_a_written_justification_changes_nothing(published, pe
     pia = personas.privacy_officer
     request = registered(pia, ["access"])
     with pytest.raises(RequestRefused) as refused:
-        services.request_refuse(request=request, staff=pia, ground="excessive", justification="no")
+        workflow.request_refuse(request=request, staff=pia, ground="excessive", justification="no")
     assert refused.value.code == "justification"
     request.refresh_from_db()
     assert request.status == Request.Status.CONFIRMED and not mails("rights_refused")
@@ -123,9 +125,9 @@ def test_a_refusal_without_a_written_justification_changes_nothing(published, pe
 def test_P17_every_answer_and_refusal_tells_the_person_of_the_right_to_complain_to_datatilsynet(published, personas):
     pia = personas.privacy_officer
     answered = registered(pia, ["rectification"])
-    services.request_answer(request=answered, staff=pia, message="Rettet.")
+    workflow.request_answer(request=answered, staff=pia, message="Rettet.")
     refused = registered(pia, ["access"], email="ola@example.no")
-    services.request_refuse(
+    workflow.request_refuse(
         request=refused,
         staff=pia,
         ground="excessive",
@@ -150,9 +152,9 @@ def test_an_extension_before_the_due_date_tells_the_person_the_reasons_and_the_n
     reason = "Forespørselen gjelder mange år med korrespondanse som må gjennomgås."
     with time_machine.travel(dt.datetime(2026, 2, 27, 10, tzinfo=OSLO), tick=False):
         with pytest.raises(RequestRefused) as too_far:
-            services.request_extend(request=request, staff=pia, until=dt.date(2026, 4, 29), reason=reason)
+            workflow.request_extend(request=request, staff=pia, until=dt.date(2026, 4, 29), reason=reason)
         assert too_far.value.code == "until"
-        services.request_extend(request=request, staff=pia, until=dt.date(2026, 4, 28), reason=reason)
+        workflow.request_extend(request=request, staff=pia, until=dt.date(2026, 4, 28), reason=reason)
     request.refresh_from_db()
     assert request.status == Request.Status.EXTENDED and request.deadline == dt.date(2026, 4, 28)
     [notice] = mails("rights_extended")
@@ -165,11 +167,11 @@ def test_an_extension_after_the_due_date_or_without_reasons_is_refused(published
         request = registered(pia, ["access"])
     with time_machine.travel(dt.datetime(2026, 2, 20, 10, tzinfo=OSLO), tick=False):
         with pytest.raises(RequestRefused) as no_reason:
-            services.request_extend(request=request, staff=pia, until=dt.date(2026, 3, 30), reason="busy")
+            workflow.request_extend(request=request, staff=pia, until=dt.date(2026, 3, 30), reason="busy")
     assert no_reason.value.code == "reason"
     with time_machine.travel(dt.datetime(2026, 3, 1, 10, tzinfo=OSLO), tick=False):
         with pytest.raises(RequestRefused) as late:
-            services.request_extend(request=request, staff=pia, until=dt.date(2026, 3, 30), reason="x" * 40)
+            workflow.request_extend(request=request, staff=pia, until=dt.date(2026, 3, 30), reason="x" * 40)
     assert late.value.code == "too_late"
     request.refresh_from_db()
     assert request.extended_to is None and not mails("rights_extended")
@@ -181,12 +183,12 @@ def test_officers_are_reminded_seven_and_two_days_before_the_due_date_once_each(
         request = registered(pia, ["access"])
     assert request.due_on == dt.date(2026, 4, 1)
     with time_machine.travel(dt.datetime(2026, 3, 24, 10, tzinfo=OSLO), tick=False):
-        assert services.reminders_send() == 0
+        assert workflow.reminders_send() == 0
     with time_machine.travel(dt.datetime(2026, 3, 25, 10, tzinfo=OSLO), tick=False):
-        assert services.reminders_send() == 1
-        assert services.reminders_send() == 0
+        assert workflow.reminders_send() == 1
+        assert workflow.reminders_send() == 0
     with time_machine.travel(dt.datetime(2026, 3, 30, 10, tzinfo=OSLO), tick=False):
-        assert services.reminders_send() == 1
+        assert workflow.reminders_send() == 1
     reminders = mails("rights_reminder")
     assert [mail.to_address for mail in reminders] == [pia.email, pia.email]
     assert all(EMAIL not in mail.body_text and "R-" in mail.subject + mail.body_text for mail in reminders)
@@ -195,9 +197,9 @@ def test_officers_are_reminded_seven_and_two_days_before_the_due_date_once_each(
 def test_an_answered_request_gets_no_reminder(published, personas):
     pia = personas.privacy_officer
     request = registered(pia, ["access"])
-    services.request_answer(request=request, staff=pia)
+    workflow.request_answer(request=request, staff=pia)
     with time_machine.travel(timezone.now() + dt.timedelta(days=28), tick=False):
-        assert services.reminders_send() == 0
+        assert workflow.reminders_send() == 0
 
 
 def test_withdrawing_consent_by_request_records_a_withdrawal_for_the_visitors_consent_id(published):
@@ -205,7 +207,7 @@ def test_withdrawing_consent_by_request_records_a_withdrawal_for_the_visitors_co
     consent_id = decision.choice.consent_id
     submitted(["withdraw_consent"], consent_id=consent_id)
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
-    request = services.request_confirm(token=token)
+    request = intake.request_confirm(token=token)
     latest = ConsentEvent.objects.filter(consent_id=consent_id).order_by("-seq").first()
     assert latest is not None and latest.action == "withdraw" and latest.granted == [] and latest.layer == "rights"
     assert "withdraw_consent" in request.done
@@ -225,7 +227,7 @@ def test_after_a_withdrawal_by_request_the_cookie_still_in_the_browser_allows_no
     assert 'id="vc-banner"' not in client.get("/").content.decode()
     submitted(["withdraw_consent"], consent_id=decision.choice.consent_id)
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
-    services.request_confirm(token=token)
+    intake.request_confirm(token=token)
 
     page = client.get("/")  # the browser still sends the cookie that said yes
 
@@ -240,19 +242,17 @@ def test_after_a_withdrawal_by_request_the_cookie_still_in_the_browser_allows_no
 def test_a_restriction_starts_on_confirmation_and_ends_only_after_the_person_was_told(published, personas):
     submitted(["restriction"])
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
-    request = services.request_confirm(token=token)
+    request = intake.request_confirm(token=token)
     restriction = Restriction.objects.get(subject_key=email_index(EMAIL))
     assert surface.is_restricted({"email": email_index(EMAIL)})
     with pytest.raises(RequestRefused):
-        services.restriction_schedule_lift(
-            restriction=restriction, staff=personas.privacy_officer, lift_on=timezone.localdate()
-        )
+        restriction_schedule_lift(restriction=restriction, staff=personas.privacy_officer, lift_on=timezone.localdate())
     lift_on = deadlines.local_day(timezone.now()) + dt.timedelta(days=7)
-    services.restriction_schedule_lift(restriction=restriction, staff=personas.privacy_officer, lift_on=lift_on)
+    restriction_schedule_lift(restriction=restriction, staff=personas.privacy_officer, lift_on=lift_on)
     assert len(mails("rights_restriction_ending")) == 1
-    assert services.restrictions_lift_due() == 0 and surface.is_restricted({"email": email_index(EMAIL)})
+    assert restrictions_lift_due() == 0 and surface.is_restricted({"email": email_index(EMAIL)})
     with time_machine.travel(timezone.now() + dt.timedelta(days=8), tick=False):
-        assert services.restrictions_lift_due() == 1
+        assert restrictions_lift_due() == 1
     assert not surface.is_restricted({"email": email_index(EMAIL)})
     assert request.pk == restriction.request_id
 
@@ -260,7 +260,7 @@ def test_a_restriction_starts_on_confirmation_and_ends_only_after_the_person_was
 def test_an_objection_to_direct_marketing_suppresses_the_address_at_once(published):
     submitted(["objection"], marketing_objection=True)
     token = mails("rights_confirm")[0].body_text.split("/confirm/")[1].split("/")[0]
-    services.request_confirm(token=token)
+    intake.request_confirm(token=token)
     assert Suppression.objects.filter(subject_key=email_index(EMAIL)).exists()
 
 
@@ -268,9 +268,9 @@ def test_an_objection_overridden_needs_written_compelling_grounds(published, per
     pia = personas.privacy_officer
     request = registered(pia, ["objection"])
     with pytest.raises(RequestRefused) as refused:
-        services.objection_decide(request=request, staff=pia, decision="overridden", grounds="")
+        objection_decide(request=request, staff=pia, decision="overridden", grounds="")
     assert refused.value.code == "grounds"
-    services.objection_decide(request=request, staff=pia, decision="upheld", grounds="")
+    objection_decide(request=request, staff=pia, decision="upheld", grounds="")
     request.refresh_from_db()
     assert "objection" in request.done
     assert Event.objects.filter(request=request, kind="objection_decided", data__decision="upheld").exists()
@@ -290,7 +290,7 @@ def test_rectifying_an_enquirys_email_and_name_keeps_its_indexes_true_and_keeps_
         acknowledge=False,
     )
     request = registered(pia, ["rectification"])
-    recipients = services.rectify(
+    recipients = rectification.rectify(
         request=request, staff=pia, model_label="enquiries.Enquiry", pk=enquiry.pk, field="name", value="Kari Nordmann"
     )
     enquiry.refresh_from_db()
@@ -302,7 +302,7 @@ def test_rectifying_an_enquirys_email_and_name_keeps_its_indexes_true_and_keeps_
     assert "Kari Nordman»" in event.note and "Kari Nordmann»" in event.note
     audit = Entry.objects.get(action="rights.rectified")
     assert audit.data["field"] == "name" and "Kari" not in str(audit.data)
-    services.rectify(
+    rectification.rectify(
         request=request,
         staff=pia,
         model_label="enquiries.Enquiry",
@@ -327,7 +327,7 @@ def test_a_record_of_someone_else_cannot_be_rectified_through_a_request(publishe
     )
     request = registered(pia, ["rectification"])
     with pytest.raises(RequestRefused) as refused:
-        services.rectify(
+        rectification.rectify(
             request=request, staff=pia, model_label="enquiries.Enquiry", pk=other.pk, field="name", value="Mallory"
         )
     assert refused.value.code == "not_found"
@@ -348,6 +348,6 @@ def test_mail_to_or_about_a_restricted_person_is_held_back_but_mail_about_their_
     )
     [acknowledgement] = mails("enquiry_received")
     assert acknowledgement.status == OutboxMessage.Status.WITHHELD
-    services.request_answer(request=request, staff=pia, message="Behandlingen er begrenset.")
+    workflow.request_answer(request=request, staff=pia, message="Behandlingen er begrenset.")
     [answer] = mails("rights_answered")
     assert answer.status == OutboxMessage.Status.QUEUED

@@ -40,3 +40,16 @@ def test_the_officer_sees_the_change_a_draft_would_make_and_publishes_it(
     latest = PolicyVersion.objects.get(number=2)
     assert latest.significant and latest.note == "New address" and latest.published_by.startswith("staff:")
     assert "personvern@kaukus.no" in client.get("/en/privacy/").content.decode()
+
+
+def test_publishing_a_draft_the_same_as_the_published_version_says_so_as_information(
+    client, personas, published, settings, tmp_path, default_source
+):
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(default_source)
+    settings.VERN_DECLARATION = draft
+    client.force_login(personas.privacy_officer)
+    response = client.post("/en/staff/declaration/publish/", {"note": "again"}, follow=True)
+    page = response.content.decode()
+    assert '<div class="notice notice--info" role="status"><p>The draft is the same' in page
+    assert PolicyVersion.objects.count() == 1

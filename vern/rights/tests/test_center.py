@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
-import types
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,7 +21,7 @@ from vern.audit.models import Entry
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
-from vern.rights import services
+from vern.rights import texts
 from vern.rights.models import Request, Right
 from vern.testing import wait_for
 
@@ -252,7 +250,7 @@ def test_the_mailed_link_confirms_the_request_end_to_end_over_smtp(client, publi
     html = confirmed.content.decode()
     request = Request.objects.get()
     assert confirmed.status_code == 200 and request.status == "confirmed" and request.verified_at is not None
-    assert f"reference {services.reference_of(request)}" in html
+    assert f"reference {texts.reference_of(request)}" in html
     assert "A privacy officer handles the rest of your request." in html
     assert "download" not in html.split("<main", 1)[1].lower()
 
@@ -302,31 +300,21 @@ def test_a_link_used_after_72_hours_has_expired_and_the_request_lapses(client, p
 # ------------------------------------------------------------------ the download link
 
 
-@pytest.fixture
-def packages_answer(monkeypatch):
-    """``packages.download_open`` answering as told: a zip, or a refusal."""
-    answer: dict[str, object] = {}
-
-    def download_open(token: str) -> tuple[object, bytes, str]:
-        if "refusal" in answer:
-            raise services.RequestRefused(str(answer["refusal"]))
-        return object(), b"PK\x05\x06" + b"\0" * 18, "kaukus-access-R-1.zip"
-
-    module = sys.modules.get("vern.rights.packages")
-    if module is None:  # the package builder may not be importable yet
-        module = types.ModuleType("vern.rights.packages")
-        monkeypatch.setitem(sys.modules, "vern.rights.packages", module)
-    monkeypatch.setattr(module, "download_open", download_open, raising=False)
-    return answer
+def access_link(client: Client) -> tuple[str, Request]:
+    """A request for access, confirmed by its link; the path of the download link its mail then gives."""
+    ask(client, ["access"], "kari@example.no", lang="en")
+    client.post(confirmation_link("kari@example.no"))
+    mail = OutboxMessage.objects.get(kind="rights_download_ready")
+    return link_path(mail.body_text, "download"), Request.objects.get()
 
 
-def test_the_download_link_gives_the_zip_once_as_an_attachment_that_is_not_cached(client, published, packages_answer):
-    path = "/en/privacy/requests/download/" + "t" * 43 + "/"
+def test_the_download_link_gives_the_zip_once_as_an_attachment_that_is_not_cached(client, published):
+    path, request = access_link(client)
     shown = client.get(path)
     assert shown.status_code == 200 and "Download my data (zip)" in shown.content.decode()
     response = client.post(path)
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    assert response["Content-Disposition"] == 'attachment; filename="kaukus-access-R-1.zip"'
+    assert response["Content-Disposition"] == f'attachment; filename="kaukus-access-R-{request.pk}.zip"'
     assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
     assert response.content.startswith(b"PK")
 
@@ -339,9 +327,17 @@ def test_the_download_link_gives_the_zip_once_as_an_attachment_that_is_not_cache
         ("invalid", 404, "This link is not valid"),
     ],
 )
-def test_a_download_link_that_cannot_be_used_says_why(client, published, packages_answer, refusal, status, text):
-    packages_answer["refusal"] = refusal
-    response = client.post("/en/privacy/requests/download/" + "t" * 43 + "/")
+def test_a_download_link_that_cannot_be_used_says_why(client, published, refusal, status, text):
+    path, _request = access_link(client)
+    when = timezone.now()
+    if refusal == "used":
+        assert client.post(path).status_code == 200
+    elif refusal == "expired":
+        when += dt.timedelta(days=7, seconds=1)
+    else:
+        path = "/en/privacy/requests/download/" + "t" * 43 + "/"
+    with time_machine.travel(when):
+        response = client.post(path)
     assert response.status_code == status and text in response.content.decode()
     assert response["Referrer-Policy"] == "no-referrer"
 

@@ -27,10 +27,11 @@ from vern.lib.keys import email_index, phone_index
 from vern.mail import emails
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
-from vern.rights import journal, services
-from vern.rights.erasure import Action, erasure_carry_out, erasure_preview, forget_contact, replay_tombstones
+from vern.rights import journal
 from vern.rights.models import Event, Request, Tombstone
-from vern.rights.services import RequestRefused
+from vern.rights.services import intake, workflow
+from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview, forget_contact, replay_tombstones
+from vern.rights.services.steps import RequestRefused
 from vern.rights.tests.traces import spellings, traces
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def _journal_in_its_own_dir(settings, tmp_path):
 
 
 def registered(staff, rights: list[str], *, email: str = EMAIL, phone: str = PHONE, details: str = "") -> Request:
-    return services.request_register(
+    return intake.request_register(
         staff=staff,
         rights=rights,
         channel="email",
@@ -62,7 +63,7 @@ def person(staff, *, email: str = EMAIL, phone: str = PHONE) -> Request:
     """Someone who asked for a copy earlier (answered; a download link mailed to them), who is the subject of
     a mail to staff, and who now asks for erasure."""
     earlier = registered(staff, ["access"], email=email, phone=phone, details=f"Ring meg på {phone}")
-    services.request_answer(request=earlier, staff=staff, message="Kopien ligger bak lenken vi sendte.")
+    workflow.request_answer(request=earlier, staff=staff, message="Kopien ligger bak lenken vi sendte.")
     emails.enquiry_notification(
         to="sam@example.com", language="nb", kind="contact", link="https://example.com/x/", content=None, about=email
     )
@@ -99,7 +100,7 @@ def test_the_preview_counts_what_goes_and_names_the_ground_of_what_stays(publish
     assert preview.erased_count == 3
     assert {line.label for line in preview.kept} >= {"rights.Request", "rights.Event", "audit.Entry"}
     assert preview.keys == ("email", "phone") and preview.contact_cleared == 2
-    assert lines["mail.OutboxMessage"].name == "outbox message" and lines["mail.OutboxMessage"].action_text
+    assert lines["mail.OutboxMessage"].name == "utgående e-post" and lines["mail.OutboxMessage"].action_text
 
 
 def test_erasure_deletes_the_persons_mail_clears_their_other_requests_and_writes_a_receipt(published, personas):
@@ -172,7 +173,7 @@ def test_only_an_open_request_that_asks_for_erasure_is_carried_out(published, pe
         erasure_carry_out(request=access, staff=pia, actor=Actor.staff(pia))
     assert not_asked.value.code == "right"
     request = registered(pia, ["erasure"])
-    services.request_refuse(request=request, staff=pia, ground="unfounded", justification="Ingen grunn oppgitt her.")
+    workflow.request_refuse(request=request, staff=pia, ground="unfounded", justification="Ingen grunn oppgitt her.")
     with pytest.raises(RequestRefused) as closed:
         erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
     assert closed.value.code == "closed"
@@ -185,7 +186,7 @@ def test_the_answer_to_an_erasure_is_delivered_and_then_forgotten(published, per
     outbox_deliver_due()
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
 
-    services.request_answer(request=request, staff=pia, message="Vi har slettet opplysningene om deg.")
+    workflow.request_answer(request=request, staff=pia, message="Vi har slettet opplysningene om deg.")
 
     request.refresh_from_db()
     assert (request.email, request.phone) == ("", "") and request.contact_erased_at is not None
@@ -219,11 +220,11 @@ def test_p23_another_open_request_keeps_its_address_until_it_is_answered_then_fo
     access = registered(pia, ["access"])
     request = registered(pia, ["erasure"])
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
-    services.request_answer(request=request, staff=pia, message="Slettet.")
+    workflow.request_answer(request=request, staff=pia, message="Slettet.")
     access.refresh_from_db()
     assert (access.email, access.contact_erased_at) == ("kari.nordmann@example.no", None)  # it can still be answered
 
-    services.request_answer(request=access, staff=pia, message="Etter slettingen har vi ingenting igjen.")
+    workflow.request_answer(request=access, staff=pia, message="Etter slettingen har vi ingenting igjen.")
 
     access.refresh_from_db()
     assert (access.email, access.phone) == ("", "") and access.contact_erased_at is not None
@@ -231,7 +232,7 @@ def test_p23_another_open_request_keeps_its_address_until_it_is_answered_then_fo
     assert "ingenting igjen" in answer.body_text
     assert answer.ephemeral  # the outbox forgets the address once this answer is sent
     # A request that comes after the erasure is a new one: it keeps its address when closed.
-    later = services.request_register(
+    later = intake.request_register(
         staff=pia,
         rights=["access"],
         channel="email",
@@ -241,7 +242,7 @@ def test_p23_another_open_request_keeps_its_address_until_it_is_answered_then_fo
         details="",
         identity_checked=True,
     )
-    services.request_answer(request=later, staff=pia, message="Vi har ingenting om deg.")
+    workflow.request_answer(request=later, staff=pia, message="Vi har ingenting om deg.")
     later.refresh_from_db()
     assert later.email != "" and later.contact_erased_at is None
 
@@ -252,7 +253,7 @@ def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only
     pia = personas.privacy_officer
     request = person(pia)
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
-    services.request_answer(request=request, staff=pia, message="Slettet.")
+    workflow.request_answer(request=request, staff=pia, message="Slettet.")
     # A copy of the journal kept elsewhere; the configured journal is then lost with the machine.
     kept = tmp_path / "kept-elsewhere.sqlite3"
     for pair, erased_at in journal.journal_read().items():
@@ -283,7 +284,7 @@ def test_what_the_person_gave_after_the_erasure_survives_a_replay(published, per
     pia = personas.privacy_officer
     request = person(pia)
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
-    services.request_answer(request=request, staff=pia, message="Slettet.")
+    workflow.request_answer(request=request, staff=pia, message="Slettet.")
     later = emails.enquiry_notification(
         to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
     )

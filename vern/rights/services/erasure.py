@@ -43,7 +43,7 @@ from vern.registry.erasure import part_rows, remove_rows
 from vern.rights import selectors
 from vern.rights.journal import journal_append, journal_read
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Download, Event, Request, Right, Tombstone
-from vern.rights.services import RequestRefused, mark_done
+from vern.rights.services.steps import RequestRefused, mark_done
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,7 @@ def forget_contact(request: Request, *, keep_this_one: bool = False) -> int:
     written; call ``forget_contact(request)`` once that mail is in the outbox.
     """
     # The person's other requests that are still open (or await confirmation) keep theirs until
-    # each closes, which mails the answer (ephemerally) and then forgets it: ``services.erased``
+    # each closes, which mails the answer (ephemerally) and then forgets it: ``steps.erased``
     # counts this erasure for them too. One that lapses unconfirmed is cleared by the lapse.
     rows = (
         _person_requests(request)
@@ -299,18 +299,6 @@ def _sum_steps(request: Request) -> tuple[dict[str, int], dict[str, int], int]:
 CLAIM_FOR = dt.timedelta(minutes=10)
 
 
-def pending_download(request: Request) -> Download | None:
-    """A copy this same request offers (access and erasure asked together) that waits to be opened.
-
-    Erasing now would empty it (it is built when opened), so the erasure waits until it is
-    downloaded or has expired. A link of an earlier request gives way: the erasure ends it."""
-    return (
-        Download.objects.filter(request=request, downloaded_at__isnull=True, expires_at__gt=timezone.now())
-        .order_by("expires_at")
-        .last()
-    )
-
-
 def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> Receipt:
     """Erase the person's data as every registered model declares; safe to run again.
 
@@ -338,7 +326,7 @@ def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> 
             raise RequestRefused(
                 "legal_hold", "a legal hold keeps this person's data; release it or refuse the erasure"
             )
-        if pending_download(request) is not None:
+        if selectors.pending_download(request) is not None:
             raise RequestRefused("download_pending", "a copy of the data waits to be downloaded")
         if Event.objects.filter(request=request, kind="erasure_claimed", at__gt=now - CLAIM_FOR).exists():
             raise RequestRefused("busy", "the erasure is being carried out")

@@ -1,8 +1,9 @@
-"""The readable names of models, fields and actors on the access package's page (``index.html``).
+"""The readable names of fields and actors on the access package's page (``index.html``).
 
-Only the page uses them; ``data.json`` and the CSV files keep the models' and fields' own
-names. A model or field that is not named here shows its own verbose name, so a newly
-registered model is never left out of the package, only shown by its technical name.
+Only the page uses them; ``data.json`` and the CSV files keep the fields' own names. A
+field that is not named here shows its own verbose name, so a field of a newly registered
+model is never left out of the package, only shown by its technical name. Models are
+titled by their own ``verbose_name_plural``.
 """
 
 from __future__ import annotations
@@ -13,23 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from vern.audit.models import Entry as AuditEntry
 
-# Readable names in the HTML page; a model or field not named here shows its own verbose name.
-MODEL_TITLES = {
-    "analytics.Hit": gettext_lazy("Page views"),
-    "analytics.LogEvent": gettext_lazy("Technical log"),
-    "audit.Entry": gettext_lazy("Audit log"),
-    "consent.ConsentEvent": gettext_lazy("Cookie choices"),
-    "enquiries.Enquiry": gettext_lazy("Enquiries"),
-    "enquiries.ContactLog": gettext_lazy("Contact log"),
-    "mail.OutboxMessage": gettext_lazy("Emails we have sent"),
-    "retention.Hold": gettext_lazy("Legal holds"),
-    "rights.Request": gettext_lazy("Requests about your rights"),
-    "rights.Event": gettext_lazy("Steps in your requests"),
-    "rights.Download": gettext_lazy("Download links"),
-    "rights.Restriction": gettext_lazy("Restrictions of processing"),
-    "rights.Suppression": gettext_lazy("Objections to direct marketing"),
-    "rights.Tombstone": gettext_lazy("Erasure journal"),
-}
+# Readable names of fields in the HTML page; a field not named here shows its own verbose name.
 FIELD_TITLES = {
     "action": gettext_lazy("Action"),
     "actor_kind": gettext_lazy("Who"),

@@ -1,0 +1,228 @@
+"""The workflow of a confirmed request: who works on it, its deadline, and how it closes (LAW.md R11, R12).
+
+Each step locks the request, checks the status it starts from (``steps.TRANSITIONS``)
+and records itself on the timeline and in the audit log; a step that tells the
+person queues the mail in the same transaction. The hourly job reminds the
+privacy officers of the due dates (``reminders_send``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone, translation
+
+from vern.accounts.models import User
+from vern.audit.services import Actor
+from vern.mail import emails
+from vern.rights import deadlines
+from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right
+from vern.rights.selectors import privacy_officers
+from vern.rights.services.erasure import forget_contact
+from vern.rights.services.restriction import restrict
+from vern.rights.services.steps import (
+    MAX_DETAILS,
+    WHILE_OPEN,
+    RequestRefused,
+    S,
+    declaration_required,
+    erased,
+    locked,
+    move_to,
+    record_audit,
+    record_event,
+)
+from vern.rights.texts import authority_of, day_text, outcome_lines, public_link, reference_of
+
+
+def request_assign(*, request: Request, staff: User, assignee: User | None) -> Request:
+    with transaction.atomic():
+        request = locked(request)
+        if request.status not in WHILE_OPEN:
+            raise RequestRefused("closed", "only an open request can be assigned")
+        request.assigned_to = assignee
+        request.save(update_fields=["assigned_to"])
+        record_event(request, "assigned", actor=staff, to=assignee.pk if assignee else None)
+        record_audit(request, "assigned", Actor.staff(staff), to=assignee.pk if assignee else None)
+    return request
+
+
+def request_start(*, request: Request, staff: User) -> Request:
+    with transaction.atomic():
+        request = locked(request)
+        move_to(request, S.IN_PROGRESS)
+        if request.assigned_to is None:
+            request.assigned_to = staff
+        request.save(update_fields=["status", "assigned_to"])
+        record_event(request, "started", actor=staff)
+        record_audit(request, "started", Actor.staff(staff))
+    return request
+
+
+def request_note(*, request: Request, staff: User, note: str) -> Event:
+    note = note.strip()
+    if not note:
+        raise RequestRefused("note", "write the note first")
+    if len(note) > MAX_DETAILS:
+        raise RequestRefused("details", "the note is too long")
+    with transaction.atomic():
+        event = record_event(request, "note", actor=staff, note=note)
+        record_audit(request, "noted", Actor.staff(staff))
+    return event
+
+
+def phone_verify(*, request: Request, staff: User) -> Request:
+    """Staff checked that the person holds the phone number given; records found by it now count."""
+    with transaction.atomic():
+        request = locked(request)
+        if request.status not in WHILE_OPEN:
+            raise RequestRefused("closed", "only an open request can be changed")
+        if not request.phone_index:
+            raise RequestRefused("no_phone", "the request gives no phone number")
+        request.phone_verified = True
+        request.save(update_fields=["phone_verified"])
+        if Right.RESTRICTION in request.done:
+            restrict(request)  # the restriction now covers the phone's records too
+        record_event(request, "phone_verified", actor=staff)
+        record_audit(request, "phone_verified", Actor.staff(staff))
+    return request
+
+
+def request_extend(*, request: Request, staff: User, until: dt.date, reason: str) -> Request:
+    """Extend the deadline by up to two further months (Art. 12(3)), with reasons, before the due date.
+
+    The person is told, with the reasons, in the same transaction; an extension after the
+    original due date has passed, beyond two months, or without reasons is refused.
+    """
+    reason = reason.strip()
+    if len(reason) < 20:
+        raise RequestRefused("reason", "give the reasons for the extension; the person is told them")
+    now = timezone.now()
+    with transaction.atomic():
+        request = locked(request)
+        if request.extended_to is not None:
+            raise RequestRefused("extended", "the request has already been extended")
+        if deadlines.local_day(now) > request.due_on:
+            raise RequestRefused("too_late", "the due date has passed: an extension had to be announced before it")
+        if until <= request.due_on or until > deadlines.latest_extension(request.due_on):
+            raise RequestRefused("until", "an extension moves the due date by at most two months")
+        if not request.email:
+            raise RequestRefused("no_address", "there is no address to tell the person at")
+        move_to(request, S.EXTENDED)
+        request.extended_to = until
+        request.extension_reason = reason
+        request.reminded = []  # the reminders count towards the new date
+        request.save(update_fields=["status", "extended_to", "extension_reason", "reminded"])
+        emails.rights_extended(
+            to=request.email,
+            language=request.language,
+            reference=reference_of(request),
+            due_on=day_text(request.due_on, request.language),
+            extended_to=day_text(until, request.language),
+            reason=reason,
+            authority=authority_of(declaration_required(), request.language),
+            ephemeral=erased(request),
+        )
+        record_event(request, "extended", actor=staff, note=reason, extended_to=until.isoformat())
+        record_audit(request, "extended", Actor.staff(staff), extended_to=until.isoformat())
+    return request
+
+
+def request_answer(*, request: Request, staff: User, message: str = "") -> Request:
+    """Close the request as answered; the person gets what was done and the right to complain (P17)."""
+    with transaction.atomic():
+        request = locked(request)
+        move_to(request, S.ANSWERED)
+        request.closed_at = timezone.now()
+        request.outcome = message.strip()
+        request.save(update_fields=["status", "closed_at", "outcome"])
+        if request.email:
+            emails.rights_answered(
+                to=request.email,
+                language=request.language,
+                reference=reference_of(request),
+                outcomes=outcome_lines(request),
+                message=request.outcome,
+                authority=authority_of(declaration_required(), request.language),
+                ephemeral=erased(request),  # the outbox forgets the address once the answer is sent (P23)
+            )
+        _forget_if_erased(request)
+        record_event(request, "answered", actor=staff, note=request.outcome, done=request.done)
+        record_audit(request, "answered", Actor.staff(staff), done=request.done)
+    return request
+
+
+def request_refuse(*, request: Request, staff: User, ground: str, justification: str) -> Request:
+    """Refuse the request with a ground and a written justification (Art. 12(5), R12); the person is told
+    the reasons and the rights to complain to the authority and to go to court."""
+    justification = justification.strip()
+    if ground not in Request.Ground.values:
+        raise RequestRefused("ground", "choose the ground for refusing")
+    if len(justification) < 20:
+        raise RequestRefused("justification", "a refusal needs a written justification")
+    with transaction.atomic():
+        request = locked(request)
+        move_to(request, S.REFUSED)
+        request.closed_at = timezone.now()
+        request.refusal_ground = ground
+        request.outcome = justification
+        request.save(update_fields=["status", "closed_at", "refusal_ground", "outcome"])
+        if request.email:
+            with translation.override(request.language):
+                ground_text = str(Request.Ground(ground).label)
+            emails.rights_refused(
+                to=request.email,
+                language=request.language,
+                reference=reference_of(request),
+                ground=ground_text,
+                justification=justification,
+                authority=authority_of(declaration_required(), request.language),
+                ephemeral=erased(request),
+            )
+        # A refused request hands out nothing more: its unopened download links end now.
+        Download.objects.filter(request=request, downloaded_at__isnull=True, expires_at__gt=request.closed_at).update(
+            expires_at=request.closed_at
+        )
+        _forget_if_erased(request)
+        record_event(request, "refused", actor=staff, note=justification, ground=ground)
+        record_audit(request, "refused", Actor.staff(staff), ground=ground)
+    return request
+
+
+def _forget_if_erased(request: Request) -> None:
+    """On closing a request whose erasure was carried out, its address, phone and text go too (P23)."""
+    if erased(request):
+        forget_contact(request)
+
+
+def reminders_send(now: dt.datetime | None = None) -> int:
+    """Remind privacy officers of open requests due in 7 and in 2 days (R11); each reminder goes once."""
+    now = now or timezone.now()
+    officers = privacy_officers()
+    sent = 0
+    for request in Request.objects.filter(status__in=OPEN_STATUSES).order_by("due_on"):
+        left = deadlines.days_left(request.deadline, now)
+        for days in deadlines.REMINDER_DAYS:
+            if left > days or days in request.reminded:
+                continue
+            # A reminder missed (the worker was down) still goes, once; the nearer one replaces it.
+            if any(other < days and left <= other for other in deadlines.REMINDER_DAYS):
+                continue
+            with transaction.atomic():
+                current = locked(request)
+                if days in current.reminded:
+                    continue
+                current.reminded = [*current.reminded, days]
+                current.save(update_fields=["reminded"])
+                for officer in officers:
+                    emails.rights_reminder(
+                        to=officer.email,
+                        language=officer.language,
+                        reference=reference_of(current),
+                        days_left=left,
+                        link=public_link("rights_staff:detail", officer.language, pk=current.pk),
+                    )
+                record_event(current, "reminder", days_left=left)
+                sent += 1
+    return sent

@@ -1,0 +1,129 @@
+"""Rectification on the console: choose one of the person's records, then a field and the correct value."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from vern.accounts.access import staff_view
+from vern.accounts.roles import Capability
+from vern.accounts.steps import staff_step
+from vern.registry.entries import Entry, entries
+from vern.rights import selectors
+from vern.rights.access import get_request_for_staff
+from vern.rights.models import Right
+from vern.rights.services.rectification import rectifiable_fields
+from vern.rights.services.rectification import rectify as rectify_field
+from vern.rights.services.steps import WHILE_OPEN, RequestRefused
+from vern.rights.staff_forms import RectifyForm, refusal_of, refusal_text
+from vern.rights.staff_views.pages import confirm_page, detail_url, model_title
+
+RECORDS_SHOWN = 20
+
+
+def _rectify_entries() -> dict[str, Entry]:
+    """Models with a field that may be corrected (``rectifiable_fields`` says which)."""
+    return {entry.label: entry for entry in entries() if rectifiable_fields(entry)}
+
+
+def _field_name(entry: Entry, name: str) -> str:
+    return str(getattr(entry.model._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
+def _corrected(recipients: list[str]) -> str:
+    if recipients:
+        return _("The field is corrected. Tell these recipients of the correction (Art. 19): %(names)s.") % {
+            "names": ", ".join(recipients)
+        }
+    return _("The field is corrected. No recipient has to be told of it.")
+
+
+@staff_view(Capability.HANDLE_REQUESTS)
+@require_http_methods(["GET", "HEAD", "POST"])
+def rectify(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose one of the person's records, then a field and the correct value (Art. 16); the recipients
+    to tell (Art. 19) are shown after."""
+    staff, subject = get_request_for_staff(request, pk)
+    allowed = subject.status in WHILE_OPEN and Right.RECTIFICATION in subject.rights
+    offered = _rectify_entries()
+    found = {f.entry.label: f for f in selectors.discover(subject) if f.entry.label in offered} if allowed else {}
+    chosen = request.POST.get("record") if request.method == "POST" else request.GET.get("record")
+    record: models.Model | None = None
+    entry: Entry | None = None
+    if chosen and ":" in chosen:
+        label, _sep, record_pk = chosen.partition(":")
+        if label in found:
+            entry = offered[label]
+            record = found[label].records.filter(pk=record_pk).first() if record_pk.isdigit() else None
+    form: RectifyForm | None = None
+    status = 200
+    if record is not None and entry is not None:
+        choices = [(name, _field_name(entry, name)) for name in rectifiable_fields(entry)]
+        form = RectifyForm(request.POST if request.method == "POST" else None, fields=choices)
+        if request.method == "POST":
+            status = 400
+            chosen_form, model_label, record_pk = form, entry.label, record.pk
+            done = staff_step(
+                request,
+                lambda: rectify_field(
+                    request=subject,
+                    staff=staff,
+                    model_label=model_label,
+                    pk=record_pk,
+                    field=chosen_form.cleaned_data["field"],
+                    value=chosen_form.cleaned_data["value"],
+                ),
+                refused=RequestRefused,
+                explain=refusal_of,
+                form=form,
+                done=_corrected,
+                then=detail_url(subject),
+            )
+            if done is not None:
+                return done
+    elif request.method == "POST":
+        messages.error(request, refusal_text("not_found" if allowed else "closed"))
+        status = 400
+    groups = []
+    for label, item in found.items():
+        if item.count == 0:
+            continue
+        groups.append(
+            {
+                "label": label,
+                "name": model_title(label),
+                "count": item.count,
+                "records": [
+                    {
+                        "pk": row.pk,
+                        "text": str(row),
+                        "first": str(getattr(row, rectifiable_fields(item.entry)[0], "") or ""),
+                        "at": getattr(row, item.entry.clock, None),
+                    }
+                    for row in item.records[:RECORDS_SHOWN]
+                ],
+            }
+        )
+    values = (
+        [(_field_name(entry, name), getattr(record, name)) for name in rectifiable_fields(entry)]
+        if record is not None and entry is not None
+        else []
+    )
+    return confirm_page(
+        request,
+        staff,
+        subject,
+        "rectify",
+        status=status,
+        allowed=allowed,
+        groups=groups,
+        shown=RECORDS_SHOWN,
+        record=record,
+        record_key=f"{entry.label}:{record.pk}" if record is not None and entry is not None else "",
+        record_name=model_title(entry.label) if entry is not None else "",
+        values=values,
+        form=form,
+    )
