@@ -38,7 +38,8 @@ class Entry(models.Model):
     mac = models.CharField(max_length=64)
 
     class Meta:
-        verbose_name_plural = "entries"
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
 
     class Privacy:
@@ -82,6 +83,10 @@ class Head(models.Model):
     # whose number and mac are kept here so that the rest can still be verified.
     floor_seq = models.BigIntegerField(default=0)
     floor_mac = models.CharField(max_length=64, default="")
+
+    class Meta:
+        verbose_name = _("end of a hash chain")
+        verbose_name_plural = _("ends of hash chains")
 
     class Privacy:
         not_personal = "The number and hash of the newest audit row."

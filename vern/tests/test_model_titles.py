@@ -10,16 +10,12 @@ from django.apps import apps
 from django.utils import translation
 from django.utils.functional import Promise
 
-# The audit app's models are named by its owner, with the audit vocabulary (issue 14).
-NAMED_ELSEWHERE = {"audit"}
-
-
 def registered_models() -> list[type]:
     return [model for model in apps.get_models() if model.__module__.startswith("vern.") and hasattr(model, "Privacy")]
 
 
 def test_every_registered_model_is_named_in_bokmal_and_english():
-    models = [model for model in registered_models() if model._meta.app_label not in NAMED_ELSEWHERE]
+    models = registered_models()
     assert {"enquiries.Enquiry", "rights.Request", "mail.OutboxMessage"} <= {m._meta.label for m in models}
     for model in models:
         names = (model._meta.verbose_name, model._meta.verbose_name_plural)
