@@ -10,6 +10,7 @@ from django.apps import apps
 from django.utils import translation
 from django.utils.functional import Promise
 
+
 def registered_models() -> list[type]:
     return [model for model in apps.get_models() if model.__module__.startswith("vern.") and hasattr(model, "Privacy")]
 
