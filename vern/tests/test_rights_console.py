@@ -15,6 +15,8 @@ from django.utils import timezone, translation
 from vern.audit.models import Entry
 from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
+from vern.jobs.models import Job
+from vern.jobs.worker import Worker
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.rights import deadlines
@@ -394,13 +396,22 @@ def test_the_erasure_preview_lists_the_models_and_carrying_it_out_shows_the_rece
     assert Enquiry.objects.filter(pk=enquiry.pk).exists()
 
     html = shown_after(client, client.post(url("erasure", request), {"confirm": "on"}))
-    assert "data is erased as the preview showed" in html and "Erasure receipt" in html
+    assert "handed to the background worker, which erases the person&#x27;s data as the preview showed" in html
+    assert "Erasure under way" in html and "Erase the person&#x27;s data" not in html
+    assert Enquiry.objects.filter(pk=enquiry.pk).exists()  # until the worker has run
+    again = client.post(url("erasure", request), {"confirm": "on"})  # a second click queues nothing more
+    assert again.status_code == 400 and Job.objects.filter(name="rights.erase").count() == 1
+
+    Worker(burst=True, manage_connections=False).run()
+    html = page(client, url("erasure", request))
+    assert "Erasure receipt" in html
     assert re.search(
         r"Enquiries <span[^>]*>enquiries.Enquiry</span></td><td[^>]*>Has been deleted</td><td[^>]*>1<", html
     )
     assert not Enquiry.objects.filter(pk=enquiry.pk).exists()
     detail = page(client, url("detail", request))
     assert "Erasure carried out" in detail and "Erasure: preview" not in detail
+    assert "Erasure handed to the worker" in detail
 
 
 def test_a_record_is_corrected_through_the_console_and_the_recipients_to_tell_are_shown(client, published, personas):

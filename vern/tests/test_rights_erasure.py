@@ -33,7 +33,8 @@ from vern.mail.models import OutboxMessage
 from vern.rights.journal import journal_read
 from vern.rights.models import Event, Request, Tombstone
 from vern.rights.services import intake, steps, workflow
-from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview, replay_tombstones
+from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview
+from vern.rights.services.replay import replay_tombstones
 from vern.rights.tests.traces import spellings, traces
 from vern.tests.consenting import cookie_choice
 

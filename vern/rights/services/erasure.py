@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,18 +35,18 @@ from django.utils.translation import gettext_lazy as _
 
 from vern.accounts.models import User
 from vern.audit.services import Actor, audit_record
+from vern.jobs.services import job_enqueue_once
 from vern.lib.logs import redact
 from vern.registry import surface
-from vern.registry.entries import Entry, entries, parts_of
+from vern.registry.entries import Entry, parts_of
 from vern.registry.erasure import part_rows, remove_rows
 from vern.rights import selectors
-from vern.rights.journal import journal_append, journal_read
+from vern.rights.journal import journal_append
 from vern.rights.models import CLOSED_STATUSES, OPEN_STATUSES, Download, Event, Request, Right, Tombstone
 from vern.rights.services.steps import RequestRefused, mark_done
 
 log = logging.getLogger(__name__)
 
-REPLAY_CHUNK = 200  # keys per query while replaying, well under SQLite's limit of parameters
 REQUEST_LABEL = Request._meta.label
 CONTACT_FIELDS = ("email", "phone", "details")
 
@@ -220,7 +219,7 @@ def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> 
 # ------------------------------------------------------------------ erasing, a model at a time
 
 
-def _erase_model(
+def erase_model(
     entry: Entry, records: QuerySet[Any], *, request: Request | None, actor: Actor, subject_key: str, action: str
 ) -> tuple[dict[str, int], dict[str, int]]:
     """One model, in one transaction, with its timeline event and audit row of counts."""
@@ -297,6 +296,75 @@ def _sum_steps(request: Request) -> tuple[dict[str, int], dict[str, int], int]:
 
 
 CLAIM_FOR = dt.timedelta(minutes=10)
+ERASE_JOB = "rights.erase"
+
+
+def _erasable_keys(request: Request) -> dict[str, str]:
+    """The person's keys, once every check that an erasure may go ahead now has passed."""
+    if request.status not in OPEN_STATUSES:
+        raise RequestRefused("closed", "only an open request can be carried out")
+    if Right.ERASURE not in request.rights:
+        raise RequestRefused("right", "the request does not ask for erasure")
+    if Right.ERASURE in request.done:
+        raise RequestRefused("done", "the erasure has already been carried out")
+    keys = selectors.person_keys(request)
+    if not keys:
+        raise RequestRefused("no_keys", "the request gives nothing to find the person by")
+    if surface.erasure_forbidden(keys):
+        raise RequestRefused("legal_hold", "a legal hold keeps this person's data; release it or refuse the erasure")
+    if selectors.pending_download(request) is not None:
+        raise RequestRefused("download_pending", "a copy of the data waits to be downloaded")
+    return keys
+
+
+def erasure_queue(*, request: Request, staff: User) -> Request:
+    """Hand a confirmed erasure to the worker, which carries it out (``erasure_run_queued``).
+
+    The checks run now, so that staff are told at once what stands in the way; the worker
+    runs them again. However long the erasure takes, no web request waits for it, and every
+    app server's erasures are carried out, and journaled, by the workers.
+    """
+    with transaction.atomic():
+        request = Request.objects.select_for_update().get(pk=request.pk)
+        _erasable_keys(request)
+        queued = job_enqueue_once(
+            ERASE_JOB, key=f"{ERASE_JOB}:{request.pk}", payload={"request_id": request.pk, "staff_id": staff.pk}
+        )
+        if queued is None:
+            raise RequestRefused("busy", "the erasure is being carried out")
+        Event.objects.create(request=request, kind="erasure_queued", actor=staff)
+    return request
+
+
+def erasure_queued(request: Request) -> Event | None:
+    """The queueing of the request's erasure, while the worker has not yet finished or refused it."""
+    queued = request.events.filter(kind="erasure_queued").order_by("-at", "-pk").first()
+    if queued is None or request.events.filter(kind__in=("erased", "erasure_refused"), pk__gt=queued.pk).exists():
+        return None
+    return queued
+
+
+def erasure_run_queued(*, request_id: int, staff_id: int | None) -> Receipt | None:
+    """The worker's side of ``erasure_queue``: carry the erasure out, once.
+
+    An erasure already carried out is not run again (the job may run twice after a crash). One
+    that the checks now refuse (a legal hold placed since, the request closed) is not carried out,
+    and the timeline says why. One still being carried out by a run that died raises, so the
+    job is retried once that run's claim has expired.
+    """
+    request = Request.objects.filter(pk=request_id).first()
+    if request is None or Right.ERASURE in request.done:
+        return None
+    staff = User.objects.filter(pk=staff_id).first() if staff_id is not None else None
+    actor = Actor.staff(staff) if staff is not None else Actor.system()
+    try:
+        return erasure_carry_out(request=request, staff=staff, actor=actor)
+    except RequestRefused as refusal:
+        if refusal.code == "busy":
+            raise
+        Event.objects.create(request=request, kind="erasure_refused", actor=staff, data={"code": refusal.code})
+        log.warning("erasure of request %s not carried out: %s", request.pk, refusal.code)
+        return None
 
 
 def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> Receipt:
@@ -313,21 +381,7 @@ def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> 
         # Claimed under the request's lock: a second click, or a second officer, waits and is refused
         # while the first runs; a run that died is taken over once its claim is old.
         request = Request.objects.select_for_update().get(pk=request.pk)
-        if request.status not in OPEN_STATUSES:
-            raise RequestRefused("closed", "only an open request can be carried out")
-        if Right.ERASURE not in request.rights:
-            raise RequestRefused("right", "the request does not ask for erasure")
-        if Right.ERASURE in request.done:
-            raise RequestRefused("done", "the erasure has already been carried out")
-        keys = selectors.person_keys(request)
-        if not keys:
-            raise RequestRefused("no_keys", "the request gives nothing to find the person by")
-        if surface.erasure_forbidden(keys):
-            raise RequestRefused(
-                "legal_hold", "a legal hold keeps this person's data; release it or refuse the erasure"
-            )
-        if selectors.pending_download(request) is not None:
-            raise RequestRefused("download_pending", "a copy of the data waits to be downloaded")
+        keys = _erasable_keys(request)
         if Event.objects.filter(request=request, kind="erasure_claimed", at__gt=now - CLAIM_FOR).exists():
             raise RequestRefused("busy", "the erasure is being carried out")
         claim = Event.objects.create(request=request, kind="erasure_claimed", actor=staff)
@@ -356,9 +410,7 @@ def _carry_out(
             for part in parts_of(entry):
                 kept[part.label] = entry.retain_reason
             continue
-        _erase_model(
-            entry, found.records, request=request, actor=actor, subject_key=subject_key, action="rights.erased"
-        )
+        erase_model(entry, found.records, request=request, actor=actor, subject_key=subject_key, action="rights.erased")
 
     with transaction.atomic():
         request = Request.objects.select_for_update().get(pk=request.pk)
@@ -387,119 +439,3 @@ def _carry_out(
     given.done = request.done
     log.info("erasure of request %s: %d rows removed or anonymised", request.pk, receipt.removed)
     return receipt
-
-
-# ------------------------------------------------------------------ replaying the journal
-
-
-def _key_chunks(keys: dict[tuple[str, str], dt.datetime | None]) -> Iterator[dict[tuple[str, str], dt.datetime | None]]:
-    items = sorted(keys.items())
-    for start in range(0, len(items), REPLAY_CHUNK):
-        yield dict(items[start : start + REPLAY_CHUNK])
-
-
-def _cutoff(entry_model: type[models.Model], clock: str, moment: dt.datetime) -> Q:
-    """Rows whose clock is not after the erasure: what a person gave after it is theirs again."""
-    clock_field = entry_model._meta.get_field(clock)
-    if isinstance(clock_field, models.DateTimeField):
-        return Q(**{f"{clock}__lte": moment})
-    if isinstance(clock_field, models.DateField):
-        return Q(**{f"{clock}__lte": moment.date()})
-    return Q()
-
-
-def _replay_condition(
-    model: type[models.Model], identifiers: dict[str, tuple[str, ...]], clock: str, chunk: dict[tuple[str, str], Any]
-) -> Q:
-    """The rows of ``chunk``'s people, each erased key only up to its erasure time when that is known."""
-    condition = Q(pk__in=[])
-    for (kind, key), erased_at in chunk.items():
-        for name in identifiers.get(kind, ()):
-            match = Q(**{name: key})
-            if erased_at is not None and clock:
-                match &= _cutoff(model, clock, erased_at)
-            condition |= match
-    return condition
-
-
-def replay_tombstones(*, actor: Actor, journal: str | None = None) -> dict[str, int]:
-    """After a backup is restored: erase again whatever the registry finds for every key in the
-    journal (the tombstone table and the journal kept apart, ``vern.rights.journal``, together);
-    returns rows erased per model. ``journal`` names another copy of the journal by its URL.
-
-    Tombstones that are only in the journal are written back to the table. A row whose retention
-    clock is later than the key's erasure was given again after it, and stays. The person's
-    restored rights requests lose their contact details again (counted under rights.Request).
-    """
-    from_file = journal_read(journal)
-    keys: dict[tuple[str, str], dt.datetime | None] = {}
-    for kind, key, erased_at in Tombstone.objects.values_list("kind", "key", "erased_at"):
-        earlier = keys.get((kind, key))
-        keys[(kind, key)] = erased_at if earlier is None or erased_at > earlier else earlier
-    missing = [pair for pair in from_file if pair not in keys]
-    for pair, when in from_file.items():
-        known = keys.get(pair)
-        if known is None or (when is not None and when > known):
-            keys[pair] = when
-    if missing:
-        with transaction.atomic():
-            Tombstone.objects.bulk_create(
-                Tombstone(kind=kind, key=key, erased_at=from_file[(kind, key)] or timezone.now())
-                for kind, key in missing
-            )
-
-    counts: dict[str, int] = {}
-    for entry in entries():
-        if not any(kind in entry.identifiers for kind, key in keys):
-            continue
-        for chunk in _key_chunks(keys):
-            condition = _replay_condition(entry.model, entry.identifiers, entry.clock, chunk)
-            if entry.label == REQUEST_LABEL:
-                cleared = _replay_forget_contact(chunk, actor=actor)
-                if cleared:
-                    counts[REQUEST_LABEL] = counts.get(REQUEST_LABEL, 0) + cleared
-                continue
-            if entry.erasure == "retain":
-                continue
-            records = entry.model._default_manager.filter(condition)
-            deleted, anonymised = _erase_model(
-                entry, records, request=None, actor=actor, subject_key="", action="rights.erasure_replayed"
-            )
-            for label, n in (*deleted.items(), *anonymised.items()):
-                counts[label] = counts.get(label, 0) + n
-    audit_record(
-        action="rights.erasures_replayed",
-        actor=actor,
-        object_type="rights.tombstone",
-        data={"keys": len(keys), "from_file_only": len(missing), "erased": counts},
-    )
-    log.info("erasure journal replayed: %d keys, %d rows erased again", len(keys), sum(counts.values()))
-    return dict(sorted(counts.items()))
-
-
-def _replay_forget_contact(chunk: dict[tuple[str, str], Any], *, actor: Actor) -> int:
-    """Restored requests of erased people: their address, phone and details are cleared again.
-
-    Every request received before the erasure, open or not: a backup from before it brings back
-    the erasure request itself as open, with the address that its answer has since forgotten.
-    """
-    fields = {"email": "email_index", "phone": "phone_index"}
-    condition = Q(pk__in=[])
-    for (kind, key), erased_at in chunk.items():
-        if kind in fields:
-            match = Q(**{fields[kind]: key})
-            if erased_at is not None:
-                match &= Q(received_at__lte=erased_at)
-            condition |= match
-    with transaction.atomic():
-        # Told apart without decrypting: a request restored from before the erasure has no mark.
-        rows = Request.objects.filter(condition, contact_erased_at__isnull=True)
-        cleared = rows.update(email="", phone="", details="", contact_erased_at=timezone.now())
-        if cleared:
-            audit_record(
-                action="rights.erasure_replayed",
-                actor=actor,
-                object_type="rights.tombstone",
-                data={"model": REQUEST_LABEL, "contact_cleared": cleared},
-            )
-    return cleared

@@ -13,11 +13,10 @@ from django.views.decorators.http import require_http_methods
 from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
 from vern.accounts.steps import staff_step
-from vern.audit.services import Actor
 from vern.rights import selectors
 from vern.rights.access import get_request_for_staff
 from vern.rights.models import Request, Right
-from vern.rights.services.erasure import Preview, erasure_carry_out, erasure_preview
+from vern.rights.services.erasure import Preview, erasure_preview, erasure_queue, erasure_queued
 from vern.rights.services.steps import WHILE_OPEN, RequestRefused
 from vern.rights.staff_forms import ErasureForm, refusal_of, refusal_text
 from vern.rights.staff_views.pages import confirm_page, key_names, model_title
@@ -78,11 +77,14 @@ def erasure(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             done = staff_step(
                 request,
-                lambda: erasure_carry_out(request=subject, staff=staff, actor=Actor.staff(staff)),
+                lambda: erasure_queue(request=subject, staff=staff),
                 refused=RequestRefused,
                 explain=refusal_of,
                 form=form,
-                done=_("The person's data is erased as the preview showed."),
+                done=_(
+                    "The erasure is handed to the background worker, which erases the person's data as the "
+                    "preview showed. This page shows the receipt once it is done."
+                ),
                 then=reverse("rights_staff:erasure", kwargs={"pk": subject.pk}),
             )
             if done is not None:
@@ -90,6 +92,9 @@ def erasure(request: HttpRequest, pk: int) -> HttpResponse:
     receipt = _receipt(subject) if Right.ERASURE in subject.done else None
     if receipt is not None:
         return confirm_page(request, staff, subject, "erasure", status=status, receipt=receipt)
+    queued = erasure_queued(subject) if allowed else None
+    if queued is not None:
+        return confirm_page(request, staff, subject, "erasure", status=status, queued=queued)
     preview = erasure_preview(subject) if allowed else None
     rows = _preview_rows(preview) if preview is not None else []
     return confirm_page(

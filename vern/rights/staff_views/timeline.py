@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 
 from vern.accounts.models import User
 from vern.rights.models import Event, Request, Right
+from vern.rights.staff_forms import refusal_text
 from vern.rights.staff_views.pages import date_text, model_title
 
 
@@ -31,6 +32,8 @@ def event_labels() -> dict[str, str]:
         "restriction_lift_announced": _("End of restriction announced"),
         "rectified": _("Corrected"),
         "objection_decided": _("Objection decided"),
+        "erasure_queued": _("Erasure handed to the worker"),
+        "erasure_refused": _("Erasure not carried out"),
         "erased": _("Erasure carried out"),
         "erasure_step": _("Erasure step"),
         "download_offered": _("Download link sent"),
@@ -59,6 +62,8 @@ def _event_detail(event: Event, names: dict[int, str]) -> str:
         return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
     if kind in ("download_offered", "downloaded") and data.get("package") in Right.values:
         return str(Right(data["package"]).label)
+    if kind == "erasure_refused" and data.get("code"):
+        return refusal_text(str(data["code"]))
     if kind == "objection_decided":
         return _("upheld") if data.get("decision") == "upheld" else _("overridden")
     if kind == "rectified":

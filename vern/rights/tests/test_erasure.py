@@ -30,7 +30,8 @@ from vern.mail.services import outbox_deliver_due
 from vern.rights import journal
 from vern.rights.models import Event, Request, Tombstone
 from vern.rights.services import intake, workflow
-from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview, forget_contact, replay_tombstones
+from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview, forget_contact
+from vern.rights.services.replay import replay_tombstones
 from vern.rights.services.steps import RequestRefused
 from vern.rights.tests.traces import spellings, traces
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vern.audit.services import Actor
 from vern.rights.journal import JournalUnavailable, describe, journal_url
-from vern.rights.services.erasure import replay_tombstones
+from vern.rights.services.replay import replay_tombstones
 
 
 class Command(BaseCommand):
