@@ -39,7 +39,6 @@ from vern.lib.ratelimit import Limit, hit
 
 TOKEN_SALT = "vern.consent.form"  # noqa: S105 (a signing salt, not a secret)
 TOKEN_MAX_AGE = 7 * 24 * 3600
-PER_NETWORK = Limit("consent", limit=60, window_seconds=60)
 MAX_BODY = 4096
 DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -55,6 +54,10 @@ MESSAGES = {
     "token": lambda: _("The form has expired. Reload the page and choose again."),
     "throttled": lambda: _("Too many choices in a short time. Wait a minute and try again."),
 }
+
+
+def _per_network() -> Limit:
+    return Limit("consent", limit=settings.VERN_CONSENT_RATE, window_seconds=60)
 
 
 def form_token() -> str:
@@ -160,7 +163,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         return _refusal_page(request, "origin", 403)
     if not _token_valid(request.POST.get("token", "")):
         return _refusal_page(request, "token", 403)
-    if not hit(PER_NETWORK, client_ip_shortened(request)):
+    if not hit(_per_network(), client_ip_shortened(request)):
         return _refusal_page(request, "throttled", 429)
     back = request.POST.get("next", "/")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
@@ -218,7 +221,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         return _error("origin", 403)
     if request.method == "OPTIONS":
         return allow_origin(HttpResponse(status=204), origin)
-    if not hit(PER_NETWORK, client_ip_shortened(request)):
+    if not hit(_per_network(), client_ip_shortened(request)):
         return _error("throttled", 429, origin)
     if request.content_type != "application/json":
         # JSON only: a browser must ask (CORS preflight) before sending it from another site.

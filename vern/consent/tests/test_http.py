@@ -193,6 +193,12 @@ def test_the_api_is_rate_limited_per_network(client, published):
     assert ConsentEvent.objects.count() == 60
 
 
+def test_the_rate_limit_is_a_setting(client, published, settings):
+    settings.VERN_CONSENT_RATE = 2
+    statuses = [api(client, {"choice": "reject_all", "revision": 1}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
 def test_only_declared_sites_may_embed_the_banner(client, default_source):
     publish(
         default_source.replace(
