@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field
 
 from vern.consent.models import ConsentEvent
-from vern.consent.services import CHOICES, LANGUAGES
+from vern.consent.services import CHOICES, DECISION_LAYERS, LANGUAGES
 from vern.lib.openapi import Answer, OneOf, Operation
 
 # What each refusal says to the visitor, in their language; the keys are every error code.
@@ -30,7 +30,7 @@ MESSAGES = {
     "throttled": lambda: _("Too many choices in a short time. Wait a minute and try again."),
 }
 # The layers a page of this site may name; a declared other site's choice is always "embed".
-PAGE_LAYERS = (ConsentEvent.Layer.BANNER.value, ConsentEvent.Layer.SETTINGS.value, ConsentEvent.Layer.API.value)
+PAGE_LAYERS = tuple(layer for layer in DECISION_LAYERS if layer != ConsentEvent.Layer.EMBED)
 DATE_TIME = {"format": "date-time"}
 
 

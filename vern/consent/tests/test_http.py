@@ -403,6 +403,13 @@ def test_a_refused_value_is_answered_as_it_always_was_a_stale_page_first(client,
     assert api(client, {"choice": "reject_all", "revision": 7, "layer": "embed"}).status_code == 400
 
 
+def test_a_choice_from_a_page_cannot_pose_as_a_rights_requests_withdrawal(client, published):
+    api(client, {"choice": "accept_all", "revision": 1})
+    response = api(client, {"choice": "reject_all", "revision": 1, "layer": "rights"})
+    assert response.status_code == 400 and response.json()["error"] == "request"
+    assert list(ConsentEvent.objects.values_list("layer", flat=True)) == ["banner"]
+
+
 def test_an_error_code_the_description_does_not_list_cannot_be_answered():
     from pydantic import ValidationError
 
