@@ -118,7 +118,7 @@ class FormQuery(BaseModel):
 class FormConfig(BaseModel):
     token: str
     """Send it back with the enquiry."""
-    min_seconds: int
+    min_seconds: int | float
     """How long after the token was issued the enquiry may be sent."""
     notice: dict[str, str]
     """What the form must show beside its button (Art. 13): texts and the addresses of the policy."""
