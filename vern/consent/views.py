@@ -216,7 +216,8 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         # Well formed, but without a choice or revision, or with a value the banner never offers:
         # the service refuses it, after the checks a stale page must meet first (the published
         # policy, its consent revision), so the answer is the one it always was.
-        body = ChoiceRequest.model_construct(**{"choice": "", "revision": None, **fields})
+        given = {name: fields[name] for name in ChoiceRequest.model_fields if name in fields}
+        body = ChoiceRequest.model_construct(**{"choice": "", "revision": None, **given})
     state: ConsentState = request.consent  # type: ignore[attr-defined]
     layer: str
     if origin:

@@ -7,10 +7,11 @@ with the model of that answer's body. The view validates with the same models
 document says what the code does. ``document()`` puts the operations of every
 path together, with the models' JSON Schemas as ``components/schemas``.
 
-Two helpers keep refusals as they were before pydantic checked them:
-``OneOf`` (a string from a fixed list, with its own error type) and
-``refused_values``, which tells a request of the wrong shape from one whose
-shape is right but names a value the API does not offer.
+Helpers for the checks: ``OneOf`` (a string from a fixed list, with its own
+error type), ``Refusing`` (a string without these patterns, said so in a way
+JSON Schema and Python read alike), and ``refused_values``, which tells a
+request of the wrong shape from one whose shape is right but names a value the
+API does not offer, so that each is refused as it was before pydantic checked.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class Refusing:
     def _check(self, value: str) -> str:
         for pattern in self._compiled:
             if pattern.search(value):
-                raise PydanticCustomError("string_refused", "String should not match {pattern}", {"pattern": pattern})
+                raise PydanticCustomError(
+                    "string_refused", "String should not match {pattern}", {"pattern": pattern.pattern}
+                )
         return value
 
 
@@ -180,13 +183,13 @@ def document(
     refs, definitions = models_json_schema(_models(every), ref_template=REF_TEMPLATE, schema_generator=_Schemas)
 
     def content(media: Mapping[str, Any], mode: JsonSchemaMode) -> dict[str, Any]:
-        described: dict[str, Any] = {}
+        media_types: dict[str, Any] = {}
         for media_type, schema in media.items():
             if isinstance(schema, type):
-                described[media_type] = {"schema": refs[(schema, mode)]}
+                media_types[media_type] = {"schema": refs[(schema, mode)]}
             else:  # a raw schema, e.g. for an HTML page; none (``{}``) for an image
-                described[media_type] = {"schema": dict(schema)} if schema else {}
-        return described
+                media_types[media_type] = {"schema": dict(schema)} if schema else {}
+        return media_types
 
     described: dict[str, Any] = {}
     for path, operations in paths:

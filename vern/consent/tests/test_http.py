@@ -398,6 +398,8 @@ def test_a_refused_value_is_answered_as_it_always_was_a_stale_page_first(client,
     assert stale.status_code == 422 and stale.json()["error"] == "revision"
     assert api(client, {"choice": "maybe", "revision": 1, "lang": "de"}).json()["error"] == "choice"
     assert api(client, {"choice": "reject_all", "revision": 1, "lang": "de"}).status_code == 400
+    # Fields the API does not name are ignored, whatever they are called.
+    assert api(client, {"choice": "maybe", "revision": 1, "_fields_set": 5}).json()["error"] == "choice"
     # A field of another type is refused at once, and "embed" is for other sites only.
     assert api(client, {"choice": 5, "revision": 7}).json()["error"] == "request"
     assert api(client, {"choice": "reject_all", "revision": 7, "layer": "embed"}).status_code == 400

@@ -156,7 +156,7 @@ def _values(model: type[BaseModel], schema: dict[str, Any], *, query: bool) -> s
 @pytest.mark.parametrize(("model", "schema", "query"), _requests())
 def test_the_description_allows_exactly_what_the_validation_accepts(model, schema, query):
     validator = jsonschema.Draft202012Validator(schema)
-    for example in model.model_json_schema()["examples"]:  # the document's examples are good ones
+    for example in model.model_json_schema()["examples"]:  # the examples the models give are good ones
         assert validator.is_valid(example) and model.model_validate(example)
 
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
