@@ -7,12 +7,13 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint promises bench lock messages clean
+.PHONY: help run test test-fast lint api-fuzz promises bench lock messages clean
 
 help:
 	@echo "make run       serve vern on http://127.0.0.1:$(PORT) (web + worker, SQLite in var/)"
 	@echo "make test      install the test tools and run the whole suite"
 	@echo "make lint      ruff, mypy (django-stubs) and the import layers"
+	@echo "make api-fuzz  schemathesis against /api/openapi.json on a server of its own"
 	@echo "make promises  list each promise P1-P24 with the tests that prove it"
 	@echo "make bench     size and speed figures: consent banner, analytics beacon and dashboard, retention, rights requests (long)"
 	@echo "make messages  update the translation catalogues after changing texts"
@@ -49,6 +50,10 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy vern scripts
 	$(BIN)/lint-imports
+
+# schemathesis against the API's own description, on a fresh database of DATABASE_URL's kind.
+api-fuzz: $(VENV)/.dev-installed
+	$(BIN)/python scripts/api_fuzz.py
 
 promises: $(VENV)/.dev-installed
 	$(BIN)/python scripts/promises.py

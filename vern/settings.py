@@ -273,6 +273,11 @@ VERN_WORKER_POLL_SECONDS = env.integer("VERN_WORKER_POLL_SECONDS", 2, minimum=1,
 VERN_WEB_WORKERS = env.integer("VERN_WEB_WORKERS", 3, minimum=1, maximum=64)
 VERN_BIND = env.string("VERN_BIND", "127.0.0.1")
 
+# ---------------------------------------------------------------- consent
+
+# Cookie choices accepted per minute from one network (IPv4 /24, IPv6 /48), shared by every process.
+VERN_CONSENT_RATE = env.integer("VERN_CONSENT_RATE", 60, minimum=1, maximum=1_000_000)
+
 # ---------------------------------------------------------------- analytics
 
 # Beacon hits accepted per minute from one network (IPv4 /24, IPv6 /48), per web process.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]  # tests only; its stubs are not worth a dependency
 from aiosmtpd.controller import Controller
 from django.db import connection
 
@@ -87,6 +89,35 @@ def wait_for(predicate: Any, *, timeout: float = 20, interval: float = 0.1, what
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# ------------------------------------------------------------------ the API's description
+
+
+def schema_of(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema from ``/api/openapi.json``, its references resolvable on their own."""
+    return {**schema, "components": document["components"]}
+
+
+def body_allowed(document: dict[str, Any], component: str, value: Any) -> bool:
+    """Whether the document's schema ``component`` allows ``value``."""
+    schema = schema_of(document, {"$ref": f"#/components/schemas/{component}"})
+    return bool(jsonschema.Draft202012Validator(schema).is_valid(value))
+
+
+def assert_declared(document: dict[str, Any], path: str, method: str, response: Any) -> None:
+    """The answer a test got is one the document declares: its status, media type and body."""
+    operation = document["paths"][path][method.lower()]
+    declared = operation["responses"].get(str(response.status_code))
+    assert declared is not None, f"{method} {path} answered {response.status_code}, which is not declared"
+    media_type = response.get("Content-Type", "").split(";")[0]
+    if not declared.get("content"):
+        assert not response.content, f"{method} {path} {response.status_code} has a body, but none is declared"
+        return
+    assert media_type in declared["content"], f"{method} {path} {response.status_code} answered {media_type}"
+    schema = declared["content"][media_type].get("schema")
+    if media_type == "application/json" and schema is not None:
+        jsonschema.validate(json.loads(response.content), schema_of(document, schema))
 
 
 # ------------------------------------------------------------------ SMTP

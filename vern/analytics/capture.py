@@ -34,19 +34,18 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from django.conf import settings
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
+from pydantic import ValidationError
 
 from vern.analytics.agents import read_agent
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Dropped, Hit
 from vern.analytics.salts import local_day, visitor_hashes
+from vern.analytics.schemas import MAX_BODY, BeaconRequest
 from vern.declaration.durations import Duration
 from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest
 from vern.registry import surface
 
-MAX_BODY = 2048  # bytes; a beacon is about 150
-MAX_URL = 2048  # characters, before reduction
-MAX_ENGAGED_MS = 30 * 60 * 1000  # one report covers at most the 30 minutes a visit may pause
 PATH_LENGTH = Hit._meta.get_field("path").max_length or 512
 REFERRER_PATH_LENGTH = Hit._meta.get_field("referrer_path").max_length or 512
 CONFIG_SECONDS = 30
@@ -147,20 +146,21 @@ def storable(text: str) -> bool:
     return _UNSTORABLE.search(text) is None
 
 
+_KINDS = {"v": Hit.Kind.PAGEVIEW, "e": Hit.Kind.ENGAGEMENT}
+
+
+def _checked(data: object) -> Beacon:
+    """A beacon from what was sent, checked by ``schemas.BeaconRequest``; else Refused."""
+    try:
+        sent = BeaconRequest.model_validate(data)
+    except ValidationError:
+        raise Refused(Dropped.Reason.INVALID, 400) from None
+    return Beacon(kind=int(_KINDS[sent.k]), url=sent.u, referrer=sent.r, engaged_ms=sent.e)
+
+
 def check_beacon(kind: object, url: object, referrer: object, engaged: object) -> Beacon:
     """A beacon from its parts, as the script or the no-script image gives them; else Refused."""
-    kinds = {"v": Hit.Kind.PAGEVIEW, "e": Hit.Kind.ENGAGEMENT}
-    if not isinstance(kind, str) or kind not in kinds or not isinstance(url, str) or not isinstance(referrer, str):
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if type(engaged) is not int or not 0 <= engaged <= MAX_ENGAGED_MS:
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if (kind == "e") != (engaged > 0):  # engaged time only, and always, on an engagement report
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if not url.startswith("/") or url.startswith("//") or max(len(url), len(referrer)) > MAX_URL:
-        raise Refused(Dropped.Reason.INVALID, 400)
-    if not (storable(url) and storable(referrer)):
-        raise Refused(Dropped.Reason.INVALID, 400)
-    return Beacon(kind=int(kinds[kind]), url=url, referrer=referrer, engaged_ms=engaged)
+    return _checked({"k": kind, "u": url, "r": referrer, "e": engaged})
 
 
 def parse_beacon(body: bytes) -> Beacon:
@@ -171,9 +171,7 @@ def parse_beacon(body: bytes) -> Beacon:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise Refused(Dropped.Reason.INVALID, 400) from None
-    if not isinstance(data, dict) or not set(data) <= {"k", "u", "r", "e"}:
-        raise Refused(Dropped.Reason.INVALID, 400)
-    return check_beacon(data.get("k"), data.get("u"), data.get("r", ""), data.get("e", 0))
+    return _checked(data)
 
 
 def reduce_path(url: str, keep: frozenset[str]) -> str:

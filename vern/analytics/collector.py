@@ -26,6 +26,7 @@ from django.http.request import split_domain_port, validate_host
 
 from vern.analytics import capture
 from vern.analytics.models import Dropped
+from vern.analytics.schemas import MAX_BODY
 from vern.lib.ip import client_ip_of
 
 log = logging.getLogger("vern.analytics")
@@ -95,7 +96,7 @@ def _read_body(environ: Mapping[str, Any]) -> bytes | None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0  # not a number: read nothing, and the empty body is refused as malformed
-    if length > capture.MAX_BODY:
+    if length > MAX_BODY:
         return None
     return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
 

@@ -12,10 +12,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from pydantic import ValidationError
 
 from vern.analytics import capture
 from vern.analytics.collector import cookie_header, request_of
 from vern.analytics.models import Dropped, Hit
+from vern.analytics.schemas import COUNT_EVENT, COUNT_PIXEL, MAX_BODY, PixelQuery
+from vern.lib.openapi import documented
 
 # A transparent 1×1 GIF, the smallest image every browser shows without complaint.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -30,9 +33,10 @@ def _answer(response: HttpResponse, accepted: capture.Accepted | None) -> HttpRe
 
 @csrf_exempt  # no cookie authenticates it; the origin check and the payload checks guard it
 @require_http_methods(["POST"])
+@documented(COUNT_EVENT)
 def event(request: HttpRequest) -> HttpResponse:
     """``POST /api/analytics/event``: a page view or engaged time, as ``beacon.js`` sends it."""
-    if len(request.body) > capture.MAX_BODY:
+    if len(request.body) > MAX_BODY:
         capture.count_refused(Dropped.Reason.INVALID)
         return _answer(HttpResponse(status=413), None)
     try:
@@ -42,7 +46,9 @@ def event(request: HttpRequest) -> HttpResponse:
     return _answer(HttpResponse(status=204), accepted)
 
 
+@csrf_exempt  # it changes nothing a cookie guards; any method but GET and HEAD gets 405, not the CSRF 403
 @require_http_methods(["GET", "HEAD"])
+@documented(COUNT_PIXEL)
 def pixel(request: HttpRequest) -> HttpResponse:
     """``GET /api/analytics/pixel.gif?u=<path>&r=<referrer>``: a page view from a page without JavaScript.
 
@@ -50,7 +56,11 @@ def pixel(request: HttpRequest) -> HttpResponse:
     There is no engaged time without a script; the visit's duration comes from its later hits.
     """
     try:
-        beacon = capture.check_beacon("v", request.GET.get("u", ""), request.GET.get("r", ""), 0)
+        query = PixelQuery.model_validate({key: request.GET[key] for key in request.GET})
+        beacon = capture.check_beacon("v", query.u, query.r, 0)
+    except ValidationError:
+        capture.count_refused(Dropped.Reason.INVALID)
+        return _answer(HttpResponse(status=400), None)
     except capture.Refused as refused:
         capture.count_refused(refused.reason)
         return _answer(HttpResponse(status=refused.status), None)

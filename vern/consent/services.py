@@ -40,6 +40,15 @@ CONSENT_CHAIN = HashChain(
     describe=lambda event: f"{event.action} {event.consent_id[:8]}",
 )
 CHOICES = ("accept_all", "reject_all", "custom")
+LANGUAGES = ("nb", "en")
+# Where a visitor's decision can be made. "rights" is the withdrawal a rights request writes
+# (consent_withdraw_by_id), which no request from a page may pose as.
+DECISION_LAYERS = (
+    ConsentEvent.Layer.BANNER.value,
+    ConsentEvent.Layer.SETTINGS.value,
+    ConsentEvent.Layer.API.value,
+    ConsentEvent.Layer.EMBED.value,
+)
 
 
 class ConsentRefused(ValueError):
@@ -94,7 +103,7 @@ def consent_decide(
     declaration = declaration_of(version)
     if choice not in CHOICES:
         raise ConsentRefused("choice", f"choice must be one of {', '.join(CHOICES)}")
-    if layer not in ConsentEvent.Layer.values or language not in ("nb", "en"):
+    if layer not in DECISION_LAYERS or language not in LANGUAGES:
         raise ConsentRefused("request", "layer or language is not valid")
     optional = [c.id for c in declaration.cookies.categories if c.consent_required]
     unknown = sorted(set(categories) - set(optional))

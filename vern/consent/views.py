@@ -22,39 +22,42 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from pydantic import ValidationError
 
 from vern.consent.choice import COOKIE_NAME, Choice, ConsentState
 from vern.consent.content import banner_content
 from vern.consent.middleware import current_state
 from vern.consent.models import ConsentEvent
+from vern.consent.schemas import (
+    CHOOSE,
+    CONFIG,
+    MESSAGES,
+    BannerConfig,
+    ChoiceRecorded,
+    ChoiceRequest,
+    ConfigQuery,
+    ConsentError,
+    HeldChoice,
+    preflight,
+)
 from vern.consent.services import ConsentRefused, Decision, consent_decide
 from vern.declaration.selectors import declaration_of, latest_version_for
 from vern.lib.ip import client_ip_shortened
 from vern.lib.language import page_language
+from vern.lib.openapi import documented, refused_values
 from vern.lib.origins import allow_origin, caller_origin
 from vern.lib.ratelimit import Limit, hit
 
 TOKEN_SALT = "vern.consent.form"  # noqa: S105 (a signing salt, not a secret)
 TOKEN_MAX_AGE = 7 * 24 * 3600
-PER_NETWORK = Limit("consent", limit=60, window_seconds=60)
 MAX_BODY = 4096
 DIGITS = re.compile(r"[0-9]{1,9}")
 
-MESSAGES = {
-    "unpublished": lambda: _("There is no privacy policy yet, so no choice can be saved."),
-    "revision": lambda: _(
-        "The cookie choices have changed since this page was loaded. Reload the page and choose again."
-    ),
-    "choice": lambda: _("That is not a choice the banner offers."),
-    "category": lambda: _("That is not a cookie category you can choose."),
-    "request": lambda: _("The request was not understood."),
-    "origin": lambda: _("Your choice must be made on our own pages."),
-    "token": lambda: _("The form has expired. Reload the page and choose again."),
-    "throttled": lambda: _("Too many choices in a short time. Wait a minute and try again."),
-}
+
+def _per_network() -> Limit:
+    return Limit("consent", limit=settings.VERN_CONSENT_RATE, window_seconds=60)
 
 
 def form_token() -> str:
@@ -78,32 +81,6 @@ def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
         httponly=False,  # consent.js reads it to activate scripts without a reload
         samesite="Lax",
     )
-
-
-# The JSON types of the API's fields (docs in openapi.py); a value of another type is refused.
-FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "choice": (str,),
-    "categories": (list,),
-    "revision": (int, float, str),
-    "version": (int, float, str),
-    "layer": (str,),
-    "lang": (str,),
-    "path": (str,),
-    "gpc": (bool,),
-    "cookie": (str,),
-}
-
-
-def _well_formed(fields: object) -> bool:
-    if not isinstance(fields, dict):
-        return False
-    for key, types in FIELD_TYPES.items():
-        if key not in fields:
-            continue
-        value = fields[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            return False
-    return all(isinstance(item, str) for item in fields.get("categories") or [])
 
 
 def _number(value: object) -> int | None:
@@ -160,7 +137,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         return _refusal_page(request, "origin", 403)
     if not _token_valid(request.POST.get("token", "")):
         return _refusal_page(request, "token", 403)
-    if not hit(PER_NETWORK, client_ip_shortened(request)):
+    if not hit(_per_network(), client_ip_shortened(request)):
         return _refusal_page(request, "throttled", 429)
     back = request.POST.get("next", "/")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
@@ -203,14 +180,16 @@ def state_revision(request: HttpRequest) -> int:
     return version.consent_revision if version is not None else 0
 
 
-def _error(code: str, status: int, origin: str = "") -> JsonResponse:
-    return allow_origin(JsonResponse({"error": code, "message": MESSAGES[code]()}, status=status), origin)  # type: ignore[return-value]
+def _error(code: str, status: int, origin: str = "") -> HttpResponse:
+    body = ConsentError(error=code, message=MESSAGES[code]())
+    return allow_origin(JsonResponse(body.model_dump(), status=status), origin)
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
+@documented(CHOOSE, preflight("chooseConsentPreflight"))
 def api_choose(request: HttpRequest) -> HttpResponse:
-    """``POST /api/consent/`` with JSON ``{choice, categories, revision, path, gpc}``."""
+    """``POST /api/consent/`` with JSON ``{choice, categories, revision, path, gpc}`` (``ChoiceRequest``)."""
     version = latest_version_for(request)
     embedding = declaration_of(version).cookies.embedding_origins if version else []
     origin = caller_origin(request, embedding)
@@ -218,7 +197,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         return _error("origin", 403)
     if request.method == "OPTIONS":
         return allow_origin(HttpResponse(status=204), origin)
-    if not hit(PER_NETWORK, client_ip_shortened(request)):
+    if not hit(_per_network(), client_ip_shortened(request)):
         return _error("throttled", 429, origin)
     if request.content_type != "application/json":
         # JSON only: a browser must ask (CORS preflight) before sending it from another site.
@@ -229,44 +208,52 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         fields = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError):
         return _error("request", 400, origin)
-    if not _well_formed(fields):
-        return _error("request", 400, origin)
+    try:
+        body = ChoiceRequest.model_validate(fields)
+    except ValidationError as exc:
+        if refused_values(exc) is None:  # not an object, or a field of another JSON type
+            return _error("request", 400, origin)
+        # Well formed, but without a choice or revision, or with a value the banner never offers:
+        # the service refuses it, after the checks a stale page must meet first (the published
+        # policy, its consent revision), so the answer is the one it always was.
+        given = {name: fields[name] for name in ChoiceRequest.model_fields if name in fields}
+        body = ChoiceRequest.model_construct(**{"choice": "", "revision": None, **given})
     state: ConsentState = request.consent  # type: ignore[attr-defined]
     layer: str
     if origin:
         # Another site: its own cookie, sent in the body and checked here, is the earlier
         # choice; cookies the browser holds for this site are never read for it.
         layer = ConsentEvent.Layer.EMBED
-        previous = Choice.decode(str(fields.get("cookie", "")))
+        previous = Choice.decode(body.cookie)
         lapsed = previous is not None and previous.revision != state_revision(request)
     else:
-        layer = str(fields.get("layer", ConsentEvent.Layer.BANNER))
+        layer = body.layer
         if layer == ConsentEvent.Layer.EMBED:
             return _error("request", 400, origin)
         previous, lapsed = state.choice or state.stale, state.choice is None and state.stale is not None
     try:
         decision = _decide(
             request,
-            fields,
+            dict(body),
             layer=layer,
             origin=origin,
-            language=str(fields.get("lang", "nb")),
+            language=body.lang,
             previous=previous,
             lapsed=lapsed,
         )
     except ConsentRefused as exc:
         return _error(exc.code, 422 if exc.code in ("category", "choice", "revision") else 400, origin)
-    body = {
-        "consent_id": decision.choice.consent_id,
-        "granted": sorted(decision.choice.granted),
-        "refused": sorted(decision.refused),
-        "revision": decision.choice.revision,
-        "decided_at": decision.event.created_at.isoformat(),
-        "expires_at": decision.expires_at.isoformat(),
-        "cookie": decision.choice.encode(),
-        "max_age": int((decision.expires_at - decision.event.created_at).total_seconds()),
-    }
-    response = JsonResponse(body)
+    recorded = ChoiceRecorded(
+        consent_id=decision.choice.consent_id,
+        granted=sorted(decision.choice.granted),
+        refused=sorted(decision.refused),
+        revision=decision.choice.revision,
+        decided_at=decision.event.created_at.isoformat(),
+        expires_at=decision.expires_at.isoformat(),
+        cookie=decision.choice.encode(),
+        max_age=int((decision.expires_at - decision.event.created_at).total_seconds()),
+    )
+    response = JsonResponse(recorded.model_dump())
     if not origin:
         set_choice_cookie(response, decision)
     return allow_origin(response, origin)
@@ -274,6 +261,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
+@documented(CONFIG, preflight("consentConfigPreflight"))
 def api_config(request: HttpRequest) -> HttpResponse:
     """``GET /api/consent/config?lang=nb``: what the banner shows, for a page that renders it itself."""
     version = latest_version_for(request)
@@ -285,23 +273,23 @@ def api_config(request: HttpRequest) -> HttpResponse:
         return allow_origin(HttpResponse(status=204), origin)
     if version is None:
         return _error("unpublished", 503, origin)
-    language = request.GET.get("lang", "nb")
-    if language not in ("nb", "en"):
+    try:
+        query = ConfigQuery.model_validate({key: request.GET[key] for key in request.GET})
+    except ValidationError:
         return _error("request", 400, origin)
+    language = query.lang
     digest, content = banner_content(version, language)
     # The choice this visitor holds, checked here (signature, revision, lifetime, GPC): from this
     # site's cookie, or for another site from the cookie it sends as ?cookie=.
     if origin:
-        embedded = request.GET.get("cookie", "")
-        request.COOKIES = {COOKIE_NAME: embedded} if embedded else {}
+        request.COOKIES = {COOKIE_NAME: query.cookie} if query.cookie else {}
         request.consent = current_state(request)  # type: ignore[attr-defined]
     state: ConsentState = request.consent  # type: ignore[attr-defined]
-    choice = {"consent_id": state.choice.consent_id, "granted": state.granted} if state.choice is not None else None
+    choice = HeldChoice(consent_id=state.choice.consent_id, granted=state.granted) if state.choice else None
     with translation.override(language):
         policy_url = settings.VERN_PUBLIC_URL + reverse("declaration:policy")
-    response = JsonResponse(
-        {"hash": digest, "content": content, "choice": choice, "policy_url": policy_url, "version": version.number}
-    )
+    config = BannerConfig(hash=digest, content=content, choice=choice, policy_url=policy_url, version=version.number)
+    response = JsonResponse(config.model_dump())
     patch_vary_headers(response, ["Cookie", "Sec-GPC"])
     patch_cache_control(response, private=True, no_store=True)
     return allow_origin(response, origin)

@@ -9,16 +9,17 @@ form post (from a page without JavaScript). Only this site and the declared
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
+from pydantic import ValidationError
 
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import declaration_of, latest_version_for
@@ -26,11 +27,21 @@ from vern.enquiries import tokens
 from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.intake import body_too_large, problem_message, take
 from vern.enquiries.models import Enquiry
+from vern.enquiries.schemas import (
+    FORM,
+    SUBMIT,
+    EnquiryError,
+    EnquiryRequest,
+    FormConfig,
+    FormQuery,
+    Received,
+    preflight,
+)
 from vern.enquiries.selectors import collection_notice
 from vern.enquiries.views import render_form
+from vern.lib.openapi import documented, refused_values
 from vern.lib.origins import allow_origin, caller_origin
 
-KINDS = (Enquiry.Kind.CONTACT, Enquiry.Kind.DEMO)
 FIELDS = ("name", "email", "phone", "organisation", "message", "preferred_date", "preferred_time", "website", "token")
 
 
@@ -39,8 +50,11 @@ def _declaration(request: HttpRequest) -> Declaration | None:
     return declaration_of(version) if version is not None else None
 
 
-def _error(code: str, status: int, origin: str, message: str, **extra: Any) -> HttpResponse:
-    response = JsonResponse({"error": code, "message": message, **extra}, status=status)
+def _error(
+    code: str, status: int, origin: str, message: str, fields: dict[str, list[str]] | None = None
+) -> HttpResponse:
+    body = EnquiryError(error=code, message=message, fields=fields or {})
+    response = JsonResponse(body.model_dump(exclude_defaults=True), status=status)
     patch_cache_control(response, no_store=True)
     return allow_origin(response, origin)
 
@@ -51,6 +65,7 @@ def _request_message() -> str:
 
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "OPTIONS"])
+@documented(FORM, preflight("enquiryFormPreflight"))
 def form_config(request: HttpRequest) -> HttpResponse:
     """``GET /api/enquiries/form?kind=contact&lang=nb``: a token, the notice and the policy's address."""
     declaration = _declaration(request)
@@ -62,44 +77,52 @@ def form_config(request: HttpRequest) -> HttpResponse:
         return _error("origin", 403, "", _("This site may not use our enquiry forms."))
     if request.method == "OPTIONS":
         return allow_origin(HttpResponse(status=204), origin)
-    language, kind = request.GET.get("lang", "nb"), request.GET.get("kind", "contact")
-    if language not in ("nb", "en") or kind not in KINDS:
+    try:
+        query = FormQuery.model_validate({key: request.GET[key] for key in request.GET})
+    except ValidationError:
         return _error("request", 400, origin, _request_message())
+    language, kind = query.lang, query.kind
     with translation.override(language):
         if declaration is None:
             return _error("unpublished", 503, origin, problem_message("unpublished", None))
         notice = collection_notice(declaration, kind, language)
         for key in ("policy_url", "purposes_url", "retention_url", "rights_url"):
             notice[key] = settings.VERN_PUBLIC_URL + notice[key]
-    response = JsonResponse({"token": tokens.issue(kind), "min_seconds": tokens.MIN_FILL_SECONDS, "notice": notice})
+    config = FormConfig(token=tokens.issue(kind), min_seconds=tokens.MIN_FILL_SECONDS, notice=notice)
+    response = JsonResponse(config.model_dump())
     patch_cache_control(response, private=True, no_store=True)
     return allow_origin(response, origin)
 
 
 def _fields(request: HttpRequest) -> dict[str, str] | None:
-    """The submitted fields as strings, from JSON or a form post; None if they cannot be read."""
+    """The submitted fields as strings, from JSON or a form post; None if they cannot be read.
+
+    ``EnquiryRequest`` decides what can be read: an object whose values are strings (null is
+    left out), with a kind and a language offered. A field left out that the form needs is
+    for the form to name, in the visitor's words, as on this site's own pages.
+    """
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
             return None
-        if not isinstance(body, dict):
+    else:
+        try:
+            body = {key: request.POST.get(key, "") for key in request.POST}
+        except MultiPartParserError:  # a multipart body without its boundary, or cut short
             return None
-        values: dict[str, str] = {}
-        for key, value in body.items():
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                return None
-            values[str(key)] = value
-        return values
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return {key: request.POST.get(key, "") for key in request.POST}
-    return None
+    try:
+        EnquiryRequest.model_validate(body)
+    except ValidationError as exc:
+        refused = refused_values(exc)
+        if refused is None or refused & {"kind", "lang"}:
+            return None
+    return {str(key): value for key, value in body.items() if value is not None}
 
 
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
+@documented(SUBMIT, preflight("submitEnquiryPreflight"))
 def submit(request: HttpRequest) -> HttpResponse:
     """``POST /api/enquiries/``: one enquiry; 201 when stored, 200 when the same form came again."""
     declaration = _declaration(request)
@@ -115,9 +138,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     fields = _fields(request)
     if fields is None:
         return _error("request", 400, origin, _request_message())
-    language, kind = fields.get("lang", "nb"), fields.get("kind", "")
-    if language not in ("nb", "en") or kind not in KINDS:
-        return _error("request", 400, origin, _request_message())
+    language, kind = fields.get("lang", "nb"), fields["kind"]
     browser_form = request.content_type != "application/json"
     with translation.override(language):
         data = QueryDict(mutable=True)
@@ -134,19 +155,17 @@ def submit(request: HttpRequest) -> HttpResponse:
             status = 400 if outcome.status == 422 else outcome.status
             return render_form(request, kind=kind, form=form, problem=outcome.problem, status=status)
         if outcome.received is None:
-            extra: dict[str, Any] = {}
+            fields_wrong: dict[str, list[str]] = {}
             if outcome.problem == "invalid":
-                extra["fields"] = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
-            return _error(
-                outcome.problem, outcome.status, origin, problem_message(outcome.problem, declaration), **extra
-            )
+                fields_wrong = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
+            message = problem_message(outcome.problem, declaration)
+            return _error(outcome.problem, outcome.status, origin, message, fields_wrong)
         created = outcome.received.created
         if kind == Enquiry.Kind.DEMO:
             message = _("Thank you. We have received your request and will contact you to agree on a time.")
         else:
             message = _("Thank you. We have received your enquiry and will answer you as soon as we can.")
-        response = JsonResponse(
-            {"status": "received", "kind": kind, "message": message}, status=201 if created else 200
-        )
+        received = Received(kind=kind, message=message)
+        response = JsonResponse(received.model_dump(), status=201 if created else 200)
     patch_cache_control(response, no_store=True)
     return allow_origin(response, origin)

@@ -24,6 +24,22 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # 5,000 characters of any script, percent-encoded, fit with room to spare
 
 
+# Why a submitted form is refused, with the HTTP status that says so.
+PROBLEMS = {
+    "invalid": 422,
+    "honeypot": 422,
+    "too_fast": 422,
+    "expired": 422,
+    "token": 422,
+    "throttled": 429,
+    "unpublished": 503,
+    "basis": 503,
+    "unavailable": 503,
+    "too_large": 413,
+    "origin": 403,
+}
+
+
 @dataclass(frozen=True)
 class Outcome:
     received: Received | None = None
@@ -31,20 +47,7 @@ class Outcome:
 
     @property
     def status(self) -> int:
-        return {
-            "": 201,
-            "invalid": 422,
-            "honeypot": 422,
-            "too_fast": 422,
-            "expired": 422,
-            "token": 422,
-            "throttled": 429,
-            "unpublished": 503,
-            "basis": 503,
-            "unavailable": 503,
-            "too_large": 413,
-            "origin": 403,
-        }[self.problem]
+        return PROBLEMS[self.problem] if self.problem else 201
 
 
 def problem_message(problem: str, declaration: Declaration | None) -> str:

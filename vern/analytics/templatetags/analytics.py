@@ -10,7 +10,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
-from vern.analytics.capture import MAX_URL, current_settings
+from vern.analytics.capture import current_settings
+from vern.analytics.schemas import MAX_URL
 
 register = template.Library()
 

@@ -14,6 +14,7 @@ from vern.analytics.models import Dropped, Hit
 from vern.analytics.tests.doors import FIREFOX
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
+from vern.testing import assert_declared, body_allowed
 
 pytestmark = pytest.mark.django_db
 OSLO = ZoneInfo("Europe/Oslo")
@@ -237,3 +238,36 @@ def test_the_hash_under_yesterdays_salt_is_kept_only_in_the_first_half_hour_of_a
     early, late = stored()
     assert len(early.visitor_prev) == 32 and early.visitor_prev != early.visitor
     assert late.visitor_prev == "" and late.visitor == early.visitor  # the same day's salt
+
+
+def test_what_the_description_forbids_is_refused_and_its_examples_are_counted(send, client):
+    spec = client.get("/api/openapi.json").json()
+    for example in spec["components"]["schemas"]["BeaconRequest"]["examples"]:
+        assert body_allowed(spec, "BeaconRequest", example)
+        assert send(example, ip="198.51.100.1")[0] == 204
+    forbidden = [
+        {"k": "e", "u": "/"},  # engaged time without the time
+        {"k": "v", "u": "/", "e": 5},  # a page view with it
+        {"k": "e", "u": "/", "e": 1.5},
+        {"k": "v", "u": "/en/\n"},
+        {"k": "v", "u": "/", "x": 1},
+        {"k": "v", "u": "/", "r": None},
+    ]
+    for body in forbidden:
+        assert not body_allowed(spec, "BeaconRequest", body), body
+        assert send(body)[0] == 400, body
+    assert len(stored()) == 2
+
+
+def test_every_answer_the_image_gives_is_declared(client, published):
+    spec = client.get("/api/openapi.json").json()
+    answers = [
+        client.get("/api/analytics/pixel.gif", {"u": "/en/"}, HTTP_USER_AGENT=FIREFOX),
+        client.get("/api/analytics/pixel.gif", {"u": "//evil.example/"}, HTTP_USER_AGENT=FIREFOX),
+        client.get("/api/analytics/pixel.gif", HTTP_USER_AGENT=FIREFOX),
+        client.get("/api/analytics/pixel.gif", {"u": "/no-such-page/"}, HTTP_USER_AGENT=FIREFOX),
+        client.get("/api/analytics/pixel.gif", {"u": "/"}, HTTP_USER_AGENT=FIREFOX, HTTP_SEC_FETCH_SITE="cross-site"),
+    ]
+    assert [answer.status_code for answer in answers] == [200, 400, 400, 422, 403]
+    for answer in answers:
+        assert_declared(spec, "/api/analytics/pixel.gif", "get", answer)

@@ -17,6 +17,7 @@ from vern.consent.choice import COOKIE_NAME, Choice
 from vern.consent.models import ConsentEvent
 from vern.consent.views import form_token
 from vern.declaration.services import declaration_publish
+from vern.testing import assert_declared, body_allowed
 
 pytestmark = pytest.mark.django_db
 # Six calendar months in Oslo: 181 to 184 days, an hour less or more across summer time.
@@ -193,6 +194,12 @@ def test_the_api_is_rate_limited_per_network(client, published):
     assert ConsentEvent.objects.count() == 60
 
 
+def test_the_rate_limit_is_a_setting(client, published, settings):
+    settings.VERN_CONSENT_RATE = 2
+    statuses = [api(client, {"choice": "reject_all", "revision": 1}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
 def test_only_declared_sites_may_embed_the_banner(client, default_source):
     publish(
         default_source.replace(
@@ -330,19 +337,89 @@ def test_the_consent_tags_refuse_to_guess_without_the_middleware():
         Template('{% load consent %}{% consent_block "statistics" %}x{% end_consent_block %}').render(Context({}))
 
 
-def test_every_answer_the_api_gives_is_declared_in_its_openapi_description(client, published):
+def test_every_answer_the_api_gives_is_declared_in_its_openapi_description(client, published, settings):
     spec = client.get("/api/openapi.json").json()
     declared = set(spec["paths"]["/api/consent/"]["post"]["responses"])
-    seen = {
-        api(client, {"choice": "reject_all", "revision": 1}).status_code,
-        api(client, b"nope").status_code,
-        api(client, {"choice": "reject_all", "revision": 1}, origin="https://evil.example").status_code,
-        client.get("/api/consent/", HTTP_ORIGIN="http://testserver").status_code,
-        api(client, b'{"x": "' + b"y" * 5000 + b'"}').status_code,
-        api(client, {"choice": "custom", "categories": ["x"], "revision": 1}).status_code,
-    }
-    assert {str(code) for code in seen} <= declared
-    assert {"200", "400", "403", "405", "413", "422", "429"} <= declared
+    answers = [
+        api(client, {"choice": "reject_all", "revision": 1}),
+        api(client, b"nope"),
+        api(client, {"choice": "reject_all", "revision": 1}, origin="https://evil.example"),
+        api(client, b'{"x": "' + b"y" * 5000 + b'"}'),
+        api(client, {"choice": "custom", "categories": ["x"], "revision": 1}),
+        client.post("/api/consent/", "{}", content_type="text/plain", HTTP_ORIGIN="http://testserver"),
+    ]
+    settings.VERN_CONSENT_RATE = 1
+    answers.append(api(client, {"choice": "reject_all", "revision": 1}))
+    assert {"200", "400", "403", "413", "415", "422", "429"} == {str(a.status_code) for a in answers}
+    for answer in answers:  # the status, and the body's shape, with its error code in the declared list
+        assert_declared(spec, "/api/consent/", "post", answer)
+    assert {str(code) for code in {a.status_code for a in answers}} <= declared
+    # A method the description does not name is refused, and the refusal names the ones it does.
+    wrong = client.get("/api/consent/", HTTP_ORIGIN="http://testserver")
+    assert wrong.status_code == 405
+    assert set(wrong["Allow"].split(", ")) == {method.upper() for method in spec["paths"]["/api/consent/"]}
+
+
+def test_what_the_description_forbids_the_api_refuses_and_what_it_allows_is_recorded(client, published):
+    spec = client.get("/api/openapi.json").json()
+    forbidden: list[Any] = [
+        ["reject_all"],  # not an object
+        {"choice": "maybe", "revision": 1},
+        {"choice": "reject_all"},  # no revision
+        {"revision": 1},  # no choice
+        {"choice": "reject_all", "revision": True},
+        {"choice": "reject_all", "revision": None},
+        {"choice": "custom", "revision": 1, "categories": "statistics"},
+        {"choice": "custom", "revision": 1, "categories": [1]},
+        {"choice": "reject_all", "revision": 1, "layer": "embed"},
+        {"choice": "reject_all", "revision": 1, "lang": "de"},
+        {"choice": "reject_all", "revision": 1, "gpc": "yes"},
+        {"choice": "reject_all", "revision": 1, "path": None},
+    ]
+    allowed = [
+        {"choice": "reject_all", "revision": 1},
+        {"choice": "accept_all", "revision": "1", "version": "1", "lang": "en", "layer": "settings"},
+        {"choice": "custom", "revision": 1, "categories": ["statistics"], "gpc": True, "path": "//x", "other": 5},
+    ]
+    for body in forbidden:
+        assert not body_allowed(spec, "ChoiceRequest", body), body
+        assert api(client, body).status_code in (400, 422), body
+    assert not ConsentEvent.objects.exists()
+    for body in allowed:
+        assert body_allowed(spec, "ChoiceRequest", body), body
+        assert api(Client(), body).status_code == 200, body
+    assert ConsentEvent.objects.count() == len(allowed)
+
+
+def test_a_refused_value_is_answered_as_it_always_was_a_stale_page_first(client, published):
+    # The service checks the revision before the choice and the language: a page from before a
+    # new consent revision is told to reload, whatever else is wrong with it.
+    stale = api(client, {"choice": "maybe", "revision": 7, "lang": "de"})
+    assert stale.status_code == 422 and stale.json()["error"] == "revision"
+    assert api(client, {"choice": "maybe", "revision": 1, "lang": "de"}).json()["error"] == "choice"
+    assert api(client, {"choice": "reject_all", "revision": 1, "lang": "de"}).status_code == 400
+    # Fields the API does not name are ignored, whatever they are called.
+    assert api(client, {"choice": "maybe", "revision": 1, "_fields_set": 5}).json()["error"] == "choice"
+    # A field of another type is refused at once, and "embed" is for other sites only.
+    assert api(client, {"choice": 5, "revision": 7}).json()["error"] == "request"
+    assert api(client, {"choice": "reject_all", "revision": 7, "layer": "embed"}).status_code == 400
+
+
+def test_a_choice_from_a_page_cannot_pose_as_a_rights_requests_withdrawal(client, published):
+    api(client, {"choice": "accept_all", "revision": 1})
+    response = api(client, {"choice": "reject_all", "revision": 1, "layer": "rights"})
+    assert response.status_code == 400 and response.json()["error"] == "request"
+    assert list(ConsentEvent.objects.values_list("layer", flat=True)) == ["banner"]
+
+
+def test_an_error_code_the_description_does_not_list_cannot_be_answered():
+    from pydantic import ValidationError
+
+    from vern.consent.schemas import ConsentError
+
+    assert ConsentError(error="throttled", message="…").error == "throttled"
+    with pytest.raises(ValidationError):
+        ConsentError(error="teapot", message="…")
 
 
 def test_the_api_takes_only_json_so_another_site_cannot_post_without_asking(client, published):

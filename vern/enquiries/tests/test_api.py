@@ -12,6 +12,7 @@ from vern.declaration.services import declaration_publish
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tests.helpers import CONTACT, aged_token, demo_fields
 from vern.mail.models import OutboxMessage
+from vern.testing import assert_declared, body_allowed
 
 pytestmark = pytest.mark.django_db
 PARTNER = "https://moteadm.kaukus.no"
@@ -171,13 +172,53 @@ def test_this_sites_own_pages_may_use_the_api_without_cors(client, published):
 
 def test_every_answer_the_enquiry_api_gives_is_declared_in_the_openapi_description(client, embedded):
     spec = client.get("/api/openapi.json").json()
-    submit = spec["paths"]["/api/enquiries/"]["post"]["responses"]
-    assert {"201", "200", "303", "400", "403", "405", "413", "415", "422", "429", "503"} <= set(submit)
-    errors = spec["components"]["schemas"]["EnquiryError"]["properties"]["error"]["enum"]
-    for code in ("origin", "request", "too_large", "media_type", "invalid", "token", "throttled", "unavailable"):
-        assert code in errors
+    contact = {"kind": "contact", **CONTACT}
+    once = {**contact, "token": aged_token("contact")}
+    answers = [
+        post_json(client, once),
+        post_json(client, once),  # the same form again
+        post_json(client, {**contact, "token": aged_token("contact")}, origin="https://evil.example"),
+        post_json(client, {**contact, "message": "ø" * 40_000, "token": aged_token("contact")}),
+        client.post("/api/enquiries/", b"kind=contact", content_type="text/plain", HTTP_ORIGIN=PARTNER),
+        client.post("/api/enquiries/", b"{not json", content_type="application/json", HTTP_ORIGIN=PARTNER),
+        post_json(client, {**contact, "email": "nope", "token": aged_token("contact")}),
+        post_json(client, {**contact, "token": "forged"}),
+        client.post("/api/enquiries/", {**contact, "token": aged_token("contact")}, HTTP_ORIGIN=PARTNER),
+        client.post("/api/enquiries/", {**contact, "token": "forged"}, HTTP_ORIGIN=PARTNER),
+    ]
+    assert {a.status_code for a in answers} >= {200, 201, 303, 400, 403, 413, 415, 422}
+    for answer in answers:  # the status, the media type and the body, with its error code in the declared list
+        assert_declared(spec, "/api/enquiries/", "post", answer)
+    # A method the description does not name is refused, and the refusal names the ones it does.
     wrong = client.get("/api/enquiries/", HTTP_ORIGIN=PARTNER)
     assert wrong.status_code == 405 and "POST" in wrong["Allow"]
+    assert set(wrong["Allow"].split(", ")) == {method.upper() for method in spec["paths"]["/api/enquiries/"]}
+
+
+def test_what_the_description_forbids_the_api_refuses_before_the_form_is_checked(client, embedded):
+    spec = client.get("/api/openapi.json").json()
+    token = aged_token("contact")
+    forbidden = [
+        ["contact"],
+        {**CONTACT, "token": token},  # no kind
+        {"kind": "newsletter", **CONTACT, "token": token},
+        {"kind": "contact", "lang": "de", **CONTACT, "token": token},
+        {"kind": "contact", **CONTACT, "name": 42, "token": token},
+        {"kind": "contact", **CONTACT, "token": token, "extra": ["x"]},
+    ]
+    for body in forbidden:
+        assert not body_allowed(spec, "EnquiryRequest", body), body
+        response = post_json(client, body)
+        assert response.status_code == 400 and response.json()["error"] == "request", body
+    allowed = {"kind": "contact", "lang": None, **CONTACT, "phone": None, "token": token, "utm_source": "x"}
+    assert body_allowed(spec, "EnquiryRequest", allowed)
+    assert post_json(client, allowed).status_code == 201
+    assert Enquiry.objects.count() == 1
+
+
+def test_a_multipart_post_without_its_boundary_is_refused_as_not_understood(client, embedded):
+    response = client.post("/api/enquiries/", b"kind=contact", content_type="multipart/form-data", HTTP_ORIGIN=PARTNER)
+    assert response.status_code == 400 and response.json()["error"] == "request"
 
 
 def test_a_token_can_be_read_without_an_origin_but_only_declared_sites_get_cors(client, embedded):
