@@ -87,7 +87,7 @@ def _event(action: AuditEvent | str) -> AuditEvent:
 
 def audit_record(
     *,
-    action: AuditEvent | str,
+    action: AuditEvent,
     actor: Actor,
     object_type: str = "",
     object_id: str | int = "",
@@ -96,8 +96,8 @@ def audit_record(
 ) -> Entry:
     """Append one row to the chain, in the caller's transaction.
 
-    ``action`` is a member of ``AuditEvent``; anything else is refused. A plain string is
-    taken only when it is a member's value (the rights app still writes them so).
+    ``action`` is a member of ``AuditEvent``; anything else is refused at run time too, except
+    a plain string that is a member's value (what a caller outside the type checks may pass).
     """
     event = _event(action)
     data = data or {}

@@ -141,7 +141,7 @@ def test_audit_data_may_not_hold_an_email_address_or_a_full_ip():
     with pytest.raises(ValueError, match="phone"):
         audit_record(action=EVENT, actor=Actor.system(), data={"tlf": "+47 912 34 567"})
     with pytest.raises(ValueError, match="area.verb"):
-        audit_record(action="Bad Action", actor=Actor.system())
+        audit_record(action="Bad Action", actor=Actor.system())  # type: ignore[arg-type]
     assert not Entry.objects.exists()
 
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_each_row_says_what_happened_in_the_readers_language_with_the_stored_name_beside_it(client, personas):
     audit_record(action=AuditEvent.ENQUIRY_DELETED, actor=Actor.system(), object_type="enquiry", object_id=7)
-    audit_record(action="rights.received", actor=Actor.visitor(), object_type="rights.request", object_id=3)
+    audit_record(action=AuditEvent.RIGHTS_RECEIVED, actor=Actor.visitor(), object_type="rights.request", object_id=3)
     client.force_login(personas.privacy_officer)
 
     norwegian = client.get("/staff/audit/").content.decode()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import published_declaration
@@ -106,7 +107,7 @@ def download_open(token: str) -> tuple[Download, bytes, str]:
         content = BUILDERS[download.kind](request)
         Event.objects.create(request=request, kind="downloaded", data={"package": download.kind})
         audit_record(
-            action="rights.downloaded",
+            action=AuditEvent.RIGHTS_DOWNLOADED,
             actor=Actor.visitor(),
             object_type="rights.request",
             object_id=request.pk,

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.jobs.services import job_enqueue_once
 from vern.lib.logs import redact
@@ -220,7 +221,13 @@ def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> 
 
 
 def erase_model(
-    entry: Entry, records: QuerySet[Any], *, request: Request | None, actor: Actor, subject_key: str, action: str
+    entry: Entry,
+    records: QuerySet[Any],
+    *,
+    request: Request | None,
+    actor: Actor,
+    subject_key: str,
+    action: AuditEvent,
 ) -> tuple[dict[str, int], dict[str, int]]:
     """One model, in one transaction, with its timeline event and audit row of counts."""
     with transaction.atomic():
@@ -410,7 +417,9 @@ def _carry_out(
             for part in parts_of(entry):
                 kept[part.label] = entry.retain_reason
             continue
-        erase_model(entry, found.records, request=request, actor=actor, subject_key=subject_key, action="rights.erased")
+        erase_model(
+            entry, found.records, request=request, actor=actor, subject_key=subject_key, action=AuditEvent.RIGHTS_ERASED
+        )
 
     with transaction.atomic():
         request = Request.objects.select_for_update().get(pk=request.pk)
@@ -419,7 +428,7 @@ def _carry_out(
             data = {"model": REQUEST_LABEL, "contact_cleared": cleared}
             Event.objects.create(request=request, kind="erasure_step", data=data)
             audit_record(
-                action="rights.erased",
+                action=AuditEvent.RIGHTS_ERASED,
                 actor=actor,
                 object_type="rights.request",
                 object_id=request.pk,

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.declaration.schema import Declaration
 from vern.lib import ratelimit
@@ -122,7 +123,7 @@ def request_submit(
             token_expires_at=now + dt.timedelta(hours=CONFIRM_HOURS),
         )
         record_event(request, "received", channel=request.channel, rights=chosen)
-        record_audit(request, "received", Actor.visitor(), rights=chosen, channel=request.channel)
+        record_audit(request, AuditEvent.RIGHTS_RECEIVED, Actor.visitor(), rights=chosen, channel=request.channel)
         emails.rights_confirm(
             to=address,
             language=language,
@@ -233,7 +234,7 @@ def _register(
             token_expires_at=None if identity_checked else now + dt.timedelta(hours=CONFIRM_HOURS),
         )
         record_event(request, "received", actor=staff, channel=channel, rights=chosen)
-        record_audit(request, "registered", Actor.staff(staff), rights=chosen, channel=channel)
+        record_audit(request, AuditEvent.RIGHTS_REGISTERED, Actor.staff(staff), rights=chosen, channel=channel)
         if identity_checked:
             record_event(request, "confirmed", actor=staff, how="staff")
             _on_confirmed(request, Actor.staff(staff), staff)
@@ -273,7 +274,7 @@ def request_confirm(*, token: str) -> Request:
             request.verified_at = now
             request.save(update_fields=["status", "verified_at"])
             record_event(request, "confirmed", how="link")
-            record_audit(request, "confirmed", Actor.visitor())
+            record_audit(request, AuditEvent.RIGHTS_CONFIRMED, Actor.visitor())
             _on_confirmed(request, Actor.visitor(), None)
             return request
     raise RequestRefused("expired")
@@ -289,7 +290,7 @@ def _lapse(request: Request) -> None:
     request.contact_erased_at = now
     request.save(update_fields=["status", "closed_at", "email", "phone", "details", "contact_erased_at"])
     record_event(request, "lapsed")
-    record_audit(request, "lapsed", Actor.system())
+    record_audit(request, AuditEvent.RIGHTS_LAPSED, Actor.system())
 
 
 def requests_lapse(now: dt.datetime | None = None) -> int:

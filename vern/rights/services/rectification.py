@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.lib.normalise import InvalidIdentifier
 from vern.registry.entries import Entry, entries
@@ -99,7 +100,14 @@ def rectify(*, request: Request, staff: User, model_label: str, pk: str | int, f
             field=field,
             recipients=recipients,
         )
-        record_audit(request, "rectified", Actor.staff(staff), model=model_label, record=str(record.pk), field=field)
+        record_audit(
+            request,
+            AuditEvent.RIGHTS_RECTIFIED,
+            Actor.staff(staff),
+            model=model_label,
+            record=str(record.pk),
+            field=field,
+        )
         if Right.RECTIFICATION not in request.done:
             mark_done(request, Right.RECTIFICATION, actor=Actor.staff(staff), staff=staff)
     return recipients

@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.registry.entries import entries
 from vern.rights.journal import journal_read
@@ -100,12 +101,12 @@ def replay_tombstones(*, actor: Actor, journal: str | None = None) -> dict[str, 
                 continue
             records = entry.model._default_manager.filter(condition)
             deleted, anonymised = erase_model(
-                entry, records, request=None, actor=actor, subject_key="", action="rights.erasure_replayed"
+                entry, records, request=None, actor=actor, subject_key="", action=AuditEvent.RIGHTS_ERASURE_REPLAYED
             )
             for label, n in (*deleted.items(), *anonymised.items()):
                 counts[label] = counts.get(label, 0) + n
     audit_record(
-        action="rights.erasures_replayed",
+        action=AuditEvent.RIGHTS_ERASURES_REPLAYED,
         actor=actor,
         object_type="rights.tombstone",
         data={"keys": len(keys), "from_file_only": len(missing), "erased": counts},
@@ -134,7 +135,7 @@ def _replay_forget_contact(chunk: dict[tuple[str, str], Any], *, actor: Actor) -
         cleared = rows.update(email="", phone="", details="", contact_erased_at=timezone.now())
         if cleared:
             audit_record(
-                action="rights.erasure_replayed",
+                action=AuditEvent.RIGHTS_ERASURE_REPLAYED,
                 actor=actor,
                 object_type="rights.tombstone",
                 data={"model": REQUEST_LABEL, "contact_cleared": cleared},

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.mail import emails
 from vern.registry import surface
@@ -80,7 +81,9 @@ def restriction_schedule_lift(*, restriction: Restriction, staff: User, lift_on:
             ephemeral=erased(request),
         )
         record_event(request, "restriction_lift_announced", actor=staff, lift_on=lift_on.isoformat())
-        record_audit(request, "restriction_lift_announced", Actor.staff(staff), lift_on=lift_on.isoformat())
+        record_audit(
+            request, AuditEvent.RIGHTS_RESTRICTION_LIFT_ANNOUNCED, Actor.staff(staff), lift_on=lift_on.isoformat()
+        )
     return restriction
 
 
@@ -92,7 +95,7 @@ def restrictions_lift_due(now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             Restriction.objects.filter(pk=restriction.pk, lifted_at__isnull=True).update(lifted_at=now)
             audit_record(
-                action="rights.restriction_lifted",
+                action=AuditEvent.RIGHTS_RESTRICTION_LIFTED,
                 actor=Actor.system(),
                 object_type="rights.restriction",
                 object_id=restriction.pk,
@@ -118,7 +121,7 @@ def marketing_suppress(request: Request, *, actor: Actor, staff: User | None) ->
         if key:
             Suppression.objects.get_or_create(subject_key=key, defaults={"request": request})
     record_event(request, "marketing_suppressed", actor=staff)
-    record_audit(request, "marketing_suppressed", actor)
+    record_audit(request, AuditEvent.RIGHTS_MARKETING_SUPPRESSED, actor)
 
 
 def objection_decide(*, request: Request, staff: User, decision: str, grounds: str) -> Request:

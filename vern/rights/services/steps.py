@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import published_declaration
@@ -52,9 +53,9 @@ def record_event(request: Request, kind: str, *, actor: User | None = None, note
     return Event.objects.create(request=request, kind=kind, actor=actor, note=note, data=data)
 
 
-def record_audit(request: Request, action: str, actor: Actor, **data: Any) -> None:
+def record_audit(request: Request, action: AuditEvent, actor: Actor, **data: Any) -> None:
     audit_record(
-        action=f"rights.{action}",
+        action=action,
         actor=actor,
         object_type="rights.request",
         object_id=request.pk,
@@ -96,4 +97,4 @@ def mark_done(request: Request, right: str, *, actor: Actor, staff: User | None,
         request.done = [*request.done, right]
         request.save(update_fields=["done"])
     record_event(request, f"done_{right}", actor=staff, **data)
-    record_audit(request, "fulfilled", actor, right=right, **data)
+    record_audit(request, AuditEvent.RIGHTS_FULFILLED, actor, right=right, **data)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.mail import emails
 from vern.rights import deadlines
@@ -44,7 +45,7 @@ def request_assign(*, request: Request, staff: User, assignee: User | None) -> R
         request.assigned_to = assignee
         request.save(update_fields=["assigned_to"])
         record_event(request, "assigned", actor=staff, to=assignee.pk if assignee else None)
-        record_audit(request, "assigned", Actor.staff(staff), to=assignee.pk if assignee else None)
+        record_audit(request, AuditEvent.RIGHTS_ASSIGNED, Actor.staff(staff), to=assignee.pk if assignee else None)
     return request
 
 
@@ -56,7 +57,7 @@ def request_start(*, request: Request, staff: User) -> Request:
             request.assigned_to = staff
         request.save(update_fields=["status", "assigned_to"])
         record_event(request, "started", actor=staff)
-        record_audit(request, "started", Actor.staff(staff))
+        record_audit(request, AuditEvent.RIGHTS_STARTED, Actor.staff(staff))
     return request
 
 
@@ -68,7 +69,7 @@ def request_note(*, request: Request, staff: User, note: str) -> Event:
         raise RequestRefused("details", "the note is too long")
     with transaction.atomic():
         event = record_event(request, "note", actor=staff, note=note)
-        record_audit(request, "noted", Actor.staff(staff))
+        record_audit(request, AuditEvent.RIGHTS_NOTED, Actor.staff(staff))
     return event
 
 
@@ -85,7 +86,7 @@ def phone_verify(*, request: Request, staff: User) -> Request:
         if Right.RESTRICTION in request.done:
             restrict(request)  # the restriction now covers the phone's records too
         record_event(request, "phone_verified", actor=staff)
-        record_audit(request, "phone_verified", Actor.staff(staff))
+        record_audit(request, AuditEvent.RIGHTS_PHONE_VERIFIED, Actor.staff(staff))
     return request
 
 
@@ -125,7 +126,7 @@ def request_extend(*, request: Request, staff: User, until: dt.date, reason: str
             ephemeral=erased(request),
         )
         record_event(request, "extended", actor=staff, note=reason, extended_to=until.isoformat())
-        record_audit(request, "extended", Actor.staff(staff), extended_to=until.isoformat())
+        record_audit(request, AuditEvent.RIGHTS_EXTENDED, Actor.staff(staff), extended_to=until.isoformat())
     return request
 
 
@@ -149,7 +150,7 @@ def request_answer(*, request: Request, staff: User, message: str = "") -> Reque
             )
         _forget_if_erased(request)
         record_event(request, "answered", actor=staff, note=request.outcome, done=request.done)
-        record_audit(request, "answered", Actor.staff(staff), done=request.done)
+        record_audit(request, AuditEvent.RIGHTS_ANSWERED, Actor.staff(staff), done=request.done)
     return request
 
 
@@ -186,7 +187,7 @@ def request_refuse(*, request: Request, staff: User, ground: str, justification:
         )
         _forget_if_erased(request)
         record_event(request, "refused", actor=staff, note=justification, ground=ground)
-        record_audit(request, "refused", Actor.staff(staff), ground=ground)
+        record_audit(request, AuditEvent.RIGHTS_REFUSED, Actor.staff(staff), ground=ground)
     return request
 
 

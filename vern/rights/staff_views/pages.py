@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from vern.accounts.models import User
+from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.rights import deadlines
 from vern.rights.models import Request, Right
@@ -80,7 +81,7 @@ class Deadline:
 def viewed(staff: User, subject: Request, page: str) -> None:
     """A look at a request's page: it shows the person's contact details and words (R22)."""
     audit_record(
-        action="rights.viewed",
+        action=AuditEvent.RIGHTS_VIEWED,
         actor=Actor.staff(staff),
         object_type="rights.request",
         object_id=subject.pk,
