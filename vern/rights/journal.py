@@ -168,3 +168,47 @@ def journal_read(url: str | None = None) -> dict[tuple[str, str], dt.datetime | 
     if skipped:
         log.warning("erasure journal: %d row(s) not understood and skipped", skipped)
     return found
+
+
+# ------------------------------------------------------------------ the journal file of earlier versions
+
+LEGACY_FILE = "erasure-journal.txt"
+_LEGACY_LINE = re.compile(r"^(email|phone|consent_id)\t([A-Za-z0-9_\-]{1,64})(?:\t(\S+))?$")
+
+
+def legacy_path() -> Path:
+    """Where vern kept its journal before it had a database of its own: a text file in the data directory."""
+    return Path(settings.DATA_DIR) / LEGACY_FILE
+
+
+def is_legacy_file(path: Path) -> bool:
+    """Whether ``path`` is a journal file of earlier versions (text), not a SQLite journal."""
+    with path.open("rb") as file:
+        return not file.read(16).startswith(b"SQLite format 3")
+
+
+def legacy_read(path: Path | None = None) -> dict[tuple[str, str], dt.datetime | None]:
+    """The (kind, key) pairs of a journal file of earlier versions (a line each: kind, key and time,
+    separated by tabs), with the latest time each was erased; none if there is no such file.
+
+    An installation that upgraded still has it: a backup from before the upgrade may bring back
+    people erased before it, so a replay reads this file too.
+    """
+    path = path or legacy_path()
+    found: dict[tuple[str, str], dt.datetime | None] = {}
+    if not path.exists():
+        return found
+    skipped = 0
+    with path.open(encoding="ascii", errors="replace") as journal:
+        for raw in journal:
+            match = _LEGACY_LINE.match(raw.rstrip("\n"))
+            if match is None:
+                skipped += raw.strip() != ""
+                continue
+            kind, key, when = match.groups()
+            moment = _parse_time(when)
+            earlier = found.get((kind, key))
+            found[(kind, key)] = moment if earlier is None or (moment is not None and moment > earlier) else earlier
+    if skipped:
+        log.warning("erasure journal file: %d line(s) not understood and skipped", skipped)
+    return found

@@ -82,6 +82,10 @@ REFUSALS: dict[str, Callable[[], str]] = {
         "the erasure once it has been downloaded or its link has expired."
     ),
     "busy": lambda: _("The erasure is being carried out just now. Look again in a few minutes."),
+    "erasure_pending": lambda: _(
+        "The background worker is still carrying out the erasure. Answer or refuse the request once its "
+        "receipt is there."
+    ),
 }
 
 

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def anonymising(settings: Any, tmp_path: Any) -> Iterator[tuple[Any, Any]]:
     """The test app installed, with its tables, and gone again afterwards."""
-    settings.DATA_DIR = tmp_path  # the erasure journal
+    settings.DATA_DIR = tmp_path
     settings.INSTALLED_APPS = [*django_settings.INSTALLED_APPS, "vern.tests.anonymising"]
     from vern.tests.anonymising.models import Attendee, Question
 

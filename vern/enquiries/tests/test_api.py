@@ -172,6 +172,12 @@ def test_this_sites_own_pages_may_use_the_api_without_cors(client, published):
 
 def test_every_answer_the_enquiry_api_gives_is_declared_in_the_openapi_description(client, embedded):
     spec = client.get("/api/openapi.json").json()
+    # What the API can answer is declared, the answers this test cannot provoke (a limit, an outage) too.
+    submit = spec["paths"]["/api/enquiries/"]["post"]["responses"]
+    assert {"201", "200", "303", "400", "403", "413", "415", "422", "429", "503"} <= set(submit)
+    errors = spec["components"]["schemas"]["EnquiryError"]["properties"]["error"]["enum"]
+    for code in ("origin", "request", "too_large", "media_type", "invalid", "token", "throttled", "unavailable"):
+        assert code in errors
     contact = {"kind": "contact", **CONTACT}
     once = {**contact, "token": aged_token("contact")}
     answers = [

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
+from vern.jobs.models import Job
 from vern.jobs.services import job_enqueue_once
 from vern.lib.logs import redact
 from vern.registry import surface
@@ -334,6 +335,8 @@ def erasure_queue(*, request: Request, staff: User) -> Request:
     with transaction.atomic():
         request = Request.objects.select_for_update().get(pk=request.pk)
         _erasable_keys(request)
+        if erasure_queued(request) is not None:  # waiting, or running (a running job's key is free again)
+            raise RequestRefused("busy", "the erasure is being carried out")
         queued = job_enqueue_once(
             ERASE_JOB, key=f"{ERASE_JOB}:{request.pk}", payload={"request_id": request.pk, "staff_id": staff.pk}
         )
@@ -343,12 +346,28 @@ def erasure_queue(*, request: Request, staff: User) -> Request:
     return request
 
 
+def _erase_job(request: Request) -> Job | None:
+    """The newest job that carries out this request's erasure."""
+    return Job.objects.filter(name=ERASE_JOB, payload__request_id=request.pk).order_by("-pk").first()
+
+
 def erasure_queued(request: Request) -> Event | None:
-    """The queueing of the request's erasure, while the worker has not yet finished or refused it."""
+    """The queueing of the request's erasure, while the worker has not yet finished, refused or given it up."""
     queued = request.events.filter(kind="erasure_queued").order_by("-at", "-pk").first()
     if queued is None or request.events.filter(kind__in=("erased", "erasure_refused"), pk__gt=queued.pk).exists():
         return None
+    job = _erase_job(request)
+    if job is not None and job.status == Job.Status.FAILED:
+        return None  # the worker gave up: staff may carry it out again (``erasure_failed`` says so)
     return queued
+
+
+def erasure_failed(request: Request) -> bool:
+    """Whether the worker gave up the request's last queued erasure, which therefore did not happen."""
+    if Right.ERASURE in request.done:
+        return False
+    job = _erase_job(request)
+    return job is not None and job.status == Job.Status.FAILED
 
 
 def erasure_run_queued(*, request_id: int, staff_id: int | None) -> Receipt | None:
@@ -393,14 +412,21 @@ def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> 
             raise RequestRefused("busy", "the erasure is being carried out")
         claim = Event.objects.create(request=request, kind="erasure_claimed", actor=staff)
     try:
-        return _carry_out(given, request, keys, staff=staff, actor=actor, now=now)
+        return _carry_out(given, request, keys, staff=staff, actor=actor, now=now, claim=claim)
     except BaseException:
         Event.objects.filter(pk=claim.pk).delete()  # a failed run leaves the way open for the next one
         raise
 
 
 def _carry_out(
-    given: Request, request: Request, keys: dict[str, str], *, staff: User | None, actor: Actor, now: dt.datetime
+    given: Request,
+    request: Request,
+    keys: dict[str, str],
+    *,
+    staff: User | None,
+    actor: Actor,
+    now: dt.datetime,
+    claim: Event,
 ) -> Receipt:
     subject_key = request.subject_key
     _journal_write(request, keys, now)
@@ -420,6 +446,8 @@ def _carry_out(
         erase_model(
             entry, found.records, request=request, actor=actor, subject_key=subject_key, action=AuditEvent.RIGHTS_ERASED
         )
+        # Still at work: the claim is renewed after each model, so a long erasure is never taken over.
+        Event.objects.filter(pk=claim.pk).update(at=timezone.now())
 
     with transaction.atomic():
         request = Request.objects.select_for_update().get(pk=request.pk)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from django.db import models, transaction
@@ -21,7 +22,7 @@ from django.utils import timezone
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.registry.entries import entries
-from vern.rights.journal import journal_read
+from vern.rights.journal import journal_read, legacy_read
 from vern.rights.models import Request, Tombstone
 from vern.rights.services.erasure import REQUEST_LABEL, erase_model
 
@@ -60,16 +61,30 @@ def _replay_condition(
     return condition
 
 
-def replay_tombstones(*, actor: Actor, journal: str | None = None) -> dict[str, int]:
+def _kept_apart(journal: str | None, legacy_file: Path | None) -> dict[tuple[str, str], dt.datetime | None]:
+    """The keys of the journal kept apart, with the journal file of earlier versions when there is one."""
+    if legacy_file is not None:  # a text journal of an earlier version, named by hand
+        return legacy_read(legacy_file)
+    found = journal_read(journal)
+    if journal is None:  # the configured journal, and the text file an earlier version may have left
+        for pair, when in legacy_read().items():
+            known = found.get(pair, when)
+            found[pair] = when if known is None or (when is not None and when > known) else known
+    return found
+
+
+def replay_tombstones(*, actor: Actor, journal: str | None = None, legacy_file: Path | None = None) -> dict[str, int]:
     """After a backup is restored: erase again whatever the registry finds for every key in the
     journal (the tombstone table and the journal kept apart, ``vern.rights.journal``, together);
-    returns rows erased per model. ``journal`` names another copy of the journal by its URL.
+    returns rows erased per model. ``journal`` names another copy of the journal by its URL, and
+    ``legacy_file`` one of the text files earlier versions wrote; without either, the configured
+    journal is read, with the text file in the data directory if an earlier version left one.
 
     Tombstones that are only in the journal are written back to the table. A row whose retention
     clock is later than the key's erasure was given again after it, and stays. The person's
     restored rights requests lose their contact details again (counted under rights.Request).
     """
-    from_file = journal_read(journal)
+    from_file = _kept_apart(journal, legacy_file)
     keys: dict[tuple[str, str], dt.datetime | None] = {}
     for kind, key, erased_at in Tombstone.objects.values_list("kind", "key", "erased_at"):
         earlier = keys.get((kind, key))

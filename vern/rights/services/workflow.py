@@ -20,7 +20,7 @@ from vern.mail import emails
 from vern.rights import deadlines
 from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right
 from vern.rights.selectors import privacy_officers
-from vern.rights.services.erasure import forget_contact
+from vern.rights.services.erasure import erasure_queued, forget_contact
 from vern.rights.services.restriction import restrict
 from vern.rights.services.steps import (
     MAX_DETAILS,
@@ -130,10 +130,17 @@ def request_extend(*, request: Request, staff: User, until: dt.date, reason: str
     return request
 
 
+def _not_while_erasing(request: Request) -> None:
+    """A request is closed only once the erasure handed to the worker is carried out (or refused by it)."""
+    if erasure_queued(request) is not None:
+        raise RequestRefused("erasure_pending", "the erasure is still being carried out")
+
+
 def request_answer(*, request: Request, staff: User, message: str = "") -> Request:
     """Close the request as answered; the person gets what was done and the right to complain (P17)."""
     with transaction.atomic():
         request = locked(request)
+        _not_while_erasing(request)
         move_to(request, S.ANSWERED)
         request.closed_at = timezone.now()
         request.outcome = message.strip()
@@ -164,6 +171,7 @@ def request_refuse(*, request: Request, staff: User, ground: str, justification:
         raise RequestRefused("justification", "a refusal needs a written justification")
     with transaction.atomic():
         request = locked(request)
+        _not_while_erasing(request)
         move_to(request, S.REFUSED)
         request.closed_at = timezone.now()
         request.refusal_ground = ground

@@ -16,7 +16,7 @@ from vern.accounts.steps import staff_step
 from vern.rights import selectors
 from vern.rights.access import get_request_for_staff
 from vern.rights.models import Request, Right
-from vern.rights.services.erasure import Preview, erasure_preview, erasure_queue, erasure_queued
+from vern.rights.services.erasure import Preview, erasure_failed, erasure_preview, erasure_queue, erasure_queued
 from vern.rights.services.steps import WHILE_OPEN, RequestRefused
 from vern.rights.staff_forms import ErasureForm, refusal_of, refusal_text
 from vern.rights.staff_views.pages import confirm_page, key_names, model_title
@@ -112,4 +112,5 @@ def erasure(request: HttpRequest, pk: int) -> HttpResponse:
         phone_unverified=bool(subject.phone_index) and not subject.phone_verified,
         on_hold=preview.on_hold if preview is not None else False,
         pending=selectors.pending_download(subject) if allowed else None,
+        failed=erasure_failed(subject) if allowed else False,
     )

@@ -33,6 +33,7 @@ def event_labels() -> dict[str, str]:
         "rectified": _("Corrected"),
         "objection_decided": _("Objection decided"),
         "erasure_queued": _("Erasure handed to the worker"),
+        "erasure_claimed": _("Erasure started"),
         "erasure_refused": _("Erasure not carried out"),
         "erased": _("Erasure carried out"),
         "erasure_step": _("Erasure step"),

@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from vern.audit.models import Entry
 from vern.audit.services import Actor
+from vern.jobs.models import Job
+from vern.jobs.worker import Worker
 from vern.lib.keys import email_index, phone_index
 from vern.mail import emails
 from vern.mail.models import OutboxMessage
@@ -30,7 +32,15 @@ from vern.mail.services import outbox_deliver_due
 from vern.rights import journal
 from vern.rights.models import Event, Request, Tombstone
 from vern.rights.services import intake, workflow
-from vern.rights.services.erasure import Action, erasure_carry_out, erasure_preview, forget_contact
+from vern.rights.services.erasure import (
+    Action,
+    erasure_carry_out,
+    erasure_failed,
+    erasure_preview,
+    erasure_queue,
+    erasure_queued,
+    forget_contact,
+)
 from vern.rights.services.replay import replay_tombstones
 from vern.rights.services.steps import RequestRefused
 from vern.rights.tests.traces import spellings, traces
@@ -335,3 +345,78 @@ def closing_sqlite(path: str) -> Iterator[Any]:
 def journal_rows(url: str) -> list[tuple[str, str, str]]:
     with journal_connection(url) as connection:
         return [tuple(row) for row in connection.execute(f"SELECT kind, key, erased_at FROM {journal.TABLE}")]  # noqa: S608
+
+
+# ------------------------------------------------------------------ the erasure on the worker
+
+
+def test_a_request_whose_erasure_waits_for_the_worker_cannot_be_closed_until_it_is_done(published, personas):
+    pia = personas.privacy_officer
+    request = person(pia)
+    erasure_queue(request=request, staff=pia)
+    with pytest.raises(RequestRefused) as answered:
+        workflow.request_answer(request=request, staff=pia, message="Slettet.")
+    assert answered.value.code == "erasure_pending"
+    with pytest.raises(RequestRefused) as refused:
+        workflow.request_refuse(request=request, staff=pia, ground="unfounded", justification="x" * 30)
+    assert refused.value.code == "erasure_pending"
+    with pytest.raises(RequestRefused) as again:  # nor queued twice
+        erasure_queue(request=request, staff=pia)
+    assert again.value.code == "busy"
+
+    Worker(burst=True, manage_connections=False).run()
+    closed = workflow.request_answer(request=request, staff=pia, message="Slettet.")
+    assert closed.status == Request.Status.ANSWERED and "erasure" in closed.done
+
+
+def test_an_erasure_the_worker_gave_up_is_offered_again_and_said_so(published, personas, settings, tmp_path):
+    pia = personas.privacy_officer
+    request = person(pia)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the journal's folder should be")
+    settings.ERASURE_JOURNAL_URL = f"sqlite:///{blocked / 'erasure-journal.sqlite3'}"
+    erasure_queue(request=request, staff=pia)
+    job = Job.objects.get(name="rights.erase")
+    Job.objects.filter(pk=job.pk).update(max_attempts=1)  # its last attempt
+    Worker(burst=True, manage_connections=False).run()
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and mail_of(EMAIL).count() == 3  # nothing was erased
+    assert erasure_queued(request) is None and erasure_failed(request)
+    erasure_queue(request=request, staff=pia)  # staff may carry it out again
+    assert not erasure_failed(request)
+
+
+def test_a_replay_reads_the_journal_file_an_earlier_version_left_and_one_named_by_hand(
+    published, personas, settings, tmp_path
+):
+    pia = personas.privacy_officer
+    request = person(pia)
+    erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+    workflow.request_answer(request=request, staff=pia, message="Slettet.")
+    # The erasure was journaled by an earlier version: a text file in the data directory, no journal database.
+    erased = {pair: when for pair, when in journal.journal_read().items()}
+    lines = "".join(f"{kind}\t{key}\t{journal.utc_text(when)}\n" for (kind, key), when in erased.items() if when)
+    settings.DATA_DIR = tmp_path
+    (tmp_path / "erasure-journal.txt").write_text(lines)
+    settings.ERASURE_JOURNAL_URL = f"sqlite:///{tmp_path / 'erasure-journal.sqlite3'}"
+    Tombstone.objects.all().delete()
+    with before_erasure(request):
+        restored = emails.enquiry_notification(
+            to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
+        )
+
+    assert replay_tombstones(actor=Actor.cli()) == {"mail.OutboxMessage": 1}
+    assert not OutboxMessage.objects.filter(pk=restored.pk).exists()
+
+    # The same file, named by hand (copied off the old machine), and a journal named by its URL.
+    Tombstone.objects.all().delete()
+    kept = tmp_path / "from-the-old-machine.txt"
+    kept.write_text(lines)
+    (tmp_path / "erasure-journal.txt").unlink()
+    out = StringIO()
+    call_command("rights", "replay-erasures", "--journal", str(kept), stdout=out)
+    assert "0 rows erased again" in out.getvalue() and Tombstone.objects.count() == len(erased)
+    out = StringIO()
+    call_command("rights", "replay-erasures", "--journal", settings.ERASURE_JOURNAL_URL, stdout=out)
+    assert "rows erased again" in out.getvalue()

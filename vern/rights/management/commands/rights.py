@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vern.audit.services import Actor
-from vern.rights.journal import JournalUnavailable, describe, journal_url
+from vern.rights.journal import JournalUnavailable, describe, is_legacy_file, journal_url, legacy_path
 from vern.rights.services.replay import replay_tombstones
 
 
@@ -26,22 +26,38 @@ class Command(BaseCommand):
         replay.add_argument(
             "--journal",
             default=None,
-            help="another copy of the erasure journal: a SQLite file or a postgres:// URL "
-            "(default: ERASURE_JOURNAL_URL, or erasure-journal.sqlite3 in the data dir)",
+            help="another copy of the erasure journal: a SQLite file, a postgres:// URL, or the text file "
+            "erasure-journal.txt of an earlier version (default: ERASURE_JOURNAL_URL, or "
+            "erasure-journal.sqlite3 in the data dir, with erasure-journal.txt if it is there)",
         )
 
     def handle(self, *args: Any, action: str, journal: str | None = None, **options: Any) -> None:
         if action != "replay-erasures":  # argparse allows only the subcommands above
             raise CommandError(f"rights: unknown action {action!r}")
-        url = journal_url()
-        if journal is not None:
-            url = journal if "://" in journal else f"sqlite:///{Path(journal).resolve()}"
-            if url.startswith("sqlite:") and not Path(journal).is_file():
+        url: str | None = None
+        legacy: Path | None = None
+        if journal is not None and "://" in journal:
+            url = journal
+            if url.startswith("sqlite:") and not Path(describe(url)).is_file():
+                raise CommandError(f"rights: no journal file at {describe(url)}")
+        elif journal is not None:
+            path = Path(journal)
+            if not path.is_file():
                 raise CommandError(f"rights: no journal file at {journal}")
-        elif url.startswith("sqlite:") and not Path(describe(url)).is_file():
-            self.stderr.write(f"rights: no journal at {describe(url)}; replaying the database's tombstones only")
+            if is_legacy_file(path):
+                legacy = path  # a text journal of an earlier version
+            else:
+                url = f"sqlite:///{path.resolve()}"
+        else:
+            configured = journal_url()
+            if configured.startswith("sqlite:") and not Path(describe(configured)).is_file():
+                self.stderr.write(
+                    f"rights: no journal at {describe(configured)}; replaying the database's tombstones"
+                    + (" and the journal file of an earlier version" if legacy_path().is_file() else "")
+                    + " only"
+                )
         try:
-            counts = replay_tombstones(actor=Actor.cli(), journal=url)
+            counts = replay_tombstones(actor=Actor.cli(), journal=url, legacy_file=legacy)
         except JournalUnavailable as exc:
             raise CommandError(f"rights: {exc}") from None
         for label, erased in counts.items():
