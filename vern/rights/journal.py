@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import psycopg
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +85,7 @@ def _kind_of(url: str) -> str:
 def _connect(url: str, *, create: bool) -> Iterator[tuple[Any, str]]:
     """A connection to the journal and its dialect ("sqlite" or "postgres"), the table made if asked."""
     kind = _kind_of(url)
+    failures: tuple[type[Exception], ...] = (OSError, sqlite3.Error)
     try:
         if kind == "sqlite":
             path = _sqlite_path(url)
@@ -97,15 +97,20 @@ def _connect(url: str, *, create: bool) -> Iterator[tuple[Any, str]]:
             connection: Any = sqlite3.connect(path, timeout=30, isolation_level=None)
             connection.execute("PRAGMA synchronous=FULL")
         else:
+            # Imported only where the journal is on PostgreSQL: libpq and its TLS libraries cost each
+            # process of an installation on SQLite about 10 MiB it would never use.
+            import psycopg
+
+            failures = (OSError, sqlite3.Error, psycopg.Error)
             connection = psycopg.connect(url, connect_timeout=5, autocommit=True)
-    except (OSError, sqlite3.Error, psycopg.Error) as exc:
+    except failures as exc:
         raise JournalUnavailable(f"the erasure journal ({describe(url)}) cannot be opened: {exc}") from None
     with closing(connection):
         try:
             if create:
                 connection.execute(_CREATE[kind])
             yield connection, kind
-        except (sqlite3.Error, psycopg.Error) as exc:
+        except failures as exc:
             raise JournalUnavailable(f"the erasure journal ({describe(url)}) failed: {exc}") from None
 
 
