@@ -16,6 +16,7 @@ from csp.constants import NONCE, NONE, SELF
 
 from vern.lib.crypto import Keyring, generate_key, parse_index_key
 from vern.lib.env import ConfigError, Env
+from vern.lib.private import private_directory
 from vern.lib.urls import database_settings, email_settings
 
 env = Env()
@@ -26,6 +27,10 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 _CHECKOUT = PACKAGE_DIR.parent
 _DEFAULT_DATA_DIR = _CHECKOUT / "var" if (_CHECKOUT / "pyproject.toml").exists() else Path.cwd() / "var"
 DATA_DIR = env.path("VERN_DATA_DIR", _DEFAULT_DATA_DIR).resolve()
+try:
+    private_directory(DATA_DIR)  # 0700 when vern creates it: it holds the database and the keys
+except OSError:
+    pass  # the system check vern.E002 says that it cannot be written, in one line
 
 DEBUG = env.boolean("DEBUG", False)
 PORT = env.integer("PORT", 8000, minimum=1, maximum=65535)

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import dj_database_url
 
 from vern.lib.env import ConfigError
+from vern.lib.private import private_file
 
 EMAIL_SCHEMES = ("smtp", "smtp+starttls", "smtps", "console")
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
@@ -28,7 +29,8 @@ def database_settings(url: str, *, sqlite_timeout: int = 20) -> dict[str, Any]:
         name = str(config["NAME"])
         if not name or name == ":memory:":
             raise ConfigError("DATABASE_URL for SQLite needs a file, e.g. sqlite:////srv/vern/vern.sqlite3")
-        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        # Readable by vern's user only: it holds live staff sessions (its -wal and -shm follow its mode).
+        private_file(Path(name))
         config["OPTIONS"] = {
             # WAL lets readers go on while one writer writes; IMMEDIATE takes the
             # write lock when a transaction starts, so two writers queue on the

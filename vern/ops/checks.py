@@ -8,11 +8,14 @@ host) and, with ``--deploy``, what is fine on a laptop but not in production.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+
+from vern.lib.private import loose
 
 
 @register(Tags.security)
@@ -120,5 +123,28 @@ def check_erasure_journal_shared(app_configs: Any, **kwargs: Any) -> list[Warnin
             hint="With workers on several machines, set ERASURE_JOURNAL_URL=postgres://…/vern_journal "
             "(docs/deploy.md).",
             id="vern.W005",
+        )
+    ]
+
+
+@register(Tags.security, deploy=True)
+def check_data_at_rest(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    """The data directory, the SQLite database with its -wal and -shm, and the key files, private to vern's user."""
+    data_dir = Path(settings.DATA_DIR)
+    candidates = [data_dir]
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = Path(str(database["NAME"]))
+        candidates += [name, name.with_name(name.name + "-wal"), name.with_name(name.name + "-shm")]
+    candidates += sorted(data_dir.glob("*.key")) + sorted(data_dir.glob("*_key*")) + sorted(data_dir.glob("erasure-*"))
+    found = [str(path) for path in dict.fromkeys(candidates) if loose(path)]
+    if not found:
+        return []
+    return [
+        Warning(
+            f"Others than vern's user may read {', '.join(found)}: the database holds live staff sessions, "
+            "so a local account could copy one and open the console.",
+            hint="chmod 700 the data directory and chmod 600 the files in it, as vern creates them (P19).",
+            id="vern.W006",
         )
     ]

@@ -188,3 +188,39 @@ def test_with_postgresql_a_journal_on_this_machine_alone_is_warned_about_before_
     assert [warning.id for warning in check_erasure_journal_shared(None)] == ["vern.W005"]
     settings.ERASURE_JOURNAL_URL = "postgres://vern@db.internal:5432/vern_journal"
     assert check_erasure_journal_shared(None) == []
+
+
+def test_p19_the_data_directory_database_and_keys_are_private_to_vern_whatever_the_umask(tmp_path):
+    """A local account cannot read the database, which holds live staff sessions, nor the keys."""
+    import sqlite3
+
+    data = tmp_path / "srv" / "data"
+    env = production_env(tmp_path, VERN_DATA_DIR=str(data))
+    for generated in ("SECRET_KEY", "VERN_ENCRYPTION_KEYS", "VERN_INDEX_KEY"):
+        env.pop(generated, None)  # made on first start, into the data directory
+    previous = os.umask(0o022)  # the usual umask, which leaves new files readable by everyone
+    try:
+        migrated = run_vern("migrate", env=env, timeout=120)  # a child process keeps this umask
+        assert migrated.returncode == 0, migrated.stderr
+        database = data / "vern.sqlite3"
+        # SQLite gives the -wal and -shm files the mode of the database file; while vern writes, they exist.
+        with sqlite3.connect(database) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE scratch (x)")
+            modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in data.iterdir()}
+    finally:
+        os.umask(previous)
+    assert modes.pop("vern.sqlite3") == 0o600
+    assert modes.pop("vern.sqlite3-wal") == 0o600 and modes.pop("vern.sqlite3-shm") == 0o600
+    for name in ("secret_key", "vern_encryption_keys", "vern_index_key"):
+        assert modes.pop(name) == 0o600, name
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    deploy = run_vern("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+
+    # An installation made before, with the database readable by all, is named before deploying.
+    os.chmod(database, 0o644)
+    os.chmod(data, 0o755)  # noqa: S103
+    deploy = run_vern("check", "--deploy", env=env)
+    output = deploy.stdout + deploy.stderr
+    assert "vern.W006" in output and str(database) in output and "live staff sessions" in output
