@@ -10,7 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+
+from vern.lib.logs import RedactingFormatter
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -26,6 +29,17 @@ class _Server(BaseApplication):  # type: ignore[misc]
         from vern.wsgi import application
 
         return application
+
+
+class _RedactingLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's own log lines ("Invalid request from ip=…") go through vern's redaction too:
+    a full IP address is shortened to its network, as in every other line vern writes."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(RedactingFormatter(self.error_fmt, self.datefmt))
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
@@ -79,6 +93,7 @@ class Command(BaseCommand):
             # Requests are logged by vern's own middleware, without IP addresses.
             "accesslog": None,
             "errorlog": "-",
+            "logger_class": _RedactingLogger,
             "proc_name": "vern-web",
             # gunicorn's runtime control socket is not used, and its default path in
             # the home directory would clash between several vern servers on one host.
