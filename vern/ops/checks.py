@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from vern.lib.private import loose
+from vern.ops.selectors import cache_answers
 
 
 @register(Tags.security)
@@ -146,5 +147,19 @@ def check_data_at_rest(app_configs: Any, **kwargs: Any) -> list[Warning]:
             "so a local account could copy one and open the console.",
             hint="chmod 700 the data directory and chmod 600 the files in it, as vern creates them (P19).",
             id="vern.W006",
+        )
+    ]
+
+
+@register("vern", deploy=True)
+def check_redis(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    """With ``REDIS_URL``, every rate limit (staff login too) counts in Redis: it must answer."""
+    if not settings.REDIS_URL or cache_answers():
+        return []
+    return [
+        Warning(
+            "REDIS_URL is set, but Redis does not answer: every rate-limited page, staff login included, would fail.",
+            hint="Start Redis or correct REDIS_URL; unset it to keep the counters in the database instead.",
+            id="vern.W007",
         )
     ]

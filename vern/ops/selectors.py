@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -10,6 +11,15 @@ from vern.audit.models import Entry
 from vern.jobs.models import Job
 from vern.lib.normalise import mask_email
 from vern.mail.models import OutboxMessage
+
+
+def cache_answers() -> bool:
+    """Whether the shared cache (Redis with ``REDIS_URL``) stores and returns a value now."""
+    try:
+        cache.set("vern:healthz", "1", timeout=5)
+        return bool(cache.get("vern:healthz") == "1")
+    except Exception:  # the cache's client raises its own errors (redis.ConnectionError, timeouts)
+        return False
 
 
 def job_counts() -> dict[str, int]:

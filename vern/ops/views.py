@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +18,7 @@ from vern.audit.services import Actor, audit_verify
 from vern.mail.models import OutboxMessage
 from vern.ops import selectors, services
 from vern.ops.access import get_job_for_staff, get_outbox_message_for_staff
+from vern.ops.selectors import cache_answers
 
 AUDIT_PAGE = 100
 
@@ -24,12 +26,15 @@ AUDIT_PAGE = 100
 @never_cache
 @require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers; for load balancers and `vern run`'s start-up wait."""
+    """200 when the database answers, and the cache too when it is Redis (``REDIS_URL``): every rate
+    limit, staff login included, counts there. For load balancers and `vern run`'s start-up wait."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:
         return JsonResponse({"status": "database unavailable"}, status=503)
+    if settings.REDIS_URL and not cache_answers():
+        return JsonResponse({"status": "cache unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
 
 
