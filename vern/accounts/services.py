@@ -148,8 +148,9 @@ def _approvers(grant_user_id: int, requested_by_id: int) -> int:
 
 def _tell_administrators(*, outcome: str, grant: PendingRoleGrant, decided_by: User | None = None) -> None:
     """Mail every active administrator about a grant of a powerful role: asked for, approved or declined."""
-    link = f"{settings.VERN_PUBLIC_URL}{reverse('accounts:people')}"
     for admin in User.objects.filter(is_active=True, role_grants__role=Role.ADMIN).distinct().order_by("pk"):
+        with translation.override(admin.language):
+            link = f"{settings.VERN_PUBLIC_URL}{reverse('accounts:people')}"
         emails.staff_role_grant(
             to=admin.email,
             language=admin.language,
