@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from vern.accounts.models import User
+from vern.accounts.models import PendingRoleGrant, User
 from vern.accounts.roles import Capability
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])  # a streamed CSV export is a staff page too
@@ -69,3 +69,8 @@ def staff_public(view: View) -> View:
 def get_staff_account_for_staff(request: HttpRequest, pk: int) -> User:
     require_capability(request, Capability.MANAGE_STAFF)
     return get_object_or_404(User, pk=pk)
+
+
+def get_pending_grant_for_staff(request: HttpRequest, pk: int) -> PendingRoleGrant:
+    require_capability(request, Capability.MANAGE_STAFF)
+    return get_object_or_404(PendingRoleGrant.objects.select_related("user", "requested_by"), pk=pk)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from vern.accounts.roles import Role
+from vern.accounts.steps import PlacesRefusals
 
 
 class LoginForm(forms.Form):
@@ -38,12 +39,15 @@ class StaffCreateForm(forms.Form):
     language = forms.ChoiceField(label=_("Language for emails"), choices=settings.LANGUAGES, initial="nb")
 
 
-class StaffRolesForm(forms.Form):
+class StaffRolesForm(PlacesRefusals):
+    OTHER_REFUSALS_ON_FORM = True
+
     roles = forms.MultipleChoiceField(label=_("Roles"), choices=Role.choices, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["roles"].help_text = _(
             "Administrators manage staff accounts and the system; privacy officers handle privacy work; "
-            "sales works the enquiry inbox."
+            "sales works the enquiry inbox. Giving someone the administrator or privacy officer role takes effect "
+            "when another administrator approves it."
         )

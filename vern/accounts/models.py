@@ -89,3 +89,32 @@ class RoleGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role}"
+
+
+class PendingRoleGrant(models.Model):
+    """A grant of a powerful role (administrator, privacy officer) that waits for a second administrator.
+
+    The row exists only while it waits: approving it creates the ``RoleGrant`` and deletes it,
+    declining deletes it. Who asked, who decided and when is in the audit log.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="pending_role_grants")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("role waiting for approval")
+        verbose_name_plural = _("roles waiting for approval")
+        ordering = ["requested_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_pending_grant_per_role")]
+
+    class Privacy:
+        staff_data = "Which roles a staff member has been proposed for, and by which administrator."
+
+    def __str__(self) -> str:
+        return f"{self.user} may become {self.role}"
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label)

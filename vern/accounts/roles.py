@@ -53,6 +53,12 @@ GRANTS: dict[Role, frozenset[Capability]] = {
 }
 
 
+# Roles that open every enquiry and request, or the staff accounts themselves: an administrator
+# asks for them in the console and a second administrator approves (the operator's ``vern staff``
+# on the server grants them at once).
+NEEDS_SECOND_ADMIN: frozenset[Role] = frozenset({Role.ADMIN, Role.PRIVACY_OFFICER})
+
+
 def capabilities_of(roles: Iterable[str]) -> frozenset[Capability]:
     granted: set[Capability] = set()
     for role in roles:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
@@ -17,9 +19,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from vern.accounts.models import RoleGrant, User
-from vern.accounts.roles import Role
+from vern.accounts.models import PendingRoleGrant, RoleGrant, User
+from vern.accounts.roles import NEEDS_SECOND_ADMIN, Capability, Role
 from vern.audit.events import AuditEvent
+from vern.audit.models import Entry
 from vern.audit.services import Actor, audit_record
 from vern.lib.ip import client_ip_shortened
 from vern.lib.normalise import InvalidIdentifier, normalise_email
@@ -112,25 +115,154 @@ def staff_create(
     return user
 
 
-def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> User:
-    new = _clean_roles(roles)
+@dataclass(frozen=True)
+class RolesSaved:
+    """What saving an account's roles did: ``user`` has its roles now; ``waiting`` waits for a second administrator."""
+
+    user: User
+    waiting: list[PendingRoleGrant]
+    approvers: int  # how many active administrators could approve what waits
+
+
+def _refuse_own_roles(*, user: User, actor: Actor, data: dict[str, Any]) -> NoReturn:
+    # In a transaction of its own, so that the attempt stays on record although nothing else happens.
     with transaction.atomic():
-        old = sorted(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
-        if Role.ADMIN in old and Role.ADMIN not in new and _active_admins_other_than(user) == 0:
-            raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
-        RoleGrant.objects.filter(user=user).exclude(role__in=new).delete()
-        RoleGrant.objects.bulk_create(
-            [RoleGrant(user=user, role=role) for role in new if role not in old], ignore_conflicts=True
-        )
         audit_record(
-            action=AuditEvent.STAFF_ROLES_CHANGED,
+            action=AuditEvent.STAFF_ROLES_SELF_CHANGE_REFUSED,
             actor=actor,
             object_type="accounts.user",
             object_id=user.pk,
-            data={"old": old, "new": [str(role) for role in new]},
+            data=data,
         )
+    raise StaffError(_("Nobody can change their own roles. Ask another administrator."))
+
+
+def _approvers(grant_user_id: int, requested_by_id: int) -> int:
+    return (
+        User.objects.filter(is_active=True, role_grants__role=Role.ADMIN)
+        .exclude(pk__in=[grant_user_id, requested_by_id])
+        .distinct()
+        .count()
+    )
+
+
+def _tell_administrators(*, outcome: str, grant: PendingRoleGrant, decided_by: User | None = None) -> None:
+    """Mail every active administrator about a grant of a powerful role: asked for, approved or declined."""
+    for admin in User.objects.filter(is_active=True, role_grants__role=Role.ADMIN).distinct().order_by("pk"):
+        with translation.override(admin.language):
+            link = f"{settings.VERN_PUBLIC_URL}{reverse('accounts:people')}"
+        emails.staff_role_grant(
+            to=admin.email,
+            language=admin.language,
+            name=admin.name,
+            outcome=outcome,
+            person=grant.user.name,
+            role=Role(grant.role).label,  # lazy: the mail is written in the recipient's language
+            requested_by=grant.requested_by.name,
+            decided_by=decided_by.name if decided_by is not None else "",
+            link=link,
+        )
+
+
+def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> RolesSaved:
+    """Give ``user`` exactly ``roles``.
+
+    Nobody changes their own roles. Roles taken away, and roles that open neither
+    personal data nor the staff accounts, take effect at once. A staff member who gives
+    someone a role of ``NEEDS_SECOND_ADMIN`` only asks for it: it waits as a
+    ``PendingRoleGrant`` until another administrator approves it, and every
+    administrator is told by mail. The operator on the command line (``vern staff``)
+    grants at once. When everything asked for waits, the account keeps its present
+    roles until the decision, so that it is never left with none.
+    """
+    new = _clean_roles(roles)
+    by_staff = actor.kind == Entry.ActorKind.STAFF
+    if by_staff and actor.id == user.pk:
+        _refuse_own_roles(user=user, actor=actor, data={"asked": [str(role) for role in new]})
+    with transaction.atomic():
+        old = sorted(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
+        asked = [role for role in new if role not in old and role in NEEDS_SECOND_ADMIN] if by_staff else []
+        effective = [role for role in new if role not in asked] or [Role(role) for role in old]
+        if Role.ADMIN in old and Role.ADMIN not in effective and _active_admins_other_than(user) == 0:
+            raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
+        if effective != old or not asked:
+            RoleGrant.objects.filter(user=user).exclude(role__in=effective).delete()
+            RoleGrant.objects.bulk_create(
+                [RoleGrant(user=user, role=role) for role in effective if role not in old], ignore_conflicts=True
+            )
+            # A role granted here no longer waits for anyone.
+            PendingRoleGrant.objects.filter(user=user, role__in=effective).delete()
+            audit_record(
+                action=AuditEvent.STAFF_ROLES_CHANGED,
+                actor=actor,
+                object_type="accounts.user",
+                object_id=user.pk,
+                data={"old": old, "new": [str(role) for role in effective]},
+            )
+        waiting: list[PendingRoleGrant] = []
+        if asked and actor.id is not None:  # only staff ask, and a staff actor has an id
+            requester = User.objects.get(pk=actor.id)
+            for role in asked:
+                grant, created = PendingRoleGrant.objects.get_or_create(
+                    user=user, role=role, defaults={"requested_by": requester}
+                )
+                waiting.append(grant)
+                if created:
+                    audit_record(
+                        action=AuditEvent.STAFF_ROLE_GRANT_REQUESTED,
+                        actor=actor,
+                        object_type="accounts.user",
+                        object_id=user.pk,
+                        data={"role": str(role), "grant": grant.pk},
+                    )
+                    _tell_administrators(outcome="requested", grant=grant)
     user.__dict__.pop("roles", None)
-    return user
+    approvers = min((_approvers(grant.user_id, grant.requested_by_id) for grant in waiting), default=0)
+    return RolesSaved(user=user, waiting=waiting, approvers=approvers)
+
+
+def staff_grant_decide(*, grant: PendingRoleGrant, approve: bool, by: User) -> PendingRoleGrant:
+    """Another administrator approves (the role takes effect) or declines a waiting grant.
+
+    Neither the one who asked nor the one who would get the role may decide.
+    """
+    actor = Actor.staff(by)
+    if by.pk in (grant.user_id, grant.requested_by_id):
+        _refuse_own_roles(
+            user=grant.user,
+            actor=actor,
+            data={"role": grant.role, "grant": grant.pk, "decision": "approve" if approve else "decline"},
+        )
+    if not (by.is_active and by.can(Capability.MANAGE_STAFF)):
+        raise StaffError(_("Only an administrator can approve or decline a role."))
+    with transaction.atomic():
+        locked = PendingRoleGrant.objects.select_for_update().filter(pk=grant.pk).first()
+        if locked is None:
+            raise StaffError(_("Another administrator has already decided this."))
+        user = grant.user
+        if approve and not User.objects.filter(pk=user.pk, is_active=True).exists():
+            raise StaffError(_("The account is deactivated; reactivate it before approving a role for it."))
+        old = sorted(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
+        locked.delete()
+        audit_record(
+            action=AuditEvent.STAFF_ROLE_GRANT_APPROVED if approve else AuditEvent.STAFF_ROLE_GRANT_DECLINED,
+            actor=actor,
+            object_type="accounts.user",
+            object_id=user.pk,
+            data={"role": grant.role, "grant": grant.pk, "requested_by": grant.requested_by_id},
+        )
+        if approve:
+            RoleGrant.objects.get_or_create(user=user, role=grant.role)
+            audit_record(
+                action=AuditEvent.STAFF_ROLES_CHANGED,
+                actor=actor,
+                object_type="accounts.user",
+                object_id=user.pk,
+                data={"old": old, "new": sorted({*old, grant.role})},
+            )
+        _tell_administrators(outcome="approved" if approve else "declined", grant=grant, decided_by=by)
+    user.__dict__.pop("roles", None)
+    return grant
 
 
 def staff_deactivate(*, user: User, actor: Actor) -> User:

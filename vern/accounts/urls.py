@@ -17,6 +17,7 @@ urlpatterns = [
     path("people/new/", views.person_new, name="person_new"),
     path("people/<int:pk>/", views.person_detail, name="person"),
     path("people/<int:pk>/roles/", views.person_roles, name="person_roles"),
+    path("people/grants/<int:pk>/", views.grant_decide, name="grant_decide"),
     path("people/<int:pk>/active/", views.person_active, name="person_active"),
     path("people/<int:pk>/link/", views.person_send_link, name="person_send_link"),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
@@ -16,11 +17,18 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts import services
-from vern.accounts.access import get_staff_account_for_staff, staff_member, staff_public, staff_view
+from vern.accounts.access import (
+    get_pending_grant_for_staff,
+    get_staff_account_for_staff,
+    staff_member,
+    staff_public,
+    staff_view,
+)
 from vern.accounts.forms import LoginForm, PasswordForgotForm, StaffCreateForm, StaffRolesForm
-from vern.accounts.models import User
+from vern.accounts.models import PendingRoleGrant, User
 from vern.accounts.roles import Capability
 from vern.accounts.selectors import console_tiles
+from vern.accounts.steps import staff_step
 from vern.audit.services import Actor
 
 
@@ -133,7 +141,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def people_list(request: HttpRequest) -> HttpResponse:
     people = User.objects.prefetch_related("role_grants").order_by("-is_active", "name")
-    return render(request, "accounts/people.html", {"people": people})
+    waiting = PendingRoleGrant.objects.select_related("user", "requested_by")
+    return render(request, "accounts/people.html", {"people": people, "waiting": waiting, "me": _me(request)})
 
 
 @staff_view(Capability.MANAGE_STAFF)
@@ -159,12 +168,36 @@ def person_new(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/person_new.html", {"form": form})
 
 
+def _person_page(request: HttpRequest, person: User, form: StaffRolesForm, status: int = 200) -> HttpResponse:
+    context = {
+        "person": person,
+        "form": form,
+        "is_me": person.pk == _me(request).pk,
+        "waiting": PendingRoleGrant.objects.filter(user=person).select_related("requested_by"),
+    }
+    return render(request, "accounts/person.html", context, status=status)
+
+
 @staff_view(Capability.MANAGE_STAFF)
 @require_http_methods(["GET", "HEAD"])
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_staff_account_for_staff(request, pk)
-    form = StaffRolesForm(initial={"roles": sorted(person.roles)})
-    return render(request, "accounts/person.html", {"person": person, "form": form})
+    return _person_page(request, person, StaffRolesForm(initial={"roles": sorted(person.roles)}))
+
+
+def _roles_saved(saved: services.RolesSaved) -> str:
+    if not saved.waiting:
+        return _("The roles are saved.")
+    roles = ", ".join(grant.role_label for grant in saved.waiting)
+    text = _(
+        "Saved. %(roles)s takes effect only when another administrator approves it; every administrator is told "
+        "by mail."
+    ) % {"roles": roles}
+    if saved.approvers == 0:
+        text += " " + _(
+            "No other administrator can approve it yet. The operator can grant it on the server with vern staff roles."
+        )
+    return text
 
 
 @staff_view(Capability.MANAGE_STAFF)
@@ -172,15 +205,34 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_staff_account_for_staff(request, pk)
     form = StaffRolesForm(request.POST)
-    if form.is_valid():
-        try:
-            services.staff_set_roles(user=person, roles=form.cleaned_data["roles"], actor=Actor.from_request(request))
-        except services.StaffError as exc:
-            form.add_error(None, str(exc))
-        else:
-            messages.success(request, _("The roles are saved."))
-            return redirect("accounts:person", pk=person.pk)
-    return render(request, "accounts/person.html", {"person": person, "form": form}, status=400)
+    done = staff_step(
+        request,
+        lambda: services.staff_set_roles(
+            user=person, roles=form.cleaned_data["roles"], actor=Actor.from_request(request)
+        ),
+        done=_roles_saved,
+        then=reverse("accounts:person", kwargs={"pk": person.pk}),
+        refused=services.StaffError,
+        form=form,
+    )
+    return done or _person_page(request, person, form, status=400)
+
+
+@staff_view(Capability.MANAGE_STAFF)
+@require_POST
+def grant_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = get_pending_grant_for_staff(request, pk)
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "decline"):
+        return HttpResponseBadRequest(_("Say whether to approve or decline the role."))
+    approve = decision == "approve"
+    return staff_step(
+        request,
+        lambda: services.staff_grant_decide(grant=grant, approve=approve, by=_me(request)),
+        done=_("The role is approved and takes effect now.") if approve else _("The role is declined."),
+        then=reverse("accounts:people"),
+        refused=services.StaffError,
+    )
 
 
 @staff_view(Capability.MANAGE_STAFF)

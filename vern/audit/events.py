@@ -15,6 +15,10 @@ class AuditEvent(models.TextChoices):
     # accounts: staff and their sign-ins
     STAFF_CREATED = "staff.create", _("Staff account created")
     STAFF_ROLES_CHANGED = "staff.roles_change", _("Staff roles changed")
+    STAFF_ROLES_SELF_CHANGE_REFUSED = "staff.roles_self_change_refused", _("Change of one's own roles refused")
+    STAFF_ROLE_GRANT_REQUESTED = "staff.role_grant_request", _("Role asked for, awaiting a second administrator")
+    STAFF_ROLE_GRANT_APPROVED = "staff.role_grant_approve", _("Role approved by a second administrator")
+    STAFF_ROLE_GRANT_DECLINED = "staff.role_grant_decline", _("Role declined by a second administrator")
     STAFF_DEACTIVATED = "staff.deactivate", _("Staff account deactivated")
     STAFF_REACTIVATED = "staff.reactivate", _("Staff account reactivated")
     STAFF_PASSWORD_SET = "staff.password_set", _("Password set")

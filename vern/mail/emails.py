@@ -23,6 +23,38 @@ def staff_password_reset(*, to: str, language: str, name: str, link: str) -> Out
     return mail_queue(kind="staff_password_reset", to=to, language=language, context={"name": name, "link": link})
 
 
+def staff_role_grant(
+    *,
+    to: str,
+    language: str,
+    name: str,
+    outcome: str,
+    person: str,
+    role: object,
+    requested_by: str,
+    decided_by: str,
+    link: str,
+) -> OutboxMessage:
+    """An administrator hears that a powerful role was asked for, approved or declined (``outcome``).
+
+    It names only staff members (staff data) and the role; the link leads to the staff accounts page.
+    """
+    return mail_queue(
+        kind="staff_role_grant",
+        to=to,
+        language=language,
+        context={
+            "name": name,
+            "outcome": outcome,
+            "person": person,
+            "role": role,
+            "requested_by": requested_by,
+            "decided_by": decided_by,
+            "link": link,
+        },
+    )
+
+
 def enquiry_received(
     *,
     to: str,

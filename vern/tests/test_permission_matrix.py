@@ -14,7 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from vern.accounts.models import User
+from vern.accounts.models import PendingRoleGrant, User
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
@@ -34,6 +34,7 @@ MATRIX: dict[str, set[str] | str] = {
     "accounts:person_new": {"admin"},
     "accounts:person": {"admin"},
     "accounts:person_roles": {"admin"},
+    "accounts:grant_decide": {"admin"},
     "accounts:person_active": {"admin"},
     "accounts:person_send_link": {"admin"},
     "ops:jobs": {"admin"},
@@ -114,6 +115,7 @@ def test_every_staff_view_declares_who_may_use_it(name):
 def targets(personas, published) -> dict[str, Any]:
     target = User.objects.create_user(email="target@example.com", password=None, name="Target")
     target.role_grants.create(role="sales")
+    grant = PendingRoleGrant.objects.create(user=target, role="privacy_officer", requested_by=personas.admin)
     job = Job.objects.create(name="tests.explode", status=Job.Status.FAILED, attempts=2)
     message = OutboxMessage.objects.create(
         kind="staff_invitation",
@@ -146,6 +148,7 @@ def targets(personas, published) -> dict[str, Any]:
     )
     return {
         "person": target.pk,
+        "grant": grant.pk,
         "job": job.pk,
         "message": message.pk,
         "enquiry": enquiry.pk,
@@ -155,7 +158,11 @@ def targets(personas, published) -> dict[str, Any]:
 
 
 def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
-    pk = {"ops:job_retry": targets["job"], "ops:outbox_requeue": targets["message"]}.get(name, targets["person"])
+    pk = {
+        "ops:job_retry": targets["job"],
+        "ops:outbox_requeue": targets["message"],
+        "accounts:grant_decide": targets["grant"],
+    }.get(name, targets["person"])
     if name.startswith("enquiries_staff:"):
         pk = targets["enquiry"]
     if name.startswith("retention_staff:"):

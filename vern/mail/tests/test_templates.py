@@ -38,6 +38,15 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "rights_link": "https://example.test/x/#rights",
     },
     "enquiry_notification": {"kind": "demo", "link": "https://example.test/x/", "content": None},
+    "staff_role_grant": {
+        "name": "Alice",
+        "outcome": "requested",
+        "person": "Sam Salg",
+        "role": "Personvernombud",
+        "requested_by": "Alice Admin",
+        "decided_by": "",
+        "link": "https://example.test/x/",
+    },
     "rights_confirm": {"link": "https://example.test/x/", "expires_hours": 72},
     "rights_download_ready": {"link": "https://example.test/x/", "expires_hours": 168, "package": "access"},
     "rights_extended": {

@@ -48,7 +48,7 @@ class Command(BaseCommand):
 
         sub.add_parser("list", help="list staff accounts")
 
-        roles = sub.add_parser("roles", help="replace the roles of an account")
+        roles = sub.add_parser("roles", help="replace the roles of an account (at once, audited as a command-line act)")
         roles.add_argument("--email", required=True)
         roles.add_argument("--role", action="append", required=True, choices=ROLE_NAMES)
 
@@ -113,7 +113,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{user.email}\t{','.join(sorted(user.roles))}\t{state}")
 
     def _roles(self, *, actor: Actor, email: str, role: list[str], **_: Any) -> None:
-        user = services.staff_set_roles(user=self._user(email), roles=role, actor=actor)
+        # The operator's own act on the server: it takes effect at once, with no second administrator.
+        user = services.staff_set_roles(user=self._user(email), roles=role, actor=actor).user
         self.stdout.write(f"{user.email} now has the roles {', '.join(sorted(role))}")
 
     def _deactivate(self, *, actor: Actor, email: str, **_: Any) -> None:
