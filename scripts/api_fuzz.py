@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # check stays as strict as schemathesis makes it.
 EXPECTATIONS = """
 # A body larger than an endpoint reads (a beacon 2 KB, a consent choice 4 KB, an enquiry 64 KB) is
-# refused unread with 413. JSON Schema cannot bound the size of a whole body, so a body the schema
+# refused unparsed with 413. JSON Schema cannot bound the size of a whole body, so a body the schema
 # allows may be too large, and one it forbids may be refused for its size before anything else.
 # In the same way, gunicorn refuses a request line longer than 4,094 bytes with 414, and the
 # longest query values an API takes, percent-encoded, can be longer than that.

@@ -22,7 +22,6 @@ per process), so the beacon costs about what a bare request does.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import secrets
 import threading
@@ -42,6 +41,7 @@ from vern.analytics.models import Dropped, Hit
 from vern.analytics.salts import local_day, visitor_hashes
 from vern.analytics.schemas import MAX_BODY, BeaconRequest
 from vern.declaration.durations import Duration
+from vern.lib.bodies import BodyRefused, parse_json
 from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest
 from vern.registry import surface
@@ -168,9 +168,9 @@ def parse_beacon(body: bytes) -> Beacon:
     if len(body) > MAX_BODY:
         raise Refused(Dropped.Reason.INVALID, 413)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Refused(Dropped.Reason.INVALID, 400) from None
+        data = parse_json(body)  # UTF-8 only, and never nested deeper than a bound
+    except BodyRefused as refused:
+        raise Refused(Dropped.Reason.INVALID, refused.status) from None
     return _checked(data)
 
 

@@ -27,6 +27,7 @@ from django.http.request import split_domain_port, validate_host
 from vern.analytics import capture
 from vern.analytics.models import Dropped
 from vern.analytics.schemas import MAX_BODY
+from vern.lib.bodies import BodyRefused, read_body
 from vern.lib.ip import client_ip_of
 
 log = logging.getLogger("vern.analytics")
@@ -90,15 +91,9 @@ def cookie_header(name: str, value: str, max_age: int) -> str:
     return f"{name}={value}; Max-Age={max_age}; Path=/; SameSite=Lax; HttpOnly{secure}"
 
 
-def _read_body(environ: Mapping[str, Any]) -> bytes | None:
-    """The body; None when it is larger than a beacon may be (not read at all then)."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0  # not a number: read nothing, and the empty body is refused as malformed
-    if length > MAX_BODY:
-        return None
-    return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
+def _read_body(environ: Mapping[str, Any]) -> bytes:
+    """The body, at most a beacon's size; else BodyRefused (a larger one is drained, never kept)."""
+    return read_body(environ, environ["wsgi.input"], MAX_BODY)
 
 
 def handle_event(environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
@@ -107,10 +102,11 @@ def handle_event(environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]]]:
         return 405, [*headers, ("Allow", "POST")]
     if not _allowed_host(str(environ.get("HTTP_HOST", ""))):
         return 400, headers  # as Django answers a Host that is not in ALLOWED_HOSTS
-    body = _read_body(environ)
-    if body is None:
+    try:
+        body = _read_body(environ)
+    except BodyRefused as refused:
         capture.count_refused(Dropped.Reason.INVALID)
-        return 413, headers
+        return refused.status, headers
     request = request_of(environ, body, cookies_of(str(environ.get("HTTP_COOKIE", ""))))
     try:
         accepted = capture.accept(request)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from vern.lib.bodies import MAX_DEPTH
 from vern.lib.openapi import Answer, OneOf, Operation, Refusing
 
 MAX_BODY = 2048  # bytes; a beacon is about 150
@@ -92,7 +93,7 @@ class PixelQuery(BaseModel):
 
 
 _REFUSALS = {
-    400: Answer("The hit is malformed; nothing was stored"),
+    400: Answer(f"The hit is malformed (also: not UTF-8, or nested more than {MAX_DEPTH} deep); nothing was stored"),
     403: Answer("Sent from another site; nothing was stored"),
     404: Answer("Analytics is switched off in the declaration"),
     422: Answer("The page is not a page of this site; nothing was stored"),
@@ -110,7 +111,7 @@ COUNT_EVENT = Operation(
     body={"text/plain": BeaconRequest, "application/json": BeaconRequest},
     responses={
         204: Answer("Counted (or quietly ignored, for a bot)"),
-        413: Answer(f"The body is larger than {MAX_BODY:,} bytes; it was not read"),
+        413: Answer(f"The body is larger than {MAX_BODY:,} bytes; it was not parsed"),
         **_REFUSALS,
     },
 )

@@ -18,6 +18,7 @@ from vern.analytics import capture
 from vern.analytics.collector import cookie_header, request_of
 from vern.analytics.models import Dropped, Hit
 from vern.analytics.schemas import COUNT_EVENT, COUNT_PIXEL, MAX_BODY, PixelQuery
+from vern.lib.bodies import BodyRefused, request_body
 from vern.lib.openapi import documented
 
 # A transparent 1×1 GIF, the smallest image every browser shows without complaint.
@@ -36,11 +37,13 @@ def _answer(response: HttpResponse, accepted: capture.Accepted | None) -> HttpRe
 @documented(COUNT_EVENT)
 def event(request: HttpRequest) -> HttpResponse:
     """``POST /api/analytics/event``: a page view or engaged time, as ``beacon.js`` sends it."""
-    if len(request.body) > MAX_BODY:
-        capture.count_refused(Dropped.Reason.INVALID)
-        return _answer(HttpResponse(status=413), None)
     try:
-        accepted = capture.accept(request_of(request.META, request.body, request.COOKIES))
+        body = request_body(request, MAX_BODY)
+    except BodyRefused as refused:  # larger than a beacon may be (drained, not kept)
+        capture.count_refused(Dropped.Reason.INVALID)
+        return _answer(HttpResponse(status=refused.status), None)
+    try:
+        accepted = capture.accept(request_of(request.META, body, request.COOKIES))
     except capture.Refused as refused:
         return _answer(HttpResponse(status=refused.status), None)
     return _answer(HttpResponse(status=204), accepted)

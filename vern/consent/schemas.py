@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vern.consent.models import ConsentEvent
 from vern.consent.services import CHOICES, DECISION_LAYERS, LANGUAGES
+from vern.lib.bodies import MAX_DEPTH
 from vern.lib.openapi import Answer, OneOf, Operation
 
 # What each refusal says to the visitor, in their language; the keys are every error code.
@@ -148,8 +149,8 @@ CHOOSE = Operation(
     responses={
         200: Answer("The choice is recorded", {"application/json": ChoiceRecorded}),
         400: refusal(
-            "Not JSON or not an object, a field of another type, a layer or language not offered, "
-            "or no privacy policy is published yet"
+            f"Not UTF-8, not JSON, nested more than {MAX_DEPTH} deep, or not an object, a field of another "
+            "type, a layer or language not offered, or no privacy policy is published yet"
         ),
         403: refusal("The request does not come from this site or a declared embedding site"),
         413: refusal("The request body is larger than 4 KB"),

@@ -10,7 +10,6 @@ page rendered here in the last week has (docs/consent.md).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -44,6 +43,7 @@ from vern.consent.schemas import (
 )
 from vern.consent.services import ConsentRefused, Decision, consent_decide
 from vern.declaration.selectors import declaration_of, latest_version_for
+from vern.lib.bodies import BodyRefused, request_json
 from vern.lib.ip import client_ip_shortened
 from vern.lib.language import page_language
 from vern.lib.openapi import documented, refused_values
@@ -202,12 +202,10 @@ def api_choose(request: HttpRequest) -> HttpResponse:
     if request.content_type != "application/json":
         # JSON only: a browser must ask (CORS preflight) before sending it from another site.
         return _error("request", 415, origin)
-    if len(request.body) > MAX_BODY:
-        return _error("request", 413, origin)
     try:
-        fields = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return _error("request", 400, origin)
+        fields = request_json(request, MAX_BODY, empty={})
+    except BodyRefused as refused:  # too large, not UTF-8, not JSON, or nested too deep
+        return _error("request", refused.status, origin)
     try:
         body = ChoiceRequest.model_validate(fields)
     except ValidationError as exc:

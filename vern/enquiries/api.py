@@ -8,8 +8,6 @@ form post (from a page without JavaScript). Only this site and the declared
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
@@ -25,7 +23,7 @@ from vern.declaration.schema import Declaration
 from vern.declaration.selectors import declaration_of, latest_version_for
 from vern.enquiries import tokens
 from vern.enquiries.forms import EnquiryForm
-from vern.enquiries.intake import body_too_large, problem_message, take
+from vern.enquiries.intake import MAX_BODY, body_too_large, problem_message, take
 from vern.enquiries.models import Enquiry
 from vern.enquiries.schemas import (
     FORM,
@@ -39,6 +37,7 @@ from vern.enquiries.schemas import (
 )
 from vern.enquiries.selectors import collection_notice
 from vern.enquiries.views import render_form
+from vern.lib.bodies import BodyRefused, request_json
 from vern.lib.openapi import documented, refused_values
 from vern.lib.origins import allow_origin, caller_origin
 
@@ -97,15 +96,14 @@ def form_config(request: HttpRequest) -> HttpResponse:
 def _fields(request: HttpRequest) -> dict[str, str] | None:
     """The submitted fields as strings, from JSON or a form post; None if they cannot be read.
 
+    A JSON body too large, not UTF-8, not JSON or nested too deep raises BodyRefused.
+
     ``EnquiryRequest`` decides what can be read: an object whose values are strings (null is
     left out), with a kind and a language offered. A field left out that the form needs is
     for the form to name, in the visitor's words, as on this site's own pages.
     """
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            return None
+        body = request_json(request, MAX_BODY, empty={})
     else:
         try:
             body = {key: request.POST.get(key, "") for key in request.POST}
@@ -135,7 +133,12 @@ def submit(request: HttpRequest) -> HttpResponse:
         return _error("too_large", 413, origin, _("The enquiry is too long."))
     if request.content_type not in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data"):
         return _error("media_type", 415, origin, _("Send the enquiry as JSON or as a form."))
-    fields = _fields(request)
+    try:
+        fields = _fields(request)
+    except BodyRefused as refused:  # a JSON body larger than the limit, not UTF-8, or nested too deep
+        if refused.status == 413:
+            return _error("too_large", 413, origin, _("The enquiry is too long."))
+        fields = None
     if fields is None:
         return _error("request", 400, origin, _request_message())
     language, kind = fields.get("lang", "nb"), fields["kind"]

@@ -18,6 +18,7 @@ from vern.declaration.schema import Declaration
 from vern.enquiries import tokens
 from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.services import EnquiryRefused, Intake, Received, enquiry_submit
+from vern.lib.bodies import refuse_oversized
 from vern.lib.ip import client_ip_shortened
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,11 @@ def problem_message(problem: str, declaration: Declaration | None) -> str:
 
 
 def body_too_large(request: HttpRequest) -> bool:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY
-    except ValueError:
-        return True
+    """Whether the form's body is larger than ``MAX_BODY``; then it is read and thrown away unparsed.
+
+    Read, so that the client sees the 413 instead of a connection reset (``vern.lib.bodies``).
+    """
+    return refuse_oversized(request, MAX_BODY)
 
 
 def take(request: HttpRequest, form: EnquiryForm, *, kind: str, channel: str, language: str) -> Outcome:

@@ -20,6 +20,7 @@ from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.intake import PROBLEMS
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tokens import MAX_AGE_SECONDS, MIN_FILL_SECONDS
+from vern.lib.bodies import MAX_DEPTH
 from vern.lib.openapi import Answer, OneOf, Operation
 
 KINDS = tuple(Enquiry.Kind.values)
@@ -162,8 +163,8 @@ SUBMIT = Operation(
             headers={"Location": {"required": True, "schema": {"type": "string"}}},
         ),
         400: refusal(
-            "Not JSON or a form, not strings, or a kind or language not offered; for a plain form post with a "
-            "problem, the form page with what is wrong",
+            f"Not JSON (or not UTF-8, or nested more than {MAX_DEPTH} deep) or a form, not strings, or a kind "
+            "or language not offered; for a plain form post with a problem, the form page with what is wrong",
             page=True,
         ),
         403: refusal("Not this site or a declared embedding site"),
