@@ -145,7 +145,7 @@ def check_data_at_rest(app_configs: Any, **kwargs: Any) -> list[Warning]:
         Warning(
             f"Others than vern's user may read {', '.join(found)}: the database holds live staff sessions, "
             "so a local account could copy one and open the console.",
-            hint="chmod 700 the data directory and chmod 600 the files in it, as vern creates them (P19).",
+            hint="chmod 700 the data directory and chmod 600 the files in it, as vern creates them (P24).",
             id="vern.W006",
         )
     ]

@@ -190,7 +190,7 @@ def test_with_postgresql_a_journal_on_this_machine_alone_is_warned_about_before_
     assert check_erasure_journal_shared(None) == []
 
 
-def test_p19_the_data_directory_database_and_keys_are_private_to_vern_whatever_the_umask(tmp_path):
+def test_p24_the_data_directory_database_and_keys_are_private_to_vern_whatever_the_umask(tmp_path):
     """A local account cannot read the database, which holds live staff sessions, nor the keys."""
     import sqlite3
 
