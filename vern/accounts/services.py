@@ -19,6 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from vern.accounts import throttle
 from vern.accounts.models import PendingRoleGrant, RoleGrant, User
 from vern.accounts.roles import NEEDS_SECOND_ADMIN, Capability, Role
 from vern.audit.events import AuditEvent
@@ -29,8 +30,6 @@ from vern.lib.normalise import InvalidIdentifier, normalise_email
 from vern.lib.ratelimit import Limit, hit
 from vern.mail import emails
 
-LOGIN_PER_IP = Limit("staff-login-ip", limit=30, window_seconds=15 * 60)
-LOGIN_PER_ACCOUNT = Limit("staff-login-account", limit=8, window_seconds=15 * 60)
 RESET_PER_IP = Limit("staff-reset-ip", limit=10, window_seconds=60 * 60)
 RESET_PER_ACCOUNT = Limit("staff-reset-account", limit=3, window_seconds=60 * 60)
 
@@ -40,7 +39,11 @@ class StaffError(ValueError):
 
 
 class Throttled(Exception):
-    """Too many attempts from this network or for this account; try again later."""
+    """Too many failed attempts from this network; ``retry_after`` says in how many seconds to try again."""
+
+    def __init__(self, retry_after: int = 0) -> None:
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = retry_after
 
 
 def _clean_roles(roles: Iterable[str]) -> list[Role]:
@@ -326,20 +329,24 @@ def staff_password_reset_request(*, request: HttpRequest, email: str) -> None:
 
 
 def staff_check_password(*, request: HttpRequest, email: str, password: str) -> User | None:
-    """The account for this email and password, or None; raises ``Throttled`` past the limits.
+    """The account for this email and password, or None; raises ``Throttled`` while this network waits.
 
-    Limits count every attempt, per shortened IP and per account, so guessing is
-    slow from one network and for one account alike.
+    Only failures count, per account from each network and per network (``throttle``): guessing
+    slows down step by step, and failures from elsewhere never keep the owner out.
     """
     try:
         address = normalise_email(email)
     except InvalidIdentifier:
         address = email.strip().lower()  # still counted, so malformed guesses are limited too
-    if not hit(LOGIN_PER_IP, client_ip_shortened(request)) or not hit(LOGIN_PER_ACCOUNT, address):
-        raise Throttled
+    network = client_ip_shortened(request)
+    wait = throttle.wait_before_attempt(account=address, network=network)
+    if wait:
+        raise Throttled(wait)
     user = authenticate(request, username=address, password=password)
     if isinstance(user, User):
+        throttle.succeeded(account=address, network=network)
         return user
+    throttle.failed(account=address, network=network)
     staff_login_failed(user=User.objects.filter(email=address).first())
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
@@ -12,6 +14,7 @@ from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -46,21 +49,35 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect(next_url or "accounts:home")
     form = LoginForm(request.POST or None)
     status = 200
+    retry_after = 0
     if request.method == "POST" and form.is_valid():
         try:
             user = services.staff_check_password(
                 request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
-        except services.Throttled:
-            form.add_error(None, _("Too many login attempts. Wait 15 minutes and try again."))
+        except services.Throttled as throttled:
+            minutes = max(1, math.ceil(throttled.retry_after / 60))
+            form.add_error(
+                None,
+                ngettext(
+                    "Too many login attempts failed from your network. Try again in %(minutes)s minute.",
+                    "Too many login attempts failed from your network. Try again in %(minutes)s minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+            )
             status = 429
+            retry_after = throttled.retry_after
         else:
             if user is None:
                 form.add_error(None, _("The email address or the password is wrong."))
             else:
                 services.staff_login(request=request, user=user)
                 return HttpResponseRedirect(next_url) if next_url else redirect("accounts:home")
-    return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+    response = render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @staff_view(Capability.CONSOLE)
