@@ -105,14 +105,18 @@ def staff_create(
             user.set_unusable_password()
         user.full_clean()
         user.save()
-        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in cleaned_roles])
+        # From the console, admin and privacy officer wait for a second administrator here too.
+        asked = [role for role in cleaned_roles if role in NEEDS_SECOND_ADMIN] if _by_staff(actor) else []
+        granted = [role for role in cleaned_roles if role not in asked]
+        RoleGrant.objects.bulk_create([RoleGrant(user=user, role=role) for role in granted])
         audit_record(
             action=AuditEvent.STAFF_CREATED,
             actor=actor,
             object_type="accounts.user",
             object_id=user.pk,
-            data={"roles": [str(role) for role in cleaned_roles], "password_set": password is not None},
+            data={"roles": [str(role) for role in granted], "password_set": password is not None},
         )
+        _ask_for(user=user, roles=asked, actor=actor)
         if password is None and send_invitation:
             emails.staff_invitation(to=user.email, language=user.language, name=user.name, link=password_set_link(user))
     return user
@@ -167,6 +171,40 @@ def _tell_administrators(*, outcome: str, grant: PendingRoleGrant, decided_by: U
         )
 
 
+def _by_staff(actor: Actor) -> bool:
+    """Whether a staff member acts in the console (the operator's ``vern staff`` grants at once)."""
+    return actor.kind == Entry.ActorKind.STAFF and actor.id is not None
+
+
+def _ask_for(*, user: User, roles: Iterable[Role], actor: Actor) -> list[PendingRoleGrant]:
+    """File each role as a grant that waits for a second administrator, audited, every admin told."""
+    waiting: list[PendingRoleGrant] = []
+    roles = list(roles)
+    if not roles or actor.id is None:
+        return waiting
+    requester = User.objects.get(pk=actor.id)
+    for role in roles:
+        grant, created = PendingRoleGrant.objects.get_or_create(
+            user=user, role=role, defaults={"requested_by": requester}
+        )
+        waiting.append(grant)
+        if created:
+            audit_record(
+                action=AuditEvent.STAFF_ROLE_GRANT_REQUESTED,
+                actor=actor,
+                object_type="accounts.user",
+                object_id=user.pk,
+                data={"role": str(role), "grant": grant.pk},
+            )
+            _tell_administrators(outcome="requested", grant=grant)
+    return waiting
+
+
+def _forget_grants_asked_by(user: User) -> None:
+    """Grants this account asked for lapse when it can no longer ask (deactivated, or no longer admin)."""
+    PendingRoleGrant.objects.filter(requested_by=user).delete()
+
+
 def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> RolesSaved:
     """Give ``user`` exactly ``roles``.
 
@@ -174,27 +212,27 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> RolesS
     personal data nor the staff accounts, take effect at once. A staff member who gives
     someone a role of ``NEEDS_SECOND_ADMIN`` only asks for it: it waits as a
     ``PendingRoleGrant`` until another administrator approves it, and every
-    administrator is told by mail. The operator on the command line (``vern staff``)
-    grants at once. When everything asked for waits, the account keeps its present
-    roles until the decision, so that it is never left with none.
+    administrator is told by mail; until then the account has the other roles chosen,
+    possibly none. A waiting grant for a role no longer chosen lapses. The operator on
+    the command line (``vern staff``) grants at once.
     """
     new = _clean_roles(roles)
-    by_staff = actor.kind == Entry.ActorKind.STAFF
+    by_staff = _by_staff(actor)
     if by_staff and actor.id == user.pk:
         _refuse_own_roles(user=user, actor=actor, data={"asked": [str(role) for role in new]})
     with transaction.atomic():
         old = sorted(RoleGrant.objects.filter(user=user).values_list("role", flat=True))
         asked = [role for role in new if role not in old and role in NEEDS_SECOND_ADMIN] if by_staff else []
-        effective = [role for role in new if role not in asked] or [Role(role) for role in old]
+        effective = [role for role in new if role not in asked]
         if Role.ADMIN in old and Role.ADMIN not in effective and _active_admins_other_than(user) == 0:
             raise StaffError(_("This is the last active administrator; make someone else an administrator first."))
-        if effective != old or not asked:
+        # A grant waiting for a role no longer chosen lapses; one for a role granted here is done.
+        PendingRoleGrant.objects.filter(user=user).exclude(role__in=asked).delete()
+        if effective != old:
             RoleGrant.objects.filter(user=user).exclude(role__in=effective).delete()
             RoleGrant.objects.bulk_create(
                 [RoleGrant(user=user, role=role) for role in effective if role not in old], ignore_conflicts=True
             )
-            # A role granted here no longer waits for anyone.
-            PendingRoleGrant.objects.filter(user=user, role__in=effective).delete()
             audit_record(
                 action=AuditEvent.STAFF_ROLES_CHANGED,
                 actor=actor,
@@ -202,23 +240,9 @@ def staff_set_roles(*, user: User, roles: Iterable[str], actor: Actor) -> RolesS
                 object_id=user.pk,
                 data={"old": old, "new": [str(role) for role in effective]},
             )
-        waiting: list[PendingRoleGrant] = []
-        if asked and actor.id is not None:  # only staff ask, and a staff actor has an id
-            requester = User.objects.get(pk=actor.id)
-            for role in asked:
-                grant, created = PendingRoleGrant.objects.get_or_create(
-                    user=user, role=role, defaults={"requested_by": requester}
-                )
-                waiting.append(grant)
-                if created:
-                    audit_record(
-                        action=AuditEvent.STAFF_ROLE_GRANT_REQUESTED,
-                        actor=actor,
-                        object_type="accounts.user",
-                        object_id=user.pk,
-                        data={"role": str(role), "grant": grant.pk},
-                    )
-                    _tell_administrators(outcome="requested", grant=grant)
+        if Role.ADMIN in old and Role.ADMIN not in effective:
+            _forget_grants_asked_by(user)  # no longer an administrator, so no longer asking
+        waiting = _ask_for(user=user, roles=asked, actor=actor)
     user.__dict__.pop("roles", None)
     approvers = min((_approvers(grant.user_id, grant.requested_by_id) for grant in waiting), default=0)
     return RolesSaved(user=user, waiting=waiting, approvers=approvers)
@@ -230,7 +254,17 @@ def staff_grant_decide(*, grant: PendingRoleGrant, approve: bool, by: User) -> P
     Neither the one who asked nor the one who would get the role may decide.
     """
     actor = Actor.staff(by)
-    if by.pk in (grant.user_id, grant.requested_by_id):
+    if by.pk == grant.requested_by_id and by.pk != grant.user_id:
+        with transaction.atomic():  # on record, although nothing else happens
+            audit_record(
+                action=AuditEvent.STAFF_ROLES_SELF_CHANGE_REFUSED,
+                actor=actor,
+                object_type="accounts.user",
+                object_id=grant.user_id,
+                data={"role": grant.role, "grant": grant.pk, "decision": "approve" if approve else "decline"},
+            )
+        raise StaffError(_("You asked for this role, so another administrator decides it."))
+    if by.pk == grant.user_id:
         _refuse_own_roles(
             user=grant.user,
             actor=actor,
@@ -275,14 +309,33 @@ def staff_deactivate(*, user: User, actor: Actor) -> User:
         user.is_active = False
         user.save(update_fields=["is_active"])
         audit_record(action=AuditEvent.STAFF_DEACTIVATED, actor=actor, object_type="accounts.user", object_id=user.pk)
+        # What it asked for, and what waited for it, lapse with the account.
+        _forget_grants_asked_by(user)
+        PendingRoleGrant.objects.filter(user=user).delete()
     return user
 
 
 def staff_reactivate(*, user: User, actor: Actor) -> User:
+    """Let a deactivated account log in again. From the console, its admin and privacy officer roles
+    come back only through a second administrator's approval, as when they were first granted."""
     with transaction.atomic():
         user.is_active = True
         user.save(update_fields=["is_active"])
         audit_record(action=AuditEvent.STAFF_REACTIVATED, actor=actor, object_type="accounts.user", object_id=user.pk)
+        if _by_staff(actor):
+            held = [Role(role) for role in RoleGrant.objects.filter(user=user).values_list("role", flat=True)]
+            powerful = [role for role in held if role in NEEDS_SECOND_ADMIN]
+            if powerful:
+                RoleGrant.objects.filter(user=user, role__in=powerful).delete()
+                audit_record(
+                    action=AuditEvent.STAFF_ROLES_CHANGED,
+                    actor=actor,
+                    object_type="accounts.user",
+                    object_id=user.pk,
+                    data={"old": sorted(held), "new": sorted(role for role in held if role not in powerful)},
+                )
+                _ask_for(user=user, roles=powerful, actor=actor)
+        user.__dict__.pop("roles", None)
     return user
 
 
@@ -339,14 +392,13 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
     except InvalidIdentifier:
         address = email.strip().lower()  # still counted, so malformed guesses are limited too
     network = client_ip_shortened(request)
-    wait = throttle.wait_before_attempt(account=address, network=network)
+    wait = throttle.attempt(account=address, network=network)
     if wait:
         raise Throttled(wait)
     user = authenticate(request, username=address, password=password)
     if isinstance(user, User):
         throttle.succeeded(account=address, network=network)
         return user
-    throttle.failed(account=address, network=network)
     staff_login_failed(user=User.objects.filter(email=address).first())
     return None
 

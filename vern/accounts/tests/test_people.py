@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vern.accounts.models import User
+from vern.accounts.models import PendingRoleGrant, User
 from vern.audit.models import Entry
 from vern.mail.models import OutboxMessage
 
@@ -46,10 +46,15 @@ def test_an_administrator_changes_roles_and_deactivates_an_account(client, perso
     assert not User.objects.get(pk=sam.pk).is_active
     client.post(f"/staff/people/{sam.pk}/active/", {"active": "yes"})
     assert User.objects.get(pk=sam.pk).is_active
+    # Back in, the privacy officer role waits for a second administrator, as when it was first given.
+    assert User.objects.get(pk=sam.pk).roles == {"sales"}
+    assert list(PendingRoleGrant.objects.filter(user=sam).values_list("role", flat=True)) == ["privacy_officer"]
     assert list(Entry.objects.order_by("seq").values_list("action", flat=True)) == [
         "staff.roles_change",
         "staff.deactivate",
         "staff.reactivate",
+        "staff.roles_change",
+        "staff.role_grant_request",
     ]
 
 

@@ -62,6 +62,10 @@ def test_the_privacy_officer_role_takes_effect_only_when_a_second_administrator_
     assert client.get("/staff/enquiries/").status_code == 403
 
     # Neither the one who asked nor the one who gets the role may approve it.
+    reasons = {
+        alice: "Du ba om denne rollen, så en annen administrator avgjør den.",
+        dora: "Ingen kan endre sine egne roller",
+    }
     for who in (alice, dora):
         client.force_login(who)
         page = client.get("/staff/people/").content.decode()
@@ -69,7 +73,7 @@ def test_the_privacy_officer_role_takes_effect_only_when_a_second_administrator_
         assert f'action="/staff/people/grants/{grant.pk}/"' not in page
         response = client.post(f"/staff/people/grants/{grant.pk}/", {"decision": "approve"})
         assert response.status_code == 303
-        assert "Ingen kan endre sine egne roller" in client.get(response["Location"]).content.decode()
+        assert reasons[who] in client.get(response["Location"]).content.decode()
         assert PendingRoleGrant.objects.filter(pk=grant.pk).exists()
         assert User.objects.get(pk=dora.pk).roles == {"admin"}
     client.force_login(dora)
@@ -181,3 +185,34 @@ def test_two_administrators_approving_at_once_grant_the_role_once(personas):
     with pytest.raises(services.StaffError, match="allerede bestemt"):
         services.staff_grant_decide(grant=grant, approve=False, by=cato)
     assert User.objects.get(pk=personas.sales.pk).roles == {"sales", "privacy_officer"}
+
+
+def test_a_new_account_gets_a_powerful_role_only_through_a_second_administrator(client, personas):
+    client.force_login(personas.admin)
+    client.post(
+        "/staff/people/new/",
+        {"name": "Nina", "email": "nina@example.com", "language": "nb", "roles": ["privacy_officer", "admin", "sales"]},
+    )
+    nina = User.objects.get(email="nina@example.com")
+    assert nina.roles == {"sales"}  # what needs no second administrator takes effect
+    assert set(PendingRoleGrant.objects.filter(user=nina).values_list("role", flat=True)) == {
+        "admin",
+        "privacy_officer",
+    }
+
+
+def test_a_replaced_role_goes_at_once_and_a_grant_no_longer_chosen_lapses(personas):
+    alice = personas.admin
+    sam = personas.sales
+    saved = services.staff_set_roles(user=sam, roles=["privacy_officer"], actor=Actor.staff(alice))
+    assert User.objects.get(pk=sam.pk).roles == set() and [g.role for g in saved.waiting] == ["privacy_officer"]
+    services.staff_set_roles(user=sam, roles=["sales"], actor=Actor.staff(alice))  # asked no more
+    assert User.objects.get(pk=sam.pk).roles == {"sales"} and not PendingRoleGrant.objects.filter(user=sam).exists()
+
+
+def test_grants_lapse_with_the_administrator_who_asked(personas):
+    alice, bob = personas.admin, admin("bob@example.com", "Bob")
+    services.staff_set_roles(user=personas.sales, roles=["sales", "privacy_officer"], actor=Actor.staff(bob))
+    assert PendingRoleGrant.objects.filter(requested_by=bob).exists()
+    services.staff_deactivate(user=bob, actor=Actor.staff(alice))
+    assert not PendingRoleGrant.objects.filter(requested_by=bob).exists()  # nobody can approve it now
