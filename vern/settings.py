@@ -189,7 +189,15 @@ if REDIS_URL:
 else:
     # The database cache is shared by every process, so rate limits hold across
     # gunicorn workers and servers without another service to run.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vern_cache"}}
+    # Django's default of 300 entries would cull counters (login failures first, by key order)
+    # whenever a flood from many networks filled the table; expired entries still go.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "vern_cache",
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    }
 
 # ---------------------------------------------------------------- mail
 

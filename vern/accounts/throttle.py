@@ -13,6 +13,11 @@ across all accounts:
 Failures from other networks never hold back the owner's own network, so guessing an
 administrator's password from anywhere cannot keep them out. Keys are keyed digests of
 the address and the network, never either one itself.
+
+An attempt is counted before its password is checked, in the step that admits it, and a
+success takes it back. With Redis (``REDIS_URL``) that step is one atomic INCR; the database
+cache's increment reads and then writes, so parallel attempts there can still lose a count
+(issue 15 gives the counters a table of their own).
 """
 
 from __future__ import annotations
@@ -25,39 +30,75 @@ from django.core.cache import cache
 
 from vern.lib.backoff import backoff
 from vern.lib.keys import digest
-from vern.lib.ratelimit import Limit, allowed, hit
+from vern.lib.ratelimit import Limit
 
 FREE_FAILURES = 3
 FIRST_WAIT = dt.timedelta(seconds=1)
 LONGEST_WAIT = dt.timedelta(minutes=15)
 NETWORK_FAILURES = Limit("staff-login-network-failures", limit=30, window_seconds=15 * 60)
+LONGEST_SECONDS = int(LONGEST_WAIT.total_seconds())
 
 
 def _key(account: str, network: str) -> str:
     return "login-failures:" + digest(f"{account}\n{network}", purpose="login-failures")
 
 
-def wait_before_attempt(*, account: str, network: str) -> int:
-    """Whole seconds this network must still wait before trying this account's password; 0 when it may."""
-    if not allowed(NETWORK_FAILURES, network):
-        window = NETWORK_FAILURES.window_seconds
-        return window - int(time.time()) % window
-    failures, last = cache.get(_key(account, network), (0, 0.0))
-    if failures < FREE_FAILURES:
+def _count_up(key: str, timeout: int) -> int:
+    """Add one to a counter and return it, in one step where the cache allows (Redis: INCR)."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def _count_down(key: str) -> None:
+    try:
+        cache.decr(key)
+    except ValueError:
+        pass
+
+
+def _remaining(failures: int, last: float) -> int:
+    if failures <= FREE_FAILURES:
         return 0
-    wait = backoff(failures - FREE_FAILURES + 1, base=FIRST_WAIT, cap=LONGEST_WAIT).total_seconds()
-    return max(0, math.ceil(float(last) + wait - time.time()))
+    wait = backoff(failures - FREE_FAILURES, base=FIRST_WAIT, cap=LONGEST_WAIT).total_seconds()
+    return max(0, math.ceil(last + wait - time.time()))
 
 
-def failed(*, account: str, network: str) -> None:
-    """Count a wrong password (or an unknown address) for this account from this network."""
-    hit(NETWORK_FAILURES, network)
+def attempt(*, account: str, network: str) -> int:
+    """Admit one password attempt for this account from this network, or say how many whole
+    seconds it must wait first (then it is not counted).
+
+    The attempt is counted as a failure before the password is checked, in the same step that
+    admits it, so parallel attempts cannot all slip through between a check and a count;
+    ``succeeded`` takes it back. Refused attempts are not counted.
+    """
+    window = NETWORK_FAILURES.window_seconds
+    if _count_up(_network_key(network), window + 5) > NETWORK_FAILURES.limit:
+        _count_down(_network_key(network))
+        return window - int(time.time()) % window
     key = _key(account, network)
-    failures, _ = cache.get(key, (0, 0.0))
-    # Kept as long as the longest wait it can cause, and forgotten after that.
-    cache.set(key, (failures + 1, time.time()), timeout=int(LONGEST_WAIT.total_seconds()) * 2)
+    failures = _count_up(key, LONGEST_SECONDS * 2)
+    # A count past the free failures with no time yet: an attempt in parallel has just been admitted.
+    wait = _remaining(failures, float(cache.get(key + ":last", time.time())))
+    if wait:
+        _count_down(key)
+        _count_down(_network_key(network))
+        return wait
+    cache.set(key + ":last", time.time(), timeout=LONGEST_SECONDS * 2)
+    return 0
 
 
 def succeeded(*, account: str, network: str) -> None:
-    """The right password from this network: its count for this account starts afresh."""
-    cache.delete(_key(account, network))
+    """The right password: the attempt was not a failure, and this network starts afresh for the account."""
+    _count_down(_network_key(network))
+    key = _key(account, network)
+    cache.delete_many([key, key + ":last"])
+
+
+def _network_key(network: str) -> str:
+    window = int(time.time()) // NETWORK_FAILURES.window_seconds
+    return f"login-network:{window}:" + digest(network, purpose="login-network")

@@ -56,10 +56,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 request=request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
             )
         except services.Throttled as throttled:
-            minutes = max(1, math.ceil(throttled.retry_after / 60))
+            seconds = throttled.retry_after
+            minutes = max(1, math.ceil(seconds / 60))
             form.add_error(
                 None,
                 ngettext(
+                    "Too many login attempts failed from your network. Try again in %(seconds)s second.",
+                    "Too many login attempts failed from your network. Try again in %(seconds)s seconds.",
+                    seconds,
+                )
+                % {"seconds": seconds}
+                if seconds < 60
+                else ngettext(
                     "Too many login attempts failed from your network. Try again in %(minutes)s minute.",
                     "Too many login attempts failed from your network. Try again in %(minutes)s minutes.",
                     minutes,

@@ -22,7 +22,7 @@ FILE_MODE = 0o600
 def private_directory(path: Path) -> Path:
     """Create ``path`` (and its parents) if it is missing; the directory itself is 0700."""
     if not path.exists():
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)  # never wider, even for a moment
         os.chmod(path, DIRECTORY_MODE)  # mkdir's mode is cut by the umask; this is not
     return path
 

@@ -7,13 +7,16 @@ into a 500, because the client library was missing.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import re
 import signal
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -76,8 +79,15 @@ def test_with_redis_url_rate_limits_count_in_redis_and_health_follows_it(publish
         assert statuses == [200] * 5 + [429] * 2
         status, body = _request(f"{base}/api/consent/", choice, headers)
         assert status == 429 and json.loads(body)["error"] == "throttled"
-        # The staff login page, rate-limited too, answers.
-        assert _request(f"{base}/staff/login/")[0] == 200
+        # Staff login counts its failures in Redis too: a wrong password is told so, with no error.
+        form = f"{base}/staff/login/"
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = browser.open(form, timeout=10).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert token is not None
+        wrong = urlencode({"csrfmiddlewaretoken": token[1], "email": "nobody@example.com", "password": "wrong"})
+        with browser.open(urllib.request.Request(form, data=wrong.encode()), timeout=10) as answer:  # noqa: S310
+            assert answer.status == 200 and "E-postadressen eller passordet er feil" in answer.read().decode()
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)

@@ -34,4 +34,5 @@ def test_an_invalid_request_is_logged_by_gunicorn_with_a_shortened_ip_address():
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     assert "Invalid request from ip=127.0.0.0" in output
-    assert "127.0.0.1" not in output.replace(f"127.0.0.1:{port}", "")  # only the address it listens on
+    assert f"Listening at: http://127.0.0.1:{port}" in output  # the server's own address, as it is
+    assert "127.0.0.1" not in output.replace(f"http://127.0.0.1:{port}", "")

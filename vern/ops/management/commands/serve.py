@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -31,6 +32,15 @@ class _Server(BaseApplication):  # type: ignore[misc]
         return application
 
 
+class _ServerLineFormatter(RedactingFormatter):
+    """Redacts gunicorn's lines, but for the address it listens on, which is the server's own."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        if str(record.msg).startswith("Listening at"):
+            return logging.Formatter.formatMessage(self, record)
+        return super().formatMessage(record)
+
+
 class _RedactingLogger(glogging.Logger):  # type: ignore[misc]
     """gunicorn's own log lines ("Invalid request from ip=…") go through vern's redaction too:
     a full IP address is shortened to its network, as in every other line vern writes."""
@@ -39,7 +49,7 @@ class _RedactingLogger(glogging.Logger):  # type: ignore[misc]
         super().setup(cfg)
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
-                handler.setFormatter(RedactingFormatter(self.error_fmt, self.datefmt))
+                handler.setFormatter(_ServerLineFormatter(self.error_fmt, self.datefmt))
 
 
 def _worker_exit(server: Any, worker: Any) -> None:
