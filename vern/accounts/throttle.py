@@ -48,17 +48,20 @@ def _count_up(key: str, timeout: int) -> int:
     if cache.add(key, 1, timeout=timeout):
         return 1
     try:
-        return int(cache.incr(key))
+        count = int(cache.incr(key))
     except ValueError:  # expired between add() and incr()
         cache.add(key, 1, timeout=timeout)
         return 1
+    cache.touch(key, timeout)  # the database cache's incr would keep it for its default 5 minutes only
+    return count
 
 
-def _count_down(key: str) -> None:
+def _count_down(key: str, timeout: int) -> None:
     try:
         cache.decr(key)
     except ValueError:
-        pass
+        return
+    cache.touch(key, timeout)
 
 
 def _remaining(failures: int, last: float) -> int:
@@ -78,15 +81,15 @@ def attempt(*, account: str, network: str) -> int:
     """
     window = NETWORK_FAILURES.window_seconds
     if _count_up(_network_key(network), window + 5) > NETWORK_FAILURES.limit:
-        _count_down(_network_key(network))
+        _count_down(_network_key(network), window + 5)
         return window - int(time.time()) % window
     key = _key(account, network)
     failures = _count_up(key, LONGEST_SECONDS * 2)
     # A count past the free failures with no time yet: an attempt in parallel has just been admitted.
     wait = _remaining(failures, float(cache.get(key + ":last", time.time())))
     if wait:
-        _count_down(key)
-        _count_down(_network_key(network))
+        _count_down(key, LONGEST_SECONDS * 2)
+        _count_down(_network_key(network), window + 5)
         return wait
     cache.set(key + ":last", time.time(), timeout=LONGEST_SECONDS * 2)
     return 0
@@ -94,7 +97,7 @@ def attempt(*, account: str, network: str) -> int:
 
 def succeeded(*, account: str, network: str) -> None:
     """The right password: the attempt was not a failure, and this network starts afresh for the account."""
-    _count_down(_network_key(network))
+    _count_down(_network_key(network), NETWORK_FAILURES.window_seconds + 5)
     key = _key(account, network)
     cache.delete_many([key, key + ":last"])
 

@@ -40,6 +40,10 @@ def hit(rule: Limit, key: str) -> bool:
         except ValueError:  # expired between add() and incr()
             cache.add(bucket, 1, timeout=rule.window_seconds + 5)
             count = 1
+        else:
+            # The database cache's incr writes the count back with its default timeout of five
+            # minutes, which would forget a window of an hour or a day after five quiet minutes.
+            cache.touch(bucket, rule.window_seconds + 5)
     return count <= rule.limit
 
 

@@ -58,3 +58,14 @@ def test_p24_a_network_that_tries_many_accounts_waits_for_all_of_them(ola):
         attempt("203.0.113.9", "guess", email=f"person{n}@example.com")
     assert attempt("203.0.113.9", STRONG).status_code == 429  # stuffing from that network stops
     assert attempt("192.0.2.10", STRONG).status_code == 302  # the owner elsewhere is not touched
+
+
+def test_p24_a_network_s_failures_are_remembered_past_the_cache_s_five_minutes(ola):
+    network = "203.0.113.9"
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        for _ in range(6):  # three free failures, then each after its wait (1, 2, 4 s)
+            assert attempt(network, "guess").status_code == 200
+            clock.shift(10)
+        clock.shift(6 * 60)  # longer than the cache's default timeout of five minutes
+        assert attempt(network, "guess").status_code == 200  # the seventh failure: 16 s to wait now
+        assert attempt(network, STRONG).status_code == 429
