@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vern.consent.models import ConsentEvent
 from vern.consent.services import CHOICES, DECISION_LAYERS, LANGUAGES
+from vern.lib import openapi
 from vern.lib.bodies import MAX_DEPTH
 from vern.lib.openapi import Answer, OneOf, Operation
 
@@ -174,9 +175,4 @@ CONFIG = Operation(
 
 
 def preflight(operation_id: str) -> Operation:
-    return Operation(
-        method="options",
-        operation_id=operation_id,
-        summary="CORS preflight for declared embedding sites",
-        responses={204: Answer("Allowed"), 403: refusal("Not a declared site")},
-    )
+    return openapi.preflight(operation_id, not_declared=refusal("Not a declared site"))

@@ -20,6 +20,7 @@ from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.intake import PROBLEMS
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tokens import MAX_AGE_SECONDS, MIN_FILL_SECONDS
+from vern.lib import openapi
 from vern.lib.bodies import MAX_DEPTH
 from vern.lib.openapi import Answer, OneOf, Operation
 
@@ -190,9 +191,4 @@ FORM = Operation(
 
 
 def preflight(operation_id: str) -> Operation:
-    return Operation(
-        method="options",
-        operation_id=operation_id,
-        summary="CORS preflight for declared embedding sites",
-        responses={204: Answer("Allowed"), 403: refusal("Not a declared site")},
-    )
+    return openapi.preflight(operation_id, not_declared=refusal("Not a declared site"))

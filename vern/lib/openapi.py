@@ -121,6 +121,17 @@ class Operation:
     body: Mapping[str, type[BaseModel]] = field(default_factory=dict)  # media type -> model
 
 
+def preflight(operation_id: str, *, not_declared: Answer) -> Operation:
+    """The CORS preflight (OPTIONS) of an API that declared sites embed; ``not_declared`` is the
+    API's own refusal of any other site."""
+    return Operation(
+        method="options",
+        operation_id=operation_id,
+        summary="CORS preflight for declared embedding sites",
+        responses={204: Answer("Allowed"), 403: not_declared},
+    )
+
+
 def documented(*operations: Operation) -> Callable[[View], View]:
     """Attach the operations a view answers; ``document()`` finds them through the URL map."""
 
