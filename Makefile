@@ -69,7 +69,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/rights_bench.py
 
 messages: $(VENV)/.dev-installed
-	cd vern && ../$(BIN)/vern makemessages --locale nb --no-obsolete --add-location file --ignore "*/tests/*" --ignore "testing.py"
+	cd vern && ../$(BIN)/vern django makemessages --locale nb --no-obsolete --add-location file --ignore "*/tests/*" --ignore "testing.py"
 	$(BIN)/python scripts/compile_messages.py
 
 lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def test_vern_run_serves_both_languages_with_several_web_workers_and_runs_jobs(t
                 break
         output = "".join(lines)
         assert f"vern is running at http://127.0.0.1:{port}/" in output
-        assert "staff add --email you@example.com --role admin" in output
+        assert "staff add --email you@example.com --role admin --role privacy_officer" in output
         assert "published the privacy declaration kaukus.yaml as version 1" in output
 
         status, norwegian = fetch(f"http://127.0.0.1:{port}/")
@@ -68,3 +69,44 @@ def test_vern_run_serves_both_languages_with_several_web_workers_and_runs_jobs(t
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     assert process.returncode == 0
+
+
+def test_the_first_account_command_that_run_prints_works_as_printed_in_a_fresh_shell(tmp_path):
+    """Issue 21: the printed command once left out VERN_DATA_DIR and created an empty database elsewhere.
+
+    The server runs on its own SQLite file in its own data directory; the printed
+    line is then run by a shell that has neither variable set, as another terminal
+    would be, and the account must appear in the server's database with both roles.
+    """
+    data_dir = tmp_path / "company data"
+    port = free_port()
+    env = vern_env(PORT=str(port), VERN_DATA_DIR=str(data_dir), VERN_WEB_WORKERS="1")
+    del env["DATABASE_URL"]
+    process = start_vern("run", env=env)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "Press Ctrl+C to stop." in line:
+                break
+        printed = next(line.strip() for line in lines if "staff add --email" in line)
+        fresh_shell = {key: value for key, value in env.items() if key not in ("VERN_DATA_DIR", "DATABASE_URL")}
+        created = subprocess.run(
+            ["/bin/sh", "-c", printed], env=fresh_shell, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert created.returncode == 0, created.stderr
+        assert "created staff account you@example.com (admin, privacy_officer)" in created.stdout
+
+        listed = subprocess.run(
+            ["/bin/sh", "-c", printed.split(" staff add ")[0] + " staff list"],
+            env={**fresh_shell, "VERN_DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "you@example.com\tadmin,privacy_officer" in listed.stdout
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

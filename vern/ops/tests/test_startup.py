@@ -224,3 +224,23 @@ def test_p24_the_data_directory_database_and_keys_are_private_to_vern_whatever_t
     deploy = run_vern("check", "--deploy", env=env)
     output = deploy.stdout + deploy.stderr
     assert "vern.W006" in output and str(database) in output and "live staff sessions" in output
+
+
+def test_vern_help_lists_vern_commands_and_keeps_djangos_under_one_subcommand():
+    """Issue 21: `vern --help` once offered `flush` and `createsuperuser` beside vern's own commands."""
+    listing = run_vern("--help")
+    assert listing.returncode == 0
+    for own in ("staff", "serve", "worker", "run", "rights", "retention", "declaration", "migrate", "check"):
+        assert f"\n  {own} " in listing.stdout
+    for django_only in ("flush", "createsuperuser", "sqlflush", "dumpdata"):
+        assert django_only not in listing.stdout
+    assert run_vern().stdout == listing.stdout
+
+    refused = run_vern("flush", "--no-input")
+    assert refused.returncode == 1
+    assert "`vern django flush`" in refused.stderr
+
+    django_help = run_vern("django", "help")
+    assert django_help.returncode == 0 and "flush" in django_help.stdout and "createsuperuser" in django_help.stdout
+    one = run_vern("help", "staff")
+    assert one.returncode == 0 and "usage: vern staff" in one.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -19,6 +22,28 @@ from django.core.management.base import BaseCommand, CommandError
 def _vern_command() -> str:
     candidate = Path(sys.executable).parent / "vern"
     return str(candidate) if candidate.exists() else f"{sys.executable} -m vern"
+
+
+def first_account_command() -> tuple[str, bool]:
+    """The command that creates the first staff account in the database this server uses.
+
+    It carries ``VERN_DATA_DIR`` and ``DATABASE_URL`` when they are set, so that it
+    works as printed from another terminal. A ``DATABASE_URL`` with a password is
+    left out of the printed line (it would land in terminal scrollback and logs);
+    the second value then says that the reader must set it as for this server.
+    """
+    env: list[str] = []
+    needs_database_url = False
+    for name in ("DJANGO_SETTINGS_MODULE", "VERN_DATA_DIR", "DATABASE_URL"):
+        value = os.environ.get(name)
+        if not value or (name == "DJANGO_SETTINGS_MODULE" and value == "vern.settings"):
+            continue
+        if name == "DATABASE_URL" and re.search(r"://[^/@]*:[^/@]*@", value):
+            needs_database_url = True
+            continue
+        env.append(f"{name}={shlex.quote(value)}")
+    command = " ".join([*env, _vern_command(), "staff add --email you@example.com --role admin --role privacy_officer"])
+    return command, needs_database_url
 
 
 class Command(BaseCommand):
@@ -95,11 +120,15 @@ class Command(BaseCommand):
             f"  staff console:     {local}/staff/",
         ]
         if not User.objects.filter(is_active=True).exists():
+            command, needs_database_url = first_account_command()
             lines += [
                 "",
-                "  No staff login yet. In another terminal, create one with:",
-                f"    {_vern_command()} staff add --email you@example.com --role admin",
-                "  It prints a link where you choose the password.",
+                "  No staff login yet. In another terminal, create the first one",
+                "  (administrator and privacy officer, what a one-person privacy team needs) with:",
+                f"    {command}",
             ]
+            if needs_database_url:
+                lines.append("  with DATABASE_URL set as for this server (its password is not printed here).")
+            lines.append("  It prints a link where you choose the password.")
         lines += ["", "  Press Ctrl+C to stop.", ""]
         self.stdout.write("\n".join(lines))
