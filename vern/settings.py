@@ -241,6 +241,8 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
+# English dates day first (6 Dec 2026), not Django's American 12/06/2026: vern/formats/en.
+FORMAT_MODULE_PATH = ["vern.formats"]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True

@@ -33,10 +33,18 @@ def staff_member(request: HttpRequest) -> User | None:
     return None
 
 
+class CapabilityMissing(PermissionDenied):
+    """A staff member opened a page their roles do not open; the 403 page says which role would."""
+
+    def __init__(self, capability: Capability) -> None:
+        super().__init__(capability.value)
+        self.capability = capability
+
+
 def require_capability(request: HttpRequest, capability: Capability) -> User:
     user = staff_member(request)
     if user is None or not user.can(capability):
-        raise PermissionDenied
+        raise CapabilityMissing(capability)
     return user
 
 

@@ -64,3 +64,8 @@ def capabilities_of(roles: Iterable[str]) -> frozenset[Capability]:
     for role in roles:
         granted |= GRANTS.get(Role(role), frozenset())
     return frozenset(granted)
+
+
+def roles_granting(capability: Capability) -> list[Role]:
+    """The roles that give ``capability``, in the order of ``Role``."""
+    return [role for role in Role if capability in GRANTS.get(role, frozenset())]

@@ -435,3 +435,13 @@ def staff_logout(*, request: HttpRequest) -> None:
                 object_id=user.pk,
             )
         logout(request)
+
+
+def staff_set_language(*, user: User, language: str) -> User:
+    """The language the console, its dates and vern's mails to this person are in (``nb`` or ``en``)."""
+    if language not in dict(settings.LANGUAGES):
+        raise StaffError(_("Choose Norsk bokmål or English."))
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return user

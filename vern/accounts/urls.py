@@ -13,6 +13,7 @@ urlpatterns = [
     path("password/forgot/", views.password_forgot, name="password_forgot"),
     path("password/set/<uidb64>/<token>/", views.password_set, name="password_set"),
     path("password/change/", views.password_change, name="password_change"),
+    path("language/", views.language_set, name="language"),
     path("people/", views.people_list, name="people"),
     path("people/new/", views.person_new, name="person_new"),
     path("people/<int:pk>/", views.person_detail, name="person"),

@@ -10,7 +10,7 @@ from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, translate_url
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext as _
@@ -21,18 +21,31 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts import services
 from vern.accounts.access import (
+    CapabilityMissing,
     get_pending_grant_for_staff,
     get_staff_account_for_staff,
+    require_capability,
     staff_member,
     staff_public,
     staff_view,
 )
 from vern.accounts.forms import LoginForm, PasswordForgotForm, StaffCreateForm, StaffRolesForm
 from vern.accounts.models import PendingRoleGrant, User
-from vern.accounts.roles import Capability
+from vern.accounts.roles import Capability, roles_granting
 from vern.accounts.selectors import console_tiles
 from vern.accounts.steps import staff_step
 from vern.audit.services import Actor
+
+
+def landing_url(user: User, next_url: str) -> str:
+    """Where a sign-in ends: the page asked for, or the console home, in the account's own language.
+
+    Console pages exist in both languages (``/staff/`` and ``/en/staff/``) and the
+    URL decides which one a page is in; every link in the console keeps to the
+    language of the page, so landing in the account's language keeps a staff
+    member in it until they switch (``language_set``), which changes the account.
+    """
+    return translate_url(next_url or reverse("accounts:home"), user.language)
 
 
 @staff_public
@@ -81,7 +94,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("The email address or the password is wrong."))
             else:
                 services.staff_login(request=request, user=user)
-                return HttpResponseRedirect(next_url) if next_url else redirect("accounts:home")
+                return HttpResponseRedirect(landing_url(user, next_url))
     response = render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
@@ -287,3 +300,32 @@ def person_send_link(request: HttpRequest, pk: int) -> HttpResponse:
     services.staff_send_password_link(user=person, actor=Actor.from_request(request))
     messages.success(request, _("An email with a link to set a new password is on its way."))
     return redirect("accounts:person", pk=person.pk)
+
+
+@staff_view(Capability.CONSOLE)
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The console header's language switch: it changes the account's language, then shows the same page in it."""
+    user = require_capability(request, Capability.CONSOLE)
+    try:
+        services.staff_set_language(user=user, language=request.POST.get("language", ""))
+    except services.StaffError as refused:
+        return HttpResponseBadRequest(str(refused))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("accounts:home")
+    return redirect(translate_url(next_url, user.language))
+
+
+def console_forbidden(request: HttpRequest, exception: CapabilityMissing) -> HttpResponse:
+    """The 403 page inside the console: which role opens the page, and who holds it (to ask them or an admin)."""
+    roles = roles_granting(exception.capability)
+    holders = (
+        User.objects.filter(is_active=True, role_grants__role__in=roles).distinct().order_by("name", "email")
+        if roles
+        else User.objects.none()
+    )
+    context = {"roles": [role.label for role in roles], "holders": list(holders), "me": request.user}
+    return render(request, "staff/403.html", context, status=403)

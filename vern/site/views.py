@@ -4,6 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from vern.accounts.access import CapabilityMissing, staff_member
+from vern.accounts.views import console_forbidden
+
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
@@ -25,6 +28,8 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, CapabilityMissing) and staff_member(request) is not None:
+        return console_forbidden(request, exception)  # inside the console, in its layout
     return render(request, "site/error.html", {"status": 403}, status=403)
 
 

@@ -27,6 +27,7 @@ MATRIX: dict[str, set[str] | str] = {
     "accounts:home": EVERYONE,
     "accounts:logout": EVERYONE,
     "accounts:password_change": EVERYONE,
+    "accounts:language": EVERYONE,
     "accounts:login": "public",
     "accounts:password_forgot": "public",
     "accounts:password_set": "public",
