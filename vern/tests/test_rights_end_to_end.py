@@ -24,7 +24,7 @@ from vern.jobs.worker import Worker
 from vern.mail.services import outbox_deliver_due
 from vern.rights.models import Request
 from vern.rights.tests.traces import spellings, traces
-from vern.testing import SMTPServer
+from vern.testing import SMTPServer, staff_login
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -93,7 +93,7 @@ def test_P15_P23_a_visitor_gets_a_copy_of_everything_then_has_it_erased_everywhe
     visitor.post("/privacy/requests/", {"rights": ["erasure"], "email": EMAIL, "phone": PHONE})
     erasure = confirm(visitor, smtp_server)
     officer = Client()
-    officer.force_login(personas.privacy_officer)
+    staff_login(officer, personas.privacy_officer)
     officer.post(f"/staff/requests/{erasure.pk}/phone/")
     preview = officer.get(f"/staff/requests/{erasure.pk}/erasure/")
     assert preview.status_code == 200

@@ -14,7 +14,7 @@ from vern.analytics.models import Dropped, Hit
 from vern.analytics.tests.doors import FIREFOX
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
-from vern.testing import assert_declared, body_allowed
+from vern.testing import assert_declared, body_allowed, staff_login
 
 pytestmark = pytest.mark.django_db
 OSLO = ZoneInfo("Europe/Oslo")
@@ -208,7 +208,7 @@ def test_pages_carry_the_beacon_and_the_staff_console_does_not(client, personas,
     page = client.get("/en/").content.decode()
     assert 'data-endpoint="/api/analytics/event"' in page
     assert '<noscript><img class="analytics-pixel" src="/api/analytics/pixel.gif?u=%2Fen%2F' in page
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     assert "beacon.js" not in client.get("/en/staff/").content.decode()
 
 

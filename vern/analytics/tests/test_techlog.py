@@ -7,6 +7,7 @@ from django.test import Client
 
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import LogEvent
+from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -38,7 +39,7 @@ def test_a_failed_staff_login_is_logged_without_the_address_tried(personas):
 
 def test_refused_access_and_rate_limits_are_logged_with_their_route(personas):
     sales = visitor()
-    sales.force_login(personas.sales)
+    staff_login(sales, personas.sales)
     assert sales.get("/en/staff/retention/").status_code == 403
     for _ in range(31):
         response = visitor().post("/en/staff/login/", {"email": "x@example.no", "password": "guess guess guess"})

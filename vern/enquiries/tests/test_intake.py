@@ -18,6 +18,7 @@ from vern.enquiries.models import Enquiry, SearchTerm
 from vern.enquiries.tests.helpers import CONTACT, FailingOutbox, aged_token, demo_fields, send
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
+from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 
@@ -268,7 +269,7 @@ def test_script_typed_into_a_field_stays_text_on_the_page_and_in_the_mail(client
     # Back on the form after an error, the typed text is shown escaped.
     html = send(client, "contact", {**CONTACT, "name": evil, "email": "bad"}).content.decode()
     assert evil not in html and "&lt;script&gt;" in html
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     enquiry = Enquiry.objects.get()
     for page in ("/staff/enquiries/", f"/staff/enquiries/{enquiry.pk}/"):
         staff_html = client.get(page).content.decode()
