@@ -282,3 +282,16 @@ def browser_staff_login(page: Any, user: Any, password: str, *, language: str = 
     page.fill("input[name=code]", totp_code(device))
     page.click("form[action*='second-factor'] button[type=submit]")
     page.wait_for_url(lambda url: "/second-factor/" not in url)
+
+
+def browser_second_factor(page: Any, email: str) -> None:
+    """After the password in Chromium: type the code the account's authenticator app shows now."""
+    from vern.accounts.models import User
+
+    device = staff_device(User.objects.get(email=email))
+    page.wait_for_url("**/second-factor/**")
+    if "/second-factor/setup/" in page.url:  # the device was made just now, after the password step
+        page.goto(page.url.replace("/second-factor/setup/", "/second-factor/"))
+    page.fill("input[name=code]", totp_code(device))
+    page.click("form[action*='second-factor'] button[type=submit]")
+    page.wait_for_url(lambda url: "/second-factor/" not in url)

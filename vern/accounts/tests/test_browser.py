@@ -10,6 +10,7 @@ import pytest
 from conftest import screenshot
 from vern.accounts.services import staff_create, staff_set_roles
 from vern.audit.services import Actor
+from vern.testing import browser_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
@@ -32,6 +33,7 @@ def test_a_second_administrator_sees_the_waiting_role_and_approves_it(browser_pa
     page.get_by_label("Email address").fill("bea@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "bea@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.get_by_role("link", name="Staff accounts").first.click()
     for width, size in WIDTHS.items():

@@ -16,7 +16,7 @@ from vern.enquiries import tokens
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tests.helpers import next_weekday
 from vern.mail.services import outbox_deliver_due
-from vern.testing import OtherSite, wait_for
+from vern.testing import OtherSite, browser_second_factor, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
@@ -168,6 +168,7 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
         page.get_by_label("Email address").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        browser_second_factor(page, email)
         page.wait_for_url(page.base + "/en/staff/")
 
     log_in("ada@example.com")

@@ -14,6 +14,7 @@ from vern.accounts.services import staff_create
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 from vern.retention.services import hold_place
+from vern.testing import browser_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
@@ -36,6 +37,7 @@ def test_the_retention_page_reads_well_and_passes_axe(browser_page, default_sour
     page.get_by_label("Email address").fill("pia@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "pia@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.get_by_role("link", name="Retention").first.click()
     page.get_by_role("button", name="Sweep now").click()
