@@ -77,7 +77,7 @@ def is_verified(request: HttpRequest) -> bool:
 
 
 def has_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def recent_auth(request: HttpRequest) -> bool:
@@ -135,7 +135,7 @@ def enrolment_start(*, user: User) -> Enrolment:
 def _new_recovery_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]  # type: ignore[no-untyped-call]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     return [f"{code[:4]}-{code[4:]}" for code in codes]
 
@@ -251,7 +251,7 @@ def _complete(*, request: HttpRequest, user: User, device: TOTPDevice | StaticDe
             browser=browser_family(request.headers.get("User-Agent", "")),
             method=method,
         )
-        django_otp.login(request, device)
+        django_otp.login(request, device)  # type: ignore[no-untyped-call]
         mark_session_verified(request.session, device=device, sign_in=sign_in)
         audit_record(
             action=AuditEvent.STAFF_LOGGED_IN,
@@ -267,7 +267,7 @@ def _complete(*, request: HttpRequest, user: User, device: TOTPDevice | StaticDe
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return int(StaticToken.objects.filter(device__user=user, device__confirmed=True).count())
 
 
 def recovery_codes_regenerate(*, user: User) -> list[str]:
@@ -302,7 +302,7 @@ def second_factor_reset(*, user: User, actor: Actor) -> None:
             object_id=user.pk,
             data={"rows_removed": devices, "sign_ins_ended": ended},
         )
-        by = User.objects.filter(pk=actor.id).first() if actor.kind == Entry.ActorKind.STAFF else None
+        by = User.objects.filter(pk=actor.id).first() if actor.kind == Entry.ActorKind.STAFF and actor.id else None
         with translation.override(user.language):
             link = f"{settings.VERN_PUBLIC_URL}{reverse('accounts:login')}"
         emails.staff_second_factor_reset(

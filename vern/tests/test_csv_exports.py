@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.analytics.models import DailyStat
 from vern.audit.services import Actor
 from vern.consent.services import consent_decide
@@ -26,7 +27,6 @@ from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.rights.models import Request
 from vern.rights.services.downloads import download_offer
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

@@ -15,12 +15,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from vern.accounts.models import PendingRoleGrant, User
+from vern.accounts.testing import staff_login
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
 from vern.retention.models import Hold
 from vern.rights.models import Request
-from vern.testing import staff_login
 
 EVERYONE = {"admin", "privacy_officer", "sales"}
 
@@ -237,7 +237,7 @@ def test_only_the_steps_of_signing_in_answer_before_the_second_factor():
 @pytest.mark.parametrize("name", sorted(n for n, allowed in MATRIX.items() if allowed != "public"))
 def test_p18_a_session_with_the_password_only_gets_no_staff_page_or_api(name, client, personas, targets):
     """The persona "password only, no second factor": every role, with and without an enrolled device."""
-    from vern.testing import staff_device
+    from vern.accounts.testing import staff_device
 
     route, _ = STAFF_URLS[name]
     path = _path_for(name, route, targets)

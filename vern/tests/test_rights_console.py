@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
@@ -23,7 +24,6 @@ from vern.rights import deadlines
 from vern.rights.models import Download, Event, Request, Restriction
 from vern.rights.services import intake, workflow
 from vern.rights.staff_urls import urlpatterns
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 EMAIL = "kari.nordmann@example.no"

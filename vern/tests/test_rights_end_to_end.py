@@ -18,13 +18,14 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from vern.accounts.testing import staff_login
 from vern.consent.models import ConsentEvent
 from vern.enquiries.tests.helpers import send
 from vern.jobs.worker import Worker
 from vern.mail.services import outbox_deliver_due
 from vern.rights.models import Request
 from vern.rights.tests.traces import spellings, traces
-from vern.testing import SMTPServer, staff_login
+from vern.testing import SMTPServer
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import screenshot
 from vern.accounts.services import staff_create, staff_set_roles
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
-from vern.testing import browser_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()

@@ -9,10 +9,10 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from vern.accounts import services
+from vern.accounts.testing import staff_device, staff_login, totp_code
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.mail.models import OutboxMessage
-from vern.testing import staff_device, staff_login, totp_code
 
 STRONG = "correct horse battery staple 42"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from vern.accounts.models import PendingRoleGrant, User
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.mail.models import OutboxMessage
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,10 @@ from django.core.management import call_command
 
 from vern.accounts import services
 from vern.accounts.models import PendingRoleGrant, RoleGrant, User
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.mail.services import outbox_deliver_due
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

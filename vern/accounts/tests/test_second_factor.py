@@ -15,10 +15,10 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vern.accounts.models import SignIn
+from vern.accounts.testing import staff_device, staff_login, totp_code
 from vern.accounts.tests.test_login import STRONG
 from vern.audit.models import Entry
 from vern.mail.models import OutboxMessage
-from vern.testing import staff_device, staff_login, totp_code
 
 pytestmark = pytest.mark.django_db
 

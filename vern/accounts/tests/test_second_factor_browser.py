@@ -9,8 +9,8 @@ from django_otp.oath import TOTP
 
 from conftest import screenshot
 from vern.accounts.services import staff_create
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
-from vern.testing import browser_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

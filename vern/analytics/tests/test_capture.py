@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.analytics import capture
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Dropped, Hit
 from vern.analytics.tests.doors import FIREFOX
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
-from vern.testing import assert_declared, body_allowed, staff_login
+from vern.testing import assert_declared, body_allowed
 
 pytestmark = pytest.mark.django_db
 OSLO = ZoneInfo("Europe/Oslo")

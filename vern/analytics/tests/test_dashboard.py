@@ -13,11 +13,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.analytics import selectors
 from vern.analytics.forms import preset_period
 from vern.analytics.models import DailyStat, Dropped
 from vern.analytics.selectors import Period
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

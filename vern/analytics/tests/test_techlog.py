@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from vern.accounts.testing import staff_login
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import LogEvent
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"

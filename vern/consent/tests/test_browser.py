@@ -8,10 +8,11 @@ import axe_playwright_python
 import pytest
 
 from conftest import VIEWPORTS, screenshot
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 from vern.consent.models import ConsentEvent
 from vern.declaration.services import declaration_publish
-from vern.testing import OtherSite, browser_second_factor
+from vern.testing import OtherSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.urls("vern.consent.tests.urls")]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()

@@ -11,13 +11,14 @@ from django.core.cache import cache
 from django.template import Context, RequestContext, Template, TemplateSyntaxError
 from django.test import Client, RequestFactory
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.consent.choice import COOKIE_NAME, Choice
 from vern.consent.models import ConsentEvent
 from vern.consent.views import form_token
 from vern.declaration.services import declaration_publish
-from vern.testing import assert_declared, body_allowed, staff_login
+from vern.testing import assert_declared, body_allowed
 
 pytestmark = pytest.mark.django_db
 # Six calendar months in Oslo: 181 to 184 days, an hour less or more across summer time.

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from vern.accounts.testing import staff_login
 from vern.registry.entries import entries
-from vern.testing import run_vern, staff_login, vern_env
+from vern.testing import run_vern, vern_env
 
 ART30_KEYS = {"purpose", "legal_basis", "data_subjects", "data_categories", "recipients", "transfers", "retention"}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from vern.accounts.testing import staff_login
 from vern.declaration.models import PolicyVersion
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

@@ -10,13 +10,14 @@ from django.core.cache import cache
 
 from conftest import VIEWPORTS, screenshot
 from vern.accounts.services import staff_create
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 from vern.enquiries import tokens
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tests.helpers import next_weekday
 from vern.mail.services import outbox_deliver_due
-from vern.testing import OtherSite, browser_second_factor, wait_for
+from vern.testing import OtherSite, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()

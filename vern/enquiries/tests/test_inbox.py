@@ -9,13 +9,13 @@ import pytest
 from django.core.cache import cache
 from django.utils import formats, timezone, translation
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.enquiries import tokens
 from vern.enquiries.models import ContactLog, Enquiry, SearchTerm
 from vern.enquiries.services import Intake, enquiry_register
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

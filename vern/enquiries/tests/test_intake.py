@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.declaration.loading import DeclarationInvalid, parse
@@ -18,7 +19,6 @@ from vern.enquiries.models import Enquiry, SearchTerm
 from vern.enquiries.tests.helpers import CONTACT, FailingOutbox, aged_token, demo_fields, send
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from vern.accounts.testing import staff_login
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 

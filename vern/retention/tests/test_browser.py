@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from conftest import VIEWPORTS, screenshot
 from vern.accounts.services import staff_create
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 from vern.retention.services import hold_place
-from vern.testing import browser_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.jobs.models import Job
 from vern.lib.keys import email_index
 from vern.retention.models import Hold
-from vern.testing import staff_login
 
 pytestmark = pytest.mark.django_db
 
