@@ -69,7 +69,7 @@ def test_p18_first_login_enrols_an_authenticator_and_shows_recovery_codes_once(o
     assert TOTPDevice.objects.get(user=ola).confirmed
     assert Entry.objects.filter(action="staff.second_factor_enrol", object_id=str(ola.pk)).exists()
     assert client.get("/staff/").status_code == 200
-    security = client.get("/staff/security/").content.decode()
+    security = client.get("/en/staff/security/").content.decode()
     assert "10 unused recovery codes" in security and codes[0] not in security  # shown once only
 
 
