@@ -3,6 +3,7 @@ sessions staff can see and end."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -228,3 +229,11 @@ def test_someone_elses_sign_in_cannot_be_ended(ola, personas):
     staff_login(client, ola)
     client.post(f"/staff/security/sessions/{theirs.pk}/end/")
     assert SignIn.objects.get(pk=theirs.pk).ended_at is None
+
+
+def test_sign_ins_are_deleted_after_the_declared_month_of_technical_logs(ola, published):
+    old = SignIn.objects.create(user=ola, ip="192.0.2.0", browser="Firefox", method="totp")
+    SignIn.objects.filter(pk=old.pk).update(signed_in_at=timezone.now() - dt.timedelta(days=40))
+    recent = SignIn.objects.create(user=ola, ip="192.0.2.0", browser="Firefox", method="totp")
+    call_command("retention", "run")
+    assert list(SignIn.objects.values_list("pk", flat=True)) == [recent.pk]
