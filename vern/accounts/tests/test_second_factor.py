@@ -237,3 +237,18 @@ def test_sign_ins_are_deleted_after_the_declared_month_of_technical_logs(ola, pu
     recent = SignIn.objects.create(user=ola, ip="192.0.2.0", browser="Firefox", method="totp")
     call_command("retention", "run")
     assert list(SignIn.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_p18_the_first_administrator_from_the_readme_sets_a_password_enrols_and_gets_in(db, capsys):
+    # README: `vern staff add --email you@example.com --role admin` prints a link to set the password.
+    call_command("staff", "add", "--email", "you@example.com", "--role", "admin")
+    link = re.search(r"http://testserver(/staff/password/set/\S+/)", capsys.readouterr().out).group(1)
+    client = Client()
+    passphrase = "a brand new passphrase 7"
+    assert client.post(link, {"new_password1": passphrase, "new_password2": passphrase}).status_code == 302
+    login = client.post("/staff/login/", {"email": "you@example.com", "password": passphrase})
+    assert login["Location"] == "/staff/second-factor/setup/"
+    page = client.get("/staff/second-factor/setup/").content.decode()
+    secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1)
+    assert client.post("/staff/second-factor/setup/", {"code": code_for(secret)}).status_code == 200
+    assert client.get("/staff/people/").status_code == 200
