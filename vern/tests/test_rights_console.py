@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from vern.accounts.testing import staff_login
+from vern.accounts.testing import browser_second_factor, staff_login
 from vern.audit.models import Entry
 from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
@@ -521,6 +521,7 @@ def test_the_console_reads_well_at_desktop_and_phone_widths_and_passes_axe(brows
     page_.get_by_label("Email address").fill("pia@example.com")
     page_.get_by_label("Password").fill(password)
     page_.get_by_role("button", name="Log in").click()
+    browser_second_factor(page_, "pia@example.com")
     page_.wait_for_url(page_.base + "/en/staff/")
     for path, name in ((BASE, "queue"), (f"{BASE}{shown.pk}/", "detail"), (f"{BASE}{shown.pk}/erasure/", "erasure")):
         page_.goto(page_.base + path)

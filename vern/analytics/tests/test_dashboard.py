@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from vern.accounts.testing import staff_login
+from vern.accounts.testing import browser_second_factor, staff_login
 from vern.analytics import selectors
 from vern.analytics.forms import preset_period
 from vern.analytics.models import DailyStat, Dropped
@@ -298,6 +298,7 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
     page.get_by_label("Email address").fill("sam@example.com")
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "sam@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.get_by_role("link", name="Analytics").first.click()
     page.get_by_role("link", name="Last 7 days").click()
