@@ -4,6 +4,7 @@ where staff see their sign-ins, end other sessions and make new recovery codes."
 from __future__ import annotations
 
 import math
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -70,7 +71,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
     """First login: set up an authenticator app from a QR code (or the secret typed in), confirmed by a code."""
     user = _me(request)
     if second_factor.is_verified(request) or second_factor.has_device(user):
-        return HttpResponseRedirect(_next(request) if second_factor.is_verified(request) else _verify_url(request))
+        verified = second_factor.is_verified(request)
+        return HttpResponseRedirect(_next(request) if verified else _step_url(request, "accounts:verify"))
     form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,6 +81,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _wait_text(throttled.retry_after))
             return _throttled(_enrol_page(request, user, form), throttled)
         except second_factor.SecondFactorError as exc:
+            if second_factor.has_device(user):  # set up meanwhile, in another tab
+                return HttpResponseRedirect(_step_url(request, "accounts:verify"))
             form.add_error("code", str(exc))
         else:
             return render(
@@ -102,9 +106,10 @@ def _enrol_page(request: HttpRequest, user: User, form: EnrolForm, status: int =
     )
 
 
-def _verify_url(request: HttpRequest) -> str:
+def _step_url(request: HttpRequest, name: str) -> str:
+    """The other step of signing in, keeping where the person was going."""
     target = request.GET.get("next", "")
-    return reverse("accounts:verify") + (f"?next={target}" if target else "")
+    return reverse(name) + (f"?{urlencode({'next': target})}" if target else "")
 
 
 @staff_view(Capability.CONSOLE, second_factor=False)
@@ -116,7 +121,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     if second_factor.is_verified(request):
         return HttpResponseRedirect(_next(request))
     if not second_factor.has_device(user):
-        return redirect(reverse("accounts:enrol") + (f"?next={request.GET['next']}" if request.GET.get("next") else ""))
+        return redirect(_step_url(request, "accounts:enrol"))
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():

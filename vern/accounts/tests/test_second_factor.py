@@ -252,3 +252,12 @@ def test_p18_the_first_administrator_from_the_readme_sets_a_password_enrols_and_
     secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page).group(1)
     assert client.post("/staff/second-factor/setup/", {"code": code_for(secret)}).status_code == 200
     assert client.get("/staff/people/").status_code == 200
+
+
+def test_the_two_steps_send_each_other_on_keeping_where_the_person_was_going(ola):
+    client = password_step()
+    to_setup = client.get("/staff/second-factor/?next=/staff/requests/?page=2")
+    assert to_setup["Location"] == "/staff/second-factor/setup/?next=%2Fstaff%2Frequests%2F%3Fpage%3D2"
+    staff_device(ola)
+    to_code = client.get("/staff/second-factor/setup/?next=/staff/requests/")
+    assert to_code["Location"] == "/staff/second-factor/?next=%2Fstaff%2Frequests%2F"
