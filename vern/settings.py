@@ -113,6 +113,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "csp",
+    # The second factor of staff login (docs/adr/0008-second-factor.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 VERN_EXTRA_JOB_MODULES = env.strings("VERN_EXTRA_JOB_MODULES", [])
 
@@ -130,6 +134,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # A sign-in its owner ended from another session is logged out here.
+    "vern.accounts.middleware.ended_sign_ins",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -224,6 +232,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The second factor. django-otp's own throttle counts failures per device from anywhere, so an
+# attacker could hold the owner back; vern counts them per account and network instead
+# (vern.accounts.throttle), as for passwords.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_TOTP_ISSUER = f"{VERN_SITE_NAME} staff"  # the name an authenticator app shows beside the code
 SESSION_COOKIE_NAME = "vern_session"
 SESSION_COOKIE_AGE = 8 * 60 * 60
 SESSION_COOKIE_SAMESITE = "Lax"

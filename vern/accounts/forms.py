@@ -51,3 +51,32 @@ class StaffRolesForm(PlacesRefusals):
             "sales works the enquiry inbox. Giving someone the administrator or privacy officer role takes effect "
             "when another administrator approves it."
         )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false", "autofocus": True}
+        ),
+    )
+
+
+class EnrolForm(forms.Form):
+    code = forms.CharField(
+        label=_("The six-digit code your app shows"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*", "autofocus": True}
+        ),
+    )
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )

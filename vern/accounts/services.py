@@ -19,7 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from vern.accounts import throttle
+from vern.accounts import second_factor, throttle
 from vern.accounts.models import PendingRoleGrant, RoleGrant, User
 from vern.accounts.roles import NEEDS_SECOND_ADMIN, Capability, Role
 from vern.audit.events import AuditEvent
@@ -404,15 +404,16 @@ def staff_check_password(*, request: HttpRequest, email: str, password: str) -> 
 
 
 def staff_login(*, request: HttpRequest, user: User) -> None:
-    """Complete a login whose password was checked.
-
-    Two-factor login slots in here: instead of logging in, remember the user id
-    in the session and send them to the second step, which then calls this.
-    """
+    """The first step of a login whose password was checked: the session belongs to ``user`` now,
+    but no staff page answers it until the second factor passes (``second_factor``)."""
     with transaction.atomic():
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        second_factor.mark_password_given(request.session)
         audit_record(
-            action=AuditEvent.STAFF_LOGGED_IN, actor=Actor.staff(user), object_type="accounts.user", object_id=user.pk
+            action=AuditEvent.STAFF_PASSWORD_ACCEPTED,
+            actor=Actor.staff(user),
+            object_type="accounts.user",
+            object_id=user.pk,
         )
 
 
@@ -434,6 +435,7 @@ def staff_logout(*, request: HttpRequest) -> None:
                 object_type="accounts.user",
                 object_id=user.pk,
             )
+        second_factor.sign_in_close(request.session)
         logout(request)
 
 

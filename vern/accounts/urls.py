@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from vern.accounts import views
+from vern.accounts import security_views, views
 
 app_name = "accounts"
 
@@ -14,6 +14,17 @@ urlpatterns = [
     path("password/set/<uidb64>/<token>/", views.password_set, name="password_set"),
     path("password/change/", views.password_change, name="password_change"),
     path("language/", views.language_set, name="language"),
+    path("second-factor/setup/", security_views.enrol, name="enrol"),
+    path("second-factor/", security_views.verify, name="verify"),
+    path("confirm-password/", security_views.reauth, name="reauth"),
+    path("security/", security_views.security, name="security"),
+    path("security/sessions/<int:pk>/end/", security_views.session_end, name="session_end"),
+    path("security/recovery-codes/", security_views.recovery_codes, name="recovery_codes"),
+    path(
+        "people/<int:pk>/second-factor/reset/",
+        security_views.person_second_factor_reset,
+        name="person_second_factor_reset",
+    ),
     path("people/", views.people_list, name="people"),
     path("people/new/", views.person_new, name="person_new"),
     path("people/<int:pk>/", views.person_detail, name="person"),

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.tokens import default_token_generator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse, translate_url
 from django.utils.encoding import force_str
@@ -25,6 +25,7 @@ from vern.accounts.access import (
     get_pending_grant_for_staff,
     get_staff_account_for_staff,
     require_capability,
+    second_factor_needed_for,
     staff_member,
     staff_public,
     staff_view,
@@ -32,20 +33,22 @@ from vern.accounts.access import (
 from vern.accounts.forms import LoginForm, PasswordForgotForm, StaffCreateForm, StaffRolesForm
 from vern.accounts.models import PendingRoleGrant, User
 from vern.accounts.roles import Capability, roles_granting
+from vern.accounts.second_factor import is_verified
 from vern.accounts.selectors import console_tiles
 from vern.accounts.steps import staff_step
 from vern.audit.services import Actor
 
 
 def landing_url(user: User, next_url: str) -> str:
-    """Where a sign-in ends: the page asked for, or the console home, in the account's own language.
+    """The page asked for before signing in, in the account's own language ("" for the console home).
 
     Console pages exist in both languages (``/staff/`` and ``/en/staff/``) and the
-    URL decides which one a page is in; every link in the console keeps to the
-    language of the page, so landing in the account's language keeps a staff
-    member in it until they switch (``language_set``), which changes the account.
+    URL decides which one a page is in; the second-factor step and every link in the
+    console keep to the language they are in, so a sign-in that lands in the
+    account's language keeps a staff member in it until they switch
+    (``language_set``), which changes the account.
     """
-    return translate_url(next_url or reverse("accounts:home"), user.language)
+    return translate_url(next_url, user.language) if next_url else ""
 
 
 @staff_public
@@ -58,7 +61,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = ""
-    if staff_member(request) is not None and request.method != "POST":
+    me = staff_member(request)
+    if me is not None and request.method != "POST":
+        if not is_verified(request):
+            return second_factor_needed_for(me, next_url)
         return redirect(next_url or "accounts:home")
     form = LoginForm(request.POST or None)
     status = 200
@@ -94,14 +100,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, _("The email address or the password is wrong."))
             else:
                 services.staff_login(request=request, user=user)
-                return HttpResponseRedirect(landing_url(user, next_url))
+                return second_factor_needed_for(user, landing_url(user, next_url))
     response = render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
     if retry_after:
         response["Retry-After"] = str(retry_after)
     return response
 
 
-@staff_view(Capability.CONSOLE)
+@staff_view(Capability.CONSOLE, second_factor=False)
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     services.staff_logout(request=request)
@@ -238,7 +244,7 @@ def _roles_saved(saved: services.RolesSaved) -> str:
     return text
 
 
-@staff_view(Capability.MANAGE_STAFF)
+@staff_view(Capability.MANAGE_STAFF, reauth=True)
 @require_POST
 def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_staff_account_for_staff(request, pk)
@@ -256,7 +262,7 @@ def person_roles(request: HttpRequest, pk: int) -> HttpResponse:
     return done or _person_page(request, person, form, status=400)
 
 
-@staff_view(Capability.MANAGE_STAFF)
+@staff_view(Capability.MANAGE_STAFF, reauth=True)
 @require_POST
 def grant_decide(request: HttpRequest, pk: int) -> HttpResponse:
     grant = get_pending_grant_for_staff(request, pk)

@@ -60,7 +60,7 @@ def _lines(period: Period) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-@staff_view(Capability.READ_ANALYTICS)
+@staff_view(Capability.READ_ANALYTICS, reauth=True)
 @require_http_methods(["GET", "HEAD"])
 def export(request: HttpRequest) -> HttpResponseBase:
     form, period, preset, refused = chosen_period(request.GET)

@@ -27,6 +27,15 @@ class AuditEvent(models.TextChoices):
     STAFF_LOGGED_IN = "staff.login", _("Logged in")
     STAFF_LOGIN_FAILED = "staff.login_failed", _("Failed login")
     STAFF_LOGGED_OUT = "staff.logout", _("Logged out")
+    STAFF_PASSWORD_ACCEPTED = "staff.password_accept", _("Password accepted; second factor next")
+    STAFF_SECOND_FACTOR_ENROLLED = "staff.second_factor_enrol", _("Authenticator app set up")
+    STAFF_SECOND_FACTOR_FAILED = "staff.second_factor_fail", _("Wrong second-factor code")
+    STAFF_RECOVERY_CODE_USED = "staff.recovery_code_use", _("Recovery code used")
+    STAFF_RECOVERY_CODES_REGENERATED = "staff.recovery_codes_regenerate", _("New recovery codes made")
+    STAFF_SECOND_FACTOR_RESET = "staff.second_factor_reset", _("Second factor reset")
+    STAFF_SESSION_ENDED = "staff.session_end", _("Another session ended")
+    STAFF_REAUTHENTICATED = "staff.reauth", _("Password confirmed again")
+    STAFF_REAUTH_FAILED = "staff.reauth_fail", _("Wrong password when confirming again")
 
     # ops: the console
     JOB_RETRIED = "job.retry", _("Failed job retried")

@@ -71,7 +71,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_view(Capability.MANAGE_DECLARATION)
+@staff_view(Capability.MANAGE_DECLARATION, reauth=True)
 @require_POST
 def publish(request: HttpRequest) -> HttpResponse:
     def publish_draft() -> PolicyVersion:

@@ -254,7 +254,7 @@ def _not_ended(refused: EnquiryRefused) -> str:
     return _("Only a customer's relationship can end.")
 
 
-@staff_view(Capability.WORK_ENQUIRIES)
+@staff_view(Capability.WORK_ENQUIRIES, reauth=True)
 @require_http_methods(["GET", "HEAD", "POST"])
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     staff, enquiry = get_enquiry_for_staff(request, pk)

@@ -23,6 +23,23 @@ def staff_password_reset(*, to: str, language: str, name: str, link: str) -> Out
     return mail_queue(kind="staff_password_reset", to=to, language=language, context={"name": name, "link": link})
 
 
+def staff_recovery_code_used(*, to: str, language: str, name: str, left: int, link: str) -> OutboxMessage:
+    """A staff member's recovery code was used to sign in: if it was not them, they must act."""
+    return mail_queue(
+        kind="staff_recovery_code_used",
+        to=to,
+        language=language,
+        context={"name": name, "left": left, "link": link},
+    )
+
+
+def staff_second_factor_reset(*, to: str, language: str, name: str, by: str, link: str) -> OutboxMessage:
+    """A staff member's authenticator and recovery codes were reset (``by`` an administrator, or the operator)."""
+    return mail_queue(
+        kind="staff_second_factor_reset", to=to, language=language, context={"name": name, "by": by, "link": link}
+    )
+
+
 def staff_role_grant(
     *,
     to: str,

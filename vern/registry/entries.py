@@ -81,6 +81,9 @@ THIRD_PARTY: dict[str, tuple[Literal["not_personal", "staff_data"], str]] = {
     "auth.Group": ("not_personal", "Django's groups; vern's roles do not use them."),
     "contenttypes.ContentType": ("not_personal", "The names of the installed models."),
     "sessions.Session": ("staff_data", "Staff login sessions (the vern_session cookie)."),
+    "otp_totp.TOTPDevice": ("staff_data", "A staff member's authenticator app: its secret, for the second factor."),
+    "otp_static.StaticDevice": ("staff_data", "A staff member's set of recovery codes."),
+    "otp_static.StaticToken": ("staff_data", "One unused recovery code of a staff member."),
 }
 ERASURE_MODES = ("delete", "anonymise", "retain")
 # Settings that moved to the app's surface, with where they went.

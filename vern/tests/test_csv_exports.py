@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.analytics.models import DailyStat
 from vern.audit.services import Actor
 from vern.consent.services import consent_decide
@@ -57,7 +58,7 @@ def test_the_analytics_export(client, personas):
     today = timezone.localdate()
     for n, value in enumerate(SHOWN):
         DailyStat.objects.create(day=today, dimension="referrer", value=value, visits=n + 1, visitors=1)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.get(f"/en/staff/analytics/export.csv?range=custom&start={today}&end={today}")
     assert response.status_code == 200
     text = b"".join(response.streaming_content).decode()
@@ -82,7 +83,7 @@ def test_the_consent_proof_export(client, published, personas):
             previous=previous,
         ).choice
     assert previous is not None
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     text = client.get(f"/en/staff/consent/?id={previous.consent_id}&format=csv").content.decode()
     assert_safe(text, SHOWN)
     assert len(list(csv.DictReader(io.StringIO(text)))) == len(SHOWN)
@@ -113,7 +114,7 @@ def test_vern_ropa_format_csv(planted_record):
 
 def test_the_record_of_processing_download(client, personas, planted_record):
     planted, security = planted_record
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     response = client.get("/en/staff/declaration/record/?format=csv")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     text = response.content.decode()

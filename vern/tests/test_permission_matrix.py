@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from vern.accounts.models import PendingRoleGrant, User
+from vern.accounts.testing import staff_login
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
@@ -28,6 +29,13 @@ MATRIX: dict[str, set[str] | str] = {
     "accounts:logout": EVERYONE,
     "accounts:password_change": EVERYONE,
     "accounts:language": EVERYONE,
+    "accounts:enrol": EVERYONE,
+    "accounts:verify": EVERYONE,
+    "accounts:reauth": EVERYONE,
+    "accounts:security": EVERYONE,
+    "accounts:session_end": EVERYONE,
+    "accounts:recovery_codes": EVERYONE,
+    "accounts:person_second_factor_reset": {"admin"},
     "accounts:login": "public",
     "accounts:password_forgot": "public",
     "accounts:password_set": "public",
@@ -191,7 +199,7 @@ def test_p24_each_persona_gets_exactly_the_access_the_matrix_gives(name, client,
 
     for role in ("sales", "privacy_officer", "admin"):
         user = getattr(personas, role)
-        client.force_login(user)
+        staff_login(client, user)
         response = client.get(path)
         if role not in allowed:
             assert response.status_code == 403, f"{role} GET {path}"
@@ -217,9 +225,46 @@ def test_public_staff_pages_open_without_login(name, client, targets):
     assert "/staff/login/" not in response.get("Location", "")
 
 
+# The steps of signing in itself: the only staff pages a session answers before the second factor.
+SIGN_IN_STEPS = {"accounts:enrol", "accounts:verify", "accounts:logout"}
+
+
+def test_only_the_steps_of_signing_in_answer_before_the_second_factor():
+    exempt = {name for name, (_, view) in STAFF_URLS.items() if getattr(view, "vern_second_factor", True) is False}
+    assert exempt == SIGN_IN_STEPS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n, allowed in MATRIX.items() if allowed != "public"))
+def test_p18_a_session_with_the_password_only_gets_no_staff_page_or_api(name, client, personas, targets):
+    """The persona "password only, no second factor": every role, with and without an enrolled device."""
+    from vern.accounts.testing import staff_device
+
+    route, _ = STAFF_URLS[name]
+    path = _path_for(name, route, targets)
+    staff_device(personas.privacy_officer)  # enrolled: sent to type a code; the others: sent to set one up
+    for role in ("sales", "privacy_officer", "admin"):
+        user = getattr(personas, role)
+        client.force_login(user)  # the password step only
+        for method in (client.get, client.post):
+            response = method(path)
+            if name in SIGN_IN_STEPS:
+                assert response.status_code in (200, 302, 303, 400, 405), f"{role} {method.__name__} {path}"
+                if name != "accounts:logout":  # logging out rightly ends on the login page
+                    assert "/staff/login/" not in response.get("Location", "")
+                continue
+            assert response.status_code == 303, f"{role} {method.__name__} {path}: {response.status_code}"
+            step = "/staff/second-factor/" if role == "privacy_officer" else "/staff/second-factor/setup/"
+            assert response["Location"].startswith(step + "?next="), response["Location"]
+        if name not in SIGN_IN_STEPS:
+            api = client.get(path, HTTP_ACCEPT="application/json")
+            assert api.status_code == 403 and api.json()["error"] == "second_factor_required"
+        client.logout()
+
+
 @pytest.mark.django_db
 def test_staff_pages_are_never_cached(client, personas):
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     response = client.get("/staff/people/")
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]

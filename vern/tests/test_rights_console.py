@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from vern.accounts.testing import browser_second_factor, staff_login
 from vern.audit.models import Entry
 from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
@@ -95,7 +96,7 @@ def test_the_queue_lists_open_requests_by_due_date_with_days_left_and_says_overd
     later = registered(officer, ["erasure"], days_ago=3, email="per@example.no")
     late = registered(officer, ["erasure"], days_ago=40, email="ola@example.no")
     waiting = registered(officer, ["erasure"], checked=False, email="eva@example.no")
-    client.force_login(officer)
+    staff_login(client, officer)
 
     html = page(client, BASE)
 
@@ -117,7 +118,7 @@ def test_the_queue_lists_open_requests_by_due_date_with_days_left_and_says_overd
 def test_sales_and_administrators_get_403_on_every_page_of_the_console(client, published, personas, role, pattern):
     request = registered(personas.privacy_officer, ["erasure", "access"])
     path = "/" + str(pattern.pattern).replace("<int:pk>", str(request.pk)).replace("<str:kind>", "access")
-    client.force_login(getattr(personas, role))
+    staff_login(client, getattr(personas, role))
     assert client.get(BASE + path.lstrip("/")).status_code == 403
     assert client.post(BASE + path.lstrip("/")).status_code == 403
     assert not Entry.objects.filter(action="rights.viewed").exists()
@@ -127,7 +128,7 @@ def test_sales_and_administrators_get_403_on_every_page_of_the_console(client, p
 
 
 def test_registering_the_same_form_twice_makes_one_request(client, published, personas):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     form = client.get(BASE + "new/").content.decode()
     nonce = re.search(r'name="nonce" value="([^"]+)"', form).group(1)
     fields = {
@@ -145,7 +146,7 @@ def test_registering_the_same_form_twice_makes_one_request(client, published, pe
 
 
 def test_P16_a_request_by_telephone_last_week_is_due_counted_from_the_day_it_came(client, published, personas):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     received = timezone.now() - dt.timedelta(days=7)
     response = client.post(
         BASE + "new/",
@@ -186,7 +187,7 @@ def test_P16_a_request_by_telephone_last_week_is_due_counted_from_the_day_it_cam
     ],
 )
 def test_registering_refuses_in_words_and_stores_nothing(client, published, personas, fields, message):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     form = {
         "channel": "letter",
         "received_at": local(timezone.now() - dt.timedelta(days=1)),
@@ -203,7 +204,7 @@ def test_registering_refuses_in_words_and_stores_nothing(client, published, pers
 
 
 def test_a_registered_request_without_a_checked_identity_sends_the_confirmation_link(client, published, personas):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     form = {
         "channel": "email",
         "received_at": local(timezone.now() - dt.timedelta(hours=3)),
@@ -223,7 +224,7 @@ def test_a_registered_request_without_a_checked_identity_sends_the_confirmation_
 
 def test_the_detail_page_shows_the_person_and_the_timeline_and_every_look_is_audited(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure", "rectification"], details="Slett alt om meg.")
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     html = page(client, url("detail", request))
 
@@ -244,7 +245,7 @@ def test_discovery_lists_every_registered_model_and_says_what_an_unverified_phon
     request = registered(personas.privacy_officer, ["access"], checked=False, phone="41 23 45 67")
     # Confirmed by the link: the phone number is given but nobody has checked it.
     Request.objects.filter(pk=request.pk).update(status=Request.Status.CONFIRMED, verified_at=timezone.now())
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     html = page(client, url("detail", request))
 
@@ -263,7 +264,7 @@ def test_start_assign_and_note_work_through_the_console(client, published, perso
     request = registered(personas.privacy_officer, ["erasure"])
     other = personas.privacy_officer.__class__.objects.create_user(email="ola@example.com", password=None, name="Ola")
     other.role_grants.create(role="privacy_officer")
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     assert "Start work" in page(client, url("detail", request))
     assert "Work on the request has started." in shown_after(client, client.post(url("start", request)))
@@ -292,7 +293,7 @@ def test_start_assign_and_note_work_through_the_console(client, published, perso
 
 def test_an_extension_before_the_due_date_tells_the_person_the_date_and_the_reasons(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure"])
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     html = page(client, url("detail", request))
     latest = deadlines.latest_extension(request.due_on)
     assert "Extend the deadline" in html and f'max="{latest.isoformat()}"' in html
@@ -315,7 +316,7 @@ def test_an_extension_before_the_due_date_tells_the_person_the_date_and_the_reas
 
 def test_an_extension_after_the_due_date_is_refused_and_the_page_says_why(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure"], days_ago=40)
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     html = page(client, url("detail", request))
     assert "Extend the deadline" not in html and "can no longer be extended" in html
     until = deadlines.latest_extension(request.due_on)
@@ -331,7 +332,7 @@ def test_an_extension_after_the_due_date_is_refused_and_the_page_says_why(client
 
 def test_refusing_without_a_justification_shows_the_error_and_changes_nothing(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure"])
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     html = page(client, url("refuse", request))
     assert "Manifestly unfounded" in html and "Refuse and tell the person" in html
     response = client.post(url("refuse", request), {"ground": "unfounded", "justification": ""})
@@ -351,7 +352,7 @@ def test_refusing_without_a_justification_shows_the_error_and_changes_nothing(cl
 
 def test_answering_closes_the_request_and_queues_the_answer(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure"])
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     html = page(client, url("answer", request))
     assert "Send the answer and close" in html and EMAIL in html
     assert Entry.objects.filter(action="rights.viewed", data={"page": "answer"}).exists()
@@ -366,7 +367,7 @@ def test_answering_closes_the_request_and_queues_the_answer(client, published, p
 def test_a_closed_request_offers_no_step_and_a_step_sent_anyway_is_refused_in_words(client, published, personas):
     request = registered(personas.privacy_officer, ["erasure", "objection"])
     workflow.request_answer(request=request, staff=personas.privacy_officer, message="")
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     html = page(client, url("detail", request))
     for button in ("Start work", "Answer…", "Refuse…", "Assign to me", "Erasure: preview", "Decide on the objection"):
         assert button not in html, button
@@ -383,7 +384,7 @@ def test_a_closed_request_offers_no_step_and_a_step_sent_anyway_is_refused_in_wo
 def test_the_erasure_preview_lists_the_models_and_carrying_it_out_shows_the_receipt(client, published, personas):
     enquiry = enquiry_of(personas.sales)
     request = registered(personas.privacy_officer, ["erasure"])
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     html = page(client, url("erasure", request))
     assert "Erasure: what will happen" in html
@@ -417,7 +418,7 @@ def test_the_erasure_preview_lists_the_models_and_carrying_it_out_shows_the_rece
 def test_a_record_is_corrected_through_the_console_and_the_recipients_to_tell_are_shown(client, published, personas):
     enquiry = enquiry_of(personas.sales)
     request = registered(personas.privacy_officer, ["rectification"])
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     html = page(client, url("rectify", request))
     assert f"?record=enquiries.Enquiry:{enquiry.pk}" in html
@@ -439,7 +440,7 @@ def test_a_record_is_corrected_through_the_console_and_the_recipients_to_tell_ar
 
 def test_an_objection_overridden_needs_grounds_and_an_upheld_one_is_recorded(client, published, personas):
     request = registered(personas.privacy_officer, ["objection"])
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     assert "Decide on the objection" in page(client, url("detail", request))
     response = client.post(url("objection", request), {"decision": "overridden", "grounds": ""})
     assert response.status_code == 400 and "compelling legitimate grounds" in response.content.decode()
@@ -454,7 +455,7 @@ def test_an_objection_overridden_needs_grounds_and_an_upheld_one_is_recorded(cli
 def test_the_end_of_a_restriction_is_announced_to_the_person_first(client, published, personas):
     request = registered(personas.privacy_officer, ["restriction"])
     restriction = Restriction.objects.get(subject_key=email_index(EMAIL))
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     assert "In force since" in page(client, url("restriction", request))
     today = timezone.localdate()
     response = client.post(url("restriction", request), {"lift_on": today.isoformat()})
@@ -470,7 +471,7 @@ def test_the_end_of_a_restriction_is_announced_to_the_person_first(client, publi
 def test_the_download_link_can_be_sent_again_and_only_for_a_package_the_request_asks_for(client, published, personas):
     request = registered(personas.privacy_officer, ["access"])
     assert Download.objects.filter(request=request).count() == 1  # offered when it was confirmed
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     assert "Send a new access link" in page(client, url("detail", request))
     html = shown_after(client, client.post(url("package", request, kind="access")))
     assert "A new download link has been sent" in html
@@ -520,6 +521,7 @@ def test_the_console_reads_well_at_desktop_and_phone_widths_and_passes_axe(brows
     page_.get_by_label("Email address").fill("pia@example.com")
     page_.get_by_label("Password").fill(password)
     page_.get_by_role("button", name="Log in").click()
+    browser_second_factor(page_, "pia@example.com")
     page_.wait_for_url(page_.base + "/en/staff/")
     for path, name in ((BASE, "queue"), (f"{BASE}{shown.pk}/", "detail"), (f"{BASE}{shown.pk}/erasure/", "erasure")):
         page_.goto(page_.base + path)

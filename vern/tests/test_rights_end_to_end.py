@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.test import Client
 
+from vern.accounts.testing import staff_login
 from vern.consent.models import ConsentEvent
 from vern.enquiries.tests.helpers import send
 from vern.jobs.worker import Worker
@@ -93,7 +94,7 @@ def test_P15_P23_a_visitor_gets_a_copy_of_everything_then_has_it_erased_everywhe
     visitor.post("/privacy/requests/", {"rights": ["erasure"], "email": EMAIL, "phone": PHONE})
     erasure = confirm(visitor, smtp_server)
     officer = Client()
-    officer.force_login(personas.privacy_officer)
+    staff_login(officer, personas.privacy_officer)
     officer.post(f"/staff/requests/{erasure.pk}/phone/")
     preview = officer.get(f"/staff/requests/{erasure.pk}/erasure/")
     assert preview.status_code == 200

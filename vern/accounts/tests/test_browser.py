@@ -9,6 +9,7 @@ import pytest
 
 from conftest import screenshot
 from vern.accounts.services import staff_create, staff_set_roles
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,6 +33,7 @@ def test_a_second_administrator_sees_the_waiting_role_and_approves_it(browser_pa
     page.get_by_label("Email address").fill("bea@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "bea@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.get_by_role("link", name="Staff accounts").first.click()
     for width, size in WIDTHS.items():

@@ -8,6 +8,7 @@ import pytest
 
 from vern.accounts import services
 from vern.accounts.models import User
+from vern.accounts.testing import staff_login, totp_code
 from vern.audit.services import Actor
 
 pytestmark = pytest.mark.django_db
@@ -26,15 +27,27 @@ def erik(db) -> User:
     )
 
 
-def test_an_english_account_lands_in_the_english_console_from_the_norwegian_login_page(client, erik):
-    response = client.post("/staff/login/", {"email": "erik@example.com", "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/en/staff/"
-    response = client.post(
-        "/staff/login/?next=/staff/audit/%3Fpage%3D1", {"email": "erik@example.com", "password": PASSWORD}
-    )
-    assert response["Location"] == "/en/staff/audit/?page=1"
+def sign_in(client, email: str, login_path: str = "/staff/login/") -> tuple[str, str]:
+    """Password, then the code of the account's authenticator app; returns where the sign-in ends."""
+    from vern.accounts.testing import staff_device
 
-    page = client.get(response["Location"])
+    device = staff_device(User.objects.get(email=email))
+    response = client.post(login_path, {"email": email, "password": PASSWORD})
+    assert response.status_code == 302, response
+    code_page = response["Location"]
+    response = client.post(code_page, {"code": totp_code(device)})
+    assert response.status_code in (302, 303), response
+    return code_page, response["Location"]
+
+
+def test_an_english_account_lands_in_the_english_console_from_the_norwegian_login_page(client, erik):
+    code_page, landing = sign_in(client, "erik@example.com")
+    assert code_page.startswith("/en/staff/second-factor/") and landing == "/en/staff/"
+    client.logout()
+    code_page, landing = sign_in(client, "erik@example.com", "/staff/login/?next=/staff/audit/%3Fpage%3D1")
+    assert landing == "/en/staff/audit/?page=1"
+
+    page = client.get(landing)
     assert page.status_code == 200
     html = page.content.decode()
     assert '<html lang="en">' in html and "Audit log" in html
@@ -47,13 +60,13 @@ def test_an_english_account_lands_in_the_english_console_from_the_norwegian_logi
 
 def test_a_norwegian_account_lands_in_the_norwegian_console(client, erik):
     services.staff_create(email="kari@example.com", name="Kari", roles=["admin"], password=PASSWORD, actor=Actor.cli())
-    response = client.post("/en/staff/login/", {"email": "kari@example.com", "password": PASSWORD})
-    assert response["Location"] == "/staff/"
+    code_page, landing = sign_in(client, "kari@example.com", "/en/staff/login/")
+    assert code_page.startswith("/staff/second-factor/") and landing == "/staff/"
     assert '<html lang="nb">' in client.get("/staff/").content.decode()
 
 
 def test_the_language_switch_changes_the_account_and_shows_the_same_page(client, erik):
-    client.force_login(erik)
+    staff_login(client, erik)
     response = client.post("/en/staff/language/", {"language": "nb", "next": "/en/staff/audit/"})
     assert response.status_code == 302 and response["Location"] == "/staff/audit/"
     erik.refresh_from_db()
@@ -62,11 +75,11 @@ def test_the_language_switch_changes_the_account_and_shows_the_same_page(client,
     assert norwegian.status_code == 200 and "Revisjonslogg" in norwegian.content.decode()
     # The next sign-in lands in Norwegian.
     client.logout()
-    assert client.post("/en/staff/login/", {"email": "erik@example.com", "password": PASSWORD})["Location"] == "/staff/"
+    assert sign_in(client, "erik@example.com", "/en/staff/login/")[1] == "/staff/"
 
 
 def test_the_switch_refuses_an_unknown_language_and_a_foreign_next_and_changes_nothing(client, erik):
-    client.force_login(erik)
+    staff_login(client, erik)
     refused = client.post("/en/staff/language/", {"language": "de", "next": "/en/staff/"})
     assert refused.status_code == 400
     erik.refresh_from_db()
@@ -82,7 +95,7 @@ def test_the_switch_needs_a_signed_in_staff_member(client, db):
 
 def test_a_403_in_the_console_names_the_role_that_opens_the_page_and_who_holds_it(client, personas):
     """Issue 21: the 403 page used the public layout and told an administrator to "ask an administrator"."""
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.get("/en/staff/requests/")
     assert response.status_code == 403
     html = response.content.decode()
@@ -91,7 +104,7 @@ def test_a_403_in_the_console_names_the_role_that_opens_the_page_and_who_holds_i
     assert "<li>Pia Personvern</li>" in html
     assert "Dag Deaktivert" not in html  # who has left holds nothing
 
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     norwegian = client.get("/staff/enquiries/")
     assert norwegian.status_code == 403
     text = norwegian.content.decode()

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from vern.accounts import services
+from vern.accounts.testing import staff_device, staff_login, totp_code
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.mail.models import OutboxMessage
@@ -36,8 +37,13 @@ def test_the_staff_console_sends_a_visitor_to_the_login_page(client, db):
     assert response["Location"] == "/staff/login/?next=/staff/"
 
 
-def test_staff_log_in_with_email_and_password_and_land_on_the_console(client, ola):
+def test_staff_log_in_with_email_password_and_code_and_land_on_the_console(client, ola):
+    device = staff_device(ola)
     response = client.post("/staff/login/", {"email": "OLA@example.com", "password": STRONG})
+    assert response.status_code == 302 and response["Location"] == "/staff/second-factor/"
+    assert client.get("/staff/").status_code == 303  # the password alone opens nothing
+    assert not Entry.objects.filter(action="staff.login", actor_id=ola.pk).exists()
+    response = client.post("/staff/second-factor/", {"code": totp_code(device)})
     assert response.status_code == 302 and response["Location"] == "/staff/"
     home = client.get("/staff/")
     assert home.status_code == 200
@@ -71,7 +77,9 @@ def test_p24_guessing_passwords_is_stopped_after_a_few_tries(client, ola):
 
 def test_login_redirects_only_to_this_site(client, ola):
     response = client.post("/staff/login/?next=https://evil.example/", {"email": "ola@example.com", "password": STRONG})
-    assert response["Location"] == "/staff/"
+    assert response["Location"] == "/staff/second-factor/setup/"
+    code = client.post("/staff/second-factor/setup/?next=https://evil.example/", {"code": "000000"})
+    assert code.status_code == 400 and "evil.example" not in code.content.decode()
 
 
 def test_a_deactivated_account_cannot_log_in(client, personas):
@@ -82,7 +90,7 @@ def test_a_deactivated_account_cannot_log_in(client, personas):
 
 
 def test_logging_out_ends_the_session(client, ola):
-    client.force_login(ola)
+    staff_login(client, ola)
     assert client.get("/staff/logout/").status_code == 405
     response = client.post("/staff/logout/")
     assert response.status_code == 302
@@ -119,7 +127,7 @@ def test_mismatched_new_passwords_are_refused_next_to_the_field(client, ola):
 
 
 def test_staff_can_change_their_own_password(client, ola):
-    client.force_login(ola)
+    staff_login(client, ola)
     response = client.post(
         reverse("accounts:password_change"),
         {

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from vern.accounts import services
 from vern.accounts.models import PendingRoleGrant, RoleGrant, User
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.mail.services import outbox_deliver_due
@@ -26,7 +27,7 @@ def actions() -> list[str]:
 
 def test_an_administrator_cannot_change_their_own_roles(client, personas):
     alice = personas.admin
-    client.force_login(alice)
+    staff_login(client, alice)
     page = client.get(f"/staff/people/{alice.pk}/").content.decode()
     assert f'action="/staff/people/{alice.pk}/roles/"' not in page
     assert "Ingen kan endre sine egne roller" in page
@@ -48,7 +49,7 @@ def test_the_privacy_officer_role_takes_effect_only_when_a_second_administrator_
     bea = admin("bea@example.com", "Bea Berg", language="en")
     dora = admin("dora@example.com", "Dora Drift")
 
-    client.force_login(alice)
+    staff_login(client, alice)
     response = client.post(f"/staff/people/{dora.pk}/roles/", {"roles": ["admin", "privacy_officer"]})
     assert response.status_code == 303
     message = client.get(response["Location"]).content.decode()
@@ -58,7 +59,7 @@ def test_the_privacy_officer_role_takes_effect_only_when_a_second_administrator_
     assert User.objects.get(pk=dora.pk).roles == {"admin"}
 
     # Not yet: Dora still cannot open the enquiry inbox.
-    client.force_login(dora)
+    staff_login(client, dora)
     assert client.get("/staff/enquiries/").status_code == 403
 
     # Neither the one who asked nor the one who gets the role may approve it.
@@ -67,7 +68,7 @@ def test_the_privacy_officer_role_takes_effect_only_when_a_second_administrator_
         dora: "Ingen kan endre sine egne roller",
     }
     for who in (alice, dora):
-        client.force_login(who)
+        staff_login(client, who)
         page = client.get("/staff/people/").content.decode()
         assert "Dora Drift som Personvernansvarlig" in page
         assert f'action="/staff/people/grants/{grant.pk}/"' not in page
@@ -76,18 +77,18 @@ def test_the_privacy_officer_role_takes_effect_only_when_a_second_administrator_
         assert reasons[who] in client.get(response["Location"]).content.decode()
         assert PendingRoleGrant.objects.filter(pk=grant.pk).exists()
         assert User.objects.get(pk=dora.pk).roles == {"admin"}
-    client.force_login(dora)
+    staff_login(client, dora)
     assert client.get("/staff/enquiries/").status_code == 403
 
     # Bea, a second administrator, sees the buttons and approves.
-    client.force_login(bea)
+    staff_login(client, bea)
     page = client.get("/staff/people/").content.decode()
     assert f'action="/staff/people/grants/{grant.pk}/"' in page
     response = client.post(f"/staff/people/grants/{grant.pk}/", {"decision": "approve"})
     assert response.status_code == 303
     assert not PendingRoleGrant.objects.exists()
     assert User.objects.get(pk=dora.pk).roles == {"admin", "privacy_officer"}
-    client.force_login(dora)
+    staff_login(client, dora)
     assert client.get("/staff/enquiries/").status_code == 200
 
     assert [a for a in actions() if a.startswith("staff.")] == [
@@ -124,16 +125,16 @@ def test_a_declined_role_leaves_the_roles_as_they_were(client, personas, smtp_se
     alice = personas.admin
     bea = admin("bea@example.com", "Bea Berg")
     sam = personas.sales
-    client.force_login(alice)
+    staff_login(client, alice)
     client.post(f"/staff/people/{sam.pk}/roles/", {"roles": ["sales", "admin"]})
     grant = PendingRoleGrant.objects.get(user=sam, role="admin")
 
-    client.force_login(bea)
+    staff_login(client, bea)
     response = client.post(f"/staff/people/grants/{grant.pk}/", {"decision": "decline"})
     assert "Rollen er avslått." in client.get(response["Location"]).content.decode()
     assert User.objects.get(pk=sam.pk).roles == {"sales"}
     assert not PendingRoleGrant.objects.exists()
-    client.force_login(sam)
+    staff_login(client, sam)
     assert client.get("/staff/people/").status_code == 403
     declined = Entry.objects.get(action="staff.role_grant_decline")
     assert declined.actor_id == bea.pk and declined.data["role"] == "admin"
@@ -151,7 +152,7 @@ def test_a_declined_role_leaves_the_roles_as_they_were(client, personas, smtp_se
 
 def test_removing_roles_and_granting_sales_take_effect_at_once(client, personas):
     bea = admin("bea@example.com", "Bea Berg")
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     client.post(f"/staff/people/{bea.pk}/roles/", {"roles": ["sales"]})
     assert User.objects.get(pk=bea.pk).roles == {"sales"}
     client.post(f"/staff/people/{personas.privacy_officer.pk}/roles/", {"roles": ["sales"]})
@@ -161,7 +162,7 @@ def test_removing_roles_and_granting_sales_take_effect_at_once(client, personas)
 
 def test_with_one_administrator_the_grant_waits_and_the_operator_can_grant_it_on_the_server(client, personas):
     pia = personas.privacy_officer
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     response = client.post(f"/staff/people/{pia.pk}/roles/", {"roles": ["privacy_officer", "admin"]})
     page = client.get(response["Location"]).content.decode()
     assert "Ingen annen administrator kan godkjenne det ennå" in page and "vern staff roles" in page
@@ -188,7 +189,7 @@ def test_two_administrators_approving_at_once_grant_the_role_once(personas):
 
 
 def test_a_new_account_gets_a_powerful_role_only_through_a_second_administrator(client, personas):
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     client.post(
         "/staff/people/new/",
         {"name": "Nina", "email": "nina@example.com", "language": "nb", "roles": ["privacy_officer", "admin", "sales"]},

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.analytics import capture
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Dropped, Hit
@@ -208,7 +209,7 @@ def test_pages_carry_the_beacon_and_the_staff_console_does_not(client, personas,
     page = client.get("/en/").content.decode()
     assert 'data-endpoint="/api/analytics/event"' in page
     assert '<noscript><img class="analytics-pixel" src="/api/analytics/pixel.gif?u=%2Fen%2F' in page
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     assert "beacon.js" not in client.get("/en/staff/").content.decode()
 
 

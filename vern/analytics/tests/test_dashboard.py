@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from vern.accounts.testing import browser_second_factor, staff_login
 from vern.analytics import selectors
 from vern.analytics.forms import preset_period
 from vern.analytics.models import DailyStat, Dropped
@@ -75,7 +76,7 @@ def test_totals_add_up_the_days_and_compare_with_the_period_before(two_periods):
 
 
 def test_staff_read_the_totals_in_english_and_in_bokmal(client, personas, two_periods):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     page = text(client.get("/en/staff/analytics/?start=2026-05-11&end=2026-05-20"))
     assert "11 May 2026 – 20 May 2026" in page and "compared with 1 May 2026 – 10 May 2026" in page
     assert "Page views 12,000 ▲ +50% from 8,000" in page
@@ -91,7 +92,7 @@ def test_staff_read_the_totals_in_english_and_in_bokmal(client, personas, two_pe
 
 def test_the_previous_period_without_data_is_said_plainly(client, personas):
     stat(may(20), visitors=3, visits=4, pageviews=5, bounces=1, duration_ms=4000)
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     page = text(client.get("/en/staff/analytics/?range=7d"))
     assert "Visitors 3 nothing to compare with" in page
 
@@ -105,7 +106,7 @@ def test_the_chart_shows_every_day_with_missing_days_as_zero(client, personas):
         (19, 0),
         (20, 80),
     ]
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.get("/en/staff/analytics/?range=7d")
     html = response.content.decode()
     assert 'role="img"' in html and '<title id="chart-title">Visitors and page views per day</title>' in html
@@ -139,7 +140,7 @@ def test_top_lists_sum_the_days_and_rank_pages_by_views_and_the_rest_by_visits(c
     assert len(browsers.rows) == 10 and browsers.rows[0].value == "Browser 00" and browsers.more == 2
     assert board.top["device"].rows[0].share == pytest.approx(70)
 
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     page = text(client.get("/en/staff/analytics/?range=7d"))
     top_pages = page.split("Top pages")[1].split("Entry pages")[0]
     assert top_pages.index("/pricing/") < top_pages.index(" / ")
@@ -151,7 +152,7 @@ def test_top_lists_sum_the_days_and_rank_pages_by_views_and_the_rest_by_visits(c
 
 def test_a_period_without_visits_shows_the_empty_state(client, personas):
     stat(may(1), visitors=5, visits=5, pageviews=5)  # outside the period
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     page = text(client.get("/en/staff/analytics/?range=7d"))
     assert "No visits in this period" in page
     assert "No visits were counted from 14 May 2026 to 20 May 2026." in page
@@ -165,7 +166,7 @@ def test_what_was_not_counted_is_shown_per_reason_and_per_bot(client, personas):
     Dropped.objects.create(day=may(20), reason="bot", agent="GPTBot", count=40)
     Dropped.objects.create(day=may(20), reason="rate", count=7)
     Dropped.objects.create(day=may(1), reason="invalid", count=99)  # outside the period
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     page = text(client.get("/en/staff/analytics/?range=7d"))
     assert "Bot or crawler 1,540" in page and "Too many from one network 7" in page
     assert "In all 1,547" in page and "Malformed" not in page
@@ -188,7 +189,7 @@ def test_the_presets_end_today_and_last_month_is_the_whole_month(client, persona
     assert preset_period("month", TODAY) == Period(may(1), may(20))
     assert preset_period("last-month", TODAY) == Period(dt.date(2026, 4, 1), dt.date(2026, 4, 30))
     assert preset_period("last-month", dt.date(2026, 1, 5)) == Period(dt.date(2025, 12, 1), dt.date(2025, 12, 31))
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     page = client.get("/en/staff/analytics/?range=last-month").content.decode()
     assert 'href="?range=last-month" aria-current="page"' in page
     assert "1 April 2026 – 30 April 2026" in page and "compared with 2 March 2026 – 31 March 2026" in page
@@ -209,7 +210,7 @@ def test_the_presets_end_today_and_last_month_is_the_whole_month(client, persona
     ],
 )
 def test_a_bad_period_is_explained_and_the_last_30_days_are_shown(client, personas, query, message):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.get(f"/en/staff/analytics/?{query}")
     assert response.status_code == 200
     page = text(response)
@@ -219,7 +220,7 @@ def test_a_bad_period_is_explained_and_the_last_30_days_are_shown(client, person
 
 
 def test_a_bad_period_is_explained_in_bokmal(client, personas):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     page = text(client.get("/staff/analytics/?start=2026-05-10&end=2026-05-01"))
     assert "Den perioden kan ikke vises." in page
     assert "Første dag er etter siste dag. Bytt dem om og prøv igjen." in page
@@ -235,7 +236,7 @@ def test_the_csv_has_every_aggregate_of_the_period_with_formulas_defused(client,
     stat(may(20), "os", "@SUM(A1)", visits=1, visitors=1)
     stat(may(20), "entry", "+/x", visits=1, visitors=1)
     stat(may(1), visitors=100)  # outside the period
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     response = client.get("/en/staff/analytics/export.csv?range=custom&start=2026-05-14&end=2026-05-20")
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -254,7 +255,7 @@ def test_the_csv_has_every_aggregate_of_the_period_with_formulas_defused(client,
 
 
 def test_the_export_refuses_a_bad_period_instead_of_exporting_another(client, personas):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.get("/en/staff/analytics/export.csv?start=2026-05-10&end=2026-05-01")
     assert response.status_code == 400 and "The first day is after the last day" in response.content.decode()
 
@@ -263,10 +264,10 @@ def test_sales_and_the_privacy_officer_find_it_and_the_administrator_does_not(cl
     stat(may(18), visitors=17, visits=20, pageviews=30)
     stat(dt.date(2026, 5, 13), visitors=1000, visits=1000, pageviews=1000)  # eight days ago: not on the tile
     for persona in (personas.sales, personas.privacy_officer):
-        client.force_login(persona)
+        staff_login(client, persona)
         assert 'href="/en/staff/analytics/"' in client.get("/en/staff/").content.decode()
         assert selectors.console_tiles(persona)[0].count == 17
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     assert "/staff/analytics/" not in client.get("/en/staff/").content.decode()
     assert selectors.console_tiles(personas.admin) == []
     assert client.get("/en/staff/analytics/").status_code == 403
@@ -297,6 +298,7 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
     page.get_by_label("Email address").fill("sam@example.com")
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "sam@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.get_by_role("link", name="Analytics").first.click()
     page.get_by_role("link", name="Last 7 days").click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from vern.accounts.testing import staff_login
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import LogEvent
 
@@ -38,7 +39,7 @@ def test_a_failed_staff_login_is_logged_without_the_address_tried(personas):
 
 def test_refused_access_and_rate_limits_are_logged_with_their_route(personas):
     sales = visitor()
-    sales.force_login(personas.sales)
+    staff_login(sales, personas.sales)
     assert sales.get("/en/staff/retention/").status_code == 403
     for _ in range(31):
         response = visitor().post("/en/staff/login/", {"email": "x@example.no", "password": "guess guess guess"})

@@ -8,6 +8,7 @@ import axe_playwright_python
 import pytest
 
 from conftest import VIEWPORTS, screenshot
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 from vern.consent.models import ConsentEvent
 from vern.declaration.services import declaration_publish
@@ -342,6 +343,7 @@ def test_p8_p13_every_cookie_the_site_really_sets_is_declared_with_its_real_life
     page.get_by_label("E-postadresse").fill("ada@example.com")
     page.get_by_label("Passord").fill("correct horse battery staple 42")
     page.get_by_role("button", name="Logg inn").click()
+    browser_second_factor(page, "ada@example.com")
     page.wait_for_url(page.base + "/staff/")
     now = clock.time()
     for cookie in page.context.cookies():

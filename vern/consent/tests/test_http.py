@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.template import Context, RequestContext, Template, TemplateSyntaxError
 from django.test import Client, RequestFactory
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.consent.choice import COOKIE_NAME, Choice
@@ -318,7 +319,7 @@ def test_p13_the_cookies_vern_sets_are_declared_with_their_real_lifetimes(settin
 def test_staff_find_the_proof_by_consent_id_and_export_it(client, published, personas):
     post_choice(Client(), form("custom", categories=["statistics"]))
     event = ConsentEvent.objects.get()
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     page = client.get(f"/en/staff/consent/?id={event.consent_id}").content.decode()
     assert "1 event" in page and "statistics" in page
     exported = client.get(f"/staff/consent/?id={event.consent_id}&format=json").json()
@@ -502,7 +503,7 @@ def test_the_config_is_never_kept_by_a_shared_cache(client, published):
 def test_a_spreadsheet_opening_the_export_runs_no_formula(client, published, personas):
     post_choice(Client(), form("reject_all", next_path="/=HYPERLINK(1)"))
     event = ConsentEvent.objects.get()
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     csv_text = client.get(f"/staff/consent/?id={event.consent_id}&format=csv").content.decode()
     assert ",/=HYPERLINK(1)," in csv_text  # starts with "/", so nothing to escape
     from vern.lib.csvsafe import safe_cell

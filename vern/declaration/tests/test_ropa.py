@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from vern.accounts.testing import staff_login
 from vern.registry.entries import entries
 from vern.testing import run_vern, vern_env
 
@@ -44,7 +45,7 @@ def test_vern_ropa_gives_every_art_30_field_in_json_csv_and_markdown(default_sou
 
 @pytest.mark.django_db
 def test_every_registered_model_appears_under_its_purpose_in_the_record(client, personas, published):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     record = client.get("/en/staff/declaration/record/?format=json").json()
     stored = {label for activity in record["activities"] for label in activity["stored_in"]}
     assert stored == {entry.label for entry in entries()}

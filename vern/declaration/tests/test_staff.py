@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vern.accounts.testing import staff_login
 from vern.declaration.models import PolicyVersion
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ def test_the_officer_sees_a_broken_draft_with_its_lines_and_cannot_publish_it(
     draft = tmp_path / "draft.yaml"
     draft.write_text(default_source.replace("    legal_bases: [a]\n", "    legal_bases: [consent]\n", 1))
     settings.VERN_DECLARATION = draft
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     page = client.get("/en/staff/declaration/").content.decode()
     assert "The draft has 1 problem and cannot be published" in page
     assert "purposes[3].legal_bases[0] (line" in page
@@ -31,7 +32,7 @@ def test_the_officer_sees_the_change_a_draft_would_make_and_publishes_it(
     draft = tmp_path / "draft.yaml"
     draft.write_text(default_source.replace("support@kaukus.no", "personvern@kaukus.no"))
     settings.VERN_DECLARATION = draft
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     page = client.get("/en/staff/declaration/").content.decode()
     assert "<del>-  email: support@kaukus.no</del>" in page
     assert "<ins>+  email: personvern@kaukus.no</ins>" in page
@@ -48,7 +49,7 @@ def test_publishing_a_draft_the_same_as_the_published_version_says_so_as_informa
     draft = tmp_path / "draft.yaml"
     draft.write_text(default_source)
     settings.VERN_DECLARATION = draft
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     response = client.post("/en/staff/declaration/publish/", {"note": "again"}, follow=True)
     page = response.content.decode()
     assert '<div class="notice notice--info" role="status"><p>The draft is the same' in page

@@ -10,6 +10,7 @@ from django.core.cache import cache
 
 from conftest import VIEWPORTS, screenshot
 from vern.accounts.services import staff_create
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 from vern.enquiries import tokens
@@ -168,6 +169,7 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
         page.get_by_label("Email address").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        browser_second_factor(page, email)
         page.wait_for_url(page.base + "/en/staff/")
 
     log_in("ada@example.com")

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import formats, timezone, translation
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.enquiries import tokens
 from vern.enquiries.models import ContactLog, Enquiry, SearchTerm
@@ -52,7 +53,7 @@ def names_listed(html: str) -> list[str]:
 
 
 def test_p3_staff_register_an_enquiry_that_came_by_telephone_with_its_channel(client, published, personas):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     received = timezone.now() - dt.timedelta(days=2)
     form = register_form(
         channel="phone",
@@ -88,7 +89,7 @@ def test_p3_staff_register_an_enquiry_that_came_by_telephone_with_its_channel(cl
     ],
 )
 def test_registering_refuses_what_would_break_the_record_and_says_why(client, published, personas, fields, message):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     form = register_form(channel="email", kind="contact", name="X", organisation="Y", language="nb")
     response = client.post("/en/staff/enquiries/new/", {**form, **fields})
     assert response.status_code == 400
@@ -97,7 +98,7 @@ def test_registering_refuses_what_would_break_the_record_and_says_why(client, pu
 
 
 def test_a_registered_enquiry_can_get_the_acknowledgement_with_the_privacy_notice(client, published, personas):
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     form = register_form(
         channel="email", kind="contact", name="Eva", organisation="Z", email="eva@example.no", language="en"
     )
@@ -111,7 +112,7 @@ def test_a_registered_enquiry_can_get_the_acknowledgement_with_the_privacy_notic
 def test_the_inbox_lists_newest_first_with_each_deletion_date(client, published, personas):
     older = make(personas.sales, name="Eldre Eriksen", received_at=timezone.now() - dt.timedelta(days=40))
     newer = make(personas.sales, name="Nyere Nilsen", email="nyere@example.no")
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     html = client.get("/staff/enquiries/").content.decode()
     assert names_listed(html) == ["Nyere Nilsen", "Eldre Eriksen"]
     deletion = timezone.localtime(older.last_contact_at).date().replace(year=older.last_contact_at.year + 2)
@@ -139,7 +140,7 @@ def test_search_finds_by_word_start_email_or_phone_without_reading_plain_text(
 ):
     make(personas.sales)
     make(personas.sales, name="Nora Vik", organisation="Nordre Land kommune", email="nora@vik.no", phone="915 55 555")
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     response = client.post("/staff/enquiries/?status=all", {"q": query})
     assert response.status_code == 303
     # What was searched for never stands in an address (browser history, proxy logs).
@@ -153,7 +154,7 @@ def test_search_finds_by_word_start_email_or_phone_without_reading_plain_text(
 
 def test_a_tampered_search_in_the_address_is_ignored(client, published, personas):
     make(personas.sales)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     html = client.get("/staff/enquiries/", {"s": "v1.k1.bm90LWEtc2VhbGVkLXF1ZXJ5"}).content.decode()
     assert names_listed(html) == ["Kari Nordmann"]
 
@@ -168,7 +169,7 @@ def test_search_terms_are_keyed_digests_not_words(published, personas):
 def test_filters_show_new_open_customers_and_those_deleted_soon(client, published, personas):
     new = make(personas.sales, name="Ny Nils", email="a@example.no")
     worked = make(personas.sales, name="Åpen Åse", email="b@example.no")
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     client.post(f"/staff/enquiries/{worked.pk}/contact/", {"kind": "phone", "happened_at": local(timezone.now())})
     customer = make(personas.sales, name="Kunde Kari", email="c@example.no")
     client.post(f"/staff/enquiries/{customer.pk}/customer/", {"note": "Signed"})
@@ -190,7 +191,7 @@ def test_filters_show_new_open_customers_and_those_deleted_soon(client, publishe
 
 def test_opening_an_enquiry_shows_what_was_promised_and_is_audited(client, published, personas):
     enquiry = make(personas.sales)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     html = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
     assert "kari@bergen.kommune.no" in html and "Bergen kommune" in html
     assert "Legitimate interest, Art. 6(1)(f): the person may object" in html
@@ -203,7 +204,7 @@ def test_opening_an_enquiry_shows_what_was_promised_and_is_audited(client, publi
 
 def test_p11_logging_a_contact_moves_the_deletion_date(client, published, personas):
     enquiry = make(personas.sales, received_at=timezone.now() - dt.timedelta(days=100))
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     moment = timezone.localtime() - dt.timedelta(hours=1)
     response = client.post(
         f"/staff/enquiries/{enquiry.pk}/contact/",
@@ -231,7 +232,7 @@ def test_p11_logging_a_contact_moves_the_deletion_date(client, published, person
 )
 def test_a_contact_in_the_future_or_before_the_enquiry_is_refused(client, published, personas, happened, message):
     enquiry = make(personas.sales)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.post(f"/en/staff/enquiries/{enquiry.pk}/contact/", {"kind": "phone", "happened_at": happened})
     assert response.status_code == 400 and message in response.content.decode()
     assert not ContactLog.objects.exists()
@@ -239,7 +240,7 @@ def test_a_contact_in_the_future_or_before_the_enquiry_is_refused(client, publis
 
 def test_p11_a_customer_leaves_the_enquiry_rule_for_the_customer_rule(client, published, personas):
     enquiry = make(personas.sales, received_at=timezone.now() - dt.timedelta(days=300))
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     client.post(f"/staff/enquiries/{enquiry.pk}/customer/", {"note": "Agreement 2026-114"})
     enquiry.refresh_from_db()
     assert enquiry.status == "customer" and enquiry.customer_note == "Agreement 2026-114"
@@ -272,7 +273,7 @@ def test_p11_a_customer_leaves_the_enquiry_rule_for_the_customer_rule(client, pu
 
 def test_only_a_customer_relationship_can_end(client, published, personas):
     enquiry = make(personas.sales)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     response = client.post(f"/en/staff/enquiries/{enquiry.pk}/ended/", {"ended_on": "2026-11-01"})
     assert response.status_code == 400 and "Only a customer&#x27;s relationship can end." in response.content.decode()
     enquiry.refresh_from_db()
@@ -281,7 +282,7 @@ def test_only_a_customer_relationship_can_end(client, published, personas):
 
 def test_deleting_an_enquiry_takes_its_log_and_search_terms_and_keeps_only_why(client, published, personas):
     enquiry = make(personas.sales)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     client.post(
         f"/staff/enquiries/{enquiry.pk}/contact/",
         {"kind": "phone", "happened_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
@@ -299,8 +300,8 @@ def test_deleting_an_enquiry_takes_its_log_and_search_terms_and_keeps_only_why(c
 
 def test_the_console_home_shows_sales_how_many_enquiries_are_new(client, published, personas):
     make(personas.sales)
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     html = client.get("/en/staff/").content.decode()
     assert 'href="/en/staff/enquiries/?status=new"' in html and '<span class="count alert">1</span>' in html
-    client.force_login(personas.admin)
+    staff_login(client, personas.admin)
     assert "/staff/enquiries/" not in client.get("/en/staff/").content.decode()

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.declaration.loading import DeclarationInvalid, parse
@@ -268,7 +269,7 @@ def test_script_typed_into_a_field_stays_text_on_the_page_and_in_the_mail(client
     # Back on the form after an error, the typed text is shown escaped.
     html = send(client, "contact", {**CONTACT, "name": evil, "email": "bad"}).content.decode()
     assert evil not in html and "&lt;script&gt;" in html
-    client.force_login(personas.sales)
+    staff_login(client, personas.sales)
     enquiry = Enquiry.objects.get()
     for page in ("/staff/enquiries/", f"/staff/enquiries/{enquiry.pk}/"):
         staff_html = client.get(page).content.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vern.accounts.testing import staff_login
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_each_row_says_what_happened_in_the_readers_language_with_the_stored_name_beside_it(client, personas):
     audit_record(action=AuditEvent.ENQUIRY_DELETED, actor=Actor.system(), object_type="enquiry", object_id=7)
     audit_record(action=AuditEvent.RIGHTS_RECEIVED, actor=Actor.visitor(), object_type="rights.request", object_id=3)
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     norwegian = client.get("/staff/audit/").content.decode()
     assert "Forespørsel mottatt" in norwegian and "Henvendelse slettet" in norwegian
@@ -28,7 +29,7 @@ def test_the_log_can_be_narrowed_to_one_kind_of_event(client, personas):
     for n in range(3):
         audit_record(action=AuditEvent.ENQUIRY_VIEWED, actor=Actor.system(), object_type="enquiry", object_id=n)
     audit_record(action=AuditEvent.RIGHTS_VIEWED, actor=Actor.system(), object_type="rights.request", object_id=9)
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
 
     page = client.get("/en/staff/audit/?action=enquiry.viewed").content.decode()
     assert page.count('<span class="mono muted small">enquiry.viewed</span>') == 3

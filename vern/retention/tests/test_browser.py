@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from conftest import VIEWPORTS, screenshot
 from vern.accounts.services import staff_create
+from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 from vern.retention.services import hold_place
@@ -36,6 +37,7 @@ def test_the_retention_page_reads_well_and_passes_axe(browser_page, default_sour
     page.get_by_label("Email address").fill("pia@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "pia@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.get_by_role("link", name="Retention").first.click()
     page.get_by_role("button", name="Sweep now").click()

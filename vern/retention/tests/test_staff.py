@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.jobs.models import Job
 from vern.lib.keys import email_index
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_privacy_officer_sees_what_is_due_per_rule(client, published, personas):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     html = client.get("/en/staff/retention/").content.decode()
     for name in ("Enquiries via form or email", "Emails we have sent", "enquiries.Enquiry", "mail.OutboxMessage"):
         assert name in html, name
@@ -25,7 +26,7 @@ def test_the_privacy_officer_sees_what_is_due_per_rule(client, published, person
 
 
 def test_a_hold_on_a_person_is_placed_by_their_address_and_released_with_an_audit_row(client, published, personas):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     ends = (timezone.localdate() + dt.timedelta(days=60)).isoformat()
     response = client.post(
         "/en/staff/retention/holds/",
@@ -61,14 +62,14 @@ def test_a_hold_on_a_person_is_placed_by_their_address_and_released_with_an_audi
     ],
 )
 def test_a_hold_that_names_nothing_or_ends_in_the_past_is_refused(client, published, personas, fields, message):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     response = client.post("/en/staff/retention/holds/", fields)
     assert response.status_code == 400 and message in response.content.decode()
     assert not Hold.objects.exists()
 
 
 def test_sweep_now_queues_the_sweep_for_the_worker_once(client, published, personas):
-    client.force_login(personas.privacy_officer)
+    staff_login(client, personas.privacy_officer)
     client.post("/staff/retention/sweep/")
     client.post("/staff/retention/sweep/")
     job = Job.objects.get(name="retention.sweep", status=Job.Status.QUEUED)

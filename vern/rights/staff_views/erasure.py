@@ -61,7 +61,7 @@ def _receipt(subject: Request) -> dict[str, Any] | None:
     }
 
 
-@staff_view(Capability.HANDLE_REQUESTS)
+@staff_view(Capability.HANDLE_REQUESTS, reauth=True)
 @require_http_methods(["GET", "HEAD", "POST"])
 def erasure(request: HttpRequest, pk: int) -> HttpResponse:
     """The preview of what an erasure removes, anonymises and keeps (with its Art. 17(3) ground); once it

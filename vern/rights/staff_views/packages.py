@@ -26,7 +26,7 @@ def _offer(subject: Request, kind: str, staff: User) -> Download:
         return download_offer(subject, kind=kind, actor=Actor.staff(staff), staff=staff)
 
 
-@staff_view(Capability.HANDLE_REQUESTS)
+@staff_view(Capability.HANDLE_REQUESTS, reauth=True)
 @require_POST
 def package(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """Send the person a new single-use link to their access or portability package."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import VIEWPORTS, screenshot
+from vern.accounts.testing import browser_second_factor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,6 +72,7 @@ def test_staff_log_in_and_see_their_console_in_the_browser(browser_page, width):
     page.get_by_label("Passord").fill("correct horse battery staple 42")
     screenshot(page, f"staff-login-{width}")
     page.get_by_role("button", name="Logg inn").click()
+    browser_second_factor(page, "ada@example.com")
     page.wait_for_url(page.base + "/staff/")
     assert page.get_by_role("heading", name="Hei, Ada").is_visible()
     for tile in ("Personalkontoer", "Bakgrunnsjobber", "Utgående e-post", "Revisjonslogg"):

@@ -1,4 +1,5 @@
-"""``vern staff add|list|roles|deactivate|reactivate|password|link``: staff accounts without a browser."""
+"""``vern staff add|list|roles|deactivate|reactivate|password|link|reset-second-factor``: staff accounts without a
+browser."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from vern.accounts import services
+from vern.accounts import second_factor, services
 from vern.accounts.models import User
 from vern.accounts.roles import Role
 from vern.audit.services import Actor
@@ -30,7 +31,7 @@ def _read_password(path: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Manage staff accounts: add, list, roles, deactivate, reactivate, password, link."
+    help = "Manage staff accounts: add, list, roles, deactivate, reactivate, password, link, reset-second-factor."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -63,6 +64,13 @@ class Command(BaseCommand):
             )
             one.add_argument("--email", required=True)
 
+        reset = sub.add_parser(
+            "reset-second-factor",
+            help="forget an account's authenticator app and recovery codes (lost phone, or the last administrator "
+            "locked out); it sets one up again at its next login",
+        )
+        reset.add_argument("--email", required=True)
+
         password = sub.add_parser("password", help="set the password of an account")
         password.add_argument("--email", required=True)
         password.add_argument("--password-file", required=True)
@@ -79,8 +87,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         actor = Actor.cli()
         try:
-            getattr(self, f"_{action}")(actor=actor, **options)
-        except services.StaffError as exc:
+            getattr(self, f"_{action.replace('-', '_')}")(actor=actor, **options)
+        except (services.StaffError, second_factor.SecondFactorError) as exc:
             raise CommandError(str(exc)) from None
 
     def _add(
@@ -133,3 +141,10 @@ class Command(BaseCommand):
         user = self._user(email)
         services.staff_send_password_link(user=user, actor=actor)
         self.stdout.write(f"set the password within three days at:\n  {services.password_set_link(user)}")
+
+    def _reset_second_factor(self, *, actor: Actor, email: str, **_: Any) -> None:
+        user = self._user(email)
+        second_factor.second_factor_reset(user=user, actor=actor)
+        self.stdout.write(
+            f"the second factor of {user.email} is reset; it sets up an authenticator app again at its next login"
+        )
