@@ -287,6 +287,8 @@ def test_a_database_outage_answers_503_and_loses_no_beacon_and_no_consent_choice
     hits = Hit.objects.filter(at__gte=dt_from(cut_at))
     assert hits.count() == BEACONS and set(hits.values_list("ip", flat=True)) == {"127.0.0.0"}
 
+    if isinstance(outage, _CutLine):
+        assert outage.proxy.connections > 0  # the server did reach PostgreSQL through the proxy
     assert 500 not in server.statuses
     server_log = "\n".join(server.stop())
     assert "Traceback" not in server_log, server_log
