@@ -4,6 +4,7 @@ Only the test suite and the benchmarks import this module (it needs the dev depe
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import http.server
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -92,6 +94,23 @@ def wait_for(predicate: Any, *, timeout: float = 20, interval: float = 0.1, what
 
 
 # ------------------------------------------------------------------ a network between vern and its database
+
+
+@contextlib.contextmanager
+def database_unreachable() -> Iterator[None]:
+    """This process's next connections fail as when the database is down: SQLite cannot open its
+    file, PostgreSQL refuses the connection (a closed port). For tests in a transaction=True test."""
+    connection.close()
+    real = dict(connection.settings_dict)
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent/directory/vern.sqlite3"
+    else:
+        connection.settings_dict["PORT"] = str(free_port())
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(real)
 
 
 class TCPProxy:

@@ -258,10 +258,17 @@ def consent_store_spooled(records: list[dict[str, Any]]) -> None:
                 raise ValueError("the texts of a spooled consent decision cannot be found again")
             snapshot = snapshot_store(digest, content)
         for fields in record["events"]:
+            created_at = unstamp(fields["created_at"])
+            if ConsentEvent.objects.filter(
+                consent_id=fields["consent_id"], created_at=created_at, action=fields["action"]
+            ).exists():
+                # Stored already: the connection broke while the database committed it, after
+                # the process had given up on it and kept it here.
+                continue
             CONSENT_CHAIN.append(
                 ConsentEvent(
                     **{name: fields[name] for name in _EVENT_FIELDS},
-                    created_at=unstamp(fields["created_at"]),
+                    created_at=created_at,
                     expires_at=unstamp(fields["expires_at"]),
                     snapshot=snapshot,
                 )

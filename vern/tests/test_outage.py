@@ -19,13 +19,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
 
 from vern.analytics.models import Hit
 from vern.consent.models import ConsentEvent
+from vern.consent.views import form_token
 from vern.jobs import spool
 from vern.jobs.models import SpoolMark
 from vern.testing import TCPProxy, database_url_for_children, free_port, start_vern, vern_env, wait_for
@@ -258,11 +259,33 @@ def test_a_database_outage_answers_503_and_loses_no_beacon_and_no_consent_choice
         assert words in text
         assert "/static/" in text  # styled like the site
 
+    # The console: a staff page fails as well, with the same page (never a 500).
+    staff = server.request("GET", "/staff/login/")
+    assert staff.status == 503 and "Straks tilbake" in staff.content.decode()
+
+    # The banner's form, without JavaScript: the choice is kept, the cookie set, the visitor sent back.
+    form = server.request(
+        "POST",
+        "/consent/",
+        urlencode(
+            {
+                "choice": "reject_all",
+                "revision": published.consent_revision,
+                "version": published.number,
+                "token": form_token(),
+                "next": "/contact/",
+            }
+        ).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://127.0.0.1:{server.port}"},
+    )
+    assert (form.status, form.getheader("Location")) == (303, "/contact/")
+    assert _consent_cookie(form)
+
     sent = _take_beacons_and_choices(server, published.consent_revision, OUTAGE_SECONDS)
     restored_at = time.time()
     outage.restore()
 
-    expected_events = len(sent["choices"]) + 2
+    expected_events = len(sent["choices"]) + 2 + 1  # the visitor who changed their mind, and the form
     wait_for(lambda: Hit.objects.count() == 1 + BEACONS, what="every beacon to be stored", timeout=60)
     wait_for(
         lambda: ConsentEvent.objects.count() == expected_events, what="every consent choice to be stored", timeout=60

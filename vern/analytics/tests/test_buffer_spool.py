@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 
 from vern.analytics.buffer import BUFFER, SPOOL
 from vern.analytics.models import Hit
 from vern.jobs.spool import drain_all
+from vern.testing import database_unreachable
 
 
 @pytest.mark.django_db(transaction=True)
@@ -20,27 +20,11 @@ def test_hits_the_buffer_cannot_write_go_to_the_spool_and_are_stored_once_the_da
     row = (now, 1, 1, "v" * 32, "", "", "/", "", "", "Firefox", "133", "Windows", "10", "desktop", "192.0.2.0", 0)
     assert len(row) == len(HIT_COLUMNS)
     BUFFER.add_hit(row)
-    connection.close()
-    real = connection.settings_dict.copy()
-    # The database goes away: the next connection cannot be made.
-    if connection.vendor == "sqlite":
-        connection.settings_dict["NAME"] = "/nonexistent/directory/vern.sqlite3"
-    else:
-        connection.settings_dict["PORT"] = str(_closed_port())
-    try:
+    with database_unreachable():
         assert BUFFER.flush() == 0
-    finally:
-        connection.close()
-        connection.settings_dict.update(real)
     assert BUFFER.pending == 0  # nothing waits in memory: it is in the spool file
     (segment,) = SPOOL.pending()
     assert b"192.0.2.0" in segment.read_bytes()
     assert drain_all() == 1
     stored = Hit.objects.get()
     assert (stored.path, stored.ip, stored.at) == ("/", "192.0.2.0", now)
-
-
-def _closed_port() -> int:
-    from vern.testing import free_port
-
-    return free_port()
