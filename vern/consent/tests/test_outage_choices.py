@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -16,7 +17,7 @@ from vern.testing import database_unreachable
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _choose(client: Client, revision: int, choice: str = "accept_all") -> object:
+def _choose(client: Client, revision: int, choice: str = "accept_all") -> Any:
     return client.post(
         "/api/consent/",
         json.dumps({"choice": choice, "revision": revision, "lang": "en", "path": "/en/"}),
