@@ -17,8 +17,20 @@ def _analytics_writes_only_when_asked() -> None:
     """Hits that pages of any test send wait in memory until a test writes them (``BUFFER.flush``):
     a writer thread would put them in the database outside the test's transaction."""
     from vern.analytics.buffer import BUFFER
+    from vern.jobs.spool import DRAINER
 
     BUFFER.background = False
+    DRAINER.background = False
+
+
+@pytest.fixture(autouse=True)
+def spool_root(tmp_path: Any) -> Iterator[Any]:
+    """Each test's own spool directory (what is kept while the database is down), never ``var/``."""
+    from vern.jobs import spool
+
+    spool.ROOT = tmp_path / "spool"
+    yield spool.ROOT
+    spool.ROOT = None
 
 
 @pytest.fixture(autouse=True)

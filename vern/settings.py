@@ -129,6 +129,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "vern.site.middleware.request_log",
     "vern.analytics.techlog.technical_log",
+    # A view that fails because the database is down answers 503 with Retry-After, never 500
+    # (a middleware below that fails so reaches the same answer through handler500).
+    "vern.site.outage.database_outage",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

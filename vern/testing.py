@@ -4,6 +4,7 @@ Only the test suite and the benchmarks import this module (it needs the dev depe
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import http.server
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -89,6 +91,118 @@ def wait_for(predicate: Any, *, timeout: float = 20, interval: float = 0.1, what
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# ------------------------------------------------------------------ a network between vern and its database
+
+
+@contextlib.contextmanager
+def database_unreachable() -> Iterator[None]:
+    """This process's next connections fail as when the database is down: SQLite cannot open its
+    file, PostgreSQL refuses the connection (a closed port). For tests in a transaction=True test."""
+    connection.close()
+    real = dict(connection.settings_dict)
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent/directory/vern.sqlite3"
+    else:
+        connection.settings_dict["PORT"] = str(free_port())
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(real)
+
+
+class TCPProxy:
+    """A TCP proxy on loopback that forwards to ``target`` and can cut the line and restore it.
+
+    ``cut()`` closes every open connection (both ends, as a failing network or a database
+    restart does) and, until ``restore()``, answers each new connection by closing it at once:
+    the client sees "server closed the connection unexpectedly", as it would while the
+    database restarts. Use ``with TCPProxy(("127.0.0.1", 5432)) as proxy:``; ``proxy.port``.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._lock = threading.Lock()
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._cut = False
+        self._closed = False
+        self.connections = 0  # accepted and forwarded, for tests to see that traffic went through
+
+    def __enter__(self) -> TCPProxy:
+        threading.Thread(target=self._accept, name="tcp-proxy", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed = True
+        self._listener.close()
+        self._close_all()
+
+    @property
+    def is_cut(self) -> bool:
+        return self._cut
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+        self._close_all()
+
+    def restore(self) -> None:
+        with self._lock:
+            self._cut = False
+
+    def _close_all(self) -> None:
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            for end in pair:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                end.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                cut = self._cut
+            if cut:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._pairs.append((client, server))
+                self.connections += 1
+            threading.Thread(target=self._pipe, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 # ------------------------------------------------------------------ the API's description

@@ -10,9 +10,13 @@ hook and ``atexit`` both write what is left before the process ends, and a
 graceful stop (SIGTERM) waits for them. A SIGKILL or a power cut loses what came
 in since the last write: while the database answers, at most ``INTERVAL`` seconds
 of hits (and never more than ``FLUSH_ROWS`` plus what arrived while that write
-ran). When the database cannot be written, the rows are kept and tried again,
-up to ``MAX_PENDING``; beyond that the oldest are dropped and the loss is logged
-as a count, and a SIGKILL then loses all that is pending. A row the database
+ran). When the database is down (``vern.lib.outage``), the rows go to a spool file in the
+private data directory, which is stored once the database answers again, by this
+process or, if it was killed, by the next one that drains (``vern.jobs.spool``): a
+SIGKILL then loses at most the last ``INTERVAL`` seconds, as at any other time. What
+the spool cannot take (it is full, or cannot be written) is kept in memory and tried
+again, up to ``MAX_PENDING``; beyond that the oldest are dropped and the loss is
+logged as a count. A row the database
 refuses (it should not happen: capture stores only checked text) is dropped on
 its own, so it cannot hold back the others.
 """
@@ -32,7 +36,10 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 
 from vern.analytics.models import Dropped, Hit, LogEvent
+from vern.jobs import spool
+from vern.jobs.spool import Spool, stamp, unstamp
 from vern.lib import partitions
+from vern.lib.outage import REPORTER, is_outage
 
 log = logging.getLogger("vern.analytics")
 
@@ -126,18 +133,41 @@ class Buffer:
                 return 0
             try:
                 self._write(hits, logs, dropped)
+                REPORTER.recovered("the analytics buffer")
                 return len(hits) + len(logs)
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    self._keep_for_later(hits, logs, dropped, exc)
+                    return 0
                 # A day partition this process knew of may be gone (dropped by retention, or
                 # its creation rolled back): look again, and write row by row, so that one row
                 # the database refuses cannot hold back the others.
                 partitions.forget()
             try:
                 return self._write_one_by_one(hits, logs, dropped)
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    self._keep_for_later(hits, logs, dropped, exc)
+                    return 0
                 log.exception("could not write %d hits and %d log lines; kept to retry", len(hits), len(logs))
                 self._put_back(hits, logs, dropped)
                 return 0
+
+    def _keep_for_later(
+        self, hits: list[HitRow], logs: list[LogEvent], dropped: Counter[tuple[dt.date, str, str]], exc: Exception
+    ) -> None:
+        """The database is down: hits and log lines go to the spool file, which the next drain stores
+        (this process's once the database answers, or any later one's); what the spool cannot take, and
+        the counts of dropped hits, wait here."""
+        REPORTER.seen(exc, "the analytics buffer")
+        records = [spooled_hit(hit) for hit in hits] + [spooled_log(event) for event in logs]
+        try:
+            kept = SPOOL.append(records)
+        except OSError:
+            log.error("the analytics spool cannot be written; %d rows wait in memory", len(records))
+            kept = 0
+        hits_kept = min(kept, len(hits))
+        self._put_back(hits[hits_kept:], logs[max(0, kept - len(hits)) :], dropped)
 
     def _write_one_by_one(
         self, hits: list[HitRow], logs: list[LogEvent], dropped: Counter[tuple[dt.date, str, str]]
@@ -228,6 +258,37 @@ class Buffer:
             thread.join(timeout=10)
         while self.pending and self.flush():
             pass
+
+
+# -- the spool: hits and log lines kept while the database is down -------------------------------
+
+_LOG_FIELDS = ("kind", "status", "method", "route", "ip", "browser", "detail")
+
+
+def spooled_hit(hit: HitRow) -> dict[str, Any]:
+    """A hit as a spool record: the same columns, nothing more (the time as text)."""
+    return {"t": stamp(hit[0]), "hit": list(hit[1:])}
+
+
+def spooled_log(event: LogEvent) -> dict[str, Any]:
+    return {"t": stamp(event.at), "log": {name: getattr(event, name) for name in _LOG_FIELDS}}
+
+
+def store_spooled(records: list[dict[str, Any]]) -> None:
+    """Store spooled hits and log lines, in the drain's transaction."""
+    hits: list[HitRow] = [(unstamp(r["t"]), *r["hit"]) for r in records if "hit" in r]
+    logs = [LogEvent(at=unstamp(r["t"]), **r["log"]) for r in records if "log" in r]
+    _ensure_days(Hit, {h[0] for h in hits})
+    _ensure_days(LogEvent, {e.at for e in logs})
+    if hits:
+        _insert_hits(hits)
+    if logs:
+        LogEvent.objects.bulk_create(logs, batch_size=500)
+
+
+# At most about as many hits as the buffer keeps in memory (a hit is about 300 bytes as a line).
+SPOOL_BYTES = 64 * 1024 * 1024
+SPOOL = spool.register(Spool("analytics", store=store_spooled, max_bytes=SPOOL_BYTES))
 
 
 def _insert_hits(hits: list[HitRow]) -> None:

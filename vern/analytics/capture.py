@@ -44,11 +44,13 @@ from vern.declaration.durations import Duration
 from vern.lib.bodies import BodyRefused, parse_json
 from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest
+from vern.lib.outage import is_outage
 from vern.registry import surface
 
 PATH_LENGTH = Hit._meta.get_field("path").max_length or 512
 REFERRER_PATH_LENGTH = Hit._meta.get_field("referrer_path").max_length or 512
 CONFIG_SECONDS = 30
+OUTAGE_RETRY_SECONDS = 5
 _NOT_COUNTED = ("/staff/", "/api/", "/static/", "/en/staff/", "/healthz", "/robots.txt")
 
 
@@ -101,7 +103,11 @@ _config_lock = threading.Lock()
 
 
 def current_settings() -> Settings:
-    """The published declaration's analytics settings, read at most every 30 seconds."""
+    """The published declaration's analytics settings, read at most every 30 seconds.
+
+    While the database is down, the settings last read are used (and read again after
+    ``OUTAGE_RETRY_SECONDS``), so beacons are still taken and kept for later.
+    """
     global _config
     found = _config
     if found is not None and time.monotonic() - found[0] < CONFIG_SECONDS:
@@ -109,8 +115,21 @@ def current_settings() -> Settings:
     with _config_lock:
         found = _config  # another thread may have read them while this one waited
         if found is None or time.monotonic() - found[0] >= CONFIG_SECONDS:
-            found = _config = (time.monotonic(), _load_settings())
+            try:
+                found = _config = (time.monotonic(), _load_settings())
+            except Exception as exc:
+                if found is None or not is_outage(exc):
+                    raise
+                found = _config = (time.monotonic() - CONFIG_SECONDS + OUTAGE_RETRY_SECONDS, found[1])
         return found[1]
+
+
+def warm() -> None:
+    """Read the settings and today's salt now (at start-up, before the web workers fork), so that a
+    worker can take beacons even if the database goes away before its first one."""
+    config = current_settings()
+    if config.enabled:
+        visitor_hashes(timezone.now(), "", "", "")  # today's salt, and yesterday's in the first half hour
 
 
 def forget_settings() -> None:

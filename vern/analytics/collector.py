@@ -29,6 +29,7 @@ from vern.analytics.models import Dropped
 from vern.analytics.schemas import MAX_BODY
 from vern.lib.bodies import BodyRefused, read_body
 from vern.lib.ip import client_ip_of
+from vern.lib.outage import REPORTER, RETRY_AFTER, is_outage
 
 log = logging.getLogger("vern.analytics")
 
@@ -44,6 +45,7 @@ _REASONS = {
     422: "422 Unprocessable Content",
     429: "429 Too Many Requests",
     500: "500 Internal Server Error",
+    503: "503 Service Unavailable",
 }
 _HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
 
@@ -129,9 +131,15 @@ def front(django_app: WSGIApp) -> WSGIApp:
             request_started.send(sender=front, environ=environ)
             try:
                 status, headers = handle_event(environ)
-            except Exception:
-                log.exception("the beacon endpoint failed")
-                status, headers = 500, list(_HEADERS)
+            except Exception as exc:
+                if is_outage(exc):
+                    # The database is down and this process has not read what it needs yet (the
+                    # settings, the day's salt): the hit cannot be taken now.
+                    REPORTER.seen(exc, "the beacon endpoint")
+                    status, headers = 503, [*_HEADERS, ("Retry-After", str(RETRY_AFTER))]
+                else:
+                    log.exception("the beacon endpoint failed")
+                    status, headers = 500, list(_HEADERS)
             finally:
                 request_finished.send(sender=front)
             start_response(_REASONS[status], [*headers, ("Content-Length", "0")])

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from vern.lib.bodies import MAX_DEPTH
-from vern.lib.openapi import Answer, OneOf, Operation, Refusing
+from vern.lib.openapi import RETRY_AFTER_HEADER, Answer, OneOf, Operation, Refusing
 
 MAX_BODY = 2048  # bytes; a beacon is about 150
 MAX_URL = 2048  # characters, before reduction
@@ -98,6 +98,11 @@ _REFUSALS = {
     404: Answer("Analytics is switched off in the declaration"),
     422: Answer("The page is not a page of this site; nothing was stored"),
     429: Answer("Too many hits from this network; nothing was stored"),
+    503: Answer(
+        "The database is down and this server cannot count the hit now (it has not read the site's settings "
+        "since it started); nothing was stored",
+        headers=RETRY_AFTER_HEADER,
+    ),
 }
 
 COUNT_EVENT = Operation(

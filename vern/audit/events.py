@@ -40,6 +40,7 @@ class AuditEvent(models.TextChoices):
     # ops: the console
     JOB_RETRIED = "job.retry", _("Failed job retried")
     MAIL_REQUEUED = "mail.requeue", _("Undelivered email sent again")
+    MAIL_SHOWN = "mail.show", _("Email in the outbox read on the command line")
 
     # declaration
     POLICY_PUBLISHED = "policy.publish", _("Privacy policy published")

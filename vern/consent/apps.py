@@ -11,7 +11,8 @@ class ConsentConfig(AppConfig):
     verbose_name = "Cookie consent"
 
     def ready(self) -> None:
-        from vern.consent import checks  # noqa: F401 (registers the checks)
+        # The checks register themselves, and the services the consent spool (for every process that drains).
+        from vern.consent import checks, services  # noqa: F401
 
     def surface(self) -> Surface:
         from vern.consent import choice, services  # an app's modules load once the models have

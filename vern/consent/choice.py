@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
 from vern.lib.keys import digest
+from vern.lib.outage import is_outage
 
 COOKIE_NAME = "vern_consent"
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -162,6 +163,11 @@ def withdrawn_by_request(choice: Choice, now: dt.datetime) -> bool:
     once after this process recorded one: the beacon, answered before Django's middleware,
     asks too, and must not cost a query per hit.
     """
+    withdrawn_at = _withdrawals_now(now).get(choice.consent_id)
+    return withdrawn_at is not None and choice.decided() <= withdrawn_at
+
+
+def _withdrawals_now(now: dt.datetime) -> dict[str, dt.datetime]:
     global _withdrawals
     found = _withdrawals
     if found is None or time.monotonic() - found[0] > PUBLISHED_SECONDS:
@@ -171,11 +177,23 @@ def withdrawn_by_request(choice: Choice, now: dt.datetime) -> bool:
         rows = ConsentEvent.objects.filter(
             layer=ConsentEvent.Layer.RIGHTS, action=ConsentEvent.Action.WITHDRAW, expires_at__gt=now
         ).values_list("consent_id", "created_at")
-        for consent_id, at in rows:
-            latest[consent_id] = max(at, latest.get(consent_id, at))
+        try:
+            for consent_id, at in rows:
+                latest[consent_id] = max(at, latest.get(consent_id, at))
+        except Exception as exc:
+            if found is None or not is_outage(exc):
+                raise
+            # The database is down: the withdrawals read last hold (none can be recorded meanwhile).
+            latest = found[1]
         found = _withdrawals = (time.monotonic(), latest)
-    withdrawn_at = found[1].get(choice.consent_id)
-    return withdrawn_at is not None and choice.decided() <= withdrawn_at
+    return found[1]
+
+
+def warm(now: dt.datetime) -> None:
+    """Read the withdrawals and the published declaration now (at start-up), so that a process can
+    still check a cookie when the database goes away before its first request."""
+    _withdrawals_now(now)
+    consent_id_allowing("statistics", {COOKIE_NAME: "-"}, False)
 
 
 _published: tuple[float, Declaration | None, int] | None = None
@@ -215,9 +233,14 @@ def consent_id_allowing(category: str, cookies: Mapping[str, str], gpc: bool) ->
 
     found = _published
     if found is None or time.monotonic() - found[0] > PUBLISHED_SECONDS:
-        version = latest_version()
-        declaration = declaration_of(version) if version is not None else None
-        found = _published = (time.monotonic(), declaration, version.consent_revision if version else 0)
+        try:
+            version = latest_version()
+            declaration = declaration_of(version) if version is not None else None
+            found = _published = (time.monotonic(), declaration, version.consent_revision if version else 0)
+        except Exception as exc:
+            if found is None or not is_outage(exc):
+                raise
+            found = _published = (time.monotonic(), found[1], found[2])  # the database is down: as last read
     state = state_of(cookie, gpc, found[1], found[2], timezone.now())
     if state.choice is None or category not in state.optional or not state.allows(category):
         return None

@@ -18,13 +18,14 @@ from django.utils.functional import SimpleLazyObject
 
 from vern.consent.choice import ConsentState, state_for
 from vern.consent.expiry import expire_refused
-from vern.declaration.selectors import declaration_of, latest_version_for
+from vern.declaration.selectors import declaration_of, latest_version_for, latest_version_or_last_known
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
 
 def current_state(request: HttpRequest) -> ConsentState:
-    version = latest_version_for(request)
+    # While the database is down, the version read last: a choice can still be made and kept.
+    version = latest_version_or_last_known(request)
     if version is None:
         return state_for(request, None, 0, timezone.now())
     return state_for(request, declaration_of(version), version.consent_revision, timezone.now())

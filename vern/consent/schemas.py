@@ -16,7 +16,7 @@ from vern.consent.models import ConsentEvent
 from vern.consent.services import CHOICES, DECISION_LAYERS, LANGUAGES
 from vern.lib import openapi
 from vern.lib.bodies import MAX_DEPTH
-from vern.lib.openapi import Answer, OneOf, Operation
+from vern.lib.openapi import RETRY_AFTER_HEADER, Answer, OneOf, Operation
 
 # What each refusal says to the visitor, in their language; the keys are every error code.
 MESSAGES = {
@@ -30,6 +30,7 @@ MESSAGES = {
     "origin": lambda: _("Your choice must be made on our own pages."),
     "token": lambda: _("The form has expired. Reload the page and choose again."),
     "throttled": lambda: _("Too many choices in a short time. Wait a minute and try again."),
+    "unavailable": lambda: _("The service is down for a moment, and nothing was saved. Try again in half a minute."),
 }
 # The layers a page of this site may name; a declared other site's choice is always "embed".
 PAGE_LAYERS = tuple(layer for layer in DECISION_LAYERS if layer != ConsentEvent.Layer.EMBED)
@@ -142,6 +143,11 @@ def refusal(description: str) -> Answer:
     return Answer(description, {"application/json": ConsentError})
 
 
+def unavailable(description: str) -> Answer:
+    """503, with Retry-After when the database is down."""
+    return Answer(description, {"application/json": ConsentError}, headers=RETRY_AFTER_HEADER)
+
+
 CHOOSE = Operation(
     method="post",
     operation_id="chooseConsent",
@@ -149,6 +155,12 @@ CHOOSE = Operation(
     body={"application/json": ChoiceRequest},
     responses={
         200: Answer("The choice is recorded", {"application/json": ChoiceRecorded}),
+        202: Answer(
+            "The database is down for a moment: the choice is kept on this server and recorded with its own "
+            "time once the database is back (docs/consent.md). The answer and the cookie are those of a "
+            "recorded choice",
+            {"application/json": ChoiceRecorded},
+        ),
         400: refusal(
             f"Not UTF-8, not JSON, nested more than {MAX_DEPTH} deep, or not an object, a field of another "
             "type, a layer or language not offered, or no privacy policy is published yet"
@@ -158,6 +170,7 @@ CHOOSE = Operation(
         415: refusal("The request body is not application/json"),
         422: refusal("A choice or category not offered, or a consent revision that is not the current one"),
         429: refusal("Too many choices from this network in a minute"),
+        503: unavailable("The database is down and this server could not keep the choice; nothing was recorded"),
     },
 )
 CONFIG = Operation(
@@ -169,7 +182,7 @@ CONFIG = Operation(
         200: Answer("The banner's content and its hash", {"application/json": BannerConfig}),
         400: refusal("lang is not one of the languages offered"),
         403: refusal("Not a declared site"),
-        503: refusal("No privacy policy is published yet"),
+        503: unavailable("No privacy policy is published yet, or the database is down"),
     },
 )
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from vern.audit.chain import HashChain, Verification
 from vern.consent.choice import Choice, expires_at, forget_withdrawals, new_consent_id
+from vern.consent.choice import warm as warm_choices
 from vern.consent.content import banner_content, content_hash, snapshot_store
 from vern.consent.models import ConsentEvent, Snapshot
 from vern.declaration.models import PolicyVersion
-from vern.declaration.selectors import declaration_of, latest_version
+from vern.declaration.selectors import declaration_of, last_known_version, latest_version
+from vern.jobs import spool
+from vern.jobs.spool import Spool, stamp, unstamp
+from vern.lib.outage import REPORTER, is_outage
 
 CONSENT_CHAIN = HashChain(
     name="consent",
@@ -66,6 +71,7 @@ class Decision:
     expires_at: dt.datetime
     withdrawn: frozenset[str]  # categories that were granted before and are refused now
     refused: frozenset[str]
+    pending: bool = False  # made while the database was down: kept in the spool, stored when it is back
 
 
 def consent_decide(
@@ -87,8 +93,18 @@ def consent_decide(
 
     ``previous`` is the choice the visitor's cookie held; with ``lapsed`` it had run out
     (its lifetime, or a new consent revision), and an ``expire`` event is written first.
+
+    While the database is down the decision is made against the version this process read
+    last, kept in the consent spool and stored once the database answers, with its own time
+    (``Decision.pending``). Without a version read before, or with a full spool, the
+    database's error is raised: the caller answers 503.
     """
-    current = latest_version()
+    try:
+        current = latest_version()
+    except Exception as exc:
+        current = last_known_version()
+        if current is None or not is_outage(exc):
+            raise
     if current is None:
         raise ConsentRefused("unpublished", "no privacy policy is published yet")
     if revision != current.consent_revision:
@@ -121,7 +137,8 @@ def consent_decide(
     before = previous.granted if previous is not None and not lapsed else frozenset()
     withdrawn = frozenset(before & refused)
     action = ConsentEvent.Action.WITHDRAW if withdrawn else choice
-    now = timezone.now().replace(microsecond=0)
+    decided = timezone.now()
+    now = decided.replace(microsecond=0)
     until = expires_at(declaration, now)
     digest, content = banner_content(version, language)
     consent_id = previous.consent_id if previous is not None else new_consent_id()
@@ -137,47 +154,130 @@ def consent_decide(
         "ip_shortened": ip_shortened,
         "gpc": gpc,
     }
-    with transaction.atomic():
-        snapshot = snapshot_store(digest, content)
-        if lapsed and previous is not None:
-            CONSENT_CHAIN.append(
-                ConsentEvent(
-                    **common,
-                    expires_at=now,
-                    action=ConsentEvent.Action.EXPIRE,
-                    granted=[],
-                    refused=sorted(optional),
-                    snapshot=snapshot,
-                )
-            )
-        overruled = sorted(wanted & gpc_refused)
-        if overruled:
-            # The visitor asked for these, but the browser's GPC signal refuses them: record
-            # that refusal as what it is (C16), so the proof never shows it as consent.
-            CONSENT_CHAIN.append(
-                ConsentEvent(
-                    **common,
-                    expires_at=until,
-                    action=ConsentEvent.Action.GPC,
-                    granted=[],
-                    refused=overruled,
-                    snapshot=snapshot,
-                )
-            )
-        event = CONSENT_CHAIN.append(
+    events: list[ConsentEvent] = []
+    if lapsed and previous is not None:
+        events.append(
             ConsentEvent(
-                **common,
-                expires_at=until,
-                action=action,
-                granted=sorted(granted),
-                refused=sorted(refused),
-                snapshot=snapshot,
+                **common, expires_at=now, action=ConsentEvent.Action.EXPIRE, granted=[], refused=sorted(optional)
             )
         )
+    overruled = sorted(wanted & gpc_refused)
+    if overruled:
+        # The visitor asked for these, but the browser's GPC signal refuses them: record
+        # that refusal as what it is (C16), so the proof never shows it as consent.
+        events.append(
+            ConsentEvent(**common, expires_at=until, action=ConsentEvent.Action.GPC, granted=[], refused=overruled)
+        )
+    events.append(
+        ConsentEvent(**common, expires_at=until, action=action, granted=sorted(granted), refused=sorted(refused))
+    )
     cookie = Choice(
         consent_id=consent_id, revision=version.consent_revision, granted=granted, decided_at=int(now.timestamp())
     )
-    return Decision(event=event, choice=cookie, expires_at=until, withdrawn=withdrawn, refused=refused)
+    pending = False
+    try:
+        with transaction.atomic():
+            snapshot = snapshot_store(digest, content)
+            for event in events:
+                event.snapshot = snapshot
+                CONSENT_CHAIN.append(event)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        REPORTER.seen(exc, "a consent choice")
+        kept = SPOOL.append([_spooled(decided, digest, version.number, language, events)])
+        if not kept:
+            raise  # the spool is full: nothing is recorded, and the visitor is asked to try again
+        pending = True
+    return Decision(
+        event=events[-1], choice=cookie, expires_at=until, withdrawn=withdrawn, refused=refused, pending=pending
+    )
+
+
+def consent_warm() -> None:
+    """Read now what a choice needs (the published version, its declaration and banner texts, the
+    withdrawals): at start-up, before the web workers fork, so each can take a choice during an
+    outage even if it had no request before."""
+    version = latest_version()
+    if version is None:
+        return
+    declaration_of(version)
+    for language in LANGUAGES:
+        banner_content(version, language)
+    warm_choices(timezone.now())
+
+
+# -- decisions made while the database was down ---------------------------------------------
+
+_EVENT_FIELDS = (
+    "consent_id",
+    "action",
+    "granted",
+    "refused",
+    "policy_version",
+    "consent_revision",
+    "language",
+    "layer",
+    "page_path",
+    "origin",
+    "ip_shortened",
+    "gpc",
+)
+
+
+def _spooled(
+    decided: dt.datetime, digest: str, version: int, language: str, events: list[ConsentEvent]
+) -> dict[str, Any]:
+    """A decision as a spool record: exactly the events that would have been written, with their times."""
+    return {
+        "t": stamp(decided),
+        "snapshot": digest,
+        "version": version,
+        "language": language,
+        "events": [
+            {
+                **{name: getattr(event, name) for name in _EVENT_FIELDS},
+                "created_at": stamp(event.created_at),
+                "expires_at": stamp(event.expires_at),
+            }
+            for event in events
+        ],
+    }
+
+
+def consent_store_spooled(records: list[dict[str, Any]]) -> None:
+    """Write decisions kept during an outage into the proof, in the drain's transaction, with their
+    original times. The texts shown are the snapshot the decision names; if that was never stored,
+    it is built again from its version and must give the same hash."""
+    for record in records:
+        snapshot = Snapshot.objects.filter(hash=record["snapshot"]).first()
+        if snapshot is None:
+            version = PolicyVersion.objects.get(number=record["version"])
+            digest, content = banner_content(version, record["language"])
+            if digest != record["snapshot"]:
+                raise ValueError("the texts of a spooled consent decision cannot be found again")
+            snapshot = snapshot_store(digest, content)
+        for fields in record["events"]:
+            created_at = unstamp(fields["created_at"])
+            if ConsentEvent.objects.filter(
+                consent_id=fields["consent_id"], created_at=created_at, action=fields["action"]
+            ).exists():
+                # Stored already: the connection broke while the database committed it, after
+                # the process had given up on it and kept it here.
+                continue
+            CONSENT_CHAIN.append(
+                ConsentEvent(
+                    **{name: fields[name] for name in _EVENT_FIELDS},
+                    created_at=created_at,
+                    expires_at=unstamp(fields["expires_at"]),
+                    snapshot=snapshot,
+                )
+            )
+
+
+# A decision is about 700 bytes as a line: some 20,000 decisions.
+SPOOL_BYTES = 16 * 1024 * 1024
+SPOOL = spool.register(Spool("consent", store=consent_store_spooled, max_bytes=SPOOL_BYTES, durable=True))
 
 
 def consent_verify() -> Verification:

@@ -42,12 +42,13 @@ from vern.consent.schemas import (
     preflight,
 )
 from vern.consent.services import ConsentRefused, Decision, consent_decide
-from vern.declaration.selectors import declaration_of, latest_version_for
+from vern.declaration.selectors import declaration_of, latest_version_for, latest_version_or_last_known
 from vern.lib.bodies import BodyRefused, request_json
 from vern.lib.ip import client_ip_shortened
 from vern.lib.language import page_language
 from vern.lib.openapi import documented, refused_values
 from vern.lib.origins import allow_origin, caller_origin
+from vern.lib.outage import MinuteWindow, is_outage
 from vern.lib.ratelimit import Limit, hit
 
 TOKEN_SALT = "vern.consent.form"  # noqa: S105 (a signing salt, not a secret)
@@ -58,6 +59,20 @@ DIGITS = re.compile(r"[0-9]{1,9}")
 
 def _per_network() -> Limit:
     return Limit("consent", limit=settings.VERN_CONSENT_RATE, window_seconds=60)
+
+
+# While the database (and with it the shared counters) is down, each process counts on its own.
+_while_down = MinuteWindow()
+
+
+def _admitted(request: HttpRequest) -> bool:
+    network = client_ip_shortened(request)
+    try:
+        return hit(_per_network(), network)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return _while_down.allow(network, settings.VERN_CONSENT_RATE)
 
 
 def form_token() -> str:
@@ -137,7 +152,7 @@ def choose(request: HttpRequest) -> HttpResponse:
         return _refusal_page(request, "origin", 403)
     if not _token_valid(request.POST.get("token", "")):
         return _refusal_page(request, "token", 403)
-    if not hit(_per_network(), client_ip_shortened(request)):
+    if not _admitted(request):
         return _refusal_page(request, "throttled", 429)
     back = request.POST.get("next", "/")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts=None) or not back.startswith("/"):
@@ -176,7 +191,7 @@ def _settings_path() -> str:
 
 
 def state_revision(request: HttpRequest) -> int:
-    version = latest_version_for(request)
+    version = latest_version_or_last_known(request)
     return version.consent_revision if version is not None else 0
 
 
@@ -189,15 +204,18 @@ def _error(code: str, status: int, origin: str = "") -> HttpResponse:
 @require_http_methods(["POST", "OPTIONS"])
 @documented(CHOOSE, preflight("chooseConsentPreflight"))
 def api_choose(request: HttpRequest) -> HttpResponse:
-    """``POST /api/consent/`` with JSON ``{choice, categories, revision, path, gpc}`` (``ChoiceRequest``)."""
-    version = latest_version_for(request)
+    """``POST /api/consent/`` with JSON ``{choice, categories, revision, path, gpc}`` (``ChoiceRequest``).
+
+    202 instead of 200 when the database is down: the choice is kept and stored when it is back.
+    """
+    version = latest_version_or_last_known(request)
     embedding = declaration_of(version).cookies.embedding_origins if version else []
     origin = caller_origin(request, embedding)
     if origin is None:
         return _error("origin", 403)
     if request.method == "OPTIONS":
         return allow_origin(HttpResponse(status=204), origin)
-    if not hit(_per_network(), client_ip_shortened(request)):
+    if not _admitted(request):
         return _error("throttled", 429, origin)
     if request.content_type != "application/json":
         # JSON only: a browser must ask (CORS preflight) before sending it from another site.
@@ -251,7 +269,7 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         cookie=decision.choice.encode(),
         max_age=int((decision.expires_at - decision.event.created_at).total_seconds()),
     )
-    response = JsonResponse(recorded.model_dump())
+    response = JsonResponse(recorded.model_dump(), status=202 if decision.pending else 200)
     if not origin:
         set_choice_cookie(response, decision)
     return allow_origin(response, origin)

@@ -12,6 +12,7 @@ from typing import Any
 from vern.declaration.durations import Duration
 from vern.declaration.models import PolicyVersion
 from vern.declaration.schema import Declaration, Purpose, RetentionRule
+from vern.lib.outage import is_outage
 
 BASIS_LABELS = {
     "a": {"nb": "samtykke (a)", "en": "consent (a)"},
@@ -52,12 +53,39 @@ MECHANISMS = {
 _OR = {"nb": " eller ", "en": " or "}
 
 
+_last_known: PolicyVersion | None = None
+
+
 def latest_version() -> PolicyVersion | None:
     """The version in force; its source and content are loaded only if asked for (most pages never do)."""
-    return PolicyVersion.objects.order_by("-number").defer("source", "content").first()
+    global _last_known
+    found = PolicyVersion.objects.order_by("-number").defer("source", "content").first()
+    _last_known = found
+    return found
+
+
+def last_known_version() -> PolicyVersion | None:
+    """The version ``latest_version`` returned last in this process (None if it never did)."""
+    return _last_known
 
 
 _UNSET = object()
+
+
+def latest_version_or_last_known(request: Any) -> PolicyVersion | None:
+    """``latest_version_for``, or while the database is down the version this process read last.
+
+    For what must go on during an outage (a consent choice, kept and stored later): the
+    published version cannot change while nobody can write it. Raises the database's error
+    when this process has not read any version yet.
+    """
+    try:
+        return latest_version_for(request)
+    except Exception as exc:
+        if not is_outage(exc) or _last_known is None:
+            raise
+        request._vern_policy_version = _last_known
+        return _last_known
 
 
 def latest_version_for(request: Any) -> PolicyVersion | None:

@@ -40,6 +40,7 @@ from vern.enquiries.views import render_form
 from vern.lib.bodies import BodyRefused, request_json
 from vern.lib.openapi import documented, refused_values
 from vern.lib.origins import allow_origin, caller_origin
+from vern.lib.outage import RETRY_AFTER
 
 FIELDS = ("name", "email", "phone", "organisation", "message", "preferred_date", "preferred_time", "website", "token")
 
@@ -55,6 +56,8 @@ def _error(
     body = EnquiryError(error=code, message=message, fields=fields or {})
     response = JsonResponse(body.model_dump(exclude_defaults=True), status=status)
     patch_cache_control(response, no_store=True)
+    if code == "unavailable":  # the database failed: nothing was stored, and trying again later will do
+        response["Retry-After"] = str(RETRY_AFTER)
     return allow_origin(response, origin)
 
 

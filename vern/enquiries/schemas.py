@@ -22,7 +22,7 @@ from vern.enquiries.models import Enquiry
 from vern.enquiries.tokens import MAX_AGE_SECONDS, MIN_FILL_SECONDS
 from vern.lib import openapi
 from vern.lib.bodies import MAX_DEPTH
-from vern.lib.openapi import Answer, OneOf, Operation
+from vern.lib.openapi import RETRY_AFTER_HEADER, Answer, OneOf, Operation
 
 KINDS = tuple(Enquiry.Kind.values)
 LANGUAGES = ("nb", "en")
@@ -143,8 +143,12 @@ class EnquiryError(BaseModel):
 PAGE = {"type": "string"}  # a plain form post is answered with this site's form page
 
 
-def refusal(description: str, *, page: bool = False) -> Answer:
-    return Answer(description, {"application/json": EnquiryError, **({"text/html": PAGE} if page else {})})
+def refusal(description: str, *, page: bool = False, retry: bool = False) -> Answer:
+    return Answer(
+        description,
+        {"application/json": EnquiryError, **({"text/html": PAGE} if page else {})},
+        headers=RETRY_AFTER_HEADER if retry else {},
+    )
 
 
 SUBMIT = Operation(
@@ -173,7 +177,12 @@ SUBMIT = Operation(
         415: refusal("Neither JSON nor a form"),
         422: refusal("A field is wrong (see fields), or the token is missing, wrong, used, stale or too fresh"),
         429: refusal("Too many enquiries from this network or for this address in an hour", page=True),
-        503: refusal("No privacy policy allows enquiries now, or the database is unavailable", page=True),
+        503: refusal(
+            "No privacy policy allows enquiries now, or the database is down (error unavailable, with "
+            "Retry-After); nothing was stored",
+            page=True,
+            retry=True,
+        ),
     },
 )
 FORM = Operation(
@@ -185,7 +194,7 @@ FORM = Operation(
         200: Answer("Token and notice", {"application/json": FormConfig}),
         400: refusal("kind or lang is not one of the values offered"),
         403: refusal("Not a declared site"),
-        503: refusal("No privacy policy is published yet"),
+        503: refusal("No privacy policy is published yet, or the database is down (with Retry-After)", retry=True),
     },
 )
 

@@ -77,3 +77,27 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} next {self.next_run_at:%Y-%m-%d %H:%M}"
+
+
+class SpoolMark(models.Model):
+    """How many lines of a spool file are stored (``vern.jobs.spool``).
+
+    Written in the same transaction as the records it counts, so a drain that is
+    interrupted and run again starts after the last stored line: nothing twice.
+    """
+
+    spool = models.CharField(max_length=40)
+    segment = models.CharField(max_length=100)
+    lines = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("spool mark")
+        verbose_name_plural = _("spool marks")
+        constraints = [models.UniqueConstraint(fields=["spool", "segment"], name="spool_mark_unique")]
+
+    class Privacy:
+        not_personal = "Names of local spool files and how far they are stored."
+        not_personal_fields = ("spool", "segment")
+
+    def __str__(self) -> str:
+        return f"{self.spool}/{self.segment}: {self.lines}"

@@ -110,6 +110,15 @@ class Answer:
     headers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
+# A 503 because the database is down says when to try again.
+RETRY_AFTER_HEADER: Mapping[str, Mapping[str, Any]] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again (given when the database is down)",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str

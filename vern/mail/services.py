@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 
@@ -50,6 +50,42 @@ def mail_render(*, kind: str, language: str, context: Mapping[str, object]) -> R
         body_text = text.get_template(f"mail/{kind}/body.txt").render(full).strip() + "\n"
         body_html = render_to_string(f"mail/{kind}/body.html", full)
     return Rendered(subject=subject, body_text=body_text, body_html=body_html)
+
+
+class _Mask(int):
+    """A value shown as ``…`` whatever it stands for: text, a number (a plural's count), or a list of one."""
+
+    def __str__(self) -> str:
+        return "…"
+
+    def __format__(self, spec: str) -> str:
+        return "…"
+
+    def __iter__(self) -> Iterator[_Mask]:
+        return iter([self])
+
+    def __len__(self) -> int:
+        return 1
+
+
+class _Masked(dict[str, object]):
+    """A template context in which every value is ``…``: the outline of a mail, with nothing of the person."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> object:
+        return dict.get(self, key, _Mask(2))
+
+
+def mail_outline(*, kind: str, language: str) -> Rendered:
+    """The subject and text of a kind of mail with every value masked (for the console backend's log)."""
+    with translation.override(language):
+        masked = _Masked(site_url=settings.VERN_PUBLIC_URL, language=language)
+        text = engines["text"]
+        subject = " ".join(text.get_template(f"mail/{kind}/subject.txt").render(masked).split())
+        body_text = text.get_template(f"mail/{kind}/body.txt").render(masked).strip() + "\n"
+    return Rendered(subject=subject, body_text=body_text, body_html="")
 
 
 def mail_queue(

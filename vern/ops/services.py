@@ -37,3 +37,19 @@ def outbox_requeue_by_staff(*, message: OutboxMessage, actor: Actor) -> OutboxMe
             data={"kind": message.kind},
         )
     return message
+
+
+def outbox_show_by_cli(*, message_id: int) -> OutboxMessage:
+    """The whole of one outbox message, for ``vern mail show`` (someone with a shell on the server):
+    the console mail backend prints only its outline. Audited, since the mail holds personal data."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.get(pk=message_id)
+        audit_record(
+            action=AuditEvent.MAIL_SHOWN,
+            actor=Actor.cli(),
+            object_type="mail.outboxmessage",
+            object_id=message.pk,
+            subject_key=message.to_index,
+            data={"kind": message.kind},
+        )
+    return message

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from vern.accounts.access import CapabilityMissing, staff_member
 from vern.accounts.views import console_forbidden
+from vern.lib.outage import is_outage
+from vern.site.outage import outage_response
 
 
 @require_safe
@@ -41,4 +45,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Rendered without the context processors: whatever broke may be among them.
     from django.template.loader import get_template
 
+    error = sys.exc_info()[1]
+    if error is not None and is_outage(error):
+        # The database is down (raised in a middleware, or where the view middleware does not see it).
+        return outage_response(request, error)
     return HttpResponse(get_template("site/500.html").render(), status=500)

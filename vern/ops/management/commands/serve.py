@@ -27,8 +27,9 @@ class _Server(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from vern.wsgi import application
+        from vern.wsgi import application, warm
 
+        warm()  # in the master, before the workers fork (preload_app): each starts with it
         return application
 
 
