@@ -32,6 +32,12 @@ class AuditEvent(models.TextChoices):
     JOB_RETRIED = "job.retry", _("Failed job retried")
     MAIL_REQUEUED = "mail.requeue", _("Undelivered email sent again")
 
+    # backups
+    BACKUP_CREATED = "backup.create", _("Encrypted backup made")
+    BACKUP_FAILED = "backup.fail", _("Backup failed")
+    BACKUPS_PRUNED = "backup.prune", _("Backups past the declared period deleted")
+    BACKUP_RESTORED = "backup.restore", _("Backup restored")
+
     # declaration
     POLICY_PUBLISHED = "policy.publish", _("Privacy policy published")
 
