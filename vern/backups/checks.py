@@ -16,14 +16,14 @@ def check_backups(app_configs: Any, **kwargs: Any) -> list[Warning]:
     try:
         missing = engines.missing_tools()
     except engines.EngineError as exc:
-        return [Warning(f"Backups cannot be made: {exc}.", id="vern.W008")]
+        return [Warning(f"Backups cannot be made: {exc}.", id="vern.backups.W001")]
     if missing:
         problems.append(
             Warning(
                 f"{' and '.join(missing)} are not installed here: `vern backup`, `vern restore` and the "
                 "worker's nightly backup of the PostgreSQL database cannot run on this machine.",
                 hint=f"Install {engines.PG_PACKAGE} on the machines that run the worker.",
-                id="vern.W008",
+                id="vern.backups.W001",
             )
         )
     try:
@@ -37,7 +37,7 @@ def check_backups(app_configs: Any, **kwargs: Any) -> list[Warning]:
             Warning(
                 f"No backup has succeeded in the last 26 hours ({when}), although the worker runs (P18, R16).",
                 hint="Look at the job backups.nightly on /staff/ops/jobs/, or run `vern backup` and read its error.",
-                id="vern.W009",
+                id="vern.backups.W002",
             )
         )
     return problems

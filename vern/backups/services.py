@@ -351,7 +351,10 @@ def backup_verify(path: Path) -> Verified:
                 backup=verified.database,
                 current=current,
             )
-        recorded = {tuple(str(item).split(".", 1)) for item in header.get("migrations", [])}
+        recorded: set[tuple[str, str]] = set()
+        for item in header.get("migrations", []):
+            app, _, name = str(item).partition(".")
+            recorded.add((app, name))
         known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
         newer = sorted(f"{app}.{name}" for app, name in recorded - known)
         if newer:

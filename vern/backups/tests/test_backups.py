@@ -37,8 +37,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def backup_dir(settings, tmp_path) -> Path:
-    settings.VERN_BACKUP_DIR = tmp_path / "backups"
-    return settings.VERN_BACKUP_DIR
+    where: Path = tmp_path / "backups"
+    settings.VERN_BACKUP_DIR = where
+    return where
 
 
 def make_backup(**kwargs) -> Path:
@@ -333,22 +334,22 @@ def test_check_deploy_warns_when_the_worker_runs_and_no_backup_succeeded_for_26_
 
     now = timezone.now()
     Schedule.objects.create(name="mail.deliver", next_run_at=now, last_enqueued_at=now)
-    assert "vern.W009" not in warnings()  # a worker, but its first nightly backup has not come due
+    assert "vern.backups.W002" not in warnings()  # a worker, but its first nightly backup has not come due
     with time_machine.travel(now - dt.timedelta(hours=27), tick=False):
         make_backup(trigger=Backup.Trigger.NIGHTLY)
-    assert "vern.W009" in warnings()
+    assert "vern.backups.W002" in warnings()
     make_backup()
-    assert "vern.W009" not in warnings()
+    assert "vern.backups.W002" not in warnings()
     Schedule.objects.all().delete()
     Backup.objects.all().delete()
     Job.objects.create(name="backups.nightly")
-    assert "vern.W009" not in warnings()  # no worker has run here lately: nothing to expect
+    assert "vern.backups.W002" not in warnings()  # no worker has run here lately: nothing to expect
 
 
 def test_check_deploy_names_missing_postgresql_tools(settings, monkeypatch):
     monkeypatch.setattr(engines, "kind", lambda: engines.POSTGRESQL)
     monkeypatch.setenv("PATH", "/nonexistent")
-    messages = [m for m in run_checks(include_deployment_checks=True) if m.id == "vern.W008"]
+    messages = [m for m in run_checks(include_deployment_checks=True) if m.id == "vern.backups.W001"]
     assert messages and "pg_dump and pg_restore and psql are not installed" in messages[0].msg
     with pytest.raises(engines.NoTool, match="postgresql-client"):
         engines.tool("pg_dump")

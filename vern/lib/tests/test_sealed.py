@@ -21,7 +21,7 @@ def seal(payload: bytes = PAYLOAD, *, chunk: int = 4096, key: bytes = KEY) -> by
     return out.getvalue()
 
 
-def unseal(data: bytes, *, keys: dict[str, bytes] | None = None) -> tuple[dict, bytes]:
+def unseal(data: bytes, *, keys: dict[str, bytes] | None = None) -> tuple[dict[str, object], bytes]:
     keys = {"k1": KEY} if keys is None else keys
     received = io.BytesIO()
     header, trailer = sealed.unseal(io.BytesIO(data), received.write, key_for=keys.get)
