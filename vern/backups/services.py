@@ -38,6 +38,7 @@ from vern.declaration.selectors import published_declaration
 from vern.lib import sealed
 from vern.lib.keys import keyring
 from vern.lib.private import FILE_MODE, private_directory
+from vern.rights.journal import JournalUnavailable, journal_read
 from vern.rights.services.replay import replay_tombstones
 
 log = logging.getLogger(__name__)
@@ -329,11 +330,15 @@ def backup_verify(path: Path) -> Verified:
     """Decrypt the whole file into a private copy and check everything a restore depends on.
 
     Nothing of vern's database is touched. Raises ``BackupError`` with the code ``missing``,
-    ``not_a_backup``, ``unknown_key``, ``wrong_key``, ``corrupted``, ``truncated``,
+    ``journal``, ``not_a_backup``, ``unknown_key``, ``wrong_key``, ``corrupted``, ``truncated``,
     ``other_database``, ``newer_schema`` or ``damaged``.
     """
     if not path.is_file():
         raise BackupError("missing", f"no file at {path}", path=str(path))
+    try:
+        journal_read()  # the replay after the restore must be able to read it: checked before anything changes
+    except JournalUnavailable as exc:
+        raise BackupError("journal", str(exc)) from None
     workdir = private_directory(backup_directory())
     payload = workdir / f".restore-{os.getpid()}.payload"
     descriptor = os.open(payload, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
@@ -399,7 +404,10 @@ def backup_restore(verified: Verified, *, actor: Actor) -> Restored:
     if verified.missing_migrations:
         call_command("migrate", interactive=False, verbosity=0)
     # Everyone erased since the snapshot (and before it, should its tombstones be incomplete).
-    erased_again = replay_tombstones(actor=actor)
+    try:
+        erased_again = replay_tombstones(actor=actor)
+    except JournalUnavailable as exc:
+        raise BackupError("replay_failed", str(exc)) from None
     backups_record_directory()
     audit_record(
         action=AuditEvent.BACKUP_RESTORED,

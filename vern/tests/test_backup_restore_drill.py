@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from vern.analytics.models import Hit
 from vern.audit.models import Entry
@@ -26,6 +27,13 @@ from vern.rights.tests.traces import traces
 from vern.tests.test_rights_erasure import Someone, answer, build, erase
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """Commands speak the operator's language (nb by default in tests); these tests read the English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

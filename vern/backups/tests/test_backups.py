@@ -19,7 +19,7 @@ from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from vern.accounts.models import User
 from vern.audit.models import Entry
@@ -33,6 +33,13 @@ from vern.lib.crypto import generate_key
 from vern.testing import run_vern, vern_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """Commands speak the operator's language (nb by default in tests); these tests read the English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -360,3 +367,15 @@ def test_after_a_restore_the_backups_made_since_the_snapshot_are_known_again(per
     second = make_backup()
     restore(first)
     assert set(Backup.objects.filter(status="ok").values_list("name", flat=True)) >= {first.name, second.name}
+
+
+def test_a_restore_is_refused_before_anything_changes_when_the_erasure_journal_cannot_be_read(
+    backup_then_change, settings, tmp_path
+):
+    path, later = backup_then_change
+    not_a_database = tmp_path / "journal-is-a-directory"
+    not_a_database.mkdir()
+    settings.ERASURE_JOURNAL_URL = f"sqlite:///{not_a_database}"
+    with pytest.raises(CommandError, match="erasure journal cannot be read"):
+        restore(path)
+    assert unchanged(later)

@@ -37,6 +37,14 @@ def _explain(exc: BackupError) -> str:
         "damaged": _("the database inside the backup is damaged (%(reason)s)"),
         "restore_failed": _("the restore failed and the database is unchanged (%(reason)s)"),
         "no_tool": "%(reason)s",
+        "journal": _(
+            "the erasure journal cannot be read, and without it people erased since the backup would come back "
+            "(%(reason)s)"
+        ),
+        "replay_failed": _(
+            "the backup is in place, but the erasure journal could not be replayed (%(reason)s). Keep vern "
+            "stopped, make the journal reachable and run `vern rights replay-erasures`"
+        ),
     }
     template = texts.get(exc.code, "%(reason)s")
     try:
