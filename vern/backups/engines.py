@@ -21,7 +21,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from django.db import connection, connections
 
@@ -41,6 +41,10 @@ class NoTool(EngineError):
             f"PostgreSQL client tools, {PG_PACKAGE}, of the server's major version or newer"
         )
         self.tool = tool
+
+
+def _sqlite_path() -> str:
+    return str(connection.settings_dict["NAME"])
 
 
 def kind() -> str:
@@ -106,12 +110,17 @@ def snapshot(workdir: Path) -> Iterator[IO[bytes]]:
         try:
             descriptor = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             os.close(descriptor)
-            connection.ensure_connection()
+            # A connection of its own, read-only: it copies what is committed, whatever transaction
+            # Django's connection in this process is in.
+            source = sqlite3.connect(f"file:{_sqlite_path()}?mode=ro", uri=True, timeout=30)
             target = sqlite3.connect(copy)
             try:
-                connection.connection.backup(target)  # one consistent copy, page by page
+                source.backup(target)  # one consistent copy, page by page
+            except sqlite3.Error as exc:
+                raise EngineError(f"the SQLite online backup failed: {exc}") from None
             finally:
                 target.close()
+                source.close()
             with copy.open("rb") as stream:
                 yield stream
         finally:
@@ -181,15 +190,15 @@ def restore(payload: Path, database: str) -> None:
     """Put the snapshot in ``payload`` in place of vern's database; all or nothing."""
     if database == SQLITE:
         connections.close_all()
-        connection.ensure_connection()
-        live: Any = connection.connection
+        live = sqlite3.connect(_sqlite_path(), timeout=30)
+        source = sqlite3.connect(f"file:{payload}?mode=ro", uri=True)
         try:
-            with sqlite3.connect(f"file:{payload}?mode=ro", uri=True) as source:
-                source.backup(live)  # under SQLite's own locks: readers see the old or the new database
+            source.backup(live)  # under SQLite's own locks: readers see the old or the new database
         except sqlite3.Error as exc:
             raise EngineError(f"the restore into SQLite failed, the database is unchanged: {exc}") from None
         finally:
-            connections.close_all()
+            source.close()
+            live.close()
         return
 
     program = tool("pg_restore")

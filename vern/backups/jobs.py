@@ -6,7 +6,13 @@ from vern.backups.services import backup_nightly
 from vern.jobs.registry import job
 
 
-@job("backups.nightly", daily_at=dt.time(3, 30), max_attempts=3, lease=dt.timedelta(hours=2))
+@job(
+    "backups.nightly",
+    daily_at=dt.time(3, 30),
+    max_attempts=3,
+    lease=dt.timedelta(hours=2),
+    first_run_at_once=False,  # at night, when the site is quiet, not whenever a worker starts
+)
 def nightly() -> None:
     """At 03:30 Oslo time: one encrypted backup, then the deletion of those past the declared period.
 

@@ -379,3 +379,13 @@ def test_a_restore_is_refused_before_anything_changes_when_the_erasure_journal_c
     with pytest.raises(CommandError, match="erasure journal cannot be read"):
         restore(path)
     assert unchanged(later)
+
+
+def test_a_worker_that_starts_at_noon_makes_the_first_nightly_backup_at_half_past_three(db, backup_dir):
+    from vern.jobs.services import schedules_enqueue_due
+
+    noon = dt.datetime(2026, 12, 7, 11, 0, tzinfo=dt.UTC)  # 12:00 in Oslo
+    assert "backups.nightly" not in schedules_enqueue_due(now=noon)
+    schedule = Schedule.objects.get(name="backups.nightly")
+    assert schedule.next_run_at == dt.datetime(2026, 12, 8, 2, 30, tzinfo=dt.UTC)  # 03:30 in Oslo
+    assert "backups.nightly" in schedules_enqueue_due(now=schedule.next_run_at)
