@@ -67,6 +67,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/retention_bench.py
 	$(BIN)/python bench/rights_bench.py
+	$(BIN)/python bench/backup_bench.py
 
 messages: $(VENV)/.dev-installed
 	cd vern && ../$(BIN)/vern django makemessages --locale nb --no-obsolete --add-location file --ignore "*/tests/*" --ignore "testing.py"

@@ -81,6 +81,9 @@ ERASURE_JOURNAL_URL = (
     if env.is_set("ERASURE_JOURNAL_URL")
     else ""
 )
+# Encrypted backups (vern/backups): written by `vern backup` and the worker's nightly job. Not
+# created here: the directory is made 0700 when the first backup is written.
+VERN_BACKUP_DIR = env.path("VERN_BACKUP_DIR", DATA_DIR / "backups").resolve()
 
 
 def _secret(name: str, generate: Callable[[], str], validate: Callable[[str], None]) -> str:
@@ -106,6 +109,7 @@ INSTALLED_APPS = [
     "vern.analytics",
     "vern.rights",
     "vern.retention",
+    "vern.backups",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

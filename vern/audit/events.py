@@ -42,6 +42,12 @@ class AuditEvent(models.TextChoices):
     MAIL_REQUEUED = "mail.requeue", _("Undelivered email sent again")
     MAIL_SHOWN = "mail.show", _("Email in the outbox read on the command line")
 
+    # backups
+    BACKUP_CREATED = "backup.create", _("Encrypted backup made")
+    BACKUP_FAILED = "backup.fail", _("Backup failed")
+    BACKUPS_PRUNED = "backup.prune", _("Backups past the declared period deleted")
+    BACKUP_RESTORED = "backup.restore", _("Backup restored")
+
     # declaration
     POLICY_PUBLISHED = "policy.publish", _("Privacy policy published")
 

@@ -136,6 +136,7 @@ def check(loaded: Loaded) -> list[Problem]:
     _check_processors(d, out)
     _check_retention(d, out)
     _check_rights(d, out)
+    _check_backups(d, out)
     for item in art13_checklist(d):
         if not item.ok and not any(item.code in p.message for p in out.problems):
             out.add((), f"Art. {item.code} is missing: {item.label}" + (f" ({item.detail})" if item.detail else ""))
@@ -317,6 +318,27 @@ def _check_retention(d: Declaration, out: _Collector) -> None:
     for i, data_category in enumerate(d.data_categories):
         if data_category.personal and data_category.id not in covered_categories:
             out.add(("data_categories", i, "id"), f"the data category {data_category.id!r} has no retention rule")
+
+
+def _check_backups(d: Declaration, out: _Collector) -> None:
+    """Backups are kept for a declared period (R16): at least a day (one nightly backup), at most a year."""
+    period = d.security.backup_period
+    if period is None:
+        out.add(
+            ("security",),
+            "backup_period is missing: say how long encrypted backups are kept (e.g. '30 days'); "
+            "erasure receipts promise that nobody erased is in a backup after it (R16)",
+        )
+        return
+    duration = Duration.parse(period)
+    if duration.max_seconds() < 86400:
+        out.add(("security", "backup_period"), f"{period!r} is shorter than a day; the worker backs up nightly")
+    elif (
+        duration.amount * (12 if duration.unit == "year" else 1) > 12
+        if duration.unit in ("month", "year")
+        else duration.max_seconds() > 366 * 86400
+    ):
+        out.add(("security", "backup_period"), f"{period!r} is longer than a year; keep backups a year at most")
 
 
 def _check_rights(d: Declaration, out: _Collector) -> None:

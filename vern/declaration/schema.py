@@ -255,6 +255,10 @@ class Security(Strict):
     intro: Text
     measures: list[Text] = Field(min_length=1)
     standards: Text
+    # How long an encrypted backup is kept before the worker deletes it (R16): the erasure receipt
+    # promises that nobody erased is in a backup after this long. Optional in the schema so that
+    # versions published before it stay readable; ``rules.check`` refuses to publish without it.
+    backup_period: PeriodText | None = None
 
 
 class Declaration(Strict):

@@ -174,6 +174,7 @@ class PolicyPage:
     retention: list[str]
     cookie_groups: list[dict[str, Any]]
     processors: list[dict[str, Any]]
+    backup_period: str = ""  # "30 days" in the page's language; empty in versions that declared none
 
 
 def policy_page(policy_version: PolicyVersion, language: str) -> PolicyPage:
@@ -205,6 +206,11 @@ def policy_page(policy_version: PolicyVersion, language: str) -> PolicyPage:
         retention=[retention_line(rule, language) for rule in declaration.retention.rules],
         cookie_groups=groups,
         processors=processors,
+        backup_period=(
+            Duration.parse(declaration.security.backup_period).text(language).lower()
+            if declaration.security.backup_period
+            else ""
+        ),
     )
 
 

@@ -23,6 +23,9 @@ class JobSpec:
     retry_base: dt.timedelta
     every: dt.timedelta | None = None
     daily_at: dt.time | None = None  # wall-clock time in Europe/Oslo
+    # A periodic job runs as soon as a worker first sees it, unless this is False: then its first
+    # run is its first due time (a nightly backup at night, not whenever a worker starts).
+    first_run_at_once: bool = True
 
     @property
     def periodic(self) -> bool:
@@ -59,6 +62,7 @@ def job(
     retry_base: dt.timedelta = dt.timedelta(seconds=30),
     every: dt.timedelta | None = None,
     daily_at: dt.time | None = None,
+    first_run_at_once: bool = True,
 ) -> Callable[[JobFunc], JobFunc]:
     """Register ``func`` as the job ``name``; with ``every`` or ``daily_at`` it also runs periodically.
 
@@ -80,6 +84,7 @@ def job(
             retry_base=retry_base,
             every=every,
             daily_at=daily_at,
+            first_run_at_once=first_run_at_once,
         )
         return func
 

@@ -178,7 +178,8 @@ def schedules_enqueue_due(*, now: dt.datetime | None = None) -> list[str]:
     for spec in all_specs():
         if not spec.periodic:
             continue
-        schedule, _ = Schedule.objects.get_or_create(name=spec.name, defaults={"next_run_at": now})
+        first = now if spec.first_run_at_once else spec.next_due(now)
+        schedule, _ = Schedule.objects.get_or_create(name=spec.name, defaults={"next_run_at": first})
         if schedule.next_run_at <= now and schedule_claim_slot(schedule=schedule, now=now):
             queued.append(spec.name)
     return queued

@@ -166,6 +166,16 @@ def overdue_count(now: dt.datetime | None = None) -> int:
     return queue(view="overdue", now=now).count()
 
 
+def erasure_backups_gone_by(request: Request) -> dt.date | None:
+    """The day the request's erasure receipt names for its backups (R16); None before the erasure."""
+    event = request.events.filter(kind="erased").order_by("-at", "-pk").first()
+    text = (event.data or {}).get("backups_gone_by") if event is not None else None
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 def tombstones() -> QuerySet[Tombstone]:
     return Tombstone.objects.order_by("pk")
 

@@ -58,7 +58,20 @@ def outcome_text(right: str, done: bool) -> str:
     return _("%(right)s: see our answer below.") % {"right": name}
 
 
-def outcome_lines(request: Request) -> list[str]:
-    """One line per right asked for, in the request's language, saying what was done."""
+def outcome_lines(request: Request, *, backups_gone_by: dt.date | None = None) -> list[str]:
+    """One line per right asked for, in the request's language, saying what was done; after an
+    erasure, the day by which no backup holds the person any more (R16)."""
     with translation.override(request.language):
-        return [outcome_text(right, right in request.done) for right in request.rights]
+        lines = [outcome_text(right, right in request.done) for right in request.rights]
+        if Right.ERASURE in request.done and backups_gone_by is not None:
+            lines.append(backups_text(backups_gone_by, request.language))
+        return lines
+
+
+def backups_text(day: dt.date, language: str) -> str:
+    """The erasure receipt's promise about backups, in the person's language."""
+    with translation.override(language):
+        return _(
+            "Our encrypted backups made before the erasure are deleted by %(day)s at the latest. Should we "
+            "ever restore one before then, you are erased from it again at once."
+        ) % {"day": day_text(day, language)}

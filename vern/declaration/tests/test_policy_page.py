@@ -186,3 +186,10 @@ def test_policy_pages_can_only_be_read(client, published, path):
     response = client.post(path)
     assert response.status_code == 405
     assert "GET" in response["Allow"]
+
+
+def test_p18_the_policy_page_says_how_long_encrypted_backups_are_kept_in_both_languages(client, published):
+    nb = " ".join(page_text(page(client, "/privacy/")))
+    en = " ".join(page_text(page(client, "/en/privacy/")))
+    assert "Sikkerhetskopiene våre er kryptert og lagres i 30 dager; deretter slettes de." in nb
+    assert "Our backups are encrypted and kept for 30 days; then they are deleted." in en

@@ -285,3 +285,23 @@ def test_vern_declaration_check_passes_the_default_and_names_the_line_of_a_mista
     assert f"purposes[3].legal_bases[0] (line {line}): 'consent' is not one of a, b, c, d, e, f" in result.stderr
     assert "cannot be published" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_r16_a_declaration_must_say_how_long_backups_are_kept(default_source):
+    without = edit(default_source, "  backup_period: 30 days\n", "")
+    assert any("backup_period is missing" in problem for problem in problems_of(without))
+
+
+@pytest.mark.parametrize(
+    "period,expected",
+    [("12 hours", "shorter than a day"), ("13 months", "longer than a year"), ("400 days", "longer than a year")],
+)
+def test_r16_a_backup_period_shorter_than_a_day_or_longer_than_a_year_is_refused(default_source, period, expected):
+    changed = edit(default_source, "backup_period: 30 days", f"backup_period: {period}")
+    assert any(expected in problem and "security.backup_period" in problem for problem in problems_of(changed))
+
+
+@pytest.mark.parametrize("period", ["1 day", "35 days", "12 months", "1 year"])
+def test_r16_backup_periods_from_a_day_to_a_year_are_accepted(default_source, period):
+    changed = edit(default_source, "backup_period: 30 days", f"backup_period: {period}")
+    assert not [problem for problem in problems_of(changed) if "backup_period" in problem]

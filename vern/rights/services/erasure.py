@@ -36,6 +36,8 @@ from django.utils.translation import gettext_lazy as _
 from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
+from vern.declaration.durations import OSLO, Duration
+from vern.declaration.selectors import published_declaration
 from vern.jobs.models import Job
 from vern.jobs.services import job_enqueue_once
 from vern.lib.logs import redact
@@ -123,6 +125,9 @@ class Receipt:
     kept: dict[str, str]  # label → the Art. 17(3) ground
     contact_cleared: int
     keys: tuple[str, ...]
+    # The day by which the last backup that may still hold the person is deleted (R16); None
+    # when the published declaration names no backup period.
+    backups_gone_by: dt.date | None = None
 
     @property
     def removed(self) -> int:
@@ -135,7 +140,22 @@ class Receipt:
             "kept": self.kept,
             "contact_cleared": self.contact_cleared,
             "keys": list(self.keys),
+            "backups_gone_by": self.backups_gone_by.isoformat() if self.backups_gone_by else None,
         }
+
+
+def backups_gone_by(erased_at: dt.datetime) -> dt.date | None:
+    """The day by which no backup holds a person erased at ``erased_at`` (R16, LAW.md).
+
+    The last backup that may hold them was made before the erasure, and is deleted by the first
+    nightly run (03:30 Oslo time) after it is older than the declared backup period: by the day
+    after the period ends, counted on Oslo's calendar.
+    """
+    declaration = published_declaration()
+    if declaration is None or not declaration.security.backup_period:
+        return None
+    ends = Duration.parse(declaration.security.backup_period).after(erased_at)
+    return ends.astimezone(OSLO).date() + dt.timedelta(days=1)
 
 
 # ------------------------------------------------------------------ preview
@@ -470,6 +490,7 @@ def _carry_out(
             kept=dict(sorted(kept.items())),
             contact_cleared=contact_cleared,
             keys=tuple(sorted(keys)),
+            backups_gone_by=backups_gone_by(now),
         )
         Event.objects.create(request=request, kind="erased", actor=staff, data=receipt.data())
         mark_done(request, Right.ERASURE, actor=actor, staff=staff, removed=deleted, anonymised=anonymised)

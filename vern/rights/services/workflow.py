@@ -17,7 +17,7 @@ from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.mail import emails
-from vern.rights import deadlines
+from vern.rights import deadlines, selectors
 from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right
 from vern.rights.selectors import privacy_officers
 from vern.rights.services.erasure import erasure_queued, forget_contact
@@ -150,7 +150,7 @@ def request_answer(*, request: Request, staff: User, message: str = "") -> Reque
                 to=request.email,
                 language=request.language,
                 reference=reference_of(request),
-                outcomes=outcome_lines(request),
+                outcomes=outcome_lines(request, backups_gone_by=selectors.erasure_backups_gone_by(request)),
                 message=request.outcome,
                 authority=authority_of(declaration_required(), request.language),
                 ephemeral=erased(request),  # the outbox forgets the address once the answer is sent (P23)

@@ -58,6 +58,7 @@ def _receipt(subject: Request) -> dict[str, Any] | None:
         "contact_cleared": int(data.get("contact_cleared") or 0),
         "keys": key_names(data.get("keys") or []),
         "removed": sum(int(n) for n in deleted.values()) + sum(int(n) for n in anonymised.values()),
+        "backups_gone_by": selectors.erasure_backups_gone_by(subject),
     }
 
 

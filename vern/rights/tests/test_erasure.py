@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.db.models.query import QuerySet
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.audit.services import Actor
 from vern.jobs.models import Job
@@ -420,3 +421,22 @@ def test_a_replay_reads_the_journal_file_an_earlier_version_left_and_one_named_b
     out = StringIO()
     call_command("rights", "replay-erasures", "--journal", erasure_journal, stdout=out)  # by its URL
     assert "0 rows erased again" in out.getvalue()
+
+
+def test_r16_the_erasure_receipt_and_the_answer_name_the_day_the_last_backup_holding_the_person_is_gone(
+    published, personas, client
+):
+    """Kaukus keeps backups 30 days; an erasure on 10 March is out of every backup after the night of 9 April."""
+    pia = personas.privacy_officer
+    with time_machine.travel(dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC), tick=False):
+        request = person(pia)
+        receipt = erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
+        workflow.request_answer(request=request, staff=pia, message="Slettet.")
+    assert receipt.backups_gone_by == dt.date(2026, 4, 10)
+    assert Event.objects.get(request=request, kind="erased").data["backups_gone_by"] == "2026-04-10"
+    answer = OutboxMessage.objects.filter(kind="rights_answered", to_index=email_index(EMAIL)).latest("pk")
+    assert "slettet senest 10. april 2026" in answer.body_text  # the request's language is Bokmål
+    staff_login(client, pia)
+    page = client.get(f"/en/staff/requests/{request.pk}/erasure/")
+    assert page.status_code == 200
+    assert "are deleted by 10 April 2026 at the latest" in page.content.decode()
