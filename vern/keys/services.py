@@ -29,6 +29,7 @@ correction of a name (which replaces the set) and the rebuild never interleave.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -112,6 +113,11 @@ def _select(
         return list(cursor.fetchall())
 
 
+def _newest(model: type[models.Model]) -> int:
+    newest = model._default_manager.aggregate(newest=models.Max("pk"))["newest"]
+    return int(newest or 0)
+
+
 def _swap(model: type[models.Model], pk: int, new: dict[str, str], expected: dict[str, str | None]) -> bool:
     """``UPDATE … SET new WHERE pk AND every expected column still holds what was read``."""
     sets = ", ".join(f"{_q(column)} = %s" for column in new)
@@ -137,11 +143,16 @@ def _cursor(step: str, target: str) -> RotationCursor:
 def _batches(
     model: type[models.Model], columns: list[str], *, step: str, target: str, batch_size: int, budget: _Budget
 ) -> Iterator[list[tuple[Any, ...]]]:
-    """Yield each batch inside its own transaction; the cursor moves when the caller is done with it."""
+    """Yield each batch inside its own transaction; the cursor moves when the caller is done with it.
+
+    The step ends at the newest row that existed when it began: a row added later was written
+    under the current keys already, so the rotation never chases a busy table's inserts.
+    """
     cursor = _cursor(step, target)
+    newest = _newest(model)
     while True:
         with transaction.atomic():
-            rows = _select(model, columns, after=cursor.last_pk, limit=batch_size)
+            rows = [row for row in _select(model, columns, after=cursor.last_pk, limit=batch_size) if row[0] <= newest]
             if not rows:
                 return
             yield rows
@@ -275,11 +286,12 @@ def _rebuild_search_digests(keys: IndexKeys, *, batch_size: int, budget: _Budget
     from vern.enquiries.search import index_digests
 
     cursor = _cursor("index:enquiries.SearchTerm", keys.current)
+    newest = _newest(Enquiry)
     while True:
         with transaction.atomic():
             enquiries = list(
                 Enquiry.objects.select_for_update()
-                .filter(pk__gt=cursor.last_pk)
+                .filter(pk__gt=cursor.last_pk, pk__lte=newest)
                 .order_by("pk")
                 .only("pk", "name", "organisation")[:batch_size]
             )
@@ -312,20 +324,31 @@ def keys_rotate(
     *,
     batch_size: int = BATCH_SIZE,
     max_batches: int | None = None,
+    pause: float = 0.0,
     actor: Actor | None = None,
     after_batch: Callable[[Progress], None] | None = None,
 ) -> Progress:
     """Rotate every stored value to the current keys; stop after ``max_batches`` if given.
 
+    ``pause`` seconds between batches spare a busy database (each batch is a short transaction
+    either way).
+
     Safe to run while the site serves, and again after it was stopped: it continues where
     the last finished batch left off. Audited at the start and the end, with counts only.
     """
-    if batch_size < 1:
-        raise ValueError("the batch size must be at least 1")
+    if batch_size < 1 or pause < 0:
+        raise ValueError("the batch size must be at least 1 and the pause not negative")
     actor = actor or Actor.cli()
     ring, keys = keyring(), index_keys()
     progress = Progress()
-    budget = _Budget(max_batches=max_batches, progress=progress, after_batch=after_batch or (lambda p: None))
+
+    def between_batches(done: Progress) -> None:
+        if after_batch is not None:
+            after_batch(done)
+        if pause:
+            time.sleep(pause)
+
+    budget = _Budget(max_batches=max_batches, progress=progress, after_batch=between_batches)
     ids = {"encryption_key": ring.current, "index_key": keys.current}
     with transaction.atomic():
         audit_record(action=AuditEvent.KEYS_ROTATION_STARTED, actor=actor, object_type="keys", data=ids)

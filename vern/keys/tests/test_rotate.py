@@ -25,8 +25,8 @@ from vern.keys.tests.helpers import (
     stored_key_ids,
 )
 from vern.lib.keys import email_index, email_indexes
-from vern.mail.models import OutboxMessage
 from vern.mail.emails import rights_confirm
+from vern.mail.models import OutboxMessage
 from vern.registry.selectors import records_of
 from vern.rights.models import Request
 
@@ -222,3 +222,31 @@ def test_a_link_mailed_before_the_index_key_rotated_still_opens(settings: Any) -
     confirmed = request_confirm(token=token.group(1))
 
     assert confirmed.email == "kari@example.no" and confirmed.email_index == email_index("kari@example.no")
+
+
+def test_p24_a_value_written_after_the_rotation_read_the_row_is_never_overwritten(
+    personas: Any, settings: Any
+) -> None:
+    """The compare-and-swap itself: the rotation read a row, then a page saved it, then the rotation writes."""
+    from vern.keys.columns import encrypted_tables
+    from vern.keys.services import Progress, _reencrypt_row, _select
+
+    enquiry, _ = person(personas.privacy_officer, 1)
+    rotate_settings(settings)
+    [table] = [t for t in encrypted_tables() if t.model is Enquiry]
+    [stale] = _select(Enquiry, [f.column for f in table.fields], pk=enquiry.pk)
+    Enquiry.objects.filter(pk=enquiry.pk).update(message="Skrevet mens rotasjonen leste", name="Kari Ny")
+    progress = Progress()
+
+    _reencrypt_row(table, keyring_now(), stale, progress)
+
+    enquiry.refresh_from_db()
+    assert (enquiry.message, enquiry.name) == ("Skrevet mens rotasjonen leste", "Kari Ny")
+    assert progress.rows_changed_meanwhile == 1
+    assert all(found == {"k2"} for column, found in stored_key_ids().items() if column.startswith("enquiries.Enquiry."))
+
+
+def keyring_now() -> Any:
+    from vern.lib.keys import keyring
+
+    return keyring()

@@ -25,17 +25,20 @@ class Command(BaseCommand):
         rotate.add_argument(
             "--max-batches", type=int, default=None, help="stop after this many batches; run again to continue"
         )
+        rotate.add_argument(
+            "--pause", type=float, default=0.0, help="seconds to wait between batches, to spare a busy database"
+        )
         sub.add_parser("status", help="count the stored values per key and record the count for `vern check --deploy`")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "rotate":
-            self._rotate(batch_size=options["batch_size"], max_batches=options["max_batches"])
+            self._rotate(batch_size=options["batch_size"], max_batches=options["max_batches"], pause=options["pause"])
         else:
             self._status()
 
-    def _rotate(self, *, batch_size: int, max_batches: int | None) -> None:
-        if batch_size < 1 or (max_batches is not None and max_batches < 1):
-            raise CommandError("--batch-size and --max-batches must be at least 1")
+    def _rotate(self, *, batch_size: int, max_batches: int | None, pause: float) -> None:
+        if batch_size < 1 or (max_batches is not None and max_batches < 1) or not 0 <= pause <= 60:
+            raise CommandError("--batch-size and --max-batches must be at least 1, and --pause 0 to 60 seconds")
         ring, keys = keyring(), index_keys()
         self.stdout.write(f"rotating to encryption key {ring.current!r} and index key {keys.current!r}")
 
@@ -43,7 +46,7 @@ class Command(BaseCommand):
             if progress.batches % 50 == 0:
                 self.stdout.write(f"  {progress.batches} batches, {progress.values_reencrypted} values re-encrypted")
 
-        progress = keys_rotate(batch_size=batch_size, max_batches=max_batches, after_batch=tick)
+        progress = keys_rotate(batch_size=batch_size, max_batches=max_batches, pause=pause, after_batch=tick)
         self.stdout.write(
             f"{progress.values_reencrypted} values re-encrypted, {progress.indexes_recomputed} indexes recomputed, "
             f"{progress.search_digests_rebuilt} enquiries' search digests rebuilt, "
