@@ -18,6 +18,7 @@ from django.utils import timezone
 from vern.keys.columns import IndexColumn, chained_models, encrypted_tables, index_columns
 from vern.keys.models import KeyUse
 from vern.lib.crypto import DecryptionError, IndexKeys, Keyring, blind_index
+from vern.lib.fields import EncryptedTextField
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 
 # The key id recorded for a value that names no key (not a vern ciphertext, or damaged).
@@ -174,13 +175,14 @@ def _search_uses(uses: Counter[tuple[str, str, str]], keys: IndexKeys, ring: Key
     stored: dict[int, list[str]] = {}
     for enquiry_id, term in SearchTerm.objects.order_by("enquiry_id").values_list("enquiry_id", "digest").iterator():
         stored.setdefault(enquiry_id, []).append(term)
-    fields = [Enquiry._meta.get_field(name) for name in ("name", "organisation")]
+    fields = [f for f in Enquiry._meta.concrete_fields if f.name in ("name", "organisation")]
+    assert all(isinstance(f, EncryptedTextField) for f in fields)
     for pk, *ciphers in _scan(Enquiry, [f.column for f in fields]):
         if pk not in stored:
             continue
         try:
             texts = [
-                ring.decrypt(cipher, associated_data=f.associated_data) if cipher else ""  # type: ignore[attr-defined]
+                ring.decrypt(cipher, associated_data=f"{Enquiry._meta.label}.{f.name}") if cipher else ""
                 for f, cipher in zip(fields, ciphers, strict=True)
             ]
         except DecryptionError:

@@ -224,9 +224,7 @@ def test_a_link_mailed_before_the_index_key_rotated_still_opens(settings: Any) -
     assert confirmed.email == "kari@example.no" and confirmed.email_index == email_index("kari@example.no")
 
 
-def test_p24_a_value_written_after_the_rotation_read_the_row_is_never_overwritten(
-    personas: Any, settings: Any
-) -> None:
+def test_p24_a_value_written_after_the_rotation_read_the_row_is_never_overwritten(personas: Any, settings: Any) -> None:
     """The compare-and-swap itself: the rotation read a row, then a page saved it, then the rotation writes."""
     from vern.keys.columns import encrypted_tables
     from vern.keys.services import Progress, _reencrypt_row, _select

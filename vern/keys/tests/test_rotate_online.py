@@ -47,7 +47,8 @@ class Worker(threading.Thread):
 
     def __init__(self, step: Callable[[int], None]) -> None:
         super().__init__(daemon=True)
-        self.step, self.stop, self.error, self.rounds = step, threading.Event(), None, 0
+        self.step, self.stop, self.rounds = step, threading.Event(), 0
+        self.error: BaseException | None = None
         self.during_rotation = 0
 
     def run(self) -> None:
