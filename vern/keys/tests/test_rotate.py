@@ -248,3 +248,33 @@ def keyring_now() -> Any:
     from vern.lib.keys import keyring
 
     return keyring()
+
+
+def test_p24_keyed_references_follow_the_person_and_an_erased_persons_restriction_still_holds_mail(
+    personas: Any, settings: Any
+) -> None:
+    """A restriction (no address of its own) is translated through the person's stored address; one of
+    someone whose address is stored nowhere cannot be, and keeps working while the old key is listed."""
+    from vern.mail.services import mail_queue
+    from vern.rights.models import Restriction, Suppression
+
+    person(personas.privacy_officer, 1)
+    Restriction.objects.create(subject_key=email_index("person1@example.no"))
+    Restriction.objects.create(subject_key=email_index("gone@example.no"))
+    Suppression.objects.create(subject_key=email_index("gone@example.no"))
+    rotate_settings(settings)
+
+    keys_rotate()
+
+    kept = set(Restriction.objects.values_list("subject_key", flat=True))
+    assert kept == {email_index("person1@example.no"), email_indexes("gone@example.no")[1]}
+    assert Suppression.objects.get().subject_key == email_indexes("gone@example.no")[1]  # still the old key's
+    out = StringIO()
+    call_command("keys", "status", stdout=out)
+    assert "keyed references have no stored email or phone" in out.getvalue()
+    assert "    rights.Restriction.subject_key: 1" in out.getvalue()
+    assert "    rights.Suppression.subject_key: 1" in out.getvalue()
+    # The restriction still holds back mail to the person, found under the old key.
+    mail = mail_queue(kind="enquiry_received", to="gone@example.no", language="nb", context={})
+    assert mail.status == OutboxMessage.Status.WITHHELD
+    assert mail.to_index == email_index("gone@example.no")  # written under the new key

@@ -78,6 +78,7 @@ class Command(BaseCommand):
 
             uses = key_use_recorded()
         failed = False
+        orphans = unattributed(uses)
         for verdict in verdicts(uses, ring=ring, keys=keys):
             if verdict.current:
                 state = "current"
@@ -85,9 +86,9 @@ class Command(BaseCommand):
                 state = f"NOT CONFIGURED in {SETTING[verdict.kind]}"
                 failed = failed or verdict.values > 0
             elif verdict.values == 0:
-                state = "can be retired" + (
-                    " once no backup written under it is kept" if verdict.kind == "encryption" else ""
-                )
+                state = "can be retired once no backup written under it is kept"
+                if verdict.kind == "index" and orphans:
+                    state += "; references below that it made will no longer match"
             elif all(is_kept(column) for column in verdict.columns):
                 state = "keep: hash chain rows still carry its mac until retention removes them"
             else:
@@ -95,11 +96,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{verdict.kind} key {verdict.key_id!r}: {verdict.values} values ({state})")
             for column, values in sorted(verdict.columns.items()):
                 self.stdout.write(f"    {column}: {values}")
-        orphans = unattributed(uses)
         if orphans and len(keys.keys) > 1:
             self.stdout.write(
-                f"{sum(orphans.values())} keyed references have no stored plain value (erased people, objections); "
-                "those written under an old index key match only while it is configured:"
+                f"{sum(orphans.values())} keyed references have no stored email or phone (erased people, objections), "
+                "so their key cannot be told; those made with an old index key match only while it is configured:"
             )
             for column, values in sorted(orphans.items()):
                 self.stdout.write(f"    {column}: {values}")
