@@ -41,6 +41,12 @@ def index_digests(*texts: str, root_key: bytes | None = None) -> set[str]:
     return {digest(term, purpose=PURPOSE) for term in terms}
 
 
-def query_digests(query: str) -> list[list[str]]:
-    """Per searched word (at most six) its digest under each index key; a word matches any word it starts."""
+def query_digests(query: str) -> list[str]:
+    """One digest per searched word (at most six); a word matches any word it starts."""
+    return [digest(word[:MAX_WORD], purpose=PURPOSE) for word in words(query)[:MAX_QUERY_WORDS]]
+
+
+def query_digest_sets(query: str) -> list[list[str]]:
+    """Per searched word its digest under every configured index key, so a search finds enquiries
+    whose digests ``vern keys rotate`` has not rebuilt yet."""
     return [digests(word[:MAX_WORD], purpose=PURPOSE) for word in words(query)[:MAX_QUERY_WORDS]]

@@ -16,7 +16,7 @@ from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
 from vern.enquiries.models import PURPOSE, Enquiry, SearchTerm
-from vern.enquiries.search import query_digests
+from vern.enquiries.search import query_digest_sets
 from vern.enquiries.services import BASIS
 from vern.lib.keys import email_indexes, phone_indexes
 from vern.lib.normalise import InvalidIdentifier
@@ -94,7 +94,7 @@ def search(query: str) -> Q:
         except InvalidIdentifier:
             return Q(pk__in=[])
     condition = Q()
-    for terms in query_digests(text):
+    for terms in query_digest_sets(text):
         condition &= Q(pk__in=SearchTerm.objects.filter(digest__in=terms).values("enquiry_id"))
     return condition
 
