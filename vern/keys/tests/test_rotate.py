@@ -278,3 +278,27 @@ def test_p24_keyed_references_follow_the_person_and_an_erased_persons_restrictio
     mail = mail_queue(kind="enquiry_received", to="gone@example.no", language="nb", context={})
     assert mail.status == OutboxMessage.Status.WITHHELD
     assert mail.to_index == email_index("gone@example.no")  # written under the new key
+
+
+def test_p24_an_email_corrected_after_the_rotation_read_the_row_keeps_its_own_index(
+    personas: Any, settings: Any
+) -> None:
+    """The compare-and-swap of an index: a correction between the read and the write wins."""
+    from vern.keys.columns import index_columns
+    from vern.keys.selectors import columns_of, index_map
+    from vern.keys.services import Progress, _reindex_row, _select
+    from vern.lib.keys import index_keys, keyring
+
+    enquiry, _ = person(personas.privacy_officer, 1)
+    rotate_settings(settings)
+    [column] = [c for c in index_columns() if c.label == "enquiries.Enquiry.email_index"]
+    [stale] = _select(Enquiry, columns_of(column), pk=enquiry.pk)
+    enquiry.email, enquiry.email_index = "ny@example.no", email_index("ny@example.no")
+    enquiry.save(update_fields=["email", "email_index"])
+    progress = Progress()
+
+    _reindex_row(column, index_keys(), keyring(), index_map(index_keys(), keyring()), stale, progress)
+
+    enquiry.refresh_from_db()
+    assert (enquiry.email, enquiry.email_index) == ("ny@example.no", email_index("ny@example.no"))
+    assert progress.rows_changed_meanwhile == 1 and progress.indexes_recomputed == 0
