@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from csp.constants import NONCE, NONE, SELF
 
-from vern.lib.crypto import Keyring, generate_key, parse_index_key
+from vern.lib.crypto import IndexKeys, Keyring, generate_key, parse_index_key
 from vern.lib.env import ConfigError, Env
 from vern.lib.private import private_directory
 from vern.lib.urls import database_settings, email_settings
@@ -69,6 +69,10 @@ def _validate_index_key(value: str) -> None:
     parse_index_key(value)
 
 
+def _validate_index_keys(value: str) -> None:
+    IndexKeys.parse(value)
+
+
 # Generated secrets belong to the embedded SQLite database in the same data directory.
 # With PostgreSQL (several servers, data that outlives any one machine) a secret made
 # up on one machine would split the installation, so each must be set explicitly.
@@ -92,7 +96,14 @@ def _secret(name: str, generate: Callable[[], str], validate: Callable[[str], No
 
 SECRET_KEY = _secret("SECRET_KEY", lambda: secrets.token_urlsafe(50), _validate_secret_key)
 VERN_ENCRYPTION_KEYS = _secret("VERN_ENCRYPTION_KEYS", Keyring.generate_setting, _validate_keyring)
-VERN_INDEX_KEY = _secret("VERN_INDEX_KEY", generate_key, _validate_index_key)
+# The index keys as an id'd list like the encryption keys (the first writes, all look up), so that
+# the index key can rotate (`vern keys rotate`); a single VERN_INDEX_KEY keeps working.
+if env.is_set("VERN_INDEX_KEYS") or env.is_set("VERN_INDEX_KEYS_FILE"):
+    VERN_INDEX_KEYS = env.secret("VERN_INDEX_KEYS", data_dir=DATA_DIR, generate=None, validate=_validate_index_keys)
+    VERN_INDEX_KEY = ""
+else:
+    VERN_INDEX_KEYS = ""
+    VERN_INDEX_KEY = _secret("VERN_INDEX_KEY", generate_key, _validate_index_key)
 
 # ---------------------------------------------------------------- apps
 
@@ -110,6 +121,7 @@ INSTALLED_APPS = [
     "vern.rights",
     "vern.retention",
     "vern.backups",
+    "vern.keys",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

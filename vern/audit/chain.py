@@ -1,6 +1,6 @@
 """Append-only tables chained by a keyed hash: the audit log, and the consent proof.
 
-Each row's ``mac`` is an HMAC (under a key derived from ``VERN_INDEX_KEY``,
+Each row's ``mac`` is an HMAC (under a key derived from the current index key,
 which is not in the database) over its own fields and the previous row's
 ``mac``; ``seq`` counts rows without gaps; a head row holds the newest ``seq``
 and ``mac``. Appending locks the head, so two transactions never chain onto the
@@ -11,11 +11,19 @@ of the newest rows together with a rewritten head.
 Retention removes the oldest rows with ``prune``: only a prefix, and the head
 keeps the number and mac of the last removed row (its floor), so the remaining
 chain still verifies from there.
+
+Index-key rotation (docs/adr/0003-keys.md): a row is never re-keyed (that would
+take the power to forge from whoever holds the new key), so each row keeps the
+mac of the key that was current when it was written, and a row verifies when its
+mac matches under any configured index key. An old index key therefore stays
+configured until retention has pruned the last row written under it;
+``vern keys status`` counts them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +33,7 @@ from django.db import models, transaction
 
 from vern.audit.models import Entry, Head
 from vern.lib.crypto import chain_mac
-from vern.lib.keys import index_key
+from vern.lib.keys import index_key, index_keys
 from vern.registry import surface
 
 GENESIS = "0" * 64
@@ -71,7 +79,20 @@ class HashChain:
         return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def mac(self, row: Any) -> str:
+        """The row's mac under the current index key: what an append writes."""
         return chain_mac(self.payload(row), root_key=index_key(), chain=self.name)
+
+    def key_of(self, row: Any) -> str | None:
+        """The id of the configured index key the row's mac was made with; None when none matches."""
+        payload, keys = self.payload(row), index_keys()
+        for key_id, root in sorted(keys.keys.items(), key=lambda item: item[0] != keys.current):
+            if hmac.compare_digest(chain_mac(payload, root_key=root, chain=self.name), row.mac):
+                return key_id
+        return None
+
+    def intact(self, row: Any) -> bool:
+        """Whether the row's mac matches its fields under one of the configured index keys."""
+        return self.key_of(row) is not None
 
     def append(self, row: Any) -> Any:
         """Number, chain and save ``row`` in the caller's transaction."""
@@ -115,7 +136,7 @@ class HashChain:
             rows: Any = self.model._default_manager
             prev_mac, expected = head.floor_mac or GENESIS, head.floor_seq + 1
             for row in rows.filter(seq__gt=head.floor_seq, seq__lte=through_seq).order_by("seq").iterator():
-                if row.seq != expected or row.prev_mac != prev_mac or self.mac(row) != row.mac:
+                if row.seq != expected or row.prev_mac != prev_mac or not self.intact(row):
                     raise ChainBroken(f"row #{expected} of the {self.name} chain is missing or changed; verify it")
                 prev_mac, expected = row.mac, row.seq + 1
             if expected != through_seq + 1:
@@ -135,7 +156,7 @@ class HashChain:
             record is not None
             and record.object_id == str(floor_seq)
             and record.data.get("floor_mac") == floor_mac
-            and AUDIT_CHAIN.mac(record) == record.mac
+            and AUDIT_CHAIN.intact(record)
         )
 
     def floor(self) -> int:
@@ -169,7 +190,7 @@ class HashChain:
                     problems.append(f"rows #{expected_seq}-#{row.seq - 1} are missing (deleted)")
                 elif row.prev_mac != prev_mac:
                     problems.append(f"row #{row.seq} does not follow row #{row.seq - 1}: the chain is broken")
-                if self.mac(row) != row.mac:
+                if not self.intact(row):
                     label = self.describe(row)
                     problems.append(f"row #{row.seq}{f' ({label})' if label else ''} was changed after it was written")
                 prev_mac, expected_seq, last_seq = row.mac, row.seq + 1, row.seq

@@ -96,6 +96,11 @@ class AuditEvent(models.TextChoices):
     RIGHTS_ERASURE_REPLAYED = "rights.erasure_replayed", _("Erasure carried out again after a restore")
     RIGHTS_ERASURES_REPLAYED = "rights.erasures_replayed", _("Erasure journal replayed")
 
+    # keys: rotation of the encryption and index keys (counts and key ids only)
+    KEYS_ROTATION_STARTED = "keys.rotation_started", _("Key rotation started")
+    KEYS_ROTATION_FINISHED = "keys.rotation_finished", _("Key rotation finished")
+    KEYS_ROTATION_STOPPED = "keys.rotation_stopped", _("Key rotation stopped before the end")
+
 
 def event_label(action: str) -> str:
     """The label of a stored action in the active language; the stored text itself when it names

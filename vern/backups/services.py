@@ -35,8 +35,9 @@ from vern.backups import engines
 from vern.backups.models import Backup
 from vern.declaration.durations import Duration
 from vern.declaration.selectors import published_declaration
+from vern.keys.services import keys_rotate
 from vern.lib import sealed
-from vern.lib.keys import keyring
+from vern.lib.keys import index_keys, keyring
 from vern.lib.private import FILE_MODE, private_directory
 from vern.rights.journal import JournalUnavailable, journal_read
 from vern.rights.services.replay import replay_tombstones
@@ -403,6 +404,11 @@ def backup_restore(verified: Verified, *, actor: Actor) -> Restored:
         verified.discard()
     if verified.missing_migrations:
         call_command("migrate", interactive=False, verbosity=0)
+    # The snapshot's blind indexes are under the index key of its time. An erasure since then may have
+    # been journalled under a newer one (the journal keeps only keyed digests), so the restored rows are
+    # first brought under the current keys, or the replay would not find the person (docs/adr/0003-keys.md).
+    if len(index_keys().keys) > 1:
+        keys_rotate(actor=actor)
     # Everyone erased since the snapshot (and before it, should its tombstones be incomplete).
     try:
         erased_again = replay_tombstones(actor=actor)

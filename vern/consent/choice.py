@@ -22,7 +22,7 @@ from django.http import HttpRequest
 
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
-from vern.lib.keys import digest
+from vern.lib.keys import digest, digests
 from vern.lib.outage import is_outage
 
 COOKIE_NAME = "vern_consent"
@@ -37,6 +37,12 @@ def new_consent_id() -> str:
 
 def _signature(payload: str) -> str:
     return digest(payload, purpose="consent-cookie")[:20]
+
+
+def _signatures(payload: str) -> list[str]:
+    """The signature under every configured index key: a cookie signed before the index key
+    rotated keeps the visitor's choice (new cookies are signed with the current key)."""
+    return [signature[:20] for signature in digests(payload, purpose="consent-cookie")]
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class Choice:
         if len(parts) != 6 or parts[0] != "1":
             return None
         payload, signature = ".".join(parts[:5]), parts[5]
-        if not hmac.compare_digest(signature, _signature(payload)):
+        if not any(hmac.compare_digest(signature, expected) for expected in _signatures(payload)):
             return None
         _, consent_id, revision, granted, decided = parts[:5]
         categories = frozenset(granted.split("-")) if granted else frozenset()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from vern.lib.keys import digest
+from vern.lib.crypto import keyed_digest
+from vern.lib.keys import digest, digests
 
 WORD = re.compile(r"\w+")
 MIN_PREFIX = 3
@@ -26,16 +27,26 @@ def words(text: str) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
-def index_digests(*texts: str) -> set[str]:
+def index_digests(*texts: str, root_key: bytes | None = None) -> set[str]:
+    """The digests stored for these texts, under the current index key or the one given
+    (``vern keys rotate`` and ``vern keys status`` ask for each configured key)."""
     terms: set[str] = set()
     for text in texts:
         for word in words(text):
             word = word[:MAX_WORD]
             terms.add(word)
             terms.update(word[:length] for length in range(MIN_PREFIX, len(word)))
+    if root_key is not None:
+        return {keyed_digest(term, purpose=PURPOSE, root_key=root_key) for term in terms}
     return {digest(term, purpose=PURPOSE) for term in terms}
 
 
 def query_digests(query: str) -> list[str]:
     """One digest per searched word (at most six); a word matches any word it starts."""
     return [digest(word[:MAX_WORD], purpose=PURPOSE) for word in words(query)[:MAX_QUERY_WORDS]]
+
+
+def query_digest_sets(query: str) -> list[list[str]]:
+    """Per searched word its digest under every configured index key, so a search finds enquiries
+    whose digests ``vern keys rotate`` has not rebuilt yet."""
+    return [digests(word[:MAX_WORD], purpose=PURPOSE) for word in words(query)[:MAX_QUERY_WORDS]]

@@ -16,9 +16,9 @@ from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
 from vern.enquiries.models import PURPOSE, Enquiry, SearchTerm
-from vern.enquiries.search import query_digests
+from vern.enquiries.search import query_digest_sets
 from vern.enquiries.services import BASIS
-from vern.lib.keys import email_index, phone_index
+from vern.lib.keys import email_indexes, phone_indexes
 from vern.lib.normalise import InvalidIdentifier
 from vern.registry.surface import Tile
 
@@ -77,21 +77,25 @@ def due_for_deletion(declaration: Declaration, now: dt.datetime) -> Q:
 
 
 def search(query: str) -> Q:
-    """An email or phone number finds by blind index; other words find names and organisations."""
+    """An email or phone number finds by blind index; other words find names and organisations.
+
+    Every configured index key is asked (the current one and those still being rotated away
+    from), so no enquiry goes missing while ``vern keys rotate`` recomputes the indexes.
+    """
     text = query.strip()
     if "@" in text:
         try:
-            return Q(email_index=email_index(text))
+            return Q(email_index__in=email_indexes(text))
         except InvalidIdentifier:
             return Q(pk__in=[])
     if text and sum(ch.isdigit() for ch in text) >= 6 and all(ch.isdigit() or ch in "+ -()" for ch in text):
         try:
-            return Q(phone_index=phone_index(text))
+            return Q(phone_index__in=phone_indexes(text))
         except InvalidIdentifier:
             return Q(pk__in=[])
     condition = Q()
-    for term in query_digests(text):
-        condition &= Q(pk__in=SearchTerm.objects.filter(digest=term).values("enquiry_id"))
+    for terms in query_digest_sets(text):
+        condition &= Q(pk__in=SearchTerm.objects.filter(digest__in=terms).values("enquiry_id"))
     return condition
 
 

@@ -14,8 +14,10 @@
 * **Audit MAC key**: the audit log's hash chain is keyed too, so a person with
   write access to the database alone cannot rebuild a chain after editing it.
 
-``VERN_INDEX_KEY`` is the root of the blind-index and audit keys; it does not
-rotate with the encryption keys, because every stored index depends on it.
+The index keys (``VERN_INDEX_KEYS``, or the single ``VERN_INDEX_KEY``) are the
+root of the blind-index, digest and audit keys. They rotate on their own: the
+first key writes, every listed key is used to look up, and ``vern keys rotate``
+recomputes the stored indexes under the first (docs/adr/0003-keys.md).
 """
 
 from __future__ import annotations
@@ -128,6 +130,39 @@ class Keyring:
 
 def parse_index_key(value: str) -> bytes:
     return _decode_key(value, "the key")
+
+
+# The id of a key given alone (``VERN_INDEX_KEY=…``), as ``vern keys status`` names it.
+SINGLE_INDEX_KEY_ID = "index"
+
+
+@dataclass(frozen=True)
+class IndexKeys:
+    """Index keys by id: ``current`` writes every blind index, digest and audit mac; all of them look up.
+
+    Unlike a ciphertext, a blind index does not carry the id of its key (it is compared for
+    equality, so it must be exactly the HMAC); a lookup therefore asks for the index under
+    every listed key, which is what keeps lookups whole while ``vern keys rotate`` runs.
+    """
+
+    current: str
+    keys: dict[str, bytes]
+
+    @classmethod
+    def parse(cls, value: str) -> IndexKeys:
+        """``"id:base64key,older-id:base64key"`` (the first writes), or one key without an id."""
+        if ":" not in value and "," not in value:
+            return cls(current=SINGLE_INDEX_KEY_ID, keys={SINGLE_INDEX_KEY_ID: parse_index_key(value)})
+        ring = Keyring.parse(value)
+        return cls(current=ring.current, keys=ring.keys)
+
+    @property
+    def root(self) -> bytes:
+        return self.keys[self.current]
+
+    def roots(self) -> list[bytes]:
+        """Every key, the current one first."""
+        return [self.root, *(key for key_id, key in self.keys.items() if key_id != self.current)]
 
 
 def _derive(root: bytes, label: str) -> bytes:

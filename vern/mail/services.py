@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 
 from vern.jobs.services import job_enqueue_once
 from vern.lib.backoff import backoff
-from vern.lib.keys import email_index
+from vern.lib.keys import email_index, email_indexes
 from vern.lib.logs import redact
 from vern.lib.normalise import normalise_email
 from vern.mail.models import OutboxMessage
@@ -112,8 +112,13 @@ def mail_queue(
     to_index = email_index(address)
     about_index = email_index(about) if about else ""
     # Apps above this one say in their surfaces which mail must be held back (a restriction of
-    # processing, an objection to marketing).
-    withheld = surface.mail_withheld(kind, to_index, about_index)
+    # processing, an objection to marketing). Asked under every configured index key, so that a
+    # restriction or objection not yet recomputed by `vern keys rotate` still holds mail back.
+    about_indexes = email_indexes(about) if about else []
+    withheld = any(
+        surface.mail_withheld(kind, to_variant, about_indexes[number] if about_indexes else "")
+        for number, to_variant in enumerate(email_indexes(address))
+    )
     with transaction.atomic():
         message = OutboxMessage.objects.create(
             kind=kind,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import models
 
 from vern.lib.ip import shorten_ip
-from vern.lib.keys import email_index, phone_index
+from vern.lib.keys import email_index, email_indexes, phone_index, phone_indexes
 from vern.registry.entries import Entry, entries
 
 
@@ -40,12 +40,24 @@ def lookup_keys(
 def records_of(
     *, email: str | None = None, phone: str | None = None, consent_id: str | None = None, ip: str | None = None
 ) -> list[Found]:
-    """Every registered model's rows for this person; each query uses an indexed column."""
-    return records_by_keys(lookup_keys(email=email, phone=phone, consent_id=consent_id, ip=ip))
+    """Every registered model's rows for this person; each query uses an indexed column.
+
+    Email and phone are looked up under every configured index key, so that rows which
+    ``vern keys rotate`` has not yet recomputed under the current key are found too.
+    """
+    keys: dict[str, str | Sequence[str]] = dict(lookup_keys(consent_id=consent_id, ip=ip))
+    if email:
+        keys["email"] = email_indexes(email)
+    if phone:
+        keys["phone"] = phone_indexes(phone)
+    return records_by_keys(keys)
 
 
-def records_by_keys(keys: Mapping[str, str]) -> list[Found]:
-    """Every registered model's rows for identifiers in their stored form (``lookup_keys``), in key order."""
+def records_by_keys(keys: Mapping[str, str | Sequence[str]]) -> list[Found]:
+    """Every registered model's rows for identifiers in their stored form (``lookup_keys``), in key order.
+
+    A kind may name several stored forms (its blind index under each index key): any of them matches.
+    """
     found = []
     for entry in entries():
         condition = models.Q()
@@ -53,7 +65,10 @@ def records_by_keys(keys: Mapping[str, str]) -> list[Found]:
             key = keys.get(kind)
             if key:
                 for field_name in field_names:
-                    condition |= models.Q(**{field_name: key})
+                    if isinstance(key, str):
+                        condition |= models.Q(**{field_name: key})
+                    else:
+                        condition |= models.Q(**{f"{field_name}__in": list(key)})
         if condition:
             found.append(Found(entry=entry, records=entry.model._default_manager.filter(condition).order_by("pk")))
     return found

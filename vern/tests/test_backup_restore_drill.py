@@ -113,3 +113,29 @@ def test_p19_the_audit_chain_still_verifies_after_a_restore_and_the_replay(publi
     verification = audit_verify()
     assert verification.ok, verification
     assert Entry.objects.filter(action="backup.restore").exists()
+
+
+def test_r16_a_person_erased_after_the_index_key_rotated_stays_erased_when_an_older_backup_comes_back(
+    published, personas, settings
+):
+    """The journal keeps only keyed digests: Kari's is under the new index key, the backup's rows under the old."""
+    from vern.keys.services import keys_rotate
+    from vern.keys.tests.helpers import rotate_settings
+
+    kari = build(Someone("Kari Nordmann", "Kari.Nordmann@Example.no", "415 26 374"), personas, "k" * 20)
+    old_index = email_index(kari.email)
+    call_command("backup", stdout=StringIO())
+    [backup] = list(Path(services.backup_directory()).glob("vern-backup-*.vbak"))
+
+    rotate_settings(settings)
+    assert keys_rotate().complete
+    assert email_index(kari.email) != old_index
+    erase(kari, personas)
+    answer(kari, personas)
+    erased_state = rows_of(kari)
+
+    call_command("restore", str(backup), "--yes", stdout=StringIO())
+
+    assert all(n <= erased_state.get(label, 0) for label, n in rows_of(kari).items()), rows_of(kari)
+    assert traces(kari.needles) == []
+    assert not Enquiry.objects.filter(email_index=old_index).exists()

@@ -35,6 +35,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
             "EMAIL_URL='http://mail.example.com' must start with one of smtp://",
         ),
         ("VERN_ENCRYPTION_KEYS", "k1:tooshort", "VERN_ENCRYPTION_KEYS is not valid"),
+        ("VERN_INDEX_KEYS", "i2:tooshort,i1:" + "B" * 43, "VERN_INDEX_KEYS is not valid"),
         ("SECRET_KEY", "short", "SECRET_KEY is not valid: it must be at least 50 characters"),
         (
             "VERN_PUBLIC_URL",

@@ -36,7 +36,7 @@ from vern.rights.services.steps import (
     record_audit,
     record_event,
 )
-from vern.rights.services.tokens import new_token, token_hash
+from vern.rights.services.tokens import new_token, token_hashes
 from vern.rights.texts import public_link
 
 CONFIRM_HOURS = 72
@@ -257,9 +257,9 @@ def request_confirm(*, token: str) -> Request:
     """
     if not token or len(token) > 100:
         raise RequestRefused("invalid")
-    hashed = token_hash(token)
+    hashed = token_hashes(token)
     with transaction.atomic():
-        request = Request.objects.select_for_update().filter(token_hash=hashed).first()
+        request = Request.objects.select_for_update().filter(token_hash__in=hashed).first()
         if request is None:
             raise RequestRefused("invalid")
         if request.status == S.LAPSED:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import secrets
 
-from vern.lib.keys import digest
+from vern.lib.keys import digest, digests
 
 TOKEN_BYTES = 32  # 256 bits (LAW.md §3: at least 128)
 
 
 def token_hash(token: str) -> str:
     return digest(token, purpose="rights:link")
+
+
+def token_hashes(token: str) -> list[str]:
+    """The token's keyed hash under every configured index key: a link sent before the index key
+    rotated still opens (the token itself is kept nowhere, so its hash cannot be recomputed)."""
+    return digests(token, purpose="rights:link")
 
 
 def new_token() -> tuple[str, str]:
