@@ -193,9 +193,7 @@ def test_a_bad_phone_number_and_an_unknown_right_are_refused(client, published):
     assert not Request.objects.exists()
 
 
-def test_an_address_is_sent_at_most_six_confirmation_mails_a_day_then_429_in_the_visitors_language(
-    client, published
-):
+def test_an_address_is_sent_at_most_six_confirmation_mails_a_day_then_429_in_the_visitors_language(client, published):
     for number in range(6):  # from six networks, so only the address's own cap is reached
         assert ask(client, ["access"], "kari@example.no", REMOTE_ADDR=f"198.51.{number}.7").status_code == 303
     norwegian = ask(client, ["access"], "kari@example.no", REMOTE_ADDR="203.0.113.1")
@@ -228,7 +226,9 @@ def test_p24_unconfirmed_requests_with_someones_address_do_not_block_their_own_c
     confirmed = kari.post(link_path(mail.body_text, "confirm"))
     assert confirmed.status_code == 200 and "Your request is confirmed" in confirmed.content.decode()
     assert Request.objects.filter(status="awaiting_confirmation").count() == 3
-    assert list(Request.objects.exclude(status="awaiting_confirmation").values_list("rights", flat=True)) == [["access"]]
+    assert list(Request.objects.exclude(status="awaiting_confirmation").values_list("rights", flat=True)) == [
+        ["access"]
+    ]
 
 
 def test_p24_a_fourth_confirmed_request_for_one_address_in_a_day_waits_for_the_next_day(client, published):
