@@ -157,7 +157,7 @@ def sweep(*, batch: int = 10_000) -> int:
                 f"SELECT scope, bucket, window_start FROM {TABLE} WHERE expires_at <= %s LIMIT %s)",
                 [now, batch],
             )
-            deleted = cursor.rowcount
+            deleted = int(cursor.rowcount)
         removed += deleted
         if deleted < batch:
             return removed

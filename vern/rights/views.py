@@ -219,8 +219,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except RequestRefused as refused:
         state = refused.code if refused.code in ("used", "expired", "rate") else "invalid"
         status = {"invalid": 404, "rate": 429}.get(state, 410)
-        context = {"state": state, "request_email": _request_email(request)}
-        return _private(render(request, "rights/confirm.html", context, status=status))
+        refusal = {"state": state, "request_email": _request_email(request)}
+        return _private(render(request, "rights/confirm.html", refusal, status=status))
     context = _confirmed_context(confirmed, _described(_declaration(request), page_language()))
     return _private(render(request, "rights/confirm.html", context))
 

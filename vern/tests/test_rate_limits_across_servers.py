@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -147,6 +148,10 @@ def _answers(url: str) -> bool:
         return False
 
 
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    return Browser().request(url, body, headers)[0]
+
+
 def split(bases: list[str], path: str) -> list[str]:
     """The URL of each of the 32 requests, alternating between the two servers."""
     return [bases[n % len(bases)] + path for n in range(THREADS)]
@@ -156,9 +161,7 @@ def test_p24_public_endpoints_are_rate_limited_across_two_servers_32_requests_at
     # Consent API: one network's choices a minute.
     choice = json.dumps({"choice": "reject_all", "revision": 1}).encode()
     headers = {"Content-Type": "application/json", "Origin": "http://testserver"}
-    consent = at_once(
-        [lambda url=url: Browser().request(url, choice, headers)[0] for url in split(servers, "/api/consent/")]
-    )
+    consent = at_once([partial(post, url, choice, headers) for url in split(servers, "/api/consent/")])
     assert consent == {200: CONSENT_RATE, 429: THREADS - CONSENT_RATE}
 
     # Enquiry API (another declared site): ten enquiries an hour from one network.
@@ -167,9 +170,7 @@ def test_p24_public_endpoints_are_rate_limited_across_two_servers_32_requests_at
         data = json.dumps(body).encode()
         return Browser().request(url, data, {"Content-Type": "application/json", "Origin": PARTNER})[0]
 
-    enquiries = at_once(
-        [lambda url=url, n=n: enquiry(url, n) for n, url in enumerate(split(servers, "/api/enquiries/"))]
-    )
+    enquiries = at_once([partial(enquiry, url, n) for n, url in enumerate(split(servers, "/api/enquiries/"))])
     assert enquiries == {201: 10, 429: THREADS - 10}
 
     # The privacy center: ten requests an hour from one network, whatever the addresses ...
@@ -193,7 +194,7 @@ def test_p24_public_endpoints_are_rate_limited_across_two_servers_32_requests_at
     assert len(links) == 6 and all(links)
     # Three of Kari's requests may be confirmed today, however fast the links are followed.
     confirm_urls = [servers[n % 2] + link[0] for n, link in enumerate(links) if link]
-    confirmations = at_once([lambda url=url: Browser().request(url, b"confirm=1")[0] for url in confirm_urls])
+    confirmations = at_once([partial(post, url, b"confirm=1", {}) for url in confirm_urls])
     assert confirmations == {200: 3, 429: 3}
     assert Request.objects.filter(email_index=email_index("kari@example.no"), status="confirmed").count() == 3
 
@@ -207,7 +208,7 @@ def test_p24_public_endpoints_are_rate_limited_across_two_servers_32_requests_at
         }
         return Browser().request(base + "/api/analytics/event", b'{"k":"v","u":"/"}', headers)[0]
 
-    beacons = at_once([lambda base=servers[n % 2]: beacon(base) for n in range(THREADS)])
+    beacons = at_once([partial(beacon, servers[n % 2]) for n in range(THREADS)])
     assert beacons == {204: ANALYTICS_RATE, 429: THREADS - ANALYTICS_RATE}
 
     # Staff login: 30 failed passwords in 15 minutes from one network, whatever the accounts.
