@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Counter(models.Model):
@@ -20,6 +21,8 @@ class Counter(models.Model):
 
     class Meta:
         db_table = "vern_counter"
+        verbose_name = _("rate-limit counter")
+        verbose_name_plural = _("rate-limit counters")
 
     class Privacy:
         not_personal = (

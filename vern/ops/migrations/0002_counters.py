@@ -24,6 +24,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 'db_table': 'vern_counter',
+                'verbose_name': 'rate-limit counter',
+                'verbose_name_plural': 'rate-limit counters',
             },
         ),
     ]
