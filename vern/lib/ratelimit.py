@@ -65,9 +65,9 @@ class Batched:
     limit. Once the shared total reaches the limit, the process refuses that network for the
     rest of the window without asking again. So:
 
-    - a network is never admitted more than ``limit + (slack - 1)`` times per web process
-      and window, across every process and server (exactly ``limit`` when the limit is below
-      40, where ``slack`` is 1);
+    - in one window a network is admitted at most ``limit + P * (slack - 1)`` times across
+      every server, P being the number of web processes (exactly ``limit`` when the limit is
+      below 40, where ``slack`` is 1);
     - while the store does not answer, each process counts on its own (the limit then holds
       per process, as it did before the shared counters);
     - a network that sends fewer than ``slack`` hits to a process costs no write at all,
