@@ -44,7 +44,7 @@ def _fresh_analytics_state() -> Iterator[None]:
     def forget() -> None:
         BUFFER.discard()
         capture.forget_settings()
-        capture._window.counts.clear()
+        capture._window.forget()
         salts.forget_cached()
         partitions.forget()
         forget_published()

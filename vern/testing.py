@@ -205,6 +205,34 @@ class TCPProxy:
                     pass
 
 
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """A real Redis (Debian's redis-server, which ``make test`` installs) on a free loopback port,
+    keeping nothing on disk; yields its ``REDIS_URL``."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],  # noqa: S607 (Debian's, on PATH)
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: _redis_answers(port), what="redis-server to listen", timeout=20)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _redis_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 # ------------------------------------------------------------------ the API's description
 
 

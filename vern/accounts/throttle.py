@@ -15,9 +15,9 @@ administrator's password from anywhere cannot keep them out. Keys are keyed dige
 the address and the network, never either one itself.
 
 An attempt is counted before its password is checked, in the step that admits it, and a
-success takes it back. With Redis (``REDIS_URL``) that step is one atomic INCR; the database
-cache's increment reads and then writes, so parallel attempts there can still lose a count
-(issue 15 gives the counters a table of their own).
+success takes it back. The counts live in the shared counters (``vern.lib.counters``: their
+own database table, or Redis with ``REDIS_URL``), where each change is one atomic step and
+nothing culls a count before its time.
 """
 
 from __future__ import annotations
@@ -26,8 +26,7 @@ import datetime as dt
 import math
 import time
 
-from django.core.cache import cache
-
+from vern.lib import counters
 from vern.lib.backoff import backoff
 from vern.lib.keys import digest
 from vern.lib.ratelimit import Limit
@@ -39,29 +38,23 @@ NETWORK_FAILURES = Limit("staff-login-network-failures", limit=30, window_second
 LONGEST_SECONDS = int(LONGEST_WAIT.total_seconds())
 
 
+FAILURES = "login-failures"  # per account from one network; kept alive by each failure
+LAST_FAILURE = "login-failure-at"  # when the last attempt was admitted, in milliseconds
+KEPT = LONGEST_SECONDS * 2
+
+
 def _key(account: str, network: str) -> str:
-    return "login-failures:" + digest(f"{account}\n{network}", purpose="login-failures")
+    return digest(f"{account}\n{network}", purpose="login-failures")
 
 
-def _count_up(key: str, timeout: int) -> int:
-    """Add one to a counter and return it, in one step where the cache allows (Redis: INCR)."""
-    if cache.add(key, 1, timeout=timeout):
-        return 1
-    try:
-        count = int(cache.incr(key))
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=timeout)
-        return 1
-    cache.touch(key, timeout)  # the database cache's incr would keep it for its default 5 minutes only
-    return count
+def _network_window() -> tuple[int, int]:
+    window = NETWORK_FAILURES.window_seconds
+    start = int(time.time()) // window * window
+    return start, start + window + 5
 
 
-def _count_down(key: str, timeout: int) -> None:
-    try:
-        cache.decr(key)
-    except ValueError:
-        return
-    cache.touch(key, timeout)
+def _network_key(network: str) -> str:
+    return digest(network, purpose="login-network")
 
 
 def _remaining(failures: int, last: float) -> int:
@@ -79,29 +72,28 @@ def attempt(*, account: str, network: str) -> int:
     admits it, so parallel attempts cannot all slip through between a check and a count;
     ``succeeded`` takes it back. Refused attempts are not counted.
     """
-    window = NETWORK_FAILURES.window_seconds
-    if _count_up(_network_key(network), window + 5) > NETWORK_FAILURES.limit:
-        _count_down(_network_key(network), window + 5)
-        return window - int(time.time()) % window
-    key = _key(account, network)
-    failures = _count_up(key, LONGEST_SECONDS * 2)
+    start, expires = _network_window()
+    network_key = _network_key(network)
+    if counters.add(NETWORK_FAILURES.scope, network_key, window=start, expires_at=expires) > NETWORK_FAILURES.limit:
+        counters.subtract(NETWORK_FAILURES.scope, network_key, window=start)
+        return expires - 5 - int(time.time())
+    key, now = _key(account, network), time.time()
+    failures = counters.add(FAILURES, key, window=0, expires_at=int(now) + KEPT)
     # A count past the free failures with no time yet: an attempt in parallel has just been admitted.
-    wait = _remaining(failures, float(cache.get(key + ":last", time.time())))
+    last = counters.value(LAST_FAILURE, key, window=0)
+    wait = _remaining(failures, last / 1000 if last else now)
     if wait:
-        _count_down(key, LONGEST_SECONDS * 2)
-        _count_down(_network_key(network), window + 5)
+        counters.subtract(FAILURES, key, window=0)
+        counters.subtract(NETWORK_FAILURES.scope, network_key, window=start)
         return wait
-    cache.set(key + ":last", time.time(), timeout=LONGEST_SECONDS * 2)
+    counters.put(LAST_FAILURE, key, window=0, value=int(now * 1000), expires_at=int(now) + KEPT)
     return 0
 
 
 def succeeded(*, account: str, network: str) -> None:
     """The right password: the attempt was not a failure, and this network starts afresh for the account."""
-    _count_down(_network_key(network), NETWORK_FAILURES.window_seconds + 5)
+    start, _ = _network_window()
+    counters.subtract(NETWORK_FAILURES.scope, _network_key(network), window=start)
     key = _key(account, network)
-    cache.delete_many([key, key + ":last"])
-
-
-def _network_key(network: str) -> str:
-    window = int(time.time()) // NETWORK_FAILURES.window_seconds
-    return f"login-network:{window}:" + digest(network, purpose="login-network")
+    counters.forget(FAILURES, key, window=0)
+    counters.forget(LAST_FAILURE, key, window=0)

@@ -45,6 +45,7 @@ from vern.lib.bodies import BodyRefused, parse_json
 from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest
 from vern.lib.outage import is_outage
+from vern.lib.ratelimit import Batched
 from vern.registry import surface
 
 PATH_LENGTH = Hit._meta.get_field("path").max_length or 512
@@ -235,26 +236,11 @@ def is_site_page(path: str) -> bool:
     return True
 
 
-# -- rate limit (per process; no shared state on the hot path) ------------------------------
+# -- rate limit (shared by every process and server, counted in batches) ---------------------
 
-
-class _Window:
-    def __init__(self) -> None:
-        self.minute = 0
-        self.counts: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, network: str, limit: int) -> bool:
-        minute = int(time.time() // 60)
-        with self.lock:
-            if minute != self.minute:
-                self.minute, self.counts = minute, {}
-            count = self.counts.get(network, 0) + 1
-            self.counts[network] = count
-        return count <= limit
-
-
-_window = _Window()
+# Most networks send a process fewer hits a minute than ``Batched.slack`` and so cost no write;
+# a flooding one is refused by every process once the shared count is full (docs/analytics.md).
+_window = Batched("analytics")
 
 
 # -- the whole path ---------------------------------------------------------------------------

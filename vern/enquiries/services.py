@@ -22,7 +22,7 @@ from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, SearchTerm
 from vern.enquiries.search import index_digests
 from vern.lib.keys import email_index, phone_index
 from vern.lib.normalise import normalise_email, normalise_phone
-from vern.lib.ratelimit import Limit, allowed, hit
+from vern.lib.ratelimit import Limit, hit
 from vern.mail import emails
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 # before a possible agreement (b); any other enquiry rests on legitimate interest (f).
 BASIS = {Enquiry.Kind.CONTACT: "f", Enquiry.Kind.DEMO: "b"}
 PER_NETWORK = Limit("enquiry-network", limit=10, window_seconds=3600)
-PER_ADDRESS = Limit("enquiry-address", limit=4, window_seconds=3600)
+# An enquiry is not confirmed from the mailbox, so anyone can type anyone's address: a limit per
+# address would let them shut its owner out. The address only caps the acknowledgements it is
+# sent; past the cap an enquiry is still taken and sales still told, without another mail.
+ACKNOWLEDGEMENTS_PER_ADDRESS = Limit("enquiry-acknowledgements", limit=5, window_seconds=24 * 3600)
 
 
 class EnquiryRefused(ValueError):
@@ -195,7 +198,7 @@ def enquiry_submit(
     """Take an enquiry from a form (this site's or another's), acknowledge it and tell sales.
 
     Sending the same form twice gives back the first enquiry. Limits: ten enquiries an
-    hour from one network (shortened IP), four an hour for one email address.
+    hour from one network (shortened IP); five acknowledgements a day to one email address.
     """
     version = latest_version()
     if version is None:
@@ -206,12 +209,12 @@ def enquiry_submit(
     if earlier is not None:
         return Received(earlier, created=False)
     network, address = network or "unknown", email_index(intake.email)
-    # Checked now, counted only once the enquiry is stored: a form refused for a typo or lost
-    # to a database error costs the visitor nothing.
-    if not allowed(PER_NETWORK, network) or not allowed(PER_ADDRESS, address):
-        raise EnquiryRefused("throttled")
     try:
         with transaction.atomic():
+            # Counted in the step that admits it; on the database store, a refused, repeated or
+            # failed form rolls its count back with everything else, so it costs the visitor nothing.
+            if not hit(PER_NETWORK, network):
+                raise EnquiryRefused("throttled")
             enquiry = _store(
                 kind=kind,
                 channel=channel,
@@ -229,7 +232,10 @@ def enquiry_submit(
                 actor=Actor.visitor(),
                 data={"kind": kind, "channel": channel, "basis": basis, "policy_version": version.number},
             )
-            _acknowledge(enquiry, declaration)
+            if hit(ACKNOWLEDGEMENTS_PER_ADDRESS, address):
+                _acknowledge(enquiry, declaration)
+            else:
+                log.info("enquiry %s is not acknowledged: its address had enough mail today", enquiry.pk)
             _notify(enquiry, declaration)
     except IntegrityError:
         # The same form, sent twice at the same moment: the other request stored it.
@@ -237,8 +243,6 @@ def enquiry_submit(
         if earlier is None:
             raise
         return Received(earlier, created=False)
-    hit(PER_NETWORK, network)
-    hit(PER_ADDRESS, address)
     return Received(enquiry, created=True)
 
 

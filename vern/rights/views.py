@@ -64,6 +64,11 @@ def _declaration(request: HttpRequest) -> Declaration | None:
     return declaration_of(version) if version is not None else None
 
 
+def _request_email(request: HttpRequest) -> str:
+    declaration = _declaration(request)
+    return str(declaration.rights.request_email) if declaration is not None else ""
+
+
 def _refusal_text(code: str, declaration: Declaration | None) -> str:
     """A refusal of the service, in the visitor's language; never repeats what was typed."""
     request_email = str(declaration.rights.request_email) if declaration is not None else ""
@@ -212,9 +217,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         confirmed = request_confirm(token=token)
     except RequestRefused as refused:
-        state = refused.code if refused.code in ("used", "expired") else "invalid"
-        status = 404 if state == "invalid" else 410
-        return _private(render(request, "rights/confirm.html", {"state": state}, status=status))
+        state = refused.code if refused.code in ("used", "expired", "rate") else "invalid"
+        status = {"invalid": 404, "rate": 429}.get(state, 410)
+        refusal = {"state": state, "request_email": _request_email(request)}
+        return _private(render(request, "rights/confirm.html", refusal, status=status))
     context = _confirmed_context(confirmed, _described(_declaration(request), page_language()))
     return _private(render(request, "rights/confirm.html", context))
 

@@ -40,9 +40,14 @@ from vern.rights.services.tokens import new_token, token_hashes
 from vern.rights.texts import public_link
 
 CONFIRM_HOURS = 72
-# Per shortened IP and per address; the same for every address, known or not.
+# The same for every address, known or not. Every submission counts against its network
+# (shortened IP). Against an address count only the requests confirmed from its mailbox, so
+# whoever types someone else's address cannot use up their quota; what the address can be
+# sent is capped on its own (a few more mails than confirmed requests, so that three planted
+# requests still leave the owner room to send and confirm their own).
 LIMIT_PER_NETWORK = ratelimit.Limit("rights:network", 10, 3600)
 LIMIT_PER_ADDRESS = ratelimit.Limit("rights:address", 3, 24 * 3600)
+MAILS_PER_ADDRESS = ratelimit.Limit("rights:mails", 6, 24 * 3600)
 
 
 def _clean_rights(rights: Iterable[str]) -> list[str]:
@@ -98,10 +103,10 @@ def request_submit(
     address, address_index, number, number_index = _keys(email, phone)
     declaration = declaration_required()
     network = shorten_ip(ip) if ip else "unknown"
-    if not ratelimit.allowed(LIMIT_PER_NETWORK, network) or not ratelimit.allowed(LIMIT_PER_ADDRESS, address_index):
+    # Counted in the step that admits it, outside the transaction below: a refused or failed
+    # submission counts too, so parallel ones cannot all slip past a check made before a count.
+    if not ratelimit.hit(LIMIT_PER_NETWORK, network) or not ratelimit.hit(MAILS_PER_ADDRESS, address_index):
         raise RequestRefused("rate", "too many requests; try again later")
-    ratelimit.hit(LIMIT_PER_NETWORK, network)
-    ratelimit.hit(LIMIT_PER_ADDRESS, address_index)
     token, hashed = new_token()
     now = timezone.now()
     with transaction.atomic():
@@ -253,7 +258,9 @@ def request_confirm(*, token: str) -> Request:
     """The person followed the link: the request is confirmed, and what can be done at once is done.
 
     Raises RequestRefused with "invalid" (forged, or never issued), "used" (already
-    confirmed) or "expired" (after 72 hours: the request has lapsed).
+    confirmed), "expired" (after 72 hours: the request has lapsed) or "rate" (this address
+    confirmed ``LIMIT_PER_ADDRESS`` requests today already; the link stays valid, and the
+    refused confirmation is not counted, as it rolls back).
     """
     if not token or len(token) > 100:
         raise RequestRefused("invalid")
@@ -270,6 +277,9 @@ def request_confirm(*, token: str) -> Request:
         if request.token_expires_at is None or request.token_expires_at <= now:
             _lapse(request)
         else:
+            form = request.channel == Request.Channel.FORM  # staff-registered requests are not limited
+            if form and not ratelimit.hit(LIMIT_PER_ADDRESS, request.email_index):
+                raise RequestRefused("rate", "this address confirmed enough requests for today")
             move_to(request, S.CONFIRMED)
             request.verified_at = now
             request.save(update_fields=["status", "verified_at"])

@@ -193,18 +193,62 @@ def test_a_bad_phone_number_and_an_unknown_right_are_refused(client, published):
     assert not Request.objects.exists()
 
 
-def test_a_fourth_request_for_one_address_within_a_day_gets_429_in_the_visitors_language(client, published):
-    for _ in range(3):
-        assert ask(client, ["access"], "kari@example.no").status_code == 303
-    norwegian = ask(client, ["access"], "kari@example.no")
-    english = ask(client, ["access"], "kari@example.no", lang="en")
+def test_an_address_is_sent_at_most_six_confirmation_mails_a_day_then_429_in_the_visitors_language(client, published):
+    for number in range(6):  # from six networks, so only the address's own cap is reached
+        assert ask(client, ["access"], "kari@example.no", REMOTE_ADDR=f"198.51.{number}.7").status_code == 303
+    norwegian = ask(client, ["access"], "kari@example.no", REMOTE_ADDR="203.0.113.1")
+    english = ask(client, ["access"], "kari@example.no", lang="en", REMOTE_ADDR="203.0.113.2")
     assert norwegian.status_code == english.status_code == 429
     assert "Vi har fått flere forespørsler fra deg" in norwegian.content.decode()
     assert "We have had several requests from you in a short time" in english.content.decode()
     assert "support@kaukus.no" in english.content.decode()
-    assert Request.objects.count() == 3 and OutboxMessage.objects.count() == 3
-    # Another address is not held up by the first one's limit.
-    assert ask(client, ["access"], "ola@example.no").status_code == 303
+    assert Request.objects.count() == 6 and OutboxMessage.objects.count() == 6
+    # Another address is not held up by the first one's cap.
+    assert ask(client, ["access"], "ola@example.no", REMOTE_ADDR="203.0.113.3").status_code == 303
+
+
+def test_one_network_may_send_ten_requests_an_hour_whatever_the_addresses(client, published):
+    for number in range(10):
+        assert ask(client, ["access"], f"person{number}@example.no").status_code == 303
+    assert ask(client, ["access"], "someone.else@example.no").status_code == 429
+    assert Request.objects.count() == 10
+
+
+def test_p24_unconfirmed_requests_with_someones_address_do_not_block_their_own_confirmed_request(published):
+    # Someone else types Kari's address three times; the links reach only Kari, who ignores them.
+    stranger = Client(REMOTE_ADDR="203.0.113.50")
+    for _ in range(3):
+        assert ask(stranger, ["erasure"], "kari@example.no").status_code == 303
+    planted = set(OutboxMessage.objects.values_list("pk", flat=True))
+    kari = Client(REMOTE_ADDR="198.51.100.20")
+    assert ask(kari, ["access"], "kari@example.no", lang="en").status_code == 303
+    mail = OutboxMessage.objects.exclude(pk__in=planted).get(kind="rights_confirm")
+    confirmed = kari.post(link_path(mail.body_text, "confirm"))
+    assert confirmed.status_code == 200 and "Your request is confirmed" in confirmed.content.decode()
+    assert Request.objects.filter(status="awaiting_confirmation").count() == 3
+    assert list(Request.objects.exclude(status="awaiting_confirmation").values_list("rights", flat=True)) == [
+        ["access"]
+    ]
+
+
+def test_p24_a_fourth_confirmed_request_for_one_address_in_a_day_waits_for_the_next_day(client, published):
+    start = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
+    with time_machine.travel(start, tick=False) as clock:
+        links = []
+        for right in ("access", "portability", "rectification", "erasure"):
+            assert ask(client, [right], "kari@example.no", lang="en").status_code == 303
+            mail = OutboxMessage.objects.filter(kind="rights_confirm").order_by("-pk").first()
+            assert mail is not None
+            links.append(link_path(mail.body_text, "confirm"))
+        for link in links[:3]:
+            assert client.post(link).status_code == 200
+        refused = client.post(links[3])
+        html = refused.content.decode()
+        assert refused.status_code == 429 and "Not confirmed yet" in html and "support@kaukus.no" in html
+        assert Request.objects.filter(status="awaiting_confirmation").count() == 1
+        clock.shift(dt.timedelta(days=1))  # the next day, within the link's three days
+        assert "Your request is confirmed" in client.post(links[3]).content.decode()
+    assert not Request.objects.filter(status="awaiting_confirmation").exists()
 
 
 def test_a_request_carries_the_consent_id_of_the_visitors_signed_cookie_and_the_form_says_so(client, published):
