@@ -26,12 +26,14 @@ from vern.declaration.selectors import bases_text, declaration_of, latest_versio
 from vern.lib.ip import client_ip
 from vern.lib.language import page_language
 from vern.registry import surface
+from vern.rights import deadlines, selectors
 from vern.rights.forms import CenterForm
 from vern.rights.models import PURPOSE, RETENTION, Request, Right
 from vern.rights.portability_schema import PORTABILITY_SCHEMA
 from vern.rights.services.downloads import download_open
 from vern.rights.services.intake import CONFIRM_HOURS, request_confirm, request_submit
 from vern.rights.services.steps import RequestRefused
+from vern.rights.stages import stages_of
 from vern.rights.texts import authority_of, day_text, public_link, reference_of
 
 # Where each refusal of the service is shown: beside a field, or above the form.
@@ -235,6 +237,9 @@ def _confirmed_context(confirmed: Request, described: dict[str, dict[str, str]])
         "waiting": bool(waiting),
         "marketing_stopped": confirmed.marketing_objection,
         "due": day_text(confirmed.deadline, page_language()),
+        "status_url": reverse("rights:status", kwargs={"token": confirmed.status_token})
+        if confirmed.status_token
+        else "",
     }
 
 
@@ -259,6 +264,38 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
     response["Content-Length"] = str(len(content))
     response["X-Content-Type-Options"] = "nosniff"
     return _private(response)
+
+
+@never_cache
+@require_safe
+def status(request: HttpRequest, token: str) -> HttpResponse:
+    """The person's view of their request, by the link in every mail about it: where it stands, the
+    date we answer by, and what staff wrote to them. It shows nothing the mails do not already say,
+    and never the address; an unknown link gets the same page whatever the reason."""
+    found = selectors.request_by_status_token(token)
+    if found is None:
+        declaration = _declaration(request)
+        context = {"state": "invalid", "request_email": declaration.rights.request_email if declaration else ""}
+        return _private(render(request, "rights/status.html", context, status=404))
+    language = page_language()
+    described = _described(_declaration(request), language)
+    context = {
+        "state": "found",
+        "reference": reference_of(found),
+        "subject": found,
+        "stages": stages_of(found),
+        "rights": [
+            {"name": _name_of(right, described), "done": right in found.done}
+            for right in found.rights
+            if right in Right.values
+        ],
+        "due": day_text(found.deadline, language),
+        "received": day_text(deadlines.local_day(found.received_at), language),
+        "closed": day_text(deadlines.local_day(found.closed_at), language) if found.closed_at else "",
+        "messages": selectors.status_messages(found),
+        "ground": str(Request.Ground(found.refusal_ground).label) if found.refusal_ground else "",
+    }
+    return _private(render(request, "rights/status.html", context))
 
 
 @require_safe
