@@ -17,7 +17,7 @@ from vern.rights.models import Request
 
 S = Request.Status
 # The index of the step each status stands at.
-_AT = {
+_AT: dict[str, int] = {
     S.AWAITING_CONFIRMATION: 0,
     S.LAPSED: 1,
     S.CONFIRMED: 1,
@@ -49,9 +49,9 @@ def stages_of(request: Request) -> list[Stage]:
     ]
     at = _AT.get(status, 0)
     closed = status in (S.ANSWERED, S.REFUSED, S.LAPSED)
-    notes = {
-        S.AWAITING_CONFIRMATION: _("waiting for confirmation by the link in the email"),
-        S.EXTENDED: _("the deadline is extended"),
+    notes: dict[str, str] = {
+        S.AWAITING_CONFIRMATION.value: _("waiting for confirmation by the link in the email"),
+        S.EXTENDED.value: _("the deadline is extended"),
     }
     stages = []
     for index, (key, label) in enumerate(labels):

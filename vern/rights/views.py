@@ -275,11 +275,11 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     found = selectors.request_by_status_token(token)
     if found is None:
         declaration = _declaration(request)
-        context = {"state": "invalid", "request_email": declaration.rights.request_email if declaration else ""}
-        return _private(render(request, "rights/status.html", context, status=404))
+        invalid = {"state": "invalid", "request_email": declaration.rights.request_email if declaration else ""}
+        return _private(render(request, "rights/status.html", invalid, status=404))
     language = page_language()
     described = _described(_declaration(request), language)
-    context = {
+    context: dict[str, object] = {
         "state": "found",
         "reference": reference_of(found),
         "subject": found,

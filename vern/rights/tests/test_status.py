@@ -46,12 +46,12 @@ def link_in(kind: str) -> str:
     found = re.search(r"https?://[^/\s]+(/(?:en/)?privacy/requests/status/[A-Za-z0-9_-]+/)", mail.body_text)
     assert found, f"no status link in {kind}"
     assert f'href="{found.group(0)}"' in mail.body_html
-    return found.group(1)
+    return str(found.group(1))
 
 
 def confirm_link() -> str:
     mail = OutboxMessage.objects.filter(kind="rights_confirm").latest("pk")
-    return mail.body_text.split("/privacy/requests/confirm/", 1)[1].split("/", 1)[0]
+    return str(mail.body_text).split("/privacy/requests/confirm/", 1)[1].split("/", 1)[0]
 
 
 def stepper(html: str) -> list[tuple[str, str]]:
