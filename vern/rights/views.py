@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -49,6 +51,8 @@ STATUS_OF = {"rate": 429, "unpublished": 503}
 # Rights whose answer is a download link sent by mail as soon as the request is confirmed.
 PACKAGED = (Right.ACCESS, Right.PORTABILITY)
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+# "6. desember 2026 kl. 20.02", "6 December 2026, 20:02": a moment as people write it, not "Dec. 6, 8:02 p.m.".
+MOMENT_FORMAT = {"nb": r"j. F Y \k\l. H.i", "en": "j F Y, H:i"}
 
 
 @dataclass(frozen=True)
@@ -292,7 +296,15 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
         "due": day_text(found.deadline, language),
         "received": day_text(deadlines.local_day(found.received_at), language),
         "closed": day_text(deadlines.local_day(found.closed_at), language) if found.closed_at else "",
-        "messages": selectors.status_messages(found),
+        "messages": [
+            {
+                "kind": message.kind,
+                "text": message.text,
+                "at": message.at,
+                "when": date_format(timezone.localtime(message.at), MOMENT_FORMAT[language]),
+            }
+            for message in selectors.status_messages(found)
+        ],
         "ground": str(Request.Ground(found.refusal_ground).label) if found.refusal_ground else "",
     }
     return _private(render(request, "rights/status.html", context))

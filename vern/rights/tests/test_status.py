@@ -277,3 +277,15 @@ def test_the_staff_request_pages_name_models_in_words_not_code(client, published
         visible = re.sub(r"<[^>]+>", " ", html.split("<main", 1)[1])
         labels = re.findall(r"\b[a-z_]+\.[A-Z][A-Za-z]+\b", visible)
         assert labels == [], (path, labels)
+
+
+def test_the_status_page_writes_dates_as_people_write_them_in_each_language(client, published, personas):
+    pia = personas.privacy_officer
+    request = registered(pia, ["rectification"])
+    workflow.request_message(request=request, staff=pia, message="Snart ferdig.")
+    path = link_in("rights_message")
+    english = client.get("/en" + path).content.decode()
+    norwegian = client.get(path).content.decode()
+    assert re.search(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2}</time>", english)
+    assert re.search(r"\d{1,2}\. [a-z]+ \d{4} kl\. \d{2}\.\d{2}</time>", norwegian)
+    assert "p.m." not in english and "a.m." not in english
