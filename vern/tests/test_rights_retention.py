@@ -56,7 +56,7 @@ def test_an_open_access_request_keeps_the_persons_due_enquiry_until_it_is_answer
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert Enquiry.objects.filter(pk=kept.pk).exists() and not Enquiry.objects.filter(pk=gone.pk).exists()
     workflow.request_answer(request=request, staff=pia)
-    Download.objects.filter(request=request).update(expires_at=timezone.now())  # its copy's link has expired
+    Download.objects.filter(request=request).update(expires_at=timezone.now() - dt.timedelta(hours=1))  # expired
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert not Enquiry.objects.filter(pk=kept.pk).exists()
 
