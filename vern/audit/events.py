@@ -82,6 +82,7 @@ class AuditEvent(models.TextChoices):
     RIGHTS_ASSIGNED = "rights.assigned", _("Request assigned")
     RIGHTS_STARTED = "rights.started", _("Work on a request started")
     RIGHTS_NOTED = "rights.noted", _("Note added to a request")
+    RIGHTS_MESSAGED = "rights.messaged", _("Message sent to the person about a request")
     RIGHTS_PHONE_VERIFIED = "rights.phone_verified", _("Phone number verified")
     RIGHTS_EXTENDED = "rights.extended", _("Deadline extended")
     RIGHTS_FULFILLED = "rights.fulfilled", _("Right carried out")

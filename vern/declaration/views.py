@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
-from vern.declaration import selectors
+from vern.declaration import changes, selectors
 from vern.declaration.models import PolicyVersion
 
 
@@ -64,14 +66,10 @@ def version_detail(request: HttpRequest, number: int) -> HttpResponse:
     return _policy_response(request, shown, current=current)
 
 
-def policy_lines(policy_version: PolicyVersion, request: HttpRequest) -> list[str]:
-    page = selectors.policy_page(policy_version, _language())
-    html = render_to_string("declaration/policy_body.html", {"page": page}, request=request)
-    return selectors.page_text('<main id="main">' + html + "</main>")
-
-
 @require_safe
 def version_changes(request: HttpRequest, number: int) -> HttpResponse:
+    """Every change of the rendered policy from an earlier version, paragraph by paragraph, in both
+    languages: the page's own first."""
     new = _version_or_404(number)
     from_text = request.GET.get("from", "")
     # Any earlier version may be compared; anything else (text, a later version) means the one before.
@@ -80,6 +78,14 @@ def version_changes(request: HttpRequest, number: int) -> HttpResponse:
         old_number = number - 1
     old = selectors.version(old_number)
     if old is None:
-        return render(request, "declaration/changes.html", {"new": new, "old": None, "lines": []})
-    lines = selectors.diff_lines(policy_lines(old, request), policy_lines(new, request))
-    return render(request, "declaration/changes.html", {"new": new, "old": old, "lines": lines})
+        return render(request, "declaration/changes.html", {"new": new, "old": None, "languages": []})
+    first = _language()
+    languages = sorted(settings.LANGUAGES, key=lambda item: item[0] != first)
+    context = {
+        "new": new,
+        "old": old,
+        "languages": changes.version_changes(old, new, languages, request=request),
+        # "6. desember 2026", "6 December 2026": a date as people write it.
+        "published": date_format(timezone.localtime(new.published_at), "j. F Y" if first == "nb" else "j F Y"),
+    }
+    return render(request, "declaration/changes.html", context)

@@ -146,7 +146,7 @@ def collection_notice(declaration: Declaration, kind: str, language: str) -> dic
         "policy_url": policy,
         "purposes_url": policy + "#purposes",
         "retention_url": policy + "#retention",
-        "rights_url": policy + "#rights",
+        "rights_url": reverse("rights:center"),  # the privacy center, where the rights are used
         "policy_link_text": _("Read the privacy policy"),
     }
     # The same sentences the form page shows, in one string for a site that embeds the form.

@@ -138,7 +138,7 @@ def _acknowledge(enquiry: Enquiry, declaration: Declaration) -> None:
         contact_email=declaration.controller.email,
         retention=retention_body(rule, enquiry.language) if (rule := declaration.rule("enquiries")) else "",
         policy_link=_public_link("declaration:policy", enquiry.language),
-        rights_link=_public_link("declaration:policy", enquiry.language) + "#rights",
+        rights_link=_public_link("rights:center", enquiry.language),
     )
 
 

@@ -129,19 +129,21 @@ def enquiry_notification(
 # declaration's supervisory authority, localised: name, address, email, website, complaint_text.
 
 
-def rights_confirm(*, to: str, language: str, link: str, expires_hours: int) -> OutboxMessage:
+def rights_confirm(*, to: str, language: str, link: str, expires_hours: int, status_link: str = "") -> OutboxMessage:
     """Someone asked to exercise rights with this address: the single-use link that confirms it."""
     # The link is a secret that only its hash should outlive: the mail keeps nothing once sent.
     return mail_queue(
         kind="rights_confirm",
         to=to,
         language=language,
-        context={"link": link, "expires_hours": expires_hours},
+        context={"link": link, "expires_hours": expires_hours, "status_link": status_link},
         ephemeral=True,
     )
 
 
-def rights_download_ready(*, to: str, language: str, link: str, expires_hours: int, kind: str) -> OutboxMessage:
+def rights_download_ready(
+    *, to: str, language: str, link: str, expires_hours: int, kind: str, status_link: str = ""
+) -> OutboxMessage:
     """A copy of the person's data (``kind`` access or portability) is ready behind a single-use link.
 
     Ephemeral: the link must not outlive its hash in a copy of the mail."""
@@ -149,7 +151,7 @@ def rights_download_ready(*, to: str, language: str, link: str, expires_hours: i
         kind="rights_download_ready",
         to=to,
         language=language,
-        context={"link": link, "expires_hours": expires_hours, "package": kind},
+        context={"link": link, "expires_hours": expires_hours, "package": kind, "status_link": status_link},
         ephemeral=True,
     )
 
@@ -164,6 +166,7 @@ def rights_extended(
     reason: str,
     authority: dict[str, str],
     ephemeral: bool = False,
+    status_link: str = "",
 ) -> OutboxMessage:
     """The answer will take longer: the new date and the reasons, sent before the first date (Art. 12(3))."""
     return mail_queue(
@@ -176,6 +179,7 @@ def rights_extended(
             "extended_to": extended_to,
             "reason": reason,
             "authority": authority,
+            "status_link": status_link,
         },
         ephemeral=ephemeral,
     )
@@ -190,6 +194,7 @@ def rights_answered(
     message: str,
     authority: dict[str, str],
     ephemeral: bool = False,
+    status_link: str = "",
 ) -> OutboxMessage:
     """The request is answered: what was done for each right, and the right to complain (P17).
 
@@ -199,7 +204,13 @@ def rights_answered(
         kind="rights_answered",
         to=to,
         language=language,
-        context={"reference": reference, "outcomes": outcomes, "message": message, "authority": authority},
+        context={
+            "reference": reference,
+            "outcomes": outcomes,
+            "message": message,
+            "authority": authority,
+            "status_link": status_link,
+        },
         ephemeral=ephemeral,
     )
 
@@ -213,26 +224,33 @@ def rights_refused(
     justification: str,
     authority: dict[str, str],
     ephemeral: bool = False,
+    status_link: str = "",
 ) -> OutboxMessage:
     """The request is refused: the ground, the reasons, and the rights to complain and go to court (R11)."""
     return mail_queue(
         kind="rights_refused",
         to=to,
         language=language,
-        context={"reference": reference, "ground": ground, "justification": justification, "authority": authority},
+        context={
+            "reference": reference,
+            "ground": ground,
+            "justification": justification,
+            "authority": authority,
+            "status_link": status_link,
+        },
         ephemeral=ephemeral,
     )
 
 
 def rights_restriction_ending(
-    *, to: str, language: str, reference: str, lift_on: str, ephemeral: bool = False
+    *, to: str, language: str, reference: str, lift_on: str, ephemeral: bool = False, status_link: str = ""
 ) -> OutboxMessage:
     """Art. 18(3): the person is told before a restriction of processing is lifted."""
     return mail_queue(
         kind="rights_restriction_ending",
         to=to,
         language=language,
-        context={"reference": reference, "lift_on": lift_on},
+        context={"reference": reference, "lift_on": lift_on, "status_link": status_link},
         ephemeral=ephemeral,
     )
 
@@ -244,4 +262,17 @@ def rights_reminder(*, to: str, language: str, reference: str, days_left: int, l
         to=to,
         language=language,
         context={"reference": reference, "days_left": days_left, "link": link},
+    )
+
+
+def rights_message(
+    *, to: str, language: str, reference: str, message: str, status_link: str, ephemeral: bool = False
+) -> OutboxMessage:
+    """A privacy officer writes to the person about their request; the status page shows it too."""
+    return mail_queue(
+        kind="rights_message",
+        to=to,
+        language=language,
+        context={"reference": reference, "message": message, "status_link": status_link},
+        ephemeral=ephemeral,
     )

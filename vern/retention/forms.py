@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from vern.accounts.steps import PlacesRefusals
 from vern.lib.formfields import EmailAddressField, PhoneNumberField
 from vern.registry.entries import entries
+from vern.registry.templatetags.model_names import model_title
 
 
 class HoldForm(PlacesRefusals):
@@ -35,7 +36,8 @@ class HoldForm(PlacesRefusals):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         kinds: forms.ChoiceField = self.fields["record_model"]  # type: ignore[assignment]
-        kinds.choices = [("", "–")] + [(e.label, e.label) for e in entries()]
+        # Staff choose a kind of data by its name; the label in the code is only the option's value.
+        kinds.choices = [("", "–")] + [(e.label, model_title(e.label)) for e in entries()]
         for name in ("email", "phone", "record_pk"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
 

@@ -88,6 +88,10 @@ class Request(models.Model):
     # The confirmation link: only a keyed hash of its random token is stored.
     token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
+    # The status link the person follows their request by (``services/tokens.py``): reusable for
+    # viewing, so the token itself is kept, encrypted, for the later mails; it is looked up by its hash.
+    status_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    status_token = EncryptedTextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     refusal_ground = models.CharField(max_length=16, choices=Ground.choices, blank=True)
     outcome = EncryptedTextField(blank=True)  # the answer, or the justification of a refusal

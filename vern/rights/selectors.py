@@ -52,7 +52,10 @@ def due_restrictions(declaration: Declaration, now: dt.datetime) -> Q:
 def held_subject_keys(now: dt.datetime) -> dict[str, list[QuerySet[Any]]]:
     """Whose data retention must keep: people with an open request (so the answer is complete,
     LAW.md §3.6) or a restriction (Art. 18), by each key the request gives."""
-    open_requests = Request.objects.filter(status__in=OPEN_STATUSES)
+    # A request answered by itself still waits for its copy to be fetched: the package is built when
+    # its link is opened, so the data it covers is held until then (or until the link expires).
+    waiting = Download.objects.filter(downloaded_at__isnull=True, expires_at__gt=now).values("request")
+    open_requests = Request.objects.filter(Q(status__in=OPEN_STATUSES) | Q(pk__in=waiting))
     restricted = Restriction.objects.filter(lifted_at__isnull=True).values("subject_key")
     return {
         "email": [open_requests.exclude(email_index="").values("email_index"), restricted],
@@ -191,3 +194,33 @@ def console_tiles(user: User) -> list[Tile]:
         else _("Requests about access, erasure and the other rights, by due date.")
     )
     return [Tile(_("Rights requests"), text, reverse("rights_staff:queue"), open_count, alert=bool(overdue))]
+
+
+# ------------------------------------------------------------------ the person's status page
+
+# What the person was told in writing, by timeline event: these and nothing else reach the status page.
+STATUS_MESSAGES = ("message", "extended", "answered", "refused")
+
+
+@dataclass(frozen=True)
+class StatusMessage:
+    at: dt.datetime
+    kind: str
+    text: str
+
+
+def request_by_status_token(token: str) -> Request | None:
+    """The request a status link belongs to, or None for a link that is malformed, forged, or whose
+    request retention has deleted."""
+    from vern.rights.services.tokens import status_hash, status_token_valid
+
+    if not status_token_valid(token):
+        return None
+    return Request.objects.filter(status_hash=status_hash(token)).first()
+
+
+def status_messages(request: Request) -> list[StatusMessage]:
+    """What staff wrote to the person about the request, oldest first: messages, the reasons for an
+    extension, the answer or the justification of a refusal. Internal notes are never among them."""
+    events = request.events.filter(kind__in=STATUS_MESSAGES).order_by("at", "pk")
+    return [StatusMessage(at=event.at, kind=event.kind, text=event.note) for event in events if event.note]

@@ -51,6 +51,8 @@ REFUSALS: dict[str, Callable[[], str]] = {
     "closed": lambda: _("The request is closed: this step is only possible while it is open."),
     "right": lambda: _("The request does not ask for this right."),
     "note": lambda: _("Write the note first."),
+    "message": lambda: _("Write the message first."),
+    "message_long": lambda: _("The message is too long: at most 2,000 characters. Put a longer text in the answer."),
     "no_phone": lambda: _("The request gives no phone number."),
     "no_address": lambda: _("The request has no email address, so the person cannot be told by email."),
     "reason": lambda: _("Give the reasons for the extension (at least 20 characters): the person is told them."),
@@ -198,6 +200,31 @@ class NoteForm(PlacesRefusals):
         return _clean_text(self.cleaned_data["note"])
 
     FIELD_OF = {"note": "note", "details": "note"}
+
+
+class MessageForm(PlacesRefusals):
+    """A short message to the person: mailed to them and shown on their status page."""
+
+    message = forms.CharField(
+        label=gettext_lazy("Message to the person"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Mailed to the person at once, in their language setting, and shown on their status page. "
+            "Write it in the person's language."
+        ),
+        error_messages={
+            "required": gettext_lazy("Write the message first."),
+            "max_length": gettext_lazy(
+                "The message is too long: at most 2,000 characters. Put a longer text in the answer."
+            ),
+        },
+    )
+
+    def clean_message(self) -> str:
+        return _clean_text(self.cleaned_data["message"])
+
+    FIELD_OF = {"message": "message", "message_long": "message"}
 
 
 class AssignForm(forms.Form):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/start/", workflow.start, name="start"),
     path("<int:pk>/assign/", workflow.assign, name="assign"),
     path("<int:pk>/note/", workflow.note, name="note"),
+    path("<int:pk>/message/", workflow.message, name="message"),
     path("<int:pk>/phone/", workflow.verify_phone, name="verify_phone"),
     path("<int:pk>/extend/", workflow.extend, name="extend"),
     path("<int:pk>/answer/", workflow.answer, name="answer"),

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -26,12 +28,14 @@ from vern.declaration.selectors import bases_text, declaration_of, latest_versio
 from vern.lib.ip import client_ip
 from vern.lib.language import page_language
 from vern.registry import surface
+from vern.rights import deadlines, selectors
 from vern.rights.forms import CenterForm
 from vern.rights.models import PURPOSE, RETENTION, Request, Right
 from vern.rights.portability_schema import PORTABILITY_SCHEMA
 from vern.rights.services.downloads import download_open
 from vern.rights.services.intake import CONFIRM_HOURS, request_confirm, request_submit
 from vern.rights.services.steps import RequestRefused
+from vern.rights.stages import stages_of
 from vern.rights.texts import authority_of, day_text, public_link, reference_of
 
 # Where each refusal of the service is shown: beside a field, or above the form.
@@ -47,6 +51,8 @@ STATUS_OF = {"rate": 429, "unpublished": 503}
 # Rights whose answer is a download link sent by mail as soon as the request is confirmed.
 PACKAGED = (Right.ACCESS, Right.PORTABILITY)
 SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+# "6. desember 2026 kl. 20.02", "6 December 2026, 20:02": a moment as people write it, not "Dec. 6, 8:02 p.m.".
+MOMENT_FORMAT = {"nb": r"j. F Y \k\l. H.i", "en": "j F Y, H:i"}
 
 
 @dataclass(frozen=True)
@@ -241,6 +247,9 @@ def _confirmed_context(confirmed: Request, described: dict[str, dict[str, str]])
         "waiting": bool(waiting),
         "marketing_stopped": confirmed.marketing_objection,
         "due": day_text(confirmed.deadline, page_language()),
+        "status_url": reverse("rights:status", kwargs={"token": confirmed.status_token})
+        if confirmed.status_token
+        else "",
     }
 
 
@@ -265,6 +274,46 @@ def download(request: HttpRequest, token: str) -> HttpResponse:
     response["Content-Length"] = str(len(content))
     response["X-Content-Type-Options"] = "nosniff"
     return _private(response)
+
+
+@never_cache
+@require_safe
+def status(request: HttpRequest, token: str) -> HttpResponse:
+    """The person's view of their request, by the link in every mail about it: where it stands, the
+    date we answer by, and what staff wrote to them. It shows nothing the mails do not already say,
+    and never the address; an unknown link gets the same page whatever the reason."""
+    found = selectors.request_by_status_token(token)
+    if found is None:
+        declaration = _declaration(request)
+        invalid = {"state": "invalid", "request_email": declaration.rights.request_email if declaration else ""}
+        return _private(render(request, "rights/status.html", invalid, status=404))
+    language = page_language()
+    described = _described(_declaration(request), language)
+    context: dict[str, object] = {
+        "state": "found",
+        "reference": reference_of(found),
+        "subject": found,
+        "stages": stages_of(found),
+        "rights": [
+            {"name": _name_of(right, described), "done": right in found.done}
+            for right in found.rights
+            if right in Right.values
+        ],
+        "due": day_text(found.deadline, language),
+        "received": day_text(deadlines.local_day(found.received_at), language),
+        "closed": day_text(deadlines.local_day(found.closed_at), language) if found.closed_at else "",
+        "messages": [
+            {
+                "kind": message.kind,
+                "text": message.text,
+                "at": message.at,
+                "when": date_format(timezone.localtime(message.at), MOMENT_FORMAT[language]),
+            }
+            for message in selectors.status_messages(found)
+        ],
+        "ground": str(Request.Ground(found.refusal_ground).label) if found.refusal_ground else "",
+    }
+    return _private(render(request, "rights/status.html", context))
 
 
 @require_safe

@@ -76,6 +76,7 @@ MATRIX: dict[str, set[str] | str] = {
     "rights_staff:start": {"privacy_officer"},
     "rights_staff:assign": {"privacy_officer"},
     "rights_staff:note": {"privacy_officer"},
+    "rights_staff:message": {"privacy_officer"},
     "rights_staff:verify_phone": {"privacy_officer"},
     "rights_staff:extend": {"privacy_officer"},
     "rights_staff:answer": {"privacy_officer"},

@@ -250,7 +250,8 @@ def test_discovery_lists_every_registered_model_and_says_what_an_unverified_phon
     html = page(client, url("detail", request))
 
     assert "What we hold about the person" in html
-    assert re.search(r"Enquiries <span[^>]*>enquiries.Enquiry</span></td>\s*<td[^>]*><strong>1</strong>", html)
+    assert re.search(r"Enquiries</td>\s*<td[^>]*><strong>1</strong>", html)
+    assert not re.search(r"\b(enquiries|audit|rights|consent|analytics|mail)\.[A-Z][A-Za-z]+\b", html)
     assert "Rights requests" in html and "Audit log" in html
     assert "records found only by the phone number are not included" in html
     response = client.post(url("verify_phone", request))
@@ -388,7 +389,8 @@ def test_the_erasure_preview_lists_the_models_and_carrying_it_out_shows_the_rece
 
     html = page(client, url("erasure", request))
     assert "Erasure: what will happen" in html
-    assert re.search(r"Enquiries <span[^>]*>enquiries.Enquiry</span></td>\s*<td[^>]*>Deleted", html)
+    assert re.search(r"Enquiries</td>\s*<td[^>]*>Deleted", html)
+    assert "enquiries.Enquiry" not in html and "audit.Entry" not in html
     assert "Kept, and why" in html and "Audit log" in html and "Art. 5(2)" in html
     assert Entry.objects.filter(action="rights.viewed", data={"page": "erasure"}).exists()
 
@@ -406,9 +408,7 @@ def test_the_erasure_preview_lists_the_models_and_carrying_it_out_shows_the_rece
     Worker(burst=True, manage_connections=False).run()
     html = page(client, url("erasure", request))
     assert "Erasure receipt" in html
-    assert re.search(
-        r"Enquiries <span[^>]*>enquiries.Enquiry</span></td><td[^>]*>Has been deleted</td><td[^>]*>1<", html
-    )
+    assert re.search(r"Enquiries</td><td[^>]*>Has been deleted</td><td[^>]*>1<", html)
     assert not Enquiry.objects.filter(pk=enquiry.pk).exists()
     detail = page(client, url("detail", request))
     assert "Erasure carried out" in detail and "Erasure: preview" not in detail
@@ -512,7 +512,8 @@ def test_the_console_reads_well_at_desktop_and_phone_widths_and_passes_axe(brows
         checked=True,
         details="Jeg vil vite hva dere har om meg, og så vil jeg at dere sletter det.",
     )
-    workflow.request_start(request=shown, staff=officer)
+    shown.refresh_from_db()
+    assert shown.status == Request.Status.IN_PROGRESS  # the copy went out by itself: work has started
     workflow.request_note(request=shown, staff=officer, note="Ringte tilbake på nummeret vi har.")
     registered(officer, ["rectification"], days_ago=1, email="eva@example.no", checked=False)
 

@@ -361,9 +361,11 @@ def test_an_offer_mails_a_link_records_the_step_and_marks_the_right_done(kari):
     assert "Kari" not in mail.body_text and "Bergen" not in mail.body_text  # the mail only says it is ready
     kari.refresh_from_db()
     assert kari.done == ["access"]
+    # Carrying out a right puts the confirmed request in progress, by itself.
     assert list(Event.objects.filter(request=kari).values_list("kind", flat=True)) == [
         "download_offered",
         "done_access",
+        "started",
     ]
     assert AuditEntry.objects.filter(action="rights.fulfilled", subject_key=kari.email_index).exists()
 

@@ -12,10 +12,12 @@ from django.utils import timezone
 from vern.audit.services import Actor
 from vern.enquiries.models import Enquiry
 from vern.enquiries.services import Intake, enquiry_register
+from vern.mail.models import OutboxMessage
 from vern.retention import engine
 from vern.retention.services import retention_sweep
-from vern.rights.models import Request
+from vern.rights.models import Download, Request
 from vern.rights.services import intake, workflow
+from vern.rights.services.downloads import download_open
 
 pytestmark = pytest.mark.django_db
 EMAIL = "kari.nordmann@example.no"
@@ -44,7 +46,7 @@ def test_an_open_access_request_keeps_the_persons_due_enquiry_until_it_is_answer
     pia = personas.privacy_officer
     kept = old_enquiry(pia, EMAIL)
     gone = old_enquiry(pia, "ola@example.no")
-    request = request_for(pia, ["access"])
+    request = request_for(pia, ["access", "rectification"])
     [row] = [
         plan
         for plan in engine.plan(published_declaration(), timezone.now())
@@ -54,6 +56,7 @@ def test_an_open_access_request_keeps_the_persons_due_enquiry_until_it_is_answer
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert Enquiry.objects.filter(pk=kept.pk).exists() and not Enquiry.objects.filter(pk=gone.pk).exists()
     workflow.request_answer(request=request, staff=pia)
+    Download.objects.filter(request=request).update(expires_at=timezone.now() - dt.timedelta(hours=1))  # expired
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert not Enquiry.objects.filter(pk=kept.pk).exists()
 
@@ -62,9 +65,26 @@ def test_a_restriction_keeps_the_data_after_its_request_is_answered(published, p
     pia = personas.privacy_officer
     kept = old_enquiry(pia, EMAIL)
     request = request_for(pia, ["restriction"])
-    workflow.request_answer(request=request, staff=pia)
+    request.refresh_from_db()
+    assert request.status == Request.Status.ANSWERED  # the restriction started at once, which answered it
     retention_sweep(trigger="cli", actor=Actor.cli())
     assert Enquiry.objects.filter(pk=kept.pk).exists()
+
+
+def test_an_access_request_answered_by_itself_keeps_the_data_until_its_copy_is_fetched(published, personas):
+    """The copy is built when its link is opened: the request is answered once the link is mailed,
+    but what the copy covers is held until the link is used or has expired."""
+    pia = personas.privacy_officer
+    kept = old_enquiry(pia, EMAIL)
+    request = request_for(pia, ["access"])
+    request.refresh_from_db()
+    assert request.status == Request.Status.ANSWERED
+    retention_sweep(trigger="cli", actor=Actor.cli())
+    assert Enquiry.objects.filter(pk=kept.pk).exists()
+    mail = OutboxMessage.objects.get(kind="rights_download_ready")
+    download_open(mail.body_text.split("/privacy/requests/download/", 1)[1].split("/", 1)[0])
+    retention_sweep(trigger="cli", actor=Actor.cli())
+    assert not Enquiry.objects.filter(pk=kept.pk).exists()
 
 
 def published_declaration():

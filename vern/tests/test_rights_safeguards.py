@@ -54,7 +54,7 @@ def test_a_shared_browser_does_not_put_another_persons_request_into_the_access_p
 
 def test_a_refused_request_hands_out_no_copy_through_a_link_sent_before(published, personas):
     pia = personas.privacy_officer
-    request = registered(pia, ["access"])
+    request = registered(pia, ["access", "rectification"])
     token = token_of("rights_download_ready")
     workflow.request_refuse(
         request=request, staff=pia, ground="identity", justification="Vi kunne ikke bekrefte hvem som spurte."
@@ -69,7 +69,8 @@ def test_the_confirmation_and_download_links_do_not_stay_in_the_outbox_once_sent
     outbox_deliver_due()
     mail = OutboxMessage.objects.get(kind="rights_download_ready")
     assert mail.status == OutboxMessage.Status.SENT and mail.body_text == "" and mail.to_address == ""
-    assert "/download/" in smtp_server.messages[-1].get_body(preferencelist=("plain",)).get_content()
+    bodies = [message.get_body(preferencelist=("plain",)).get_content() for message in smtp_server.messages]
+    assert any("/download/" in body for body in bodies)
 
 
 def test_a_link_to_a_request_that_lapsed_says_it_expired_and_the_address_is_not_kept(published):
@@ -87,7 +88,7 @@ def test_a_link_to_a_request_that_lapsed_says_it_expired_and_the_address_is_not_
 def test_an_extension_starts_the_reminders_again_for_the_new_date(published, personas):
     pia = personas.privacy_officer
     with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=OSLO), tick=False):
-        request = registered(pia, ["access"])
+        request = registered(pia, ["access", "rectification"])
     with time_machine.travel(dt.datetime(2026, 3, 30, 10, tzinfo=OSLO), tick=False):
         assert workflow.reminders_send() == 1
         workflow.request_extend(request=request, staff=pia, until=dt.date(2026, 5, 20), reason="x" * 30)
@@ -98,10 +99,10 @@ def test_an_extension_starts_the_reminders_again_for_the_new_date(published, per
 def test_the_queue_puts_an_extended_request_by_its_new_date(published, personas):
     pia = personas.privacy_officer
     with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=OSLO), tick=False):
-        extended = registered(pia, ["access"])
+        extended = registered(pia, ["access", "rectification"])
         workflow.request_extend(request=extended, staff=pia, until=dt.date(2026, 5, 20), reason="x" * 30)
     with time_machine.travel(dt.datetime(2026, 3, 20, 10, tzinfo=OSLO), tick=False):
-        later = registered(pia, ["access"], email="ola@example.no")
+        later = registered(pia, ["access", "rectification"], email="ola@example.no")
     assert [r.pk for r in selectors.queue()] == [later.pk, extended.pk]
 
 
@@ -171,7 +172,8 @@ def test_an_erasure_ends_the_unopened_link_of_an_earlier_access_request(publishe
     pia = personas.privacy_officer
     earlier = registered(pia, ["access"])
     token = token_of("rights_download_ready")
-    workflow.request_answer(request=earlier, staff=pia)
+    earlier.refresh_from_db()
+    assert earlier.status == Request.Status.ANSWERED  # the copy went out by itself, so it was answered
     erasure_carry_out(request=registered(pia, ["erasure"]), staff=pia, actor=Actor.staff(pia))
     with pytest.raises(RequestRefused) as ended:
         download_open(token)

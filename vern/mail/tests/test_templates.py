@@ -73,6 +73,11 @@ CONTEXTS: dict[str, dict[str, object]] = {
     # Its link leads to the privacy center, on the site the mail comes from.
     "rights_restriction_ending": {"reference": "R-7", "lift_on": "2. mars 2027", "site_url": "https://example.test/x"},
     "rights_reminder": {"reference": "R-7", "days_left": 7, "link": "https://example.test/x/"},
+    "rights_message": {
+        "reference": "R-7",
+        "message": "We need one more day to finish.",
+        "status_link": "https://example.test/x/status/",
+    },
 }
 
 
@@ -96,3 +101,16 @@ def test_what_a_person_typed_arrives_as_typed_in_text_and_escaped_in_html():
     )
     assert "Hello O'Brien & <Co>," in rendered.body_text
     assert "O&#x27;Brien &amp; &lt;Co&gt;" in rendered.body_html and "<Co>" not in rendered.body_html
+
+
+@pytest.mark.parametrize(
+    "kind", ["rights_confirm", "rights_download_ready", "rights_extended", "rights_answered", "rights_refused"]
+)
+def test_mail_about_a_request_carries_the_status_link_when_there_is_one(kind):
+    context = {**CONTEXTS[kind], "status_link": "https://example.test/status/abc/"}
+    for language, words in (("nb", "Følg forespørselen din"), ("en", "Follow your request")):
+        rendered = mail_render(kind=kind, language=language, context=context)
+        assert "https://example.test/status/abc/" in rendered.body_text
+        assert 'href="https://example.test/status/abc/"' in rendered.body_html and words in rendered.body_html
+    without = mail_render(kind=kind, language="en", context=CONTEXTS[kind])
+    assert "Follow your request" not in without.body_html

@@ -23,6 +23,7 @@ def test_each_row_says_what_happened_in_the_readers_language_with_the_stored_nam
     assert "Request received" in english and "Enquiry deleted" in english
     assert '<span class="mono muted small">rights.received</span>' in english  # what the log itself holds
     assert '<option value="rights.received">Request received</option>' in english
+    assert "Rights request #3" in english and "rights.request" not in english  # the object in words
 
 
 def test_the_log_can_be_narrowed_to_one_kind_of_event(client, personas):

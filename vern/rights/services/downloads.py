@@ -23,7 +23,7 @@ from vern.declaration.selectors import published_declaration
 from vern.mail import emails
 from vern.rights.models import Download, Event, Request
 from vern.rights.packages.rendering import access_package, portability_package
-from vern.rights.services.steps import RequestRefused, mark_done
+from vern.rights.services.steps import RequestRefused, mark_done, status_link
 from vern.rights.services.tokens import new_token, token_hashes
 from vern.rights.texts import public_link, reference_of
 
@@ -48,6 +48,8 @@ def download_offer(request: Request, *, kind: str, actor: Actor, staff: User | N
         raise RequestRefused("right", f"the request does not ask for {kind}")
     if not request.email:
         raise RequestRefused("no_address", "there is no address to send the link to")
+    if request.status in (Request.Status.REFUSED, Request.Status.LAPSED, Request.Status.AWAITING_CONFIRMATION):
+        raise RequestRefused("closed", "a request that is refused, lapsed or unconfirmed hands out no copy")
     token, hashed = new_token()
     now = timezone.now()
     expires_at = now + dt.timedelta(hours=DOWNLOAD_HOURS)
@@ -61,6 +63,7 @@ def download_offer(request: Request, *, kind: str, actor: Actor, staff: User | N
             link=public_link("rights:download", request.language, token=token),
             expires_hours=DOWNLOAD_HOURS,
             kind=kind,
+            status_link=status_link(request),
         )
         Event.objects.create(
             request=request,

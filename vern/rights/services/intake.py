@@ -32,11 +32,14 @@ from vern.rights.services.steps import (
     RequestRefused,
     S,
     declaration_required,
+    fulfilled,
     move_to,
     record_audit,
     record_event,
+    status_link,
 )
-from vern.rights.services.tokens import new_token, token_hashes
+from vern.rights.services.tokens import new_status_token, new_token, token_hashes
+from vern.rights.services.workflow import request_answer_fulfilled
 from vern.rights.texts import public_link
 
 CONFIRM_HOURS = 72
@@ -108,6 +111,7 @@ def request_submit(
     if not ratelimit.hit(LIMIT_PER_NETWORK, network) or not ratelimit.hit(MAILS_PER_ADDRESS, address_index):
         raise RequestRefused("rate", "too many requests; try again later")
     token, hashed = new_token()
+    status_token, status_hashed = new_status_token()
     now = timezone.now()
     with transaction.atomic():
         request = Request.objects.create(
@@ -126,6 +130,8 @@ def request_submit(
             due_on=deadlines.due_on(now, response_days=declaration.rights.response_days),
             token_hash=hashed,
             token_expires_at=now + dt.timedelta(hours=CONFIRM_HOURS),
+            status_token=status_token,
+            status_hash=status_hashed,
         )
         record_event(request, "received", channel=request.channel, rights=chosen)
         record_audit(request, AuditEvent.RIGHTS_RECEIVED, Actor.visitor(), rights=chosen, channel=request.channel)
@@ -134,6 +140,7 @@ def request_submit(
             language=language,
             link=public_link("rights:confirm", language, token=token),
             expires_hours=CONFIRM_HOURS,
+            status_link=status_link(request),
         )
         record_event(request, "confirmation_sent")
     return request
@@ -216,6 +223,7 @@ def _register(
     address, address_index, number, number_index = contact
     now = timezone.now()
     token, hashed = new_token()
+    status_token, status_hashed = new_status_token()
     with transaction.atomic():
         request = Request.objects.create(
             rights=chosen,
@@ -237,6 +245,8 @@ def _register(
             submission_key=submission_key,
             token_hash=None if identity_checked else hashed,
             token_expires_at=None if identity_checked else now + dt.timedelta(hours=CONFIRM_HOURS),
+            status_token=status_token,
+            status_hash=status_hashed,
         )
         record_event(request, "received", actor=staff, channel=channel, rights=chosen)
         record_audit(request, AuditEvent.RIGHTS_REGISTERED, Actor.staff(staff), rights=chosen, channel=channel)
@@ -249,6 +259,7 @@ def _register(
                 language=language,
                 link=public_link("rights:confirm", language, token=token),
                 expires_hours=CONFIRM_HOURS,
+                status_link=status_link(request),
             )
             record_event(request, "confirmation_sent", actor=staff)
     return request
@@ -325,6 +336,10 @@ def _on_confirmed(request: Request, actor: Actor, staff: User | None) -> None:
     - restriction: processing is restricted at once, before anything else is looked at;
     - an objection to direct marketing: the address is suppressed (Art. 21(3) is absolute).
     Rectification, erasure and other objections wait for a privacy officer.
+
+    A right carried out here puts the request in progress (``mark_done``); when that was
+    every right it asks for, the request is answered at once, with the answer mail that
+    names the right to complain (P17), so nobody has to close what nobody had to do.
     """
     if Right.RESTRICTION in request.rights:
         restriction_start(request, actor=actor, staff=staff)
@@ -335,3 +350,7 @@ def _on_confirmed(request: Request, actor: Actor, staff: User | None) -> None:
     for right in (Right.ACCESS, Right.PORTABILITY):
         if right in request.rights and request.email:
             download_offer(request, kind=right, actor=actor, staff=staff)
+    # A phone number not yet verified may find more records, so staff keep the request open for it.
+    phone_waits = bool(request.phone_index) and not request.phone_verified
+    if fulfilled(request) and not phone_waits:
+        request_answer_fulfilled(request, actor=actor)

@@ -29,6 +29,7 @@ from vern.rights.services.steps import (
     mark_done,
     record_audit,
     record_event,
+    status_link,
 )
 from vern.rights.texts import day_text, reference_of
 
@@ -79,6 +80,7 @@ def restriction_schedule_lift(*, restriction: Restriction, staff: User, lift_on:
             reference=reference_of(request),
             lift_on=day_text(lift_on, request.language),
             ephemeral=erased(request),
+            status_link=status_link(request),
         )
         record_event(request, "restriction_lift_announced", actor=staff, lift_on=lift_on.isoformat())
         record_audit(

@@ -16,6 +16,8 @@ from vern.audit.services import Actor, audit_record
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import published_declaration
 from vern.rights.models import OPEN_STATUSES, Event, Request, Right, Tombstone
+from vern.rights.services.tokens import new_status_token
+from vern.rights.texts import public_link
 
 MAX_DETAILS = 5000
 
@@ -90,7 +92,11 @@ def locked(request: Request) -> Request:
 
 
 def mark_done(request: Request, right: str, *, actor: Actor, staff: User | None, **data: Any) -> None:
-    """One right of the request is fulfilled; the timeline and the audit log say how."""
+    """One right of the request is fulfilled; the timeline and the audit log say how.
+
+    A confirmed request on which a right is carried out is in progress from then on,
+    whether a privacy officer or vern's own automation did it: the work has started.
+    """
     if right not in request.rights:
         raise RequestRefused("right", f"the request does not ask for {right}")
     if right not in request.done:
@@ -98,3 +104,25 @@ def mark_done(request: Request, right: str, *, actor: Actor, staff: User | None,
         request.save(update_fields=["done"])
     record_event(request, f"done_{right}", actor=staff, **data)
     record_audit(request, AuditEvent.RIGHTS_FULFILLED, actor, right=right, **data)
+    if request.status == S.CONFIRMED:
+        move_to(request, S.IN_PROGRESS)
+        request.save(update_fields=["status"])
+        record_event(request, "started", actor=staff, automatic=staff is None, right=right)
+        record_audit(request, AuditEvent.RIGHTS_STARTED, actor, automatic=staff is None, right=right)
+
+
+def fulfilled(request: Request) -> bool:
+    """Every right the request asks for has been carried out."""
+    return bool(request.rights) and set(request.rights) <= set(request.done)
+
+
+def status_link(request: Request) -> str:
+    """The link the person follows the request by, in their language (``services/tokens.py``).
+
+    A request from before status links gets its token the first time a mail needs one.
+    """
+    if not request.status_token:
+        token, hashed = new_status_token()
+        request.status_token, request.status_hash = token, hashed
+        request.save(update_fields=["status_token", "status_hash"])
+    return public_link("rights:status", request.language, token=request.status_token)

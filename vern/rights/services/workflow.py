@@ -12,6 +12,8 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from vern.accounts.models import User
 from vern.audit.events import AuditEvent
@@ -20,6 +22,7 @@ from vern.mail import emails
 from vern.rights import deadlines, selectors
 from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right
 from vern.rights.selectors import privacy_officers
+from vern.rights.services.downloads import DOWNLOAD_HOURS
 from vern.rights.services.erasure import erasure_queued, forget_contact
 from vern.rights.services.restriction import restrict
 from vern.rights.services.steps import (
@@ -33,8 +36,11 @@ from vern.rights.services.steps import (
     move_to,
     record_audit,
     record_event,
+    status_link,
 )
 from vern.rights.texts import authority_of, day_text, outcome_lines, public_link, reference_of
+
+MAX_MESSAGE = 2000  # a short message; the answer itself goes with "Answer"
 
 
 def request_assign(*, request: Request, staff: User, assignee: User | None) -> Request:
@@ -124,6 +130,7 @@ def request_extend(*, request: Request, staff: User, until: dt.date, reason: str
             reason=reason,
             authority=authority_of(declaration_required(), request.language),
             ephemeral=erased(request),
+            status_link=status_link(request),
         )
         record_event(request, "extended", actor=staff, note=reason, extended_to=until.isoformat())
         record_audit(request, AuditEvent.RIGHTS_EXTENDED, Actor.staff(staff), extended_to=until.isoformat())
@@ -154,11 +161,74 @@ def request_answer(*, request: Request, staff: User, message: str = "") -> Reque
                 message=request.outcome,
                 authority=authority_of(declaration_required(), request.language),
                 ephemeral=erased(request),  # the outbox forgets the address once the answer is sent (P23)
+                status_link=status_link(request),
             )
         _forget_if_erased(request)
         record_event(request, "answered", actor=staff, note=request.outcome, done=request.done)
         record_audit(request, AuditEvent.RIGHTS_ANSWERED, Actor.staff(staff), done=request.done)
     return request
+
+
+def request_answer_fulfilled(request: Request, *, actor: Actor) -> Request:
+    """Close a request that vern's automation fulfilled entirely (in the caller's transaction).
+
+    Nobody had to judge anything (a copy of the data, a withdrawal of consent, a restriction),
+    so the answer goes at once: what was done, where the data is, and the right to complain (P17).
+    """
+    with translation.override(request.language):
+        message = _("We have done everything you asked for.")
+        if any(right in request.rights for right in (Right.ACCESS, Right.PORTABILITY)):
+            days = DOWNLOAD_HOURS // 24
+            message += " " + ngettext(
+                "The link to your data came in a separate email. It works once, for %(days)s day.",
+                "The link to your data came in a separate email. It works once, for %(days)s days.",
+                days,
+            ) % {"days": days}
+    move_to(request, S.ANSWERED)
+    request.closed_at = timezone.now()
+    request.outcome = message
+    request.save(update_fields=["status", "closed_at", "outcome"])
+    if request.email:
+        emails.rights_answered(
+            to=request.email,
+            language=request.language,
+            reference=reference_of(request),
+            outcomes=outcome_lines(request),
+            message=message,
+            authority=authority_of(declaration_required(), request.language),
+            ephemeral=erased(request),
+            status_link=status_link(request),
+        )
+    record_event(request, "answered", note=message, done=request.done, automatic=True)
+    record_audit(request, AuditEvent.RIGHTS_ANSWERED, actor, done=request.done, automatic=True)
+    return request
+
+
+def request_message(*, request: Request, staff: User, message: str) -> Event:
+    """A short message to the person about their request: mailed through the outbox, shown on the
+    status page, kept on the timeline (encrypted) and audited. Only while the request is open."""
+    message = message.strip()
+    if not message:
+        raise RequestRefused("message", "write the message first")
+    if len(message) > MAX_MESSAGE:
+        raise RequestRefused("message_long", "the message is too long")
+    with transaction.atomic():
+        request = locked(request)
+        if request.status not in WHILE_OPEN:
+            raise RequestRefused("closed", "only an open request can be changed")
+        if not request.email:
+            raise RequestRefused("no_address", "there is no address to tell the person at")
+        emails.rights_message(
+            to=request.email,
+            language=request.language,
+            reference=reference_of(request),
+            message=message,
+            status_link=status_link(request),
+            ephemeral=erased(request),
+        )
+        event = record_event(request, "message", actor=staff, note=message)
+        record_audit(request, AuditEvent.RIGHTS_MESSAGED, Actor.staff(staff), length=len(message))
+    return event
 
 
 def request_refuse(*, request: Request, staff: User, ground: str, justification: str) -> Request:
@@ -188,6 +258,7 @@ def request_refuse(*, request: Request, staff: User, ground: str, justification:
                 justification=justification,
                 authority=authority_of(declaration_required(), request.language),
                 ephemeral=erased(request),
+                status_link=status_link(request),
             )
         # A refused request hands out nothing more: its unopened download links end now.
         Download.objects.filter(request=request, downloaded_at__isnull=True, expires_at__gt=request.closed_at).update(

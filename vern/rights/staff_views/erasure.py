@@ -19,21 +19,20 @@ from vern.rights.models import Request, Right
 from vern.rights.services.erasure import Preview, erasure_failed, erasure_preview, erasure_queue, erasure_queued
 from vern.rights.services.steps import WHILE_OPEN, RequestRefused
 from vern.rights.staff_forms import ErasureForm, refusal_of, refusal_text
-from vern.rights.staff_views.pages import confirm_page, key_names, model_title
+from vern.rights.staff_views.pages import confirm_page, field_titles, key_names, model_title
 
 
 def _preview_rows(preview: Preview) -> list[dict[str, Any]]:
     """The erasure preview's lines, each model titled by its own name."""
     return [
         {
-            "label": line.label,
             "name": model_title(line.label),
             "count": line.count,
             "action": line.action,
             "action_text": line.action_text,
             "erased": line.erased,
             "ground": line.ground,
-            "fields": list(line.fields),
+            "fields": field_titles(line.label, line.fields),
             "part_of": model_title(line.part_of) if line.part_of else "",
             "note": str(line.note),
         }

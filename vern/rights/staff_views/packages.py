@@ -35,7 +35,7 @@ def package(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
         raise Http404
     if kind not in subject.rights:
         messages.error(request, refusal_text("right"))
-    elif subject.status not in WHILE_OPEN:
+    elif subject.status not in (*WHILE_OPEN, Request.Status.ANSWERED):  # answered by itself: a link may expire
         messages.error(request, refusal_text("closed"))
     elif not subject.email:
         messages.error(request, refusal_text("no_address"))

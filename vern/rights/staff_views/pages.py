@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -35,6 +36,21 @@ def model_title(label: str) -> str:
     except (LookupError, ValueError):
         return label
     return str(capfirst(model._meta.verbose_name_plural))
+
+
+def field_titles(label: str, fields: Iterable[str]) -> list[str]:
+    """A model's fields by their own names (``verbose_name``), not as the code spells them."""
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return [str(name).replace("_", " ") for name in fields]
+    titles = []
+    for name in fields:
+        try:
+            titles.append(str(model._meta.get_field(name).verbose_name))
+        except FieldDoesNotExist:
+            titles.append(str(name).replace("_", " "))
+    return titles
 
 
 def date_text(day: dt.date | str) -> str:

@@ -23,6 +23,7 @@ def event_labels() -> dict[str, str]:
         "assigned": _("Assigned"),
         "started": _("Work started"),
         "note": _("Internal note"),
+        "message": _("Message to the person"),
         "phone_verified": _("Phone number verified"),
         "extended": _("Deadline extended"),
         "answered": _("Answered"),
@@ -47,6 +48,10 @@ def _event_detail(event: Event, names: dict[int, str]) -> str:
     kind = event.kind
     if kind == "received" and data.get("channel") in Request.Channel.values:
         return str(Request.Channel(data["channel"]).label)
+    if kind == "started" and data.get("automatic") and data.get("right") in Right.values:
+        return _("by itself, when %(right)s was carried out") % {"right": str(Right(data["right"]).label).lower()}
+    if kind == "answered" and data.get("automatic"):
+        return _("by itself: everything asked for was carried out")
     if kind == "confirmed":
         return _("identity checked by staff") if data.get("how") == "staff" else _("by the link")
     if kind == "assigned":

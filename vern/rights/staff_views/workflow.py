@@ -26,11 +26,12 @@ from vern.rights.services.workflow import (
     request_answer,
     request_assign,
     request_extend,
+    request_message,
     request_note,
     request_refuse,
     request_start,
 )
-from vern.rights.staff_forms import AnswerForm, AssignForm, ExtendForm, NoteForm, RefuseForm, refusal_of
+from vern.rights.staff_forms import AnswerForm, AssignForm, ExtendForm, MessageForm, NoteForm, RefuseForm, refusal_of
 from vern.rights.staff_views.pages import (
     PACKAGE_KINDS,
     Deadline,
@@ -44,6 +45,7 @@ from vern.rights.staff_views.pages import (
     viewed,
 )
 from vern.rights.staff_views.timeline import timeline
+from vern.rights.stages import stages_of
 from vern.rights.texts import reference_of
 
 S = Request.Status
@@ -53,7 +55,6 @@ def _discovery(subject: Request) -> list[dict[str, Any]]:
     """The person's records in every registered model, and what an erasure would do to each."""
     return [
         {
-            "label": found.entry.label,
             "name": model_title(found.entry.label),
             "count": found.count,
             "mode": found.entry.erasure,
@@ -84,7 +85,11 @@ def _actions(subject: Request, staff: User) -> dict[str, bool]:
         "rectify": is_open and Right.RECTIFICATION in rights,
         "objection": is_open and Right.OBJECTION in rights and Right.OBJECTION not in subject.done,
         "restriction": Right.RESTRICTION in rights,
-        "package": is_open and bool(subject.email) and bool(rights & set(PACKAGE_KINDS)),
+        # A request answered by itself (the copy went out automatically) may need a new link later.
+        "package": (is_open or subject.status == S.ANSWERED)
+        and bool(subject.email)
+        and bool(rights & set(PACKAGE_KINDS)),
+        "message": is_open and bool(subject.email),
         "any_step": is_open,
     }
 
@@ -99,6 +104,7 @@ def _detail(request: HttpRequest, staff: User, subject: Request, status: int = 2
         "reference": reference_of(subject),
         "deadline": Deadline.of(subject, now),
         "rights": rights_of(subject),
+        "stages": stages_of(subject),
         "timeline": timeline(subject),
         "discovery": _discovery(subject) if confirmed else None,
         "found_by": key_names(selectors.person_keys(subject)),
@@ -110,6 +116,9 @@ def _detail(request: HttpRequest, staff: User, subject: Request, status: int = 2
         "assign_form": forms.get("assign_form")
         or AssignForm(officers=officers, initial={"assignee": subject.assigned_to_id or ""}),
         "extend_form": forms.get("extend_form") or ExtendForm(request=subject),
+        # The extension form opens on demand; it stays open when it comes back with a problem.
+        "extend_open": "extend_form" in forms,
+        "message_form": forms.get("message_form") or MessageForm(),
         "latest_extension": deadlines.latest_extension(subject.due_on),
         "is_closed": subject.status in CLOSED_STATUSES,
     }
@@ -184,6 +193,25 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     if done is not None:
         return done
     return _detail(request, staff, subject, status=400, note_form=form)
+
+
+@staff_view(Capability.HANDLE_REQUESTS)
+@require_POST
+def message(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, subject = get_request_for_staff(request, pk)
+    form = MessageForm(request.POST)
+    done = staff_step(
+        request,
+        lambda: request_message(request=subject, staff=staff, message=form.cleaned_data["message"]),
+        refused=RequestRefused,
+        explain=refusal_of,
+        form=form,
+        done=_("The message is sent to the person and shown on their status page."),
+        then=detail_url(subject),
+    )
+    if done is not None:
+        return done
+    return _detail(request, staff, subject, status=400, message_form=form)
 
 
 @staff_view(Capability.HANDLE_REQUESTS)
