@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from vern.accounts.testing import browser_second_factor
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 EMAIL = "kari.nordmann@example.no"
@@ -111,7 +113,12 @@ def test_the_change_page_and_the_staff_request_page_read_well_at_both_widths(bro
 
     password = "correct horse battery staple 42"
     officer = staff_create(
-        email="pia@example.com", name="Pia", roles=["privacy_officer"], password=password, actor=Actor.cli()
+        email="pia@example.com",
+        name="Pia",
+        roles=["privacy_officer"],
+        language="en",
+        password=password,
+        actor=Actor.cli(),
     )
     request = intake.request_register(
         staff=officer,
@@ -125,6 +132,7 @@ def test_the_change_page_and_the_staff_request_page_read_well_at_both_widths(bro
     page.get_by_label("Email address").fill("pia@example.com")
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "pia@example.com")
     page.wait_for_url(page.base + "/en/staff/")
     page.goto(page.base + f"/en/staff/requests/{request.pk}/")
     assert "In progress" in page.locator('[aria-current="step"]').inner_text()

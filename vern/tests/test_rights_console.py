@@ -500,7 +500,12 @@ def test_the_console_reads_well_at_desktop_and_phone_widths_and_passes_axe(brows
     password = "correct horse battery staple 42"
     declaration_publish(source=default_source, actor=Actor.cli())
     officer = staff_create(
-        email="pia@example.com", name="Pia Personvern", roles=["privacy_officer"], password=password, actor=Actor.cli()
+        email="pia@example.com",
+        name="Pia Personvern",
+        roles=["privacy_officer"],
+        language="en",
+        password=password,
+        actor=Actor.cli(),
     )
     enquiry_of(officer)
     registered(officer, ["erasure"], days_ago=40, email="ola.nordmann@example.no")

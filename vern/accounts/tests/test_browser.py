@@ -22,7 +22,9 @@ def test_a_second_administrator_sees_the_waiting_role_and_approves_it(browser_pa
     alice = staff_create(
         email="alice@example.com", name="Alice Admin", roles=["admin"], password=PASSWORD, actor=Actor.cli()
     )
-    staff_create(email="bea@example.com", name="Bea Berg", roles=["admin"], password=PASSWORD, actor=Actor.cli())
+    staff_create(
+        email="bea@example.com", name="Bea Berg", roles=["admin"], language="en", password=PASSWORD, actor=Actor.cli()
+    )
     dora = staff_create(
         email="dora@example.com", name="Dora Drift", roles=["sales"], password=PASSWORD, actor=Actor.cli()
     )

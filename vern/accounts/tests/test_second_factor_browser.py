@@ -20,7 +20,12 @@ WIDTHS = {"1280": {"width": 1280, "height": 800}, "390": {"width": 390, "height"
 
 def test_p18_a_new_staff_member_enrols_an_authenticator_then_signs_in_with_password_and_code(browser_page):
     staff_create(
-        email="nina@example.com", name="Nina Ny", roles=["privacy_officer"], password=PASSWORD, actor=Actor.cli()
+        email="nina@example.com",
+        name="Nina Ny",
+        roles=["privacy_officer"],
+        language="en",
+        password=PASSWORD,
+        actor=Actor.cli(),
     )
     page = browser_page
     page.goto(page.base + "/en/staff/login/")

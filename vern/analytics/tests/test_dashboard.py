@@ -287,7 +287,9 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
 
     axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
     password = "correct horse battery staple 42"
-    staff_create(email="sam@example.com", name="Sam Salg", roles=["sales"], password=password, actor=Actor.cli())
+    staff_create(
+        email="sam@example.com", name="Sam Salg", roles=["sales"], language="en", password=password, actor=Actor.cli()
+    )
     for n in range(30):
         day = today - dt.timedelta(days=n)
         stat(day, visitors=40 + n, visits=50 + n, pageviews=120 + 3 * n, bounces=20, duration_ms=50 * 45_000)

@@ -150,8 +150,12 @@ def test_the_forms_are_accessible_and_fit_the_screen(browser_page, live_policy, 
 
 
 def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_page, live_policy, quick_forms):
-    staff_create(email="sam@example.com", name="Sam Salg", roles=["sales"], password=PASSWORD, actor=Actor.cli())
-    staff_create(email="ada@example.com", name="Ada Admin", roles=["admin"], password=PASSWORD, actor=Actor.cli())
+    staff_create(
+        email="sam@example.com", name="Sam Salg", roles=["sales"], language="en", password=PASSWORD, actor=Actor.cli()
+    )
+    staff_create(
+        email="ada@example.com", name="Ada Admin", roles=["admin"], language="en", password=PASSWORD, actor=Actor.cli()
+    )
     page = browser_page
     page.goto(page.base + "/contact/")
     fill_contact(page, name="Kari Nordmann", email="kari@example.no", message="Pris?", labels=NB)

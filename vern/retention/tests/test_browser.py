@@ -24,7 +24,12 @@ PASSWORD = "correct horse battery staple 42"
 def test_the_retention_page_reads_well_and_passes_axe(browser_page, default_source):
     declaration_publish(source=default_source, actor=Actor.cli())
     officer = staff_create(
-        email="pia@example.com", name="Pia Personvern", roles=["privacy_officer"], password=PASSWORD, actor=Actor.cli()
+        email="pia@example.com",
+        name="Pia Personvern",
+        roles=["privacy_officer"],
+        language="en",
+        password=PASSWORD,
+        actor=Actor.cli(),
     )
     hold_place(
         staff=officer,
