@@ -122,7 +122,8 @@ def person_keys(request: Request) -> PersonKeys:
 
 
 def contact_keys(request: Request) -> list[str]:
-    """Every stored form of the request's email and phone (verified or not), for restrictions and holds."""
+    """Every stored form of the request's email and phone (verified or not): the restriction in force
+    on either is shown on the request, as ``active_restriction`` always did."""
     forms = list(_forms(request.email_index, request.email, email_indexes))
     forms += _forms(request.phone_index, request.phone, phone_indexes)
     return list(dict.fromkeys(forms))

@@ -27,14 +27,16 @@ from vern.lib.keys import email_index, email_indexes, phone_index, phone_indexes
 from vern.mail import emails
 from vern.mail.models import OutboxMessage
 from vern.registry import selectors as registry_selectors
+from vern.registry import surface
 from vern.registry.selectors import records_of
 from vern.retention.services import hold_place, hold_release
 from vern.rights import journal, selectors
-from vern.rights.models import Download, Event, Request, Tombstone
+from vern.rights.models import Download, Event, Request, Restriction, Tombstone
 from vern.rights.packages.contents import access_data
 from vern.rights.services import intake, workflow
 from vern.rights.services.erasure import CLAIM_FOR, erasure_carry_out, erasure_preview
 from vern.rights.services.replay import replay_tombstones
+from vern.rights.services.restriction import restriction_start
 from vern.rights.services.steps import RequestRefused
 
 pytestmark = pytest.mark.django_db
@@ -266,6 +268,22 @@ def test_p24_a_request_whose_address_was_erased_keeps_only_its_stored_index(pers
         "email": (email_indexes(ANNE[0])[1],),
         "phone": (phone_indexes(ANNE[1])[1],),
     }
+
+
+def test_p24_a_restriction_made_under_the_old_key_holds_for_a_request_made_under_the_new_one(
+    personas: Any, settings: Any
+) -> None:
+    pia = personas.privacy_officer
+    earlier = request_of(pia, BRAGE, ["restriction"])
+    restriction = restriction_start(earlier, actor=Actor.staff(pia), staff=pia)
+    assert restriction is not None and restriction.subject_key == email_index(BRAGE[0])
+    rotate_settings(settings)  # the rotation has not reached the restrictions yet
+    later = request_of(pia, BRAGE, ["access"])
+    assert later.email_index != restriction.subject_key
+    assert not Restriction.objects.filter(subject_key__in=[later.email_index, later.phone_index]).exists()
+
+    assert selectors.active_restriction(later) == restriction
+    assert surface.is_restricted(selectors.person_keys(later))
 
 
 def journal_rows(url: str) -> int:
