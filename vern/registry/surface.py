@@ -25,7 +25,9 @@ never import the apps above them. What a surface may say:
   subscription) and returns how many it withdrew;
 - ``restriction_checks`` and ``erasure_checks``: ``check(keys)`` is True when the
   person's processing is restricted, or when erasing them now is forbidden (a
-  legal hold, Art. 17(3)(e));
+  legal hold, Art. 17(3)(e)); ``keys`` names, per kind, every stored form the
+  person is known by (``StoredKeys``: an email's blind index under each configured
+  index key, while ``vern keys rotate`` is under way), and any of them counts;
 - ``consent_id_readers``: ``reader(cookies)`` finds the id of the visitor's cookie
   choice when its signature holds (the privacy center sends it with a request);
 - ``cookie_consent``: ``decide(category, cookies, gpc)`` is the consent id when the
@@ -60,7 +62,10 @@ from django.db.models import Q, QuerySet
 
 Holder = Callable[[dt.datetime], Mapping[str, list[QuerySet[Any]]]]
 Withdrawer = Callable[[Mapping[str, str]], int]
-PersonCheck = Callable[[Mapping[str, str]], bool]
+# Per identifier kind, every stored form of the person's key: a blind index under each
+# configured index key (``vern.lib.keys.email_indexes``), a consent id as it is.
+StoredKeys = Mapping[str, Sequence[str]]
+PersonCheck = Callable[[StoredKeys], bool]
 ConsentIdReader = Callable[[Mapping[str, str]], str | None]
 CookieConsent = Callable[[str, Mapping[str, str], bool], str | None]
 WithholdCheck = Callable[[str, str, str], bool]
@@ -157,6 +162,16 @@ def _present(keys: Mapping[str, str]) -> dict[str, str]:
     return {kind: key for kind, key in keys.items() if key}
 
 
+def stored_forms(keys: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Per kind, the non-empty stored forms of ``keys`` (one key, or several), without repeats, in order."""
+    forms: dict[str, tuple[str, ...]] = {}
+    for kind, given in keys.items():
+        found = tuple(dict.fromkeys(key for key in ((given,) if isinstance(given, str) else given) if key))
+        if found:
+            forms[kind] = found
+    return forms
+
+
 def held_keys(now: dt.datetime) -> dict[str, list[QuerySet[Any]]]:
     """Per identifier kind, the subqueries of keys whose data must be kept at ``now``."""
     merged: dict[str, list[QuerySet[Any]]] = {}
@@ -173,15 +188,17 @@ def withdraw_consents(keys: Mapping[str, str]) -> int:
     return sum(withdrawer(present) for surface in surfaces() for withdrawer in surface.withdrawers)
 
 
-def is_restricted(keys: Mapping[str, str]) -> bool:
-    """Whether the processing of this person's data is restricted; keys as stored (blind indexes)."""
-    present = _present(keys)
+def is_restricted(keys: Mapping[str, str | Sequence[str]]) -> bool:
+    """Whether the processing of this person's data is restricted; keys as stored (blind indexes),
+    one per kind or several (the index under each configured key)."""
+    present = stored_forms(keys)
     return bool(present) and any(check(present) for surface in surfaces() for check in surface.restriction_checks)
 
 
-def erasure_forbidden(keys: Mapping[str, str]) -> bool:
-    """Whether a legal hold (or another declared reason) forbids erasing this person now."""
-    present = _present(keys)
+def erasure_forbidden(keys: Mapping[str, str | Sequence[str]]) -> bool:
+    """Whether a legal hold (or another declared reason) forbids erasing this person now; a hold
+    under any stored form of any of the person's keys counts."""
+    present = stored_forms(keys)
     return bool(present) and any(check(present) for surface in surfaces() for check in surface.erasure_checks)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -89,9 +89,10 @@ def console_tiles(user: User) -> list[Tile]:
     ]
 
 
-def person_on_hold(keys: Mapping[str, str]) -> bool:
-    """The registry's erasure check: an active legal hold on the person's email or phone index."""
-    candidates = [key for kind, key in keys.items() if kind in ("email", "phone") and key]
+def person_on_hold(keys: Mapping[str, Sequence[str]]) -> bool:
+    """The registry's erasure check: an active legal hold on any of the person's email or phone
+    indexes (a hold placed under the old index key counts while a rotation is under way)."""
+    candidates = [key for kind, forms in keys.items() if kind in ("email", "phone") for key in forms if key]
     now = timezone.now()
     return (
         bool(candidates)

@@ -2,9 +2,10 @@
 
 A restored backup of vern's database brings back the rows of people erased since
 it was taken, and an older ``Tombstone`` table with them. So every erasure also
-writes the person's keys (blind indexes and consent ids, never an address) into a
-journal kept apart, before any data is touched, and ``vern rights
-replay-erasures`` erases them again after a restore.
+writes the person's keys (blind indexes, a row for each form the person was
+found under, and consent ids; never an address) into a journal kept apart,
+before any data is touched, and ``vern rights replay-erasures`` erases them
+again after a restore.
 
 The journal is one table in its own database, named by ``ERASURE_JOURNAL_URL``:
 

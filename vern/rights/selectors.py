@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,8 @@ from vern.accounts.models import RoleGrant, User
 from vern.accounts.roles import Capability, Role
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
+from vern.lib.keys import email_indexes, phone_indexes
+from vern.lib.normalise import InvalidIdentifier
 from vern.registry import selectors as registry_selectors
 from vern.registry.entries import Entry
 from vern.registry.surface import Tile
@@ -64,9 +66,9 @@ def held_subject_keys(now: dt.datetime) -> dict[str, list[QuerySet[Any]]]:
     }
 
 
-def restricted(keys: Mapping[str, str]) -> bool:
-    """The registry's restriction check: an active restriction on the email's or the phone's index."""
-    candidates = [key for kind, key in keys.items() if kind in ("email", "phone") and key]
+def restricted(keys: Mapping[str, Sequence[str]]) -> bool:
+    """The registry's restriction check: an active restriction on any of the email's or the phone's indexes."""
+    candidates = [key for kind, forms in keys.items() if kind in ("email", "phone") for key in forms if key]
     return bool(candidates) and Restriction.objects.filter(subject_key__in=candidates, lifted_at__isnull=True).exists()
 
 
@@ -88,15 +90,46 @@ def mail_withheld(kind: str, to_index: str, about_index: str) -> bool:
     return Restriction.objects.filter(subject_key__in=keys, lifted_at__isnull=True).exists()
 
 
-def person_keys(request: Request) -> dict[str, str]:
+# Per identifier kind, every stored form the person is found by (``vern.registry.surface.StoredKeys``).
+PersonKeys = dict[str, tuple[str, ...]]
+
+
+def _forms(stored: str, plain: str, indexes: Callable[[str], list[str]]) -> tuple[str, ...]:
+    """The index stored on a request and, while the request still holds the plain value, that
+    value's index under every configured index key; without repeats, the stored one first."""
+    found = [stored] if stored else []
+    if plain:
+        try:
+            found.extend(indexes(plain))
+        except InvalidIdentifier:  # validated at intake; the stored index still finds the person
+            pass
+    return tuple(dict.fromkeys(found))
+
+
+def person_keys(request: Request) -> PersonKeys:
     """The stored keys a request finds the person by: the email it was confirmed through, the phone
-    once staff verified it, and the consent id of the visitor's cookie."""
-    keys = {"email": request.email_index}
-    if request.phone_index and request.phone_verified:
-        keys["phone"] = request.phone_index
+    once staff verified it, and the consent id of the visitor's cookie.
+
+    While ``vern keys rotate`` recomputes the blind indexes, the index stored on the request may be
+    under one index key and some of the person's rows under another. So, while the request still
+    holds the address (and the verified phone; both are cleared by an erasure), its index under
+    every configured index key is one of the person's keys too: any of them finds a row, a hold or
+    a restriction, and an erasure journals them all.
+    """
+    keys: PersonKeys = {"email": _forms(request.email_index, request.email, email_indexes)}
+    if request.phone_verified:
+        keys["phone"] = _forms(request.phone_index, request.phone, phone_indexes)
     if request.consent_id:
-        keys["consent_id"] = request.consent_id
-    return {kind: key for kind, key in keys.items() if key}
+        keys["consent_id"] = (request.consent_id,)
+    return {kind: forms for kind, forms in keys.items() if forms}
+
+
+def contact_keys(request: Request) -> list[str]:
+    """Every stored form of the request's email and phone (verified or not): the restriction in force
+    on either is shown on the request, as ``active_restriction`` always did."""
+    forms = list(_forms(request.email_index, request.email, email_indexes))
+    forms += _forms(request.phone_index, request.phone, phone_indexes)
+    return list(dict.fromkeys(forms))
 
 
 @dataclass(frozen=True)
@@ -106,8 +139,9 @@ class Found:
     count: int
 
 
-def records_by_keys(keys: dict[str, str], *, counted: bool = True) -> list[Found]:
-    """Every registered model's rows for these stored keys (the registry's indexed lookups), with counts."""
+def records_by_keys(keys: Mapping[str, Sequence[str]], *, counted: bool = True) -> list[Found]:
+    """Every registered model's rows for these stored keys (the registry's indexed lookups), with
+    counts; a row matches any stored form of a kind."""
     return [
         Found(entry=item.entry, records=item.records, count=item.records.count() if counted else -1)
         for item in registry_selectors.records_by_keys(keys)
@@ -138,8 +172,9 @@ def queue(*, view: str = "open", now: dt.datetime | None = None) -> QuerySet[Req
 
 
 def active_restriction(request: Request) -> Restriction | None:
-    """The restriction in force on the email's or the phone's index of the request, if any."""
-    keys = [key for key in (request.email_index, request.phone_index) if key]
+    """The restriction in force on the email's or the phone's index of the request (under any
+    configured index key while the request holds them), if any."""
+    keys = contact_keys(request)
     if not keys:
         return None
     return Restriction.objects.filter(subject_key__in=keys, lifted_at__isnull=True).order_by("pk").first()

@@ -26,7 +26,7 @@ from vern.rights import deadlines
 from vern.rights.models import Request
 from vern.rights.packages.masking import Masker
 from vern.rights.packages.titles import FIELD_TITLES
-from vern.rights.selectors import person_keys, records_by_keys
+from vern.rights.selectors import PersonKeys, person_keys, records_by_keys
 
 PORTABLE_BASES = frozenset({"a", "b"})
 
@@ -160,7 +160,7 @@ class Rows:
 
 @dataclass(frozen=True)
 class Loaded:
-    keys: dict[str, str]
+    keys: PersonKeys  # per kind, every stored form the person was found by
     searched: list[Entry]  # every registered model the person's keys can find rows in
     found: list[Rows]  # those that hold rows
     masker: Masker
@@ -201,7 +201,9 @@ def load_rows(request: Request, declaration: Declaration, *, portable: bool = Fa
             continue
         # The contact details on the person's own records (found by a key they proved) are theirs too.
         contacts = _contact_fields(entry)
-        proving = [(name, key) for kind, key in proven.items() for name in entry.identifiers.get(kind, ())]
+        proving = [
+            (name, key) for kind, forms in proven.items() for key in forms for name in entry.identifiers.get(kind, ())
+        ]
         for obj in objects if contacts else []:
             if any(getattr(obj, name) == key for name, key in proving):
                 for kind, contact in contacts:

@@ -3,7 +3,9 @@
 The registry says, model by model, what an erasure does: ``delete`` the person's
 rows (their parts go with them, by cascade), ``anonymise`` the named fields, or
 ``retain`` the rows under an Art. 17(3) ground. The person is found by the
-stored keys of the request (``selectors.person_keys``), never by a hand-kept list.
+stored keys of the request (``selectors.person_keys``), never by a hand-kept list:
+while the request holds the address, its blind index under every configured index key
+is among them, so that an erasure during ``vern keys rotate`` misses no row.
 
 Before any data is touched, the keys go into the erasure journal: a database of
 its own (``vern.rights.journal``, ``ERASURE_JOURNAL_URL``), because a restored
@@ -167,12 +169,14 @@ def _verbose(model: type[models.Model]) -> str:
 
 def _person_requests(request: Request) -> QuerySet[Request]:
     """The person's requests that hold their address or phone: found by the email's index, and
-    by the phone's once it was verified (a consent id alone may be another person's browser)."""
+    by the phone's once it was verified (a consent id alone may be another person's browser);
+    by every stored form of each (``selectors.person_keys``)."""
+    keys = selectors.person_keys(request)
     condition = Q(pk=request.pk)
-    if request.email_index:
-        condition |= Q(email_index=request.email_index)
-    if request.phone_index and request.phone_verified:
-        condition |= Q(phone_index=request.phone_index)
+    if keys.get("email"):
+        condition |= Q(email_index__in=keys["email"])
+    if keys.get("phone"):
+        condition |= Q(phone_index__in=keys["phone"])
     return Request.objects.filter(condition)
 
 
@@ -212,23 +216,27 @@ def erasure_preview(request: Request) -> Preview:
                         part_of=entry.label,
                     )
                 )
-    keys = tuple(selectors.person_keys(request))
+    person = selectors.person_keys(request)
     contact_cleared = _person_requests(request).filter(contact_erased_at__isnull=True).count()
-    on_hold = surface.erasure_forbidden(selectors.person_keys(request))
-    return Preview(lines=tuple(lines), keys=keys, contact_cleared=contact_cleared, on_hold=on_hold)
+    on_hold = surface.erasure_forbidden(person)
+    return Preview(lines=tuple(lines), keys=tuple(person), contact_cleared=contact_cleared, on_hold=on_hold)
 
 
 # ------------------------------------------------------------------ the journal
 
 
-def _journal_write(request: Request, keys: dict[str, str], now: dt.datetime) -> None:
+def _journal_write(request: Request, keys: selectors.PersonKeys, now: dt.datetime) -> None:
     """Record the keys before touching any data: in the journal first, then as tombstones.
 
-    Only keys without a tombstone yet are written, so a rerun adds nothing; a key in the
-    journal but not in the table (the process died between the two) is written again.
+    Every stored form of every key is a (kind, key) pair of its own: an email's blind index
+    under each configured index key, so that a replay after a restore finds the person's rows
+    under whichever key they were stored when the backup was made. Only pairs without a
+    tombstone yet are written, so a rerun adds nothing; a pair in the journal but not in the
+    table (the process died between the two) is written again.
     """
-    existing = set(Tombstone.objects.filter(key__in=keys.values()).values_list("kind", "key"))
-    new = [(kind, key) for kind, key in sorted(keys.items()) if (kind, key) not in existing]
+    pairs = sorted({(kind, key) for kind, forms in keys.items() for key in forms})
+    existing = set(Tombstone.objects.filter(key__in=[key for _, key in pairs]).values_list("kind", "key"))
+    new = [(kind, key) for kind, key in pairs if (kind, key) not in existing]
     if not new:
         return
     journal_append(new, now)
@@ -327,7 +335,7 @@ CLAIM_FOR = dt.timedelta(minutes=10)
 ERASE_JOB = "rights.erase"
 
 
-def _erasable_keys(request: Request) -> dict[str, str]:
+def _erasable_keys(request: Request) -> selectors.PersonKeys:
     """The person's keys, once every check that an erasure may go ahead now has passed."""
     if request.status not in OPEN_STATUSES:
         raise RequestRefused("closed", "only an open request can be carried out")
@@ -441,7 +449,7 @@ def erasure_carry_out(*, request: Request, staff: User | None, actor: Actor) -> 
 def _carry_out(
     given: Request,
     request: Request,
-    keys: dict[str, str],
+    keys: selectors.PersonKeys,
     *,
     staff: User | None,
     actor: Actor,

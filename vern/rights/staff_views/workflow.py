@@ -107,7 +107,7 @@ def _detail(request: HttpRequest, staff: User, subject: Request, status: int = 2
         "stages": stages_of(subject),
         "timeline": timeline(subject),
         "discovery": _discovery(subject) if confirmed else None,
-        "found_by": key_names(selectors.person_keys(subject)),
+        "found_by": key_names(selectors.person_keys(subject).keys()),  # the kinds, each under every stored form
         "phone_unverified": bool(subject.phone_index) and not subject.phone_verified,
         "actions": _actions(subject, staff),
         "restriction": selectors.active_restriction(subject),
