@@ -340,3 +340,24 @@ def passkey_sign_in_answer_refused(client: Client, key: SoftPasskey) -> bool:
     """An answer signed by a passkey that the account no longer has (its challenge made up) is refused."""
     answer = key.get({"challenge": SoftPasskey.b64(b"a challenge from before the reset")})
     return bool(post_json(client, SIGN_IN, {"credential": answer}).status_code == 400)
+
+
+# ------------------------------------------------------------------ the public address
+
+
+@pytest.mark.parametrize(
+    ("public_url", "warned"),
+    [
+        ("https://vern.example.no", False),
+        ("http://localhost:8000", False),
+        ("http://192.0.2.4:8000", True),
+        ("https://192.0.2.4", True),
+        ("http://vern.example.no", True),
+    ],
+)
+def test_vern_check_deploy_says_when_the_public_address_rules_passkeys_out(public_url, warned, settings):
+    from vern.accounts.checks import check_passkeys_can_work
+
+    settings.VERN_PUBLIC_URL = public_url
+    found = check_passkeys_can_work(None)
+    assert [w.id for w in found] == (["vern.W201"] if warned else [])
