@@ -8,6 +8,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, TimestampMixin
 
 from vern.accounts.roles import Capability, Role, capabilities_of
 from vern.lib.normalise import InvalidIdentifier, normalise_email
@@ -139,6 +140,7 @@ class SignIn(models.Model):
     class Method(models.TextChoices):
         TOTP = "totp", _("authenticator app")
         RECOVERY = "recovery", _("recovery code")
+        PASSKEY = "passkey", _("passkey")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
     signed_in_at = models.DateTimeField(default=timezone.now)
@@ -165,3 +167,32 @@ class SignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class Passkey(TimestampMixin, Device):
+    """A passkey (WebAuthn credential) of a staff member, their second factor beside the authenticator app.
+
+    A django-otp device, so that a session signed in with it is verified as with a code
+    (``django_otp.login``); it never verifies a typed token. The browser proves it holds the
+    private key by signing a single-use challenge (``vern.accounts.passkeys``); vern keeps
+    the public key, the credential's id (and its SHA-256, to find it) and the signature
+    counter. ``name`` is the one its owner gave it ("Work laptop").
+    """
+
+    credential_id = models.BinaryField()
+    credential_key = models.CharField(max_length=64, unique=True)  # SHA-256 of credential_id, in hex
+    public_key = models.BinaryField()  # COSE-encoded
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.CharField(max_length=200, blank=True)  # as the browser said, space-separated
+    backed_up = models.BooleanField(default=False)  # a synced passkey (in a password manager or a cloud account)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ["created_at", "pk"]
+
+    class Privacy:
+        staff_data = "A staff member's passkeys: public keys and the names they gave them, for signing in."
+
+    def verify_token(self, token: object) -> bool:
+        return False  # a passkey answers a WebAuthn challenge (vern.accounts.passkeys), never a typed code

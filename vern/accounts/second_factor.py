@@ -37,7 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ua_parser import parse as parse_agent
 
 from vern.accounts import throttle
-from vern.accounts.models import SignIn, User
+from vern.accounts.models import Passkey, SignIn, User
 from vern.audit.events import AuditEvent
 from vern.audit.models import Entry
 from vern.audit.services import Actor, audit_record
@@ -77,6 +77,14 @@ def is_verified(request: HttpRequest) -> bool:
 
 
 def has_device(user: User) -> bool:
+    """Whether the account has a second factor to sign in with: an authenticator app or a passkey."""
+    return bool(
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or Passkey.objects.filter(user=user, confirmed=True).exists()
+    )
+
+
+def has_authenticator(user: User) -> bool:
     return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
@@ -90,7 +98,9 @@ def mark_password_given(session: SessionBase) -> None:
     session[SESSION_AUTH_AT] = time.time()
 
 
-def mark_session_verified(session: SessionBase, *, device: TOTPDevice | StaticDevice, sign_in: SignIn) -> None:
+def mark_session_verified(
+    session: SessionBase, *, device: TOTPDevice | StaticDevice | Passkey, sign_in: SignIn
+) -> None:
     """What a session holds once its second factor passed: the device (as django-otp reads it) and the sign-in."""
     session[django_otp.DEVICE_ID_SESSION_KEY] = device.persistent_id
     session[SESSION_SIGN_IN] = sign_in.pk
@@ -118,7 +128,7 @@ class Enrolment:
 
 def enrolment_start(*, user: User) -> Enrolment:
     """The account's unconfirmed authenticator, made on first call; reloading the page shows the same secret."""
-    if has_device(user):
+    if has_authenticator(user):
         raise SecondFactorError(_("Your account already has an authenticator app."))
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
@@ -243,7 +253,7 @@ def _recovery_code_used(*, user: User, request: HttpRequest) -> None:
         emails.staff_recovery_code_used(to=user.email, language=user.language, name=user.name, left=left, link=link)
 
 
-def _complete(*, request: HttpRequest, user: User, device: TOTPDevice | StaticDevice, method: str) -> SignIn:
+def _complete(*, request: HttpRequest, user: User, device: TOTPDevice | StaticDevice | Passkey, method: str) -> SignIn:
     with transaction.atomic():
         sign_in = SignIn.objects.create(
             user=user,
@@ -285,7 +295,7 @@ def recovery_codes_regenerate(*, user: User) -> list[str]:
 
 
 def second_factor_reset(*, user: User, actor: Actor) -> None:
-    """Forget an account's authenticator and recovery codes (a lost phone): it enrols again at its next login.
+    """Forget an account's authenticator, passkeys and recovery codes (a lost phone): it enrols again at its next login.
 
     Nobody resets their own from the console (an administrator or the operator's ``vern staff
     reset-second-factor`` does). Every open sign-in of the account ends, and its owner is mailed.
@@ -293,7 +303,11 @@ def second_factor_reset(*, user: User, actor: Actor) -> None:
     if actor.kind == Entry.ActorKind.STAFF and actor.id == user.pk:
         raise SecondFactorError(_("You cannot reset your own second factor. Ask another administrator."))
     with transaction.atomic():
-        devices = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+        devices = (
+            TOTPDevice.objects.filter(user=user).delete()[0]
+            + StaticDevice.objects.filter(user=user).delete()[0]
+            + Passkey.objects.filter(user=user).delete()[0]
+        )
         ended = SignIn.objects.filter(user=user, ended_at__isnull=True).update(ended_at=timezone.now())
         audit_record(
             action=AuditEvent.STAFF_SECOND_FACTOR_RESET,

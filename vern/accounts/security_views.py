@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from vern.accounts import second_factor
+from vern.accounts import passkeys, second_factor
 from vern.accounts.access import get_staff_account_for_staff, staff_member, staff_view
 from vern.accounts.forms import CodeForm, EnrolForm, ReauthForm
 from vern.accounts.models import User
@@ -129,7 +129,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             sign_in = second_factor.second_factor_check(request=request, user=user, code=form.cleaned_data["code"])
         except second_factor.Throttled as throttled:
             form.add_error(None, _wait_text(throttled.retry_after))
-            page = render(request, "accounts/verify.html", {"form": form, "next": _next(request)})
+            page = render(request, "accounts/verify.html", _verify_context(request, user, form))
             return _throttled(page, throttled)
         except second_factor.SecondFactorError as exc:
             form.add_error("code", str(exc))
@@ -151,7 +151,16 @@ def verify(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_next(request))
     elif request.method == "POST":
         status = 400
-    return render(request, "accounts/verify.html", {"form": form, "next": _next(request)}, status=status)
+    return render(request, "accounts/verify.html", _verify_context(request, user, form), status=status)
+
+
+def _verify_context(request: HttpRequest, user: User, form: CodeForm) -> dict[str, object]:
+    return {
+        "form": form,
+        "next": _next(request),
+        "has_passkey": passkeys.has_passkey(user),
+        "has_authenticator": second_factor.has_authenticator(user),
+    }
 
 
 @staff_view(Capability.CONSOLE)
@@ -168,7 +177,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
             ok = second_factor.staff_reauthenticate(request=request, user=user, password=form.cleaned_data["password"])
         except second_factor.Throttled as throttled:
             form.add_error(None, _wait_text(throttled.retry_after))
-            page = render(request, "accounts/reauth.html", {"form": form, "next": _next(request)})
+            page = render(request, "accounts/reauth.html", _reauth_context(request, user, form))
             return _throttled(page, throttled)
         if ok:
             return HttpResponseRedirect(_next(request))
@@ -176,16 +185,22 @@ def reauth(request: HttpRequest) -> HttpResponse:
         status = 400
     elif request.method == "POST":
         status = 400
-    return render(request, "accounts/reauth.html", {"form": form, "next": _next(request)}, status=status)
+    return render(request, "accounts/reauth.html", _reauth_context(request, user, form), status=status)
+
+
+def _reauth_context(request: HttpRequest, user: User, form: ReauthForm) -> dict[str, object]:
+    return {"form": form, "next": _next(request), "has_passkey": passkeys.has_passkey(user)}
 
 
 @staff_view(Capability.CONSOLE)
 @require_http_methods(["GET", "HEAD"])
 def security(request: HttpRequest) -> HttpResponse:
-    """The account's own security: authenticator, recovery codes, recent sign-ins with a button to end each."""
+    """The account's own security: authenticator, passkeys, recovery codes, recent sign-ins (each can be ended)."""
     user = _me(request)
     context = {
         "device": TOTPDevice.objects.filter(user=user, confirmed=True).first(),
+        "passkeys": passkeys.passkeys_of(user),
+        "name_length": passkeys.NAME_LENGTH,
         "codes_left": second_factor.recovery_codes_left(user),
         "sign_ins": second_factor.sign_ins_recent(user),
         "current": request.session.get(second_factor.SESSION_SIGN_IN),
@@ -224,7 +239,10 @@ def person_second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
     return staff_step(
         request,
         lambda: second_factor.second_factor_reset(user=person, actor=Actor.from_request(request)),
-        done=_("The second factor is reset. The person sets up an authenticator app again at their next login."),
+        done=_(
+            "The second factor is reset: authenticator app, passkeys and recovery codes. The person sets up an "
+            "authenticator app again at their next login."
+        ),
         then=reverse("accounts:person", kwargs={"pk": person.pk}),
         refused=second_factor.SecondFactorError,
     )

@@ -64,3 +64,95 @@ def browser_second_factor(page: Any, email: str) -> None:
     page.fill("input[name=code]", totp_code(device))
     page.click("form[action*='second-factor'] button[type=submit]")
     page.wait_for_url(lambda url: "/second-factor/" not in url)
+
+
+# ------------------------------------------------------------------ a software passkey
+
+
+class SoftPasskey:
+    """A passkey authenticator in software, for server-side tests: it answers vern's WebAuthn options
+    as a browser with a platform authenticator would (``none`` attestation, an ES256 key, a counter).
+
+    ``origin`` is the page's origin the browser reports; ``rp_id`` the relying party it signs for.
+    """
+
+    def __init__(self, *, origin: str = "http://testserver", rp_id: str = "testserver", counter: int = 0) -> None:
+        import os
+
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.credential_id = os.urandom(32)
+        self.origin = origin
+        self.rp_id = rp_id
+        self.counter = counter
+
+    @staticmethod
+    def b64(data: bytes) -> str:
+        from base64 import urlsafe_b64encode
+
+        return urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    def _client_data(self, kind: str, challenge: str) -> bytes:
+        import json
+
+        return json.dumps({"type": kind, "challenge": challenge, "origin": self.origin, "crossOrigin": False}).encode()
+
+    def _auth_data(self, *, attested: bool, user_verified: bool = True) -> bytes:
+        import hashlib
+
+        import cbor2
+
+        flags = 0x01 | (0x04 if user_verified else 0) | (0x40 if attested else 0)
+        data = hashlib.sha256(self.rp_id.encode()).digest() + bytes([flags]) + self.counter.to_bytes(4, "big")
+        if attested:
+            numbers = self.key.public_key().public_numbers()
+            cose = cbor2.dumps(
+                {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+            )
+            data += bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + cose
+        return data
+
+    def create(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The answer to ``navigator.credentials.create(options)``, as passkeys.js sends it."""
+        import cbor2
+
+        client_data = self._client_data("webauthn.create", options["challenge"])
+        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": self._auth_data(attested=True)})
+        return {
+            "id": self.b64(self.credential_id),
+            "rawId": self.b64(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": self.b64(client_data),
+                "attestationObject": self.b64(attestation),
+                "transports": ["internal"],
+            },
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {},
+        }
+
+    def get(self, options: dict[str, Any], *, user_verified: bool = True) -> dict[str, Any]:
+        """The answer to ``navigator.credentials.get(options)``: the challenge signed with the key."""
+        import hashlib
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.counter += 1
+        client_data = self._client_data("webauthn.get", options["challenge"])
+        auth_data = self._auth_data(attested=False, user_verified=user_verified)
+        signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+        return {
+            "id": self.b64(self.credential_id),
+            "rawId": self.b64(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": self.b64(client_data),
+                "authenticatorData": self.b64(auth_data),
+                "signature": self.b64(signature),
+                "userHandle": None,
+            },
+            "authenticatorAttachment": "platform",
+            "clientExtensionResults": {},
+        }

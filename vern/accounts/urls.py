@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from vern.accounts import security_views, views
+from vern.accounts import passkey_views, security_views, views
 
 app_name = "accounts"
 
@@ -16,10 +16,17 @@ urlpatterns = [
     path("language/", views.language_set, name="language"),
     path("second-factor/setup/", security_views.enrol, name="enrol"),
     path("second-factor/", security_views.verify, name="verify"),
+    path("second-factor/passkey/options/", passkey_views.sign_in_options, name="passkey_sign_in_options"),
+    path("second-factor/passkey/", passkey_views.sign_in, name="passkey_sign_in"),
     path("confirm-password/", security_views.reauth, name="reauth"),
+    path("confirm-password/passkey/options/", passkey_views.reauth_options, name="passkey_reauth_options"),
+    path("confirm-password/passkey/", passkey_views.reauth, name="passkey_reauth"),
     path("security/", security_views.security, name="security"),
     path("security/sessions/<int:pk>/end/", security_views.session_end, name="session_end"),
     path("security/recovery-codes/", security_views.recovery_codes, name="recovery_codes"),
+    path("security/passkeys/options/", passkey_views.register_options, name="passkey_register_options"),
+    path("security/passkeys/", passkey_views.register, name="passkey_register"),
+    path("security/passkeys/<int:pk>/remove/", passkey_views.remove, name="passkey_remove"),
     path(
         "people/<int:pk>/second-factor/reset/",
         security_views.person_second_factor_reset,

@@ -36,6 +36,9 @@ class AuditEvent(models.TextChoices):
     STAFF_SESSION_ENDED = "staff.session_end", _("Another session ended")
     STAFF_REAUTHENTICATED = "staff.reauth", _("Password confirmed again")
     STAFF_REAUTH_FAILED = "staff.reauth_fail", _("Wrong password when confirming again")
+    STAFF_PASSKEY_ADDED = "staff.passkey_add", _("Passkey added")
+    STAFF_PASSKEY_USED = "staff.passkey_use", _("Passkey used")
+    STAFF_PASSKEY_REMOVED = "staff.passkey_remove", _("Passkey removed")
 
     # ops: the console
     JOB_RETRIED = "job.retry", _("Failed job retried")

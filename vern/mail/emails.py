@@ -33,6 +33,13 @@ def staff_recovery_code_used(*, to: str, language: str, name: str, left: int, li
     )
 
 
+def staff_passkey_added(*, to: str, language: str, name: str, passkey: str, link: str) -> OutboxMessage:
+    """A passkey was added to a staff member's account: if it was not them, they must act."""
+    return mail_queue(
+        kind="staff_passkey_added", to=to, language=language, context={"name": name, "passkey": passkey, "link": link}
+    )
+
+
 def staff_second_factor_reset(*, to: str, language: str, name: str, by: str, link: str) -> OutboxMessage:
     """A staff member's authenticator and recovery codes were reset (``by`` an administrator, or the operator)."""
     return mail_queue(

@@ -35,6 +35,13 @@ MATRIX: dict[str, set[str] | str] = {
     "accounts:security": EVERYONE,
     "accounts:session_end": EVERYONE,
     "accounts:recovery_codes": EVERYONE,
+    "accounts:passkey_register_options": EVERYONE,
+    "accounts:passkey_register": EVERYONE,
+    "accounts:passkey_remove": EVERYONE,
+    "accounts:passkey_sign_in_options": EVERYONE,
+    "accounts:passkey_sign_in": EVERYONE,
+    "accounts:passkey_reauth_options": EVERYONE,
+    "accounts:passkey_reauth": EVERYONE,
     "accounts:person_second_factor_reset": {"admin"},
     "accounts:login": "public",
     "accounts:password_forgot": "public",
@@ -227,7 +234,13 @@ def test_public_staff_pages_open_without_login(name, client, targets):
 
 
 # The steps of signing in itself: the only staff pages a session answers before the second factor.
-SIGN_IN_STEPS = {"accounts:enrol", "accounts:verify", "accounts:logout"}
+SIGN_IN_STEPS = {
+    "accounts:enrol",
+    "accounts:verify",
+    "accounts:passkey_sign_in_options",
+    "accounts:passkey_sign_in",
+    "accounts:logout",
+}
 
 
 def test_only_the_steps_of_signing_in_answer_before_the_second_factor():

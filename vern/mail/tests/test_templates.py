@@ -38,6 +38,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "rights_link": "https://example.test/x/#rights",
     },
     "staff_recovery_code_used": {"name": "Alice", "left": 9, "link": "https://example.test/x/"},
+    "staff_passkey_added": {"name": "Alice", "passkey": "Work laptop", "link": "https://example.test/x/"},
     "staff_second_factor_reset": {"name": "Alice", "by": "Bob Admin", "link": "https://example.test/x/"},
     "enquiry_notification": {"kind": "demo", "link": "https://example.test/x/", "content": None},
     "staff_role_grant": {
