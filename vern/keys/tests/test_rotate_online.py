@@ -45,15 +45,15 @@ PEOPLE = 30
 class Worker(threading.Thread):
     """Runs ``step`` until told to stop, on its own connection; keeps the first error."""
 
-    def __init__(self, step: Callable[[int], None]) -> None:
+    def __init__(self, step: Callable[[int], None], *, pause: float = 0.005) -> None:
         super().__init__(daemon=True)
-        self.step, self.stop, self.rounds = step, threading.Event(), 0
+        self.step, self.stop, self.rounds, self.pause = step, threading.Event(), 0, pause
         self.error: BaseException | None = None
         self.during_rotation = 0
 
     def run(self) -> None:
         try:
-            while not self.stop.wait(0.005):  # one request after another, as visitors and staff send them
+            while not self.stop.wait(self.pause):  # one request after another, as visitors and staff send them
                 self.step(self.rounds)
                 self.rounds += 1
                 if ROTATING.is_set():
@@ -104,7 +104,10 @@ def test_p24_rotation_under_concurrent_reads_and_writes_loses_no_row_and_misses_
         Request.objects.filter(pk=request.pk).update(details=f"Oppdatert {round_}")
         details[request.pk] = f"Oppdatert {round_}"
 
-    workers = [Worker(read), Worker(read), Worker(add), Worker(update)]
+    # New people arrive more slowly than reads and updates: each brings rows to a dozen tables, and a
+    # writer that adds them as fast as the rotation re-keys them keeps SQLite's single writer busy
+    # for many minutes (the rotation still ends: each step stops at the newest row it began with).
+    workers = [Worker(read), Worker(read), Worker(add, pause=0.1), Worker(update)]
     for worker in workers:
         worker.start()
 
