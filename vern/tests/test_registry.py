@@ -327,6 +327,26 @@ def test_a_surface_that_does_not_fit_its_app_is_refused_at_start_up():
     assert not any("due of enquiries.Enquiry" in msg for msg in messages)  # that one fits
 
 
+def test_one_app_gives_the_index_forms_and_it_takes_no_argument() -> None:
+    from vern.registry.checks import check_surfaces
+    from vern.registry.surface import Declared, Surface
+
+    def forms() -> None:
+        return None
+
+    def misfit(keys: object) -> None:
+        return None
+
+    errors = check_surfaces(
+        [Declared("keys", Surface(index_forms=forms)), Declared("rights", Surface(index_forms=misfit))]  # type: ignore[arg-type]
+    )
+    messages = [error.msg for error in errors]
+    assert {error.id for error in errors} == {"vern.registry.E004", "vern.registry.E006"}
+    assert any("index_forms" in msg and "does not take 0 argument" in msg for msg in messages)
+    assert "apps keys, rights each give index_forms; one app knows the index keys" in messages
+    assert check_surfaces([Declared("keys", Surface(index_forms=forms))]) == []
+
+
 @isolate_apps("vern.site")
 def test_a_privacy_class_that_still_names_a_function_by_string_is_told_where_it_goes():
     class Lead(models.Model):
