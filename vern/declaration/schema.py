@@ -78,6 +78,8 @@ class Policy(Strict):
     related_page: Text | None = None
     changes: Text
     notify_significant_changes: Text
+    # How long every page shows the notice of a significant change (P20).
+    notice_days: int = Field(default=30, ge=1, le=366)
 
 
 class Collected(Strict):

@@ -21,6 +21,7 @@ ARITY = {
     "consent_id_readers": 1,
     "cookie_consent": 3,
     "console_tiles": 1,
+    "change_recipients": 0,
     "mail_withhold": 3,
     "due": 2,
     "rectify": 3,

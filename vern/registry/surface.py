@@ -38,6 +38,9 @@ never import the apps above them. What a surface may say:
   takes stored blind indexes and returns them with the same people's indexes under every
   other configured key, so that a sweep matches a hold made under one key with rows stored
   under another; one app (the one that knows the keys) gives it;
+- ``change_recipients``: ``recipients()`` yields (email address, language) of the people the
+  app keeps in touch with, who are told of a significant change to the policy (P20): people
+  whose enquiries are kept, confirmed newsletter subscribers;
 - ``console_tiles``: ``tiles(user)`` adds the app's tiles to the staff console home;
 - ``mail_withhold``: ``check(kind, to_index, about_index)`` is True when a mail must
   be held back (a restriction of processing, an objection to marketing);
@@ -75,6 +78,7 @@ ConsentIdReader = Callable[[Mapping[str, str]], str | None]
 CookieConsent = Callable[[str, Mapping[str, str], bool], str | None]
 FormsOf = Callable[[Iterable[str]], set[str]]
 IndexForms = Callable[[], FormsOf | None]
+ChangeRecipients = Callable[[], Iterable[tuple[str, str]]]
 WithholdCheck = Callable[[str, str, str], bool]
 DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
@@ -115,6 +119,7 @@ class Surface:
     consent_id_readers: tuple[ConsentIdReader, ...] = ()
     cookie_consent: CookieConsent | None = None
     index_forms: IndexForms | None = None
+    change_recipients: tuple[ChangeRecipients, ...] = ()
     console_tiles: tuple[TileSource, ...] = ()
     mail_withhold: tuple[WithholdCheck, ...] = ()
     chains: tuple[Chain, ...] = ()
@@ -238,6 +243,13 @@ def index_forms() -> FormsOf | None:
     the only form. Each call reads the stored plain values afresh (a scan while it is not None)."""
     given = [surface.index_forms for surface in surfaces() if surface.index_forms is not None]
     return given[0]() if given else None
+
+
+def change_recipients() -> Iterator[tuple[str, str]]:
+    """(email address, language) of everyone to tell of a significant policy change; repeats possible."""
+    for surface in surfaces():
+        for recipients in surface.change_recipients:
+            yield from recipients()
 
 
 def console_tiles(user: Any) -> list[Tile]:

@@ -74,7 +74,8 @@ def restricted(keys: Mapping[str, Sequence[str]]) -> bool:
 
 # Mail that is always sent: about the person's own requests, and to staff.
 ALWAYS_SENT = ("rights_", "staff_")
-MARKETING = ("newsletter",)
+# Marketing, and what an objection to it also stops: the notice of a policy change (issue 16).
+MARKETING = ("newsletter", "policy_changed")
 
 
 def mail_withheld(kind: str, to_index: str, about_index: str) -> bool:

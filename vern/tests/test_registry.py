@@ -183,7 +183,9 @@ def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
     ) in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
     # Each app's surface is listed under the models, with the functions by name.
-    assert "  enquiries\n    console_tiles: vern.enquiries.selectors.console_tiles\n" in out
+    assert "  enquiries\n    change_recipients: vern.enquiries.selectors.change_recipients\n" in out
+    assert "    console_tiles: vern.enquiries.selectors.console_tiles\n" in out
+    assert "  keys\n    index_forms: vern.keys.selectors.every_form\n" in out
     assert "    due: enquiries.Enquiry: vern.enquiries.selectors.due_for_deletion\n" in out
     assert "accounts.User: staff_data" in out
 
