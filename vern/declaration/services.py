@@ -41,8 +41,8 @@ def _digest(value: Any) -> str:
 def consent_fingerprint(declaration: Declaration) -> str:
     """What a visitor is asked to consent to, and nothing else (C11).
 
-    The categories that need consent and their cookies, how long a choice lasts,
-    and the purposes that rest on consent with their data and recipients. A change
+    The categories that need consent and their cookies and third-party tags, how long
+    a choice lasts, and the purposes that rest on consent with their data and recipients. A change
     to any of these asks every visitor again; a typo fixed in a necessary cookie's
     text, or a renamed purpose that needs no consent, does not.
     """
@@ -68,6 +68,8 @@ def consent_fingerprint(declaration: Declaration) -> str:
                 }
                 for p in consent_purposes
             ],
+            # Only when there are any, so that declarations without tags keep their fingerprint.
+            **({"tags": sorted((t.kind, t.id, t.category) for t in cookies.tags)} if cookies.tags else {}),
         }
     )
 
