@@ -80,6 +80,7 @@ class PassSeen:
     buttons: dict[str, ButtonLook] = field(default_factory=dict)  # accept_all / reject_all on the first layer
     preticked: list[str] = field(default_factory=list)  # optional categories switched on before any choice
     acted: bool = True  # whether the pass's action (reject, accept, withdraw) could be done
+    shot: bytes = b""  # the first page as the pass left it (JPEG), when asked for
 
 
 @dataclass
@@ -123,6 +124,7 @@ def scan(
     pages: int = 10,
     timeout: float = 120.0,
     chromium: str = "/usr/bin/chromium",
+    shots: bool = False,
 ) -> Scan:
     """Scan ``url``, the pages ``also`` names, and more pages of its origin found by their links,
     up to ``pages`` in all, in four passes; see the module."""
@@ -148,7 +150,7 @@ def scan(
                 seen = PassSeen(name=name)
                 result.passes[name] = seen
                 try:
-                    _one_pass(browser, seen, found, result, clock, limit=pages, discover=name == "none")
+                    _one_pass(browser, seen, found, result, clock, limit=pages, discover=name == "none", shots=shots)
                 except ScanStopped as exc:
                     result.problems.append(f"pass {name}: {exc}; the report is partial")
                     break
@@ -163,7 +165,15 @@ def scan(
 
 
 def _one_pass(
-    browser: Any, seen: PassSeen, found: list[str], result: Scan, clock: _Clock, *, limit: int, discover: bool
+    browser: Any,
+    seen: PassSeen,
+    found: list[str],
+    result: Scan,
+    clock: _Clock,
+    *,
+    limit: int,
+    discover: bool,
+    shots: bool = False,
 ) -> None:
     context = browser.new_context(ignore_https_errors=False)
     page = context.new_page()
@@ -202,6 +212,8 @@ def _one_pass(
             seen.pages.append(without_query(page.url))
             if len(visited) == 1:
                 _first_page(page, seen, clock)
+                if shots:
+                    seen.shot = page.screenshot(type="jpeg", quality=60, timeout=clock.left_ms(10_000))
             if discover:
                 for link in _links(page, result.origin):
                     if link not in visited and link not in queue and len(found) < limit:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Cookie, Declaration
@@ -42,11 +43,15 @@ class Finding:
     pass_name: str
     page: str
     subject: str  # the cookie, storage name, address or control concerned
-    detail: str
+    detail: str  # in English, for the command line
     source: str = ""  # the response or script responsible, where known
+    # What the console words in the reader's language: e.g. (("lives_days", "400"), ("declared", "6 months")).
+    facts: tuple[tuple[str, str], ...] = ()
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["facts"] = dict(self.facts)
+        return found
 
 
 def declared_cookie(declaration: Declaration, name: str) -> Cookie | None:
@@ -109,7 +114,9 @@ def _cookie_findings(declaration: Declaration, seen: PassSeen, scanned_at: float
                 )
             )
         elif problem := _lifetime_problem(declared, cookie, scanned_at):
-            found.append(Finding("wrong-lifetime", seen.name, cookie.page, cookie.name, problem, cookie.set_by))
+            lives = "session" if cookie.expires < 0 else str(round((cookie.expires - scanned_at) / 86400, 1))
+            facts = (("lives_days", lives), ("declared", declared.duration))
+            found.append(Finding("wrong-lifetime", seen.name, cookie.page, cookie.name, problem, cookie.set_by, facts))
         if before_consent and _needs_consent(declaration, declared) and seen.acted:
             when = "before any choice" if seen.name == "none" else "after rejecting all"
             found.append(
@@ -174,18 +181,23 @@ def _banner_findings(declaration: Declaration, scan: Scan) -> list[Finding]:
         missing = "Reject all" if reject is None else "Accept all"
         found.append(Finding("unequal-buttons", "none", page, missing, "is not on the first layer"))
     elif accept is not None and reject is not None:
-        differences = []
+        differences, measures = [], []
         for measure in ("width", "height"):
             a, r = getattr(accept, measure), getattr(reject, measure)
             if max(a, r) > 0 and abs(a - r) / max(a, r) > SIZE_TOLERANCE:
                 differences.append(f"{measure} {a:.0f} px against {r:.0f} px")
+                measures.append(measure)
         for style in ("weight", "color", "background", "font_size"):
             if getattr(accept, style) != getattr(reject, style):
                 differences.append(
                     f"{style.replace('_', ' ')} {getattr(accept, style)} against {getattr(reject, style)}"
                 )
+                measures.append(style)
         if differences:
-            found.append(Finding("unequal-buttons", "none", page, "Accept all / Reject all", "; ".join(differences)))
+            facts = (("measures", " ".join(measures)),)
+            found.append(
+                Finding("unequal-buttons", "none", page, "Accept all / Reject all", "; ".join(differences), "", facts)
+            )
     for category in first.preticked:
         found.append(Finding("preticked", "none", page, category, "is switched on before the visitor chose"))
     for seen in scan.passes.values():

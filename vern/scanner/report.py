@@ -6,20 +6,22 @@ import datetime as dt
 import json
 from dataclasses import asdict
 
+from django.utils.translation import gettext_noop
+
 from vern.scanner.crawl import Scan
 from vern.scanner.findings import Finding
 
 TITLES = {
-    "undeclared-cookie": "Cookie not in the cookie table",
-    "wrong-lifetime": "Cookie lifetime differs from the table",
-    "stored-before-consent": "Stored without consent",
-    "third-party-before-consent": "Request to another site without consent",
-    "kept-after-withdrawal": "Still there after withdrawal",
-    "no-banner": "No consent banner",
-    "unequal-buttons": "Accept and Reject are not equal",
-    "preticked": "Optional category switched on in advance",
-    "no-way-back": "No way back to the cookie settings",
-    "could-not-act": "The banner could not be used",
+    "undeclared-cookie": gettext_noop("Cookie not in the cookie table"),
+    "wrong-lifetime": gettext_noop("Cookie lifetime differs from the table"),
+    "stored-before-consent": gettext_noop("Stored without consent"),
+    "third-party-before-consent": gettext_noop("Request to another site without consent"),
+    "kept-after-withdrawal": gettext_noop("Still there after withdrawal"),
+    "no-banner": gettext_noop("No consent banner"),
+    "unequal-buttons": gettext_noop("Accept and Reject are not equal"),
+    "preticked": gettext_noop("Optional category switched on in advance"),
+    "no-way-back": gettext_noop("No way back to the cookie settings"),
+    "could-not-act": gettext_noop("The banner could not be used"),
 }
 
 
@@ -55,7 +57,9 @@ def as_json(scan: Scan, found: list[Finding]) -> str:
             "complete": scan.complete,
             "problems": scan.problems,
             "findings": [f.as_dict() for f in found],
-            "passes": {name: asdict(seen) for name, seen in scan.passes.items()},
+            "passes": {
+                name: {k: v for k, v in asdict(seen).items() if k != "shot"} for name, seen in scan.passes.items()
+            },
         },
         indent=2,
         sort_keys=True,
