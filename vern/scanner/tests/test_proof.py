@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pyte
 def site(live_server: Any, settings: Any, default_source: str) -> str:
     settings.VERN_PUBLIC_URL = live_server.url
     declaration_publish(source=default_source, actor=Actor.cli())
-    return live_server.url + "/"
+    return str(live_server.url) + "/"
 
 
 def test_p8_a_scan_is_kept_as_proof_and_a_new_violation_is_mailed_once(site: str, personas: Any, client: Any) -> None:
