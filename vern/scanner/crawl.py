@@ -15,6 +15,7 @@ and says so in ``problems``, with what it saw until then.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -127,7 +128,28 @@ def scan(
     shots: bool = False,
 ) -> Scan:
     """Scan ``url``, the pages ``also`` names, and more pages of its origin found by their links,
-    up to ``pages`` in all, in four passes; see the module."""
+    up to ``pages`` in all, in four passes; see the module.
+
+    The browser runs on a thread of its own: Playwright's synchronous API refuses a thread
+    that already has an event loop (an async caller, or another Playwright user).
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["scan"] = _scan(url, also=also, pages=pages, timeout=timeout, chromium=chromium, shots=shots)
+        except BaseException as exc:  # handed to the caller's thread as it is
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="vern-scan", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["scan"]  # type: ignore[no-any-return]
+
+
+def _scan(url: str, *, also: Sequence[str], pages: int, timeout: float, chromium: str, shots: bool) -> Scan:
     from playwright.sync_api import Error as BrowserError
     from playwright.sync_api import sync_playwright
 
