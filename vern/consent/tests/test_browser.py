@@ -420,3 +420,51 @@ def test_c15_declared_tags_wait_for_consent_and_hear_the_choice_in_their_own_con
     assert [item[2]["analytics_storage"] for item in layer if item[0] == "consent"] == ["denied", "denied"]
     assert not any(item[0] == "config" for item in layer)
     assert page.evaluate("typeof window.clarity") == "undefined" and len(asked) == before
+
+
+def test_c11_one_choice_covers_the_company_s_sites_under_the_declared_parent_domain(
+    live_server, settings, default_source
+):
+    """The default declaration sets vern_consent on .kaukus.no: a choice made on the website holds
+    on the møteadm application under the same parent domain, and nowhere else. The browser runs
+    with both names pointing at this server (Chromium's host resolver rules)."""
+    import threading
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "www.kaukus.no", "app.kaukus.no"]
+    declaration_publish(source=default_source, actor=Actor.cli())
+    port = urlsplit(live_server.url).port
+    seen: dict[str, object] = {}
+
+    def browse() -> None:  # a browser of its own, on a thread of its own (the suite's has no such rules)
+        with sync_playwright() as playwright:
+            rules = "--host-resolver-rules=MAP *.kaukus.no 127.0.0.1"
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, rules])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://www.kaukus.no:{port}/en/")
+                seen["asked on the website"] = page.locator("#vc-banner").is_visible()
+                page.locator("#vc-banner").get_by_role("button", name="Reject all").click()
+                page.wait_for_selector("#vc-banner", state="detached")
+                seen["domain"] = [c["domain"] for c in page.context.cookies() if c["name"] == "vern_consent"]
+                page.goto(f"http://app.kaukus.no:{port}/en/")
+                seen["asked on the application"] = page.locator("#vc-banner").count() > 0
+                page.goto(f"http://localhost:{port}/en/")
+                seen["asked elsewhere"] = page.locator("#vc-banner").count() > 0
+            finally:
+                browser.close()
+
+    thread = threading.Thread(target=browse)
+    thread.start()
+    thread.join(timeout=120)
+    assert seen == {
+        "asked on the website": True,
+        "domain": [".kaukus.no"],
+        "asked on the application": False,
+        "asked elsewhere": True,
+    }
+    assert ConsentEvent.objects.get().action == "reject_all"

@@ -548,3 +548,17 @@ def test_a_changed_snapshot_of_the_texts_shown_is_detected(client, published):
     content["buttons"]["reject_all"] = "Maybe later"
     Snapshot.objects.filter(pk=snapshot.pk).update(content=content)
     assert any("were changed after they were stored" in p for p in consent_verify().problems)
+
+
+def test_c11_the_choice_cookie_goes_on_the_declared_parent_domain_only_from_a_host_under_it(client, published):
+    from vern.consent.choice import cookie_domain
+    from vern.declaration.selectors import published_declaration
+
+    declaration = published_declaration()
+    assert cookie_domain(declaration, "www.kaukus.no") == ".kaukus.no"
+    assert cookie_domain(declaration, "kaukus.no") == ".kaukus.no"
+    assert cookie_domain(declaration, "moteadm.kaukus.no") == ".kaukus.no"
+    # A browser would refuse a domain the host is not under: then the host alone.
+    assert cookie_domain(declaration, "localhost") == "" and cookie_domain(declaration, "evilkaukus.no") == ""
+    response = post_choice(client, form("reject_all"))
+    assert response.cookies["vern_consent"]["domain"] == ""  # testserver is not under .kaukus.no

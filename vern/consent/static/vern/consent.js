@@ -71,7 +71,7 @@
     return true;
   }
   function settle(j) {
-    if (base) d.cookie = "vern_consent=" + j.cookie + "; Max-Age=" + j.max_age + "; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+    if (base) d.cookie = "vern_consent=" + j.cookie + "; Max-Age=" + j.max_age + "; Path=/; SameSite=Lax" + (j.domain ? "; Domain=" + j.domain : "") + (location.protocol === "https:" ? "; Secure" : "");
     allow(j.granted);
     j.refused.forEach(expire);
     var stop = j.refused.some(function (c) { return ran[c]; });
