@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -80,6 +81,7 @@ class PassSeen:
     banner: bool = False  # whether the first page showed the banner
     buttons: dict[str, ButtonLook] = field(default_factory=dict)  # accept_all / reject_all on the first layer
     preticked: list[str] = field(default_factory=list)  # optional categories switched on before any choice
+    axe: list[dict[str, Any]] = field(default_factory=list)  # axe-core's violations inside the banner
     acted: bool = True  # whether the pass's action (reject, accept, withdraw) could be done
     shot: bytes = b""  # the first page as the pass left it (JPEG), when asked for
 
@@ -91,6 +93,9 @@ class Scan:
     scanned_at: float
     passes: dict[str, PassSeen] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Where vern's banner itself comes from, when the site embeds it from another origin: part of
+    # the consent management, not a third party.
+    banner_origins: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -233,6 +238,9 @@ def _one_pass(
             visited.append(address)
             seen.pages.append(without_query(page.url))
             if len(visited) == 1:
+                for origin in page.eval_on_selector_all("script[data-origin]", "s => s.map(e => e.dataset.origin)"):
+                    if origin and origin_of(origin) != result.origin and origin_of(origin) not in result.banner_origins:
+                        result.banner_origins.append(origin_of(origin))
                 _first_page(page, seen, clock)
                 if shots:
                     seen.shot = page.screenshot(type="jpeg", quality=60, timeout=clock.left_ms(10_000))
@@ -264,6 +272,8 @@ def _first_page(page: Any, seen: PassSeen, clock: _Clock) -> None:
     banner = page.locator(BANNER)
     seen.banner = banner.count() > 0 and banner.first.is_visible()
     if seen.name == "none":
+        if seen.banner:
+            seen.axe = _axe(page, clock)
         for value in ("accept_all", "reject_all"):
             button = page.locator(f"{BANNER} button[value={value}]")
             if button.count():
@@ -296,6 +306,31 @@ def _choose(page: Any, selector: str, clock: _Clock) -> bool:
     page.wait_for_load_state("load", timeout=clock.left_ms(20_000))
     page.wait_for_timeout(min(SETTLE_MS, clock.left_ms(SETTLE_MS)))
     return True
+
+
+def _axe_source() -> str:
+    """axe-core, as the axe-playwright-python package ships it ("" without it: not checked)."""
+    try:
+        import axe_playwright_python
+    except ImportError:
+        return ""
+    path = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    return path.read_text() if path.exists() else ""
+
+
+def _axe(page: Any, clock: _Clock) -> list[dict[str, Any]]:
+    """axe-core's violations inside the banner (WCAG 2.1 A and AA), one entry per rule."""
+    source = _axe_source()
+    if not source:
+        return []
+    page.evaluate(source)
+    found = page.evaluate(
+        """async () => (await axe.run(document.querySelector('#vc-banner'),
+             {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'], resultTypes: ['violations']}))
+           .violations.map(v => ({id: v.id, impact: v.impact || '', help: v.help, nodes: v.nodes.length}))"""
+    )
+    clock.left_ms(1)  # the time limit holds here too
+    return list(found)
 
 
 def _preticked(page: Any, clock: _Clock) -> list[str]:

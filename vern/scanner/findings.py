@@ -15,6 +15,7 @@ The rules (CONSENT.md; P6–P8, P13):
 - ``unequal-buttons``: Accept and Reject on the first layer differ in size, weight or colour (C3);
 - ``preticked``: an optional category switched on before the visitor chose (C5);
 - ``no-way-back``: after a choice, a page with no control that reopens the choices (P7);
+- ``banner-accessibility``: axe-core finds a WCAG 2.1 A or AA violation inside the banner;
 - ``could-not-act``: the banner's Accept or Reject could not be pressed, so a pass proves nothing.
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Cookie, Declaration
-from vern.scanner.crawl import PassSeen, Scan, SeenCookie
+from vern.scanner.crawl import PassSeen, Scan, SeenCookie, origin_of
 
 # A cookie's real lifetime may differ from the table by this much (clocks, rounding to seconds).
 SLACK_SECONDS = 300
@@ -151,15 +152,15 @@ def _storage_findings(declaration: Declaration, seen: PassSeen) -> list[Finding]
     return found
 
 
-def _request_findings(seen: PassSeen) -> list[Finding]:
+def _request_findings(seen: PassSeen, banner_origins: list[str]) -> list[Finding]:
     if seen.name == "accept" or not seen.acted:
         return []
     rule = "kept-after-withdrawal" if seen.name == "withdraw" else "third-party-before-consent"
     when = {"none": "before any choice", "reject": "after rejecting all", "withdraw": "after withdrawal"}[seen.name]
     found, reported = [], set()
     for request in seen.requests:
-        if (request.page, request.url) in reported:
-            continue
+        if (request.page, request.url) in reported or origin_of(request.url) in banner_origins:
+            continue  # vern's own banner, embedded from vern's site, is the consent management itself
         reported.add((request.page, request.url))
         found.append(
             Finding(rule, seen.name, request.page, request.url, f"a {request.kind} request {when}", request.initiator)
@@ -198,6 +199,16 @@ def _banner_findings(declaration: Declaration, scan: Scan) -> list[Finding]:
             found.append(
                 Finding("unequal-buttons", "none", page, "Accept all / Reject all", "; ".join(differences), "", facts)
             )
+    for violation in first.axe:
+        found.append(
+            Finding(
+                "banner-accessibility",
+                "none",
+                page,
+                str(violation["id"]),
+                f"{violation['help']} ({violation['nodes']} element(s), {violation['impact'] or 'no'} impact)",
+            )
+        )
     for category in first.preticked:
         found.append(Finding("preticked", "none", page, category, "is switched on before the visitor chose"))
     for seen in scan.passes.values():
@@ -216,7 +227,7 @@ def findings(scan: Scan, declaration: Declaration) -> list[Finding]:
     for seen in scan.passes.values():
         found += _cookie_findings(declaration, seen, scan.scanned_at)
         found += _storage_findings(declaration, seen)
-        found += _request_findings(seen)
+        found += _request_findings(seen, scan.banner_origins)
     unique = list(dict.fromkeys(found))
     return sorted(
         unique,

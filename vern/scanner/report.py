@@ -22,6 +22,7 @@ TITLES = {
     "preticked": gettext_noop("Optional category switched on in advance"),
     "no-way-back": gettext_noop("No way back to the cookie settings"),
     "could-not-act": gettext_noop("The banner could not be used"),
+    "banner-accessibility": gettext_noop("The banner is hard to use for some people"),
 }
 
 

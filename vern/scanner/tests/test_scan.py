@@ -82,6 +82,7 @@ def test_c3_c5_a_pre_ticked_toggle_and_a_smaller_reject_fail(live_server: Any, d
     assert status == 1
     assert "Optional category switched on in advance: marketing is switched on before the visitor chose" in out
     assert "Accept and Reject are not equal: Accept all / Reject all" in out and "font size" in out
+    assert "The banner is hard to use for some people: color-contrast" in out  # grey on white
 
 
 def test_a_site_that_cannot_be_reached_ends_with_a_clear_message(declared: Any) -> None:
@@ -93,3 +94,27 @@ def test_a_site_that_cannot_be_reached_ends_with_a_clear_message(declared: Any) 
     assert status == 2
     with pytest.raises(ScanFailed, match="not a web address"):
         scan("file:///etc/passwd", chromium=CHROMIUM)
+
+
+def test_p8_another_site_that_embeds_vern_s_banner_scans_clean_and_vern_is_not_a_third_party(
+    live_server: Any, default_source: str
+) -> None:
+    with OtherSite() as site:
+        declaration_publish(
+            source=default_source.replace(
+                "  consent_lifetime: 6 months\n",
+                f"  consent_lifetime: 6 months\n  embedding_origins: [{site.origin}]\n",
+            ),
+            actor=Actor.cli(),
+        )
+        site.page = (
+            '<!doctype html><html lang="en"><head><title>Meeting portal</title></head>'
+            '<body><main><h1>Portal</h1></main><footer><a href="#" data-consent-open>Cookie settings</a></footer>'
+            f'<script src="{live_server.url}/static/vern/consent.js" data-origin="{live_server.url}" '
+            'data-lang="en" defer></script></body></html>'
+        )
+        status, out = run(site.origin + "/", pages=1)
+        assert status == 0, out
+        result = scan(site.origin + "/", pages=1, chromium=CHROMIUM)
+    assert result.banner_origins == [live_server.url]
+    assert result.passes["none"].banner and "vern_consent" in result.passes["reject"].cookies

@@ -23,7 +23,7 @@ BAD = """{% extends "base.html" %}{% block content %}<section class="page"><div 
 PRETICKED = """<!doctype html><html lang="en"><head><title>Pre-ticked</title></head><body>
 <div id="vc-banner"><p>We use cookies.</p>
 <button value="accept_all" style="font-weight:700;padding:12px 24px">Accept all</button>
-<button value="reject_all" style="font-size:11px">Reject all</button>
+<button value="reject_all" style="font-size:11px;color:#ccc;background:#fff">Reject all</button>
 <button data-vc-open onclick="document.getElementById('s').hidden=false">Settings</button></div>
 <form class="vc-settings" id="s" hidden><label><input type="checkbox" name="categories" value="marketing" checked>
 Marketing</label></form></body></html>"""
