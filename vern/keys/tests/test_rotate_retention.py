@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from vern.audit.services import Actor
 from vern.declaration.durations import Duration
-from vern.enquiries.models import ContactLog, Enquiry
-from vern.enquiries.services import Intake, enquiry_register
+from vern.enquiries.models import Enquiry
 from vern.keys.services import keys_rotate
 from vern.keys.tests.helpers import retire_settings, rotate_settings
 from vern.lib.keys import email_index, email_indexes
@@ -28,6 +27,7 @@ from vern.retention.services import hold_place, retention_sweep
 from vern.rights.models import Request, Restriction
 from vern.rights.services.intake import request_register
 from vern.rights.services.restriction import restriction_start
+from vern.tests.test_retention_sweep import enquiry_last_contacted
 
 pytestmark = pytest.mark.django_db
 TWO_YEARS = Duration.parse("24 months")
@@ -35,19 +35,7 @@ TWO_YEARS = Duration.parse("24 months")
 
 def due_enquiry(staff: Any, email: str) -> Enquiry:
     """An enquiry whose last contact was a month more than its 24 months ago."""
-    enquiry = enquiry_register(
-        staff=staff,
-        kind="contact",
-        channel="email",
-        received_at=timezone.now() - dt.timedelta(days=1),
-        intake=Intake(name="Kari Nordmann", email=email, phone="", organisation="Bergen kommune"),
-        language="nb",
-        acknowledge=False,
-    )
-    old = TWO_YEARS.before(timezone.now()) - dt.timedelta(days=30)
-    ContactLog.objects.filter(enquiry=enquiry).update(happened_at=old)
-    Enquiry.objects.filter(pk=enquiry.pk).update(received_at=old, last_contact_at=old)
-    return enquiry
+    return enquiry_last_contacted(staff, TWO_YEARS.before(timezone.now()) - dt.timedelta(days=30), email=email)
 
 
 def open_request(staff: Any, email: str, rights: tuple[str, ...] = ("rectification",)) -> Request:
