@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from dataclasses import asdict
 
@@ -64,4 +65,31 @@ def as_json(scan: Scan, found: list[Finding]) -> str:
         },
         indent=2,
         sort_keys=True,
+    )
+
+
+def as_html(scan: Scan, found: list[Finding]) -> str:
+    """One page to keep or send: the text report's content, with the findings as a table."""
+    text = as_text(scan, found).splitlines()
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(f.pass_name)}</td><td>{e(TITLES.get(f.rule, f.rule))}</td><td><code>{e(f.subject)}</code></td>"
+        f"<td>{e(f.detail)}</td><td>{e(f.page)}</td><td>{e(f.source)}</td></tr>"
+        for f in found
+    )
+    table = (
+        "<table><thead><tr><th>pass</th><th>finding</th><th>what</th><th>detail</th><th>page</th><th>by</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
+        if found
+        else ""
+    )
+    summary = "".join(f"<p>{e(line)}</p>" for line in text if not line.startswith("- "))
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>vern scan {e(scan.start)}</title><style>"
+        "body{font:16px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1b1f24}"
+        "table{border-collapse:collapse;display:block;overflow-x:auto}"
+        "th,td{border:1px solid #d9dde3;padding:.4rem .6rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}"
+        f"</style></head><body><h1>vern scan</h1>{summary}{table}</body></html>\n"
     )

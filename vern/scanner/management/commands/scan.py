@@ -1,4 +1,4 @@
-"""``vern scan URL [--pages N] [--format text|json] [--declaration FILE]``: does the site do what the
+"""``vern scan URL [URL …] [--pages N] [--format text|json|html] [--declaration FILE]``: does the site do what the
 cookie table and the banner promise? Exit status 0 when clean, 1 with findings, 2 when the site
 could not be scanned (fully)."""
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("url", help="the first page, e.g. https://www.example.no/")
         parser.add_argument("also", nargs="*", help="more pages of the same site to visit first")
         parser.add_argument("--pages", type=int, default=10, help="how many pages of the site to visit (1–200)")
-        parser.add_argument("--format", choices=("text", "json"), default="text")
+        parser.add_argument("--format", choices=("text", "json", "html"), default="text")
         parser.add_argument("--timeout", type=float, default=180.0, help="seconds for the whole scan")
         parser.add_argument("--declaration", help="compare with this declaration file instead of the published version")
         parser.add_argument(
@@ -57,9 +57,8 @@ class Command(BaseCommand):
             self.stderr.write(f"vern scan: {exc}")
             sys.exit(2)
         found = findings(result, declaration)
-        self.stdout.write(
-            report.as_json(result, found) if format == "json" else report.as_text(result, found), ending=""
-        )
+        render = {"json": report.as_json, "html": report.as_html}.get(format, report.as_text)
+        self.stdout.write(render(result, found), ending="")
         if found:
             sys.exit(1)
         if not result.complete:
