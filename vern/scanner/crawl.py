@@ -216,6 +216,8 @@ def _one_pass(
         if not request.url.startswith(("http://", "https://")) or origin_of(request.url) == result.origin:
             return
         frame = request.frame
+        if request.is_navigation_request() and frame == page.main_frame:
+            return  # the page itself going elsewhere: reported as leaving the site, not as a third party
         seen.requests.append(
             SeenRequest(
                 url=without_query(request.url),

@@ -86,6 +86,26 @@ def test_c3_c5_a_pre_ticked_toggle_and_a_smaller_reject_fail(live_server: Any, d
     assert "<td>The banner is hard to use for some people</td><td><code>color-contrast</code>" in out  # grey on white
 
 
+@pytest.mark.urls("vern.scanner.tests.urls")
+def test_a_page_that_never_loads_a_redirect_loop_and_a_way_off_the_site_end_in_time_with_a_clear_message(
+    live_server: Any, declared: Any
+) -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ScanFailed, match="could not be loaded"):
+        scan(live_server.url + "/scan-slow/", pages=1, timeout=6, chromium=CHROMIUM)
+    assert time.monotonic() - started < 11  # within the limit (and the browser's start), not the page's 12 s
+    with pytest.raises(ScanFailed, match="ERR_TOO_MANY_REDIRECTS"):
+        scan(live_server.url + "/scan-loop/", pages=1, timeout=30, chromium=CHROMIUM)
+    with OtherSite() as other:
+        urls.OTHER["origin"] = other.origin
+        other.page = "<!doctype html><title>Elsewhere</title>"
+        status, out = run(live_server.url + "/", live_server.url + "/scan-away/", pages=2)
+    assert status == 2, out
+    assert f"PARTIAL: pass none: {live_server.url}/scan-away/ led to another site ({other.origin})" in out
+
+
 def test_a_site_that_cannot_be_reached_ends_with_a_clear_message(declared: Any) -> None:
     from vern.testing import free_port
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csp.decorators import csp_exempt
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template import engines
 from django.urls import path
 
@@ -45,7 +45,25 @@ def preticked(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PRETICKED)
 
 
+def slow(request: HttpRequest) -> HttpResponse:
+    import time
+
+    time.sleep(12)  # longer than the scan may take
+    return HttpResponse("<!doctype html><title>Slow</title>")
+
+
+def loop(request: HttpRequest) -> HttpResponse:
+    return HttpResponseRedirect("/scan-loop/")
+
+
+def away(request: HttpRequest) -> HttpResponse:
+    return HttpResponseRedirect(OTHER["origin"] + "/")
+
+
 urlpatterns = [
+    path("scan-slow/", slow),
+    path("scan-loop/", loop),
+    path("scan-away/", away),
     path("scan-bad/", bad),
     path("scan-bad/bare/", bare),
     path("scan-preticked/", csp_exempt()(preticked)),
