@@ -6,14 +6,17 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.consistency import registry_problems
 from vern.declaration.loading import DeclarationInvalid, Loaded, parse
-from vern.declaration.models import PolicyVersion
+from vern.declaration.models import Draft, PolicyVersion
 from vern.declaration.rules import check
 from vern.declaration.schema import Declaration
 
@@ -118,4 +121,77 @@ def declaration_publish(*, source: str, actor: Actor, significant: bool = False,
             object_id=version.number,
             data={"significant": significant, "consent_revision": revision, "hash": content_hash[:16]},
         )
+    return version
+
+
+# ------------------------------------------------------------------ drafts in the database (ADR 0013)
+
+
+class DraftRefused(ValueError):
+    """A draft operation that cannot be done as asked; the message says why, in the reader's language."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _no_drafts_while_file_is_the_source() -> None:
+    if settings.VERN_DECLARATION_IN_FILE:
+        raise DraftRefused(
+            "file_source",
+            _("The declaration is kept in a file (VERN_DECLARATION); change it there and publish it from the file."),
+        )
+
+
+def draft_start(*, user: Any) -> Draft:
+    """The draft, made now from the published version's content when there is none (one at a time)."""
+    _no_drafts_while_file_is_the_source()
+    with transaction.atomic():
+        existing = Draft.objects.select_for_update().first()
+        if existing is not None:
+            return existing
+        latest = PolicyVersion.objects.order_by("-number").first()
+        if latest is None:
+            raise DraftRefused("nothing_published", _("Nothing is published yet, so there is nothing to start from."))
+        return Draft.objects.create(content=latest.content, based_on=latest, author=user)
+
+
+def draft_save(*, draft: Draft, content: dict[str, Any], revision: int, user: Any) -> Draft:
+    """Keep the edited content; refused when someone saved the draft after this form was opened."""
+    _no_drafts_while_file_is_the_source()
+    with transaction.atomic():
+        updated = Draft.objects.filter(pk=draft.pk, revision=revision).update(
+            content=content, author=user, updated_at=timezone.now(), revision=revision + 1
+        )
+        if not updated:
+            raise DraftRefused(
+                "stale",
+                _("Someone saved the draft after you opened this page; nothing was saved. Open it again."),
+            )
+    draft.refresh_from_db()
+    return draft
+
+
+def draft_discard(*, draft: Draft) -> None:
+    Draft.objects.filter(pk=draft.pk).delete()
+
+
+def draft_publish(
+    *, draft: Draft, actor: Actor, significant: bool, note: str, languages_checked: bool
+) -> PolicyVersion:
+    """Publish the draft through ``declaration_publish`` (so consent revisions follow the same rules)
+    and remove it. A draft with a text changed in one language only is published only once the
+    officer has said that the other language is right as it stands."""
+    from vern.declaration.editor import as_source, one_language_changes
+
+    _no_drafts_while_file_is_the_source()
+    base = draft.based_on.content if draft.based_on is not None else {}
+    if one_language_changes(base, draft.content) and not languages_checked:
+        raise DraftRefused(
+            "one_language",
+            _("Some texts changed in one language only. Check them, then tick the box to publish."),
+        )
+    with transaction.atomic():
+        version = declaration_publish(source=as_source(draft.content), actor=actor, significant=significant, note=note)
+        Draft.objects.filter(pk=draft.pk).delete()
     return version

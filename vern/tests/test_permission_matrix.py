@@ -61,6 +61,9 @@ MATRIX: dict[str, set[str] | str] = {
     "ops:audit_verify": {"admin", "privacy_officer"},
     "declaration_staff:overview": {"privacy_officer"},
     "declaration_staff:publish": {"privacy_officer"},
+    "declaration_staff:draft_start": {"privacy_officer"},
+    "declaration_staff:draft_discard": {"privacy_officer"},
+    "declaration_staff:edit": {"privacy_officer"},
     "declaration_staff:record": {"privacy_officer"},
     "consent_staff:search": {"privacy_officer"},
     "consent_staff:verify": {"privacy_officer"},
@@ -186,7 +189,7 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["hold"]
     if name.startswith("rights_staff:"):
         pk = targets["request"]
-    return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access")
+    return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access").replace("<slug:part>", "texts")
 
 
 @pytest.mark.django_db
