@@ -158,7 +158,10 @@ def policy_blocks(
     parser = _Blocks()
     parser.feed(html)
     parser.close()
-    return parser.blocks
+    # The title and the lead paragraph stand above the body, in the page's own template.
+    policy = page.d["policy"]
+    above = [Block("", "heading", _clean(policy["title"])), Block("", "paragraph", _clean(policy["lead"]))]
+    return above + parser.blocks
 
 
 def _words(old: str, new: str) -> list[tuple[str, str]]:

@@ -213,6 +213,7 @@ def test_a_text_changed_in_one_language_is_warned_about_and_needs_a_tick_to_publ
     overview = officer.get("/en/staff/declaration/").content.decode()
     assert "The draft passes the checks, but 1 text changed in one language only:" in overview
     assert "About the policy › Lead paragraph" in overview
+    assert "Vi har oppdatert teksten." in overview  # the lead paragraph is in the rendered diff too
     assert "valid and complete" not in overview
     refused = officer.post("/en/staff/declaration/publish/", {"note": "nb only"}, follow=True)
     assert "Some texts changed in one language only." in refused.content.decode()
