@@ -477,6 +477,7 @@ class BaseRows(forms.BaseFormSet):  # type: ignore[type-arg]
     def __init__(self, *args: Any, table: Table, content: dict[str, Any], **kwargs: Any) -> None:
         self.table = table
         self.content = content
+        self.here: list[str] = []  # problems about the whole table, shown above its rows
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
@@ -630,8 +631,11 @@ def place_on_table(formset: BaseRows, problems: list[Problem], warnings: list[On
     columns = {column.key: column for column in table.columns}
     for problem in problems:
         loc = parse_path(problem.path)
-        if not _within(loc, table.path) or len(loc) <= depth or not isinstance(loc[depth], int):
+        if not _within(loc, table.path):
             rest.append(problem)
+            continue
+        if len(loc) <= depth or not isinstance(loc[depth], int):
+            formset.here.append(problem.message)  # about the table as a whole: above its rows
             continue
         index = int(loc[depth])
         if index >= len(rows):

@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.consistency import registry_problems
-from vern.declaration.loading import DeclarationInvalid, Loaded, parse
+from vern.declaration.loading import DeclarationInvalid, Loaded, Problem, format_path, parse
 from vern.declaration.models import Draft, PolicyVersion
 from vern.declaration.rules import check
 from vern.declaration.schema import Declaration
+from vern.registry.surface import declaration_code_problems
 
 
 class NothingChanged(ValueError):
@@ -80,6 +81,10 @@ def declaration_validate(source: str) -> Loaded:
     """Parse and check a declaration; raises ``DeclarationInvalid`` listing every problem."""
     loaded = parse(source)
     problems = check(loaded) + registry_problems(loaded.declaration)
+    problems += [
+        Problem(format_path(path), loaded.line(path), message)
+        for path, message in declaration_code_problems(loaded.declaration)
+    ]
     if problems:
         raise DeclarationInvalid(problems)
     return loaded

@@ -22,6 +22,7 @@ ARITY = {
     "cookie_consent": 3,
     "console_tiles": 1,
     "mail_withhold": 3,
+    "declaration_checks": 1,
     "due": 2,
     "rectify": 3,
 }

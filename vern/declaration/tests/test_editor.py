@@ -282,3 +282,23 @@ def test_with_vern_declaration_set_the_console_shows_the_file_and_edits_nothing(
     assert not Draft.objects.exists()
     officer.post("/staff/declaration/publish/", {"note": "From git"})
     assert PolicyVersion.objects.get(number=2).note == "From git"
+
+
+def test_p13_a_cookie_vern_sets_cannot_be_removed_or_given_another_lifetime_in_the_editor(officer):
+    draft = start(officer)
+    index = row_index(draft, "cookies", "name", "vern_session")
+    data = table_data(draft, "cookies")
+    data[f"cookies-{index}-duration"] = "1 month"
+    wrong = officer.post("/en/staff/declaration/draft/cookies/", data)
+    assert wrong.status_code == 400
+    error = wrong.content.decode().split(f'id="id_cookies-{index}-duration_error"', 1)[1].split("</ul>", 1)[0]
+    assert "but the declaration says 1 month (P13)" in error
+    data = table_data(draft, "cookies")
+    data[f"cookies-{index}-DELETE"] = "on"
+    removed = officer.post("/en/staff/declaration/draft/cookies/", data)
+    assert removed.status_code == 400
+    assert "vern sets the cookie &#x27;vern_session&#x27;, but the declaration does not list it (P8)." in (
+        removed.content.decode()
+    )
+    draft.refresh_from_db()
+    assert draft.revision == 1 and draft.content == PolicyVersion.objects.get().content
