@@ -593,6 +593,15 @@ class TextsForm(forms.Form):
 # ------------------------------------------------------------------ problems and warnings on fields
 
 
+def problem_line(content: dict[str, Any], problem: Problem) -> str:
+    """A problem for a reader of the console: where it is in words, and what is wrong (no YAML line:
+    a draft in the database has none the officer could look up)."""
+    loc = parse_path(problem.path)
+    if loc and str(loc[0]) not in SECTION_LABELS and loc[0] != "schema_version":
+        return f"{problem.path}: {problem.message}"  # not a place in the declaration (the code's registry)
+    return f"{describe(content, loc)}: {problem.message}"
+
+
 def field_message(problem: Problem) -> str:
     """A problem's words for a field: the schema's "is required" and "too short" become "Fill this in"."""
     if problem.message in ("is required", "string should have at least 1 character"):

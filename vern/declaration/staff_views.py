@@ -34,7 +34,7 @@ class DraftState:
     """What the overview says of a draft (the console's, or the file's): its problems, the texts
     changed in one language only, the Art. 13 checklist, and what publishing would change."""
 
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
     one_language: list[dict[str, str]] = field(default_factory=list)
     checklist: list[ChecklistItem] = field(default_factory=list)
     changes: list[LanguageChanges] | None = None  # None: the draft cannot be read as a declaration
@@ -45,16 +45,23 @@ def _state(
     request: HttpRequest, source: str, content: dict[str, Any] | None, current: PolicyVersion | None
 ) -> DraftState:
     state = DraftState()
+
+    def shown(problems: list[Problem]) -> list[str]:
+        # A file's problems name its lines; a draft in the database has none to look up.
+        if content is None:
+            return [str(problem) for problem in problems]
+        return [editor.problem_line(content, problem) for problem in problems]
+
     try:
         loaded = parse(source)
     except DeclarationInvalid as exc:
-        state.problems = exc.problems
+        state.problems = shown(exc.problems)
         return state
     declaration = loaded.declaration
     try:
         services.declaration_validate(source)
     except DeclarationInvalid as exc:
-        state.problems = exc.problems
+        state.problems = shown(exc.problems)
     else:
         state.checklist = art13_checklist(declaration)
     if current is None:
@@ -94,7 +101,11 @@ def overview(request: HttpRequest) -> HttpResponse:
     if settings.VERN_DECLARATION_IN_FILE:
         source, problems = _file_source()
         context["path"] = settings.VERN_DECLARATION
-        context["state"] = _state(request, source, None, current) if source is not None else DraftState(problems)
+        context["state"] = (
+            _state(request, source, None, current)
+            if source is not None
+            else DraftState([str(problem) for problem in problems])
+        )
         context["has_draft"] = source is not None
     else:
         draft = selectors.current_draft()
@@ -201,7 +212,8 @@ def edit(request: HttpRequest, part: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     base = draft.based_on.content if draft.based_on is not None else draft.content
     table = editor.TABLES.get(part)
-    top: list[str] = []
+    top: list[str] = []  # why nothing was saved, when it is not about a field of this part
+    elsewhere: list[str] = []  # problems in other parts of the draft
     status = 200
     form: Any
     if table is None:
@@ -221,7 +233,7 @@ def edit(request: HttpRequest, part: str) -> HttpResponse:
             rest = editor.place_on_table(form, problems, warnings)
         mine = len(rest) < len(problems)
         if mine:
-            top = [f"{editor.describe(content, editor.parse_path(p.path))}: {p.message}" for p in rest]
+            elsewhere = [editor.problem_line(content, problem) for problem in rest]
             status = 400
         else:
             try:
@@ -256,6 +268,7 @@ def edit(request: HttpRequest, part: str) -> HttpResponse:
             "form": form,
             "table": table,
             "top": top,
+            "elsewhere": elsewhere,
         },
         status=status,
     )

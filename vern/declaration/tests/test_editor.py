@@ -302,3 +302,18 @@ def test_p13_a_cookie_vern_sets_cannot_be_removed_or_given_another_lifetime_in_t
     )
     draft.refresh_from_db()
     assert draft.revision == 1 and draft.content == PolicyVersion.objects.get().content
+
+
+def test_a_draft_with_a_problem_names_its_place_in_words_and_cannot_be_published(officer):
+    draft = start(officer)
+    content = draft.content
+    content["processors"][0]["agreement_date"] = None
+    Draft.objects.filter(pk=draft.pk).update(content=content)
+    overview = officer.get("/en/staff/declaration/").content.decode()
+    assert "The draft has 1 problem and cannot be published:" in overview
+    assert (
+        "Processors › hetzner › Date of the data processing agreement: an active processor needs the date" in overview
+    )
+    assert "(line" not in overview and "Publish the draft" not in overview
+    officer.post("/en/staff/declaration/publish/", {"note": "x"})
+    assert PolicyVersion.objects.count() == 1
