@@ -158,10 +158,18 @@ def draft_start(*, user: Any) -> Draft:
         latest = PolicyVersion.objects.order_by("-number").first()
         if latest is None:
             raise DraftRefused("nothing_published", _("Nothing is published yet, so there is nothing to start from."))
-        return Draft.objects.create(content=latest.content, based_on=latest, author=user)
+        draft = Draft.objects.create(content=latest.content, based_on=latest, author=user)
+        audit_record(
+            action=AuditEvent.POLICY_DRAFT_STARTED,
+            actor=Actor.staff(user),
+            object_type="declaration.draft",
+            object_id=draft.pk,
+            data={"based_on": latest.number},
+        )
+        return draft
 
 
-def draft_save(*, draft: Draft, content: dict[str, Any], revision: int, user: Any) -> Draft:
+def draft_save(*, draft: Draft, content: dict[str, Any], revision: int, user: Any, part: str = "") -> Draft:
     """Keep the edited content; refused when someone saved the draft after this form was opened."""
     _no_drafts_while_file_is_the_source()
     with transaction.atomic():
@@ -173,12 +181,27 @@ def draft_save(*, draft: Draft, content: dict[str, Any], revision: int, user: An
                 "stale",
                 _("Someone saved the draft after you opened this page; nothing was saved. Open it again."),
             )
+        audit_record(
+            action=AuditEvent.POLICY_DRAFT_SAVED,
+            actor=Actor.staff(user),
+            object_type="declaration.draft",
+            object_id=draft.pk,
+            data={"revision": revision + 1, "part": part},
+        )
     draft.refresh_from_db()
     return draft
 
 
-def draft_discard(*, draft: Draft) -> None:
-    Draft.objects.filter(pk=draft.pk).delete()
+def draft_discard(*, draft: Draft, user: Any) -> None:
+    with transaction.atomic():
+        if Draft.objects.filter(pk=draft.pk).delete()[0]:
+            audit_record(
+                action=AuditEvent.POLICY_DRAFT_DISCARDED,
+                actor=Actor.staff(user),
+                object_type="declaration.draft",
+                object_id=draft.pk,
+                data={"revision": draft.revision},
+            )
 
 
 def draft_publish(

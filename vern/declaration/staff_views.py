@@ -183,10 +183,12 @@ def draft_start(request: HttpRequest) -> HttpResponse:
 @staff_view(Capability.MANAGE_DECLARATION)
 @require_POST
 def draft_discard(request: HttpRequest) -> HttpResponse:
+    user = require_capability(request, Capability.MANAGE_DECLARATION)
+
     def discard() -> None:
         draft = selectors.current_draft()
         if draft is not None:
-            services.draft_discard(draft=draft)
+            services.draft_discard(draft=draft, user=user)
 
     return staff_step(
         request,
@@ -238,7 +240,7 @@ def edit(request: HttpRequest, part: str) -> HttpResponse:
         else:
             try:
                 revision = int(request.POST.get("revision", "0"))
-                services.draft_save(draft=draft, content=content, revision=revision, user=user)
+                services.draft_save(draft=draft, content=content, revision=revision, user=user, part=part)
             except (ValueError, services.DraftRefused) as exc:
                 top = [str(exc)]
                 status = 409

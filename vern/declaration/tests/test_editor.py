@@ -78,6 +78,9 @@ def test_a_draft_starts_as_a_copy_of_the_published_version_and_nothing_is_public
     assert draft.content == published.content and draft.based_on == published
     assert PolicyVersion.objects.count() == 1
     assert "The draft is the same as the published version." in officer.get("/en/staff/declaration/").content.decode()
+    officer.post("/en/staff/declaration/draft/discard/")
+    assert not Draft.objects.exists() and PolicyVersion.objects.count() == 1
+    assert Entry.objects.filter(action="policy.draft_discard").count() == 1
 
 
 def test_editing_a_paragraph_a_processor_and_a_cookie_then_publishing_shows_each_on_the_change_page(officer, personas):
@@ -117,6 +120,9 @@ def test_editing_a_paragraph_a_processor_and_a_cookie_then_publishing_shows_each
     assert version.note == "Clearer texts" and version.significant and version.published_by.startswith("staff:")
     assert not Draft.objects.exists()
     assert Entry.objects.filter(action="policy.publish", object_id="2").exists()
+    saves = Entry.objects.filter(action="policy.draft_save", actor_id=personas.privacy_officer.pk)
+    assert sorted(entry.data["part"] for entry in saves) == ["cookies", "processors", "texts"]
+    assert Entry.objects.filter(action="policy.draft_start", data__based_on=1).count() == 1
     for path, texts in (
         (
             "/privacy/versions/2/changes/",
