@@ -170,7 +170,9 @@ def main() -> int:
         database.create()
         _log(f"database {database.url.rsplit('/', 1)[-1]}, server {base}")
         _vern("migrate", "--verbosity", "0", env=env)
-        _vern("policy", "publish", "--note", "API fuzzing", env=env)
+        # Without VERN_DECLARATION the policy is the console's (ADR 0013): publish the shipped file once.
+        shipped = ROOT / "vern" / "declaration" / "default" / "kaukus.yaml"
+        _vern("policy", "publish", "--file", str(shipped), "--note", "API fuzzing", env=env)
         with (workdir / "server.log").open("wb") as log:
             server = subprocess.Popen(
                 [sys.executable, "-m", "vern", "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT

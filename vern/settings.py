@@ -46,6 +46,10 @@ HTTPS = _public.scheme == "https"
 VERN_SITE_NAME = env.string("VERN_SITE_NAME", "Kaukus")
 # The privacy declaration that `vern policy publish` and the first `vern run` publish.
 VERN_DECLARATION = env.path("VERN_DECLARATION", PACKAGE_DIR / "declaration" / "default" / "kaukus.yaml")
+# Set: the company keeps its declaration in a file (in git) and publishes it from there with
+# `vern policy publish`; the console shows the file and edits nothing. Unset: the shipped
+# declaration is only the first version, and the policy is edited in the console (ADR 0013).
+VERN_DECLARATION_IN_FILE = env.is_set("VERN_DECLARATION")
 
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", sorted({VERN_PUBLIC_HOST, "127.0.0.1", "localhost"}))
 CSRF_TRUSTED_ORIGINS = [f"{_public.scheme}://{_public.netloc}"]

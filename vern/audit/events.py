@@ -53,6 +53,9 @@ class AuditEvent(models.TextChoices):
 
     # declaration
     POLICY_PUBLISHED = "policy.publish", _("Privacy policy published")
+    POLICY_DRAFT_STARTED = "policy.draft_start", _("Draft of the privacy policy started")
+    POLICY_DRAFT_SAVED = "policy.draft_save", _("Draft of the privacy policy saved")
+    POLICY_DRAFT_DISCARDED = "policy.draft_discard", _("Draft of the privacy policy thrown away")
 
     # the scanner
     SCAN_RECORDED = "scan.record", _("Site scanned for cookies and consent")

@@ -15,7 +15,7 @@ class ConsentConfig(AppConfig):
         from vern.consent import checks, services  # noqa: F401
 
     def surface(self) -> Surface:
-        from vern.consent import choice, services  # an app's modules load once the models have
+        from vern.consent import checks, choice, services  # an app's modules load once the models have
 
         return Surface(
             # A rights request that withdraws consent reaches cookie consent through the registry.
@@ -26,4 +26,7 @@ class ConsentConfig(AppConfig):
             # The analytics beacon learns whether the visitor allowed statistics.
             cookie_consent=choice.consent_id_allowing,
             chains=(services.CONSENT_CHAIN,),
+            # The cookies vern sets stay in the cookie table, with their real lifetimes (P8, P13),
+            # whichever way the declaration is published.
+            declaration_checks=(checks.declared_cookie_problems,),
         )

@@ -10,6 +10,7 @@ from django.core.checks import Error, register
 from vern.consent.choice import COOKIE_NAME
 from vern.declaration.durations import Duration
 from vern.declaration.loading import DeclarationInvalid, load
+from vern.declaration.schema import Declaration
 
 # Each cookie vern sets, and the lifetime it sets: None for a browser-session cookie.
 SET_BY_VERN = {
@@ -27,36 +28,55 @@ def actual_lifetimes() -> dict[str, int | None]:
     return found
 
 
+def cookie_problems(declaration: Declaration) -> list[tuple[str, tuple[int | str, ...], str]]:
+    """(check id, path in the declaration, message) for each cookie vern sets that the declaration
+    leaves out, says another system sets, or gives another lifetime than the settings do."""
+    index = {c.name: i for i, c in enumerate(declaration.cookies.cookies)}
+    problems: list[tuple[str, tuple[int | str, ...], str]] = []
+    for name, max_age in actual_lifetimes().items():
+        if name not in index:
+            problems.append(
+                (
+                    "vern.consent.E001",
+                    ("cookies", "cookies"),
+                    f"vern sets the cookie {name!r}, but the declaration does not list it (P8).",
+                )
+            )
+            continue
+        cookie = declaration.cookies.cookies[index[name]]
+        at: tuple[int | str, ...] = ("cookies", "cookies", index[name])
+        if cookie.set_by != "vern":
+            problems.append(
+                (
+                    "vern.consent.E002",
+                    (*at, "set_by"),
+                    f"the declaration says {name!r} is set by another system; vern sets it.",
+                )
+            )
+        if max_age == -1:
+            continue
+        duration = Duration.parse(cookie.duration, allow_session=True)
+        if (max_age is None) != duration.is_session or (max_age is not None and duration.exact_seconds() != max_age):
+            problems.append(
+                (
+                    "vern.consent.E003",
+                    (*at, "duration"),
+                    f"{name!r} lives {'until the browser closes' if max_age is None else f'{max_age} seconds'}, "
+                    f"but the declaration says {cookie.duration} (P13).",
+                )
+            )
+    return problems
+
+
+def declared_cookie_problems(declaration: Declaration) -> list[tuple[tuple[int | str, ...], str]]:
+    """The consent app's ``declaration_checks``: a declaration published from the console is held to P8 and P13 too."""
+    return [(path, message) for _code, path, message in cookie_problems(declaration)]
+
+
 @register("vern")
 def check_cookies_declared(app_configs: Any, **kwargs: Any) -> list[Error]:
     try:
         declaration = load(settings.VERN_DECLARATION).declaration
     except DeclarationInvalid:
         return []  # the declaration check reports this
-    declared = {c.name: c for c in declaration.cookies.cookies}
-    errors = []
-    for name, max_age in actual_lifetimes().items():
-        cookie = declared.get(name)
-        if cookie is None:
-            errors.append(
-                Error(
-                    f"vern sets the cookie {name!r}, but the declaration does not list it (P8).", id="vern.consent.E001"
-                )
-            )
-            continue
-        if cookie.set_by != "vern":
-            errors.append(
-                Error(f"the declaration says {name!r} is set by another system; vern sets it.", id="vern.consent.E002")
-            )
-        if max_age == -1:
-            continue
-        duration = Duration.parse(cookie.duration, allow_session=True)
-        if (max_age is None) != duration.is_session or (max_age is not None and duration.exact_seconds() != max_age):
-            errors.append(
-                Error(
-                    f"{name!r} lives {'until the browser closes' if max_age is None else f'{max_age} seconds'}, "
-                    f"but the declaration says {cookie.duration} (P13).",
-                    id="vern.consent.E003",
-                )
-            )
-    return errors
+    return [Error(message, id=code) for code, _path, message in cookie_problems(declaration)]

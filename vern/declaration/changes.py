@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from vern.declaration.models import PolicyVersion
+from vern.declaration.schema import Declaration
 from vern.declaration.selectors import policy_page
 
 # Two blocks of the same kind and section this alike are one block, changed.
@@ -145,15 +146,22 @@ def _clean(text: str) -> str:
     return " ".join(text.split()).strip(" ·")
 
 
-def policy_blocks(version: PolicyVersion, language: str, request: Any = None) -> list[Block]:
-    """The blocks of a version's policy text in one language, in the order a reader meets them."""
+def policy_blocks(
+    version: PolicyVersion, language: str, request: Any = None, declaration: Declaration | None = None
+) -> list[Block]:
+    """The blocks of a version's policy text in one language, in the order a reader meets them.
+
+    With ``declaration`` (a draft), that declaration is rendered as if it were ``version``."""
     with translation.override(language):
-        page = policy_page(version, language)
+        page = policy_page(version, language, declaration)
         html = render_to_string("declaration/policy_body.html", {"page": page}, request=request)
     parser = _Blocks()
     parser.feed(html)
     parser.close()
-    return parser.blocks
+    # The title and the lead paragraph stand above the body, in the page's own template.
+    policy = page.d["policy"]
+    above = [Block("", "heading", _clean(policy["title"])), Block("", "paragraph", _clean(policy["lead"]))]
+    return above + parser.blocks
 
 
 def _words(old: str, new: str) -> list[tuple[str, str]]:
@@ -233,12 +241,23 @@ class LanguageChanges:
 
 
 def version_changes(
-    old: PolicyVersion, new: PolicyVersion, languages: list[tuple[str, str]], request: Any = None
+    old: PolicyVersion,
+    new: PolicyVersion,
+    languages: list[tuple[str, str]],
+    request: Any = None,
+    new_declaration: Declaration | None = None,
 ) -> list[LanguageChanges]:
-    """The changes from one version to another in each language (code, name), in the order given."""
+    """The changes from one version to another in each language (code, name), in the order given.
+
+    With ``new_declaration``, the new side is that declaration (a draft, not yet published)."""
     return [
         LanguageChanges(
-            language, name, compare(policy_blocks(old, language, request), policy_blocks(new, language, request))
+            language,
+            name,
+            compare(
+                policy_blocks(old, language, request),
+                policy_blocks(new, language, request, new_declaration),
+            ),
         )
         for language, name in languages
     ]

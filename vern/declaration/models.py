@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,3 +64,31 @@ class ChangeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice of version {self.version_id} #{self.pk}"
+
+
+class Draft(models.Model):
+    """The declaration being edited in the console, before it is published (ADR 0013).
+
+    There is at most one: starting a draft copies the published version's content, each
+    section the officer saves replaces its part, and publishing turns it into the next
+    ``PolicyVersion`` through ``declaration_publish`` and removes it. ``content`` has the
+    shape of ``PolicyVersion.content`` (the declaration as data); ``revision`` goes up with
+    each save, so a form posted over someone else's newer save is refused, not merged.
+    """
+
+    content = models.JSONField()
+    based_on = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    revision = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("draft of the privacy policy")
+        verbose_name_plural = _("drafts of the privacy policy")
+
+    class Privacy:
+        not_personal = "The policy text being edited; it names the controller, and the staff member who last saved it."
+
+    def __str__(self) -> str:
+        return f"draft (revision {self.revision})"

@@ -10,7 +10,7 @@ from html import unescape
 from typing import Any
 
 from vern.declaration.durations import Duration
-from vern.declaration.models import PolicyVersion
+from vern.declaration.models import Draft, PolicyVersion
 from vern.declaration.schema import Declaration, Purpose, RetentionRule
 from vern.lib.outage import is_outage
 
@@ -116,6 +116,10 @@ def declaration_of(policy_version: PolicyVersion) -> Declaration:
     return _parsed(policy_version.pk, policy_version.content_hash)
 
 
+def current_draft() -> Draft | None:
+    return Draft.objects.select_related("based_on", "author").first()
+
+
 def published_declaration() -> Declaration | None:
     current = latest_version()
     return declaration_of(current) if current is not None else None
@@ -177,8 +181,10 @@ class PolicyPage:
     backup_period: str = ""  # "30 days" in the page's language; empty in versions that declared none
 
 
-def policy_page(policy_version: PolicyVersion, language: str) -> PolicyPage:
-    declaration = declaration_of(policy_version)
+def policy_page(policy_version: PolicyVersion, language: str, declaration: Declaration | None = None) -> PolicyPage:
+    """The page of a published version, or of ``declaration`` (a draft) shown as that version."""
+    if declaration is None:
+        declaration = declaration_of(policy_version)
     d = localise(declaration, language)
     purposes = [{**localise(p, language), "bases": bases_text(p, language)} for p in declaration.purposes]
     groups = []

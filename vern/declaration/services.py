@@ -12,12 +12,13 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.consistency import registry_problems
-from vern.declaration.loading import DeclarationInvalid, Loaded, parse
-from vern.declaration.models import ChangeNotice, PolicyVersion
+from vern.declaration.loading import DeclarationInvalid, Loaded, Problem, format_path, parse
+from vern.declaration.models import ChangeNotice, Draft, PolicyVersion
 from vern.declaration.rules import check
 from vern.declaration.schema import Declaration
 from vern.jobs.services import job_enqueue
@@ -25,6 +26,7 @@ from vern.lib.keys import email_index, email_indexes
 from vern.lib.normalise import InvalidIdentifier, normalise_email
 from vern.mail import emails
 from vern.registry import surface
+from vern.registry.surface import declaration_code_problems
 
 NOTIFY_JOB = "declaration.notify_change"
 NOTIFY_BATCH = 200  # mails queued per transaction
@@ -91,6 +93,10 @@ def declaration_validate(source: str) -> Loaded:
     """Parse and check a declaration; raises ``DeclarationInvalid`` listing every problem."""
     loaded = parse(source)
     problems = check(loaded) + registry_problems(loaded.declaration)
+    problems += [
+        Problem(format_path(path), loaded.line(path), message)
+        for path, message in declaration_code_problems(loaded.declaration)
+    ]
     if problems:
         raise DeclarationInvalid(problems)
     return loaded
@@ -183,3 +189,99 @@ def change_notify(*, number: int) -> int:
 def _changes_link(number: int, language: str) -> str:
     with translation.override(language):
         return settings.VERN_PUBLIC_URL + reverse("declaration:changes", kwargs={"number": number})
+
+
+# ------------------------------------------------------------------ drafts in the database (ADR 0013)
+
+
+class DraftRefused(ValueError):
+    """A draft operation that cannot be done as asked; the message says why, in the reader's language."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _no_drafts_while_file_is_the_source() -> None:
+    if settings.VERN_DECLARATION_IN_FILE:
+        raise DraftRefused(
+            "file_source",
+            _("The declaration is kept in a file (VERN_DECLARATION); change it there and publish it from the file."),
+        )
+
+
+def draft_start(*, user: Any) -> Draft:
+    """The draft, made now from the published version's content when there is none (one at a time)."""
+    _no_drafts_while_file_is_the_source()
+    with transaction.atomic():
+        existing = Draft.objects.select_for_update().first()
+        if existing is not None:
+            return existing
+        latest = PolicyVersion.objects.order_by("-number").first()
+        if latest is None:
+            raise DraftRefused("nothing_published", _("Nothing is published yet, so there is nothing to start from."))
+        draft = Draft.objects.create(content=latest.content, based_on=latest, author=user)
+        audit_record(
+            action=AuditEvent.POLICY_DRAFT_STARTED,
+            actor=Actor.staff(user),
+            object_type="declaration.draft",
+            object_id=draft.pk,
+            data={"based_on": latest.number},
+        )
+        return draft
+
+
+def draft_save(*, draft: Draft, content: dict[str, Any], revision: int, user: Any, part: str = "") -> Draft:
+    """Keep the edited content; refused when someone saved the draft after this form was opened."""
+    _no_drafts_while_file_is_the_source()
+    with transaction.atomic():
+        updated = Draft.objects.filter(pk=draft.pk, revision=revision).update(
+            content=content, author=user, updated_at=timezone.now(), revision=revision + 1
+        )
+        if not updated:
+            raise DraftRefused(
+                "stale",
+                _("Someone saved the draft after you opened this page; nothing was saved. Open it again."),
+            )
+        audit_record(
+            action=AuditEvent.POLICY_DRAFT_SAVED,
+            actor=Actor.staff(user),
+            object_type="declaration.draft",
+            object_id=draft.pk,
+            data={"revision": revision + 1, "part": part},
+        )
+    draft.refresh_from_db()
+    return draft
+
+
+def draft_discard(*, draft: Draft, user: Any) -> None:
+    with transaction.atomic():
+        if Draft.objects.filter(pk=draft.pk).delete()[0]:
+            audit_record(
+                action=AuditEvent.POLICY_DRAFT_DISCARDED,
+                actor=Actor.staff(user),
+                object_type="declaration.draft",
+                object_id=draft.pk,
+                data={"revision": draft.revision},
+            )
+
+
+def draft_publish(
+    *, draft: Draft, actor: Actor, significant: bool, note: str, languages_checked: bool
+) -> PolicyVersion:
+    """Publish the draft through ``declaration_publish`` (so consent revisions follow the same rules)
+    and remove it. A draft with a text changed in one language only is published only once the
+    officer has said that the other language is right as it stands."""
+    from vern.declaration.editor import as_source, one_language_changes
+
+    _no_drafts_while_file_is_the_source()
+    base = draft.based_on.content if draft.based_on is not None else {}
+    if one_language_changes(base, draft.content) and not languages_checked:
+        raise DraftRefused(
+            "one_language",
+            _("Some texts changed in one language only. Check them, then tick the box to publish."),
+        )
+    with transaction.atomic():
+        version = declaration_publish(source=as_source(draft.content), actor=actor, significant=significant, note=note)
+        Draft.objects.filter(pk=draft.pk).delete()
+    return version

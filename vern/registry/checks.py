@@ -23,6 +23,7 @@ ARITY = {
     "console_tiles": 1,
     "change_recipients": 0,
     "mail_withhold": 3,
+    "declaration_checks": 1,
     "due": 2,
     "rectify": 3,
 }

@@ -46,6 +46,10 @@ never import the apps above them. What a surface may say:
   be held back (a restriction of processing, an objection to marketing);
 - ``chains``: the app's hash chains (``vern.audit.chain.HashChain``), so that
   retention prunes them as a prefix;
+- ``declaration_checks``: ``check(declaration)`` returns ``(path, message)`` for each
+  way a declaration about to be published does not fit the app's code (a cookie vern
+  sets that the cookie table leaves out); publishing from the console or the command
+  line refuses such a declaration, as ``vern check`` does for the file;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -82,6 +86,8 @@ ChangeRecipients = Callable[[], Iterable[tuple[str, str]]]
 WithholdCheck = Callable[[str, str, str], bool]
 DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
+# A declaration → each (path in the declaration, message) that does not fit the app's code.
+DeclarationCheck = Callable[[Any], list[tuple[tuple[int | str, ...], str]]]
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ class Surface:
     console_tiles: tuple[TileSource, ...] = ()
     mail_withhold: tuple[WithholdCheck, ...] = ()
     chains: tuple[Chain, ...] = ()
+    declaration_checks: tuple[DeclarationCheck, ...] = ()
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
 
@@ -283,3 +290,8 @@ def rectifier_of(model: type[models.Model]) -> Rectifier | None:
         if model in surface.rectify:
             return surface.rectify[model]
     return None
+
+
+def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str]]:
+    """What each app's code says of a declaration about to be published (its ``declaration_checks``)."""
+    return [problem for surface in surfaces() for check in surface.declaration_checks for problem in check(declaration)]

@@ -21,6 +21,7 @@ from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
 from vern.retention.models import Hold
 from vern.rights.models import Request
+from vern.scanner.models import ScanRun, ScanShot
 
 EVERYONE = {"admin", "privacy_officer", "sales"}
 
@@ -61,9 +62,16 @@ MATRIX: dict[str, set[str] | str] = {
     "ops:audit_verify": {"admin", "privacy_officer"},
     "declaration_staff:overview": {"privacy_officer"},
     "declaration_staff:publish": {"privacy_officer"},
+    "declaration_staff:draft_start": {"privacy_officer"},
+    "declaration_staff:draft_discard": {"privacy_officer"},
+    "declaration_staff:edit": {"privacy_officer"},
     "declaration_staff:record": {"privacy_officer"},
     "consent_staff:search": {"privacy_officer"},
     "consent_staff:verify": {"privacy_officer"},
+    "scanner_staff:overview": {"privacy_officer"},
+    "scanner_staff:now": {"privacy_officer"},
+    "scanner_staff:run": {"privacy_officer"},
+    "scanner_staff:shot": {"privacy_officer"},
     "enquiries_staff:inbox": {"sales", "privacy_officer"},
     "enquiries_staff:register": {"sales", "privacy_officer"},
     "enquiries_staff:detail": {"sales", "privacy_officer"},
@@ -163,7 +171,10 @@ def targets(personas, published) -> dict[str, Any]:
         email_index="kari-index",
         due_on=timezone.localdate() + dt.timedelta(days=30),
     )
+    scan = ScanRun.objects.create(url="http://testserver/", trigger="schedule", status="clean")
+    ScanShot.objects.create(run=scan, pass_name="none", image=b"\xff\xd8\xff\xd9")
     return {
+        "scan": scan.pk,
         "person": target.pk,
         "grant": grant.pk,
         "job": job.pk,
@@ -186,7 +197,10 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["hold"]
     if name.startswith("rights_staff:"):
         pk = targets["request"]
-    return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access")
+    if name.startswith("scanner_staff:"):
+        pk = targets["scan"]
+    route = route.replace("<str:pass_name>", "none")
+    return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access").replace("<slug:part>", "texts")
 
 
 @pytest.mark.django_db

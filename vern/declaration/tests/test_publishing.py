@@ -99,10 +99,14 @@ def test_old_versions_stay_readable_and_the_change_is_shown(client, published, d
 
 
 def test_vern_policy_publish_from_the_command_line(tmp_path, default_source, transactional_db):
-    first = run_vern("policy", "publish", "--note", "First", env=vern_env())
+    # A company that keeps its declaration in git sets VERN_DECLARATION and publishes the file (ADR 0013).
+    kept = tmp_path / "declaration.yaml"
+    kept.write_text(default_source)
+    in_git = vern_env(VERN_DECLARATION=str(kept))
+    first = run_vern("policy", "publish", "--note", "First", env=in_git)
     assert first.returncode == 0, first.stderr
     assert "published version 1" in first.stdout and "consent revision 1" in first.stdout
-    again = run_vern("policy", "publish", env=vern_env())
+    again = run_vern("policy", "publish", env=in_git)
     assert again.returncode != 0 and "nothing was published" in again.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text(default_source.replace("schema_version: 1", "schema_version: 2"))
@@ -110,6 +114,16 @@ def test_vern_policy_publish_from_the_command_line(tmp_path, default_source, tra
     assert refused.returncode != 0
     assert "schema_version (line" in refused.stderr and "the site keeps the last version" in refused.stderr
     assert PolicyVersion.objects.count() == 1
+
+
+def test_without_vern_declaration_the_command_line_will_not_publish_over_the_console(transactional_db):
+    """Unset, the declaration is edited in the console; `vern policy publish` must not put the shipped file back."""
+    env = vern_env()
+    env.pop("VERN_DECLARATION", None)
+    refused = run_vern("policy", "publish", env=env)
+    assert refused.returncode != 0
+    assert "VERN_DECLARATION is not set: the declaration is edited and published in the staff console" in refused.stderr
+    assert PolicyVersion.objects.count() == 0
 
 
 def test_p20_a_significant_change_is_announced_on_the_website_for_a_month(client, published, default_source):

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.conf import settings
 
 from vern.accounts.testing import staff_login
 from vern.registry.entries import entries
@@ -17,7 +18,7 @@ ART30_KEYS = {"purpose", "legal_basis", "data_subjects", "data_categories", "rec
 
 @pytest.mark.django_db(transaction=True)
 def test_vern_ropa_gives_every_art_30_field_in_json_csv_and_markdown(default_source):
-    assert run_vern("policy", "publish", env=vern_env()).returncode == 0
+    assert run_vern("policy", "publish", "--file", str(settings.VERN_DECLARATION), env=vern_env()).returncode == 0
     as_json = run_vern("ropa", "--format", "json", "--language", "en", env=vern_env())
     assert as_json.returncode == 0, as_json.stderr
     record = json.loads(as_json.stdout)

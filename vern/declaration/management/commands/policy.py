@@ -24,6 +24,13 @@ class Command(BaseCommand):
         publish.add_argument("--note", default="", help="what changed and why, for the version list")
 
     def handle(self, *args: Any, action: str, file: str | None, significant: bool, note: str, **o: Any) -> None:
+        if not file and not settings.VERN_DECLARATION_IN_FILE:
+            # Without VERN_DECLARATION the policy is edited in the console (ADR 0013): publishing
+            # the shipped file would quietly undo what the privacy officer published there.
+            raise CommandError(
+                "VERN_DECLARATION is not set: the declaration is edited and published in the staff console. "
+                "Set VERN_DECLARATION to keep it in a file, or give --file FILE to publish one file once."
+            )
         path = Path(file) if file else Path(settings.VERN_DECLARATION)
         try:
             source = path.read_text(encoding="utf-8")

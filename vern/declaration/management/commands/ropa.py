@@ -20,7 +20,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, format: str, language: str, **options: Any) -> None:
         declaration = published_declaration()
         if declaration is None:
-            raise CommandError("no declaration is published yet; run `vern policy publish`")
+            raise CommandError(
+                "no declaration is published yet; `vern run` publishes the first, or `vern policy publish --file FILE`"
+            )
         record = ropa.build(declaration, language)
         text = {
             "md": lambda: ropa.as_markdown(record, language),
