@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -173,8 +176,23 @@ def _describe(value: object, words: dict[str, str]) -> str:
     if value is True or value is False:
         return _("yes") if value else _("no")
     if isinstance(value, str):
-        return words.get(value, value)
+        return words.get(value) or _moment(value) or value
     return str(value)
+
+
+def _moment(value: str) -> str:
+    """An ISO date or time, as the reader's language writes one; "" for anything else."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+([+-]\d{2}:\d{2}|Z)?)?", value):
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    if len(value) == 10:
+        return formats.date_format(moment.date(), "SHORT_DATE_FORMAT")
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
 def audit_rows(*, before: int | None, limit: int, action: str | None = None) -> list[AuditRow]:

@@ -40,3 +40,23 @@ def test_the_log_can_be_narrowed_to_one_kind_of_event(client, personas):
     assert '<option value="enquiry.viewed" selected>' in page
     everything = client.get("/en/staff/audit/?action=no.such_event").content.decode()  # unknown: no filter
     assert '<data value="rights.viewed">' in everything and everything.count('<data value="enquiry.viewed">') == 3
+
+
+def test_the_details_of_a_row_are_words_and_dates_in_the_readers_language_not_codes(client, personas):
+    """Issue 21 item 10: a role, a right, a yes/no and a moment in an entry's data read as words."""
+    audit_record(
+        action=AuditEvent.RIGHTS_RECEIVED,
+        actor=Actor.system(),
+        object_type="rights.request",
+        object_id=3,
+        data={"rights": ["erasure", "access"], "role": "privacy_officer", "ends_at": "2027-03-06T12:00:00+00:00"},
+    )
+    audit_record(action=AuditEvent.ENQUIRY_DELETED, actor=Actor.system(), object_type="enquiry", data={"done": True})
+    staff_login(client, personas.privacy_officer)
+
+    norwegian = client.get("/staff/audit/").content.decode()
+    assert "rettigheter: Sletting, Innsyn; rolle: Personvernansvarlig; slutter: 06.03.2027 13:00" in norwegian
+    assert "utført: ja" in norwegian
+    assert "privacy_officer" not in norwegian and "ends_at" not in norwegian and "2027-03-06" not in norwegian
+    english = client.get("/en/staff/audit/").content.decode()
+    assert "rights: Erasure, Access; role: Privacy officer; ends: " in english
