@@ -156,8 +156,19 @@ def _vocabulary() -> dict[str, str]:
             for value, label in getattr(field, "flatchoices", None) or ():
                 if isinstance(value, str) and ("_" in value or value in DETAIL_VALUES):
                     words.setdefault(value, str(label))
+    for value, label in DETAIL_WORDS.items():
+        words.setdefault(value, str(label))
     return words
 
+
+# Values of details that are no model's choices: which page of a request was opened, which list.
+DETAIL_WORDS = {
+    "detail": gettext_lazy("the request"),
+    "answer": gettext_lazy("answer"),
+    "refuse": gettext_lazy("refusal"),
+    "rectify": gettext_lazy("rectification"),
+    "all": gettext_lazy("all"),
+}
 
 # Values that are ordinary words in English as well as codes: shown in words only when a choice names them.
 DETAIL_VALUES = {"access", "erasure", "rectification", "restriction", "objection", "portability", "email", "phone"}

@@ -71,6 +71,7 @@ ENGLISH = (
     "Show",
     "Previous",
     "Next",
+    "detail",
     "yes",
     "Yes",
 )
