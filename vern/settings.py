@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "vern.retention",
     "vern.backups",
     "vern.keys",
+    "vern.scanner",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -27,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("staff/", include("vern.ops.urls")),
     path("staff/declaration/", include("vern.declaration.staff_urls")),
     path("staff/consent/", include("vern.consent.staff_urls")),
+    path("staff/scans/", include("vern.scanner.staff_urls")),
     path("staff/enquiries/", include("vern.enquiries.staff_urls")),
     path("staff/retention/", include("vern.retention.staff_urls")),
     path("staff/analytics/", include("vern.analytics.staff_urls")),

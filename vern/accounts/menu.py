@@ -59,6 +59,7 @@ MENU: tuple[Group, ...] = (
             Page("declaration_staff:overview", Capability.MANAGE_DECLARATION, _("Declaration")),
             Page("retention_staff:overview", Capability.MANAGE_RETENTION, _("Retention")),
             Page("consent_staff:search", Capability.READ_CONSENT, _("Consent")),
+            Page("scanner_staff:overview", Capability.READ_CONSENT, _("Cookie scans"), frozenset({"run", "shot"})),
         ),
     ),
     Group(

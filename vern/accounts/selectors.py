@@ -6,14 +6,21 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from vern.accounts.models import User
-from vern.accounts.roles import Capability
+from vern.accounts.models import RoleGrant, User
+from vern.accounts.roles import Capability, Role
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
 from vern.registry import surface
 from vern.registry.surface import Tile
 
 DELAYED_MAIL_ATTEMPTS = 3
+
+
+def active_holders(role: Role) -> list[User]:
+    """The active staff who hold ``role``, oldest account first (whom to tell of something)."""
+    return list(
+        User.objects.filter(is_active=True, pk__in=RoleGrant.objects.filter(role=role).values("user_id")).order_by("pk")
+    )
 
 
 def failing_jobs_count() -> int:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.analytics.models import DailyStat, Dropped
+from vern.analytics.models import DailyStat, Dropped, Hit
 from vern.registry.surface import Tile
 
 Dimension = DailyStat.Dimension
@@ -324,6 +324,27 @@ def dropped_summary(period: Period, *, limit: int = 10) -> DroppedSummary:
         .values_list("agent", "n")[:limit]
     ]
     return DroppedSummary(total=sum(r.count for r in reasons), reasons=reasons, bots=bots)
+
+
+REALTIME_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class RightNow:
+    """Visitors and page views of the last minutes, counted from the raw hits."""
+
+    minutes: int
+    visitors: int
+    pageviews: int
+
+
+def right_now(now: dt.datetime | None = None, *, minutes: int = REALTIME_MINUTES) -> RightNow:
+    """The last ``minutes`` of visits, from the raw hits (kept a month, P12): a visitor is one
+    daily pseudonym, so someone who stays over midnight counts twice."""
+    now = now or timezone.now()
+    counted = Hit.objects.filter(at__gt=now - dt.timedelta(minutes=minutes), at__lte=now, kind=Hit.Kind.PAGEVIEW)
+    found = counted.aggregate(pageviews=Count("id"), visitors=Count("visitor", distinct=True))
+    return RightNow(minutes=minutes, visitors=found["visitors"] or 0, pageviews=found["pageviews"] or 0)
 
 
 def dashboard(period: Period, *, top: int = 10) -> Dashboard:

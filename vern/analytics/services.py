@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.core.cache import cache
+from django.db import IntegrityError
+from django.db.models import Max
 from django.utils import timezone
 
 from vern.analytics import aggregate, salts
@@ -22,6 +25,39 @@ def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds belongs in the totals too
     return {day.isoformat(): aggregate.aggregate_day(day) for day in aggregate.days_to_aggregate(now)}
+
+
+# Today's totals are worked out on demand at most this often, across processes and servers.
+TODAY_FRESH_SECONDS = 60
+TODAY_LOCK_KEY = "analytics:today-lock"
+TODAY_COUNTED_KEY = "analytics:today-counted"  # the id of the newest hit in today's totals
+
+
+def analytics_refresh_today(now: dt.datetime | None = None) -> bool:
+    """Work out today's totals from the raw hits now when hits were stored since they were last
+    worked out, so that the dashboard shows the first visits at once instead of after the
+    hourly job; at most once a minute across processes and servers (a cache ``add``).
+    Returns whether it ran.
+
+    "Since" goes by the hits' ids, not their times: another process's buffer may store a hit
+    of a minute ago after the totals were worked out.
+    """
+    now = now or timezone.now()
+    BUFFER.flush()  # what this process holds is today's too
+    day = salts.local_day(now)
+    hits = Hit.objects.filter(at__gte=salts.day_start(day), at__lt=salts.day_start(day + dt.timedelta(days=1)))
+    newest = hits.aggregate(newest=Max("id"))["newest"]
+    counted = cache.get(TODAY_COUNTED_KEY)
+    if newest is None or (isinstance(counted, int) and newest <= counted):
+        return False  # nothing new since the totals were last worked out
+    if not cache.add(TODAY_LOCK_KEY, 1, timeout=TODAY_FRESH_SECONDS):
+        return False
+    try:
+        aggregate.aggregate_day(day)
+    except IntegrityError:  # the hourly job wrote the same day's totals at the same moment
+        return False
+    cache.set(TODAY_COUNTED_KEY, newest, timeout=2 * 24 * 3600)
+    return True
 
 
 def analytics_rotate_salts(now: dt.datetime | None = None) -> int:

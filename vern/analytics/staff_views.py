@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -18,16 +19,21 @@ from vern.accounts.access import staff_view
 from vern.accounts.roles import Capability
 from vern.analytics import chart, selectors
 from vern.analytics.forms import PRESETS, RangeForm, chosen_period
+from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
+from vern.analytics.services import analytics_refresh_today
 from vern.lib import csvsafe
 
 
 def _page(
     request: HttpRequest, form: RangeForm, period: Period, preset: str, refused: bool, status: int = 200
 ) -> HttpResponse:
+    if period.end >= local_day(timezone.now()):
+        analytics_refresh_today()  # today's visits from the first one on, not after the hourly job
     board = selectors.dashboard(period)
     context = {
         "board": board,
+        "right_now": selectors.right_now(),
         "chart": chart.build(board.days),
         "form": form,
         "preset": preset if not refused else "",

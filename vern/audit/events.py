@@ -54,6 +54,9 @@ class AuditEvent(models.TextChoices):
     # declaration
     POLICY_PUBLISHED = "policy.publish", _("Privacy policy published")
 
+    # the scanner
+    SCAN_RECORDED = "scan.record", _("Site scanned for cookies and consent")
+
     # consent
     CONSENT_VIEWED = "consent.view", _("Consent records looked up")
 

@@ -76,6 +76,18 @@ class Choice:
         return dt.datetime.fromtimestamp(self.decided_at, tz=dt.UTC)
 
 
+def cookie_domain(declaration: Declaration | None, host: str) -> str:
+    """The parent domain the choice cookie is set on, so that one choice covers the company's
+    sites under it (``domain: .kaukus.no`` on ``vern_consent`` in the cookie table); "" for the
+    host alone, also when ``host`` is not under the declared domain (a browser would refuse it)."""
+    declared = next((c for c in declaration.cookies.cookies if c.name == COOKIE_NAME), None) if declaration else None
+    if declared is None or not declared.domain:
+        return ""
+    parent = declared.domain.lstrip(".").lower()
+    host = host.lower().rstrip(".")
+    return f".{parent}" if host == parent or host.endswith(f".{parent}") else ""
+
+
 def lifetime_of(declaration: Declaration) -> Duration:
     return Duration.parse(declaration.cookies.consent_lifetime)
 

@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from vern.consent.choice import Choice, ConsentState
 from vern.consent.content import banner_content
 from vern.consent.views import form_token
+from vern.declaration.schema import Tag
 from vern.declaration.selectors import declaration_of, latest_version_for
 
 
@@ -79,7 +80,13 @@ class ConsentContext:
 
     @cached_property
     def google_consent_mode(self) -> bool:
-        return self.enabled and declaration_of(self._version).cookies.google_consent_mode
+        cookies = declaration_of(self._version).cookies if self.enabled else None
+        return cookies is not None and (cookies.google_consent_mode or any(t.kind == "google" for t in cookies.tags))
+
+    @cached_property
+    def tags(self) -> list[Tag]:
+        """The declared third-party tags: the page holds each inert until its category is allowed."""
+        return list(declaration_of(self._version).cookies.tags) if self.enabled else []
 
     @cached_property
     def optional_cookies(self) -> str:

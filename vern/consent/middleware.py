@@ -31,6 +31,40 @@ def current_state(request: HttpRequest) -> ConsentState:
     return state_for(request, declaration_of(version), version.consent_revision, timezone.now())
 
 
+# Where each kind of declared tag loads from and sends to: allowed by the page's CSP only when a
+# tag of that kind is declared; the tag itself still runs only after consent (consent.js).
+TAG_SOURCES: dict[str, dict[str, list[str]]] = {
+    "google": {
+        "script-src": ["https://www.googletagmanager.com"],
+        "connect-src": [
+            "https://*.google-analytics.com",
+            "https://*.analytics.google.com",
+            "https://*.googletagmanager.com",
+        ],
+        "img-src": ["https://*.google-analytics.com", "https://*.googletagmanager.com"],
+    },
+    "clarity": {
+        "script-src": ["https://www.clarity.ms", "https://*.clarity.ms"],
+        "connect-src": ["https://*.clarity.ms"],
+        "img-src": ["https://*.clarity.ms", "https://c.bing.com"],
+    },
+}
+
+
+def _allow_tags(request: HttpRequest, response: HttpResponse) -> None:
+    version = latest_version_for(request)
+    if version is None:
+        return
+    kinds = {tag.kind for tag in declaration_of(version).cookies.tags}
+    if not kinds:
+        return
+    update = dict(getattr(response, "_csp_update", None) or {})
+    for kind in sorted(kinds):
+        for directive, sources in TAG_SOURCES[kind].items():
+            update[directive] = sorted({*update.get(directive, []), *sources})
+    response._csp_update = update  # type: ignore[attr-defined]
+
+
 def consent(get_response: Handler) -> Handler:
     def middleware(request: HttpRequest) -> HttpResponse:
         request.consent = SimpleLazyObject(lambda: current_state(request))  # type: ignore[attr-defined]
@@ -44,6 +78,8 @@ def consent(get_response: Handler) -> Handler:
             if version is not None:
                 state: ConsentState = request.consent  # type: ignore[attr-defined]
                 expire_refused(response, request.COOKIES, declaration_of(version), state.allows)
+        if response.get("Content-Type", "").startswith("text/html"):
+            _allow_tags(request, response)
         frames = getattr(request, "_vern_frame_sources", None)
         if frames:
             update = dict(getattr(response, "_csp_update", None) or {})

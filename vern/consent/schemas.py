@@ -99,6 +99,9 @@ class ChoiceRecorded(BaseModel):
     """The value of the vern_consent cookie; another site keeps it and sends it back."""
     max_age: int
     """Seconds the cookie lives."""
+    domain: str = ""
+    """The parent domain to set the cookie on (".example.no"), so that one choice covers the
+    company's sites under it; "" for the site's own host alone."""
 
     model_config = ConfigDict(use_attribute_docstrings=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -25,7 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from pydantic import ValidationError
 
-from vern.consent.choice import COOKIE_NAME, Choice, ConsentState
+from vern.consent.choice import COOKIE_NAME, Choice, ConsentState, cookie_domain
 from vern.consent.content import banner_content
 from vern.consent.middleware import current_state
 from vern.consent.models import ConsentEvent
@@ -86,12 +87,13 @@ def _token_valid(token: str) -> bool:
         return False
 
 
-def set_choice_cookie(response: HttpResponse, decision: Decision) -> None:
+def set_choice_cookie(response: HttpResponse, decision: Decision, domain: str = "") -> None:
     response.set_cookie(
         COOKIE_NAME,
         decision.choice.encode(),
         max_age=int((decision.expires_at - decision.event.created_at).total_seconds()),
         path="/",
+        domain=domain or None,
         secure=settings.HTTPS,
         httponly=False,  # consent.js reads it to activate scripts without a reload
         samesite="Lax",
@@ -182,8 +184,15 @@ def choose(request: HttpRequest) -> HttpResponse:
     except ConsentRefused as exc:
         return _refusal_page(request, exc.code, 400)
     response = HttpResponseRedirect(back, status=303)
-    set_choice_cookie(response, decision)
+    set_choice_cookie(response, decision, _domain_for(request, request.get_host()))
     return response
+
+
+def _domain_for(request: HttpRequest, host: str) -> str:
+    """The declared parent domain of the choice cookie, when ``host`` (a port allowed) is under it."""
+    version = latest_version_for(request)
+    declaration = declaration_of(version) if version is not None else None
+    return cookie_domain(declaration, host.rsplit(":", 1)[0] if not host.endswith("]") else host)
 
 
 def _settings_path() -> str:
@@ -268,10 +277,11 @@ def api_choose(request: HttpRequest) -> HttpResponse:
         expires_at=decision.expires_at.isoformat(),
         cookie=decision.choice.encode(),
         max_age=int((decision.expires_at - decision.event.created_at).total_seconds()),
+        domain=_domain_for(request, urlsplit(origin).netloc if origin else request.get_host()),
     )
     response = JsonResponse(recorded.model_dump(), status=202 if decision.pending else 200)
     if not origin:
-        set_choice_cookie(response, decision)
+        set_choice_cookie(response, decision, recorded.domain)
     return allow_origin(response, origin)
 
 

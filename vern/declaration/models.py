@@ -35,3 +35,31 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"version {self.number} ({self.published_at:%Y-%m-%d})"
+
+
+class ChangeNotice(models.Model):
+    """That one person was mailed about one significant change: each is told once (P20).
+
+    The person is named by the blind index of their address only; the mail itself is in the
+    outbox, under the same retention.
+    """
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    to_index = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notice of a policy change")
+        verbose_name_plural = _("notices of a policy change")
+        constraints = [models.UniqueConstraint(fields=["version", "to_index"], name="change_notice_once")]
+
+    class Privacy:
+        purpose = "operations"
+        retention = "mail_log"
+        identifiers = {"email": "to_index"}
+        clock = "created_at"
+        erasure = "delete"
+        export = ("created_at",)
+
+    def __str__(self) -> str:
+        return f"notice of version {self.version_id} #{self.pk}"

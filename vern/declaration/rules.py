@@ -242,6 +242,16 @@ def _check_cookies(d: Declaration, out: _Collector) -> None:
         elif not category.consent_required:
             out.add(("cookies", "gpc_refuses", i), f"{category_id!r} needs no consent, so GPC cannot refuse it")
     _check_origins(("cookies", "embedding_origins"), d.cookies.embedding_origins, out)
+    for i, tag in enumerate(d.cookies.tags):
+        tag_category = d.cookie_category(tag.category)
+        if tag_category is None:
+            out.add(("cookies", "tags", i, "category"), f"{tag.category!r} is not a declared cookie category")
+        elif not tag_category.consent_required:
+            out.add(
+                ("cookies", "tags", i, "category"),
+                f"a {tag.kind} tag reaches another company's servers, so it needs consent: "
+                "put it in a category that asks for it",
+            )
     for i, cookie in enumerate(d.cookies.cookies):
         if cookie.category not in category_ids:
             out.add(("cookies", "cookies", i, "category"), f"{cookie.category!r} is not a declared cookie category")

@@ -78,6 +78,8 @@ class Policy(Strict):
     related_page: Text | None = None
     changes: Text
     notify_significant_changes: Text
+    # How long every page shows the notice of a significant change (P20).
+    notice_days: int = Field(default=30, ge=1, le=366)
 
 
 class Collected(Strict):
@@ -140,6 +142,16 @@ class Banner(Strict):
     text: Text
 
 
+class Tag(Strict):
+    """A third-party tag vern's banner loads only after consent to its category, and tells the
+    visitor's choice in the tag's own consent signal (Google Consent Mode v2, Clarity's consent API)."""
+
+    kind: Literal["google", "clarity"]
+    # A Google tag id (G-…, GT-…, AW-…) or a Clarity project id.
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,40}$")]
+    category: Identifier
+
+
 class Cookies(Strict):
     intro: Text
     managing_consent: Text
@@ -150,7 +162,10 @@ class Cookies(Strict):
     # Categories that a browser's Global Privacy Control signal refuses (C16).
     gpc_refuses: list[Identifier] = Field(default_factory=lambda: ["marketing"])
     # Set when a Google tag is used: Consent Mode v2 starts with everything denied (C15).
+    # A declared Google tag (``tags``) sets it too.
     google_consent_mode: bool = False
+    # Third-party tags loaded only after consent to their category.
+    tags: list[Tag] = Field(default_factory=list)
     # Other sites of the same company that embed this banner (CORS for the consent API).
     embedding_origins: list[Url] = Field(default_factory=list)
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("versions/", views.versions, name="versions"),
     path("versions/<int:number>/", views.version_detail, name="version"),
     path("versions/<int:number>/changes/", views.version_changes, name="changes"),
+    path("notice/close/", views.notice_close, name="notice_close"),
 ]

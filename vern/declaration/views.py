@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
 
 from vern.declaration import changes, selectors
+from vern.declaration.context import NOTICE_COOKIE
+from vern.declaration.durations import Duration
 from vern.declaration.models import PolicyVersion
 
 
@@ -89,3 +94,35 @@ def version_changes(request: HttpRequest, number: int) -> HttpResponse:
         "published": date_format(timezone.localtime(new.published_at), "j. F Y" if first == "nb" else "j F Y"),
     }
     return render(request, "declaration/changes.html", context)
+
+
+# Without a CSRF token: closing the notice only sets a cookie in the visitor's own browser, and a
+# form on every page must not set the CSRF cookie on every page.
+@csrf_exempt
+@require_POST
+def notice_close(request: HttpRequest) -> HttpResponse:
+    """Close the notice of a significant change: a cookie remembers the version, for as long as the
+    declaration says; the visitor goes back to the page they were on."""
+    current = selectors.latest_version()
+    declared = (
+        next((c for c in selectors.declaration_of(current).cookies.cookies if c.name == NOTICE_COOKIE), None)
+        if current is not None
+        else None
+    )
+    number = request.POST.get("number", "")
+    if declared is None or not re.fullmatch(r"[0-9]{1,9}", number) or selectors.version(int(number)) is None:
+        raise Http404
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("declaration:policy")
+    response = HttpResponseRedirect(back)
+    duration = Duration.parse(declared.duration, allow_session=True)
+    response.set_cookie(
+        NOTICE_COOKIE,
+        number,
+        max_age=None if duration.is_session else duration.max_seconds(),
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

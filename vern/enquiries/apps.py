@@ -16,6 +16,7 @@ class EnquiriesConfig(AppConfig):
 
         return Surface(
             console_tiles=(selectors.console_tiles,),
+            change_recipients=(selectors.change_recipients,),
             # The clock and the exception (an enquiry that became a customer), together.
             due={Enquiry: selectors.due_for_deletion},
             # The blind indexes and search digests follow a corrected email, phone or name.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
@@ -173,3 +174,12 @@ def console_tiles(user: User) -> list[Tile]:
             alert=new > 0,
         )
     ]
+
+
+def change_recipients() -> Iterator[tuple[str, str]]:
+    """Everyone whose enquiry is still kept, in the language they wrote in: they are told of a
+    significant change to the policy (P20). The declaration app mails each address once."""
+    rows = Enquiry.objects.exclude(email_index="").order_by("pk").values_list("email", "language")
+    for email, language in rows.iterator(chunk_size=500):
+        if email:
+            yield email, language

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from vern.registry.surface import Surface
+
 
 class KeysConfig(AppConfig):
     name = "vern.keys"
@@ -10,3 +12,8 @@ class KeysConfig(AppConfig):
 
     def ready(self) -> None:
         from vern.keys import checks  # noqa: F401 (registers the checks)
+
+    def surface(self) -> Surface:
+        from vern.keys import selectors  # an app's modules load once its models have
+
+        return Surface(index_forms=selectors.every_form)

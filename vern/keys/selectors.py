@@ -8,7 +8,7 @@ its result is recorded in ``KeyUse``; the deploy check reads only that record.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from vern.keys.columns import IndexColumn, chained_models, encrypted_tables, ind
 from vern.keys.models import KeyUse
 from vern.lib.crypto import DecryptionError, IndexKeys, Keyring, blind_index
 from vern.lib.fields import EncryptedTextField
+from vern.lib.keys import index_keys, keyring
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 
 # The key id recorded for a value that names no key (not a vern ciphertext, or damaged).
@@ -108,22 +109,65 @@ def columns_of(column: IndexColumn) -> list[str]:
     return [column.column, column.partner.column] if column.partner is not None else [column.column]
 
 
-def index_map(keys: IndexKeys, ring: Keyring) -> IndexMap:
-    """The indexes of every stored plain email and phone number, under each configured index key."""
-    mapping = IndexMap(current_id=keys.current)
+def _plain_values(ring: Keyring) -> Iterator[tuple[str, str]]:
+    """Every stored plain email and phone number (normalised), with its kind, repeats included."""
     for column in index_columns():
         if column.partner is None:
             continue
         for row in _scan(column.model, columns_of(column)):
             plain = _plain(column, ring, row[2])
-            if plain is None:
-                continue
-            now = blind_index(plain, kind=column.kind, root_key=keys.root)
-            mapping.current.add(now)
-            for key_id, root in keys.keys.items():
-                if key_id != keys.current:
-                    mapping.old[blind_index(plain, kind=column.kind, root_key=root)] = (key_id, now)
+            if plain is not None:
+                yield column.kind, plain
+
+
+def index_map(keys: IndexKeys, ring: Keyring) -> IndexMap:
+    """The indexes of every stored plain email and phone, under each configured index key."""
+    mapping = IndexMap(current_id=keys.current)
+    for kind, plain in _plain_values(ring):
+        now = blind_index(plain, kind=kind, root_key=keys.root)
+        mapping.current.add(now)
+        for key_id, root in keys.keys.items():
+            if key_id != keys.current:
+                mapping.old[blind_index(plain, kind=kind, root_key=root)] = (key_id, now)
     return mapping
+
+
+@dataclass
+class IndexForms:
+    """Each stored plain email and phone number's index under every configured index key.
+
+    Called with stored indexes, it returns them together with the same people's indexes
+    under the other keys. A stored index whose plain value is stored nowhere (an erased
+    person's, in a row that keeps only the reference) has no other form that can be known.
+    """
+
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __call__(self, stored: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for value in stored:
+            found.add(value)
+            found.update(self.groups.get(value, ()))
+        return found
+
+
+def index_forms(keys: IndexKeys, ring: Keyring) -> IndexForms:
+    """The forms of every person whose plain email or phone is stored (a full scan)."""
+    forms = IndexForms()
+    for kind, plain in _plain_values(ring):
+        first = blind_index(plain, kind=kind, root_key=keys.root)
+        if first in forms.groups:
+            continue  # the same person, stored in another row
+        group = (first, *(blind_index(plain, kind=kind, root_key=root) for root in keys.roots()[1:]))
+        for form in group:
+            forms.groups[form] = group
+    return forms
+
+
+def every_form() -> IndexForms | None:
+    """The keys app's ``index_forms`` for the registry: None while one index key is configured."""
+    keys = index_keys()
+    return index_forms(keys, keyring()) if len(keys.keys) > 1 else None
 
 
 def _token_key(token: str) -> str:

@@ -283,3 +283,17 @@ def rights_message(
         context={"reference": reference, "message": message, "status_link": status_link},
         ephemeral=ephemeral,
     )
+
+
+def policy_changed(*, to: str, language: str, date: str, note: str, link: str) -> OutboxMessage:
+    """Someone vern keeps in touch with is told of a significant change to the privacy policy (P20)."""
+    return mail_queue(
+        kind="policy_changed", to=to, language=language, context={"date": date, "note": note, "link": link}
+    )
+
+
+def staff_scan_findings(*, to: str, language: str, site: str, count: int, link: str) -> OutboxMessage:
+    """A privacy officer is told that a scan of a company site found something new."""
+    return mail_queue(
+        kind="staff_scan_findings", to=to, language=language, context={"site": site, "count": count, "link": link}
+    )

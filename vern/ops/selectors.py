@@ -55,6 +55,8 @@ MAIL_KINDS = {
     "rights_refused": gettext_lazy("Rights request: refused"),
     "rights_download_ready": gettext_lazy("Rights request: download link"),
     "rights_restriction_ending": gettext_lazy("Restriction about to end"),
+    "policy_changed": gettext_lazy("Privacy policy changed"),
+    "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
     "staff_invitation": gettext_lazy("Staff account: invitation"),
     "staff_password_reset": gettext_lazy("Staff account: new password"),
     "staff_role_grant": gettext_lazy("Staff account: role to approve"),

@@ -21,6 +21,7 @@ ARITY = {
     "consent_id_readers": 1,
     "cookie_consent": 3,
     "console_tiles": 1,
+    "change_recipients": 0,
     "mail_withhold": 3,
     "due": 2,
     "rectify": 3,
@@ -88,7 +89,8 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
             )
         )
 
-    judges = []
+    judges: list[str] = []
+    translators: list[str] = []
     for item in items:
         for member, value in item.surface.members():
             arguments = ARITY.get(member)
@@ -112,6 +114,10 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
                 judges.append(item.app_label)
                 if problem := _callable_problem(value, 3):
                     error(item.app_label, f"cookie_consent: {problem}")
+            elif member == "index_forms":
+                translators.append(item.app_label)
+                if problem := _callable_problem(value, 0):
+                    error(item.app_label, f"index_forms: {problem}")
             elif arguments is not None:
                 functions: tuple[Callable[..., Any], ...] = value
                 for function in functions:
@@ -122,6 +128,13 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
             Error(
                 f"apps {', '.join(judges)} each give cookie_consent; one app decides what a cookie choice allows",
                 id="vern.registry.E005",
+            )
+        )
+    if len(translators) > 1:
+        errors.append(
+            Error(
+                f"apps {', '.join(translators)} each give index_forms; one app knows the index keys",
+                id="vern.registry.E006",
             )
         )
     return errors

@@ -33,6 +33,14 @@ never import the apps above them. What a surface may say:
 - ``cookie_consent``: ``decide(category, cookies, gpc)`` is the consent id when the
   visitor's cookie choice allows that optional cookie category now, else None
   (the analytics beacon asks it); one app of the site gives it;
+- ``index_forms``: ``forms()`` is None while one index key is configured; while several
+  are (a ``vern keys rotate`` under way, or an old key kept to read), it is a function that
+  takes stored blind indexes and returns them with the same people's indexes under every
+  other configured key, so that a sweep matches a hold made under one key with rows stored
+  under another; one app (the one that knows the keys) gives it;
+- ``change_recipients``: ``recipients()`` yields (email address, language) of the people the
+  app keeps in touch with, who are told of a significant change to the policy (P20): people
+  whose enquiries are kept, confirmed newsletter subscribers;
 - ``console_tiles``: ``tiles(user)`` adds the app's tiles to the staff console home;
 - ``mail_withhold``: ``check(kind, to_index, about_index)`` is True when a mail must
   be held back (a restriction of processing, an objection to marketing);
@@ -52,7 +60,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
@@ -68,6 +76,9 @@ StoredKeys = Mapping[str, Sequence[str]]
 PersonCheck = Callable[[StoredKeys], bool]
 ConsentIdReader = Callable[[Mapping[str, str]], str | None]
 CookieConsent = Callable[[str, Mapping[str, str], bool], str | None]
+FormsOf = Callable[[Iterable[str]], set[str]]
+IndexForms = Callable[[], FormsOf | None]
+ChangeRecipients = Callable[[], Iterable[tuple[str, str]]]
 WithholdCheck = Callable[[str, str, str], bool]
 DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
@@ -107,6 +118,8 @@ class Surface:
     erasure_checks: tuple[PersonCheck, ...] = ()
     consent_id_readers: tuple[ConsentIdReader, ...] = ()
     cookie_consent: CookieConsent | None = None
+    index_forms: IndexForms | None = None
+    change_recipients: tuple[ChangeRecipients, ...] = ()
     console_tiles: tuple[TileSource, ...] = ()
     mail_withhold: tuple[WithholdCheck, ...] = ()
     chains: tuple[Chain, ...] = ()
@@ -222,6 +235,21 @@ def cookie_consent(category: str, cookies: Mapping[str, str], gpc: bool) -> str 
     """The consent id when the visitor's choice allows ``category`` now; None without an app that decides."""
     decide = _cookie_consent()
     return decide(category, cookies, gpc) if decide is not None else None
+
+
+def index_forms() -> FormsOf | None:
+    """Stored blind indexes with their people's forms under every other configured index key;
+    None while only one key is configured (or no app knows the keys): a stored index is then
+    the only form. Each call reads the stored plain values afresh (a scan while it is not None)."""
+    given = [surface.index_forms for surface in surfaces() if surface.index_forms is not None]
+    return given[0]() if given else None
+
+
+def change_recipients() -> Iterator[tuple[str, str]]:
+    """(email address, language) of everyone to tell of a significant policy change; repeats possible."""
+    for surface in surfaces():
+        for recipients in surface.change_recipients:
+            yield from recipients()
 
 
 def console_tiles(user: Any) -> list[Tile]:

@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
+from types import EllipsisType
 from typing import Any
 
 from django.db import OperationalError, connection, models, transaction
@@ -38,6 +39,7 @@ from vern.lib import partitions
 from vern.registry import surface
 from vern.registry.entries import Entry, entries, indexed, parts_of
 from vern.registry.erasure import pending, remove_rows
+from vern.registry.surface import FormsOf
 from vern.retention.models import Hold
 
 CLOCK_TOLERANCE = dt.timedelta(minutes=5)
@@ -138,20 +140,38 @@ def safe_now() -> dt.datetime:
     return min(app, database)
 
 
-def held(compiled: Compiled, now: dt.datetime) -> Q:
+# Identifier kinds stored as blind indexes, whose stored form depends on the index key.
+INDEXED_KINDS = ("email", "phone")
+
+
+def held(compiled: Compiled, now: dt.datetime, forms: FormsOf | None = None) -> Q:
     """Rows that an active hold keeps: on the person (by any identifier field) or on the row.
 
     Besides legal holds, the apps that registered a holder keep people's data: an open rights
     request or a restriction holds every row found by the person's keys.
+
+    With ``forms`` (``vern.registry.surface.index_forms``: while more than one index key is
+    configured) a hold under one key keeps the rows stored under another: the held blind
+    indexes are read and each is matched in every form the person has. Without it the stored
+    forms are compared as they are, by subqueries.
     """
     active = Hold.objects.filter(released_at__isnull=True, ends_at__gt=now)
-    people = active.exclude(subject_key="").values("subject_key")
+    people: Any = active.exclude(subject_key="").values("subject_key")
+    holders: dict[str, list[Any]] = dict(surface.held_keys(now))  # per kind, subqueries of one column
+    if forms is not None:
+        people = sorted(forms(people.values_list("subject_key", flat=True)))
+        holders = {
+            kind: [sorted(forms(value for query in subqueries for row in query for value in row.values()))]
+            if kind in INDEXED_KINDS
+            else subqueries
+            for kind, subqueries in holders.items()
+        }
     condition = Q(pk__in=[])
     for fields in compiled.entry.identifiers.values():
         for name in fields:
             condition |= Q(**{f"{name}__in": people})
     # Open rights requests and restrictions, by any identifier the model is found by (LAW.md §3.6, R17).
-    for kind, subqueries in surface.held_keys(now).items():
+    for kind, subqueries in holders.items():
         for name in compiled.entry.identifiers.get(kind, ()):
             for keys in subqueries:
                 condition |= Q(**{f"{name}__in": keys})
@@ -173,13 +193,14 @@ class RulePlan:
 
 def plan(declaration: Declaration, now: dt.datetime) -> list[RulePlan]:
     plans = []
+    forms = surface.index_forms()
     for compiled in compile_rules(declaration):
         due = compiled.due(declaration, now)
         if due is None:
             plans.append(RulePlan(compiled, 0, 0, 0, None))
             continue
         rows = compiled.model._default_manager.filter(due).filter(compiled.not_yet_removed())
-        keep = held(compiled, now)
+        keep = held(compiled, now, forms)
         if compiled.chain is not None:
             through = _chain_through(compiled, due, keep)
             removable = rows.filter(seq__gt=compiled.chain.floor(), seq__lte=through)
@@ -246,7 +267,13 @@ class BatchPace:
 
 
 def sweep_one(
-    compiled: Compiled, declaration: Declaration, now: dt.datetime, *, batch_size: int | None, actor: Actor
+    compiled: Compiled,
+    declaration: Declaration,
+    now: dt.datetime,
+    *,
+    batch_size: int | None,
+    actor: Actor,
+    forms: FormsOf | None | EllipsisType = ...,
 ) -> dict[str, int]:
     """Remove what is due for one model, a batch per transaction; returns rows removed per model.
 
@@ -254,14 +281,18 @@ def sweep_one(
     sweep killed half-way leaves a keyed record of every row it removed. Holds are read
     afresh for every batch: one placed while a sweep runs protects from the next batch on.
     ``batch_size`` fixes the rows per batch; without it the size follows ``BatchPace``.
+    ``forms`` is ``surface.index_forms()``, read once by a sweep of every rule (a scan of the
+    stored plain values while several index keys are configured); when not given it is read here.
     """
     due = compiled.due(declaration, now)
     if due is None:
         return {}
+    if forms is ...:
+        forms = surface.index_forms()
     if compiled.chain is not None:
-        return _prune_chain(compiled, declaration, now, batch_size, actor)
+        return _prune_chain(compiled, declaration, now, batch_size, actor, forms)
     partitioned = partitions.is_partitioned(compiled.model)
-    removed: dict[str, int] = _drop_whole_days(compiled, now, actor) if partitioned else {}
+    removed: dict[str, int] = _drop_whole_days(compiled, now, actor, forms) if partitioned else {}
     # What is left on a partitioned table is mostly the cutoff's own day. Each batch is still one
     # short transaction, and the inserts into today's partition do not wait on it, so a larger
     # batch only saves round trips; the smaller default is for tables whose writers it would hold up.
@@ -269,7 +300,7 @@ def sweep_one(
     while True:
         started = time.monotonic()
         with transaction.atomic():
-            counts = _remove_batch(compiled, due, now, pace.size)
+            counts = _remove_batch(compiled, due, now, pace.size, forms)
             if not counts:
                 return removed
             audit_record(
@@ -284,9 +315,9 @@ def sweep_one(
             removed[label] = removed.get(label, 0) + n
 
 
-def _removable(compiled: Compiled, due: Q, now: dt.datetime) -> Any:
+def _removable(compiled: Compiled, due: Q, now: dt.datetime, forms: FormsOf | None) -> Any:
     manager: Any = compiled.model._default_manager
-    return manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now))
+    return manager.filter(due).filter(compiled.not_yet_removed()).exclude(held(compiled, now, forms))
 
 
 def _oldest_first(compiled: Compiled) -> tuple[str, ...]:
@@ -296,7 +327,7 @@ def _oldest_first(compiled: Compiled) -> tuple[str, ...]:
     return (entry.clock, "pk") if not entry.due and indexed(compiled.model, entry.clock) else ("pk",)
 
 
-def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> dict[str, int]:
+def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int, forms: FormsOf | None) -> dict[str, int]:
     """One batch, chosen in the database: the oldest removable rows, at most ``size`` of them.
 
     The rows are chosen by a subquery of the statement that removes them, so no list of keys
@@ -307,7 +338,7 @@ def _remove_batch(compiled: Compiled, due: Q, now: dt.datetime, size: int) -> di
     write lock. The due condition is also on the outer statement: on a partitioned table it
     limits the removal to the due days.
     """
-    chosen = _removable(compiled, due, now).order_by(*_oldest_first(compiled))
+    chosen = _removable(compiled, due, now, forms).order_by(*_oldest_first(compiled))
     if connection.features.has_select_for_update_skip_locked:
         chosen = chosen.select_for_update(skip_locked=True, of=("self",))
     manager: Any = compiled.model._default_manager
@@ -325,7 +356,7 @@ def _holding_models(compiled: Compiled, now: dt.datetime) -> list[type[models.Mo
     return sorted(found, key=lambda model: model._meta.label)  # one order, so two sweeps cannot deadlock
 
 
-def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict[str, int]:
+def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor, forms: FormsOf | None) -> dict[str, int]:
     """On PostgreSQL, drop the day partitions of a partitioned table that are due as a whole.
 
     A partition goes only if every row in it is due (its day ended before the cutoff) and
@@ -360,7 +391,7 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
                 # between the look below and the drop.
                 for holding in _holding_models(compiled, now):
                     partitions.lock_table_against_writes(holding)
-                if day_rows.filter(held(compiled, now)).exists():
+                if day_rows.filter(held(compiled, now, forms)).exists():
                     continue  # the batched delete takes the rest of this day, and spares the held rows
                 count = partitions.drop_partition(compiled.model, name, rows=count)
                 audit_record(
@@ -378,7 +409,12 @@ def _drop_whole_days(compiled: Compiled, now: dt.datetime, actor: Actor) -> dict
 
 
 def _prune_chain(
-    compiled: Compiled, declaration: Declaration, now: dt.datetime, batch_size: int | None, actor: Actor
+    compiled: Compiled,
+    declaration: Declaration,
+    now: dt.datetime,
+    batch_size: int | None,
+    actor: Actor,
+    forms: FormsOf | None,
 ) -> dict[str, int]:
     """Remove a chain's due prefix, a range at a time; each range leaves the record verify needs.
 
@@ -393,7 +429,7 @@ def _prune_chain(
     while True:
         floor = chain.floor()
         # Holds are read again for every range.
-        through = _chain_through(compiled, due, held(compiled, now), upto=floor + pace.size)
+        through = _chain_through(compiled, due, held(compiled, now, forms), upto=floor + pace.size)
         if through <= floor:
             break
         started = time.monotonic()

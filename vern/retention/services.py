@@ -15,6 +15,7 @@ from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.selectors import published_declaration
 from vern.lib.keys import email_index, phone_index
+from vern.registry import surface
 from vern.registry.entries import entries
 from vern.retention import engine
 from vern.retention.models import Hold, Run
@@ -56,11 +57,14 @@ def retention_sweep(*, trigger: str, actor: Actor, batch_size: int | None = None
         Run.objects.filter(pk=run.pk).update(as_of=now)
         skipped = engine.unenforceable(declaration)
         failures += [f"{label}: {why}" for label, why in skipped.items()]
+        # While several index keys are configured, a hold under one key must keep rows stored
+        # under another: every person's forms are read once for the whole sweep.
+        forms = surface.index_forms()
         for compiled in engine.compile_rules(declaration):
             if compiled.label in skipped:
                 continue
             try:
-                removed = engine.sweep_one(compiled, declaration, now, batch_size=batch_size, actor=actor)
+                removed = engine.sweep_one(compiled, declaration, now, batch_size=batch_size, actor=actor, forms=forms)
             except Exception as exc:
                 failures.append(f"{compiled.label}: {_describe(exc)}")
                 log.error("retention sweep %s: %s failed: %s", run.pk, compiled.label, type(exc).__name__)

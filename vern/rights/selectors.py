@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vern.accounts.models import RoleGrant, User
+from vern.accounts.models import User
 from vern.accounts.roles import Capability, Role
+from vern.accounts.selectors import active_holders
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
 from vern.lib.keys import email_indexes, phone_indexes
@@ -74,7 +75,8 @@ def restricted(keys: Mapping[str, Sequence[str]]) -> bool:
 
 # Mail that is always sent: about the person's own requests, and to staff.
 ALWAYS_SENT = ("rights_", "staff_")
-MARKETING = ("newsletter",)
+# Marketing, and what an objection to it also stops: the notice of a policy change (issue 16).
+MARKETING = ("newsletter", "policy_changed")
 
 
 def mail_withheld(kind: str, to_index: str, about_index: str) -> bool:
@@ -193,11 +195,7 @@ def pending_download(request: Request) -> Download | None:
 
 
 def privacy_officers() -> list[User]:
-    return list(
-        User.objects.filter(
-            is_active=True, pk__in=RoleGrant.objects.filter(role=Role.PRIVACY_OFFICER).values("user_id")
-        ).order_by("pk")
-    )
+    return active_holders(Role.PRIVACY_OFFICER)
 
 
 def overdue_count(now: dt.datetime | None = None) -> int:

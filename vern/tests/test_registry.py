@@ -183,7 +183,9 @@ def test_vern_registry_prints_how_each_model_is_found_and_erased(capsys):
     ) in out
     assert "erasure: retain (Art. 17(3)(b) and (e)" in out
     # Each app's surface is listed under the models, with the functions by name.
-    assert "  enquiries\n    console_tiles: vern.enquiries.selectors.console_tiles\n" in out
+    assert "  enquiries\n    change_recipients: vern.enquiries.selectors.change_recipients\n" in out
+    assert "    console_tiles: vern.enquiries.selectors.console_tiles\n" in out
+    assert "  keys\n    index_forms: vern.keys.selectors.every_form\n" in out
     assert "    due: enquiries.Enquiry: vern.enquiries.selectors.due_for_deletion\n" in out
     assert "accounts.User: staff_data" in out
 
@@ -325,6 +327,26 @@ def test_a_surface_that_does_not_fit_its_app_is_refused_at_start_up():
     assert "the surface of app 'enquiries': rectify names audit.Entry, a model of another app" in messages
     assert "apps enquiries, consent each give cookie_consent; one app decides what a cookie choice allows" in messages
     assert not any("due of enquiries.Enquiry" in msg for msg in messages)  # that one fits
+
+
+def test_one_app_gives_the_index_forms_and_it_takes_no_argument() -> None:
+    from vern.registry.checks import check_surfaces
+    from vern.registry.surface import Declared, Surface
+
+    def forms() -> None:
+        return None
+
+    def misfit(keys: object) -> None:
+        return None
+
+    errors = check_surfaces(
+        [Declared("keys", Surface(index_forms=forms)), Declared("rights", Surface(index_forms=misfit))]  # type: ignore[arg-type]
+    )
+    messages = [error.msg for error in errors]
+    assert {error.id for error in errors} == {"vern.registry.E004", "vern.registry.E006"}
+    assert any("index_forms" in msg and "does not take 0 argument" in msg for msg in messages)
+    assert "apps keys, rights each give index_forms; one app knows the index keys" in messages
+    assert check_surfaces([Declared("keys", Surface(index_forms=forms))]) == []
 
 
 @isolate_apps("vern.site")

@@ -331,3 +331,29 @@ def test_the_chart_scale_is_round_and_its_ticks_fit_a_phone():
     month = build([selectors.Day(may(1) + dt.timedelta(days=n), 1, 1, 1) for n in range(29)])
     assert [t.minor for t in month.ticks] == [False, True, False, True, False]  # both ends and the true middle
     assert month.slots[-1].x + month.slots[-1].width == pytest.approx(100)
+
+
+def test_the_first_visits_show_at_once_and_the_last_30_minutes_are_counted_live(client, personas, published):
+    """No waiting for the hourly job: today's totals are worked out from the raw hits when the page
+    is opened, at most once a minute; the count of the last 30 minutes always comes from the hits."""
+    from vern.analytics.tests.doors import sender
+
+    send = sender("django")
+    send({"k": "v", "u": "/"}, ip="203.0.113.77")
+    send({"k": "v", "u": "/contact/"}, ip="203.0.113.77")  # the same visitor's second page
+    staff_login(client, personas.sales)
+    page = text(client.get("/en/staff/analytics/?range=7d"))
+    assert "1 visitor and 2 page views in the last 30 minutes" in page
+    assert "Visitors 1 nothing to compare with" in page and "Page views 2" in page
+
+    send({"k": "v", "u": "/"}, ip="198.51.100.9", **{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"})
+    page = text(client.get("/en/staff/analytics/?range=7d"))
+    assert "2 visitors and 3 page views in the last 30 minutes" in page
+    assert "Visitors 1 " in page  # worked out less than a minute ago: not yet again
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=61), tick=False):
+        page = text(client.get("/en/staff/analytics/?range=7d"))
+        assert "Visitors 2 " in page and "Page views 3" in page
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=31), tick=False):
+        page = text(client.get("/en/staff/analytics/?range=7d"))
+        assert "0 visitors and 0 page views in the last 30 minutes" in page
+        assert "Visitors 2 " in page  # today's totals stay

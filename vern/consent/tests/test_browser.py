@@ -360,3 +360,111 @@ def test_p8_p13_every_cookie_the_site_really_sets_is_declared_with_its_real_life
             start = dt.datetime.fromtimestamp(now, tz=dt.UTC)
             expected = (duration.after(start) - start).total_seconds()
             assert abs(lifetime - expected) < 120, f"{name} lives {lifetime:.0f}s, declared {declared[name].duration}"
+
+
+TAGS = (
+    "  tags:\n    - {kind: google, id: G-TEST1234, category: statistics}\n"
+    "    - {kind: clarity, id: abcd1234, category: statistics}\n"
+)
+
+
+def test_c15_declared_tags_wait_for_consent_and_hear_the_choice_in_their_own_consent_signal(
+    browser_page, default_source
+):
+    """Google Consent Mode v2 starts denied before any tag runs, and grants analytics only after
+    consent to statistics; Clarity gets the same choice through its consent API. Observed in the
+    tags' own queues (dataLayer, clarity.q) and in the requests the browser makes; the tags'
+    servers are not reached (the requests are stopped at the browser), nothing stands in for them."""
+    source = default_source.replace("  consent_lifetime: 6 months\n", "  consent_lifetime: 6 months\n" + TAGS)
+    declaration_publish(source=source, actor=Actor.cli())
+    page = browser_page
+    asked: list[str] = []
+
+    def stop(route) -> None:
+        asked.append(route.request.url)
+        route.abort()
+
+    page.route("https://www.googletagmanager.com/**", stop)
+    page.route("https://www.clarity.ms/**", stop)
+    page.goto(page.base + "/en/")
+    page.wait_for_timeout(300)
+    layer = page.evaluate("window.dataLayer.map(a => Array.from(a))")
+    assert layer[0][:2] == ["consent", "default"] and layer[0][2]["analytics_storage"] == "denied"
+    assert layer[0][2]["ad_storage"] == "denied" and not any(item[0] == "config" for item in layer)
+    assert asked == [] and page.evaluate("typeof window.clarity") == "undefined"
+
+    page.locator("#vc-banner").get_by_role("button", name="Settings").click()
+    dialog = page.get_by_role("dialog", name="Cookie settings")
+    dialog.get_by_role("switch", name="Statistics").check()
+    dialog.get_by_role("button", name="Save choices").click()
+    until(page, "window.dataLayer.some(a => a[0] === 'config')")
+    layer = page.evaluate("window.dataLayer.map(a => Array.from(a))")
+    update = [item[2] for item in layer if item[:2] == ["consent", "update"]][-1]
+    assert update["analytics_storage"] == "granted" and update["ad_storage"] == "denied"
+    assert update["ad_user_data"] == "denied" and update["ad_personalization"] == "denied"
+    assert ["config", "G-TEST1234"] in [item[:2] for item in layer]
+    until(page, "window.clarity && window.clarity.q && window.clarity.q.some(a => a[0] === 'consentv2')")
+    clarity = page.evaluate("window.clarity.q.map(a => Array.from(a))")
+    assert ["consentv2", {"analytics_Storage": "granted", "ad_Storage": "denied"}] in clarity
+    page.wait_for_timeout(300)
+    assert any(url.startswith("https://www.googletagmanager.com/gtag/js?id=G-TEST1234") for url in asked)
+    assert any(url == "https://www.clarity.ms/tag/abcd1234" for url in asked)
+
+    # Withdrawn: a tag that ran cannot be unloaded, so the page loads again, without it.
+    before = len(asked)
+    page.get_by_role("link", name="Cookie settings").click()
+    with page.expect_navigation():
+        dialog.get_by_role("button", name="Reject all").click()
+    page.wait_for_timeout(300)
+    layer = page.evaluate("window.dataLayer.map(a => Array.from(a))")
+    assert [item[2]["analytics_storage"] for item in layer if item[0] == "consent"] == ["denied", "denied"]
+    assert not any(item[0] == "config" for item in layer)
+    assert page.evaluate("typeof window.clarity") == "undefined" and len(asked) == before
+
+
+def test_c11_one_choice_covers_the_company_s_sites_under_the_declared_parent_domain(
+    live_server, settings, default_source
+):
+    """The default declaration sets vern_consent on .kaukus.no: a choice made on the website holds
+    on the møteadm application under the same parent domain, and nowhere else. The browser runs
+    with both names pointing at this server (Chromium's host resolver rules)."""
+    import threading
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "www.kaukus.no", "app.kaukus.no"]
+    declaration_publish(source=default_source, actor=Actor.cli())
+    port = urlsplit(live_server.url).port
+    seen: dict[str, object] = {}
+
+    def browse() -> None:  # a browser of its own, on a thread of its own (the suite's has no such rules)
+        with sync_playwright() as playwright:
+            rules = "--host-resolver-rules=MAP *.kaukus.no 127.0.0.1"
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, rules])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://www.kaukus.no:{port}/en/")
+                seen["asked on the website"] = page.locator("#vc-banner").is_visible()
+                page.locator("#vc-banner").get_by_role("button", name="Reject all").click()
+                page.wait_for_selector("#vc-banner", state="detached")
+                seen["domain"] = [c["domain"] for c in page.context.cookies() if c["name"] == "vern_consent"]
+                page.goto(f"http://app.kaukus.no:{port}/en/")
+                seen["asked on the application"] = page.locator("#vc-banner").count() > 0
+                page.goto(f"http://localhost:{port}/en/")
+                seen["asked elsewhere"] = page.locator("#vc-banner").count() > 0
+            finally:
+                browser.close()
+
+    thread = threading.Thread(target=browse)
+    thread.start()
+    thread.join(timeout=120)
+    assert seen == {
+        "asked on the website": True,
+        "domain": [".kaukus.no"],
+        "asked on the application": False,
+        "asked elsewhere": True,
+    }
+    assert ConsentEvent.objects.get().action == "reject_all"

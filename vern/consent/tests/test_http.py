@@ -306,6 +306,25 @@ def test_c15_google_consent_mode_starts_denied_when_the_declaration_uses_a_googl
     assert "unsafe-inline" not in response["Content-Security-Policy"]
 
 
+def test_c15_a_declared_tag_is_inert_in_the_page_and_its_hosts_are_allowed_only_when_declared(client, default_source):
+    first = publish(default_source)
+    assert "googletagmanager" not in client.get("/").headers["Content-Security-Policy"]
+    tags = "  tags:\n    - {kind: google, id: G-TEST1234, category: statistics}\n"
+    second = publish(default_source.replace("  consent_lifetime: 6 months\n", "  consent_lifetime: 6 months\n" + tags))
+    assert second.consent_revision == first.consent_revision + 1  # a new tag: everyone is asked again
+    response = client.get("/")
+    head = response.content.decode().split("</head>", 1)[0]
+    inert = (
+        '<script type="text/plain" data-consent="statistics" data-vern-tag="google" '
+        'src="https://www.googletagmanager.com/gtag/js?id=G-TEST1234"'
+    )
+    assert inert in head and 'gtag("consent","default"' in head  # a Google tag brings Consent Mode
+    assert head.index('gtag("consent","default"') < head.index(inert)
+    policy = response["Content-Security-Policy"]
+    script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
+    assert "https://www.googletagmanager.com" in script_src and "clarity" not in policy
+
+
 def test_p13_the_cookies_vern_sets_are_declared_with_their_real_lifetimes(settings):
     from vern.consent.checks import check_cookies_declared
 
@@ -529,3 +548,17 @@ def test_a_changed_snapshot_of_the_texts_shown_is_detected(client, published):
     content["buttons"]["reject_all"] = "Maybe later"
     Snapshot.objects.filter(pk=snapshot.pk).update(content=content)
     assert any("were changed after they were stored" in p for p in consent_verify().problems)
+
+
+def test_c11_the_choice_cookie_goes_on_the_declared_parent_domain_only_from_a_host_under_it(client, published):
+    from vern.consent.choice import cookie_domain
+    from vern.declaration.selectors import published_declaration
+
+    declaration = published_declaration()
+    assert cookie_domain(declaration, "www.kaukus.no") == ".kaukus.no"
+    assert cookie_domain(declaration, "kaukus.no") == ".kaukus.no"
+    assert cookie_domain(declaration, "moteadm.kaukus.no") == ".kaukus.no"
+    # A browser would refuse a domain the host is not under: then the host alone.
+    assert cookie_domain(declaration, "localhost") == "" and cookie_domain(declaration, "evilkaukus.no") == ""
+    response = post_choice(client, form("reject_all"))
+    assert response.cookies["vern_consent"]["domain"] == ""  # testserver is not under .kaukus.no

@@ -48,3 +48,55 @@ def test_the_policy_prints_without_navigation(browser_page, published_live):
     assert not page.locator(".site-header").is_visible()
     assert not page.locator(".policy__toc").is_visible()
     assert page.locator("#contact-h").is_visible()
+
+
+def test_p20_a_significant_change_shows_a_notice_and_asks_for_consent_again_only_when_cookies_changed(
+    browser_page, published_live, default_source
+):
+    from vern.audit.services import Actor
+    from vern.declaration.services import declaration_publish
+
+    page = browser_page
+    page.goto(page.base + "/")
+    page.get_by_role("button", name="Avvis alle").click()
+    page.wait_for_selector("#vc-banner", state="detached")
+    assert page.locator(".policy-notice").count() == 0
+
+    # Only the text changed: the notice shows on every page, the banner stays away.
+    text_only = default_source.replace("Vi svarer normalt innen 30 dager.", "Vi svarer innen 30 dager.")
+    declaration_publish(source=text_only, actor=Actor.cli(), significant=True)
+    for width in sorted(VIEWPORTS):
+        page.set_viewport_size(VIEWPORTS[width])
+        page.goto(page.base + "/")
+        notice = page.locator(".policy-notice")
+        assert notice.is_visible() and "Vi har endret personvernerklæringen" in notice.inner_text()
+        assert page.locator("#vc-banner").count() == 0
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the notice makes the page scroll sideways by {overflow}px at {width}"
+        screenshot(page, f"policy-notice-{width}")
+    page.get_by_role("link", name="Se hva som er endret").click()
+    page.wait_for_url("**/privacy/versions/2/changes/")
+    changed = page.locator("main").inner_text()
+    assert "Fjernet:\nnormalt innen 30 dager." in changed  # the word that went, marked as removed
+
+    # Closing it keeps the visitor where they were, and it stays closed.
+    page.goto(page.base + "/privacy/cookies/")
+    page.get_by_role("button", name="Lukk varselet").click()
+    page.wait_for_url("**/privacy/cookies/")
+    assert page.locator(".policy-notice").count() == 0
+    page.goto(page.base + "/")
+    assert page.locator(".policy-notice").count() == 0
+
+    # The cookies changed (a new statistics cookie): the notice is back, and so is the banner.
+    new_cookie = (
+        "    - name: vern_visits\n      provider: Kaukus AS\n      category: statistics\n      duration: 1 hour\n"
+        "      purpose: {nb: Teller besøk, en: Counts visits}\n      party: first\n"
+    )
+    declaration_publish(
+        source=text_only.replace("    - name: vern_session\n", new_cookie + "    - name: vern_session\n"),
+        actor=Actor.cli(),
+        significant=True,
+    )
+    page.goto(page.base + "/")
+    assert page.locator(".policy-notice").is_visible()
+    assert page.locator("#vc-banner").is_visible()

@@ -200,6 +200,13 @@ BROKEN = [
         "cookies.consent_lifetime (line {line}): a consent choice may be kept for at most 13 months",
     ),
     (
+        "a third-party tag that would run without consent",
+        "  consent_lifetime: 6 months\n",
+        "  consent_lifetime: 6 months\n  tags:\n    - {kind: google, id: G-TEST1234, category: necessary}\n",
+        "- {kind: google",
+        "cookies.tags[0].category (line {line}): a google tag reaches another company's servers, so it needs consent",
+    ),
+    (
         "text that is not YAML",
         "schema_version: 1\n",
         "schema_version: 1\n  oops: [\n",

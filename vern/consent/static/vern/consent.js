@@ -51,6 +51,11 @@
     w.gtag("consent", "update", { analytics_storage: g("statistics"), ad_storage: g("marketing"), ad_user_data: g("marketing"),
       ad_personalization: g("marketing"), functionality_storage: g("preferences"), personalization_storage: g("preferences") });
   }
+  function clarity() { // Clarity's consent API, from the same choice; a no-op until its tag was allowed to load
+    if (!w.clarity) return;
+    var g = function (c) { return get(c) ? "granted" : "denied"; };
+    w.clarity("consentv2", { analytics_Storage: g("statistics"), ad_Storage: g("marketing") });
+  }
   function sync() {
     all('input[name="categories"]', function (i) {
       if (i.dataset.gpc && gpc) { i.checked = false; i.disabled = true; }
@@ -66,7 +71,7 @@
     return true;
   }
   function settle(j) {
-    if (base) d.cookie = "vern_consent=" + j.cookie + "; Max-Age=" + j.max_age + "; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+    if (base) d.cookie = "vern_consent=" + j.cookie + "; Max-Age=" + j.max_age + "; Path=/; SameSite=Lax" + (j.domain ? "; Domain=" + j.domain : "") + (location.protocol === "https:" ? "; Secure" : "");
     allow(j.granted);
     j.refused.forEach(expire);
     var stop = j.refused.some(function (c) { return ran[c]; });
@@ -79,7 +84,7 @@
       r.querySelector("[data-vc-id]").textContent = j.consent_id;
       r.querySelector("[data-vc-when]").textContent = new Date(j.decided_at).toLocaleString(lang === "en" ? "en-GB" : "nb-NO");
     });
-    activate(); gcm(); sync();
+    activate(); gcm(); clarity(); sync();
     d.dispatchEvent(new CustomEvent("vern:consent", { detail: { granted: granted.slice() } }));
   }
   function choose(choice, categories, layer, form, button) {
@@ -146,7 +151,7 @@
       var to = opener && opener.isConnected ? opener : d.querySelector("[data-consent-open]") || d.getElementById("main");
       if (to && to.focus) to.focus();
     });
-    activate(); gcm();
+    activate(); gcm(); clarity();
   }
   w.vern = w.vern || {};
   w.vern.consent = { get: get, open: function () { return open(d.activeElement); },
