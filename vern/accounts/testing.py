@@ -6,6 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
+# ------------------------------------------------------------------ staff routes
+
+
+def staff_routes() -> dict[str, tuple[str, Any]]:
+    """``namespace:name`` → (route, view) for every URL under /staff/, read from the URLconf.
+
+    The permission matrix and the page audit both start from this, so a new staff route is
+    something both must be told about."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found: dict[str, tuple[str, Any]] = {}
+
+    def walk(patterns: list[Any], prefix: str, namespace: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and route.startswith("staff/"):
+                found[f"{namespace}:{pattern.name}"] = (route, pattern.callback)
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
 # ------------------------------------------------------------------ staff sign-in
 
 

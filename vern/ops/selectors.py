@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
 from vern.audit.models import Entry
@@ -39,10 +43,38 @@ def recent_jobs() -> QuerySet[Job]:
     return Job.objects.order_by("-pk")[:50]
 
 
+# What each kind of mail is, as the outbox names it to staff (the kind itself is a code).
+MAIL_KINDS = {
+    "enquiry_received": gettext_lazy("Receipt for an enquiry"),
+    "enquiry_notification": gettext_lazy("New enquiry, to staff"),
+    "rights_confirm": gettext_lazy("Rights request: confirm the address"),
+    "rights_reminder": gettext_lazy("Rights request: reminder"),
+    "rights_message": gettext_lazy("Rights request: message from staff"),
+    "rights_extended": gettext_lazy("Rights request: deadline extended"),
+    "rights_answered": gettext_lazy("Rights request: answered"),
+    "rights_refused": gettext_lazy("Rights request: refused"),
+    "rights_download_ready": gettext_lazy("Rights request: download link"),
+    "rights_restriction_ending": gettext_lazy("Restriction about to end"),
+    "policy_changed": gettext_lazy("Privacy policy changed"),
+    "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
+    "staff_invitation": gettext_lazy("Staff account: invitation"),
+    "staff_password_reset": gettext_lazy("Staff account: new password"),
+    "staff_role_grant": gettext_lazy("Staff account: role to approve"),
+    "staff_second_factor_reset": gettext_lazy("Staff account: second factor reset"),
+    "staff_passkey_added": gettext_lazy("Staff account: passkey added"),
+    "staff_recovery_code_used": gettext_lazy("Staff account: recovery code used"),
+}
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     message: OutboxMessage
     recipient: str
+
+    @property
+    def kind(self) -> str:
+        """The kind of mail in words; a kind added since without a name shows as it is."""
+        return str(MAIL_KINDS.get(self.message.kind, self.message.kind))
 
 
 def outbox_rows(*, status: str | None) -> list[OutboxRow]:
@@ -67,14 +99,113 @@ class AuditRow:
     details: str
 
 
-def _describe(value: object) -> str:
+# The names of the details audit entries carry (``Entry.data``), as staff read them.
+DETAIL_KEYS = {
+    "automatic": gettext_lazy("automatic"),
+    "basis": gettext_lazy("legal basis"),
+    "channel": gettext_lazy("channel"),
+    "clock_moved": gettext_lazy("clock moved"),
+    "consent_revision": gettext_lazy("consent revision"),
+    "decision": gettext_lazy("decision"),
+    "done": gettext_lazy("carried out"),
+    "ended_at": gettext_lazy("ended"),
+    "ends_at": gettext_lazy("ends"),
+    "error": gettext_lazy("error"),
+    "expires_at": gettext_lazy("expires"),
+    "extended_to": gettext_lazy("extended to"),
+    "filter": gettext_lazy("filter"),
+    "grant": gettext_lazy("role request"),
+    "ground": gettext_lazy("ground"),
+    "happened_at": gettext_lazy("when"),
+    "hash": gettext_lazy("checksum"),
+    "holds_shown": gettext_lazy("legal holds shown"),
+    "kind": gettext_lazy("kind"),
+    "method": gettext_lazy("method"),
+    "n": gettext_lazy("number"),
+    "new": gettext_lazy("new"),
+    "old": gettext_lazy("old"),
+    "on": gettext_lazy("on"),
+    "package": gettext_lazy("package"),
+    "page": gettext_lazy("page"),
+    "password_set": gettext_lazy("password set"),
+    "period": gettext_lazy("period"),
+    "policy_version": gettext_lazy("policy version"),
+    "reason": gettext_lazy("reason"),
+    "record_model": gettext_lazy("kind of record"),
+    "removed": gettext_lazy("removed"),
+    "right": gettext_lazy("right"),
+    "rights": gettext_lazy("rights"),
+    "role": gettext_lazy("role"),
+    "roles": gettext_lazy("roles"),
+    "searched": gettext_lazy("searched"),
+    "second_factor": gettext_lazy("second factor"),
+    "shown": gettext_lazy("shown"),
+    "sign_in": gettext_lazy("sign-in"),
+    "significant": gettext_lazy("significant change"),
+    "step": gettext_lazy("step"),
+}
+
+
+def _vocabulary() -> dict[str, str]:
+    """Every value a model field offers as a choice (a role, a right, a channel...), with its label."""
+    from django.apps import apps
+
+    from vern.rights.models import Right
+
+    words: dict[str, str] = {value: str(label) for value, label in Right.choices}  # a list of rights has no field
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            for value, label in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str) and ("_" in value or value in DETAIL_VALUES):
+                    words.setdefault(value, str(label))
+    for value, label in DETAIL_WORDS.items():
+        words.setdefault(value, str(label))
+    return words
+
+
+# Values of details that are no model's choices: which page of a request was opened, which list.
+DETAIL_WORDS = {
+    "detail": gettext_lazy("the request"),
+    "answer": gettext_lazy("answer"),
+    "refuse": gettext_lazy("refusal"),
+    "rectify": gettext_lazy("rectification"),
+    "all": gettext_lazy("all"),
+}
+
+# Values that are ordinary words in English as well as codes: shown in words only when a choice names them.
+DETAIL_VALUES = {"access", "erasure", "rectification", "restriction", "objection", "portability", "email", "phone"}
+DETAIL_VALUES |= {"form", "contact", "demo", "excessive", "unfounded", "identity", "exempt", "totp", "recovery"}
+DETAIL_VALUES |= {"passkey", "admin", "sales", "meeting"}
+
+
+def _describe(value: object, words: dict[str, str]) -> str:
     if isinstance(value, list | tuple):
-        return ", ".join(_describe(item) for item in value) or "–"
+        return ", ".join(_describe(item, words) for item in value) or "–"
     if isinstance(value, dict):
-        return "; ".join(f"{key}: {_describe(item)}" for key, item in value.items())
+        return "; ".join(
+            f"{DETAIL_KEYS.get(str(key), str(key).replace('_', ' '))}: {_describe(item, words)}"
+            for key, item in value.items()
+        )
     if value is True or value is False:
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
+    if isinstance(value, str):
+        return words.get(value) or _moment(value) or value
     return str(value)
+
+
+def _moment(value: str) -> str:
+    """An ISO date or time, as the reader's language writes one; "" for anything else."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+([+-]\d{2}:\d{2}|Z)?)?", value):
+        return ""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    if len(value) == 10:
+        return formats.date_format(moment.date(), "SHORT_DATE_FORMAT")
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return formats.date_format(moment, "SHORT_DATETIME_FORMAT")
 
 
 def audit_rows(*, before: int | None, limit: int, action: str | None = None) -> list[AuditRow]:
@@ -94,10 +225,11 @@ def audit_rows(*, before: int | None, limit: int, action: str | None = None) -> 
         Entry.ActorKind.VISITOR: _("visitor"),
     }
     rows = []
+    words = _vocabulary()
     for entry in page:
         if entry.actor_kind == Entry.ActorKind.STAFF and entry.actor_id is not None:
             actor = f"{names.get(entry.actor_id, _('staff'))} #{entry.actor_id}"
         else:
             actor = str(labels.get(Entry.ActorKind(entry.actor_kind), entry.actor_kind))
-        rows.append(AuditRow(entry=entry, actor=actor, details=_describe(entry.data) if entry.data else ""))
+        rows.append(AuditRow(entry=entry, actor=actor, details=_describe(entry.data, words) if entry.data else ""))
     return rows

@@ -11,11 +11,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from vern.accounts.models import PendingRoleGrant, User
-from vern.accounts.testing import staff_login
+from vern.accounts.testing import staff_login, staff_routes
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
@@ -104,23 +103,7 @@ MATRIX: dict[str, set[str] | str] = {
 }
 
 
-def _staff_patterns() -> dict[str, tuple[str, Any]]:
-    """``namespace:name`` → (route, view) for every URL under /staff/."""
-    found: dict[str, tuple[str, Any]] = {}
-
-    def walk(patterns: list[Any], prefix: str, namespace: str) -> None:
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route, pattern.namespace or namespace)
-            elif isinstance(pattern, URLPattern) and route.startswith("staff/"):
-                found[f"{namespace}:{pattern.name}"] = (route, pattern.callback)
-
-    walk(get_resolver().url_patterns, "", "")
-    return found
-
-
-STAFF_URLS = _staff_patterns()
+STAFF_URLS = staff_routes()
 
 
 def test_every_staff_url_is_in_the_matrix_and_every_matrix_row_exists():

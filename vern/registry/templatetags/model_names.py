@@ -15,10 +15,12 @@ register = template.Library()
 
 
 def _model(label: object) -> type[models.Model] | None:
+    """The model an ``app.Model`` label names, or that a bare model name (``enquiry``) names in one app only."""
     try:
         return apps.get_model(str(label))
     except (LookupError, ValueError):
-        return None
+        named = [m for m in apps.get_models() if m._meta.model_name == str(label).lower()]
+        return named[0] if len(named) == 1 else None
 
 
 @register.filter
