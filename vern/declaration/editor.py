@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from vern.declaration.loading import Problem
 from vern.declaration.selectors import BASIS_LABELS
+from vern.lib.language import page_language
 
 Loc = tuple[int | str, ...]
 LANGUAGES = ("nb", "en")
@@ -143,7 +144,11 @@ KEY_LABELS: dict[str, Promise] = {
 
 
 def _item_name(item: Any, index: int) -> str:
+    """An item as a reader knows it: its name in the page's language, else its id or name."""
     if isinstance(item, dict):
+        name = item.get("name")
+        if isinstance(name, dict) and isinstance(name.get(page_language()), str) and name[page_language()]:
+            return str(name[page_language()])
         for key in ("id", "name"):
             if isinstance(item.get(key), str):
                 return str(item[key])
@@ -248,7 +253,8 @@ def _fixed(*options: tuple[str, Promise | str]) -> Callable[[dict[str, Any]], li
 
 
 def _cookie_categories(content: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["id"], f"{c['name']['nb']} / {c['name']['en']}") for c in content["cookies"]["categories"]]
+    language = page_language()
+    return [(c["id"], str(c["name"].get(language) or c["id"])) for c in content["cookies"]["categories"]]
 
 
 @dataclass(frozen=True)
