@@ -312,7 +312,7 @@ class ReplyForm(PlacesRefusals):
         max_length=MAX_REPLY,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text=_("Plain text. It is sent in the language of the enquiry, signed with your name."),
+        help_text=_("Plain text, sent as you write it and signed with your name."),
         error_messages={
             "required": _("Write the reply."),
             "max_length": _("A reply has at most 20,000 characters."),
