@@ -59,6 +59,16 @@ DEMO_LABELS = {
 }
 
 
+def log_in(page, email: str) -> None:
+    """An English staff account signs in with password and authenticator code."""
+    page.goto(page.base + "/en/staff/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, email)
+    page.wait_for_url(page.base + "/en/staff/")
+
+
 def send_contact(page, lang: str, email: str) -> None:
     page.goto(page.base + ("/en" if lang == "en" else "") + "/contact/")
     fill_contact(page, name="Kari Nordmann", email=email, message="Hva koster det?", labels=EN if lang == "en" else NB)
@@ -168,20 +178,12 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
     response = page.goto(page.base + f"/staff/enquiries/{enquiry.pk}/")
     assert "/staff/login/" in page.url and "Kari" not in page.content()
 
-    def log_in(email: str) -> None:
-        page.goto(page.base + "/en/staff/login/")
-        page.get_by_label("Email address").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        browser_second_factor(page, email)
-        page.wait_for_url(page.base + "/en/staff/")
-
-    log_in("ada@example.com")
+    log_in(page, "ada@example.com")
     response = page.goto(page.base + f"/en/staff/enquiries/{enquiry.pk}/")
     assert response is not None and response.status == 403 and "Kari" not in page.content()
     page.context.clear_cookies()
 
-    log_in("sam@example.com")
+    log_in(page, "sam@example.com")
     page.get_by_role("link", name="Enquiries").first.click()
     page.get_by_role("link", name="Kari Nordmann").click()
     assert page.get_by_text("kari@example.no").first.is_visible()
@@ -276,12 +278,7 @@ def test_sales_finds_an_enquiry_by_a_folded_search_replies_and_sees_it_answered(
     page.wait_for_url(page.base + "/en/contact/thanks/")
     enquiry = Enquiry.objects.get()
 
-    page.goto(page.base + "/en/staff/login/")
-    page.get_by_label("Email address").fill("sam@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    browser_second_factor(page, "sam@example.com")
-    page.wait_for_url(page.base + "/en/staff/")
+    log_in(page, "sam@example.com")
 
     page.goto(page.base + "/en/staff/enquiries/")
     page.get_by_label("Search by name, organisation, email address or phone number").fill("odeg")

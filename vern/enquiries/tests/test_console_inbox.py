@@ -3,19 +3,17 @@ owner, a notification with nothing of the person, and a search that folds case a
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 
 from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.enquiries import tokens
 from vern.enquiries.models import ContactLog, Enquiry, SearchTerm
-from vern.enquiries.services import Intake, enquiry_register
-from vern.enquiries.tests.helpers import CONTACT, send
+from vern.enquiries.tests.helpers import CONTACT, names_listed, send
+from vern.enquiries.tests.helpers import unowned as make
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
 
@@ -25,28 +23,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _no_rate_limits_left_over():
     cache.clear()
-
-
-def make(staff, *, name="Kari Nordmann", organisation="Bergen kommune", email="kari@bergen.kommune.no", **extra):
-    fields = {
-        "staff": staff,
-        "kind": "contact",
-        "channel": "email",
-        "received_at": timezone.now() - dt.timedelta(days=3),
-        "intake": Intake(name=name, email=email, phone=extra.pop("phone", ""), organisation=organisation),
-        "language": extra.pop("language", "nb"),
-        "acknowledge": False,
-    }
-    fields.update(extra)
-    enquiry = enquiry_register(**fields)
-    # Registered by staff, an enquiry is theirs; these tests start from one nobody has.
-    Enquiry.objects.filter(pk=enquiry.pk).update(owner=None)
-    enquiry.refresh_from_db()
-    return enquiry
-
-
-def names_listed(html: str) -> list[str]:
-    return re.findall(r'<td class="inbox__who stack__title"><a href="/(?:en/)?staff/enquiries/\d+/">([^<]+)</a>', html)
 
 
 def reply_form(subject: str = "Om prisen", body: str = "Hei Kari,\n\nPrisen er 1 200 kr i måneden.") -> dict[str, str]:

@@ -13,7 +13,7 @@ from vern.accounts.testing import staff_login
 from vern.audit.models import Entry
 from vern.enquiries import tokens
 from vern.enquiries.models import ContactLog, Enquiry, SearchTerm
-from vern.enquiries.services import Intake, enquiry_register
+from vern.enquiries.tests.helpers import make, names_listed
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
 
@@ -25,20 +25,6 @@ def _no_rate_limits_left_over():
     cache.clear()
 
 
-def make(staff, *, name="Kari Nordmann", organisation="Bergen kommune", email="kari@bergen.kommune.no", **extra):
-    fields = {
-        "staff": staff,
-        "kind": "contact",
-        "channel": "email",
-        "received_at": timezone.now() - dt.timedelta(days=1),
-        "intake": Intake(name=name, email=email, phone=extra.pop("phone", ""), organisation=organisation),
-        "language": "nb",
-        "acknowledge": False,
-    }
-    fields.update(extra)
-    return enquiry_register(**fields)
-
-
 def local(moment: dt.datetime) -> str:
     """A time as the browser's datetime-local field sends it."""
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
@@ -46,10 +32,6 @@ def local(moment: dt.datetime) -> str:
 
 def register_form(**fields: str) -> dict[str, str]:
     return {"token": tokens.issue("register"), "received_at": local(timezone.now() - dt.timedelta(days=2)), **fields}
-
-
-def names_listed(html: str) -> list[str]:
-    return re.findall(r'<td class="inbox__who stack__title"><a href="/(?:en/)?staff/enquiries/\d+/">([^<]+)</a>', html)
 
 
 def test_p3_staff_register_an_enquiry_that_came_by_telephone_with_its_channel(client, published, personas):

@@ -11,7 +11,8 @@ from django.core.management import call_command
 
 from vern.accounts.testing import staff_login
 from vern.enquiries.models import SearchTerm
-from vern.enquiries.tests.test_console_inbox import make, names_listed
+from vern.enquiries.tests.helpers import names_listed
+from vern.enquiries.tests.helpers import unowned as make
 from vern.keys.tests.helpers import rotate_settings
 
 pytestmark = pytest.mark.django_db
