@@ -328,3 +328,22 @@ def test_a_search_is_a_link_that_can_be_shared_and_leaves_no_personal_data_in_th
     for secret in ("odeg", "Ødegård", "fjordkraft"):
         assert secret not in caplog.text
     assert "odeg" not in str(list(Entry.objects.values_list("data", flat=True)))
+
+
+def test_migration_0004_gives_enquiries_stored_before_the_folding_their_folded_tokens(client, published, personas):
+    import importlib
+
+    from django.apps import apps
+
+    rebuild = importlib.import_module("vern.enquiries.migrations.0004_folded_search_terms").rebuild
+    enquiry = make(personas.sales, name="Per Ødegård", organisation="Bræk Rør AS", email="per@fjordkraft.no")
+    # As the tokens of the old kind: they match no search now.
+    SearchTerm.objects.filter(enquiry=enquiry).delete()
+    SearchTerm.objects.create(enquiry=enquiry, digest="0" * 64)
+    staff_login(client, personas.sales)
+    assert names_listed(client.get("/staff/enquiries/", {"q": "odeg"}).content.decode()) == []
+
+    rebuild(apps, None)
+
+    assert names_listed(client.get("/staff/enquiries/", {"q": "odeg"}).content.decode()) == ["Per Ødegård"]
+    assert not SearchTerm.objects.filter(digest="0" * 64).exists()
