@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts.access import require_capability, staff_view
@@ -204,6 +204,12 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
         .first(),
         "contact_form": forms.get("contact_form") or ContactLogForm(enquiry=enquiry),
         "reply_form": forms.get("reply_form") or _reply_form(enquiry, declaration),
+        # The language the words around a reply are in, named in a sentence of the page's language.
+        "reply_language": (
+            pgettext("in a sentence", "English")
+            if enquiry.language == "en"
+            else pgettext("in a sentence", "Norwegian Bokmål")
+        ),
         "assign_form": forms.get("assign_form")
         or AssignForm(staff=list(selectors.assignable_staff()), initial={"owner": enquiry.owner_id or ""}),
         "next_states": [

@@ -320,3 +320,15 @@ def test_sales_finds_an_enquiry_by_a_folded_search_replies_and_sees_it_answered(
         page.set_viewport_size({"width": width, "height": 800})
         assert axe(page) == []
         screenshot(page, f"enquiry-detail-answered-{width}")
+    # The same pages in Bokmål, the console's other language, fit a phone as well.
+    page.get_by_role("button", name="Norsk").click()
+    page.wait_for_url(page.base + f"/staff/enquiries/{enquiry.pk}/")
+    assert page.locator(".page-head .badge", has_text="Besvart").is_visible()
+    for path, name in ((f"/staff/enquiries/{enquiry.pk}/", "detail"), ("/staff/enquiries/?q=aase&owner=mine", "inbox")):
+        page.goto(page.base + path)
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 800})
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"the {name} page in Bokmål scrolls sideways at {width} px"
+            assert axe(page) == []
+            screenshot(page, f"enquiry-{name}-nb-{width}")
