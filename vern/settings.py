@@ -240,6 +240,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who hears of a new enquiry: these addresses, or else every active staff member with the
 # sales role, each in their own language.
 VERN_ENQUIRY_NOTIFY = env.emails("VERN_ENQUIRY_NOTIFY", [])
+# The assignment rule: the staff account (by its email address) that every new enquiry from a
+# form is given to. Set, only that person is told of new enquiries; unset, enquiries come in
+# unassigned and VERN_ENQUIRY_NOTIFY or the sales role is told.
+_owners = env.emails("VERN_ENQUIRY_OWNER", [])
+if len(_owners) > 1:
+    raise ConfigError("VERN_ENQUIRY_OWNER names one staff account, not several")
+VERN_ENQUIRY_OWNER = _owners[0] if _owners else ""
 
 # ---------------------------------------------------------------- staff accounts
 

@@ -173,9 +173,9 @@ class Cookies(Strict):
 class Enquiries(Strict):
     """How the contact and demo forms behave, where the policy leaves it to the controller."""
 
-    # Whether the email that tells staff of a new enquiry may carry its contact details and
-    # message. Off, it only says that one came and links to the inbox: a copy in a mailbox
-    # would escape the retention rule and the rights of the person.
+    # No longer honoured (issue 21): the email that tells staff of a new enquiry only says that one
+    # came and links to the console, whatever this says, since a copy in a mailbox would escape the
+    # retention rule and the rights of the person. Still accepted, so older declarations load.
     notification_includes_content: bool = False
     # Other sites of the same company that embed the forms (CORS for the enquiry API).
     embedding_origins: list[Url] = Field(default_factory=list)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils import formats, timezone
@@ -207,7 +207,12 @@ class RegisterForm(EnquiryFields, PlacesRefusals):
 
 
 class ContactLogForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Contact by"), choices=ContactLog.Kind.choices, widget=forms.RadioSelect)
+    # A reply from the console logs itself (with its mail); by hand, the other ways of contact.
+    kind = forms.ChoiceField(
+        label=_("Contact by"),
+        choices=[(k, label) for k, label in ContactLog.Kind.choices if k != ContactLog.Kind.REPLY],
+        widget=forms.RadioSelect,
+    )
     happened_at = forms.DateTimeField(
         label=_("When"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -282,3 +287,67 @@ class DeleteForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
+
+
+MAX_SUBJECT = 200
+MAX_REPLY = 20000
+
+
+class ReplyForm(PlacesRefusals):
+    """A reply by email, written in the console: a one-line subject and plain text."""
+
+    OTHER_REFUSALS_ON_FORM = True
+
+    token = forms.CharField(widget=forms.HiddenInput)
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=MAX_SUBJECT,
+        error_messages={
+            "required": _("Write a subject."),
+            "max_length": _("A subject has at most 200 characters."),
+        },
+    )
+    body = forms.CharField(
+        label=_("Reply"),
+        max_length=MAX_REPLY,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_("Plain text, sent as you write it and signed with your name."),
+        error_messages={
+            "required": _("Write the reply."),
+            "max_length": _("A reply has at most 20,000 characters."),
+        },
+    )
+
+    def clean_subject(self) -> str:
+        subject: str = self.cleaned_data["subject"]
+        # A line break in a subject would start a new mail header: refused, not cleaned away.
+        if LINE_BREAKS.search(subject) or UNREADABLE.search(subject):
+            raise forms.ValidationError(
+                _("A subject is one line, without line breaks or special characters."), code="header"
+            )
+        return subject
+
+    def clean_body(self) -> str:
+        return _readable(self.cleaned_data["body"], multiline=True).replace("\r\n", "\n")
+
+
+class StateForm(forms.Form):
+    state = forms.ChoiceField(choices=Enquiry.State.choices)
+
+
+class AssignForm(PlacesRefusals):
+    FIELD_OF: ClassVar[dict[str, str]] = {"owner": "owner"}
+
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+
+    def __init__(self, *args: Any, staff: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.staff = {str(user.pk): user for user in staff}
+        field = self.fields["owner"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Nobody")), *((key, user.name) for key, user in self.staff.items())]
+        field.error_messages["invalid_choice"] = _("Choose a staff member who works enquiries, or nobody.")
+
+    def chosen(self) -> Any:
+        return self.staff.get(self.cleaned_data["owner"])

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vern.lib.fields import EncryptedTextField
 
@@ -30,9 +31,18 @@ class Enquiry(models.Model):
         PHONE = "phone", _("Telephone")
 
     class Status(models.TextChoices):
+        """Where the relationship with the person stands (and so which retention rule applies)."""
+
         NEW = "new", _("New")
-        OPEN = "open", _("Open")
+        OPEN = "open", _("Contacted")
         CUSTOMER = "customer", _("Customer")
+
+    class State(models.TextChoices):
+        """Where the work on the enquiry stands: open until answered, closed when nothing is left to do."""
+
+        OPEN = "open", pgettext_lazy("enquiry state", "Open")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
 
     class TimeOfDay(models.TextChoices):
         ANY = "any", _("Any time")
@@ -43,6 +53,11 @@ class Enquiry(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    # The staff member who answers it; None: nobody yet (the inbox's "unassigned").
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     name = EncryptedTextField()
     email = EncryptedTextField(blank=True)
     email_index = models.CharField(max_length=64, blank=True, db_index=True)
@@ -76,6 +91,7 @@ class Enquiry(models.Model):
         indexes = [
             models.Index(fields=["-received_at"], name="enquiry_received"),
             models.Index(fields=["status", "last_contact_at"], name="enquiry_status_contact"),
+            models.Index(fields=["state", "owner"], name="enquiry_state_owner"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -101,6 +117,7 @@ class Enquiry(models.Model):
             "kind",
             "channel",
             "status",
+            "state",
             "name",
             "email",
             "phone",
@@ -133,11 +150,18 @@ class ContactLog(models.Model):
         EMAIL = "email", _("Email")
         PHONE = "phone", _("Telephone")
         MEETING = "meeting", _("Meeting")
+        REPLY = "reply", _("Reply from the console")
 
     enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="contacts")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     happened_at = models.DateTimeField()
     note = EncryptedTextField(blank=True)
+    # A reply written in the console: its subject (the note is its text), the mail in the outbox
+    # that carries it, and a keyed digest of the reply form's one-time token, so that a form
+    # sent twice (a retry, a double click) sends one mail.
+    subject = EncryptedTextField(blank=True)
+    mail = models.ForeignKey("mail.OutboxMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reply_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -148,14 +172,14 @@ class ContactLog(models.Model):
 
     class Privacy:
         part_of = "enquiry"
-        export = ("kind", "happened_at", "note")
+        export = ("kind", "happened_at", "subject", "note")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.happened_at:%Y-%m-%d}"
 
 
 class SearchTerm(models.Model):
-    """A keyed digest of a word (or word start) of an enquiry's name or organisation."""
+    """A keyed digest of a folded word (or word start) of an enquiry's name, organisation or email address."""
 
     enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="+")
     digest = models.CharField(max_length=64)

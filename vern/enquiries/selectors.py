@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vern.accounts.models import User
-from vern.accounts.roles import Capability
+from vern.accounts.roles import Capability, roles_granting
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
@@ -25,6 +25,8 @@ from vern.registry.surface import Tile
 
 SOON = dt.timedelta(days=30)
 FILTERS = ("all", "new", "open", "customer", "due")
+STATES = ("any", *Enquiry.State.values)
+OWNERS = ("anyone", "mine", "unassigned")
 
 
 ENQUIRY_RULE = "enquiries"
@@ -100,15 +102,38 @@ def search(query: str) -> Q:
     return condition
 
 
-def inbox(*, status: str, query: str, retention: Retention, now: dt.datetime | None = None) -> QuerySet[Enquiry]:
-    rows = Enquiry.objects.order_by("-received_at", "-pk")
+def inbox(
+    *,
+    status: str,
+    query: str,
+    retention: Retention,
+    state: str = "any",
+    owner: str = "anyone",
+    staff: User | None = None,
+    now: dt.datetime | None = None,
+) -> QuerySet[Enquiry]:
+    """The enquiries a filter shows: by relationship (``status``), by work (``state``: open,
+    answered, closed) and by owner ("mine" for ``staff``, "unassigned"), and by search."""
+    rows = Enquiry.objects.select_related("owner").order_by("-received_at", "-pk")
     if status in ("new", "open", "customer"):
         rows = rows.filter(status=status)
     elif status == "due":
         rows = rows.filter(retention.due_by((now or timezone.now()) + SOON))
+    if state in Enquiry.State.values:
+        rows = rows.filter(state=state)
+    if owner == "mine" and staff is not None:
+        rows = rows.filter(owner=staff)
+    elif owner == "unassigned":
+        rows = rows.filter(owner__isnull=True)
     if query.strip():
         rows = rows.filter(search(query))
     return rows
+
+
+def assignable_staff() -> QuerySet[User]:
+    """The active staff members an enquiry can be given to: those whose roles let them work enquiries."""
+    roles = [role.value for role in roles_granting(Capability.WORK_ENQUIRIES)]
+    return User.objects.filter(is_active=True, role_grants__role__in=roles).distinct().order_by("name", "pk")
 
 
 def counts(retention: Retention) -> dict[str, int]:

@@ -10,20 +10,22 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from vern.accounts.models import RoleGrant, User
-from vern.accounts.roles import Role
+from vern.accounts.roles import Capability, Role
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.declaration.models import PolicyVersion
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import declaration_of, latest_version, retention_body
 from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, SearchTerm
-from vern.enquiries.search import index_digests
+from vern.enquiries.search import enquiry_digests
 from vern.lib.keys import email_index, phone_index
 from vern.lib.normalise import normalise_email, normalise_phone
 from vern.lib.ratelimit import Limit, hit
 from vern.mail import emails
+from vern.registry import surface
 
 log = logging.getLogger(__name__)
 # The legal basis of each kind (policy §4): a demo booking is a step the person asks for
@@ -99,6 +101,7 @@ def _store(
     received_at: dt.datetime,
     submission_key: str | None,
     registered_by: User | None,
+    owner: User | None,
 ) -> Enquiry:
     enquiry = Enquiry.objects.create(
         kind=kind,
@@ -119,10 +122,11 @@ def _store(
         received_at=received_at,
         last_contact_at=received_at,
         registered_by=registered_by,
+        owner=owner,
         submission_key=submission_key,
     )
     SearchTerm.objects.bulk_create(
-        SearchTerm(enquiry=enquiry, digest=term) for term in sorted(index_digests(intake.name, intake.organisation))
+        SearchTerm(enquiry=enquiry, digest=term) for term in sorted(enquiry_digests(enquiry))
     )
     return enquiry
 
@@ -147,8 +151,24 @@ def _public_link(name: str, language: str, **kwargs: object) -> str:
         return settings.VERN_PUBLIC_URL + reverse(name, kwargs=kwargs or None)
 
 
-def notification_recipients() -> list[tuple[str, str]]:
-    """(address, language) of whoever hears of a new enquiry."""
+def assignment_rule_owner() -> User | None:
+    """The staff member new enquiries are given to (``VERN_ENQUIRY_OWNER``), if that account works enquiries."""
+    address = settings.VERN_ENQUIRY_OWNER
+    if not address:
+        return None
+    owner = User.objects.filter(email=address, is_active=True).first()
+    if owner is None or not owner.can(Capability.WORK_ENQUIRIES):
+        # The address is not logged: it names a person.
+        log.warning("VERN_ENQUIRY_OWNER names no active staff account that works enquiries; the enquiry is unassigned")
+        return None
+    return owner
+
+
+def notification_recipients(owner: User | None = None) -> list[tuple[str, str]]:
+    """(address, language) of whoever hears of a new enquiry: its owner when the assignment rule
+    gave it one, else the addresses of ``VERN_ENQUIRY_NOTIFY``, else every active holder of the sales role."""
+    if owner is not None:
+        return [(owner.email, owner.language)]
     if settings.VERN_ENQUIRY_NOTIFY:
         return [(address, settings.LANGUAGE_CODE) for address in settings.VERN_ENQUIRY_NOTIFY]
     staff = User.objects.filter(
@@ -157,9 +177,11 @@ def notification_recipients() -> list[tuple[str, str]]:
     return [(user.email, user.language) for user in staff]
 
 
-def _notify(enquiry: Enquiry, declaration: Declaration) -> None:
-    with_content = declaration.enquiries.notification_includes_content
-    recipients = notification_recipients()
+def _notify(enquiry: Enquiry) -> None:
+    """Tell staff that an enquiry came. The mail is written to the outbox in the transaction that
+    stores the enquiry, so it goes only once the enquiry is committed; it carries nothing of the
+    person (no name, address or message), only a link to the enquiry's page in the console."""
+    recipients = notification_recipients(enquiry.owner)
     if not recipients:
         log.warning(
             "enquiry %s came in and no one is told: give a staff member the sales role or set VERN_ENQUIRY_NOTIFY",
@@ -171,17 +193,7 @@ def _notify(enquiry: Enquiry, declaration: Declaration) -> None:
             language=language,
             kind=enquiry.kind,
             link=_public_link("enquiries_staff:detail", language, pk=enquiry.pk),
-            content=(
-                {
-                    "name": enquiry.name,
-                    "organisation": enquiry.organisation,
-                    "email": enquiry.email,
-                    "phone": enquiry.phone,
-                    "message": enquiry.message,
-                }
-                if with_content
-                else None
-            ),
+            reason="yours" if enquiry.owner_id is not None else "new",
             about=enquiry.email,
         )
 
@@ -225,6 +237,7 @@ def enquiry_submit(
                 received_at=timezone.now(),
                 submission_key=submission_key,
                 registered_by=None,
+                owner=assignment_rule_owner(),
             )
             _audit(
                 AuditEvent.ENQUIRY_RECEIVED,
@@ -236,7 +249,7 @@ def enquiry_submit(
                 _acknowledge(enquiry, declaration)
             else:
                 log.info("enquiry %s is not acknowledged: its address had enough mail today", enquiry.pk)
-            _notify(enquiry, declaration)
+            _notify(enquiry)
     except IntegrityError:
         # The same form, sent twice at the same moment: the other request stored it.
         earlier = Enquiry.objects.filter(submission_key=submission_key).first()
@@ -292,6 +305,7 @@ def enquiry_register(
         received_at=received_at,
         submission_key=submission_key,
         registered_by=staff,
+        owner=staff,  # whoever took the call or the mail answers it, unless they give it on
     )
     _audit(
         AuditEvent.ENQUIRY_REGISTERED,
@@ -318,11 +332,9 @@ def inbox_viewed(*, staff: User, shown: list[int], status: str, searched: bool) 
     )
 
 
-@transaction.atomic
-def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at: dt.datetime, note: str) -> ContactLog:
-    """A contact with the person: the retention clock starts again from the latest one (P11)."""
-    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
-    entry = ContactLog.objects.create(enquiry=locked, kind=kind, happened_at=happened_at, note=note, staff=staff)
+def _contact_made(locked: Enquiry, happened_at: dt.datetime) -> list[str]:
+    """A contact with the person moves the retention clock to it, if it is the latest (P11), and a
+    new enquiry is no longer new. Returns the fields it changed; the caller saves them."""
     changes = []
     if happened_at > locked.last_contact_at:
         locked.last_contact_at = happened_at
@@ -330,6 +342,15 @@ def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at
     if locked.status == Enquiry.Status.NEW:
         locked.status = Enquiry.Status.OPEN
         changes.append("status")
+    return changes
+
+
+@transaction.atomic
+def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at: dt.datetime, note: str) -> ContactLog:
+    """A contact with the person: the retention clock starts again from the latest one (P11)."""
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    entry = ContactLog.objects.create(enquiry=locked, kind=kind, happened_at=happened_at, note=note, staff=staff)
+    changes = _contact_made(locked, happened_at)
     if changes:
         locked.save(update_fields=changes)
     _audit(
@@ -339,6 +360,130 @@ def enquiry_log_contact(*, staff: User, enquiry: Enquiry, kind: str, happened_at
         data={"kind": kind, "happened_at": happened_at.isoformat(), "clock_moved": "last_contact_at" in changes},
     )
     return entry
+
+
+def reply_subject(enquiry: Enquiry, controller: str) -> str:
+    """The subject a reply starts with, in the language of the enquiry."""
+    with translation.override(enquiry.language):
+        if enquiry.kind == Enquiry.Kind.DEMO:
+            return _("Your demo booking with %(controller)s") % {"controller": controller}
+        return _("Your enquiry to %(controller)s") % {"controller": controller}
+
+
+@transaction.atomic
+def enquiry_reply(*, staff: User, enquiry: Enquiry, subject: str, body: str, reply_key: str) -> ContactLog:
+    """Answer the person by email from the console, in the language of the form they used.
+
+    The mail goes through the outbox, written in this transaction. The reply is a contact: it
+    is kept in the enquiry's history, starts the retention clock again (P11), marks the enquiry
+    answered, and gives it to whoever answered if nobody had it. The same form sent twice (a
+    retry, a double click: the same ``reply_key``) sends one mail and records one reply.
+    """
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    earlier = ContactLog.objects.filter(reply_key=reply_key).first()
+    if earlier is not None:
+        return earlier
+    if not locked.email:
+        raise EnquiryRefused("no_email")
+    if surface.is_restricted({"email": locked.email_index, "phone": locked.phone_index}):
+        raise EnquiryRefused("restricted")
+    version = latest_version()
+    controller = declaration_of(version).controller if version is not None else None
+    now = timezone.now()
+    mail = emails.enquiry_reply(
+        to=locked.email,
+        language=locked.language,
+        subject=subject,
+        body=body,
+        staff_name=staff.name,
+        controller=controller.name if controller is not None else "",
+        contact_email=controller.email if controller is not None else "",
+        received_at=locked.received_at,
+        policy_link=_public_link("declaration:policy", locked.language),
+    )
+    entry = ContactLog.objects.create(
+        enquiry=locked,
+        kind=ContactLog.Kind.REPLY,
+        happened_at=now,
+        subject=subject,
+        note=body,
+        staff=staff,
+        mail=mail,
+        reply_key=reply_key,
+    )
+    changes = _contact_made(locked, now)
+    was = locked.state
+    locked.state = Enquiry.State.ANSWERED
+    changes.append("state")
+    took = locked.owner_id is None
+    if took:
+        locked.owner = staff
+        changes.append("owner")
+    locked.save(update_fields=changes)
+    _audit(
+        AuditEvent.ENQUIRY_REPLIED,
+        locked,
+        actor=Actor.staff(staff),
+        data={"contact": entry.pk, "mail": mail.pk, "language": locked.language, "was": was, "took_it": took},
+    )
+    return entry
+
+
+# Where each state may go by hand; a reply makes any enquiry answered.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Enquiry.State.OPEN: frozenset({Enquiry.State.ANSWERED, Enquiry.State.CLOSED}),
+    Enquiry.State.ANSWERED: frozenset({Enquiry.State.OPEN, Enquiry.State.CLOSED}),
+    Enquiry.State.CLOSED: frozenset({Enquiry.State.OPEN}),
+}
+
+
+class NothingChanged(EnquiryRefused):
+    """The enquiry already is as asked: nothing is done, nothing is audited."""
+
+
+@transaction.atomic
+def enquiry_set_state(*, staff: User, enquiry: Enquiry, state: str) -> Enquiry:
+    """Mark the enquiry answered (answered another way than from the console), closed, or open again."""
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    if locked.state == state:
+        raise NothingChanged("same_state")
+    if state not in TRANSITIONS.get(locked.state, frozenset()):
+        raise EnquiryRefused("state")
+    was = locked.state
+    locked.state = state
+    locked.save(update_fields=["state"])
+    _audit(AuditEvent.ENQUIRY_STATE_CHANGED, locked, actor=Actor.staff(staff), data={"from": was, "to": state})
+    return locked
+
+
+@transaction.atomic
+def enquiry_assign(*, staff: User, enquiry: Enquiry, owner: User | None) -> Enquiry:
+    """Give the enquiry to a staff member who works enquiries (or to nobody); the new owner is
+    told by a mail with only a link, unless they gave it to themselves."""
+    if owner is not None and not owner.can(Capability.WORK_ENQUIRIES):
+        raise EnquiryRefused("owner")
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    if locked.owner_id == (owner.pk if owner is not None else None):
+        raise NothingChanged("same_owner")
+    was = locked.owner_id
+    locked.owner = owner
+    locked.save(update_fields=["owner"])
+    _audit(
+        AuditEvent.ENQUIRY_ASSIGNED,
+        locked,
+        actor=Actor.staff(staff),
+        data={"from": was, "to": owner.pk if owner is not None else None},
+    )
+    if owner is not None and owner.pk != staff.pk:
+        emails.enquiry_notification(
+            to=owner.email,
+            language=owner.language,
+            kind=locked.kind,
+            link=_public_link("enquiries_staff:detail", owner.language, pk=locked.pk),
+            reason="yours",
+            about=locked.email,
+        )
+    return locked
 
 
 @transaction.atomic
@@ -412,9 +557,8 @@ def enquiry_rectify(enquiry: Enquiry, field: str, value: str) -> None:
     if not (enquiry.email_index or enquiry.phone_index):
         raise ValueError("an enquiry needs an email address or a phone number")
     enquiry.save(update_fields=updates)
-    if field in ("name", "organisation"):
+    if field in ("name", "organisation", "email"):
         SearchTerm.objects.filter(enquiry=enquiry).delete()
         SearchTerm.objects.bulk_create(
-            SearchTerm(enquiry=enquiry, digest=term)
-            for term in sorted(index_digests(enquiry.name, enquiry.organisation))
+            SearchTerm(enquiry=enquiry, digest=term) for term in sorted(enquiry_digests(enquiry))
         )

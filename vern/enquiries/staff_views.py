@@ -7,11 +7,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vern.accounts.access import require_capability, staff_view
@@ -19,24 +21,38 @@ from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.accounts.steps import staff_step
 from vern.declaration.models import PolicyVersion
+from vern.declaration.schema import Declaration
 from vern.declaration.selectors import declaration_of, latest_version_for, retention_body
 from vern.enquiries import selectors, tokens
 from vern.enquiries.access import get_enquiry_for_staff
-from vern.enquiries.forms import ContactLogForm, CustomerForm, DeleteForm, RegisterForm, RelationshipEndedForm
+from vern.enquiries.forms import (
+    AssignForm,
+    ContactLogForm,
+    CustomerForm,
+    DeleteForm,
+    RegisterForm,
+    RelationshipEndedForm,
+    ReplyForm,
+    StateForm,
+)
 from vern.enquiries.models import Enquiry
 from vern.enquiries.services import (
+    TRANSITIONS,
     EnquiryRefused,
     Intake,
+    NothingChanged,
+    enquiry_assign,
     enquiry_delete,
     enquiry_end_relationship,
     enquiry_log_contact,
     enquiry_mark_customer,
     enquiry_register,
+    enquiry_reply,
+    enquiry_set_state,
     enquiry_viewed,
     inbox_viewed,
+    reply_subject,
 )
-from vern.lib.crypto import DecryptionError
-from vern.lib.keys import keyring
 from vern.lib.language import page_language
 from vern.registry import surface
 
@@ -48,54 +64,52 @@ def _retention(request: HttpRequest) -> selectors.Retention:
     return selectors.Retention.of(declaration_of(version) if version is not None else None)
 
 
-SEARCH_DATA = "vern.enquiries.inbox-search"
-
-
-def _sealed(query: str) -> str:
-    return keyring().encrypt(query, associated_data=SEARCH_DATA)
-
-
-def _unsealed(token: str) -> str:
-    try:
-        return keyring().decrypt(token, associated_data=SEARCH_DATA)[:200]
-    except (DecryptionError, UnicodeDecodeError):
-        return ""
+def _choice(request: HttpRequest, name: str, allowed: tuple[str, ...]) -> str:
+    value = request.GET.get(name, allowed[0])
+    return value if value in allowed else allowed[0]
 
 
 @staff_view(Capability.WORK_ENQUIRIES)
-@require_http_methods(["GET", "HEAD", "POST"])
+@require_http_methods(["GET", "HEAD"])
 def inbox(request: HttpRequest) -> HttpResponse:
-    """The list. A search is posted and carried on in the address encrypted, so that a name,
-    an email address or a phone number never stands in the browser's history or a proxy's log."""
+    """The list, filtered and searched by GET (``?q=``), so that a search can be bookmarked and shared.
+
+    The search is in the address: vern's server keeps no access log, the audit row records that
+    a search was made and which rows it showed, never what was searched (docs/enquiries.md).
+    """
     staff = require_capability(request, Capability.WORK_ENQUIRIES)
-    status = request.GET.get("status", "all")
-    if status not in selectors.FILTERS:
-        status = "all"
-    if request.method == "POST":
-        query = request.POST.get("q", "").strip()[:200]
-        params = {"status": status, **({"s": _sealed(query)} if query else {})}
-        return HttpResponseRedirect(f"{request.path}?{urlencode(params)}", status=303)
-    sealed = request.GET.get("s", "")
-    query = _unsealed(sealed) if sealed else ""
+    status = _choice(request, "status", selectors.FILTERS)
+    state = _choice(request, "state", selectors.STATES)
+    owner = _choice(request, "owner", selectors.OWNERS)
+    query = request.GET.get("q", "").strip()[:200]
     retention = _retention(request)
-    rows = selectors.inbox(status=status, query=query, retention=retention)
+    rows = selectors.inbox(status=status, query=query, retention=retention, state=state, owner=owner, staff=staff)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     items = [{"enquiry": e, "deletion_at": retention.deletion_at(e)} for e in page.object_list]
     inbox_viewed(staff=staff, shown=[item["enquiry"].pk for item in items], status=status, searched=bool(query))
+    kept = {"q": query, "state": state, "owner": owner}
     context = {
         "page": page,
         "items": items,
         "status": status,
+        "state": state,
+        "owner": owner,
         "query": query,
-        "sealed": sealed if query else "",
+        # The other filters, carried on by each link (left out where they are the default).
+        "carry": urlencode({k: v for k, v in kept.items() if v and v not in ("any", "anyone")}),
+        "carry_all": urlencode(
+            {k: v for k, v in {"status": status, **kept}.items() if v and v not in ("all", "any", "anyone")}
+        ),
         "counts": selectors.counts(retention),
         "filters": [
             ("all", _("All")),
             ("new", _("New")),
-            ("open", _("Open")),
+            ("open", _("Contacted")),
             ("customer", _("Customers")),
             ("due", _("Deleted within 30 days")),
         ],
+        "states": [("any", _("Any state")), *Enquiry.State.choices],
+        "owners": [("anyone", _("Anyone")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
         "soon": timezone.now() + selectors.SOON,
     }
     return render(request, "enquiries/staff_inbox.html", context)
@@ -155,6 +169,19 @@ def register(request: HttpRequest) -> HttpResponse:
     return render(request, "enquiries/staff_register.html", {"form": form}, status=400)
 
 
+# What the button that moves an enquiry to each state says.
+_STATE_ACTIONS: dict[str, Promise] = {
+    Enquiry.State.OPEN: gettext_lazy("Reopen"),
+    Enquiry.State.ANSWERED: gettext_lazy("Mark as answered"),
+    Enquiry.State.CLOSED: gettext_lazy("Close"),
+}
+
+
+def _reply_form(enquiry: Enquiry, declaration: Declaration | None) -> ReplyForm:
+    controller = declaration.controller.name if declaration is not None else ""
+    return ReplyForm(initial={"token": tokens.issue("reply"), "subject": reply_subject(enquiry, controller)})
+
+
 def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 200, **forms: Any) -> HttpResponse:
     """The enquiry's page; whoever sees it, on any answer, is recorded (R22)."""
     enquiry_viewed(staff=staff, enquiry=enquiry)
@@ -169,13 +196,25 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
         # Art. 18: a person who asked for restriction has their data kept, not used.
         "restricted": surface.is_restricted({"email": enquiry.email_index, "phone": enquiry.phone_index}),
         "purpose_name": purpose.name.get(language) if purpose is not None else enquiry.purpose,
-        "contacts": list(enquiry.contacts.select_related("staff").order_by("-happened_at", "-pk")),
+        "contacts": list(enquiry.contacts.select_related("staff", "mail").order_by("-happened_at", "-pk")),
         "deletion_at": retention.deletion_at(enquiry),
         "rule_text": retention_body(rule, language) if rule is not None else "",
         "shown_version": PolicyVersion.objects.filter(number=enquiry.policy_version)
         .only("number", "published_at")
         .first(),
         "contact_form": forms.get("contact_form") or ContactLogForm(enquiry=enquiry),
+        "reply_form": forms.get("reply_form") or _reply_form(enquiry, declaration),
+        # The language the words around a reply are in, named in a sentence of the page's language.
+        "reply_language": (
+            pgettext("in a sentence", "English")
+            if enquiry.language == "en"
+            else pgettext("in a sentence", "Norwegian Bokmål")
+        ),
+        "assign_form": forms.get("assign_form")
+        or AssignForm(staff=list(selectors.assignable_staff()), initial={"owner": enquiry.owner_id or ""}),
+        "next_states": [
+            (state, label) for state, label in _STATE_ACTIONS.items() if state in TRANSITIONS[enquiry.state]
+        ],
         "customer_form": forms.get("customer_form") or CustomerForm(),
         "ended_form": forms.get("ended_form")
         or RelationshipEndedForm(enquiry=enquiry, initial={"ended_on": timezone.localdate()}),
@@ -210,6 +249,98 @@ def log_contact(request: HttpRequest, pk: int) -> HttpResponse:
         done=_("The contact is logged. The enquiry is kept from this contact on."),
         then=_detail_url(enquiry),
     )
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_POST
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a reply by email through the outbox; the form's one-time token makes a retry send nothing more."""
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = ReplyForm(request.POST)
+    key = None
+    if form.is_valid():
+        try:
+            key = tokens.check(form.cleaned_data["token"], "reply", min_seconds=0).submission_key
+        except tokens.TokenProblem:
+            form.add_error(None, _("The form has expired. Copy your text, reload the page and send it again."))
+    if key is not None:
+        done = staff_step(
+            request,
+            lambda: enquiry_reply(
+                staff=staff,
+                enquiry=enquiry,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                reply_key=key,
+            ),
+            refused=EnquiryRefused,
+            explain=_not_replied,
+            form=form,
+            done=_("The reply is on its way. The enquiry is answered, and kept from this contact on."),
+            then=_detail_url(enquiry),
+        )
+        if done is not None:
+            return done
+    fresh = request.POST.copy()
+    fresh["token"] = tokens.issue("reply")
+    form.data = fresh
+    return _detail(request, staff, enquiry, status=400, reply_form=form)
+
+
+def _not_replied(refused: EnquiryRefused) -> str:
+    if refused.code == "restricted":
+        return _("This person has restricted the processing of their data: no mail may be sent to them.")
+    return _("This enquiry has no email address. Answer by telephone and log the contact.")
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_POST
+def set_state(request: HttpRequest, pk: int) -> HttpResponse:
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = StateForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose open, answered or closed."))
+    state = form.cleaned_data["state"]
+    return staff_step(
+        request,
+        lambda: enquiry_set_state(staff=staff, enquiry=enquiry, state=state),
+        refused=EnquiryRefused,
+        informative=(NothingChanged,),
+        explain=lambda refused: (
+            _("The enquiry already is %(state)s.") % {"state": Enquiry.State(state).label.lower()}
+            if isinstance(refused, NothingChanged)
+            else _("An enquiry that is closed is reopened first.")
+        ),
+        done=lambda changed: _("The enquiry is %(state)s.") % {"state": changed.get_state_display().lower()},
+        then=_detail_url(enquiry),
+    )
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_POST
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the enquiry to another staff member who works enquiries (or to nobody), audited."""
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    form = AssignForm(request.POST, staff=list(selectors.assignable_staff()))
+    done = staff_step(
+        request,
+        lambda: enquiry_assign(staff=staff, enquiry=enquiry, owner=form.chosen()),
+        refused=EnquiryRefused,
+        informative=(NothingChanged,),
+        explain=lambda refused: (
+            _("Nothing changed: the enquiry already has this owner.")
+            if isinstance(refused, NothingChanged)
+            else _("Choose a staff member who works enquiries, or nobody.")
+        ),
+        form=form,
+        done=lambda changed: (
+            _("The enquiry is now %(name)s's.") % {"name": changed.owner.name}
+            if changed.owner is not None
+            else _("The enquiry has no owner now.")
+        ),
+        then=_detail_url(enquiry),
+    )
+    return done or _detail(request, staff, enquiry, status=400, assign_form=form)
 
 
 @staff_view(Capability.WORK_ENQUIRIES)

@@ -219,7 +219,7 @@ def _search_uses(uses: Counter[tuple[str, str, str]], keys: IndexKeys, ring: Key
     stored: dict[int, list[str]] = {}
     for enquiry_id, term in SearchTerm.objects.order_by("enquiry_id").values_list("enquiry_id", "digest").iterator():
         stored.setdefault(enquiry_id, []).append(term)
-    fields = [f for f in Enquiry._meta.concrete_fields if f.name in ("name", "organisation")]
+    fields = [f for f in Enquiry._meta.concrete_fields if f.name in ("name", "organisation", "email")]
     assert all(isinstance(f, EncryptedTextField) for f in fields)
     for pk, *ciphers in _scan(Enquiry, [f.column for f in fields]):
         if pk not in stored:

@@ -281,9 +281,10 @@ def _reindex(keys: IndexKeys, ring: Keyring, *, batch_size: int, budget: _Budget
 
 
 def _rebuild_search_digests(keys: IndexKeys, *, batch_size: int, budget: _Budget) -> None:
-    """The enquiries' search digests, rebuilt from the names under the current index key."""
+    """The enquiries' search digests, rebuilt from the names, organisations and email addresses
+    under the current index key."""
     from vern.enquiries.models import Enquiry, SearchTerm
-    from vern.enquiries.search import index_digests
+    from vern.enquiries.search import enquiry_digests
 
     cursor = _cursor("index:enquiries.SearchTerm", keys.current)
     newest = _newest(Enquiry)
@@ -293,7 +294,7 @@ def _rebuild_search_digests(keys: IndexKeys, *, batch_size: int, budget: _Budget
                 Enquiry.objects.select_for_update()
                 .filter(pk__gt=cursor.last_pk, pk__lte=newest)
                 .order_by("pk")
-                .only("pk", "name", "organisation")[:batch_size]
+                .only("pk", "name", "organisation", "email")[:batch_size]
             )
             if not enquiries:
                 return
@@ -303,7 +304,7 @@ def _rebuild_search_digests(keys: IndexKeys, *, batch_size: int, budget: _Budget
             ):
                 stored.setdefault(enquiry_id, set()).add(term)
             for enquiry in enquiries:
-                wanted = index_digests(enquiry.name, enquiry.organisation, root_key=keys.root)
+                wanted = enquiry_digests(enquiry, root_key=keys.root)
                 have = stored.get(enquiry.pk, set())
                 if wanted == have:
                     continue

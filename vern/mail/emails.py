@@ -116,18 +116,51 @@ def enquiry_received(
 
 
 def enquiry_notification(
-    *, to: str, language: str, kind: str, link: str, content: dict[str, str] | None, about: str = ""
+    *, to: str, language: str, kind: str, link: str, reason: str, about: str = ""
 ) -> OutboxMessage:
-    """Sales hears of a new enquiry; the content is copied only if the declaration allows it.
+    """Staff hear of an enquiry: a new one came (``reason`` "new"), or one is now theirs ("yours").
 
-    ``about`` (the enquirer's address) lets their access and erasure requests find this mail.
+    It carries nothing of the person, only the kind of enquiry and a link to its page in the
+    console, where reading it is access-checked and audited. ``about`` (the enquirer's address)
+    holds it back while the person has restricted processing, and lets their requests find it.
     """
     return mail_queue(
         kind="enquiry_notification",
         to=to,
         language=language,
-        context={"kind": kind, "link": link, "content": content},
+        context={"kind": kind, "link": link, "reason": reason},
         about=about,
+    )
+
+
+def enquiry_reply(
+    *,
+    to: str,
+    language: str,
+    subject: str,
+    body: str,
+    staff_name: str,
+    controller: str,
+    contact_email: str,
+    received_at: object,
+    policy_link: str,
+) -> OutboxMessage:
+    """A staff member's answer to an enquiry, written in the console: their plain text, signed with
+    their name, in the language of the enquirer's form. The subject is one line (the console
+    refuses line breaks, and rendering joins any whitespace), so no header can be added through it."""
+    return mail_queue(
+        kind="enquiry_reply",
+        to=to,
+        language=language,
+        context={
+            "subject": subject,
+            "body": body,
+            "staff_name": staff_name,
+            "controller": controller,
+            "contact_email": contact_email,
+            "received_at": received_at,
+            "policy_link": policy_link,
+        },
     )
 
 

@@ -172,7 +172,7 @@ def test_each_batch_leaves_its_own_audit_row_and_a_second_sweep_finds_nothing_le
     compiled = next(c for c in engine.compile_rules(declaration) if c.label == "enquiries.Enquiry")
     first = engine.sweep_one(compiled, declaration, timezone.now(), batch_size=7, actor=Actor.cli())
     second = engine.sweep_one(compiled, declaration, timezone.now(), batch_size=7, actor=Actor.cli())
-    # The parts are counted too: one contact each, and the search terms of name and organisation.
+    # The parts are counted too: one contact each, and the search terms of name, organisation and address.
     assert first["enquiries.Enquiry"] == 30 and first["enquiries.ContactLog"] == 30
     assert first["enquiries.SearchTerm"] == 30 * first_terms_per_enquiry()
     assert second == {}
@@ -184,7 +184,7 @@ def test_each_batch_leaves_its_own_audit_row_and_a_second_sweep_finds_nothing_le
 def first_terms_per_enquiry() -> int:
     from vern.enquiries.search import index_digests
 
-    return len(index_digests("Kari Nordmann", "Bergen kommune"))
+    return len(index_digests("Kari Nordmann", "Bergen kommune", "q0@example.no"))
 
 
 def test_an_unreadable_row_does_not_stop_the_sweep_nothing_is_decrypted_to_delete(published, personas):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from typing import Any
 
@@ -10,6 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from vern.enquiries import tokens
+from vern.enquiries.models import Enquiry
+from vern.enquiries.services import Intake, enquiry_register
 
 CONTACT = {
     "name": "Kari Nordmann",
@@ -82,3 +85,38 @@ class FailingOutbox:
             )
             if connection.vendor == "postgresql":
                 cursor.execute("DROP FUNCTION vern_test_fail()")
+
+
+def make(
+    staff: Any,
+    *,
+    name: str = "Kari Nordmann",
+    organisation: str = "Bergen kommune",
+    email: str = "kari@bergen.kommune.no",
+    **extra: Any,
+) -> Enquiry:
+    """An enquiry that came by email yesterday, registered by ``staff`` without an acknowledgement."""
+    fields: dict[str, Any] = {
+        "staff": staff,
+        "kind": "contact",
+        "channel": "email",
+        "received_at": timezone.now() - dt.timedelta(days=1),
+        "intake": Intake(name=name, email=email, phone=extra.pop("phone", ""), organisation=organisation),
+        "language": extra.pop("language", "nb"),
+        "acknowledge": False,
+    }
+    fields.update(extra)
+    return enquiry_register(**fields)
+
+
+def unowned(staff: Any, **fields: Any) -> Enquiry:
+    """As ``make``, but nobody's yet (registered by staff, an enquiry is theirs), as one from a form."""
+    enquiry = make(staff, **fields)
+    Enquiry.objects.filter(pk=enquiry.pk).update(owner=None)
+    enquiry.refresh_from_db()
+    return enquiry
+
+
+def names_listed(html: str) -> list[str]:
+    """The names in the inbox's list, in its order."""
+    return re.findall(r'<td class="inbox__who stack__title"><a href="/(?:en/)?staff/enquiries/\d+/">([^<]+)</a>', html)

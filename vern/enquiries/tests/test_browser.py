@@ -59,6 +59,16 @@ DEMO_LABELS = {
 }
 
 
+def log_in(page, email: str) -> None:
+    """An English staff account signs in with password and authenticator code."""
+    page.goto(page.base + "/en/staff/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, email)
+    page.wait_for_url(page.base + "/en/staff/")
+
+
 def send_contact(page, lang: str, email: str) -> None:
     page.goto(page.base + ("/en" if lang == "en" else "") + "/contact/")
     fill_contact(page, name="Kari Nordmann", email=email, message="Hva koster det?", labels=EN if lang == "en" else NB)
@@ -168,20 +178,12 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
     response = page.goto(page.base + f"/staff/enquiries/{enquiry.pk}/")
     assert "/staff/login/" in page.url and "Kari" not in page.content()
 
-    def log_in(email: str) -> None:
-        page.goto(page.base + "/en/staff/login/")
-        page.get_by_label("Email address").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        browser_second_factor(page, email)
-        page.wait_for_url(page.base + "/en/staff/")
-
-    log_in("ada@example.com")
+    log_in(page, "ada@example.com")
     response = page.goto(page.base + f"/en/staff/enquiries/{enquiry.pk}/")
     assert response is not None and response.status == 403 and "Kari" not in page.content()
     page.context.clear_cookies()
 
-    log_in("sam@example.com")
+    log_in(page, "sam@example.com")
     page.get_by_role("link", name="Enquiries").first.click()
     page.get_by_role("link", name="Kari Nordmann").click()
     assert page.get_by_text("kari@example.no").first.is_visible()
@@ -259,3 +261,74 @@ def test_another_site_of_the_company_embeds_the_contact_form(browser_page, live_
         assert page.context.cookies() == []  # the other site gets no cookie from vern
         # The browser reports the 422 of the first try; the script itself raised nothing.
         assert [e for e in page.watch.console_errors if "status of 422" not in e] == []
+
+
+def test_sales_finds_an_enquiry_by_a_folded_search_replies_and_sees_it_answered(
+    browser_page, live_policy, quick_forms, smtp_server
+):
+    """Issue 21: the inbox answers from the console; the reply arrives in the enquirer's language."""
+    staff_create(
+        email="sam@example.com", name="Sam Salg", roles=["sales"], language="en", password=PASSWORD, actor=Actor.cli()
+    )
+    page = browser_page
+    page.goto(page.base + "/en/contact/")
+    fill_contact(page, name="Per Ødegård", email="per@fjordkraft.no", message="What does it cost?", labels=EN)
+    page.wait_for_timeout(600)
+    page.get_by_role("button", name="Send enquiry").click()
+    page.wait_for_url(page.base + "/en/contact/thanks/")
+    enquiry = Enquiry.objects.get()
+
+    log_in(page, "sam@example.com")
+
+    page.goto(page.base + "/en/staff/enquiries/")
+    page.get_by_label("Search by name, organisation, email address or phone number").fill("odeg")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.wait_for_url("**/staff/enquiries/?*q=odeg*")  # a GET: the results have an address to keep
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the inbox scrolls sideways at {width} px"
+        assert axe(page) == []
+        screenshot(page, f"enquiry-inbox-search-{width}")
+    page.set_viewport_size(VIEWPORTS["desktop"])
+    page.get_by_role("link", name="Per Ødegård").click()
+    page.wait_for_url(page.base + f"/en/staff/enquiries/{enquiry.pk}/")
+    assert page.get_by_label("Subject").input_value() == "Your enquiry to Kaukus AS"
+    page.get_by_label("Reply", exact=True).fill("Hello Per,\n\nIt costs 1,200 kroner a month.")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the enquiry page scrolls sideways at {width} px"
+        assert axe(page) == []
+        screenshot(page, f"enquiry-detail-reply-{width}")
+    page.set_viewport_size(VIEWPORTS["desktop"])
+    page.get_by_role("button", name="Send reply").click()
+    page.wait_for_load_state()
+
+    assert page.get_by_text("The reply is on its way.").is_visible()
+    assert page.locator(".page-head .badge", has_text="Answered").is_visible()
+    history = page.locator("section[aria-labelledby=contacts]")
+    assert history.get_by_text("Your enquiry to Kaukus AS").is_visible()
+    assert history.get_by_text("It costs 1,200 kroner a month.").is_visible()
+    outbox_deliver_due()
+    wait_for(lambda: any(m["To"] == "per@fjordkraft.no" for m in smtp_server.messages), what="the reply")
+    reply = next(m for m in smtp_server.messages if m["To"] == "per@fjordkraft.no" and "Kaukus AS" in m["Subject"])
+    assert "This is our answer to the enquiry you sent us on" in reply.get_body(("plain",)).get_content()
+    page.reload()
+    assert history.get_by_text("sent", exact=True).is_visible()
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert axe(page) == []
+        screenshot(page, f"enquiry-detail-answered-{width}")
+    # The same pages in Bokmål, the console's other language, fit a phone as well.
+    page.get_by_role("button", name="Norsk").click()
+    page.wait_for_url(page.base + f"/staff/enquiries/{enquiry.pk}/")
+    assert page.locator(".page-head .badge", has_text="Besvart").is_visible()
+    for path, name in ((f"/staff/enquiries/{enquiry.pk}/", "detail"), ("/staff/enquiries/?q=aase&owner=mine", "inbox")):
+        page.goto(page.base + path)
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 800})
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"the {name} page in Bokmål scrolls sideways at {width} px"
+            assert axe(page) == []
+            screenshot(page, f"enquiry-{name}-nb-{width}")

@@ -68,7 +68,7 @@ def enquiry_of(staff: Any, who: tuple[str, str], message: str = "Ring meg") -> E
         acknowledge=False,
     )
     emails.enquiry_notification(
-        to="salg@example.com", language="nb", kind="contact", link="https://example.com/e/", content=None, about=email
+        to="salg@example.com", language="nb", kind="contact", link="https://example.com/e/", reason="new", about=email
     )
     return enquiry
 

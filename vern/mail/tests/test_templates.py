@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 
 import pytest
@@ -42,7 +43,16 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "policy_changed": {"date": "6 December 2026", "note": "Shorter answer time.", "link": "https://example.test/x/"},
     "staff_passkey_added": {"name": "Alice", "passkey": "Work laptop", "link": "https://example.test/x/"},
     "staff_second_factor_reset": {"name": "Alice", "by": "Bob Admin", "link": "https://example.test/x/"},
-    "enquiry_notification": {"kind": "demo", "link": "https://example.test/x/", "content": None},
+    "enquiry_notification": {"kind": "demo", "link": "https://example.test/x/", "reason": "new"},
+    "enquiry_reply": {
+        "subject": "Om prisen",
+        "body": "Prisen er 1 200 kr i måneden.",
+        "staff_name": "Sam Salg",
+        "controller": "Kaukus AS",
+        "contact_email": "post@kaukus.no",
+        "received_at": dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC),
+        "policy_link": "https://example.test/x/privacy/",
+    },
     "staff_role_grant": {
         "name": "Alice",
         "outcome": "requested",
@@ -93,7 +103,8 @@ def test_each_email_has_subject_text_and_html_in_both_languages(kind):
         assert rendered.subject and "\n" not in rendered.subject
         assert "https://example.test/x/" in rendered.body_text
         assert 'href="https://example.test/x/' in rendered.body_html
-    assert norwegian.subject != english.subject
+    # A reply's subject is the one staff wrote (the console proposes one in the enquirer's language).
+    assert norwegian.subject != english.subject or kind == "enquiry_reply"
     assert norwegian.body_text != english.body_text
     assert '<html lang="nb">' in norwegian.body_html and '<html lang="en">' in english.body_html
 

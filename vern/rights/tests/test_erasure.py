@@ -77,7 +77,7 @@ def person(staff, *, email: str = EMAIL, phone: str = PHONE) -> Request:
     earlier = registered(staff, ["access"], email=email, phone=phone, details=f"Ring meg på {phone}")
     assert earlier.status == Request.Status.ANSWERED  # the copy went out by itself, and that answered it
     emails.enquiry_notification(
-        to="sam@example.com", language="nb", kind="contact", link="https://example.com/x/", content=None, about=email
+        to="sam@example.com", language="nb", kind="contact", link="https://example.com/x/", reason="new", about=email
     )
     return registered(staff, ["erasure"], email=email, phone=phone)
 
@@ -276,7 +276,7 @@ def test_replaying_the_journal_erases_restored_mail_again_and_prints_counts_only
     Tombstone.objects.all().delete()
     with before_erasure(request):
         emails.enquiry_notification(
-            to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
+            to="sam@example.com", language="nb", kind="contact", link="https://example.com/", reason="new", about=EMAIL
         )
 
     out = StringIO()
@@ -298,7 +298,7 @@ def test_what_the_person_gave_after_the_erasure_survives_a_replay(published, per
     erasure_carry_out(request=request, staff=pia, actor=Actor.staff(pia))
     workflow.request_answer(request=request, staff=pia, message="Slettet.")
     later = emails.enquiry_notification(
-        to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
+        to="sam@example.com", language="nb", kind="contact", link="https://example.com/", reason="new", about=EMAIL
     )
     assert replay_tombstones(actor=Actor.cli()) == {}
     assert OutboxMessage.objects.filter(pk=later.pk).exists()
@@ -404,7 +404,7 @@ def test_a_replay_reads_the_journal_file_an_earlier_version_left_and_one_named_b
     Tombstone.objects.all().delete()
     with before_erasure(request):
         restored = emails.enquiry_notification(
-            to="sam@example.com", language="nb", kind="contact", link="https://example.com/", content=None, about=EMAIL
+            to="sam@example.com", language="nb", kind="contact", link="https://example.com/", reason="new", about=EMAIL
         )
 
     assert replay_tombstones(actor=Actor.cli()) == {"mail.OutboxMessage": 1}
