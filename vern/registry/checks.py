@@ -22,6 +22,8 @@ ARITY = {
     "cookie_consent": 3,
     "console_tiles": 1,
     "mail_withhold": 3,
+    "subscription_offers": 1,
+    "subscription_prompts": 1,
     "due": 2,
     "rectify": 3,
 }

@@ -19,6 +19,7 @@ from vern.accounts.testing import staff_login
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
+from vern.newsletter.models import Mailing
 from vern.retention.models import Hold
 from vern.rights.models import Request
 
@@ -93,6 +94,10 @@ MATRIX: dict[str, set[str] | str] = {
     "rights_staff:objection": {"privacy_officer"},
     "rights_staff:restriction": {"privacy_officer"},
     "rights_staff:package": {"privacy_officer"},
+    "newsletter_staff:mailings": {"admin"},
+    "newsletter_staff:mailing": {"admin"},
+    "newsletter_staff:mailing_test": {"admin"},
+    "newsletter_staff:mailing_send": {"admin"},
 }
 
 
@@ -163,7 +168,9 @@ def targets(personas, published) -> dict[str, Any]:
         email_index="kari-index",
         due_on=timezone.localdate() + dt.timedelta(days=30),
     )
+    mailing = Mailing.objects.create(topic="news", subject_nb="s", subject_en="s", body_nb="b", body_en="b")
     return {
+        "mailing": mailing.pk,
         "person": target.pk,
         "grant": grant.pk,
         "job": job.pk,
@@ -186,6 +193,8 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["hold"]
     if name.startswith("rights_staff:"):
         pk = targets["request"]
+    if name.startswith("newsletter_staff:"):
+        pk = targets["mailing"]
     return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access")
 
 
