@@ -303,10 +303,18 @@ def subscription_confirm(*, to: str, language: str, link: str, expires_text: str
 
 
 def newsletter(
-    *, to: str, language: str, subject: str, body: str, unsubscribe_link: str, preferences_link: str
+    *,
+    to: str,
+    language: str,
+    subject: str,
+    body: str,
+    unsubscribe_link: str,
+    preferences_link: str,
+    one_click: bool = True,
 ) -> OutboxMessage:
     """One mailing to one confirmed subscriber: plain text written by staff (escaped in the HTML part),
-    with a visible unsubscribe link and the one-click headers (RFC 8058)."""
+    with a visible unsubscribe link and the one-click headers (RFC 8058). A staff member's test copy
+    (``one_click=False``) has example links and no headers: there is nothing to unsubscribe from."""
     return mail_queue(
         kind="newsletter",
         to=to,
@@ -317,5 +325,5 @@ def newsletter(
             "unsubscribe_link": unsubscribe_link,
             "preferences_link": preferences_link,
         },
-        list_unsubscribe=unsubscribe_link,
+        list_unsubscribe=unsubscribe_link if one_click else "",
     )

@@ -86,9 +86,9 @@ def due_subscriptions(declaration: Declaration, now: dt.datetime) -> Q:
     """Retention's question for subscriptions: ended ones after the declared margin, and
     unconfirmed ones whose link has expired (they were never consent)."""
     rule = declaration.rule(RULE)
-    ended = Q(ended_at__isnull=False)
+    ended = Q(status=Subscription.Status.ENDED)
     if rule is not None and rule.period:
-        ended = Q(ended_at__lte=Duration.parse(rule.period).before(now))
+        ended &= Q(ended_at__lte=Duration.parse(rule.period).before(now))
     lapsed = Q(status=Subscription.Status.PENDING, confirm_expires_at__lte=now)
     return ended | lapsed
 

@@ -402,6 +402,7 @@ def mailing_test_send(mailing: Mailing, *, staff: User) -> OutboxMessage:
             body=body,
             unsubscribe_link=example,
             preferences_link=example,
+            one_click=False,
         )
         _audit(AuditEvent.NEWSLETTER_MAILING_TESTED, staff, mailing)
     return message

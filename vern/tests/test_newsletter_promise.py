@@ -158,12 +158,43 @@ def test_an_unconfirmed_subscription_lapses_after_the_declared_time_and_an_ended
         subscribe_on_page(client, "old@example.no")
         client.post(path_of(confirm_link("old@example.no")))
         services.unsubscribe(Subscription.objects.get(email_index=email_index("old@example.no")))
+    with time_machine.travel(timezone.now() - dt.timedelta(days=60), tick=False):
+        subscribe_on_page(client, "back@example.no")
+        client.post(path_of(confirm_link("back@example.no")))
+        services.unsubscribe(Subscription.objects.get(email_index=email_index("back@example.no")))
+    subscribe_on_page(client, "back@example.no")  # asks again today: the new request is not swept
     with time_machine.travel(timezone.now() - dt.timedelta(days=20), tick=False):
         subscribe_on_page(client, "recent@example.no")
         client.post(path_of(confirm_link("recent@example.no")))
         services.unsubscribe(Subscription.objects.get(email_index=email_index("recent@example.no")))
     retention_sweep(trigger="manual", actor=Actor.system())
     left = {s.email for s in Subscription.objects.all()}
-    assert left == {"waiting@example.no", "recent@example.no"}
+    assert left == {"waiting@example.no", "recent@example.no", "back@example.no"}
     # The suppression of the address that ended long ago stays: it is what keeps it unmailed.
     assert Suppression.objects.filter(email_index=email_index("old@example.no")).exists()
+
+
+def test_key_rotation_recomputes_the_suppression_hashes_and_an_erased_persons_suppression_still_holds(
+    published, settings, marketer, smtp_server
+):
+    from vern.keys.services import keys_rotate
+    from vern.keys.tests.helpers import rotate_settings
+    from vern.lib.keys import email_indexes
+    from vern.newsletter.selectors import suppressed
+
+    confirmed("kari@example.no")
+    services.unsubscribe(confirmed("ola@example.no"))  # still stored: its address is known
+    Suppression.objects.create(email_index=email_index("gone@example.no"), reason="unsubscribed")  # erased since
+    rotate_settings(settings)
+
+    keys_rotate()
+
+    assert Subscription.objects.get(email_index=email_index("kari@example.no")).status == "confirmed"
+    assert Suppression.objects.filter(email_index=email_index("ola@example.no")).exists()  # under the new key
+    assert Suppression.objects.filter(email_index=email_indexes("gone@example.no")[1]).exists()  # the old key's
+    assert suppressed("ola@example.no") and suppressed("gone@example.no")
+    assert not suppressed("kari@example.no")
+    # A mailing still reaches only the subscriber, and the erased address is never mailed.
+    send_all(marketer)
+    outbox_deliver_due()
+    assert [m["To"] for m in smtp_server.messages if m["List-Unsubscribe"]] == ["kari@example.no"]

@@ -193,6 +193,7 @@ def test_marketing_and_administrators_write_preview_test_and_send_and_other_role
     assert client.post(f"/staff/newsletter/{made.pk}/test/").status_code == 303
     outbox_deliver_due()
     assert [m["To"] for m in smtp_server.messages] == ["mia@example.com"]
+    assert not smtp_server.messages[0]["List-Unsubscribe"]  # a test copy: nothing to unsubscribe from
     assert client.post(f"/staff/newsletter/{made.pk}/send/").status_code == 303
     made.refresh_from_db()
     assert made.status == Mailing.Status.SENDING
