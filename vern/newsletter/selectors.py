@@ -110,14 +110,14 @@ def mailing_counts(mailing: Mailing) -> Counts:
         pk__in=deliveries.filter(outbox_id__isnull=False).values("outbox_id")
     ).values_list("status", flat=True)
     statuses = list(outbox)
+    # Suppressed before queueing, or written as withheld by the outbox (restricted, objecting): both skipped.
     skipped = deliveries.filter(status=Delivery.Status.SKIPPED).count()
-    withheld = statuses.count(OutboxMessage.Status.WITHHELD)
     return Counts(
         recipients=deliveries.count(),
         queued=statuses.count(OutboxMessage.Status.QUEUED) + statuses.count(OutboxMessage.Status.SENDING),
         sent=statuses.count(OutboxMessage.Status.SENT),
         failed=statuses.count(OutboxMessage.Status.FAILED),
-        skipped=skipped + withheld,
+        skipped=skipped,
         # Read afresh: the one-click POSTs count it while the page holds an older copy.
         unsubscribed=Mailing.objects.filter(pk=mailing.pk).values_list("unsubscribed", flat=True).first() or 0,
     )

@@ -198,3 +198,28 @@ def test_key_rotation_recomputes_the_suppression_hashes_and_an_erased_persons_su
     send_all(marketer)
     outbox_deliver_due()
     assert [m["To"] for m in smtp_server.messages if m["List-Unsubscribe"]] == ["kari@example.no"]
+
+
+def test_a_mailing_skips_restricted_and_objecting_subscribers_and_counts_them(
+    published, personas, marketer, smtp_server
+):
+    from vern.newsletter.selectors import mailing_counts
+
+    confirmed(KARI)
+    confirmed("ola@example.no")
+    confirmed("per@example.no")
+    rights_request(personas, ["restriction"], email="ola@example.no")
+    request_register(
+        staff=personas.privacy_officer,
+        rights=["objection"],
+        channel="email",
+        received_at=timezone.now(),
+        email="per@example.no",
+        identity_checked=True,
+        marketing_objection=True,
+    )
+    sent = send_all(marketer)
+    outbox_deliver_due()
+    assert [m["To"] for m in smtp_server.messages if m["List-Unsubscribe"]] == [KARI]
+    counts = mailing_counts(sent)
+    assert (counts.sent, counts.skipped, counts.recipients) == (1, 2, 3)
