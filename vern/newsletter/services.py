@@ -460,7 +460,8 @@ def mailing_send_batch(mailing_id: int) -> int:
     mailing = Mailing.objects.get(pk=mailing_id)
     if mailing.status != Mailing.Status.SENDING:
         return 0
-    done = Delivery.objects.filter(mailing=mailing).values("subscription_id")
+    # Without the NULLs an erasure leaves behind: NOT IN over a NULL would exclude everyone.
+    done = Delivery.objects.filter(mailing=mailing, subscription__isnull=False).values("subscription_id")
     candidates = Subscription.objects.filter(status=Subscription.Status.CONFIRMED).exclude(pk__in=done).order_by("pk")
     size = settings.VERN_NEWSLETTER_BATCH_SIZE
     handled = 0

@@ -204,3 +204,20 @@ def test_marketing_and_administrators_write_preview_test_and_send_and_other_role
     assert client.get(f"/staff/newsletter/{made.pk}/").status_code == 403
     assert client.post(f"/staff/newsletter/{made.pk}/send/").status_code == 403
     assert OutboxMessage.objects.filter(kind="newsletter").count() == 1  # the test only
+
+
+def test_a_subscriber_erased_during_a_send_does_not_stop_the_rest(published, marketer, smtp_server, settings):
+    settings.VERN_NEWSLETTER_BATCH_SIZE = 1
+    for person in ("a@example.no", "b@example.no", "c@example.no"):
+        confirmed(person)
+    started = services.mailing_start(mailing(marketer), staff=marketer)
+    assert services.mailing_send_batch(started.pk) == 1
+    Subscription.objects.filter(email_index=email_index("a@example.no")).delete()  # as an erasure does
+    while services.mailing_send_batch(started.pk):
+        pass
+    outbox_deliver_due()
+    assert sorted(m["To"] for m in smtp_server.messages if m["List-Unsubscribe"]) == [
+        "a@example.no",
+        "b@example.no",
+        "c@example.no",
+    ]
