@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "vern.consent",
     "vern.enquiries",
     "vern.analytics",
+    "vern.newsletter",
     "vern.rights",
     "vern.retention",
     "vern.backups",
@@ -344,6 +345,14 @@ VERN_BIND = env.string("VERN_BIND", "127.0.0.1")
 
 # Cookie choices accepted per minute from one network (IPv4 /24, IPv6 /48), shared by every process.
 VERN_CONSENT_RATE = env.integer("VERN_CONSENT_RATE", 60, minimum=1, maximum=1_000_000)
+
+# ---------------------------------------------------------------- newsletter
+
+# Subscription requests accepted per hour from one network (IPv4 /24, IPv6 /48), shared by every process.
+VERN_NEWSLETTER_RATE = env.integer("VERN_NEWSLETTER_RATE", 20, minimum=1, maximum=1_000_000)
+# A mailing goes out in batches of this many recipients, one batch every VERN_NEWSLETTER_BATCH_SECONDS.
+VERN_NEWSLETTER_BATCH_SIZE = env.integer("VERN_NEWSLETTER_BATCH_SIZE", 200, minimum=1, maximum=10_000)
+VERN_NEWSLETTER_BATCH_SECONDS = env.integer("VERN_NEWSLETTER_BATCH_SECONDS", 60, minimum=0, maximum=86_400)
 
 # ---------------------------------------------------------------- analytics
 

@@ -63,6 +63,11 @@ MENU: tuple[Group, ...] = (
         ),
     ),
     Group(
+        "newsletter",
+        _("Newsletter"),
+        (Page("newsletter_staff:mailings", Capability.SEND_NEWSLETTER, _("Newsletter")),),
+    ),
+    Group(
         "statistics", _("Statistics"), (Page("analytics_staff:dashboard", Capability.READ_ANALYTICS, _("Statistics")),)
     ),
     Group(

@@ -20,6 +20,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
     PRIVACY_OFFICER = "privacy_officer", _("Privacy officer")
     SALES = "sales", _("Sales")
+    MARKETING = "marketing", _("Marketing")
 
 
 class Capability(StrEnum):
@@ -33,10 +34,19 @@ class Capability(StrEnum):
     MANAGE_RETENTION = "manage_retention"  # the retention plan and runs, legal holds
     READ_ANALYTICS = "read_analytics"  # the visitor statistics: anonymous daily totals, what was not counted
     HANDLE_REQUESTS = "handle_requests"  # rights requests: the queue, discovery, access packages, erasure
+    SEND_NEWSLETTER = "send_newsletter"  # newsletter mailings: write, preview, test, send; counts (no addresses)
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
-    Role.ADMIN: frozenset({Capability.CONSOLE, Capability.MANAGE_STAFF, Capability.OPERATE, Capability.READ_AUDIT}),
+    Role.ADMIN: frozenset(
+        {
+            Capability.CONSOLE,
+            Capability.MANAGE_STAFF,
+            Capability.OPERATE,
+            Capability.READ_AUDIT,
+            Capability.SEND_NEWSLETTER,
+        }
+    ),
     Role.PRIVACY_OFFICER: frozenset(
         {
             Capability.CONSOLE,
@@ -50,6 +60,8 @@ GRANTS: dict[Role, frozenset[Capability]] = {
         }
     ),
     Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES, Capability.READ_ANALYTICS}),
+    # Marketing writes and sends the newsletter; it never sees a subscriber's address, only counts.
+    Role.MARKETING: frozenset({Capability.CONSOLE, Capability.SEND_NEWSLETTER}),
 }
 
 

@@ -109,6 +109,11 @@ class AuditEvent(models.TextChoices):
     RIGHTS_ERASURE_REPLAYED = "rights.erasure_replayed", _("Erasure carried out again after a restore")
     RIGHTS_ERASURES_REPLAYED = "rights.erasures_replayed", _("Erasure journal replayed")
 
+    # newsletter: mailings written and sent by staff (counts only, never an address)
+    NEWSLETTER_MAILING_CREATED = "newsletter.mailing_created", _("Newsletter mailing written")
+    NEWSLETTER_MAILING_TESTED = "newsletter.mailing_tested", _("Newsletter mailing sent as a test")
+    NEWSLETTER_MAILING_STARTED = "newsletter.mailing_started", _("Newsletter mailing sent to subscribers")
+
     # keys: rotation of the encryption and index keys (counts and key ids only)
     KEYS_ROTATION_STARTED = "keys.rotation_started", _("Key rotation started")
     KEYS_ROTATION_FINISHED = "keys.rotation_finished", _("Key rotation finished")

@@ -133,6 +133,7 @@ def check(loaded: Loaded) -> list[Problem]:
     _check_cookies(d, out)
     _check_enquiries(d, out)
     _check_analytics(d, out)
+    _check_newsletter(d, out)
     _check_processors(d, out)
     _check_retention(d, out)
     _check_rights(d, out)
@@ -209,6 +210,16 @@ def _check_origins(path: tuple[str, ...], origins: list[str], out: _Collector) -
 
 def _check_enquiries(d: Declaration, out: _Collector) -> None:
     _check_origins(("enquiries", "embedding_origins"), d.enquiries.embedding_origins, out)
+
+
+def _check_newsletter(d: Declaration, out: _Collector) -> None:
+    seen: set[str] = set()
+    for i, topic in enumerate(d.newsletter.topics):
+        if topic.id in seen:
+            out.add(("newsletter", "topics", i, "id"), f"topic {topic.id!r} is declared twice")
+        seen.add(topic.id)
+    if Duration.parse(d.newsletter.confirmation_period).max_seconds() < 3600:
+        out.add(("newsletter", "confirmation_period"), "give people at least an hour to confirm")
 
 
 def _check_analytics(d: Declaration, out: _Collector) -> None:

@@ -181,6 +181,30 @@ class Enquiries(Strict):
     embedding_origins: list[Url] = Field(default_factory=list)
 
 
+class Topic(Strict):
+    """One subject a subscriber may choose to receive mailings about."""
+
+    id: Identifier
+    name: Text
+
+
+class Newsletter(Strict):
+    """How newsletter subscriptions behave (issue 16, P22), where the policy leaves it to the controller."""
+
+    # A subscription exists only once its single-use link is used; an unconfirmed one lapses
+    # (and is deleted by retention) after this period.
+    confirmation_period: PeriodText = "7 days"
+    # An address the receiving server refuses for good (a 5xx answer) this many times is suppressed.
+    hard_failure_limit: Annotated[int, Field(ge=1, le=20)] = 3
+    # The subjects a subscriber may choose on the preference page; a mailing is about one of them.
+    topics: list[Topic] = Field(
+        default_factory=lambda: [Topic(id="news", name=Text(nb="Nyheter", en="News"))], min_length=1
+    )
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
 class Analytics(Strict):
     """How the site counts its visitors (P4, P21), where the policy leaves it to the controller."""
 
@@ -288,6 +312,7 @@ class Declaration(Strict):
     purposes: list[Purpose] = Field(min_length=1)
     cookies: Cookies
     enquiries: Enquiries = Field(default_factory=Enquiries)
+    newsletter: Newsletter = Field(default_factory=Newsletter)
     analytics: Analytics = Field(default_factory=Analytics)
     processors: list[Processor]
     sharing: Sharing

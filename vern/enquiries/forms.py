@@ -96,13 +96,20 @@ class EnquiryForm(EnquiryFields):
         required=False,  # left out (an embedded form may not ask), it means any time
         error_messages={"invalid_choice": _("Choose one of the times offered.")},
     )
+    # The newsletter, offered apart from the enquiry: unticked, optional, and never a condition of it.
+    # Its label is the exact text the newsletter app records as shown (``subscription_prompt``).
+    newsletter = forms.BooleanField(required=False, initial=False)
     # The honeypot: hidden from people and screen readers, filled in by robots.
     website = forms.CharField(required=False, max_length=200, label=_("Leave this field empty"))
     token = forms.CharField(widget=forms.HiddenInput, max_length=400)
 
-    def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kind: str, newsletter_prompt: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+        if newsletter_prompt:
+            self.fields["newsletter"].label = newsletter_prompt
+        else:
+            del self.fields["newsletter"]
         if kind == Enquiry.Kind.DEMO:
             self.fields["phone"].required = True
             self.fields["phone"].help_text = _("So that we can agree on the time with you.")

@@ -15,8 +15,10 @@ from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.intake import body_too_large, problem_message, take
 from vern.enquiries.models import Enquiry
 from vern.enquiries.selectors import collection_notice
+from vern.lib.ip import client_ip_shortened
 from vern.lib.language import page_language
 from vern.lib.origins import caller_origin
+from vern.registry import surface
 
 
 def render_form(
@@ -28,7 +30,7 @@ def render_form(
     language = page_language()
     token = tokens.issue(kind)
     if form is None:
-        form = EnquiryForm(kind=kind, initial={"token": token})
+        form = EnquiryForm(kind=kind, initial={"token": token}, newsletter_prompt=surface.subscription_prompt(language))
     else:
         # The token the visitor already has stays while it is good: its clock keeps running,
         # so fixing a typo quickly is not "too fast".
@@ -62,11 +64,25 @@ def _form_view(request: HttpRequest, kind: str) -> HttpResponse:
         return render_form(request, kind=kind, problem="origin", status=403)
     if body_too_large(request):  # checked before the body is read
         return render_form(request, kind=kind, problem="too_large", status=413)
-    form = EnquiryForm(request.POST, kind=kind)
-    outcome = take(request, form, kind=kind, channel=Enquiry.Channel.FORM, language=page_language())
+    language = page_language()
+    prompt = surface.subscription_prompt(language)
+    form = EnquiryForm(request.POST, kind=kind, newsletter_prompt=prompt)
+    outcome = take(request, form, kind=kind, channel=Enquiry.Channel.FORM, language=language)
     if outcome.received is None:
         status = 400 if outcome.status == 422 else outcome.status
         return render_form(request, kind=kind, form=form, problem=outcome.problem, status=status)
+    if prompt and form.cleaned_data.get("newsletter"):
+        # A separate consent, after the enquiry is stored: its fate never touches the enquiry.
+        surface.subscription_offer(
+            {
+                "email": form.cleaned_data["email"],
+                "name": form.cleaned_data["name"],
+                "language": language,
+                "form": kind,
+                "ip_shortened": client_ip_shortened(request),
+                "prompt": prompt,
+            }
+        )
     return HttpResponseRedirect(reverse(f"enquiries:{kind}_thanks"), status=303)
 
 

@@ -330,3 +330,47 @@ def staff_scan_findings(*, to: str, language: str, site: str, count: int, link: 
     return mail_queue(
         kind="staff_scan_findings", to=to, language=language, context={"site": site, "count": count, "link": link}
     )
+
+
+# Newsletter. The confirmation is not marketing (it asks whether the person wants any); a
+# mailing is, and is held back from restricted and objecting people (kind "newsletter").
+
+
+def subscription_confirm(*, to: str, language: str, link: str, expires_text: str) -> OutboxMessage:
+    """Someone asked to subscribe with this address: the single-use link that confirms it (double opt-in).
+
+    Ephemeral: the link must not outlive its hash in a copy of the mail."""
+    return mail_queue(
+        kind="subscription_confirm",
+        to=to,
+        language=language,
+        context={"link": link, "expires": expires_text},
+        ephemeral=True,
+    )
+
+
+def newsletter(
+    *,
+    to: str,
+    language: str,
+    subject: str,
+    body: str,
+    unsubscribe_link: str,
+    preferences_link: str,
+    one_click: bool = True,
+) -> OutboxMessage:
+    """One mailing to one confirmed subscriber: plain text written by staff (escaped in the HTML part),
+    with a visible unsubscribe link and the one-click headers (RFC 8058). A staff member's test copy
+    (``one_click=False``) has example links and no headers: there is nothing to unsubscribe from."""
+    return mail_queue(
+        kind="newsletter",
+        to=to,
+        language=language,
+        context={
+            "subject": subject,
+            "body": body,
+            "unsubscribe_link": unsubscribe_link,
+            "preferences_link": preferences_link,
+        },
+        list_unsubscribe=unsubscribe_link if one_click else "",
+    )

@@ -48,6 +48,9 @@ class OutboxMessage(models.Model):
     # Mail that must reach an address the database may no longer keep (the answer to an
     # erasure request): once sent, its address, subject and bodies are blanked.
     ephemeral = models.BooleanField(default=False)
+    # Mailings only (RFC 8058): the recipient's one-click unsubscribe address, sent as the
+    # List-Unsubscribe header with List-Unsubscribe-Post. It carries a secret token, so it is encrypted.
+    list_unsubscribe = EncryptedTextField(blank=True)
 
     class Meta:
         verbose_name = _("outgoing email")

@@ -96,6 +96,7 @@ def mail_queue(
     context: Mapping[str, object],
     about: str = "",
     ephemeral: bool = False,
+    list_unsubscribe: str = "",
 ) -> OutboxMessage:
     """Render an email and put it in the outbox, in the caller's transaction.
 
@@ -104,7 +105,13 @@ def mail_queue(
     Mail that a withhold check stops is stored as withheld and never sent.
     An ``ephemeral`` mail goes to someone whose address must not stay (the answer to an
     erasure request): once it is sent, only its kind, status, dates and blind index remain.
+    ``list_unsubscribe`` (mailings only) is the https address that unsubscribes the recipient
+    with one POST (RFC 8058); the mail then carries ``List-Unsubscribe`` and ``List-Unsubscribe-Post``.
     """
+    if list_unsubscribe and (
+        not list_unsubscribe.startswith(("https://", "http://")) or any(c in list_unsubscribe for c in "\r\n<> ")
+    ):
+        raise ValueError("list_unsubscribe must be one web address")
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"no such language: {language!r}")
     address = normalise_email(to)
@@ -132,6 +139,7 @@ def mail_queue(
             body_html=rendered.body_html,
             message_id=make_msgid(domain=settings.VERN_PUBLIC_HOST or "vern.invalid"),
             ephemeral=ephemeral,
+            list_unsubscribe=list_unsubscribe,
         )
         if not withheld:
             job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
@@ -227,17 +235,28 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
 # What an ephemeral message keeps of its content once sent: nothing. Blanked in the same
 # update that marks it sent, so that a worker killed before that update sends it again
 # (as any message, at worst twice), and one killed after it has nothing left to send.
-_BLANKED: dict[str, str] = {"to_address": "", "subject": "", "body_text": "", "body_html": ""}
+_BLANKED: dict[str, str] = {
+    "to_address": "",
+    "subject": "",
+    "body_text": "",
+    "body_html": "",
+    "list_unsubscribe": "",
+}
 
 
 def _send(message: OutboxMessage, connection: object) -> None:
+    headers = {"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"}
+    if message.list_unsubscribe:
+        # RFC 8058: the receiving mailbox unsubscribes with one POST to this address, no page needed.
+        headers["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_address],
         connection=connection,
-        headers={"Message-ID": message.message_id, "Auto-Submitted": "auto-generated"},
+        headers=headers,
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")

@@ -48,6 +48,8 @@ MAIL_KINDS = {
     "enquiry_received": gettext_lazy("Receipt for an enquiry"),
     "enquiry_notification": gettext_lazy("New enquiry, to staff"),
     "enquiry_reply": gettext_lazy("Answer to an enquiry"),
+    "subscription_confirm": gettext_lazy("Confirmation of a newsletter subscription"),
+    "newsletter": gettext_lazy("Newsletter"),
     "rights_confirm": gettext_lazy("Rights request: confirm the address"),
     "rights_reminder": gettext_lazy("Rights request: reminder"),
     "rights_message": gettext_lazy("Rights request: message from staff"),

@@ -24,6 +24,8 @@ ARITY = {
     "change_recipients": 0,
     "mail_withhold": 3,
     "declaration_checks": 1,
+    "subscription_offers": 1,
+    "subscription_prompts": 1,
     "due": 2,
     "rectify": 3,
 }

@@ -44,6 +44,12 @@ never import the apps above them. What a surface may say:
 - ``console_tiles``: ``tiles(user)`` adds the app's tiles to the staff console home;
 - ``mail_withhold``: ``check(kind, to_index, about_index)`` is True when a mail must
   be held back (a restriction of processing, an objection to marketing);
+- ``subscription_offers``: ``offer(details)`` takes an optional newsletter subscription
+  ticked on another app's form (the contact and demo forms): ``details`` holds ``email``,
+  ``name``, ``language``, ``form``, ``ip_shortened`` and ``prompt`` (the exact text the box
+  showed); it starts the double opt-in, apart from the form's own purpose;
+- ``subscription_prompts``: ``prompt(language)`` is the text of that optional box ("" when
+  no newsletter is offered);
 - ``chains``: the app's hash chains (``vern.audit.chain.HashChain``), so that
   retention prunes them as a prefix;
 - ``declaration_checks``: ``check(declaration)`` returns ``(path, message)`` for each
@@ -84,6 +90,8 @@ FormsOf = Callable[[Iterable[str]], set[str]]
 IndexForms = Callable[[], FormsOf | None]
 ChangeRecipients = Callable[[], Iterable[tuple[str, str]]]
 WithholdCheck = Callable[[str, str, str], bool]
+SubscriptionOffer = Callable[[Mapping[str, str]], object]
+SubscriptionPrompt = Callable[[str], str]
 DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
 # A declaration → each (path in the declaration, message) that does not fit the app's code.
@@ -128,6 +136,8 @@ class Surface:
     change_recipients: tuple[ChangeRecipients, ...] = ()
     console_tiles: tuple[TileSource, ...] = ()
     mail_withhold: tuple[WithholdCheck, ...] = ()
+    subscription_offers: tuple[SubscriptionOffer, ...] = ()
+    subscription_prompts: tuple[SubscriptionPrompt, ...] = ()
     chains: tuple[Chain, ...] = ()
     declaration_checks: tuple[DeclarationCheck, ...] = ()
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
@@ -267,6 +277,23 @@ def console_tiles(user: Any) -> list[Tile]:
 def mail_withheld(kind: str, to_index: str, about_index: str) -> bool:
     """Whether a mail of ``kind`` to ``to_index`` (about ``about_index``) must be held back."""
     return any(check(kind, to_index, about_index) for surface in surfaces() for check in surface.mail_withhold)
+
+
+def subscription_prompt(language: str) -> str:
+    """The text of the optional newsletter box on other apps' forms; "" when no app offers one."""
+    for surface in surfaces():
+        for prompt in surface.subscription_prompts:
+            text = prompt(language)
+            if text:
+                return text
+    return ""
+
+
+def subscription_offer(details: Mapping[str, str]) -> None:
+    """Hand a ticked newsletter box to the app that takes subscriptions (double opt-in follows)."""
+    for surface in surfaces():
+        for offer in surface.subscription_offers:
+            offer(details)
 
 
 def chain_of(model: type[models.Model]) -> Chain | None:

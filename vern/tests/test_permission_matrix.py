@@ -18,6 +18,7 @@ from vern.accounts.testing import staff_login, staff_routes
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
+from vern.newsletter.models import Mailing
 from vern.retention.models import Hold
 from vern.rights.models import Request
 from vern.scanner.models import ScanRun, ScanShot
@@ -103,6 +104,10 @@ MATRIX: dict[str, set[str] | str] = {
     "rights_staff:objection": {"privacy_officer"},
     "rights_staff:restriction": {"privacy_officer"},
     "rights_staff:package": {"privacy_officer"},
+    "newsletter_staff:mailings": {"admin"},
+    "newsletter_staff:mailing": {"admin"},
+    "newsletter_staff:mailing_test": {"admin"},
+    "newsletter_staff:mailing_send": {"admin"},
 }
 
 
@@ -159,8 +164,10 @@ def targets(personas, published) -> dict[str, Any]:
     )
     scan = ScanRun.objects.create(url="http://testserver/", trigger="schedule", status="clean")
     ScanShot.objects.create(run=scan, pass_name="none", image=b"\xff\xd8\xff\xd9")
+    mailing = Mailing.objects.create(topic="news", subject_nb="s", subject_en="s", body_nb="b", body_en="b")
     return {
         "scan": scan.pk,
+        "mailing": mailing.pk,
         "person": target.pk,
         "grant": grant.pk,
         "job": job.pk,
@@ -185,6 +192,8 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["request"]
     if name.startswith("scanner_staff:"):
         pk = targets["scan"]
+    if name.startswith("newsletter_staff:"):
+        pk = targets["mailing"]
     route = route.replace("<str:pass_name>", "none")
     return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access").replace("<slug:part>", "texts")
 

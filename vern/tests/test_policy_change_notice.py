@@ -20,6 +20,8 @@ from vern.enquiries.services import Intake, enquiry_register
 from vern.jobs.models import Job
 from vern.jobs.worker import Worker
 from vern.mail.models import OutboxMessage
+from vern.newsletter import services as newsletter_services
+from vern.newsletter.tests.helpers import confirmed
 from vern.rights.models import Restriction, Suppression
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +50,7 @@ def run_worker() -> None:
     Worker(burst=True, manage_connections=False).run()
 
 
-def test_p20_a_significant_change_mails_each_person_once_in_their_language(
+def test_p20_p22_a_significant_change_mails_each_person_once_in_their_language(
     published: Any, personas: Any, smtp_server: Any
 ) -> None:
     sales = personas.sales
@@ -59,25 +61,34 @@ def test_p20_a_significant_change_mails_each_person_once_in_their_language(
     Restriction.objects.create(subject_key=restricted.email_index)
     objected = enquiry(sales, "odd@example.no")
     Suppression.objects.create(subject_key=objected.email_index)
+    # Newsletter subscribers: one only subscribed, one who also wrote (one mail), one who unsubscribed.
+    confirmed("sub@example.com", language="en")
+    confirmed("kari@example.no")
+    left = confirmed("gone@example.no")
+    newsletter_services.unsubscribe(left)
+    enquiry(sales, "gone@example.no")
 
     version = publish(published.source.replace(OLD, NEW), significant=True, note="Kortere svartid.")
     assert Job.objects.filter(name="declaration.notify_change", payload={"version": version.number}).exists()
     run_worker()
 
-    mails = {m["To"]: m for m in smtp_server.messages}
-    assert sorted(mails) == ["john@example.com", "kari@example.no"]
+    notices = ("Vi har endret personvernerklæringen vår", "We have changed our privacy policy")
+    mails = {m["To"]: m for m in smtp_server.messages if m["Subject"] in notices}
+    assert sorted(mails) == ["john@example.com", "kari@example.no", "sub@example.com"]
     assert mails["kari@example.no"]["Subject"] == "Vi har endret personvernerklæringen vår"
     assert mails["john@example.com"]["Subject"] == "We have changed our privacy policy"
     body = mails["john@example.com"].get_body(preferencelist=("plain",)).get_content()
     assert "/en/privacy/versions/2/changes/" in body and "Kortere svartid." in body
-    # The restricted person and the one who objected to marketing are not mailed; the outbox says why.
-    assert OutboxMessage.objects.filter(kind="policy_changed", status="withheld").count() == 2
+    # The restricted person, the one who objected to marketing and the one who unsubscribed are
+    # not mailed; the outbox says why.
+    assert OutboxMessage.objects.filter(kind="policy_changed", status="withheld").count() == 3
 
     # Run again (a worker that died after the mails, before marking the job done): nobody twice.
+    sent = len(smtp_server.messages)
     assert change_notify(number=version.number) == 0
     run_worker()
-    assert len(smtp_server.messages) == 2
-    assert ChangeNotice.objects.filter(version=version).count() == 4
+    assert len(smtp_server.messages) == sent
+    assert ChangeNotice.objects.filter(version=version).count() == 6
 
 
 def test_p20_a_change_that_is_not_significant_tells_nobody(published: Any, personas: Any, client: Any) -> None:

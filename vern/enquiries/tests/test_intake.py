@@ -45,6 +45,8 @@ def nothing_stored() -> bool:
 def test_p3_the_forms_ask_for_exactly_what_the_policy_lists_and_no_more(client, published):
     policy_fields = {"name", "email", "phone", "organisation", "message"}
     machinery = {"token", "website"}  # the one-time token, the honeypot
+    # The newsletter's own optional box: a separate consent for another purpose, unticked (issue 16).
+    machinery |= {"newsletter"}
     assert inputs(client.get("/contact/").content.decode()) == policy_fields | machinery
     assert inputs(client.get("/demo/").content.decode()) == policy_fields | machinery | {
         "preferred_date",

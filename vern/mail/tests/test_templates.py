@@ -86,6 +86,14 @@ CONTEXTS: dict[str, dict[str, object]] = {
     # Its link leads to the privacy center, on the site the mail comes from.
     "rights_restriction_ending": {"reference": "R-7", "lift_on": "2. mars 2027", "site_url": "https://example.test/x"},
     "rights_reminder": {"reference": "R-7", "days_left": 7, "link": "https://example.test/x/"},
+    # A mailing's subject and text are written by staff, one per language (vern/newsletter).
+    "newsletter": {
+        "subject": "News",
+        "body": "Hello",
+        "unsubscribe_link": "https://example.test/x/u/",
+        "preferences_link": "https://example.test/x/p/",
+    },
+    "subscription_confirm": {"link": "https://example.test/x/", "expires": "7 dager"},
     "rights_message": {
         "reference": "R-7",
         "message": "We need one more day to finish.",
@@ -103,8 +111,9 @@ def test_each_email_has_subject_text_and_html_in_both_languages(kind):
         assert rendered.subject and "\n" not in rendered.subject
         assert "https://example.test/x/" in rendered.body_text
         assert 'href="https://example.test/x/' in rendered.body_html
-    # A reply's subject is the one staff wrote (the console proposes one in the enquirer's language).
-    assert norwegian.subject != english.subject or kind == "enquiry_reply"
+    # A reply's and a mailing's subject is the one staff wrote, given per language.
+    if kind not in ("enquiry_reply", "newsletter"):
+        assert norwegian.subject != english.subject
     assert norwegian.body_text != english.body_text
     assert '<html lang="nb">' in norwegian.body_html and '<html lang="en">' in english.body_html
 
