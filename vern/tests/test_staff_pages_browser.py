@@ -116,6 +116,7 @@ def make_world(default_source: str, picture: bytes) -> World:
     from vern.enquiries.services import Intake, enquiry_log_contact, enquiry_register
     from vern.jobs.models import Job
     from vern.mail.models import OutboxMessage
+    from vern.newsletter.services import mailing_create
     from vern.retention.services import hold_place
     from vern.rights.services import intake, workflow
     from vern.scanner.models import ScanRun, ScanShot
@@ -198,6 +199,9 @@ def make_world(default_source: str, picture: bytes) -> World:
     )
 
     draft_start(user=pia)  # the editor's pages show a draft
+    mailing = mailing_create(
+        staff=pia, topic="news", subject_nb="Nytt fra oss", subject_en="News from us", body_nb="Hei!", body_en="Hello!"
+    )
     scan = ScanRun.objects.create(
         url="https://kaukus.no/",
         trigger=ScanRun.Trigger.STAFF,
@@ -223,6 +227,7 @@ def make_world(default_source: str, picture: bytes) -> World:
         ("scanner_staff", "pk"): [scan.pk],
         ("scanner_staff", "pass_name"): ["none"],
         ("declaration_staff", "part"): [key for key, _title in PARTS],
+        ("newsletter_staff", "pk"): [mailing.pk],
     }
     # Routes whose parameter is another kind of object than their namespace's usual one.
     by_route: dict[str, list[dict[str, Any]]] = {
