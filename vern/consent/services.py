@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -331,7 +331,6 @@ def consent_withdraw_by_id(consent_id: str) -> int:
     return 1
 
 
-def withdraw_for_rights_request(keys: Mapping[str, str]) -> int:
+def withdraw_for_rights_request(keys: Mapping[str, Sequence[str]]) -> int:
     """The registry's withdrawer: cookie consent is found by consent id only."""
-    consent_id = keys.get("consent_id", "")
-    return consent_withdraw_by_id(consent_id) if consent_id else 0
+    return sum(consent_withdraw_by_id(consent_id) for consent_id in keys.get("consent_id", ()) if consent_id)

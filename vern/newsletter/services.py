@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -333,14 +333,17 @@ def preferences_update(subscription: Subscription, *, topics: list[str], languag
     return subscription
 
 
-def withdraw_for_rights_request(keys: Mapping[str, str]) -> int:
-    """The registry's withdrawer: a rights request that withdraws consent unsubscribes, and suppresses."""
-    key = keys.get("email", "")
-    if not key:
+def withdraw_for_rights_request(keys: Mapping[str, Sequence[str]]) -> int:
+    """The registry's withdrawer: a rights request that withdraws consent unsubscribes, and suppresses.
+    Every stored form of the address counts (a subscription not yet recomputed by a key rotation)."""
+    forms = [key for key in keys.get("email", ()) if key]
+    if not forms:
         return 0
     withdrawn = 0
     with transaction.atomic():
-        for subscription in Subscription.objects.filter(email_index=key).exclude(status=Subscription.Status.ENDED):
+        for subscription in Subscription.objects.filter(email_index__in=forms).exclude(
+            status=Subscription.Status.ENDED
+        ):
             withdrawn += _end(subscription, ConsentProof.Action.WITHDRAWN, Suppression.Reason.WITHDRAWN)
     return withdrawn
 

@@ -22,7 +22,8 @@ never import the apps above them. What a surface may say:
   restriction); the sweep uses them as subqueries;
 - ``withdrawers``: ``withdrawer(keys)`` withdraws every consent the person with
   these stored keys gave to the app (cookie consent by consent id, a newsletter
-  subscription) and returns how many it withdrew;
+  subscription) and returns how many it withdrew; ``keys`` names every stored form
+  per kind (``StoredKeys``, as for the checks below), and any of them counts;
 - ``restriction_checks`` and ``erasure_checks``: ``check(keys)`` is True when the
   person's processing is restricted, or when erasing them now is forbidden (a
   legal hold, Art. 17(3)(e)); ``keys`` names, per kind, every stored form the
@@ -79,7 +80,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 
 Holder = Callable[[dt.datetime], Mapping[str, list[QuerySet[Any]]]]
-Withdrawer = Callable[[Mapping[str, str]], int]
+Withdrawer = Callable[["StoredKeys"], int]
 # Per identifier kind, every stored form of the person's key: a blind index under each
 # configured index key (``vern.lib.keys.email_indexes``), a consent id as it is.
 StoredKeys = Mapping[str, Sequence[str]]
@@ -188,10 +189,6 @@ def forget() -> None:
 # ------------------------------------------------------------------ what the lower floors ask
 
 
-def _present(keys: Mapping[str, str]) -> dict[str, str]:
-    return {kind: key for kind, key in keys.items() if key}
-
-
 def stored_forms(keys: Mapping[str, str | Sequence[str]]) -> dict[str, tuple[str, ...]]:
     """Per kind, the non-empty stored forms of ``keys`` (one key, or several), without repeats, in order."""
     forms: dict[str, tuple[str, ...]] = {}
@@ -212,9 +209,10 @@ def held_keys(now: dt.datetime) -> dict[str, list[QuerySet[Any]]]:
     return merged
 
 
-def withdraw_consents(keys: Mapping[str, str]) -> int:
-    """Withdraw every consent the person with these stored keys gave; how many were withdrawn."""
-    present = _present(keys)
+def withdraw_consents(keys: Mapping[str, str | Sequence[str]]) -> int:
+    """Withdraw every consent the person with these stored keys gave (one key per kind, or every
+    stored form of it, as during an index key rotation); how many were withdrawn."""
+    present = stored_forms(keys)
     return sum(withdrawer(present) for surface in surfaces() for withdrawer in surface.withdrawers)
 
 

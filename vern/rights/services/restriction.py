@@ -21,6 +21,7 @@ from vern.mail import emails
 from vern.registry import surface
 from vern.rights import deadlines
 from vern.rights.models import Request, Restriction, Right, Suppression
+from vern.rights.selectors import person_keys
 from vern.rights.services.steps import (
     WHILE_OPEN,
     RequestRefused,
@@ -109,10 +110,9 @@ def restrictions_lift_due(now: dt.datetime | None = None) -> int:
 
 def consents_withdraw(request: Request, *, actor: Actor, staff: User | None) -> int:
     """Withdraw every consent found by the request's keys (cookie consent by consent id, …)."""
-    keys = {"email": request.email_index, "phone": request.phone_index if request.phone_verified else ""}
-    if request.consent_id:
-        keys["consent_id"] = request.consent_id
-    withdrawn = surface.withdraw_consents({kind: key for kind, key in keys.items() if key})
+    # Every stored form of the person's keys: during an index key rotation a subscription may still
+    # be under the old key while the request is under the new one.
+    withdrawn = surface.withdraw_consents(person_keys(request))
     mark_done(request, Right.WITHDRAW_CONSENT, actor=actor, staff=staff, withdrawn=withdrawn)
     return withdrawn
 
