@@ -96,6 +96,10 @@ def test_a_page_that_never_loads_a_redirect_loop_and_a_way_off_the_site_end_in_t
     with pytest.raises(ScanFailed, match="could not be loaded"):
         scan(live_server.url + "/scan-slow/", pages=1, timeout=6, chromium=CHROMIUM)
     assert time.monotonic() - started < 11  # within the limit (and the browser's start), not the page's 12 s
+    started = time.monotonic()
+    with pytest.raises(ScanFailed, match="could not be loaded"):  # endless cookies from a script that never ends
+        scan(live_server.url + "/scan-hostile/", pages=1, timeout=6, chromium=CHROMIUM)
+    assert time.monotonic() - started < 15
     with pytest.raises(ScanFailed, match="ERR_TOO_MANY_REDIRECTS"):
         scan(live_server.url + "/scan-loop/", pages=1, timeout=30, chromium=CHROMIUM)
     with OtherSite() as other:

@@ -52,6 +52,17 @@ def slow(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<!doctype html><title>Slow</title>")
 
 
+HOSTILE = """<!doctype html><html lang="en"><title>Hostile</title><script>
+for (let n = 0; ; n++) { document.cookie = "c" + n + "=" + "x".repeat(3000) + "; path=/"; }
+</script></html>"""
+
+
+@csp_exempt()
+def hostile(request: HttpRequest) -> HttpResponse:
+    """Endless cookies, from a script that never ends."""
+    return HttpResponse(HOSTILE)
+
+
 def loop(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect("/scan-loop/")
 
@@ -63,6 +74,7 @@ def away(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("scan-slow/", slow),
     path("scan-loop/", loop),
+    path("scan-hostile/", hostile),
     path("scan-away/", away),
     path("scan-bad/", bad),
     path("scan-bad/bare/", bare),
