@@ -604,15 +604,15 @@ def problem_line(content: dict[str, Any], problem: Problem) -> str:
     a draft in the database has none the officer could look up)."""
     loc = parse_path(problem.path)
     if loc and str(loc[0]) not in SECTION_LABELS and loc[0] != "schema_version":
-        return f"{problem.path}: {problem.message}"  # not a place in the declaration (the code's registry)
-    return f"{describe(content, loc)}: {problem.message}"
+        return f"{problem.path}: {problem.localised()}"  # not a place in the declaration (the code's registry)
+    return f"{describe(content, loc)}: {problem.localised()}"
 
 
 def field_message(problem: Problem) -> str:
     """A problem's words for a field: the schema's "is required" and "too short" become "Fill this in"."""
     if problem.message in ("is required", "string should have at least 1 character"):
         return _("Fill this in.")
-    return problem.message
+    return problem.localised()
 
 
 def _within(loc: Loc, prefix: Loc) -> bool:
@@ -650,7 +650,7 @@ def place_on_table(formset: BaseRows, problems: list[Problem], warnings: list[On
             rest.append(problem)
             continue
         if len(loc) <= depth or not isinstance(loc[depth], int):
-            formset.here.append(problem.message)  # about the table as a whole: above its rows
+            formset.here.append(problem.localised())  # about the table as a whole: above its rows
             continue
         index = int(loc[depth])
         if index >= len(rows):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext, gettext_noop
 from pydantic import ValidationError
 
 from vern.declaration.schema import Declaration
@@ -44,7 +45,17 @@ DeclarationLoader.add_implicit_resolver(
 class Problem:
     path: str
     line: int | None
-    message: str
+    message: str  # in English, as the command line prints it
+    # The message's English template and what fills it in, when it can be read in another language.
+    template: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+
+    def localised(self) -> str:
+        """The message in the active language (the staff member's), where it has a translation."""
+        if not self.template:
+            return self.message
+        translated = gettext(self.template)
+        return translated % dict(self.params) if self.params else translated.replace("%%", "%")
 
     def __str__(self) -> str:
         where = self.path or "declaration"
@@ -114,22 +125,31 @@ def _shape_problems(node: yaml.Node, path: tuple[int | str, ...] = ()) -> list[P
     return problems
 
 
-def _message(error: Any) -> str:
+def _message(error: Any) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """Pydantic's error as (the English message, its template, what fills it in)."""
     kind = error["type"]
     given = error.get("input")
+    templates: dict[str, tuple[str, dict[str, str]]] = {
+        "missing": (gettext_noop("is required"), {}),
+        "extra_forbidden": (gettext_noop("is not a known key"), {}),
+        "string_pattern_mismatch": (gettext_noop("%(given)s does not have the expected form"), {"given": repr(given)}),
+        "string_too_short": (gettext_noop("string should have at least 1 character"), {}),
+        "date_from_datetime_parsing": (gettext_noop("input should be a valid date"), {}),
+        "date_parsing": (gettext_noop("input should be a valid date"), {}),
+    }
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         options = expected.replace("'", "").replace(" or ", ", ")
-        return f"{given!r} is not one of {options}"
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known key"
-    if kind == "string_pattern_mismatch":
-        return f"{given!r} does not have the expected form"
+        templates[kind] = (
+            gettext_noop("%(given)s is not one of %(options)s"),
+            {"given": repr(given), "options": options},
+        )
+    if kind in templates and not (kind == "string_too_short" and error.get("ctx", {}).get("min_length") != 1):
+        template, params = templates[kind]
+        return (template % params if params else template), template, tuple(params.items())
     if kind == "value_error":
-        return str(error.get("ctx", {}).get("error", error["msg"]))
-    return f"{error['msg'][0].lower()}{error['msg'][1:]}"
+        return str(error.get("ctx", {}).get("error", error["msg"])), "", ()
+    return f"{error['msg'][0].lower()}{error['msg'][1:]}", "", ()
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> Problem:
@@ -170,7 +190,7 @@ def parse(source: str) -> Loaded:
         declaration = Declaration.model_validate(data)
     except ValidationError as exc:
         problems = [
-            Problem(format_path(tuple(error["loc"])), line_of(root, tuple(error["loc"])), _message(error))
+            Problem(format_path(tuple(error["loc"])), line_of(root, tuple(error["loc"])), *_message(error))
             for error in exc.errors()
         ]
         raise DeclarationInvalid(problems) from None

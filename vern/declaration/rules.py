@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from vern.declaration.durations import Duration
 from vern.declaration.loading import Loaded, Problem, format_path
@@ -116,8 +117,18 @@ class _Collector:
         self.loaded = loaded
         self.problems: list[Problem] = []
 
-    def add(self, loc: tuple[int | str, ...], message: str) -> None:
-        self.problems.append(Problem(format_path(loc), self.loaded.line(loc), message))
+    def add(self, loc: tuple[int | str, ...], message: str, **params: str) -> None:
+        """A problem at ``loc``; ``message`` is an English template (``gettext_noop``) filled in with
+        ``params``: as it is for the command line, translated where a staff member reads it."""
+        self.problems.append(
+            Problem(
+                format_path(loc),
+                self.loaded.line(loc),
+                message % params if params else message.replace("%%", "%"),
+                template=message,
+                params=tuple(params.items()),
+            )
+        )
 
 
 def _duplicates(values: Iterable[str]) -> set[str]:
@@ -154,7 +165,7 @@ def _check_unique_ids(d: Declaration, out: _Collector) -> None:
     for name, ids in sections:
         for index, value in enumerate(ids):
             if value in _duplicates(ids) and ids.index(value) != index:
-                out.add((name, index, "id"), f"the id {value!r} is used twice")
+                out.add((name, index, "id"), gettext_noop("the id %(value)s is used twice"), value=repr(value))
     for name, ids, prefix in (
         ("categories", [c.id for c in d.cookies.categories], ("cookies", "categories")),
         ("cookies", [c.name for c in d.cookies.cookies], ("cookies", "cookies")),
@@ -163,7 +174,7 @@ def _check_unique_ids(d: Declaration, out: _Collector) -> None:
         for index, value in enumerate(ids):
             if value in _duplicates(ids) and ids.index(value) != index:
                 field = "name" if name == "cookies" else "id"
-                out.add((*prefix, index, field), f"{value!r} is used twice")
+                out.add((*prefix, index, field), gettext_noop("%(value)s is used twice"), value=repr(value))
 
 
 def _check_purposes(d: Declaration, out: _Collector) -> None:
@@ -173,29 +184,41 @@ def _check_purposes(d: Declaration, out: _Collector) -> None:
     for i, purpose in enumerate(d.purposes):
         for j, category in enumerate(purpose.data_categories):
             if category not in categories:
-                out.add(("purposes", i, "data_categories", j), f"{category!r} is not a declared data category")
+                out.add(
+                    ("purposes", i, "data_categories", j),
+                    gettext_noop("%(category)s is not a declared data category"),
+                    category=repr(category),
+                )
         for j, subject in enumerate(purpose.data_subjects):
             if subject not in subjects:
-                out.add(("purposes", i, "data_subjects", j), f"{subject!r} is not a declared data subject")
+                out.add(
+                    ("purposes", i, "data_subjects", j),
+                    gettext_noop("%(subject)s is not a declared data subject"),
+                    subject=repr(subject),
+                )
         for j, recipient in enumerate(purpose.recipients):
             if recipient not in processors:
-                out.add(("purposes", i, "recipients", j), f"{recipient!r} is not a declared processor")
+                out.add(
+                    ("purposes", i, "recipients", j),
+                    gettext_noop("%(recipient)s is not a declared processor"),
+                    recipient=repr(recipient),
+                )
         if len(set(purpose.legal_bases)) != len(purpose.legal_bases):
-            out.add(("purposes", i, "legal_bases"), "a legal basis is listed twice")
+            out.add(("purposes", i, "legal_bases"), gettext_noop("a legal basis is listed twice"))
         if "f" in purpose.legal_bases and purpose.legitimate_interest is None:
             out.add(
                 ("purposes", i, "legal_bases"),
-                "basis (f) needs a legitimate-interest assessment in legitimate_interest (Art. 13(1)(d))",
+                gettext_noop("basis (f) needs a legitimate-interest assessment in legitimate_interest (Art. 13(1)(d))"),
             )
         if "a" in purpose.legal_bases and purpose.withdrawal is None:
             out.add(
                 ("purposes", i, "legal_bases"),
-                "basis (a) needs a withdrawal route in withdrawal: how consent is withdrawn (Art. 7(3))",
+                gettext_noop("basis (a) needs a withdrawal route in withdrawal: how consent is withdrawn (Art. 7(3))"),
             )
         if len(purpose.legal_bases) > 1 and purpose.basis_explanation is None:
             out.add(
                 ("purposes", i, "legal_bases"),
-                "with several bases, basis_explanation must say when each one applies",
+                gettext_noop("with several bases, basis_explanation must say when each one applies"),
             )
 
 
@@ -203,9 +226,13 @@ def _check_origins(path: tuple[str, ...], origins: list[str], out: _Collector) -
     for i, origin in enumerate(origins):
         parts = urlsplit(origin)
         if origin.rstrip("/").count("/") != 2 or parts.query or parts.fragment:
-            out.add((*path, i), f"{origin!r} must be an origin: scheme and host only")
+            out.add((*path, i), gettext_noop("%(origin)s must be an origin: scheme and host only"), origin=repr(origin))
         elif parts.scheme != "https" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-            out.add((*path, i), f"{origin!r} must use https: another site may only embed vern over TLS")
+            out.add(
+                (*path, i),
+                gettext_noop("%(origin)s must use https: another site may only embed vern over TLS"),
+                origin=repr(origin),
+            )
 
 
 def _check_enquiries(d: Declaration, out: _Collector) -> None:
@@ -216,10 +243,12 @@ def _check_newsletter(d: Declaration, out: _Collector) -> None:
     seen: set[str] = set()
     for i, topic in enumerate(d.newsletter.topics):
         if topic.id in seen:
-            out.add(("newsletter", "topics", i, "id"), f"topic {topic.id!r} is declared twice")
+            out.add(
+                ("newsletter", "topics", i, "id"), gettext_noop("topic %(id)s is declared twice"), id=repr(topic.id)
+            )
         seen.add(topic.id)
     if Duration.parse(d.newsletter.confirmation_period).max_seconds() < 3600:
-        out.add(("newsletter", "confirmation_period"), "give people at least an hour to confirm")
+        out.add(("newsletter", "confirmation_period"), gettext_noop("give people at least an hour to confirm"))
 
 
 def _check_analytics(d: Declaration, out: _Collector) -> None:
@@ -229,46 +258,74 @@ def _check_analytics(d: Declaration, out: _Collector) -> None:
     cookie = next((c for c in d.cookies.cookies if c.name == name), None)
     category = d.cookie_category(cookie.category) if cookie is not None else None
     if cookie is None:
-        out.add(("analytics", "visitor_cookie"), f"{name!r} is not in the cookie table")
+        out.add(("analytics", "visitor_cookie"), gettext_noop("%(name)s is not in the cookie table"), name=repr(name))
     elif category is None or not category.consent_required:
         out.add(
             ("analytics", "visitor_cookie"),
-            f"{name!r} recognises returning visitors, so it needs consent: put it in a category that asks for it",
+            gettext_noop(
+                "%(name)s recognises returning visitors, so it needs consent: put it in a category that asks for it"
+            ),
+            name=repr(name),
         )
     elif Duration.parse(cookie.duration, allow_session=True).is_session:
-        out.add(("analytics", "visitor_cookie"), f"{name!r} must have a lifetime to recognise a returning visitor")
+        out.add(
+            ("analytics", "visitor_cookie"),
+            gettext_noop("%(name)s must have a lifetime to recognise a returning visitor"),
+            name=repr(name),
+        )
 
 
 def _check_cookies(d: Declaration, out: _Collector) -> None:
     category_ids = {c.id for c in d.cookies.categories}
     if not any(not c.consent_required for c in d.cookies.categories):
-        out.add(("cookies", "categories"), "one category must be strictly necessary (consent_required: false)")
+        out.add(
+            ("cookies", "categories"), gettext_noop("one category must be strictly necessary (consent_required: false)")
+        )
     lifetime = Duration.parse(d.cookies.consent_lifetime)
     if lifetime.longer_than_months(MAX_COOKIE_MONTHS):
-        out.add(("cookies", "consent_lifetime"), "a consent choice may be kept for at most 13 months")
+        out.add(("cookies", "consent_lifetime"), gettext_noop("a consent choice may be kept for at most 13 months"))
     for i, category_id in enumerate(d.cookies.gpc_refuses):
         category = d.cookie_category(category_id)
         if category is None:
-            out.add(("cookies", "gpc_refuses", i), f"{category_id!r} is not a declared cookie category")
+            out.add(
+                ("cookies", "gpc_refuses", i),
+                gettext_noop("%(category_id)s is not a declared cookie category"),
+                category_id=repr(category_id),
+            )
         elif not category.consent_required:
-            out.add(("cookies", "gpc_refuses", i), f"{category_id!r} needs no consent, so GPC cannot refuse it")
+            out.add(
+                ("cookies", "gpc_refuses", i),
+                gettext_noop("%(category_id)s needs no consent, so GPC cannot refuse it"),
+                category_id=repr(category_id),
+            )
     _check_origins(("cookies", "embedding_origins"), d.cookies.embedding_origins, out)
     for i, tag in enumerate(d.cookies.tags):
         tag_category = d.cookie_category(tag.category)
         if tag_category is None:
-            out.add(("cookies", "tags", i, "category"), f"{tag.category!r} is not a declared cookie category")
+            out.add(
+                ("cookies", "tags", i, "category"),
+                gettext_noop("%(category)s is not a declared cookie category"),
+                category=repr(tag.category),
+            )
         elif not tag_category.consent_required:
             out.add(
                 ("cookies", "tags", i, "category"),
-                f"a {tag.kind} tag reaches another company's servers, so it needs consent: "
-                "put it in a category that asks for it",
+                gettext_noop(
+                    "a %(kind)s tag reaches another company's servers, so it needs consent: "
+                    "put it in a category that asks for it"
+                ),
+                kind=str(tag.kind),
             )
     for i, cookie in enumerate(d.cookies.cookies):
         if cookie.category not in category_ids:
-            out.add(("cookies", "cookies", i, "category"), f"{cookie.category!r} is not a declared cookie category")
+            out.add(
+                ("cookies", "cookies", i, "category"),
+                gettext_noop("%(category)s is not a declared cookie category"),
+                category=repr(cookie.category),
+            )
         duration = Duration.parse(cookie.duration, allow_session=True)
         if duration.longer_than_months(MAX_COOKIE_MONTHS):
-            out.add(("cookies", "cookies", i, "duration"), "a cookie may live at most 13 months")
+            out.add(("cookies", "cookies", i, "duration"), gettext_noop("a cookie may live at most 13 months"))
 
 
 def _check_processors(d: Declaration, out: _Collector) -> None:
@@ -276,7 +333,7 @@ def _check_processors(d: Declaration, out: _Collector) -> None:
         if processor.status == "active" and processor.agreement_date is None:
             out.add(
                 ("processors", i, "agreement_date"),
-                "an active processor needs the date of its data processing agreement (Art. 28)",
+                gettext_noop("an active processor needs the date of its data processing agreement (Art. 28)"),
             )
         outside = sorted(set(processor.countries) - EEA)
         mechanism = processor.transfer_mechanism
@@ -284,23 +341,32 @@ def _check_processors(d: Declaration, out: _Collector) -> None:
             if mechanism is None:
                 out.add(
                     ("processors", i, "transfer_mechanism"),
-                    f"{', '.join(outside)} is outside the EEA: give adequacy, dpf, scc or bcr (Art. 45-47)",
+                    gettext_noop("%(value)s is outside the EEA: give adequacy, dpf, scc or bcr (Art. 45-47)"),
+                    value=str(", ".join(outside)),
                 )
             elif mechanism == "adequacy" and set(outside) - ADEQUATE:
                 out.add(
                     ("processors", i, "transfer_mechanism"),
-                    f"{', '.join(sorted(set(outside) - ADEQUATE))} has no adequacy decision; use dpf, scc or bcr",
+                    gettext_noop("%(value)s has no adequacy decision; use dpf, scc or bcr"),
+                    value=str(", ".join(sorted(set(outside) - ADEQUATE))),
                 )
             elif mechanism == "dpf" and set(outside) != {"US"}:
                 out.add(
-                    ("processors", i, "transfer_mechanism"), "the Data Privacy Framework covers only the United States"
+                    ("processors", i, "transfer_mechanism"),
+                    gettext_noop("the Data Privacy Framework covers only the United States"),
                 )
             elif mechanism in ("dpf", "scc") and processor.transfer_evidence is None:
                 evidence = "the certification" if mechanism == "dpf" else "the transfer assessment"
-                out.add(("processors", i, "transfer_evidence"), f"{mechanism} needs {evidence}")
+                out.add(
+                    ("processors", i, "transfer_evidence"),
+                    gettext_noop("%(mechanism)s needs %(evidence)s"),
+                    mechanism=str(mechanism),
+                    evidence=str(evidence),
+                )
         elif mechanism is not None and not outside:
             out.add(
-                ("processors", i, "transfer_mechanism"), "all countries are in the EEA; no transfer mechanism applies"
+                ("processors", i, "transfer_mechanism"),
+                gettext_noop("all countries are in the EEA; no transfer mechanism applies"),
             )
 
 
@@ -312,33 +378,51 @@ def _check_retention(d: Declaration, out: _Collector) -> None:
     covered_categories: set[str] = set()
     for i, rule in enumerate(d.retention.rules):
         if (rule.period is None) == (rule.until is None):
-            out.add(("retention", "rules", i), "give either period or until, not both and not neither")
+            out.add(("retention", "rules", i), gettext_noop("give either period or until, not both and not neither"))
         elif rule.period is not None and Duration.parse(rule.period).max_seconds() < 86400:
             # The sweep would remove data almost as soon as it is written: a slip, not a rule.
             out.add(
-                ("retention", "rules", i, "period"), f"{rule.period!r} is shorter than a day; keep data at least a day"
+                ("retention", "rules", i, "period"),
+                gettext_noop("%(period)s is shorter than a day; keep data at least a day"),
+                period=repr(rule.period),
             )
         for j, purpose_id in enumerate(rule.purposes):
             if purpose_id not in purposes:
-                out.add(("retention", "rules", i, "purposes", j), f"{purpose_id!r} is not a declared purpose")
+                out.add(
+                    ("retention", "rules", i, "purposes", j),
+                    gettext_noop("%(purpose_id)s is not a declared purpose"),
+                    purpose_id=repr(purpose_id),
+                )
         for j, category in enumerate(rule.data_categories):
             if category not in categories:
                 out.add(
-                    ("retention", "rules", i, "data_categories", j), f"{category!r} is not a declared data category"
+                    ("retention", "rules", i, "data_categories", j),
+                    gettext_noop("%(category)s is not a declared data category"),
+                    category=repr(category),
                 )
         for j, exception in enumerate(rule.exceptions):
             if exception.then not in rule_ids:
                 out.add(
-                    ("retention", "rules", i, "exceptions", j, "then"), f"{exception.then!r} is not a retention rule"
+                    ("retention", "rules", i, "exceptions", j, "then"),
+                    gettext_noop("%(then)s is not a retention rule"),
+                    then=repr(exception.then),
                 )
         covered_purposes |= set(rule.purposes)
         covered_categories |= set(rule.data_categories)
     for i, purpose in enumerate(d.purposes):
         if purpose.id not in covered_purposes:
-            out.add(("purposes", i, "id"), f"the purpose {purpose.id!r} has no retention rule (Art. 13(2)(a))")
+            out.add(
+                ("purposes", i, "id"),
+                gettext_noop("the purpose %(id)s has no retention rule (Art. 13(2)(a))"),
+                id=repr(purpose.id),
+            )
     for i, data_category in enumerate(d.data_categories):
         if data_category.personal and data_category.id not in covered_categories:
-            out.add(("data_categories", i, "id"), f"the data category {data_category.id!r} has no retention rule")
+            out.add(
+                ("data_categories", i, "id"),
+                gettext_noop("the data category %(id)s has no retention rule"),
+                id=repr(data_category.id),
+            )
 
 
 def _check_backups(d: Declaration, out: _Collector) -> None:
@@ -347,26 +431,40 @@ def _check_backups(d: Declaration, out: _Collector) -> None:
     if period is None:
         out.add(
             ("security",),
-            "backup_period is missing: say how long encrypted backups are kept (e.g. '30 days'); "
-            "erasure receipts promise that nobody erased is in a backup after it (R16)",
+            gettext_noop(
+                "backup_period is missing: say how long encrypted backups are kept (e.g. '30 days'); "
+                "erasure receipts promise that nobody erased is in a backup after it (R16)"
+            ),
         )
         return
     duration = Duration.parse(period)
     if duration.max_seconds() < 86400:
-        out.add(("security", "backup_period"), f"{period!r} is shorter than a day; the worker backs up nightly")
+        out.add(
+            ("security", "backup_period"),
+            gettext_noop("%(period)s is shorter than a day; the worker backs up nightly"),
+            period=repr(period),
+        )
     elif (
         duration.amount * (12 if duration.unit == "year" else 1) > 12
         if duration.unit in ("month", "year")
         else duration.max_seconds() > 366 * 86400
     ):
-        out.add(("security", "backup_period"), f"{period!r} is longer than a year; keep backups a year at most")
+        out.add(
+            ("security", "backup_period"),
+            gettext_noop("%(period)s is longer than a year; keep backups a year at most"),
+            period=repr(period),
+        )
 
 
 def _check_rights(d: Declaration, out: _Collector) -> None:
     present = [r.id for r in d.rights.rights]
     for i, right in enumerate(d.rights.rights):
         if present.count(right.id) > 1 and present.index(right.id) != i:
-            out.add(("rights", "rights", i, "id"), f"the right {right.id!r} is listed twice")
+            out.add(("rights", "rights", i, "id"), gettext_noop("the right %(id)s is listed twice"), id=repr(right.id))
     missing = [r for r in ALL_RIGHTS if r not in present]
     if missing:
-        out.add(("rights", "rights"), f"the policy must name every right of Art. 15-22; missing: {', '.join(missing)}")
+        out.add(
+            ("rights", "rights"),
+            gettext_noop("the policy must name every right of Art. 15-22; missing: %(value)s"),
+            value=str(", ".join(missing)),
+        )

@@ -154,6 +154,10 @@ def test_a_rule_error_is_shown_on_its_field_and_nothing_is_saved(officer):
     assert "The draft was not saved. The problems are marked on the fields below." in page
     date_error = page.split(f'id="id_processors-{index}-agreement_date_error"', 1)[1].split("</ul>", 1)[0]
     assert "an active processor needs the date of its data processing agreement" in date_error
+    # The same check, in the console's other language.
+    norsk = officer.post("/staff/declaration/draft/processors/", data).content.decode()
+    date_error = norsk.split(f'id="id_processors-{index}-agreement_date_error"', 1)[1].split("</ul>", 1)[0]
+    assert "en aktiv databehandler må ha datoen for databehandleravtalen (art. 28)" in date_error
     # A text left empty is the schema's error, on the field too.
     data[f"processors-{index}-agreement_date"] = "2026-11-29"
     data[f"processors-{index}-service_en"] = ""

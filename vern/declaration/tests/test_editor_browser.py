@@ -118,7 +118,7 @@ def test_an_officer_sees_a_problem_on_its_field_and_the_one_language_warning(bro
     page.get_by_role("button", name="Lagre utkastet").click()
     error = page.locator("#id_processors-0-agreement_date_error")
     error.wait_for()
-    assert "an active processor needs the date" in error.inner_text()
+    assert "en aktiv databehandler må ha datoen" in error.inner_text()  # in the console's language
     assert page.get_by_text("Utkastet ble ikke lagret. Problemene er merket på feltene nedenfor.").is_visible()
     looks_right(page, "declaration-editor-error")
     assert Draft.objects.get().revision == 1
