@@ -51,6 +51,11 @@ TAG_SOURCES: dict[str, dict[str, list[str]]] = {
 }
 
 
+def _is_console(request: HttpRequest) -> bool:
+    """The staff console never runs a site's tags, so its CSP never admits their hosts."""
+    return request.path.startswith(("/staff/", "/en/staff/"))
+
+
 def _allow_tags(request: HttpRequest, response: HttpResponse) -> None:
     version = latest_version_for(request)
     if version is None:
@@ -78,7 +83,7 @@ def consent(get_response: Handler) -> Handler:
             if version is not None:
                 state: ConsentState = request.consent  # type: ignore[attr-defined]
                 expire_refused(response, request.COOKIES, declaration_of(version), state.allows)
-        if response.get("Content-Type", "").startswith("text/html"):
+        if response.get("Content-Type", "").startswith("text/html") and not _is_console(request):
             _allow_tags(request, response)
         frames = getattr(request, "_vern_frame_sources", None)
         if frames:

@@ -4,6 +4,7 @@ declared number of days after a significant change to the policy, a notice of it
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.http import HttpRequest
@@ -31,7 +32,7 @@ def notice_cookie_declared(declaration: Declaration) -> bool:
 def closed_notice(request: HttpRequest) -> int:
     """The number of the version whose notice this visitor closed (0: none)."""
     value = request.COOKIES.get(NOTICE_COOKIE, "")
-    return int(value) if value.isdigit() and len(value) < 10 else 0
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else 0  # isdigit() would take "²"
 
 
 def current_notice(request: HttpRequest) -> Notice | None:

@@ -176,14 +176,18 @@ def change_notify(*, number: int) -> int:
                 emails.policy_changed(
                     to=address,
                     language=language,
-                    date=date_format(
-                        timezone.localtime(version.published_at), "j. F Y" if language == "nb" else "j F Y"
-                    ),
+                    date=_date_in(language, version),
                     note=version.note,
                     link=_changes_link(version.number, language),
                 )
                 queued += 1
     return queued
+
+
+def _date_in(language: str, version: PolicyVersion) -> str:
+    """The day of the version as the recipient's language writes it ("6. desember 2026", "6 December 2026")."""
+    with translation.override(language):
+        return date_format(timezone.localtime(version.published_at), "j. F Y" if language == "nb" else "j F Y")
 
 
 def _changes_link(number: int, language: str) -> str:
@@ -267,21 +271,46 @@ def draft_discard(*, draft: Draft, user: Any) -> None:
 
 
 def draft_publish(
-    *, draft: Draft, actor: Actor, significant: bool, note: str, languages_checked: bool
+    *,
+    draft: Draft,
+    actor: Actor,
+    significant: bool,
+    note: str,
+    languages_checked: bool,
+    revision: int | None = None,
 ) -> PolicyVersion:
     """Publish the draft through ``declaration_publish`` (so consent revisions follow the same rules)
     and remove it. A draft with a text changed in one language only is published only once the
-    officer has said that the other language is right as it stands."""
+    officer has said that the other language is right as it stands.
+
+    ``revision`` is the draft the officer reviewed: a save made since (by someone else, or in
+    another tab) refuses the publication, as does a draft whose published version is no longer the
+    latest (publishing it would quietly undo the version in between)."""
     from vern.declaration.editor import as_source, one_language_changes
 
     _no_drafts_while_file_is_the_source()
-    base = draft.based_on.content if draft.based_on is not None else {}
-    if one_language_changes(base, draft.content) and not languages_checked:
-        raise DraftRefused(
-            "one_language",
-            _("Some texts changed in one language only. Check them, then tick the box to publish."),
-        )
     with transaction.atomic():
-        version = declaration_publish(source=as_source(draft.content), actor=actor, significant=significant, note=note)
-        Draft.objects.filter(pk=draft.pk).delete()
+        locked = Draft.objects.select_for_update().filter(pk=draft.pk).first()
+        latest = PolicyVersion.objects.order_by("-number").only("pk").first()
+        if locked is None or (revision is not None and locked.revision != revision):
+            raise DraftRefused(
+                "stale",
+                _("The draft changed after you looked at it; nothing was published. Look at it again."),
+            )
+        if latest is not None and locked.based_on_id != latest.pk:
+            raise DraftRefused(
+                "behind",
+                _(
+                    "A newer version was published after this draft was started; nothing was published. "
+                    "Throw the draft away and start again from the newest version."
+                ),
+            )
+        base = locked.based_on.content if locked.based_on is not None else {}
+        if one_language_changes(base, locked.content) and not languages_checked:
+            raise DraftRefused(
+                "one_language",
+                _("Some texts changed in one language only. Check them, then tick the box to publish."),
+            )
+        version = declaration_publish(source=as_source(locked.content), actor=actor, significant=significant, note=note)
+        Draft.objects.filter(pk=locked.pk).delete()
     return version

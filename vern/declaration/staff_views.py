@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,7 @@ def publish(request: HttpRequest) -> HttpResponse:
             significant=significant,
             note=note,
             languages_checked=request.POST.get("languages_checked") == "yes",
+            revision=_revision(request),
         )
 
     return staff_step(
@@ -150,6 +152,15 @@ def publish(request: HttpRequest) -> HttpResponse:
         then=reverse("declaration_staff:overview"),
         redirect_status=302,
     )
+
+
+def _revision(request: HttpRequest) -> int | None:
+    """The draft's revision the publishing officer looked at (the page sends it); an unreadable one
+    matches no draft. None when the form did not say."""
+    if "revision" not in request.POST:
+        return None
+    value = request.POST["revision"]
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) else -1
 
 
 def _not_published(refused: Exception) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -106,7 +108,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 def _mailing_id(request: HttpRequest) -> int | None:
     value = request.GET.get("m", "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if re.fullmatch(r"[0-9]{1,11}", value) else None
 
 
 @csrf_exempt  # RFC 8058: the mailbox provider POSTs with no cookie; the token in the address authenticates it

@@ -71,13 +71,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from django.apps import apps
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, QuerySet
+
+log = logging.getLogger(__name__)
 
 Holder = Callable[[dt.datetime], Mapping[str, list[QuerySet[Any]]]]
 Withdrawer = Callable[["StoredKeys"], int]
@@ -288,10 +291,18 @@ def subscription_prompt(language: str) -> str:
 
 
 def subscription_offer(details: Mapping[str, str]) -> None:
-    """Hand a ticked newsletter box to the app that takes subscriptions (double opt-in follows)."""
+    """Hand a ticked newsletter box to the app that takes subscriptions (double opt-in follows).
+
+    The enquiry it came with is already stored: whatever goes wrong with the subscription must
+    not turn the form's answer into an error (the visitor would send the enquiry again), so a
+    failure is logged by its kind only, never with the address, and dropped."""
     for surface in surfaces():
         for offer in surface.subscription_offers:
-            offer(details)
+            try:
+                with transaction.atomic():
+                    offer(details)
+            except Exception as exc:  # a separate consent: its failure never touches the enquiry
+                log.warning("a newsletter box ticked on a form was dropped: %s", type(exc).__name__)
 
 
 def chain_of(model: type[models.Model]) -> Chain | None:

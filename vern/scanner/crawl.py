@@ -15,6 +15,7 @@ and says so in ``problems``, with what it saw until then.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -129,7 +130,7 @@ def scan(
     also: Sequence[str] = (),
     pages: int = 10,
     timeout: float = 120.0,
-    chromium: str = "/usr/bin/chromium",
+    chromium: str = os.environ.get("VERN_CHROMIUM", "/usr/bin/chromium"),
     shots: bool = False,
 ) -> Scan:
     """Scan ``url``, the pages ``also`` names, and more pages of its origin found by their links,

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import logging
+import os
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -21,13 +25,14 @@ from vern.audit.services import Actor, audit_record
 from vern.declaration.models import PolicyVersion
 from vern.declaration.selectors import declaration_of, latest_version
 from vern.mail import emails
-from vern.scanner.crawl import ScanFailed, scan
+from vern.scanner.crawl import ScanFailed, origin_of, scan
 from vern.scanner.findings import findings as judge
 from vern.scanner.models import ScanRun, ScanShot
 
 log = logging.getLogger(__name__)
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package, as `make test` installs it
+# Debian's package, as `make test` installs it; VERN_CHROMIUM names another, as for the tests and `vern scan`.
+CHROMIUM = os.environ.get("VERN_CHROMIUM", "/usr/bin/chromium")
 PAGES = 10
 TIMEOUT_SECONDS = 300.0
 EVERY = dt.timedelta(hours=24)  # a site is scanned at least this often
@@ -53,8 +58,11 @@ def scan_record(*, url: str, trigger: str, actor: Actor, chromium: str = CHROMIU
         raise ScanFailed("no declaration is published, so there is nothing to compare with")
     run = ScanRun.objects.create(url=url, trigger=trigger, policy_version=version.number)
     found: list[dict[str, Any]] = []
+    refused = _private_target(url)
     previous = ScanRun.objects.filter(url=url).exclude(pk=run.pk).exclude(status=ScanRun.Status.RUNNING).first()
     try:
+        if refused:
+            raise ScanFailed(refused)
         result = scan(url, pages=pages, timeout=TIMEOUT_SECONDS, chromium=chromium, shots=True)
     except ImportError:
         run.status, run.problems = ScanRun.Status.FAILED, ["Playwright is not installed: pip install 'vern[scan]'"]
@@ -83,13 +91,33 @@ def scan_record(*, url: str, trigger: str, actor: Actor, chromium: str = CHROMIU
             actor=actor,
             object_type="scanner.run",
             object_id=run.pk,
-            data={"url": url, "status": run.status, "findings": len(found), "digest": run.digest},
+            # The site is in the run (and in its digest); an IP address in the audit data is refused.
+            data={"status": run.status, "findings": len(found), "digest": run.digest},
         )
         new = _keys(found) - _keys(previous.findings if previous is not None else [])
         if new:
             _tell(run, len(new))
     log.info("scan %s of a declared site: %s, %s finding(s)", run.pk, run.status, len(found))
     return run
+
+
+def _private_target(url: str) -> str:
+    """Why a declared site must not be scanned by the worker, or "": another site of the company
+    that resolves to a private, loopback or link-local address would let whoever edits the
+    declaration point a browser (and its screenshots) at the server's own network. The public
+    site itself (``VERN_PUBLIC_URL``) is always scanned."""
+    parts = urlsplit(url)
+    if origin_of(url) == origin_of(settings.VERN_PUBLIC_URL):
+        return ""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parts.hostname or "", parts.port or 443)}
+    except OSError:
+        return f"{parts.netloc} could not be resolved"
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return f"{parts.netloc} is on a private network; the worker scans only public sites and vern's own"
+    return ""
 
 
 def _keys(found: list[dict[str, str]]) -> set[tuple[str, str, str]]:

@@ -327,3 +327,28 @@ def test_a_draft_with_a_problem_names_its_place_in_words_and_cannot_be_published
     assert "(line" not in overview and "Publish the draft" not in overview
     officer.post("/en/staff/declaration/publish/", {"note": "x"})
     assert PolicyVersion.objects.count() == 1
+
+
+def test_publishing_refuses_a_draft_that_changed_after_it_was_looked_at_or_fell_behind(officer, default_source):
+    draft = start(officer)
+    data = texts_data(draft)
+    intro = ("rights", "intro")
+    data[text_field(draft, intro, "nb")] = "Du har disse rettighetene, og vi hjelper deg gjerne med dem."
+    data[text_field(draft, intro, "en")] = "You have these rights, and we gladly help you use them."
+    looked_at = draft.revision
+    assert officer.post("/en/staff/declaration/draft/texts/", data).status_code == 303  # saved since
+    refused = officer.post("/en/staff/declaration/publish/", {"revision": str(looked_at), "note": "x"}, follow=True)
+    assert "The draft changed after you looked at it; nothing was published." in refused.content.decode()
+    assert PolicyVersion.objects.count() == 1 and Draft.objects.exists()
+
+    # Someone published from elsewhere meanwhile: publishing this draft would undo that version.
+    from vern.audit.services import Actor
+    from vern.declaration.services import declaration_publish
+
+    declaration_publish(source=default_source.replace("Vi svarer normalt", "Vi svarer"), actor=Actor.cli())
+    draft.refresh_from_db()
+    refused = officer.post(
+        "/en/staff/declaration/publish/", {"revision": str(draft.revision), "note": "x"}, follow=True
+    )
+    assert "A newer version was published after this draft was started" in refused.content.decode()
+    assert PolicyVersion.objects.count() == 2 and Draft.objects.exists()

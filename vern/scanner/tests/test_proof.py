@@ -81,3 +81,8 @@ def test_a_scan_that_cannot_run_is_recorded_as_such(site: str, personas: Any) ->
     run = scan_record(url=site, trigger="schedule", actor=Actor.system(), chromium="/nonexistent/chromium", pages=1)
     assert run.status == "failed" and "Chromium could not start" in run.problems[0]
     assert ScanRun.objects.get(pk=run.pk).digest == run.digest
+    # Another declared site on the server's own network is refused: the declaration cannot point
+    # the worker's browser (and its pictures) at internal addresses. vern's own site is scanned.
+    internal = scan_record(url="http://127.0.0.1:9/admin/", trigger="schedule", actor=Actor.system(), pages=1)
+    assert internal.status == "failed" and "private network" in internal.problems[0]
+    assert not internal.shots.exists()
