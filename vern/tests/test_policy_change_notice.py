@@ -150,3 +150,10 @@ def test_a_declaration_without_the_notice_cookie_shows_the_notice_without_a_clos
     page = client.get("/en/").content.decode()
     assert "We changed our privacy policy on" in page and "Close notice" not in page
     assert client.post("/privacy/notice/close/", {"number": "2", "next": "/"}).status_code == 404
+
+
+def test_a_garbled_notice_cookie_is_ignored_not_an_error(published: Any, client: Any) -> None:
+    publish(published.source.replace(OLD, NEW), significant=True)
+    for value in ("²", "-1", "9" * 30, "abc"):
+        response = client.get("/en/", HTTP_COOKIE=f"{NOTICE_COOKIE}={value}")
+        assert response.status_code == 200 and "We changed our privacy policy on" in response.content.decode()
