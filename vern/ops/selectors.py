@@ -185,9 +185,10 @@ def _describe(value: object, words: dict[str, str]) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_describe(item, words) for item in value) or "–"
     if isinstance(value, dict):
+        # By key, so every database shows one order (PostgreSQL's jsonb keeps its own, not the written one).
         return "; ".join(
             f"{DETAIL_KEYS.get(str(key), str(key).replace('_', ' '))}: {_describe(item, words)}"
-            for key, item in value.items()
+            for key, item in sorted(value.items())
         )
     if value is True or value is False:
         return _("yes") if value else _("no")

@@ -55,8 +55,9 @@ def test_the_details_of_a_row_are_words_and_dates_in_the_readers_language_not_co
     staff_login(client, personas.privacy_officer)
 
     norwegian = client.get("/staff/audit/").content.decode()
-    assert "rettigheter: Sletting, Innsyn; rolle: Personvernansvarlig; slutter: 06.03.2027 13:00" in norwegian
+    # By key, the same on every database: ends_at, rights, role.
+    assert "slutter: 06.03.2027 13:00; rettigheter: Sletting, Innsyn; rolle: Personvernansvarlig" in norwegian
     assert "utført: ja" in norwegian
     assert "privacy_officer" not in norwegian and "ends_at" not in norwegian and "2027-03-06" not in norwegian
     english = client.get("/en/staff/audit/").content.decode()
-    assert "rights: Erasure, Access; role: Privacy officer; ends: " in english
+    assert "; rights: Erasure, Access; role: Privacy officer" in english and "ends: " in english
