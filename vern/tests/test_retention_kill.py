@@ -52,12 +52,18 @@ def test_a_sweep_killed_at_random_points_always_finishes_on_the_next_run(default
     rng = random.Random(seed)
     kills = 0
     for _ in range(3):
-        before = Enquiry.objects.count()
+        before, runs = Enquiry.objects.count(), Run.objects.count()
         if before == KEPT:
             break
         sweep = start_vern("retention", "run", "--batch-size", "10")
         try:
-            wait_for(lambda n=before: Enquiry.objects.count() < n, timeout=60, what=f"the sweep to start (seed {seed})")
+            # This sweep's own run and removals: a batch the previous, killed sweep had sent its
+            # COMMIT for may still land after ``before`` was counted (PostgreSQL finishes it).
+            wait_for(
+                lambda n=before, r=runs: Run.objects.count() > r and Enquiry.objects.count() < n,
+                timeout=60,
+                what=f"the sweep to start (seed {seed})",
+            )
             # SIGKILL: no cleanup, no rollback handler; wherever it lands.
             time.sleep(rng.uniform(0, 0.05))
             sweep.send_signal(signal.SIGKILL)
