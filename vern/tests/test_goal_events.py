@@ -86,3 +86,25 @@ def test_a_failing_count_never_fails_the_form_and_is_logged_without_the_visitor(
         answer = send(Client(HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=IP), "demo", demo_fields())
     assert answer.status_code in (302, 303) and Enquiry.objects.count() == 1
     assert "demo_booked" in caplog.text and "RuntimeError" in caplog.text and "kari@" not in caplog.text
+
+
+def test_a_confirmed_subscription_and_a_rights_request_count_as_goals_too(published):
+    from vern.newsletter.tests.helpers import confirm_link, path_of, subscribe_on_page
+
+    visitor = Client(HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=IP)
+    subscribe_on_page(visitor, "kari@example.no")
+    assert not GoalCount.objects.exists()  # asking is not yet a subscription
+    visitor.post(path_of(confirm_link("kari@example.no")))
+    visitor.post("/privacy/requests/", {"rights": ["access"], "email": "kari@example.no"})
+    counted = dict(GoalCount.objects.values_list("event", "count"))
+    assert counted == {"newsletter_confirmed": 1, "rights_request_made": 1}
+
+
+def test_a_recorder_that_takes_the_wrong_arguments_is_refused_at_start_up():
+    from vern.registry.checks import check_surfaces
+    from vern.registry.surface import Declared, Surface
+
+    def misfit(event: str) -> None: ...
+
+    errors = check_surfaces([Declared("analytics", Surface(goal_recorders=(misfit,)))])  # type: ignore[arg-type]
+    assert [e.id for e in errors] == ["vern.registry.E004"] and "goal_recorders" in errors[0].msg
