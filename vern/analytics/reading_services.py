@@ -33,7 +33,8 @@ def goal_create(*, actor: User, name: str, kind: str, match: str) -> Goal:
         actor=Actor.staff(actor),
         object_type="analytics.goal",
         object_id=goal.pk,
-        data={"name": name, "kind": kind, "match": match},
+        # A page pattern is worth keeping; an event is named by the goal's name (its key reads as a code).
+        data={"name": name, "kind": kind, **({"match": match} if kind == Goal.Kind.PAGE else {})},
     )
     return goal
 
@@ -85,9 +86,17 @@ def report_subscribe(*, actor: User, on: bool) -> None:
     """Ask for the weekly report (``on``) or stop it; asking twice changes nothing."""
     if on:
         _, created = ReportRecipient.objects.get_or_create(user=actor)
-        event = AuditEvent.ANALYTICS_REPORT_SUBSCRIBED
-    else:
-        created = bool(ReportRecipient.objects.filter(user=actor).delete()[0])
-        event = AuditEvent.ANALYTICS_REPORT_UNSUBSCRIBED
-    if created:
-        audit_record(action=event, actor=Actor.staff(actor), object_type="accounts.user", object_id=actor.pk)
+        if created:
+            audit_record(
+                action=AuditEvent.ANALYTICS_REPORT_SUBSCRIBED,
+                actor=Actor.staff(actor),
+                object_type="accounts.user",
+                object_id=actor.pk,
+            )
+    elif ReportRecipient.objects.filter(user=actor).delete()[0]:
+        audit_record(
+            action=AuditEvent.ANALYTICS_REPORT_UNSUBSCRIBED,
+            actor=Actor.staff(actor),
+            object_type="accounts.user",
+            object_id=actor.pk,
+        )

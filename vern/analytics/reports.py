@@ -104,7 +104,7 @@ def _number(value: float, digits: int = 0) -> str:
 
 def _change(now: float, before: float) -> str:
     if not before:
-        return "–"
+        return ""
     change = 100 * (now - before) / before
     return ("+" if change > 0 else "") + _number(change) + " %"
 
@@ -126,17 +126,21 @@ def _alert_text(alert: Alert) -> str:
     }
 
 
+def _line(label: str, value: str, note: str = "") -> str:
+    return f"{label}: {value}" + (f" ({note})" if note else "")
+
+
 def report_context(found: Board, *, name: str, link: str) -> dict[str, object]:
-    """The weekly report's figures as text, in the active language (the recipient's)."""
+    """The weekly report's figures as lines of text, in the active language (the recipient's)."""
     period, totals, before = found.dashboard.period, found.dashboard.totals, found.dashboard.previous_totals
     rows = [
-        [_("Visitors"), _number(totals.visitors), _change(totals.visitors, before.visitors)],
-        [_("Visits"), _number(totals.visits), _change(totals.visits, before.visits)],
-        [_("Page views"), _number(totals.pageviews), _change(totals.pageviews, before.pageviews)],
+        _line(_("Visitors"), _number(totals.visitors), _change(totals.visitors, before.visitors)),
+        _line(_("Visits"), _number(totals.visits), _change(totals.visits, before.visits)),
+        _line(_("Page views"), _number(totals.pageviews), _change(totals.pageviews, before.pageviews)),
     ]
     consent = found.consent
     if consent is not None and consent.rate is not None:
-        rows.append([_("Accepted optional cookies"), _number(consent.rate, 1) + " %", ""])
+        rows.append(_line(_("Accepted optional cookies"), _number(consent.rate, 1) + " %"))
     pages = found.dashboard.top.get(str(selectors.Dimension.PAGE))
     return {
         "name": name,
@@ -144,14 +148,10 @@ def report_context(found: Board, *, name: str, link: str) -> dict[str, object]:
         "end": formats.date_format(period.end, "DATE_FORMAT"),
         "alerts": [_alert_text(alert) for alert in alerts(found)],
         "rows": rows,
-        "pages": [[row.value, _number(row.pageviews)] for row in (pages.rows[:5] if pages else [])],
+        "pages": [_line(row.value, _number(row.pageviews)) for row in (pages.rows[:5] if pages else [])],
         "goals": [
-            [
-                result.goal.name,
-                _number(result.conversions),
-                "" if result.rate is None else _number(result.rate, 1) + " %",
-            ]
-            for result in found.goals
+            _line(r.goal.name, _number(r.conversions), "" if r.rate is None else _number(r.rate, 1) + " %")
+            for r in found.goals
         ],
         "link": link,
     }

@@ -40,9 +40,9 @@ class StatsQuery(BaseModel):
         json_schema_extra={"examples": [{"start": "2026-11-01", "end": "2026-11-30"}]},
     )
 
-    start: Annotated[str, Field(pattern=DAY)] | None = None
+    start: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
     """The first day (Europe/Oslo), year-month-day; with ``end``. Without both: the last 30 days."""
-    end: Annotated[str, Field(pattern=DAY)] | None = None
+    end: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
     """The last day, included; not after today."""
 
 

@@ -379,8 +379,8 @@ def newsletter(
 def analytics_report(*, to: str, language: str, context: dict[str, object]) -> OutboxMessage:
     """A staff member who asked for it gets last week's statistics, with an alert when a figure moved sharply.
 
-    ``context``: ``name``, ``start``, ``end``, ``alerts`` (sentences), ``rows`` (label, value, change),
-    ``pages`` (path, page views), ``goals`` (name, conversions, rate) and ``link``, already written
+    ``context``: ``name``, ``start``, ``end``, ``alerts`` (sentences), ``rows``, ``pages`` and ``goals``
+    (one line each: "Visitors: 350 (+150 %)") and ``link``, already written
     in the recipient's language (``vern.analytics.reports.report_context``). Anonymous totals only.
     """
     return mail_queue(kind="analytics_report", to=to, language=language, context=context)
