@@ -119,6 +119,14 @@ class AuditEvent(models.TextChoices):
     KEYS_ROTATION_FINISHED = "keys.rotation_finished", _("Key rotation finished")
     KEYS_ROTATION_STOPPED = "keys.rotation_stopped", _("Key rotation stopped before the end")
 
+    # analytics: goals, statistics API tokens and the weekly report (names and ids only)
+    ANALYTICS_GOAL_CREATED = "analytics.goal_create", _("Statistics goal added")
+    ANALYTICS_GOAL_DELETED = "analytics.goal_delete", _("Statistics goal removed")
+    ANALYTICS_TOKEN_CREATED = "analytics.token_create", _("Statistics API token made")
+    ANALYTICS_TOKEN_REVOKED = "analytics.token_revoke", _("Statistics API token revoked")
+    ANALYTICS_REPORT_SUBSCRIBED = "analytics.report_on", _("Weekly statistics report asked for")
+    ANALYTICS_REPORT_UNSUBSCRIBED = "analytics.report_off", _("Weekly statistics report stopped")
+
 
 def event_label(action: str) -> str:
     """The label of a stored action in the active language; the stored text itself when it names

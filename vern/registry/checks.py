@@ -26,6 +26,7 @@ ARITY = {
     "declaration_checks": 1,
     "subscription_offers": 1,
     "subscription_prompts": 1,
+    "goal_recorders": 2,
     "due": 2,
     "rectify": 3,
 }
@@ -117,6 +118,9 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
                 judges.append(item.app_label)
                 if problem := _callable_problem(value, 3):
                     error(item.app_label, f"cookie_consent: {problem}")
+            elif member == "consent_statistics":
+                if problem := _callable_problem(value, 2):
+                    error(item.app_label, f"consent_statistics: {problem}")
             elif member == "index_forms":
                 translators.append(item.app_label)
                 if problem := _callable_problem(value, 0):

@@ -57,6 +57,13 @@ never import the apps above them. What a surface may say:
   way a declaration about to be published does not fit the app's code (a cookie vern
   sets that the cookie table leaves out); publishing from the console or the command
   line refuses such a declaration, as ``vern check`` does for the file;
+- ``goal_events``: the server events the app reports as goals reached (``{"demo_booked":
+  "Demo booked"}``), so that staff can choose them for a goal; ``goal_recorders``:
+  ``record(event, request)`` counts one such event (the analytics app gives it). An app
+  reports one with ``reach_goal(event, request)``, after its own work is stored, without
+  importing the app that counts it; a failure to count is logged and dropped (ADR 0020);
+- ``consent_statistics``: ``statistics(start, end)`` is what the app that records cookie
+  choices knows of the decisions of those days (``ConsentStatistics``); one app gives it;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -100,6 +107,51 @@ DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
 # A declaration → each (path in the declaration, message) that does not fit the app's code.
 DeclarationCheck = Callable[[Any], list[tuple[tuple[int | str, ...], str]]]
+# (the event's key, the request it happened in or None) → nothing; counts one goal reached.
+GoalRecorder = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True)
+class ConsentRate:
+    """Decisions on one value (a category, a banner revision, a language) and how many accepted."""
+
+    value: str
+    decisions: int
+    accepted: int
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.accepted / self.decisions if self.decisions else None
+
+
+@dataclass(frozen=True)
+class ConsentStatistics:
+    """Cookie decisions of a period, as counts only: nothing in here names a visitor.
+
+    ``decisions`` counts every recorded decision; ``accepted_any`` those that allowed at least
+    one optional category; ``by_category`` has one ``ConsentRate`` per optional category (accepted:
+    the category was allowed); ``by_revision`` and ``by_language`` count decisions that allowed
+    any optional category, per banner revision and per language; ``gpc`` the decisions made
+    by a browser that sent Global Privacy Control.
+    """
+
+    decisions: int = 0
+    accepted_any: int = 0
+    gpc: int = 0
+    by_category: tuple[ConsentRate, ...] = ()
+    by_revision: tuple[ConsentRate, ...] = ()
+    by_language: tuple[ConsentRate, ...] = ()
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.accepted_any / self.decisions if self.decisions else None
+
+    @property
+    def gpc_share(self) -> float | None:
+        return 100 * self.gpc / self.decisions if self.decisions else None
+
+
+ConsentStatisticsSource = Callable[[dt.date, dt.date], ConsentStatistics]
 
 
 @dataclass(frozen=True)
@@ -144,6 +196,9 @@ class Surface:
     subscription_prompts: tuple[SubscriptionPrompt, ...] = ()
     chains: tuple[Chain, ...] = ()
     declaration_checks: tuple[DeclarationCheck, ...] = ()
+    goal_events: Mapping[str, Any] = field(default_factory=dict)  # key → label (a lazy translation)
+    goal_recorders: tuple[GoalRecorder, ...] = ()
+    consent_statistics: ConsentStatisticsSource | None = None
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
 
@@ -187,6 +242,7 @@ def forget() -> None:
     """Read the surfaces afresh (``vern.registry.entries.forget`` calls this when INSTALLED_APPS change)."""
     declared.cache_clear()
     _cookie_consent.cache_clear()
+    _consent_statistics.cache_clear()
 
 
 # ------------------------------------------------------------------ what the lower floors ask
@@ -331,3 +387,34 @@ def rectifier_of(model: type[models.Model]) -> Rectifier | None:
 def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str]]:
     """What each app's code says of a declaration about to be published (its ``declaration_checks``)."""
     return [problem for surface in surfaces() for check in surface.declaration_checks for problem in check(declaration)]
+
+
+def goal_events() -> dict[str, Any]:
+    """Every server event an app reports as a goal, by key, with its label."""
+    return {key: label for surface in surfaces() for key, label in surface.goal_events.items()}
+
+
+def reach_goal(event: str, request: Any = None) -> None:
+    """Tell the app that counts goals that ``event`` happened now (in ``request``, if given).
+
+    Called after the reporting app's own work is stored; counting must never turn that work's
+    answer into an error, so a failure is logged by its kind only and dropped."""
+    for surface in surfaces():
+        for record in surface.goal_recorders:
+            try:
+                with transaction.atomic():
+                    record(event, request)
+            except Exception as exc:  # a count, never worth failing the visitor's request for
+                log.warning("a goal reached (%s) was not counted: %s", event, type(exc).__name__)
+
+
+@functools.cache
+def _consent_statistics() -> ConsentStatisticsSource | None:
+    given = [surface.consent_statistics for surface in surfaces() if surface.consent_statistics is not None]
+    return given[0] if given else None
+
+
+def consent_statistics(start: dt.date, end: dt.date) -> ConsentStatistics | None:
+    """The cookie decisions of the days from ``start`` to ``end``; None without an app that records them."""
+    source = _consent_statistics()
+    return source(start, end) if source is not None else None

@@ -88,6 +88,7 @@ MATRIX: dict[str, set[str] | str] = {
     "retention_staff:hold_end": {"privacy_officer"},
     "analytics_staff:dashboard": {"sales", "privacy_officer"},
     "analytics_staff:export": {"sales", "privacy_officer"},
+    "analytics_staff:settings": {"sales", "privacy_officer"},
     "rights_staff:queue": {"privacy_officer"},
     "rights_staff:register": {"privacy_officer"},
     "rights_staff:detail": {"privacy_officer"},
