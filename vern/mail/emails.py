@@ -374,3 +374,30 @@ def newsletter(
         },
         list_unsubscribe=unsubscribe_link if one_click else "",
     )
+
+
+def connector_task(
+    *,
+    to: str,
+    language: str,
+    processor: str,
+    reference: str,
+    identifiers: list[str],
+    due_on: str,
+    link: str,
+    about: str = "",
+) -> OutboxMessage:
+    """A processor without an API is asked to find and erase a person, and to answer through a link."""
+    return mail_queue(
+        kind="connector_task",
+        to=to,
+        language=language,
+        context={
+            "processor": processor,
+            "reference": reference,
+            "identifiers": identifiers,
+            "due_on": due_on,
+            "link": link,
+        },
+        about=about,
+    )

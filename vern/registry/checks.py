@@ -26,6 +26,11 @@ ARITY = {
     "declaration_checks": 1,
     "subscription_offers": 1,
     "subscription_prompts": 1,
+    "external_finders": 1,
+    "external_erasers": 2,
+    "completion_blockers": 1,
+    "request_notes": 1,
+    "external_sweeps": 2,
     "due": 2,
     "rectify": 3,
 }
