@@ -179,7 +179,10 @@ def request_notes(request_id: int) -> list[str]:
 def sweep(now: dt.datetime, dry_run: bool) -> dict[str, int]:
     """Remove (or count) the rows of SQL tables past their declared period, sparing held people."""
     held = surface.held_keys(now).get("email", [])
-    held_indexes = {str(key) for queryset in held for key in queryset}
+    # Each holder gives a one-column queryset (``values(...)``): its rows are dicts of that column.
+    held_indexes = {
+        str(next(iter(key.values())) if isinstance(key, dict) else key) for queryset in held for key in queryset
+    }
 
     def is_held(address: str) -> bool:
         return bool(held_indexes) and any(index in held_indexes for index in email_indexes(address))

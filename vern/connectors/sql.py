@@ -230,6 +230,7 @@ def find(connector: Connector, person: Person) -> list[ExternalRows]:
                     fields=tuple(table.export),
                     rows=rows,
                     portable=table.portable,
+                    contacts={kind: tuple(names) for kind, names in table.identifiers.items()},
                 )
             )
     return found

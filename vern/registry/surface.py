@@ -137,6 +137,9 @@ class ExternalRows:
     fields: tuple[str, ...]
     rows: tuple[Mapping[str, Any], ...]
     portable: bool = False
+    # Per kind (email, phone), the fields that hold the identifier the rows were found by: the
+    # person's own, so the packages do not mask them as someone else's.
+    contacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

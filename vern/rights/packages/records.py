@@ -262,6 +262,12 @@ def external_blocks(request: Request, masker: Masker, *, portable: bool = False)
         if portable and not found.portable:
             continue
         rows, cells = [], []
+        for source_row in found.rows:  # found by the person's proven keys: the contacts on them are theirs
+            for kind, names in found.contacts.items():
+                for name in names:
+                    value = source_row.get(name)
+                    if isinstance(value, str) and value:
+                        (masker.own_email if kind == "email" else masker.own_phone)(value)
         for source_row in found.rows:
             row: dict[str, Any] = {}
             shown = []
