@@ -17,12 +17,13 @@ def moeteadm_databases() -> Iterator[None]:
 
 @pytest.fixture
 def publish(db: None, default_source: str) -> Callable[[str], Any]:
-    """Publish the default declaration with ``extra`` YAML (a connectors section) added at its end."""
+    """Publish the default declaration with ``extra`` YAML (a connectors section) in place of its own."""
     from vern.audit.services import Actor
     from vern.declaration.services import declaration_publish
 
     def publish(extra: str) -> Any:
-        return declaration_publish(source=default_source + extra, actor=Actor.cli(), note="With connectors")
+        base = default_source.split("\nconnectors:\n", 1)[0]
+        return declaration_publish(source=base + "\n" + extra, actor=Actor.cli(), note="With connectors")
 
     return publish
 

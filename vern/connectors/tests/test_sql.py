@@ -144,7 +144,7 @@ def test_a_declared_column_that_does_not_exist_is_refused_before_anything_is_era
     assert systems.rows("mysql", "SELECT name FROM users") == [("Kari Nordmann",)]  # nothing touched
     with pytest.raises(RequestRefused) as blocked:
         workflow.request_answer(request=asked, staff=pia, message="Slettet.")
-    assert "møteadm is failing: " in str(blocked.value) and "users.nickname does not exist" in str(blocked.value)
+    assert "møteadm feiler: " in str(blocked.value) and "users.nickname does not exist" in str(blocked.value)
 
 
 def test_the_retention_sweep_deletes_old_sign_ins_but_spares_a_person_with_an_open_request(
