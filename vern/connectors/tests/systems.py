@@ -18,7 +18,7 @@ import pymysql
 
 from vern.connectors.webhook import sign, verify
 
-MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+MARIADB_HOST, MARIADB_PORT, MARIADB_USER = "127.0.0.1", 3306, "root"
 POSTGRES = os.environ.get("VERN_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 DATABASE = f"connectors_moeteadm_{os.getpid()}"
 
@@ -74,7 +74,7 @@ def postgres_url() -> str:
 @contextmanager
 def created_databases() -> Iterator[None]:
     """The test "møteadm" database on both servers, for the session; dropped afterwards."""
-    admin = pymysql.connect(**MARIADB, autocommit=True)
+    admin = pymysql.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, password="", autocommit=True)
     admin.cursor().execute(f"CREATE DATABASE IF NOT EXISTS `{DATABASE}`")
     with psycopg.connect(POSTGRES, autocommit=True) as pg:
         pg.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
@@ -92,7 +92,9 @@ def created_databases() -> Iterator[None]:
 def moeteadm(dialect: str) -> Iterator[Any]:
     """A connection to the test møteadm database (autocommit), for arranging rows and looking."""
     if dialect == "mysql":
-        connection: Any = pymysql.connect(**MARIADB, database=DATABASE, autocommit=True)
+        connection: Any = pymysql.connect(
+            host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, password="", database=DATABASE, autocommit=True
+        )
     else:
         connection = psycopg.connect(postgres_url(), autocommit=True)
     try:

@@ -50,7 +50,7 @@ def dialect(request, moeteadm_databases, monkeypatch) -> str:
             (OLA, RECENT, "198.51.100.4"),
         ],
     )
-    return request.param
+    return str(request.param)
 
 
 def registered(staff, rights: list[str], email: str = KARI) -> Request:
