@@ -172,3 +172,26 @@ def test_the_retention_sweep_deletes_old_sign_ins_but_spares_a_person_with_an_op
         (OLA, "198.51.100.5"),
         ("kari.nordmann@example.no", "203.0.113.7"),
     ]
+
+
+def test_the_default_declarations_moeteadm_is_not_configured_until_its_url_is_set(
+    moeteadm_databases, published, monkeypatch, tmp_path
+):
+    monkeypatch.delenv("MOETEADM_DATABASE_URL", raising=False)
+    out = StringIO()
+    call_command("connectors", "check", stdout=out)
+    assert out.getvalue() == "moeteadm: not configured (MOETEADM_DATABASE_URL is not set)\n"
+
+    with systems.moeteadm("mysql") as connection:  # møteadm's users, as the default declaration assumes
+        cursor = connection.cursor()
+        cursor.execute("DROP TABLE IF EXISTS users")
+        cursor.execute(
+            "CREATE TABLE users (id INT PRIMARY KEY, name VARCHAR(200) NULL, email VARCHAR(254) NULL, "
+            "created_at DATETIME NOT NULL, last_login_at DATETIME NULL)"
+        )
+    url_file = tmp_path / "moeteadm-url"  # the URL from a file, as a Docker secret gives it
+    url_file.write_text(systems.mariadb_url() + "\n", encoding="utf-8")
+    monkeypatch.setenv("MOETEADM_DATABASE_URL_FILE", str(url_file))
+    out = StringIO()
+    call_command("connectors", "check", stdout=out)
+    assert out.getvalue() == "moeteadm: ok (sql)\n"
