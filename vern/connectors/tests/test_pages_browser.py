@@ -101,5 +101,6 @@ def test_an_officer_sees_each_connectors_state_and_a_processor_answers_its_task(
     page.get_by_role("button", name="Send the answer").click()
     page.get_by_text("Thank you. Your answer is recorded on the request.").wait_for()
     assert ManualTask.objects.get().outcome == "erased"
-    assert ManualTask.objects.get().confirmed_at <= timezone.now() + dt.timedelta(seconds=1)
+    confirmed_at = ManualTask.objects.get().confirmed_at
+    assert confirmed_at is not None and confirmed_at <= timezone.now() + dt.timedelta(seconds=1)
     assert page.watch.console_errors == []

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures imported from vern.connectors.tests.fixtures are arguments below)
 """A webhook connector and a processor without an API, in a rights request.
 
 The webhook is a small service on loopback that keeps the contract of docs/connectors.md. A
@@ -22,6 +23,7 @@ from django.utils import timezone
 from vern.audit.services import Actor
 from vern.connectors.models import Health, ManualTask, WebhookErasure
 from vern.connectors.tests import systems
+from vern.connectors.tests.fixtures import _journal_in_its_own_dir, moeteadm_databases, publish  # noqa: F401 (fixtures)
 from vern.connectors.webhook import sign, verify
 from vern.jobs.models import Job
 from vern.jobs.worker import Worker

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures imported from vern.connectors.tests.fixtures are arguments below)
 """An SQL connector in a rights request: møteadm's user database, on MariaDB and on PostgreSQL.
 
 Kari has a møteadm account and two sign-ins; Ola has an account too and keeps it. Kari asks for a
@@ -21,6 +22,7 @@ from django.utils import timezone
 from vern.audit.services import Actor
 from vern.connectors.models import Health
 from vern.connectors.tests import systems
+from vern.connectors.tests.fixtures import _journal_in_its_own_dir, moeteadm_databases, publish  # noqa: F401 (fixtures)
 from vern.declaration.loading import DeclarationInvalid
 from vern.rights.models import Request
 from vern.rights.packages.rendering import access_package, portability_package
