@@ -27,6 +27,7 @@ from vern.connectors.models import Health, ManualTask, WebhookErasure
 from vern.declaration.schema import Connector
 from vern.jobs.services import job_enqueue
 from vern.lib.keys import digest, email_index, email_indexes, phone_index
+from vern.lib.logs import redact
 from vern.mail import emails
 from vern.registry import surface
 from vern.registry.surface import ExternalRows, ExternalStep, Person
@@ -44,6 +45,9 @@ def health_ok(connector_id: str, *, now: dt.datetime | None = None) -> None:
 
 
 def health_failed(connector_id: str, message: str, *, now: dt.datetime | None = None) -> None:
+    # A database's own message may quote a value (a duplicate key): addresses, numbers and IP
+    # addresses are redacted before it is logged or shown.
+    message = redact(message)
     log.warning("connector %s failed: %s", connector_id, message)
     Health.objects.update_or_create(
         connector=connector_id, defaults={"last_error_at": now or timezone.now(), "last_error": message[:1000]}
