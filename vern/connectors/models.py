@@ -19,8 +19,8 @@ class Health(models.Model):
     last_error = models.TextField(blank=True)  # the connector's message: never an identifier or a password
 
     class Meta:
-        verbose_name = _("connector health")
-        verbose_name_plural = _("connector health")
+        verbose_name = _("health of a connector")
+        verbose_name_plural = _("health of connectors")
 
     class Privacy:
         not_personal = "Times and error messages of the company's other systems; no one's identifiers."

@@ -12,13 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import zipfile
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
+from vern.accounts.testing import staff_login
 from vern.audit.services import Actor
 from vern.connectors.models import Health
 from vern.connectors.tests import systems
@@ -73,7 +76,9 @@ def unzip(content: bytes) -> dict[str, str]:
         return {name: archive.read(name).decode() for name in archive.namelist()}
 
 
-def test_kari_gets_her_moeteadm_rows_and_her_erasure_blanks_and_deletes_them_as_declared(dialect, publish, personas):
+def test_kari_gets_her_moeteadm_rows_and_her_erasure_blanks_and_deletes_them_as_declared(
+    dialect, publish, personas, client
+):
     publish(systems.CONNECTOR_YAML)
     pia = personas.privacy_officer
     asked = registered(pia, ["erasure"])  # open, so the copy is made on demand below
@@ -104,6 +109,10 @@ def test_kari_gets_her_moeteadm_rows_and_her_erasure_blanks_and_deletes_them_as_
     assert lines["moeteadm.users"].fields == ("name", "email", "phone")
     assert (lines["moeteadm.logins"].count, lines["moeteadm.logins"].action) == (2, "delete")
     assert systems.rows(dialect, "SELECT COUNT(*) FROM logins")[0][0] == 3
+    staff_login(client, pia)  # the officer sees the dry run's counts before confirming
+    shown = client.get(reverse("rights_staff:erasure", kwargs={"pk": asked.pk})).content.decode()
+    assert re.search(r"Innlogginger i møteadm</td>.*?<strong>2</strong>", shown, re.S)
+    assert re.search(r"Brukere i møteadm</td>.*?<strong>1</strong>", shown, re.S)
 
     receipt = erasure_carry_out(request=asked, staff=pia, actor=Actor.staff(pia))
     assert receipt.deleted["moeteadm.logins"] == 2 and receipt.anonymised["moeteadm.users"] == 1
