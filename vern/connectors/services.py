@@ -182,6 +182,9 @@ def request_notes(request_id: int) -> list[str]:
 
 def sweep(now: dt.datetime, dry_run: bool) -> dict[str, int]:
     """Remove (or count) the rows of SQL tables past their declared period, sparing held people."""
+    swept = [c for c in _live() if c.kind == "sql" and any(table.retention for table in c.tables)]
+    if not swept:
+        return {}
     held = surface.held_keys(now).get("email", [])
     # Each holder gives a one-column queryset (``values(...)``): its rows are dicts of that column.
     held_indexes = {
@@ -192,9 +195,7 @@ def sweep(now: dt.datetime, dry_run: bool) -> dict[str, int]:
         return bool(held_indexes) and any(index in held_indexes for index in email_indexes(address))
 
     removed: dict[str, int] = {}
-    for connector in _live():
-        if connector.kind != "sql" or not any(table.retention for table in connector.tables):
-            continue
+    for connector in swept:
         try:
             counts = sql.sweep(connector, now, dry_run=dry_run, is_held=is_held)
         except ConnectorFailed as exc:
