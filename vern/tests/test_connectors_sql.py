@@ -129,7 +129,7 @@ def test_kari_gets_her_moeteadm_rows_and_her_erasure_blanks_and_deletes_them_as_
 
 
 def test_a_declared_column_that_does_not_exist_is_refused_before_anything_is_erased(
-    moeteadm_databases, publish, personas, monkeypatch
+    moeteadm_databases, publish, personas, monkeypatch, client
 ):
     systems.reset("mysql", people=[("kari.nordmann@example.no", "Kari Nordmann", "", "pro")], logins=[])
     wrong = systems.CONNECTOR_YAML.replace("export: [name, email, phone, plan, created_at]", "export: [name, nickname]")
@@ -156,6 +156,10 @@ def test_a_declared_column_that_does_not_exist_is_refused_before_anything_is_era
     with pytest.raises(RequestRefused) as blocked:
         workflow.request_answer(request=asked, staff=pia, message="Slettet.")
     assert "møteadm feiler: " in str(blocked.value) and "users.nickname does not exist" in str(blocked.value)
+    staff_login(client, pia)  # the reason is on the request's page
+    shown = client.get(reverse("rights_staff:detail", kwargs={"pk": asked.pk})).content.decode()
+    assert "Denne forespørselen kan ikke avsluttes som fullført ennå:" in shown
+    assert "møteadm feiler: " in shown and "users.nickname does not exist" in shown
     copy = registered(pia, ["access"])  # a copy would miss møteadm's rows: staff close it once it works
     assert copy.status == Request.Status.IN_PROGRESS and "access" in copy.done
 
