@@ -60,6 +60,12 @@ class AuditEvent(models.TextChoices):
     # the scanner
     SCAN_RECORDED = "scan.record", _("Site scanned for cookies and consent")
 
+    # connectors: the company's other systems
+    CONNECTOR_ERASED = "connector.erased", _("Data erased in another system")
+    CONNECTOR_SWEPT = "connector.swept", _("Rows removed in another system after their retention period")
+    CONNECTOR_TASK_SENT = "connector.task_sent", _("Task mailed to a processor")
+    CONNECTOR_TASK_CONFIRMED = "connector.task_confirmed", _("Processor answered a task")
+
     # consent
     CONSENT_VIEWED = "consent.view", _("Consent records looked up")
 

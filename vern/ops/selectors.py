@@ -59,6 +59,7 @@ MAIL_KINDS = {
     "rights_download_ready": gettext_lazy("Rights request: download link"),
     "rights_restriction_ending": gettext_lazy("Restriction about to end"),
     "policy_changed": gettext_lazy("Privacy policy changed"),
+    "connector_task": gettext_lazy("Task for a processor: find and erase a person"),
     "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
     "analytics_report": gettext_lazy("Statistics: weekly report"),
     "staff_invitation": gettext_lazy("Staff account: invitation"),

@@ -27,6 +27,11 @@ ARITY = {
     "subscription_offers": 1,
     "subscription_prompts": 1,
     "goal_recorders": 2,
+    "external_finders": 1,
+    "external_erasers": 2,
+    "completion_blockers": 1,
+    "request_notes": 1,
+    "external_sweeps": 2,
     "due": 2,
     "rectify": 3,
 }

@@ -64,6 +64,20 @@ never import the apps above them. What a surface may say:
   importing the app that counts it; a failure to count is logged and dropped (ADR 0020);
 - ``consent_statistics``: ``statistics(start, end)`` is what the app that records cookie
   choices knows of the decisions of those days (``ConsentStatistics``); one app gives it;
+- ``external_finders``: ``find(person)`` returns the person's rows in the company's other
+  systems (``ExternalRows``: a table of another database, a webhook's answer); ``person``
+  (``Person``) names the request and its plain identifiers, since another system stores
+  them as they are; the access and portability packages add them to vern's own;
+- ``external_erasers``: ``erase(person, dry_run)`` returns what erasing the person in the
+  other systems does (``ExternalStep``); with ``dry_run`` it only counts, and the erasure
+  preview shows those counts; otherwise it carries it out (at once, through the job queue,
+  or as a task mailed to a processor);
+- ``completion_blockers``: ``blockers(request_id)`` returns the reasons a rights request
+  cannot yet be closed as complete (a failing connector, a processor's task unanswered);
+- ``request_notes``: ``notes(request_id)`` returns lines about the request's steps in other
+  systems, shown on the request's page;
+- ``external_sweeps``: ``sweep(now, dry_run)`` removes (or with ``dry_run`` counts) the rows
+  of other systems whose declared period has passed, per source, sparing held people;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -155,6 +169,51 @@ ConsentStatisticsSource = Callable[[dt.date, dt.date], ConsentStatistics]
 
 
 @dataclass(frozen=True)
+class Person:
+    """Whom a rights request is about, as another system must be asked: plain identifiers."""
+
+    request_id: int
+    reference: str
+    email: str = ""
+    phone: str = ""
+    language: str = "nb"
+
+
+@dataclass(frozen=True)
+class ExternalRows:
+    """A person's rows in one source of another system (``moeteadm.users``), as JSON values."""
+
+    source: str
+    title: str
+    purpose: str
+    fields: tuple[str, ...]
+    rows: tuple[Mapping[str, Any], ...]
+    portable: bool = False
+    # Per kind (email, phone), the fields that hold the identifier the rows were found by: the
+    # person's own, so the packages do not mask them as someone else's.
+    contacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExternalStep:
+    """What an erasure does, or would do, in one source: ``action`` is delete, anonymise, retain,
+    queued (a webhook, through the job queue), task (mailed to a processor) or failed."""
+
+    source: str
+    title: str
+    count: int
+    action: str
+    fields: tuple[str, ...] = ()
+    note: str = ""
+
+
+ExternalFinder = Callable[[Person], Sequence[ExternalRows]]
+ExternalEraser = Callable[[Person, bool], Sequence[ExternalStep]]
+RequestLines = Callable[[int], Sequence[str]]
+ExternalSweep = Callable[[dt.datetime, bool], Mapping[str, int]]
+
+
+@dataclass(frozen=True)
 class Tile:
     """One tool on the staff console home: its title, a line about it, where it is, and a count."""
 
@@ -199,6 +258,11 @@ class Surface:
     goal_events: Mapping[str, Any] = field(default_factory=dict)  # key → label (a lazy translation)
     goal_recorders: tuple[GoalRecorder, ...] = ()
     consent_statistics: ConsentStatisticsSource | None = None
+    external_finders: tuple[ExternalFinder, ...] = ()
+    external_erasers: tuple[ExternalEraser, ...] = ()
+    completion_blockers: tuple[RequestLines, ...] = ()
+    request_notes: tuple[RequestLines, ...] = ()
+    external_sweeps: tuple[ExternalSweep, ...] = ()
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
 
@@ -418,3 +482,33 @@ def consent_statistics(start: dt.date, end: dt.date) -> ConsentStatistics | None
     """The cookie decisions of the days from ``start`` to ``end``; None without an app that records them."""
     source = _consent_statistics()
     return source(start, end) if source is not None else None
+
+
+def external_rows(person: Person) -> list[ExternalRows]:
+    """The person's rows in the company's other systems, per source (empty sources left out)."""
+    return [rows for surface in surfaces() for find in surface.external_finders for rows in find(person) if rows.rows]
+
+
+def external_erase(person: Person, *, dry_run: bool) -> list[ExternalStep]:
+    """Erase the person in the company's other systems (or, with ``dry_run``, count what would go)."""
+    return [step for surface in surfaces() for erase in surface.external_erasers for step in erase(person, dry_run)]
+
+
+def completion_blockers(request_id: int) -> list[str]:
+    """Why the request cannot be closed as complete yet; empty when nothing stands in the way."""
+    return [line for surface in surfaces() for blockers in surface.completion_blockers for line in blockers(request_id)]
+
+
+def request_notes(request_id: int) -> list[str]:
+    """What other systems did or were asked for this request, for its page."""
+    return [line for surface in surfaces() for notes in surface.request_notes for line in notes(request_id)]
+
+
+def external_sweep(now: dt.datetime, *, dry_run: bool) -> dict[str, int]:
+    """Remove (or count) the rows of other systems past their declared period, per source."""
+    merged: dict[str, int] = {}
+    for surface in surfaces():
+        for sweep in surface.external_sweeps:
+            for source, n in sweep(now, dry_run).items():
+                merged[source] = merged.get(source, 0) + n
+    return merged

@@ -68,6 +68,8 @@ MATRIX: dict[str, set[str] | str] = {
     "declaration_staff:record": {"privacy_officer"},
     "consent_staff:search": {"privacy_officer"},
     "consent_staff:verify": {"privacy_officer"},
+    "connectors_staff:overview": {"privacy_officer"},
+    "connectors_staff:check": {"privacy_officer"},
     "scanner_staff:overview": {"privacy_officer"},
     "scanner_staff:now": {"privacy_officer"},
     "scanner_staff:run": {"privacy_officer"},

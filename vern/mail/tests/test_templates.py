@@ -50,6 +50,13 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "link": "https://example.test/x/",
     },
     "staff_scan_findings": {"site": "https://www.example.test/", "count": 2, "link": "https://example.test/x/"},
+    "connector_task": {
+        "processor": "Regnskap AS",
+        "reference": "R-12",
+        "identifiers": ["kari@example.no", "+4791234567"],
+        "due_on": "2026-12-14",
+        "link": "https://example.test/x/",
+    },
     "policy_changed": {"date": "6 December 2026", "note": "Shorter answer time.", "link": "https://example.test/x/"},
     "staff_passkey_added": {"name": "Alice", "passkey": "Work laptop", "link": "https://example.test/x/"},
     "staff_second_factor_reset": {"name": "Alice", "by": "Bob Admin", "link": "https://example.test/x/"},
