@@ -191,3 +191,40 @@ def test_a_hit_spooled_before_the_new_columns_existed_is_stored_with_them_empty(
     store_spooled([old])
     stored_hit = Hit.objects.get()
     assert (stored_hit.path, stored_hit.country, stored_hit.goal) == ("/", "", "")
+
+
+def test_the_database_works_out_the_same_totals_as_the_python_reference_across_two_midnights():
+    import random
+
+    from vern.analytics.aggregate import aggregate_day_in_python
+
+    chance = random.Random(20)
+    kinds = [Hit.Kind.PAGEVIEW] * 6 + [Hit.Kind.ENGAGEMENT] * 3 + [Hit.Kind.GOAL]
+    start = at(0) - dt.timedelta(hours=1)
+    for n in range(40):  # 40 visitors, each with hits spread over 27 hours, some across midnight
+        when = start + dt.timedelta(minutes=chance.randrange(27 * 60))
+        who, previous = f"v{n}", ""
+        for _ in range(chance.randrange(1, 12)):
+            when += dt.timedelta(minutes=chance.choice([1, 5, 20, 29, 31, 45, 90]))
+            kind = chance.choice(kinds)
+            path = chance.choice(["/", "/demo/", "/contact/"])
+            ref = chance.choice(["", "google.com", "example.org"])
+            local = when.astimezone(OSLO)
+            if local.hour == 0 and local.minute < 30 and not previous:  # the new day's hash, naming the old one
+                who, previous = f"{who}-next", who
+            values = {"at": when, "kind": kind, "source": 1, "visitor": who, "visitor_prev": previous}
+            values.update(path=path, referrer_host=ref, channel=channel_of(ref), ip="192.0.2.0")
+            values.update(engaged_ms=chance.randrange(1, 600_000) if kind == Hit.Kind.ENGAGEMENT else 0)
+            values.update(goal="signup" if kind == Hit.Kind.GOAL else "", country=chance.choice(["", "NO", "SE"]))
+            BUFFER.add_hit(tuple(values.get(column, "") for column in HIT_COLUMNS))
+    BUFFER.flush()
+
+    def rows(day: dt.date) -> list[tuple[object, ...]]:
+        return sorted(DailyStat.objects.filter(day=day).values_list(*[f.name for f in DailyStat._meta.fields][1:]))
+
+    for day in (DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)):
+        aggregate_day_in_python(day)
+        expected = rows(day)
+        aggregate_day(day)
+        assert rows(day) == expected
+    assert DailyStat.objects.get(day=DAY, dimension="total").visits > 30
