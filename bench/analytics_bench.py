@@ -334,7 +334,8 @@ BROWSERS = [  # browser, version, os, os version, device; repeated entries are t
 
 HIT_SQL = """
 INSERT INTO analytics_hit (at, kind, source, visitor, visitor_prev, consent_id, path, referrer_host,
-    referrer_path, browser, browser_version, os, os_version, device, ip, engaged_ms)
+    referrer_path, browser, browser_version, os, os_version, device, ip, engaged_ms,
+    country, channel, utm_source, utm_medium, utm_campaign, goal)
 SELECT
     LEAST(%(start)s::timestamptz + make_interval(secs => x.base + x.r1 * x.r1 * 10800.0),
           %(end)s::timestamptz - interval '1 millisecond'),
@@ -355,7 +356,14 @@ SELECT
     (%(ov)s::text[])[1 + (x.v * 31) %% %(nb)s],
     (%(d)s::text[])[1 + (x.v * 31) %% %(nb)s],
     ((x.v * 7919) %% 223 + 1) || '.' || ((x.v * 104729) %% 256) || '.' || ((x.v / 7) %% 256) || '.0',
-    CASE WHEN x.r2 >= 0.78 THEN 1000 + floor(x.r3 * 170000)::int ELSE 0 END
+    CASE WHEN x.r2 >= 0.78 THEN 1000 + floor(x.r3 * 170000)::int ELSE 0 END,
+    (ARRAY['NO', 'NO', 'NO', 'NO', 'SE', 'DK', 'DE', 'US', 'GB', ''])[1 + (x.v * 13) %% 10],
+    CASE WHEN x.r5 < 0.55 THEN 'direct' WHEN x.r5 < 0.8 THEN 'search' WHEN x.r5 < 0.9 THEN 'social'
+         ELSE 'other' END,
+    CASE WHEN x.v %% 9 = 0 THEN 'newsletter' ELSE '' END,
+    CASE WHEN x.v %% 9 = 0 THEN 'email' ELSE '' END,
+    CASE WHEN x.v %% 9 = 0 THEN 'campaign-' || (x.v %% 5) ELSE '' END,
+    ''
 FROM (
     SELECT v, r1, r2, r3, r4, r5,
            ((v * 2654435761) %% 1000003) / 1000003.0 * %(span)s AS base
@@ -708,7 +716,8 @@ def outage_bench(folder: Path, script: Path, workers: int) -> list[tuple[str, bo
     return [
         (
             f"outage: line cut {OUTAGE_SECONDS} s through a TCP proxy, no hit lost",
-            0 <= -lost <= CONNECTIONS and during["ok"] > 0,
+            # three wrk runs: each may see up to CONNECTIONS answers after it stopped counting
+            0 <= -lost <= 3 * CONNECTIONS and during["ok"] > 0,
             f"{answered:,} answered, {stored:,} stored",
         )
     ]
