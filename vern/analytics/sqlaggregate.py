@@ -53,7 +53,7 @@ def _statement(table: str, hits: str) -> str:
     carry = CARRY_OVER.total_seconds()
     at = _seconds("h.at")
     day = "CAST(%(day)s AS date)" if connection.vendor == "postgresql" else "%(day)s"
-    entry_columns = ", ".join(f"e.{column} AS e_{column}" for column in _ENTRY.values())
+    entry_columns = ", ".join(f"{column} AS e_{column}" for column in _ENTRY.values())
     per_entry = "\nUNION ALL\n".join(
         f"SELECT {day}, '{dimension}', e_{column}, COUNT(DISTINCT who), COUNT(*), SUM(views), SUM(bounced), "  # noqa: S608
         f"SUM(duration) FROM visits GROUP BY e_{column}"
@@ -95,23 +95,18 @@ ranked AS (
          ROW_NUMBER() OVER (PARTITION BY who, visit, kind ORDER BY at, id) AS nth_of_kind,
          ROW_NUMBER() OVER (PARTITION BY who, visit, kind, path ORDER BY at, id) AS nth_on_path,
          ROW_NUMBER() OVER (PARTITION BY who, visit, kind, goal ORDER BY at, id) AS nth_of_goal,
-         MIN(at) OVER (PARTITION BY who, visit) AS visit_began
-  FROM numbered n
-),
-visit_sums AS (
-  SELECT who, visit, SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) AS views, SUM(engaged_ms) AS duration
-  FROM ranked WHERE visit_began >= %(start)s AND visit_began < %(end)s
-  GROUP BY who, visit
-  HAVING SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) > 0
-),
-visits AS (
-  SELECT s.who, s.visit, s.views, s.duration, CASE WHEN s.views = 1 THEN 1 ELSE 0 END AS bounced, {entry_columns}
-  FROM visit_sums s JOIN ranked e
-    ON e.who = s.who AND e.visit = s.visit AND e.kind = {pageview} AND e.nth_of_kind = 1
+         MIN(at) OVER v AS visit_began,
+         SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) OVER v AS views,
+         SUM(engaged_ms) OVER v AS duration
+  FROM numbered n WINDOW v AS (PARTITION BY who, visit)
 ),
 counted AS (
-  SELECT r.*, v.bounced, v.duration AS visit_duration
-  FROM ranked r JOIN visits v ON v.who = r.who AND v.visit = r.visit
+  SELECT r.*, CASE WHEN views = 1 THEN 1 ELSE 0 END AS bounced, duration AS visit_duration
+  FROM ranked r WHERE visit_began >= %(start)s AND visit_began < %(end)s AND views > 0
+),
+visits AS (
+  SELECT who, visit, views, duration, bounced, {entry_columns}
+  FROM counted WHERE kind = {pageview} AND nth_of_kind = 1
 )
 INSERT INTO {table} (day, dimension, value, visitors, visits, pageviews, bounces, duration_ms)
 SELECT {day}, 'total', '', COUNT(DISTINCT who), COUNT(*), COALESCE(SUM(views), 0), COALESCE(SUM(bounced), 0),
