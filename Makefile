@@ -68,6 +68,7 @@ promises: $(VENV)/.dev-installed
 # Speed and size, printed with the figures they are compared against; never part of the tests.
 bench: $(VENV)/.dev-installed
 	@scripts/ensure-chromium
+	@scripts/ensure-wrk
 	$(BIN)/python bench/consent_bench.py
 	$(BIN)/python bench/analytics_bench.py
 	$(BIN)/python bench/retention_bench.py

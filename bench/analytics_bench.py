@@ -55,9 +55,13 @@ TARGET_EVENTS = 3000
 TARGET_RATIO = 3.0
 TARGET_FLOOR_SHARE = 0.80
 TARGET_P99_MS = 50
-TARGET_DASHBOARD_MS = 300
+TARGET_DASHBOARD_MS = 150  # issue 20: median, straight after the aggregation, any breakdown
+TARGET_AGGREGATION_S = 2.5  # issue 20: seconds per million hits, PostgreSQL
+TARGET_BEACON_GZIP = 1024  # bytes: beacon.js gzipped, goals included
+OUTAGE_SECONDS = 30  # the database line cut through a TCP proxy, while beacons keep coming
 DASHBOARD_RUNS = 20
 DAYS = 30
+BEACON_JS = Path(__file__).resolve().parents[1] / "vern" / "analytics" / "static" / "vern" / "beacon.js"
 
 # The request mix, built once per wrk thread (wrk cycles through it). Pages that exist on
 # the default site; sendBeacon's content type, Origin and Sec-Fetch-Site as a browser sends them.
@@ -330,7 +334,8 @@ BROWSERS = [  # browser, version, os, os version, device; repeated entries are t
 
 HIT_SQL = """
 INSERT INTO analytics_hit (at, kind, source, visitor, visitor_prev, consent_id, path, referrer_host,
-    referrer_path, browser, browser_version, os, os_version, device, ip, engaged_ms)
+    referrer_path, browser, browser_version, os, os_version, device, ip, engaged_ms,
+    country, channel, utm_source, utm_medium, utm_campaign, goal)
 SELECT
     LEAST(%(start)s::timestamptz + make_interval(secs => x.base + x.r1 * x.r1 * 10800.0),
           %(end)s::timestamptz - interval '1 millisecond'),
@@ -351,7 +356,14 @@ SELECT
     (%(ov)s::text[])[1 + (x.v * 31) %% %(nb)s],
     (%(d)s::text[])[1 + (x.v * 31) %% %(nb)s],
     ((x.v * 7919) %% 223 + 1) || '.' || ((x.v * 104729) %% 256) || '.' || ((x.v / 7) %% 256) || '.0',
-    CASE WHEN x.r2 >= 0.78 THEN 1000 + floor(x.r3 * 170000)::int ELSE 0 END
+    CASE WHEN x.r2 >= 0.78 THEN 1000 + floor(x.r3 * 170000)::int ELSE 0 END,
+    (ARRAY['NO', 'NO', 'NO', 'NO', 'SE', 'DK', 'DE', 'US', 'GB', ''])[1 + (x.v * 13) %% 10],
+    CASE WHEN x.r5 < 0.55 THEN 'direct' WHEN x.r5 < 0.8 THEN 'search' WHEN x.r5 < 0.9 THEN 'social'
+         ELSE 'other' END,
+    CASE WHEN x.v %% 9 = 0 THEN 'newsletter' ELSE '' END,
+    CASE WHEN x.v %% 9 = 0 THEN 'email' ELSE '' END,
+    CASE WHEN x.v %% 9 = 0 THEN 'campaign-' || (x.v %% 5) ELSE '' END,
+    ''
 FROM (
     SELECT v, r1, r2, r3, r4, r5,
            ((v * 2654435761) %% 1000003) / 1000003.0 * %(span)s AS base
@@ -497,7 +509,9 @@ def inner_aggregate() -> dict[str, Any]:
                 "visits": visits,
             }
         )
-    return {"days": timings, "dailystat_rows": DailyStat.objects.count()}
+    started = time.perf_counter()
+    aggregate.analyze_totals()  # the job's last step: the dashboard never waits for autovacuum
+    return {"days": timings, "dailystat_rows": DailyStat.objects.count(), "analyze": time.perf_counter() - started}
 
 
 def inner_selectors() -> dict[str, Any]:
@@ -515,7 +529,27 @@ def inner_selectors() -> dict[str, Any]:
         board = selectors.dashboard(period)
         times.append(time.perf_counter() - started)
     assert board is not None
-    return {"times": times[2:], "visits": board.totals.visits, "pageviews": board.totals.pageviews}
+    breakdowns: dict[str, float] = {}
+    for dimension in selectors.BREAKDOWNS:
+        taken = []
+        for _ in range(7):
+            started = time.perf_counter()
+            selectors.breakdown(dimension, period.start, period.end)
+            taken.append(time.perf_counter() - started)
+        breakdowns[dimension] = sorted(taken)[3]
+    return {
+        "times": times[2:],
+        "visits": board.totals.visits,
+        "pageviews": board.totals.pageviews,
+        "breakdowns": breakdowns,
+    }
+
+
+def inner_drain() -> dict[str, Any]:
+    """What the worker's ``spool.drain`` job does: store every spool file left behind."""
+    from vern.jobs.spool import drain_all
+
+    return {"drained": drain_all()}
 
 
 def login(url: str, email: str, password: str) -> urllib.request.OpenerDirector:
@@ -553,7 +587,7 @@ def time_dashboard(url: str, opener: urllib.request.OpenerDirector, workers: int
     return times, size
 
 
-def dashboard_bench(folder: Path, events: int, workers: int) -> list[tuple[str, bool, str]]:
+def dashboard_bench(folder: Path, events: int, workers: int) -> list[tuple[str, bool | None, str]]:
     print(f"## Dashboard over {DAYS} days of stored hits (PostgreSQL, {events:,} hits)\n")
     with h.Backend("pg", folder, "vern_bench_dashboard") as backend:
         backend.prepare()
@@ -577,8 +611,17 @@ def dashboard_bench(folder: Path, events: int, workers: int) -> list[tuple[str, 
             f"picks): {total:.0f} s for {hits:,} hits = {total / max(hits / 1e6, 1e-9):.1f} s per million hits; "
             f"a full day ({events // DAYS:,} hits) {h.median([d['seconds'] for d in full_days]):.1f} s median, "
             f"slowest {slowest['seconds']:.1f} s ({slowest['day']}); {aggregated['dailystat_rows']:,} DailyStat rows. "
-            "The hourly job redoes today and yesterday, so it costs about two days' worth."
+            f"The hourly job redoes today and yesterday, so it costs about two days' worth. Then ANALYZE of the "
+            f"totals: {aggregated['analyze']:.2f} s."
         )
+        per_million = total / max(hits / 1e6, 1e-9)
+        agg_checks: list[tuple[str, bool | None, str]] = [
+            (
+                f"aggregation at most {TARGET_AGGREGATION_S:g} s per million hits (PostgreSQL, {hits:,} hits)",
+                per_million <= TARGET_AGGREGATION_S,
+                f"{per_million:.2f} s per million",
+            )
+        ]
         email, password = "bench-officer@example.com", secrets.token_urlsafe(18)
         h.vern(
             env,
@@ -594,21 +637,15 @@ def dashboard_bench(folder: Path, events: int, workers: int) -> list[tuple[str, 
             "-",
             stdin=password,
         )
-        checks = []
-        # Right after the first aggregation the new DailyStat rows have no planner statistics;
-        # autovacuum analyses them within minutes, which is the state the page is normally in.
+        checks = agg_checks
+        # Straight after the aggregation, which analysed the totals itself (issue 20); then as a
+        # VACUUM ANALYZE leaves them, to compare.
         for state in (
-            "right after the aggregation",
-            "after VACUUM ANALYZE analytics_dailystat (as autovacuum leaves it)",
+            "right after the aggregation (which ran ANALYZE itself)",
+            "after VACUUM ANALYZE analytics_dailystat",
         ):
             if state.startswith("after"):
                 backend.execute("VACUUM ANALYZE analytics_dailystat")
-            else:
-                analysed = backend.query(
-                    "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables "
-                    "WHERE relname = 'analytics_dailystat'"
-                )[0][0]
-                state += " (autovacuum had analysed it already)" if analysed else " (not analysed yet)"
             selected = h.inner(__file__, env, "selectors")
             with h.Server(env, workers, folder / "serve-dashboard.log") as server:
                 opener = login(server.url, email, password)
@@ -621,17 +658,76 @@ def dashboard_bench(folder: Path, events: int, workers: int) -> list[tuple[str, 
                 f"(`selectors.dashboard` in-process): median {h.median(selected['times']) * 1000:.0f} ms, "
                 f"p95 {h.percentile(selected['times'], 95) * 1000:.0f} ms"
             )
-            short = "first" if state.startswith("right") else "analysed"
-            checks += [
-                (
-                    f"dashboard ({short}) median under {TARGET_DASHBOARD_MS} ms",
-                    mid < TARGET_DASHBOARD_MS,
-                    f"{mid:.0f} ms",
-                ),
-                (f"dashboard ({short}) p95 under {TARGET_DASHBOARD_MS} ms", p95 < TARGET_DASHBOARD_MS, f"{p95:.0f} ms"),
-            ]
+            slowest_breakdown = max(selected["breakdowns"].items(), key=lambda item: item[1])
+            print(
+                "  Each breakdown over the 30 days (`selectors.breakdown`, median of 7): "
+                + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in selected["breakdowns"].items())
+            )
+            if state.startswith("right"):
+                checks += [
+                    (
+                        f"30-day dashboard over 50,000,000 hits, median at most {TARGET_DASHBOARD_MS} ms "
+                        "(straight after the aggregation)",
+                        mid <= TARGET_DASHBOARD_MS if events >= 50_000_000 else None,
+                        f"{mid:.0f} ms" + ("" if events >= 50_000_000 else f" over {events:,} hits only"),
+                    ),
+                    (
+                        f"slowest breakdown ({slowest_breakdown[0]}) at most {TARGET_DASHBOARD_MS} ms",
+                        slowest_breakdown[1] * 1000 <= TARGET_DASHBOARD_MS,
+                        f"{slowest_breakdown[1] * 1000:.0f} ms (queries alone)",
+                    ),
+                ]
         print(f"  ({selected['visits']:,} visits and {selected['pageviews']:,} page views in the period)\n")
     return checks
+
+
+def outage_bench(folder: Path, script: Path, workers: int) -> list[tuple[str, bool | None, str]]:
+    """Beacons while the database line is cut for OUTAGE_SECONDS through a TCP proxy: none may be lost."""
+    from vern.testing import TCPProxy
+
+    print(f"## Database outage: the line to PostgreSQL cut for {OUTAGE_SECONDS} s under load\n")
+    with h.Backend("pg", folder, "vern_bench_outage") as backend:
+        backend.prepare()
+        env = backend.env(VERN_ANALYTICS_RATE="1000000", VERN_TRUST_PROXY_HEADERS="true")
+        target = urllib.parse.urlsplit(env["DATABASE_URL"])
+        with TCPProxy((target.hostname or "127.0.0.1", target.port or 5432)) as proxy:
+            env["DATABASE_URL"] = env["DATABASE_URL"].replace(f":{target.port or 5432}/", f":{proxy.port}/", 1)
+            before = hits_stored(backend)
+            answered = 0
+            with h.Server(env, workers, folder / "serve-outage.log") as server:
+                answered += run_wrk(server, script, "/api/analytics/event", 5)["ok"]
+                proxy.cut()
+                during = run_wrk(server, script, "/api/analytics/event", OUTAGE_SECONDS)
+                proxy.restore()
+                answered += during["ok"]
+                answered += run_wrk(server, script, "/api/analytics/event", 5)["ok"]
+                server.stop()
+                errors = server.errors()
+            drained = h.inner(__file__, env, "drain")["drained"]
+        stored = hits_stored(backend) - before
+    lost = answered - stored
+    print(
+        f"- {answered:,} beacons answered 2xx ({during['ok']:,} of them during the {OUTAGE_SECONDS} s cut, "
+        f"{during['status_errors']:,} refused then), {stored:,} stored after a SIGTERM stop and a spool drain "
+        f"({drained:,} from spool files left behind); lost {lost:,}; {len(errors)} error lines in the server log. "
+        "The spool holds 64 MB per process (about 200,000 hits); past it hits wait in memory (200,000 more), "
+        "the oldest dropped and counted beyond that.\n"
+    )
+    return [
+        (
+            f"outage: line cut {OUTAGE_SECONDS} s through a TCP proxy, no hit lost",
+            # three wrk runs: each may see up to CONNECTIONS answers after it stopped counting
+            0 <= -lost <= 3 * CONNECTIONS and during["ok"] > 0,
+            f"{answered:,} answered, {stored:,} stored",
+        )
+    ]
+
+
+def beacon_size() -> tuple[str, bool | None, str]:
+    import gzip
+
+    size = len(gzip.compress(BEACON_JS.read_bytes(), 9))
+    return (f"beacon.js gzipped at most {TARGET_BEACON_GZIP:,} bytes", size <= TARGET_BEACON_GZIP, f"{size:,} bytes")
 
 
 def disk_note(events: int) -> str | None:
@@ -675,7 +771,7 @@ def main() -> int:
         print(f"PostgreSQL at {h.PG_SERVER} is not reachable ({pg_problem}): its figures are left out.")
     print()
 
-    checks: list[tuple[str, bool, str]] = []
+    checks: list[tuple[str, bool | None, str]] = [beacon_size()]
     with h.scratch("vern-analytics-bench-") as folder:
         script = folder / "beacon.lua"
         script.write_text(LUA + h.WRK_DONE)
@@ -686,20 +782,40 @@ def main() -> int:
             with h.Backend(kind, folder, "vern_bench_analytics") as backend:
                 results[backend.label] = load_backend(backend, script, folder, args.workers, warm, seconds)
         checks += print_load(results, args.workers, warm, seconds)
+        if pg_problem:
+            checks.append((f"outage: line cut {OUTAGE_SECONDS} s, no hit lost", None, "PostgreSQL not reachable"))
+        elif args.database in ("both", "pg"):
+            checks += outage_bench(folder, script, args.workers)
+        not_measured = ""
         if args.no_dashboard:
-            pass
+            not_measured = "--no-dashboard"
         elif pg_problem:
+            not_measured = "PostgreSQL not reachable"
             print("## Dashboard: skipped, PostgreSQL is not reachable\n")
         elif note := disk_note(events):
+            not_measured = note
             print(f"## Dashboard: skipped, {note} (try --quick or --events)\n")
         else:
             checks += dashboard_bench(folder, events, args.workers)
+        if not_measured:
+            checks += [
+                (f"aggregation at most {TARGET_AGGREGATION_S:g} s per million hits", None, not_measured),
+                (f"30-day dashboard over 50,000,000 hits, median at most {TARGET_DASHBOARD_MS} ms", None, not_measured),
+            ]
 
-    print("## Targets (issue 8)\n")
+    print("## Targets (issues 8 and 20; figures on a machine shared with other work are contended)\n")
     for name, ok, figure in checks:
-        print(f"- {name}: {h.verdict(ok)} ({figure})")
+        print(f"- {name}: {'NOT MEASURED' if ok is None else h.verdict(ok)} ({figure})")
     return 0
 
 
 if __name__ == "__main__":
-    h.run(main, {"load-hits": inner_load_hits, "aggregate": inner_aggregate, "selectors": inner_selectors})
+    h.run(
+        main,
+        {
+            "load-hits": inner_load_hits,
+            "aggregate": inner_aggregate,
+            "selectors": inner_selectors,
+            "drain": inner_drain,
+        },
+    )

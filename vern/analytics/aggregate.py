@@ -21,18 +21,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 
+from vern.analytics import sqlaggregate
 from vern.analytics.models import DailyStat, Hit
 from vern.analytics.salts import CARRY_OVER, day_start, local_day
+from vern.analytics.sources import channel_of
 
 Dimension = DailyStat.Dimension
 FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)  # how far a visit going on at midnight is followed
-_FIELDS = ("visitor", "at", "kind", "path", "referrer_host", "browser", "os", "device", "engaged_ms")
+_FIELDS = (
+    "visitor",
+    "at",
+    "kind",
+    "path",
+    "referrer_host",
+    "browser",
+    "os",
+    "device",
+    "engaged_ms",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "country",
+    "goal",
+)
 
 
 @dataclass
@@ -46,6 +64,12 @@ class _Row:
     os: str
     device: str
     engaged_ms: int
+    channel: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    country: str
+    goal: str
 
 
 @dataclass
@@ -162,22 +186,35 @@ def _visitor_visits(
             yield visitor, visit
 
 
-def tally_day(day: dt.date) -> dict[tuple[str, str], _Tally]:
+# What a visit's entry hit holds for each dimension a breakdown can be filtered by.
+ENTRY_VALUE: dict[str, Callable[[_Row], str]] = {
+    Dimension.ENTRY: lambda row: row.path,
+    Dimension.REFERRER: lambda row: row.referrer_host,
+    Dimension.BROWSER: lambda row: row.browser,
+    Dimension.OS: lambda row: row.os,
+    Dimension.DEVICE: lambda row: row.device,
+    Dimension.CHANNEL: lambda row: row.channel or channel_of(row.referrer_host),
+    Dimension.UTM_SOURCE: lambda row: row.utm_source,
+    Dimension.UTM_MEDIUM: lambda row: row.utm_medium,
+    Dimension.UTM_CAMPAIGN: lambda row: row.utm_campaign,
+    Dimension.COUNTRY: lambda row: row.country,
+}
+
+
+def tally_day(day: dt.date, filters: Mapping[str, str] | None = None) -> dict[tuple[str, str], _Tally]:
+    """The day's totals per dimension value; with ``filters``, of the visits whose entry hit has
+    every one of those values (``ENTRY_VALUE``)."""
     tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     tallies[(Dimension.TOTAL, "")]  # a day without visits still gets its (empty) total
+    wanted = [(ENTRY_VALUE[name], value) for name, value in (filters or {}).items()]
     for visitor, visit in visits_of_day(day):
         pageviews = visit.pageviews
         entry = pageviews[0]
+        if wanted and not all(value_of(entry) == value for value_of, value in wanted):
+            continue
         bounced = len(pageviews) == 1
         duration = sum(row.engaged_ms for row in visit.rows)
-        for key in (
-            (Dimension.TOTAL, ""),
-            (Dimension.ENTRY, entry.path),
-            (Dimension.REFERRER, entry.referrer_host),
-            (Dimension.BROWSER, entry.browser),
-            (Dimension.OS, entry.os),
-            (Dimension.DEVICE, entry.device),
-        ):
+        for key in [(Dimension.TOTAL, ""), *((name, value_of(entry)) for name, value_of in ENTRY_VALUE.items())]:
             tally = tallies[key]
             tally.visitors.add(visitor)
             tally.visits += 1
@@ -194,11 +231,30 @@ def tally_day(day: dt.date) -> dict[tuple[str, str], _Tally]:
         for row in visit.rows:
             if row.kind == Hit.Kind.ENGAGEMENT:
                 tallies[(Dimension.PAGE, row.path)].duration_ms += row.engaged_ms
+        goals = [row.goal for row in visit.rows if row.kind == Hit.Kind.GOAL and row.goal]
+        for name in set(goals):  # a goal counts once per visit, and its firings as "page views"
+            goal = tallies[(Dimension.GOAL, name)]
+            goal.visitors.add(visitor)
+            goal.visits += 1
+            goal.pageviews += goals.count(name)
+            goal.bounces += bounced
+            goal.duration_ms += duration
     return tallies
 
 
 def aggregate_day(day: dt.date) -> int:
-    """Replace ``day``'s totals with ones worked out afresh from its hits; returns the day's visits."""
+    """Replace ``day``'s totals with ones worked out afresh from its hits, by the database in one
+    statement (``sqlaggregate``); returns the day's visits. Rerunning it gives the same totals,
+    and a hit stored late for a day already totalled is counted once, at the next run."""
+    with transaction.atomic():
+        DailyStat.objects.filter(day=day).delete()
+        sqlaggregate.insert_day(day)
+        total = DailyStat.objects.filter(day=day, dimension=Dimension.TOTAL, value="").values_list("visits", flat=True)
+        return int(total.first() or 0)
+
+
+def aggregate_day_in_python(day: dt.date) -> int:
+    """The same totals worked out in Python, row by row: the reference the SQL is tested against."""
     tallies = tally_day(day)
     rows = [
         DailyStat(
@@ -217,6 +273,14 @@ def aggregate_day(day: dt.date) -> int:
         DailyStat.objects.filter(day=day).delete()
         DailyStat.objects.bulk_create(rows, batch_size=1000)
     return tallies[(Dimension.TOTAL, "")].visits
+
+
+def analyze_totals() -> None:
+    """Fresh planner statistics on the totals, at once: the dashboard's plans must not wait for
+    autovacuum to notice the rows the aggregation replaced (issue 20: 480 ms before, 279 ms after)."""
+    table = connection.ops.quote_name(DailyStat._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
 
 
 def days_to_aggregate(now: dt.datetime) -> list[dt.date]:

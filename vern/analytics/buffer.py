@@ -67,7 +67,15 @@ HIT_COLUMNS = (
     "device",
     "ip",
     "engaged_ms",
+    "country",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "goal",
 )
+# A spool file written before the last six columns existed holds 15 values after the time.
+_OLD_SPOOLED_VALUES = 15
 HitRow = tuple[Any, ...]
 
 
@@ -276,7 +284,7 @@ def spooled_log(event: LogEvent) -> dict[str, Any]:
 
 def store_spooled(records: list[dict[str, Any]]) -> None:
     """Store spooled hits and log lines, in the drain's transaction."""
-    hits: list[HitRow] = [(unstamp(r["t"]), *r["hit"]) for r in records if "hit" in r]
+    hits: list[HitRow] = [(unstamp(r["t"]), *_complete(r["hit"])) for r in records if "hit" in r]
     logs = [LogEvent(at=unstamp(r["t"]), **r["log"]) for r in records if "log" in r]
     _ensure_days(Hit, {h[0] for h in hits})
     _ensure_days(LogEvent, {e.at for e in logs})
@@ -284,6 +292,12 @@ def store_spooled(records: list[dict[str, Any]]) -> None:
         _insert_hits(hits)
     if logs:
         LogEvent.objects.bulk_create(logs, batch_size=500)
+
+
+def _complete(values: list[Any]) -> list[Any]:
+    """A spooled hit's values, with the columns added since it was spooled left empty."""
+    missing = len(HIT_COLUMNS) - 1 - len(values)
+    return [*values, *([""] * missing)] if len(values) >= _OLD_SPOOLED_VALUES and missing > 0 else values
 
 
 # At most about as many hits as the buffer keeps in memory (a hit is about 300 bytes as a line).

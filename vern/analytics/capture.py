@@ -8,8 +8,12 @@ and within the rate limit of its network. What is kept of it:
   declaration names, such as ``utm_source``, survive);
 - the referrer cut to host and path, and nothing when it is the site itself;
 - browser and system family with major version, and a device class;
-- the IP address shortened to its network (IPv4 /24, IPv6 /48) before anything
+- the country of the full address (a two-letter code, looked up in memory), then
+  the IP address shortened to its network (IPv4 /24, IPv6 /48) before anything
   else is done with it; the full address is never written or logged;
+- the declared campaign parameters (``utm_source``, ``utm_medium``,
+  ``utm_campaign``) and the referrer grouped into a channel (``sources``);
+- for a custom event, the goal's name;
 - a visitor hash: with consent to statistics, from the ``vern_visitor`` cookie
   (basis (a)); otherwise a keyed hash of the day's salt, the site, the shortened
   IP and the user agent, which changes every day (basis (f)).
@@ -40,6 +44,7 @@ from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Dropped, Hit
 from vern.analytics.salts import local_day, visitor_hashes
 from vern.analytics.schemas import MAX_BODY, BeaconRequest
+from vern.analytics.sources import campaign_of, channel_of, country_of
 from vern.declaration.durations import Duration
 from vern.lib.bodies import BodyRefused, parse_json
 from vern.lib.ip import shorten_ip
@@ -92,6 +97,7 @@ class Beacon:
     url: str
     referrer: str
     engaged_ms: int
+    goal: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,7 +172,7 @@ def storable(text: str) -> bool:
     return _UNSTORABLE.search(text) is None
 
 
-_KINDS = {"v": Hit.Kind.PAGEVIEW, "e": Hit.Kind.ENGAGEMENT}
+_KINDS = {"v": Hit.Kind.PAGEVIEW, "e": Hit.Kind.ENGAGEMENT, "g": Hit.Kind.GOAL}
 
 
 def _checked(data: object) -> Beacon:
@@ -175,7 +181,7 @@ def _checked(data: object) -> Beacon:
         sent = BeaconRequest.model_validate(data)
     except ValidationError:
         raise Refused(Dropped.Reason.INVALID, 400) from None
-    return Beacon(kind=int(_KINDS[sent.k]), url=sent.u, referrer=sent.r, engaged_ms=sent.e)
+    return Beacon(kind=int(_KINDS[sent.k]), url=sent.u, referrer=sent.r, engaged_ms=sent.e, goal=sent.g)
 
 
 def check_beacon(kind: object, url: object, referrer: object, engaged: object) -> Beacon:
@@ -256,6 +262,7 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
     """Turn a beacon into a buffered hit, or raise Refused (counted, nothing stored)."""
     now = timezone.now()
     day = local_day(now)
+    country = country_of(request.ip)  # in memory, from the full address; only the code is kept
     ip = shorten_ip(request.ip)  # first of all: nothing below sees the full address
     config = current_settings()
     try:
@@ -293,6 +300,8 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
     else:  # no cookie without consent: the daily hash alone
         visitor, previous = visitor_hashes(now, request.host, ip, request.user_agent)
     referrer_host, referrer_path = reduce_referrer(beacon.referrer, request.host)
+    query = path.partition("?")[2]  # only the declared parameters are left in it
+    utm_source, utm_medium, utm_campaign = campaign_of(query, config.query_parameters) if query else ("", "", "")
     BUFFER.add_hit(
         (  # in the order of buffer.HIT_COLUMNS
             now,
@@ -311,6 +320,12 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
             agent.device,
             ip,
             beacon.engaged_ms,
+            country,
+            channel_of(referrer_host),
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            beacon.goal,
         )
     )
     return Accepted(set_cookie=set_cookie)

@@ -56,6 +56,7 @@ class Hit(models.Model):
     class Kind(models.IntegerChoices):
         PAGEVIEW = 1, _("page view")
         ENGAGEMENT = 2, _("engaged time")
+        GOAL = 3, _("goal reached")
 
     class Source(models.IntegerChoices):
         SCRIPT = 1, _("beacon script")
@@ -83,6 +84,16 @@ class Hit(models.Model):
     device = models.CharField(max_length=8, blank=True)
     ip = models.CharField(max_length=45)  # shortened: IPv4 /24, IPv6 /48
     engaged_ms = models.PositiveIntegerField(default=0)
+    # Looked up from the full address in memory before it was shortened; only the code is kept.
+    country = models.CharField(max_length=2, blank=True)
+    # The referrer grouped (sources.CHANNELS): search, social, direct or other.
+    channel = models.CharField(max_length=8, blank=True)
+    # The declared campaign parameters of the page's address (analytics.query_parameters).
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    # A custom event (kind GOAL): the name in the clicked element's data-vern-goal attribute.
+    goal = models.CharField(max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("page view")
@@ -113,6 +124,12 @@ class Hit(models.Model):
             "device",
             "ip",
             "engaged_ms",
+            "country",
+            "channel",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "goal",
         )
 
     def __str__(self) -> str:
@@ -130,9 +147,15 @@ class DailyStat(models.Model):
         BROWSER = "browser", _("Browsers")
         OS = "os", _("Operating systems")
         DEVICE = "device", _("Devices")
+        CHANNEL = "channel", _("Sources")
+        UTM_SOURCE = "utm_source", _("Campaign sources")
+        UTM_MEDIUM = "utm_medium", _("Campaign media")
+        UTM_CAMPAIGN = "utm_campaign", _("Campaigns")
+        COUNTRY = "country", _("Countries")
+        GOAL = "goal", _("Goals")
 
     day = models.DateField()
-    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
     value = models.CharField(max_length=600, blank=True)
     visitors = models.PositiveIntegerField(default=0)
     visits = models.PositiveIntegerField(default=0)

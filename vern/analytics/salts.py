@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 import threading
 from zoneinfo import ZoneInfo
@@ -60,8 +59,9 @@ def salt_for(day: dt.date) -> bytes:
 
 
 def visitor_hash(salt: bytes, site: str, ip: str, user_agent: str) -> str:
+    """Keyed BLAKE2b (a MAC by design, no HMAC wrapping needed), 128 bits: a third of HMAC-SHA256's cost."""
     message = f"{site}\n{ip}\n{user_agent}".encode()
-    return hmac.new(salt, message, hashlib.sha256).hexdigest()[:32]
+    return hashlib.blake2b(message, key=salt, digest_size=16).hexdigest()
 
 
 def visitor_hashes(now: dt.datetime, site: str, ip: str, user_agent: str) -> tuple[str, str]:

@@ -40,11 +40,20 @@ def _paired(value: str) -> str:
 # A path on this site: one slash first (two would name another host).
 PagePath = Annotated[str, Field(max_length=MAX_URL, pattern="^/"), Refusing("^//", CONTROL), AfterValidator(_paired)]
 Referrer = Annotated[str, Field(max_length=MAX_URL), Refusing(CONTROL), AfterValidator(_paired)]
+# A goal's name, as a data-vern-goal attribute gives it (docs/analytics.md, "Goals").
+GOAL_PATTERN = r"^[A-Za-z0-9_.:-]{1,60}$"
+GoalName = Annotated[str, Field(max_length=60, pattern=GOAL_PATTERN)]
 # Engaged time comes with an engagement report, and only with one.
 ENGAGED_TIME_RULE: dict[str, Any] = {
     "if": {"properties": {"k": {"const": "e"}}},
     "then": {"required": ["e"], "properties": {"e": {"minimum": 1}}},
     "else": {"properties": {"e": {"const": 0}}},
+}
+# A goal's name comes with a custom event, and only with one.
+GOAL_RULE: dict[str, Any] = {
+    "if": {"properties": {"k": {"const": "g"}}},
+    "then": {"required": ["g"]},
+    "else": {"not": {"required": ["g"]}},
 }
 
 
@@ -56,28 +65,34 @@ class BeaconRequest(BaseModel):
         extra="forbid",
         use_attribute_docstrings=True,
         json_schema_extra={
-            **ENGAGED_TIME_RULE,
+            "allOf": [ENGAGED_TIME_RULE, GOAL_RULE],
             "examples": [
                 {"k": "v", "u": "/en/contact/", "r": "https://duckduckgo.com/"},
                 {"k": "e", "u": "/demo/?utm_source=news", "e": 15000},
+                {"k": "g", "u": "/demo/", "g": "demo-booked"},
             ],
         },
     )
 
-    k: Annotated[str, OneOf("v", "e")]
-    """v: a page view; e: engaged time on the page."""
+    k: Annotated[str, OneOf("v", "e", "g")]
+    """v: a page view; e: engaged time on the page; g: a goal reached (a click on an element with
+    a data-vern-goal attribute)."""
     u: PagePath
     """The page's path; the query string is cut to the declared parameters, the fragment dropped. No
     control characters and no unpaired surrogates."""
     r: Referrer = ""
     """The referrer; only its host and path are kept. No control characters and no unpaired surrogates."""
     e: Annotated[int, Field(ge=0, le=MAX_ENGAGED_MS), BeforeValidator(_whole)] = 0
-    """Engaged milliseconds: more than 0 with k = e, and 0 (or left out) with k = v."""
+    """Engaged milliseconds: more than 0 with k = e, and 0 (or left out) otherwise."""
+    g: GoalName = ""
+    """The goal's name (1–60 letters, digits and ``_.:-``), with k = g and only then."""
 
     @model_validator(mode="after")
     def _engaged_time_only_on_engagement(self) -> BeaconRequest:
         if (self.k == "e") != (self.e > 0):
             raise ValueError("engaged time comes with k = e, and only then")
+        if (self.k == "g") != ("g" in self.model_fields_set):
+            raise ValueError("a goal's name comes with k = g, and only then")
         return self
 
 
@@ -108,7 +123,7 @@ _REFUSALS = {
 COUNT_EVENT = Operation(
     method="post",
     operation_id="analyticsEvent",
-    summary="Count a page view or the time a page was looked at (sent by beacon.js)",
+    summary="Count a page view, the time a page was looked at, or a goal reached (sent by beacon.js)",
     description=(
         "Sets no cookie, unless the visitor consented to statistics (then `vern_visitor`). "
         "The IP address is shortened before anything is written. A bot gets 204 and is not counted."

@@ -16,7 +16,7 @@ visitors are the same person, by design.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, Sum
@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
+from vern.analytics.aggregate import ENTRY_VALUE, tally_day
 from vern.analytics.models import DailyStat, Dropped, Hit
 from vern.registry.surface import Tile
 
@@ -41,7 +42,15 @@ TOP_DIMENSIONS = (
     Dimension.BROWSER,
     Dimension.OS,
     Dimension.DEVICE,
+    Dimension.CHANNEL,
+    Dimension.UTM_CAMPAIGN,
+    Dimension.COUNTRY,
+    Dimension.GOAL,
 )
+# Every dimension a breakdown can be asked for (docs/analytics.md, "Contract with the reading side").
+BREAKDOWNS: tuple[str, ...] = tuple(d.value for d in Dimension if d != Dimension.TOTAL)
+# Those a breakdown can be filtered by: what the visit's entry hit holds.
+FILTERS: tuple[str, ...] = tuple(ENTRY_VALUE)
 # Pages are ranked by how often they were seen; everything else by the visits it began or carried.
 RANKED_BY: dict[str, str] = {Dimension.PAGE: "pageviews"}
 LONGEST_PERIOD = 400  # days; longer ranges are refused by the form, not silently cut
@@ -297,6 +306,50 @@ def top_values(period: Period, dimension: str, *, limit: int = 10, totals: Total
     ]
 
 
+def breakdown(
+    dimension: str, start: dt.date, end: dt.date, filters: Mapping[str, str] | None = None, *, limit: int = 100
+) -> list[Row]:
+    """The values of ``dimension`` from ``start`` to ``end`` (both included), largest first.
+
+    Without ``filters`` this reads the daily totals only. With them (``{dimension: value}`` from
+    ``FILTERS``, all must hold), it works the visits out from the raw hits, day by day, with the
+    aggregation's own code, and keeps those whose entry hit matches: so it reaches back as far
+    as raw hits are kept (one month), and older days give nothing.
+    """
+    if dimension not in BREAKDOWNS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    unknown = set(filters or {}) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"cannot filter by {', '.join(sorted(unknown))}")
+    if not filters:
+        return top_values(Period(start, end), dimension, limit=limit)
+    sums: dict[str, dict[str, int]] = {}
+    whole = {"visits": 0, "pageviews": 0}
+    day = start
+    while day <= end:
+        for (name, value), tally in tally_day(day, filters).items():
+            if name == Dimension.TOTAL:
+                whole["visits"] += tally.visits
+                whole["pageviews"] += tally.pageviews
+            if name != dimension:
+                continue
+            found = sums.setdefault(value, dict.fromkeys(COUNTS, 0))
+            found["visitors"] += len(tally.visitors)  # each day's distinct visitors, as the totals count
+            for count in COUNTS[1:]:
+                found[count] += getattr(tally, count)
+        day += dt.timedelta(days=1)
+    ranked_by = RANKED_BY.get(dimension, "visits")
+    ranked = sorted(sums.items(), key=lambda item: (-item[1][ranked_by], -item[1]["visitors"], item[0]))[:limit]
+    return [
+        Row(
+            value=value,
+            **counts,
+            share=100 * counts[ranked_by] / whole[ranked_by] if whole[ranked_by] else 0.0,
+        )
+        for value, counts in ranked
+    ]
+
+
 def _distinct_values(period: Period) -> dict[str, int]:
     return dict(
         DailyStat.objects.filter(dimension__in=TOP_DIMENSIONS, day__gte=period.start, day__lte=period.end)
@@ -350,7 +403,7 @@ def right_now(now: dt.datetime | None = None, *, minutes: int = REALTIME_MINUTES
 def dashboard(period: Period, *, top: int = 10) -> Dashboard:
     """Everything the dashboard shows for ``period``, compared with the period of equal length before it.
 
-    Eleven queries, whatever the amount of data: the totals of both periods, the
+    Fifteen queries, whatever the amount of data: the totals of both periods, the
     series, one per top list, the number of values per list, and two for what was dropped.
     """
     previous = period.previous()

@@ -24,7 +24,9 @@ def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
     """Work out the daily totals of every day that may have changed; returns visits per day."""
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds belongs in the totals too
-    return {day.isoformat(): aggregate.aggregate_day(day) for day in aggregate.days_to_aggregate(now)}
+    done = {day.isoformat(): aggregate.aggregate_day(day) for day in aggregate.days_to_aggregate(now)}
+    aggregate.analyze_totals()  # the dashboard never waits for autovacuum to see the new totals
+    return done
 
 
 # Today's totals are worked out on demand at most this often, across processes and servers.

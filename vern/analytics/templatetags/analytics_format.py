@@ -18,6 +18,12 @@ DEVICE_LABELS = {
     "tablet": lambda: _("Tablet"),
     "other": lambda: _("Other"),
 }
+CHANNEL_LABELS = {
+    "search": lambda: _("Search engines"),
+    "social": lambda: _("Social networks"),
+    "direct": lambda: _("Direct"),
+    "other": lambda: _("Other sites"),
+}
 
 
 @register.filter
@@ -85,6 +91,10 @@ def value_label(value: str, dimension: str) -> str:
     """What staff read for a stored value: a device class in words, and something for an empty value."""
     if dimension == "device" and value in DEVICE_LABELS:
         return DEVICE_LABELS[value]()
+    if dimension == "channel" and value in CHANNEL_LABELS:
+        return CHANNEL_LABELS[value]()
+    if not value and dimension.startswith("utm_"):
+        return _("No campaign")
     if not value:
         return _("Direct or unknown") if dimension == "referrer" else _("Unknown")
     return value

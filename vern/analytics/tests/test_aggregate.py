@@ -33,6 +33,9 @@ def hit(
     browser: str = "Firefox",
     previous: str = "",
     ip: str = "203.0.113.0",
+    campaign: str = "",
+    country: str = "",
+    goal: str = "",
 ) -> None:
     BUFFER.add_hit(
         (
@@ -52,6 +55,12 @@ def hit(
             "desktop",
             ip,
             engaged_ms,
+            country,
+            "",  # the channel: worked out from the referrer, as for a hit stored before it existed
+            "",
+            "",
+            campaign,
+            goal,
         )
     )
 

@@ -89,3 +89,42 @@ def test_p21_with_statistics_consent_a_visitor_cookie_is_set_and_the_hits_name_t
     visitor.get_by_role("button", name="Avvis alle").first.click()
     visitor.wait_for_timeout(300)
     assert "vern_visitor" not in {c["name"] for c in visitor.context.cookies()}
+
+
+def test_a_utm_tagged_visit_shows_under_its_campaign_and_a_data_vern_goal_click_is_a_goal_without_cookies(
+    visitor, published, default_source, client, personas
+):
+    from vern.accounts.testing import staff_login
+    from vern.analytics import capture
+    from vern.audit.services import Actor
+    from vern.declaration.services import declaration_publish
+
+    campaigns = "query_parameters: [utm_source, utm_medium, utm_campaign]"
+    declaration_publish(source=default_source.replace("query_parameters: []", campaigns), actor=Actor.cli(), note="")
+    capture.forget_settings()
+    visitor.goto(visitor.base + "/?utm_source=newsletter&utm_medium=email&utm_campaign=spring-launch")
+    # Any element the site marks with data-vern-goal: here one added to the page for the test.
+    visitor.evaluate(
+        "() => { const b = document.createElement('button'); b.dataset.vernGoal = 'demo-booked';"
+        " b.textContent = 'Book'; document.body.append(b); }"
+    )
+    visitor.locator("[data-vern-goal]").dispatch_event("click")
+    wait_for(lambda: [h.kind for h in hits()][:2] == [Hit.Kind.PAGEVIEW, Hit.Kind.GOAL], what="a view, then a goal")
+
+    view, goal = hits()[:2]
+    assert (view.utm_source, view.utm_medium, view.utm_campaign, view.channel) == (
+        "newsletter",
+        "email",
+        "spring-launch",
+        "direct",
+    )
+    assert (goal.goal, goal.path) == ("demo-booked", view.path)
+    assert visitor.context.cookies() == []  # no cookie for a campaign or a goal
+
+    aggregate_day(local_day(timezone.now()))
+    staff_login(client, personas.privacy_officer)
+    page = client.get("/en/staff/analytics/?range=7d").content.decode()
+    campaigns_table = page[page.index('id="top-utm_campaign"') :]
+    assert "spring-launch" in campaigns_table[: campaigns_table.index("</section>")]
+    goals_table = page[page.index('id="top-goal"') :]
+    assert "demo-booked" in goals_table[: goals_table.index("</section>")]

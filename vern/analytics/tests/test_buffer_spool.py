@@ -17,7 +17,8 @@ def test_hits_the_buffer_cannot_write_go_to_the_spool_and_are_stored_once_the_da
     from vern.analytics.buffer import HIT_COLUMNS
 
     now = dt.datetime.now(dt.UTC)
-    row = (now, 1, 1, "v" * 32, "", "", "/", "", "", "Firefox", "133", "Windows", "10", "desktop", "192.0.2.0", 0)
+    old = (now, 1, 1, "v" * 32, "", "", "/", "", "", "Firefox", "133", "Windows", "10", "desktop", "192.0.2.0", 0)
+    row = (*old, "NO", "direct", "", "", "", "")
     assert len(row) == len(HIT_COLUMNS)
     BUFFER.add_hit(row)
     with database_unreachable():

@@ -223,7 +223,7 @@ def test_with_analytics_switched_off_nothing_is_counted_and_pages_carry_no_beaco
 
 def test_a_hit_the_database_refuses_is_dropped_alone_and_the_others_are_written(send):
     send({"k": "v", "u": "/"})
-    BUFFER.add_hit((timezone.now(), 1, 1, "x" * 32, "", "", "/\ud800", "", "", "", "", "", "", "", "", 0))
+    BUFFER.add_hit((timezone.now(), 1, 1, "x" * 32, "", "", "/\ud800", "", "", "", "", "", "", "", "", 0, *[""] * 6))
     send({"k": "v", "u": "/demo/"})
 
     assert [h.path for h in stored()] == ["/", "/demo/"]
@@ -243,7 +243,8 @@ def test_the_hash_under_yesterdays_salt_is_kept_only_in_the_first_half_hour_of_a
 
 def test_what_the_description_forbids_is_refused_and_its_examples_are_counted(send, client):
     spec = client.get("/api/openapi.json").json()
-    for example in spec["components"]["schemas"]["BeaconRequest"]["examples"]:
+    examples = spec["components"]["schemas"]["BeaconRequest"]["examples"]
+    for example in examples:
         assert body_allowed(spec, "BeaconRequest", example)
         assert send(example, ip="198.51.100.1")[0] == 204
     forbidden = [
@@ -253,11 +254,14 @@ def test_what_the_description_forbids_is_refused_and_its_examples_are_counted(se
         {"k": "v", "u": "/en/\n"},
         {"k": "v", "u": "/", "x": 1},
         {"k": "v", "u": "/", "r": None},
+        {"k": "g", "u": "/"},  # a goal without its name
+        {"k": "v", "u": "/", "g": "demo"},  # a page view with one
+        {"k": "g", "u": "/", "g": "a goal"},
     ]
     for body in forbidden:
         assert not body_allowed(spec, "BeaconRequest", body), body
         assert send(body)[0] == 400, body
-    assert len(stored()) == 2
+    assert len(stored()) == len(examples)
 
 
 def test_every_answer_the_image_gives_is_declared(client, published):

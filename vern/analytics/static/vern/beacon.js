@@ -28,8 +28,10 @@
   addEventListener("pagehide", report);
   // A link to another page of the site: report now, while the page is alive, since a beacon
   // sent while a page unloads is not always delivered.
+  // An element with data-vern-goal: a click on it (or inside it) counts that goal once.
   d.addEventListener("click", function (e) {
-    var link = e.target.closest && e.target.closest("a[href]");
+    var c = e.target.closest, link = c && e.target.closest("a[href]"), goal = c && e.target.closest("[data-vern-goal]");
+    if (goal) send({ k: "g", u: page, g: goal.getAttribute("data-vern-goal") });
     if (link && link.origin === location.origin && link.pathname !== location.pathname) report();
   }, true);
 })();
