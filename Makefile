@@ -39,11 +39,13 @@ run: $(VENV)/.base-installed
 
 test: $(VENV)/.dev-installed
 	@scripts/ensure-chromium
+	@scripts/ensure-dovecot
 	@scripts/ensure-redis
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The suite without the browser tests, for a quick loop while coding.
 test-fast: $(VENV)/.dev-installed
+	@scripts/ensure-dovecot
 	@scripts/ensure-redis
 	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
 
