@@ -65,7 +65,14 @@ TIMEOUT = 30.0
 
 
 class MailboxError(Exception):
-    """The mailbox could not be read; ``str()`` says why in plain words, with no address."""
+    """The mailbox could not be read; ``code`` says why (``error_text`` puts it in words), with no address."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+    def __str__(self) -> str:
+        return error_text(self.code)
 
 
 def configured() -> bool:
@@ -83,19 +90,34 @@ def skipped_folder() -> str:
 # ------------------------------------------------------------------ the connection
 
 
-def _words(exc: BaseException) -> str:
-    """What went wrong, in words a privacy officer can act on (never the server's text, which may quote an address)."""
+# What went wrong, stored as a code and put in words when shown, in the reader's language; never
+# the server's own text, which may quote an address.
+_ERRORS = {
+    "login": _("The mailbox refused the user name or password. Check IMAP_URL and IMAP_PASSWORD_FILE."),
+    "tls": _("The mailbox's TLS certificate could not be verified. Check the server name or IMAP_CA_FILE."),
+    "timeout": _("The mailbox did not answer in time. vern tries again in a few minutes."),
+    "unreachable": _("The mailbox server could not be reached. vern tries again in a few minutes."),
+}
+
+
+def error_text(code: str) -> str:
+    """A stored error code in words, in the active language."""
+    if code in _ERRORS:
+        return str(_ERRORS[code])
+    kind = code.partition(":")[2] or code
+    return str(_("The mailbox answered with an error (%(kind)s). vern tries again in a few minutes.")) % {"kind": kind}
+
+
+def _code(exc: BaseException) -> str:
     if isinstance(exc, LoginError):
-        return str(_("The mailbox refused the user name or password. Check IMAP_URL and IMAP_PASSWORD_FILE."))
+        return "login"
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
-        return str(_("The mailbox's TLS certificate could not be verified. Check the server name or IMAP_CA_FILE."))
+        return "tls"
     if isinstance(exc, socket.timeout | TimeoutError):
-        return str(_("The mailbox did not answer in time. vern tries again in a few minutes."))
+        return "timeout"
     if isinstance(exc, OSError):
-        return str(_("The mailbox server could not be reached. vern tries again in a few minutes."))
-    return str(_("The mailbox answered with an error (%(kind)s). vern tries again in a few minutes.")) % {
-        "kind": type(exc).__name__
-    }
+        return "unreachable"
+    return f"server:{type(exc).__name__}"
 
 
 @contextlib.contextmanager
@@ -117,7 +139,7 @@ def connected() -> Iterator[tuple[IMAPClient, str]]:
         if client is not None:
             with contextlib.suppress(IMAPClientError, OSError):
                 client.shutdown()
-        raise MailboxError(_words(exc)) from exc
+        raise MailboxError(_code(exc)) from exc
     try:
         for folder in (settings.VERN_MAILBOX_FOLDER, skipped_folder()):
             if not client.folder_exists(folder):
@@ -279,6 +301,23 @@ def _handle(raw: bytes, size: int, now: dt.datetime, report: FetchReport) -> boo
     return False
 
 
+def _move(client: IMAPClient, uid: int, folder: str) -> None:
+    """MOVE (RFC 6851) where the server has it, else copy, flag deleted and expunge that one message."""
+    if client.has_capability("MOVE"):
+        client.move([uid], folder)
+        return
+    client.copy([uid], folder)
+    client.delete_messages([uid])
+    _expunge(client, [uid])
+
+
+def _expunge(client: IMAPClient, uids: list[int]) -> None:
+    if client.has_capability("UIDPLUS"):
+        client.uid_expunge(uids)
+    else:
+        client.expunge()
+
+
 def mailbox_fetch(*, now: dt.datetime | None = None) -> FetchReport:
     """Read every message in the mailbox's folder, store what it is, then move it on the server.
 
@@ -306,13 +345,13 @@ def mailbox_fetch(*, now: dt.datetime | None = None) -> FetchReport:
                     size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
                     raw = bodies.get(uid, {}).get(b"BODY[]", b"")
                     took = _handle(raw, size, now, report)
-                    client.move([uid], settings.VERN_MAILBOX_FOLDER if took else skipped_folder())
+                    _move(client, uid, settings.VERN_MAILBOX_FOLDER if took else skipped_folder())
     except MailboxError as exc:
-        _record(now=now, error=str(exc))
+        _record(now=now, error=exc.code)
         raise
     except (IMAPClientError, OSError) as exc:
-        _record(now=now, error=_words(exc), taken=report.taken + report.joined, skipped=report.skipped)
-        raise MailboxError(_words(exc)) from exc
+        _record(now=now, error=_code(exc), taken=report.taken + report.joined, skipped=report.skipped)
+        raise MailboxError(_code(exc)) from exc
     _record(now=now, taken=report.taken + report.joined, skipped=report.skipped)
     return report
 
@@ -336,11 +375,11 @@ def mailbox_delete_pending() -> int:
                 uids = client.search(["HEADER", "Message-ID", row.message_id])
                 if uids:
                     client.delete_messages(uids)
-                    client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
+                    _expunge(client, uids)
                 row.delete()
                 done += 1
     except (MailboxError, IMAPClientError, OSError) as exc:
-        error = str(exc) if isinstance(exc, MailboxError) else _words(exc)
+        error = exc.code if isinstance(exc, MailboxError) else _code(exc)
         MailboxDeletion.objects.filter(pk__in=[row.pk for row in pending[done:]]).update(last_error=error)
         for row in pending[done:]:
             MailboxDeletion.objects.filter(pk=row.pk).update(attempts=row.attempts + 1)

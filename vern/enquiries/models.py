@@ -283,7 +283,7 @@ class MailboxStatus(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
-    # In plain words, never with an address: what went wrong, and what to do.
+    # What went wrong, as a code the inbox page puts in words (``mailbox.error_text``); never an address.
     last_error = models.TextField(blank=True)
     taken = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)

@@ -17,6 +17,7 @@ from vern.accounts.roles import Capability, roles_granting
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
+from vern.enquiries.mailbox import error_text
 from vern.enquiries.models import PURPOSE, Enquiry, MailboxDeletion, MailboxStatus, SearchTerm
 from vern.enquiries.search import query_digest_sets
 from vern.enquiries.services import BASIS
@@ -226,6 +227,14 @@ class MailboxHealth:
     @property
     def failing(self) -> bool:
         return bool(self.last_error) or bool(self.deletion_error)
+
+    @property
+    def last_error_text(self) -> str:
+        return error_text(self.last_error) if self.last_error else ""
+
+    @property
+    def deletion_error_text(self) -> str:
+        return error_text(self.deletion_error) if self.deletion_error else ""
 
 
 def mailbox_health() -> MailboxHealth | None:

@@ -236,7 +236,7 @@ def test_a_wrong_password_or_an_unreachable_mailbox_is_said_in_plain_words_and_n
     with pytest.raises(mailbox.MailboxError, match="could not be reached"):
         mailbox.mailbox_fetch()
     health = mailbox_health()
-    assert health is not None and health.last_success_at is None and "could not be reached" in health.last_error
+    assert health is not None and health.last_success_at is None and "could not be reached" in health.last_error_text
     assert len(imap_server.folder("INBOX")) == 1 and not Enquiry.objects.exists()
     settings.IMAP_URL = imap_server.url
     mailbox.mailbox_fetch()
