@@ -97,6 +97,7 @@ _ERRORS = {
     "tls": _("The mailbox's TLS certificate could not be verified. Check the server name or IMAP_CA_FILE."),
     "timeout": _("The mailbox did not answer in time. vern tries again in a few minutes."),
     "unreachable": _("The mailbox server could not be reached. vern tries again in a few minutes."),
+    "unpublished": _("No privacy policy is published, so no email can be taken as an enquiry yet. Publish one."),
 }
 
 
@@ -284,7 +285,10 @@ def _handle(raw: bytes, size: int, now: dt.datetime, report: FetchReport) -> boo
         max_attachment=settings.VERN_MAILBOX_ATTACHMENT_MAX_BYTES,
     )
     if isinstance(read, inbound.Letter):
-        taken = take_letter(read, now=now)
+        try:
+            taken = take_letter(read, now=now)
+        except services.EnquiryRefused as exc:  # no policy published: the mail waits in the mailbox
+            raise MailboxError(exc.code) from exc
         if taken is None and not MailboxMessage.objects.filter(key=message_key(read.message_id)).exists():
             report.skipped += 1
             return False

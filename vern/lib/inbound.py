@@ -20,6 +20,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # An enhanced status code (RFC 3463): class.subject.detail; 5 is a permanent failure.
+OUR_LOCAL_PART = re.compile(r"\d+\.\d+\.\d+")
 STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
 
 
@@ -99,12 +100,15 @@ def _auto_reply(message: Message) -> bool:
 
 
 def _is_ours(message: Message, our_domains: frozenset[str], loop_marks: frozenset[str]) -> bool:
-    """A mail loop: our own mail coming back (our Message-ID domain), or an X-Loop header we set."""
+    """A mail loop: our own mail coming back (a Message-ID the outbox made), or an X-Loop naming the mailbox."""
     for mark in message.get_all("X-Loop", []) or []:
         if str(mark).strip().lower() in loop_marks:
             return True
     for found in message_ids(message.get("Message-ID")):
-        if found[1:-1].rpartition("@")[2].lower() in our_domains:
+        local, _, domain = found[1:-1].rpartition("@")
+        # The shape of the outbox's Message-IDs (Python's make_msgid: time.pid.random@host), not
+        # just the domain: a colleague's mail program at the same domain writes others.
+        if domain.lower() in our_domains and OUR_LOCAL_PART.fullmatch(local):
             return True
     return False
 

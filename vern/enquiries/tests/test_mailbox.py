@@ -12,11 +12,12 @@ import email.policy
 import logging
 import secrets
 from email.message import EmailMessage
+from email.utils import make_msgid
 
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from vern.enquiries import mailbox
 from vern.enquiries.models import ContactLog, Enquiry, MailboxAttachment, MailboxMessage
@@ -187,13 +188,18 @@ def test_bounces_automatic_replies_loops_and_unreadable_mail_are_not_enquiries_a
     imap_server.deliver(letter(Auto_Submitted="auto-replied", subject="Fravær")[0])
     imap_server.deliver(letter(X_Autoreply="yes")[0])
     imap_server.deliver(letter(Precedence="bulk")[0])
-    imap_server.deliver(letter(message_id=f"<ours.1@{settings.VERN_PUBLIC_HOST}>")[0])  # our own mail, back again
+    ours = make_msgid(domain=settings.VERN_PUBLIC_HOST)
+    imap_server.deliver(letter(message_id=ours)[0])  # our own mail, back again
+    # A colleague's mail program at the same domain is not a loop.
+    imap_server.deliver(letter(message_id=f"<CAF=x+9@{settings.VERN_PUBLIC_HOST}>", sender="Ola <ola@kaukus.no>")[0])
     imap_server.deliver(letter(X_Loop="support@kaukus.test")[0])
     imap_server.deliver(b"Subject: =?broken\r\nContent-Type: multipart/mixed; boundary=\r\n\r\n\x00\xff--\r\n")
     report = mailbox.mailbox_fetch()
-    assert (report.taken, report.bounces, report.skipped) == (0, 1, 7)
-    assert not Enquiry.objects.exists()
-    assert OutboxMessage.objects.count() == 0  # nobody was answered: no loop
+    assert (report.taken, report.bounces, report.skipped) == (1, 1, 7)
+    (colleague,) = Enquiry.objects.all()
+    assert colleague.name == "Ola"
+    # Only the colleague is answered; nothing went back to a robot or to ourselves.
+    assert set(OutboxMessage.objects.values_list("kind", flat=True)) == {"enquiry_received"}
     assert imap_server.folder("INBOX") == []
     assert len(imap_server.folder(mailbox.skipped_folder())) == 7  # left for a person, not deleted
 
@@ -229,16 +235,28 @@ def test_a_wrong_password_or_an_unreachable_mailbox_is_said_in_plain_words_and_n
 ):
     imap_server.deliver(letter()[0])
     settings.IMAP_PASSWORD = "wrong"
-    with pytest.raises(mailbox.MailboxError, match="refused the user name or password"):
+    with pytest.raises(mailbox.MailboxError) as refused:
         mailbox.mailbox_fetch()
+    assert refused.value.code == "login"
     settings.IMAP_PASSWORD = imap_server.password
     settings.IMAP_URL = imap_server.url.replace(str(imap_server.port), str(imap_server.port + 1))
-    with pytest.raises(mailbox.MailboxError, match="could not be reached"):
+    with pytest.raises(mailbox.MailboxError) as unreachable:
         mailbox.mailbox_fetch()
+    assert unreachable.value.code == "unreachable"
     health = mailbox_health()
-    assert health is not None and health.last_success_at is None and "could not be reached" in health.last_error_text
+    with translation.override("en"):
+        assert health is not None and health.last_success_at is None
+        assert health.last_error_text == "The mailbox server could not be reached. vern tries again in a few minutes."
     assert len(imap_server.folder("INBOX")) == 1 and not Enquiry.objects.exists()
     settings.IMAP_URL = imap_server.url
     mailbox.mailbox_fetch()
     health = mailbox_health()
     assert Enquiry.objects.count() == 1 and health is not None and health.last_error == ""
+
+
+def test_before_a_policy_is_published_an_email_waits_in_the_mailbox(db, imap_server):
+    imap_server.deliver(letter()[0])
+    with pytest.raises(mailbox.MailboxError) as refused:
+        mailbox.mailbox_fetch()
+    assert refused.value.code == "unpublished"
+    assert not Enquiry.objects.exists() and len(imap_server.folder("INBOX")) == 1
