@@ -199,6 +199,7 @@ def _store_mail(
         text=letter.text[:MAX_TEXT],
         left_out=left_out,
         received_at=now,
+        asks_for_rights=inbound.asks_for_rights(letter.subject, letter.text),
     )
     MailboxAttachment.objects.bulk_create(
         MailboxAttachment(

@@ -216,6 +216,8 @@ class MailboxMessage(models.Model):
     # Attachments too big to keep: their names and sizes, one "name (bytes)" a line.
     left_out = EncryptedTextField(blank=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # The mail's words seem to ask for a right (access, erasure…): the enquiry's page tells staff.
+    asks_for_rights = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("email from the support mailbox")

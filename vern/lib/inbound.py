@@ -24,6 +24,22 @@ OUR_LOCAL_PART = re.compile(r"\d+\.\d+\.\d+")
 STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
 
 
+# Words that ask for a right under the GDPR, in Bokmål and English (folded to lower case). A hint
+# for staff, who decide: an email is never made a rights request by a word in it.
+RIGHTS_WORDS = re.compile(
+    r"\b(innsyn|innsynsbegjæring|slett(e|ing)?|personopplysning(er|ene)?|gdpr|personvernforordningen|"
+    r"retting|dataportabilitet|begrens(e|ning)|protestere|reservere|"
+    r"access request|subject access|right to (be forgotten|erasure|access|object)|erase|erasure|"
+    r"delete my (data|account|information)|data portability|rectif(y|ication)|art(icle|\.)? ?1[5-8])\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_rights(subject: str, text: str) -> bool:
+    """Whether a mail seems to ask for a right (access, erasure, rectification, portability, objection)."""
+    return bool(RIGHTS_WORDS.search(subject) or RIGHTS_WORDS.search(text[:5000]))
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str

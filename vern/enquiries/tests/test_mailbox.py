@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone, translation
 
+from vern.accounts.testing import staff_login
 from vern.enquiries import mailbox
 from vern.enquiries.models import ContactLog, Enquiry, MailboxAttachment, MailboxMessage
 from vern.enquiries.selectors import mailbox_health
@@ -260,3 +261,22 @@ def test_before_a_policy_is_published_an_email_waits_in_the_mailbox(db, imap_ser
         mailbox.mailbox_fetch()
     assert refused.value.code == "unpublished"
     assert not Enquiry.objects.exists() and len(imap_server.folder("INBOX")) == 1
+
+
+def test_a_mail_that_asks_for_a_right_is_pointed_out_to_staff_who_register_it_as_a_request(
+    client, published, personas, imap_server
+):
+    assert inbound.asks_for_rights("Innsynsbegjæring", "") and inbound.asks_for_rights("", "Please erase my data.")
+    assert inbound.asks_for_rights("", "Jeg ber om innsyn i personopplysningene dere har om meg.")
+    assert not inbound.asks_for_rights("Pris", "Hva koster møteadm for 40 brukere?")
+    imap_server.deliver(letter(subject="Innsyn", text="Jeg ber om innsyn i personopplysninger om meg.")[0])
+    mailbox.mailbox_fetch()
+    enquiry = Enquiry.objects.get()
+    staff_login(client, personas.privacy_officer)
+    page = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
+    assert "This email seems to ask for a right under the GDPR" in page
+    assert 'href="/en/staff/requests/new/"' in page
+    client.logout()
+    staff_login(client, personas.sales)
+    page = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
+    assert "This email seems to ask for a right" in page and "/staff/requests/new/" not in page
