@@ -291,8 +291,8 @@ class MailboxStatus(models.Model):
     skipped = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = _("mailbox status")
-        verbose_name_plural = _("mailbox status")
+        verbose_name = _("reading of the support mailbox")
+        verbose_name_plural = _("readings of the support mailbox")
 
     class Privacy:
         not_personal = "When the mailbox was last read, counts, and the last error in words without addresses."
