@@ -37,17 +37,22 @@ $(VENV)/.dev-installed: requirements/dev.txt pyproject.toml | $(BIN)/python
 run: $(VENV)/.base-installed
 	PORT=$(PORT) $(BIN)/vern run
 
+# The suite runs in one process per core, up to four (pytest-xdist); a file's tests stay in one
+# process, as they share their fixtures. TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ "$$n" -gt 4 ] && n=4; echo $$n)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(VENV)/.dev-installed
 	@scripts/ensure-chromium
 	@scripts/ensure-dovecot
 	@scripts/ensure-redis
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The suite without the browser tests, for a quick loop while coding.
 test-fast: $(VENV)/.dev-installed
 	@scripts/ensure-dovecot
 	@scripts/ensure-redis
-	$(BIN)/pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) -m "not browser" $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -34,6 +34,18 @@ def spool_root(tmp_path: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the site's default language: ``vern``'s command line activates the
+    terminal's language for its process, and a test that runs it in-process must not hand that
+    language to whichever test runs next on the same worker."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_analytics_state() -> Iterator[None]:
     """No hits, salts, settings or partitions cached from an earlier test, whose writes were rolled back."""
     from vern.analytics import capture, salts

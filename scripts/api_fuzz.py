@@ -73,6 +73,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "413",
 include-operation-id = "analyticsEvent"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "413", "422"]
 
+# The calendar and the clock: a period must name days that exist (2026-02-30 does not), start
+# before it ends, end by today and last at most 400 days. The schema gives the form of a day
+# (year-month-day), not which days exist or today's date, so a well-formed period may be refused with 400.
+[[operations]]
+include-operation-id = "analyticsStats"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "414"]
+
 [[operations]]
 include-operation-id = "analyticsPixel"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "414", "422"]
@@ -124,6 +131,30 @@ def _vern(*args: str, env: dict[str, str]) -> None:
         raise SystemExit(f"api-fuzz: `vern {' '.join(args)}` failed")
 
 
+# A staff member who may read statistics, and a statistics API token of theirs, printed for the run.
+STATS_ACCESS_SETUP = """
+from vern.accounts.models import RoleGrant, User
+from vern.analytics.reading_services import stats_token_create
+user = User.objects.create_user(email="fuzz@example.com", password=None, name="API fuzzing")
+RoleGrant.objects.create(user=user, role="sales")
+print(stats_token_create(actor=user, name="API fuzzing")[1])
+"""
+
+
+def _stats_token(env: dict[str, str]) -> str:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "vern", "django", "shell", "-c", STATS_ACCESS_SETUP],
+        env=env,
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit("api-fuzz: could not make a statistics token")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -173,6 +204,7 @@ def main() -> int:
         # Without VERN_DECLARATION the policy is the console's (ADR 0013): publish the shipped file once.
         shipped = ROOT / "vern" / "declaration" / "default" / "kaukus.yaml"
         _vern("policy", "publish", "--file", str(shipped), "--note", "API fuzzing", env=env)
+        token = _stats_token(env)
         with (workdir / "server.log").open("wb") as log:
             server = subprocess.Popen(
                 [sys.executable, "-m", "vern", "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
@@ -199,6 +231,9 @@ def main() -> int:
             # Origin header shows; schemathesis calls as a page of this site.
             "--header",
             f"Origin: {base}",
+            # The statistics API reads only with a staff member's token; the other APIs ignore it.
+            "--header",
+            f"Authorization: Bearer {token}",
         ]
         status = subprocess.run(command, cwd=workdir, check=False).returncode  # noqa: S603
     finally:

@@ -33,11 +33,13 @@ urlpatterns += i18n_patterns(
     path("staff/analytics/", include("vern.analytics.staff_urls")),
     path("staff/newsletter/", include("vern.newsletter.staff_urls")),
     path("staff/requests/", include("vern.rights.staff_urls")),
+    path("staff/connectors/", include("vern.connectors.staff_urls")),
     path("privacy/requests/", include("vern.rights.urls")),
     path("privacy/", include("vern.declaration.urls")),
     path("", include("vern.consent.urls")),
     path("", include("vern.enquiries.urls")),
     path("", include("vern.newsletter.urls")),
+    path("", include("vern.connectors.urls")),
     path("", include("vern.site.urls")),
     prefix_default_language=False,
 )

@@ -18,6 +18,7 @@ class AnalyticsConfig(AppConfig):
         user_login_failed.connect(login_failed, dispatch_uid="vern.analytics.login_failed")
 
     def surface(self) -> Surface:
-        from vern.analytics import selectors  # an app's modules load once the models have
+        from vern.analytics import goals, selectors  # an app's modules load once the models have
 
-        return Surface(console_tiles=(selectors.console_tiles,))
+        # Goals reached that other apps report (enquiries, newsletter, rights), counted without a cookie.
+        return Surface(console_tiles=(selectors.console_tiles,), goal_recorders=(goals.record,))

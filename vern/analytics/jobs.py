@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from vern.analytics.reports import send_weekly_reports
 from vern.analytics.services import analytics_aggregate, analytics_prepare_partitions, analytics_rotate_salts
 from vern.jobs.registry import job
 
@@ -22,3 +23,9 @@ def rotate_salts() -> None:
 def prepare_partitions() -> None:
     """PostgreSQL: the day partitions of raw hits and the technical log, a week ahead."""
     analytics_prepare_partitions()
+
+
+@job("analytics.weekly_report", daily_at=dt.time(7, 0))
+def weekly_report() -> None:
+    """Last week's statistics to each staff member who asked for them, once per week (on Monday, or the next run)."""
+    send_weekly_reports()

@@ -217,3 +217,8 @@ class LogEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.route}"
+
+
+from vern.analytics.reading_models import Goal, GoalCount, ReportRecipient, StatsToken  # noqa: E402
+
+__all__ = ["DailyStat", "Dropped", "Goal", "GoalCount", "Hit", "LogEvent", "ReportRecipient", "Salt", "StatsToken"]

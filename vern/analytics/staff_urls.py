@@ -9,4 +9,5 @@ app_name = "analytics_staff"
 urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
     path("export.csv", staff_views.export, name="export"),
+    path("settings/", staff_views.settings_page, name="settings"),
 ]

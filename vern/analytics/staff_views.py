@@ -8,21 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from vern.accounts.access import staff_view
+from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.analytics import chart, selectors
+from vern.analytics import chart, goals, reading_services, reports, selectors
 from vern.analytics.forms import PRESETS, RangeForm, chosen_period
+from vern.analytics.reading_forms import GoalForm, TokenForm
+from vern.analytics.reading_models import Goal, ReportRecipient, StatsToken
 from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
 from vern.analytics.services import analytics_refresh_today
 from vern.lib import csvsafe
+from vern.registry import surface
+from vern.registry.surface import ConsentStatistics
 
 
 def _page(
@@ -30,9 +38,16 @@ def _page(
 ) -> HttpResponse:
     if period.end >= local_day(timezone.now()):
         analytics_refresh_today()  # today's visits from the first one on, not after the hourly job
-    board = selectors.dashboard(period)
+    found = reports.board(period)
+    board = found.dashboard
     context = {
         "board": board,
+        "goals": found.goals,
+        "by_source": found.by_source,
+        "consent": found.consent,
+        "previous_consent": found.previous_consent,
+        "export_views": _export_labels(),
+        "consent_tables": _consent_tables(found.consent),
         "right_now": selectors.right_now(),
         "chart": chart.build(board.days),
         "form": form,
@@ -59,8 +74,65 @@ class _Echo:
         return value
 
 
-def _lines(period: Period) -> Iterator[str]:
+def export_views() -> list[str]:
+    """What the CSV export can give besides every daily total: each breakdown, the goals, the consent figures."""
+    return [*(str(dimension) for dimension in selectors.TOP_DIMENSIONS), "goals", "conversions", "consent"]
+
+
+def _view_rows(period: Period, view: str) -> tuple[tuple[str, ...], Iterator[tuple[object, ...]]]:
+    """The header and rows of one view of the dashboard, over the whole period (not only the top ten)."""
+    if view == "goals":
+        results = goals.results(period)
+        return ("goal", "kind", "match", "conversions", "rate", "previous"), iter(
+            (r.goal.name, r.goal.kind, r.goal.match, r.conversions, _rounded(r.rate), r.previous) for r in results
+        )
+    if view == "conversions":
+        rows = goals.by_source(period, limit=10_000)
+        return ("goal", "dimension", "value", "conversions", "visits", "rate"), iter(
+            (r.goal, r.dimension, r.value, r.conversions, r.visits, _rounded(r.rate)) for r in rows
+        )
+    if view == "consent":
+        stats = surface.consent_statistics(period.start, period.end)
+        parts = (
+            []
+            if stats is None
+            else [("category", stats.by_category), ("revision", stats.by_revision), ("language", stats.by_language)]
+        )
+        return ("dimension", "value", "decisions", "accepted", "rate"), iter(
+            (name, r.value, r.decisions, r.accepted, _rounded(r.rate)) for name, rates in parts for r in rates
+        )
+    top = selectors.top_values(period, view, limit=1_000_000)
+    return ("value", *selectors.COUNTS), iter((r.value, *(getattr(r, n) for n in selectors.COUNTS)) for r in top)
+
+
+def _export_labels() -> list[tuple[str, str]]:
+    labels = {str(d): str(d.label) for d in selectors.Dimension}
+    labels.update(goals=_("Goals"), conversions=_("Conversions by source"), consent=_("Cookie choices"))
+    return [(view, labels[view]) for view in export_views()]
+
+
+def _consent_tables(stats: ConsentStatistics | None) -> list[tuple[str, object, str]]:
+    if stats is None:
+        return []
+    return [
+        (_("Category"), stats.by_category, "category"),
+        (_("Banner revision"), stats.by_revision, "revision"),
+        (_("Language"), stats.by_language, "language"),
+    ]
+
+
+def _rounded(value: float | None) -> object:
+    return "" if value is None else round(value, 2)
+
+
+def _lines(period: Period, view: str = "") -> Iterator[str]:
     writer = csvsafe.writer(_Echo())
+    if view:
+        header, rows = _view_rows(period, view)
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow(row)
+        return
     yield writer.writerow(selectors.EXPORT_COLUMNS)
     for row in selectors.export_rows(period):
         yield writer.writerow(row)
@@ -73,6 +145,87 @@ def export(request: HttpRequest) -> HttpResponseBase:
     if refused:
         # A hand-made link with a bad range: say why on the page rather than export something else.
         return _page(request, form, period, preset, refused, status=400)
-    response = StreamingHttpResponse(_lines(period), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="analytics-{period.start}-to-{period.end}.csv"'
+    view = request.GET.get("view", "")
+    if view and view not in export_views():
+        view = ""  # a hand-made link naming no view: every daily total, as without one
+    response = StreamingHttpResponse(_lines(period, view), content_type="text/csv; charset=utf-8")
+    name = f"analytics-{view + '-' if view else ''}{period.start}-to-{period.end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _settings_page(
+    request: HttpRequest,
+    *,
+    goal_form: GoalForm | None = None,
+    token_form: TokenForm | None = None,
+    new_token: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    context = {
+        "goals": Goal.objects.all(),
+        "events": {key: str(label) for key, label in surface.goal_events().items()},
+        "goal_form": goal_form or GoalForm(),
+        "token_form": token_form or TokenForm(),
+        "tokens": StatsToken.objects.filter(user=user),
+        "new_token": new_token,
+        "reported": ReportRecipient.objects.filter(user=user).exists(),
+        "stats_url": request.build_absolute_uri(reverse("analytics_api:stats")),
+    }
+    response = render(request, "analytics/staff_settings.html", context, status=status)
+    if new_token:
+        patch_cache_control(response, private=True, no_store=True)  # shown once: never kept by a cache
+    return response
+
+
+@staff_view(Capability.READ_ANALYTICS)
+@require_http_methods(["GET", "HEAD", "POST"])
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """Goals, the staff member's statistics API tokens and the weekly report, each a small form posting here."""
+    if request.method != "POST":
+        return _settings_page(request)
+    user = request.user
+    assert isinstance(user, User)
+    action = request.POST.get("action", "")
+    if action == "goal_add":
+        form = GoalForm(request.POST)
+        if not form.is_valid():
+            return _settings_page(request, goal_form=form, status=400)
+        data = form.cleaned_data
+        reading_services.goal_create(actor=user, name=data["name"], kind=data["kind"], match=data["match"])
+        messages.success(request, _("The goal was added."))
+    elif action == "goal_delete":
+        goal = Goal.objects.filter(pk=_id(request.POST.get("goal"))).first()
+        if goal is None:
+            raise Http404
+        reading_services.goal_delete(actor=user, goal=goal)
+        messages.success(request, _("The goal was removed. What was counted for it stays in the totals."))
+    elif action == "token_create":
+        token_form = TokenForm(request.POST)
+        if not token_form.is_valid():
+            return _settings_page(request, token_form=token_form, status=400)
+        _row, token = reading_services.stats_token_create(actor=user, name=token_form.cleaned_data["name"].strip())
+        return _settings_page(request, new_token=token)
+    elif action == "token_revoke":
+        row = StatsToken.objects.filter(pk=_id(request.POST.get("token")), user=user).first()
+        if row is None:  # another staff member's token, or none: the same answer
+            raise Http404
+        reading_services.stats_token_revoke(actor=user, token=row)
+        messages.success(request, _("The token was revoked. Programs that use it get no more statistics."))
+    elif action in ("report_on", "report_off"):
+        reading_services.report_subscribe(actor=user, on=action == "report_on")
+        messages.success(
+            request,
+            _("You will get the weekly report each Monday.")
+            if action == "report_on"
+            else _("You will get no more weekly reports."),
+        )
+    else:
+        return _settings_page(request, status=400)
+    return redirect("analytics_staff:settings")
+
+
+def _id(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 12 else 0

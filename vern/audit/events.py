@@ -60,6 +60,12 @@ class AuditEvent(models.TextChoices):
     # the scanner
     SCAN_RECORDED = "scan.record", _("Site scanned for cookies and consent")
 
+    # connectors: the company's other systems
+    CONNECTOR_ERASED = "connector.erased", _("Data erased in another system")
+    CONNECTOR_SWEPT = "connector.swept", _("Rows removed in another system after their retention period")
+    CONNECTOR_TASK_SENT = "connector.task_sent", _("Task mailed to a processor")
+    CONNECTOR_TASK_CONFIRMED = "connector.task_confirmed", _("Processor answered a task")
+
     # consent
     CONSENT_VIEWED = "consent.view", _("Consent records looked up")
 
@@ -118,6 +124,14 @@ class AuditEvent(models.TextChoices):
     KEYS_ROTATION_STARTED = "keys.rotation_started", _("Key rotation started")
     KEYS_ROTATION_FINISHED = "keys.rotation_finished", _("Key rotation finished")
     KEYS_ROTATION_STOPPED = "keys.rotation_stopped", _("Key rotation stopped before the end")
+
+    # analytics: goals, statistics API tokens and the weekly report (names and ids only)
+    ANALYTICS_GOAL_CREATED = "analytics.goal_create", _("Statistics goal added")
+    ANALYTICS_GOAL_DELETED = "analytics.goal_delete", _("Statistics goal removed")
+    ANALYTICS_TOKEN_CREATED = "analytics.token_create", _("Statistics API token made")
+    ANALYTICS_TOKEN_REVOKED = "analytics.token_revoke", _("Statistics API token revoked")
+    ANALYTICS_REPORT_SUBSCRIBED = "analytics.report_on", _("Weekly statistics report asked for")
+    ANALYTICS_REPORT_UNSUBSCRIBED = "analytics.report_off", _("Weekly statistics report stopped")
 
 
 def event_label(action: str) -> str:

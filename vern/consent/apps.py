@@ -15,7 +15,7 @@ class ConsentConfig(AppConfig):
         from vern.consent import checks, services  # noqa: F401
 
     def surface(self) -> Surface:
-        from vern.consent import checks, choice, services  # an app's modules load once the models have
+        from vern.consent import checks, choice, services, statistics  # an app's modules load once the models have
 
         return Surface(
             # A rights request that withdraws consent reaches cookie consent through the registry.
@@ -29,4 +29,6 @@ class ConsentConfig(AppConfig):
             # The cookies vern sets stay in the cookie table, with their real lifetimes (P8, P13),
             # whichever way the declaration is published.
             declaration_checks=(checks.declared_cookie_problems,),
+            # Counts of the decisions for the statistics dashboard and weekly report (ADR 0020).
+            consent_statistics=statistics.statistics,
         )

@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 from django import forms
 from django.utils.functional import Promise
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vern.declaration.loading import Problem
 from vern.declaration.selectors import BASIS_LABELS
@@ -46,10 +46,6 @@ def parse_path(path: str) -> Loc:
 def as_source(content: dict[str, Any]) -> str:
     """The declaration as the YAML text that ``declaration_publish`` reads and keeps with the version."""
     return yaml.safe_dump(content, allow_unicode=True, sort_keys=False, width=100)
-
-
-def _language() -> str:
-    return "en" if (get_language() or "nb").startswith("en") else "nb"
 
 
 def is_text(value: Any) -> bool:
@@ -411,7 +407,7 @@ class RowForm(forms.Form):
                 self.fields[column.key] = forms.MultipleChoiceField(
                     label=column.label,
                     required=False,
-                    choices=[(basis, labels[_language()]) for basis, labels in BASIS_LABELS.items()],
+                    choices=[(basis, labels[page_language()]) for basis, labels in BASIS_LABELS.items()],
                     widget=forms.CheckboxSelectMultiple,
                 )
             elif column.kind in ("choice", "optional_choice"):

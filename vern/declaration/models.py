@@ -82,10 +82,14 @@ class Draft(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     revision = models.PositiveIntegerField(default=1)
+    # Always 1 and unique: the database itself keeps the draft single, even when two officers
+    # start one at the same moment (a row lock cannot, when there is no row yet to lock).
+    slot = models.PositiveSmallIntegerField(default=1, unique=True, editable=False)
 
     class Meta:
         verbose_name = _("draft of the privacy policy")
         verbose_name_plural = _("drafts of the privacy policy")
+        constraints = [models.CheckConstraint(condition=models.Q(slot=1), name="declaration_draft_single")]
 
     class Privacy:
         not_personal = "The policy text being edited; it names the controller, and the staff member who last saved it."

@@ -149,6 +149,7 @@ def check(loaded: Loaded) -> list[Problem]:
     _check_retention(d, out)
     _check_rights(d, out)
     _check_backups(d, out)
+    _check_connectors(d, out)
     for item in art13_checklist(d):
         if not item.ok and not any(item.code in p.message for p in out.problems):
             out.add((), f"Art. {item.code} is missing: {item.label}" + (f" ({item.detail})" if item.detail else ""))
@@ -326,6 +327,35 @@ def _check_cookies(d: Declaration, out: _Collector) -> None:
         duration = Duration.parse(cookie.duration, allow_session=True)
         if duration.longer_than_months(MAX_COOKIE_MONTHS):
             out.add(("cookies", "cookies", i, "duration"), gettext_noop("a cookie may live at most 13 months"))
+
+
+def _check_connectors(d: Declaration, out: _Collector) -> None:
+    """A connector names a declared purpose, and what its kind needs (docs/connectors.md)."""
+    ids = [c.id for c in d.connectors]
+    for i, connector in enumerate(d.connectors):
+        path: tuple[str | int, ...] = ("connectors", i)
+        if connector.id in _duplicates(ids) and ids.index(connector.id) != i:
+            out.add((*path, "id"), gettext_noop("the id %(value)s is used twice"), value=repr(connector.id))
+        if d.purpose(connector.purpose) is None:
+            out.add((*path, "purpose"), gettext_noop("unknown purpose %(value)s"), value=repr(connector.purpose))
+        if connector.kind in ("sql", "http") and connector.url_env is None:
+            out.add((*path, "url_env"), gettext_noop("name the environment variable that holds the URL"))
+        if connector.kind == "sql" and not connector.tables:
+            out.add((*path, "tables"), gettext_noop("an SQL connector needs at least one table"))
+        if connector.kind == "http" and connector.secret_env is None:
+            out.add((*path, "secret_env"), gettext_noop("name the environment variable that holds the signing secret"))
+        if connector.kind == "manual":
+            if connector.contact is None:
+                out.add((*path, "contact"), gettext_noop("a manual connector needs the address its tasks go to"))
+            if connector.processor is not None and d.processor(connector.processor) is None:
+                out.add(
+                    (*path, "processor"), gettext_noop("unknown processor %(value)s"), value=repr(connector.processor)
+                )
+        for t, table in enumerate(connector.tables):
+            if table.erasure == "blank" and not table.blank:
+                out.add(
+                    (*path, "tables", t, "blank"), gettext_noop("name the columns an erasure blanks (erasure: blank)")
+                )
 
 
 def _check_processors(d: Declaration, out: _Collector) -> None:

@@ -300,6 +300,51 @@ class Security(Strict):
     backup_period: PeriodText | None = None
 
 
+SqlName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,62}$")]
+
+
+class ConnectorRetention(Strict):
+    """Rows of a table are due ``period`` after the time in ``column`` (docs/connectors.md)."""
+
+    column: SqlName
+    period: PeriodText
+
+
+class ConnectorTable(Strict):
+    """One table of another system's database: how a person is found in it, shown and erased."""
+
+    name: SqlName
+    title: Text
+    # Per identifier kind, the columns that hold it (an address, a phone number as stored).
+    identifiers: dict[Literal["email", "phone"], list[SqlName]] = Field(min_length=1)
+    export: list[SqlName] = Field(min_length=1)
+    erasure: Literal["delete", "blank", "retain"] = "delete"
+    blank: list[SqlName] = Field(default_factory=list)  # the columns an erasure empties (erasure: blank)
+    portable: bool = False  # its exported columns go into the portability package (Art. 20)
+    retention: ConnectorRetention | None = None
+
+
+class Connector(Strict):
+    """Another system of the company that holds personal data (docs/connectors.md)."""
+
+    id: Identifier
+    name: Line
+    kind: Literal["sql", "http", "manual"]
+    purpose: Identifier
+    # The environment variable (or its ``_FILE``) that holds the database URL (sql), the webhook URL
+    # (http); never the URL itself. Unset: the connector is declared but not configured.
+    url_env: EnvName | None = None
+    secret_env: EnvName | None = None  # http: the variable (or ``_FILE``) holding the shared signing secret
+    timeout_seconds: Annotated[int, Field(ge=1, le=30)] = 10  # sql, http: how long one call may take
+    read_only: bool = False  # sql: never change a row; an erasure is refused as a failing step
+    tables: list[ConnectorTable] = Field(default_factory=list)  # sql
+    processor: Identifier | None = None  # manual: the declared processor the task is about
+    contact: Email | None = None  # manual: where the task is mailed
+    deadline_days: Annotated[int, Field(ge=1, le=30)] = 7  # manual: days the processor has to answer
+    language: Literal["nb", "en"] = "en"  # manual: the language of the task's mail and page
+
+
 class Declaration(Strict):
     """A whole declaration; ``vern.declaration.rules`` adds the checks that span sections."""
 
@@ -321,6 +366,8 @@ class Declaration(Strict):
     rights: Rights
     authority: Authority
     security: Security
+    # The company's other systems that hold personal data, searched and erased with vern's own.
+    connectors: list[Connector] = Field(default_factory=list)
 
     def purpose(self, purpose_id: str) -> Purpose | None:
         return next((p for p in self.purposes if p.id == purpose_id), None)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -217,6 +217,17 @@ def _no_drafts_while_file_is_the_source() -> None:
 def draft_start(*, user: Any) -> Draft:
     """The draft, made now from the published version's content when there is none (one at a time)."""
     _no_drafts_while_file_is_the_source()
+    try:
+        return _draft_start(user=user)
+    except IntegrityError:
+        # Another officer started the draft in the same moment: theirs is the draft.
+        existing = Draft.objects.first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _draft_start(*, user: Any) -> Draft:
     with transaction.atomic():
         existing = Draft.objects.select_for_update().first()
         if existing is not None:

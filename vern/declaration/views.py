@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -19,10 +18,7 @@ from vern.declaration import changes, selectors
 from vern.declaration.context import NOTICE_COOKIE
 from vern.declaration.durations import Duration
 from vern.declaration.models import PolicyVersion
-
-
-def _language() -> str:
-    return "en" if (get_language() or "nb").startswith("en") else "nb"
+from vern.lib.language import page_language
 
 
 def _unpublished(request: HttpRequest) -> HttpResponse:
@@ -30,7 +26,7 @@ def _unpublished(request: HttpRequest) -> HttpResponse:
 
 
 def _policy_response(request: HttpRequest, policy_version: PolicyVersion, *, current: PolicyVersion) -> HttpResponse:
-    page = selectors.policy_page(policy_version, _language())
+    page = selectors.policy_page(policy_version, page_language())
     return render(request, "declaration/policy.html", {"page": page, "current": current})
 
 
@@ -47,7 +43,7 @@ def cookies(request: HttpRequest) -> HttpResponse:
     current = selectors.latest_version()
     if current is None:
         return _unpublished(request)
-    page = selectors.policy_page(current, _language())
+    page = selectors.policy_page(current, page_language())
     return render(request, "declaration/cookies.html", {"page": page})
 
 
@@ -84,7 +80,7 @@ def version_changes(request: HttpRequest, number: int) -> HttpResponse:
     old = selectors.version(old_number)
     if old is None:
         return render(request, "declaration/changes.html", {"new": new, "old": None, "languages": []})
-    first = _language()
+    first = page_language()
     languages = sorted(settings.LANGUAGES, key=lambda item: item[0] != first)
     context = {
         "new": new,

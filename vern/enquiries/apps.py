@@ -12,10 +12,13 @@ class EnquiriesConfig(AppConfig):
 
     def surface(self) -> Surface:
         from vern.enquiries import selectors, services  # an app's modules load once the models have
+        from vern.enquiries.intake import GOAL_LABELS
         from vern.enquiries.models import Enquiry
 
         return Surface(
             console_tiles=(selectors.console_tiles,),
+            # Goals reached, counted by the analytics app without either importing the other (ADR 0020).
+            goal_events=GOAL_LABELS,
             change_recipients=(selectors.change_recipients,),
             # The clock and the exception (an enquiry that became a customer), together.
             due={Enquiry: selectors.due_for_deletion},

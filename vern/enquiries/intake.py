@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vern.declaration.schema import Declaration
 from vern.enquiries import tokens
@@ -20,6 +21,11 @@ from vern.enquiries.forms import EnquiryForm
 from vern.enquiries.services import EnquiryRefused, Intake, Received, enquiry_submit
 from vern.lib.bodies import refuse_oversized
 from vern.lib.ip import client_ip_shortened
+from vern.registry import surface
+
+# The goals this app reports (vern.registry.surface.reach_goal), by the kind of form sent.
+GOAL_EVENTS = {"contact": "enquiry_sent", "demo": "demo_booked"}
+GOAL_LABELS = {"enquiry_sent": gettext_lazy("Enquiry sent"), "demo_booked": gettext_lazy("Demo booked")}
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024  # 5,000 characters of any script, percent-encoded, fit with room to spare
@@ -119,4 +125,6 @@ def take(request: HttpRequest, form: EnquiryForm, *, kind: str, channel: str, la
         # Nothing was written (one transaction); the error's text may quote values, so it is not logged.
         log.error("an enquiry could not be stored: %s", type(exc).__name__)
         return Outcome(problem="unavailable")
+    if received.created:  # counted as a goal by whichever app counts them (ADR 0020); a form sent twice once
+        surface.reach_goal(GOAL_EVENTS[kind], request)
     return Outcome(received=received)

@@ -378,3 +378,40 @@ def newsletter(
         },
         list_unsubscribe=unsubscribe_link if one_click else "",
     )
+
+
+def analytics_report(*, to: str, language: str, context: dict[str, object]) -> OutboxMessage:
+    """A staff member who asked for it gets last week's statistics, with an alert when a figure moved sharply.
+
+    ``context``: ``name``, ``start``, ``end``, ``alerts`` (sentences), ``rows``, ``pages`` and ``goals``
+    (one line each: "Visitors: 350 (+150 %)") and ``link``, already written
+    in the recipient's language (``vern.analytics.reports.report_context``). Anonymous totals only.
+    """
+    return mail_queue(kind="analytics_report", to=to, language=language, context=context)
+
+
+def connector_task(
+    *,
+    to: str,
+    language: str,
+    processor: str,
+    reference: str,
+    identifiers: list[str],
+    due_on: str,
+    link: str,
+    about: str = "",
+) -> OutboxMessage:
+    """A processor without an API is asked to find and erase a person, and to answer through a link."""
+    return mail_queue(
+        kind="connector_task",
+        to=to,
+        language=language,
+        context={
+            "processor": processor,
+            "reference": reference,
+            "identifiers": identifiers,
+            "due_on": due_on,
+            "link": link,
+        },
+        about=about,
+    )

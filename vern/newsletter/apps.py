@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from vern.registry.surface import Surface
 
@@ -11,7 +12,7 @@ class NewsletterConfig(AppConfig):
     verbose_name = "Newsletter"
 
     def surface(self) -> Surface:
-        from vern.newsletter import selectors, services  # an app's modules load once the models have
+        from vern.newsletter import selectors, services, views  # an app's modules load once the models have
         from vern.newsletter.models import Subscription
 
         return Surface(
@@ -26,6 +27,7 @@ class NewsletterConfig(AppConfig):
             # Kept the declared margin after it ended; an unconfirmed one lapses after the declared time.
             due={Subscription: selectors.due_subscriptions},
             console_tiles=(selectors.console_tiles,),
+            goal_events={views.GOAL_CONFIRMED: _("Newsletter subscription confirmed")},
             # Confirmed subscribers are told of a significant change to the policy (P20).
             change_recipients=(selectors.change_recipients,),
         )

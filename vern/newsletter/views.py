@@ -21,6 +21,9 @@ from vern.newsletter.forms import PreferencesForm, SubscribeForm
 from vern.newsletter.models import Subscription
 from vern.newsletter.selectors import consent_text
 from vern.newsletter.services import SubscriptionRefused
+from vern.registry import surface
+
+GOAL_CONFIRMED = "newsletter_confirmed"  # the goal this app reports (vern.registry.surface.reach_goal)
 
 
 def _declaration(request: HttpRequest) -> Declaration | None:
@@ -103,6 +106,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         services.confirm(token, ip_shortened=client_ip_shortened(request))
     except SubscriptionRefused as exc:
         return _link_problem(request, exc.code)
+    surface.reach_goal(GOAL_CONFIRMED, request)  # a goal, counted by the app that counts them (ADR 0020)
     return render(request, "newsletter/message.html", {"kind": "confirmed"})
 
 

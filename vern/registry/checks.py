@@ -26,6 +26,12 @@ ARITY = {
     "declaration_checks": 1,
     "subscription_offers": 1,
     "subscription_prompts": 1,
+    "goal_recorders": 2,
+    "external_finders": 1,
+    "external_erasers": 2,
+    "completion_blockers": 1,
+    "request_notes": 1,
+    "external_sweeps": 2,
     "due": 2,
     "rectify": 3,
     "on_removal": 1,
@@ -118,6 +124,9 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
                 judges.append(item.app_label)
                 if problem := _callable_problem(value, 3):
                     error(item.app_label, f"cookie_consent: {problem}")
+            elif member == "consent_statistics":
+                if problem := _callable_problem(value, 2):
+                    error(item.app_label, f"consent_statistics: {problem}")
             elif member == "index_forms":
                 translators.append(item.app_label)
                 if problem := _callable_problem(value, 0):

@@ -57,6 +57,27 @@ never import the apps above them. What a surface may say:
   way a declaration about to be published does not fit the app's code (a cookie vern
   sets that the cookie table leaves out); publishing from the console or the command
   line refuses such a declaration, as ``vern check`` does for the file;
+- ``goal_events``: the server events the app reports as goals reached (``{"demo_booked":
+  "Demo booked"}``), so that staff can choose them for a goal; ``goal_recorders``:
+  ``record(event, request)`` counts one such event (the analytics app gives it). An app
+  reports one with ``reach_goal(event, request)``, after its own work is stored, without
+  importing the app that counts it; a failure to count is logged and dropped (ADR 0020);
+- ``consent_statistics``: ``statistics(start, end)`` is what the app that records cookie
+  choices knows of the decisions of those days (``ConsentStatistics``); one app gives it;
+- ``external_finders``: ``find(person)`` returns the person's rows in the company's other
+  systems (``ExternalRows``: a table of another database, a webhook's answer); ``person``
+  (``Person``) names the request and its plain identifiers, since another system stores
+  them as they are; the access and portability packages add them to vern's own;
+- ``external_erasers``: ``erase(person, dry_run)`` returns what erasing the person in the
+  other systems does (``ExternalStep``); with ``dry_run`` it only counts, and the erasure
+  preview shows those counts; otherwise it carries it out (at once, through the job queue,
+  or as a task mailed to a processor);
+- ``completion_blockers``: ``blockers(request_id)`` returns the reasons a rights request
+  cannot yet be closed as complete (a failing connector, a processor's task unanswered);
+- ``request_notes``: ``notes(request_id)`` returns lines about the request's steps in other
+  systems, shown on the request's page;
+- ``external_sweeps``: ``sweep(now, dry_run)`` removes (or with ``dry_run`` counts) the rows
+  of other systems whose declared period has passed, per source, sparing held people;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -105,6 +126,96 @@ Rectifier = Callable[[Any, str, str], None]
 RemovalFollower = Callable[[QuerySet[Any]], None]
 # A declaration → each (path in the declaration, message) that does not fit the app's code.
 DeclarationCheck = Callable[[Any], list[tuple[tuple[int | str, ...], str]]]
+# (the event's key, the request it happened in or None) → nothing; counts one goal reached.
+GoalRecorder = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True)
+class ConsentRate:
+    """Decisions on one value (a category, a banner revision, a language) and how many accepted."""
+
+    value: str
+    decisions: int
+    accepted: int
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.accepted / self.decisions if self.decisions else None
+
+
+@dataclass(frozen=True)
+class ConsentStatistics:
+    """Cookie decisions of a period, as counts only: nothing in here names a visitor.
+
+    ``decisions`` counts every recorded decision; ``accepted_any`` those that allowed at least
+    one optional category; ``by_category`` has one ``ConsentRate`` per optional category (accepted:
+    the category was allowed); ``by_revision`` and ``by_language`` count decisions that allowed
+    any optional category, per banner revision and per language; ``gpc`` the decisions made
+    by a browser that sent Global Privacy Control.
+    """
+
+    decisions: int = 0
+    accepted_any: int = 0
+    gpc: int = 0
+    by_category: tuple[ConsentRate, ...] = ()
+    by_revision: tuple[ConsentRate, ...] = ()
+    by_language: tuple[ConsentRate, ...] = ()
+
+    @property
+    def rate(self) -> float | None:
+        return 100 * self.accepted_any / self.decisions if self.decisions else None
+
+    @property
+    def gpc_share(self) -> float | None:
+        return 100 * self.gpc / self.decisions if self.decisions else None
+
+
+ConsentStatisticsSource = Callable[[dt.date, dt.date], ConsentStatistics]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a rights request is about, as another system must be asked: plain identifiers."""
+
+    request_id: int
+    reference: str
+    email: str = ""
+    phone: str = ""
+    language: str = "nb"
+
+
+@dataclass(frozen=True)
+class ExternalRows:
+    """A person's rows in one source of another system (``moeteadm.users``), as JSON values."""
+
+    source: str
+    title: str
+    purpose: str
+    fields: tuple[str, ...]
+    rows: tuple[Mapping[str, Any], ...]
+    portable: bool = False
+    # Per kind (email, phone), the fields that hold the identifier the rows were found by: the
+    # person's own, so the packages do not mask them as someone else's.
+    contacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExternalStep:
+    """What an erasure does, or would do, in one source: ``action`` is delete, anonymise, retain,
+    queued (a webhook, through the job queue), task (mailed to a processor) or failed."""
+
+    source: str
+    title: str
+    count: int
+    action: str
+    fields: tuple[str, ...] = ()
+    note: str = ""
+
+
+ExternalFinder = Callable[[Person], Sequence[ExternalRows]]
+ExternalEraser = Callable[[Person, bool], Sequence[ExternalStep]]
+RequestLines = Callable[[int], Sequence[str]]
+ExternalSweep = Callable[[dt.datetime, bool], Mapping[str, int]]
 
 
 @dataclass(frozen=True)
@@ -149,6 +260,14 @@ class Surface:
     subscription_prompts: tuple[SubscriptionPrompt, ...] = ()
     chains: tuple[Chain, ...] = ()
     declaration_checks: tuple[DeclarationCheck, ...] = ()
+    goal_events: Mapping[str, Any] = field(default_factory=dict)  # key → label (a lazy translation)
+    goal_recorders: tuple[GoalRecorder, ...] = ()
+    consent_statistics: ConsentStatisticsSource | None = None
+    external_finders: tuple[ExternalFinder, ...] = ()
+    external_erasers: tuple[ExternalEraser, ...] = ()
+    completion_blockers: tuple[RequestLines, ...] = ()
+    request_notes: tuple[RequestLines, ...] = ()
+    external_sweeps: tuple[ExternalSweep, ...] = ()
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
     on_removal: Mapping[type[models.Model], RemovalFollower] = field(default_factory=dict)
@@ -193,6 +312,7 @@ def forget() -> None:
     """Read the surfaces afresh (``vern.registry.entries.forget`` calls this when INSTALLED_APPS change)."""
     declared.cache_clear()
     _cookie_consent.cache_clear()
+    _consent_statistics.cache_clear()
 
 
 # ------------------------------------------------------------------ what the lower floors ask
@@ -345,3 +465,64 @@ def removing(model: type[models.Model], rows: QuerySet[Any]) -> None:
 def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str]]:
     """What each app's code says of a declaration about to be published (its ``declaration_checks``)."""
     return [problem for surface in surfaces() for check in surface.declaration_checks for problem in check(declaration)]
+
+
+def goal_events() -> dict[str, Any]:
+    """Every server event an app reports as a goal, by key, with its label."""
+    return {key: label for surface in surfaces() for key, label in surface.goal_events.items()}
+
+
+def reach_goal(event: str, request: Any = None) -> None:
+    """Tell the app that counts goals that ``event`` happened now (in ``request``, if given).
+
+    Called after the reporting app's own work is stored; counting must never turn that work's
+    answer into an error, so a failure is logged by its kind only and dropped."""
+    for surface in surfaces():
+        for record in surface.goal_recorders:
+            try:
+                with transaction.atomic():
+                    record(event, request)
+            except Exception as exc:  # a count, never worth failing the visitor's request for
+                log.warning("a goal reached (%s) was not counted: %s", event, type(exc).__name__)
+
+
+@functools.cache
+def _consent_statistics() -> ConsentStatisticsSource | None:
+    given = [surface.consent_statistics for surface in surfaces() if surface.consent_statistics is not None]
+    return given[0] if given else None
+
+
+def consent_statistics(start: dt.date, end: dt.date) -> ConsentStatistics | None:
+    """The cookie decisions of the days from ``start`` to ``end``; None without an app that records them."""
+    source = _consent_statistics()
+    return source(start, end) if source is not None else None
+
+
+def external_rows(person: Person) -> list[ExternalRows]:
+    """The person's rows in the company's other systems, per source (empty sources left out)."""
+    return [rows for surface in surfaces() for find in surface.external_finders for rows in find(person) if rows.rows]
+
+
+def external_erase(person: Person, *, dry_run: bool) -> list[ExternalStep]:
+    """Erase the person in the company's other systems (or, with ``dry_run``, count what would go)."""
+    return [step for surface in surfaces() for erase in surface.external_erasers for step in erase(person, dry_run)]
+
+
+def completion_blockers(request_id: int) -> list[str]:
+    """Why the request cannot be closed as complete yet; empty when nothing stands in the way."""
+    return [line for surface in surfaces() for blockers in surface.completion_blockers for line in blockers(request_id)]
+
+
+def request_notes(request_id: int) -> list[str]:
+    """What other systems did or were asked for this request, for its page."""
+    return [line for surface in surfaces() for notes in surface.request_notes for line in notes(request_id)]
+
+
+def external_sweep(now: dt.datetime, *, dry_run: bool) -> dict[str, int]:
+    """Remove (or count) the rows of other systems past their declared period, per source."""
+    merged: dict[str, int] = {}
+    for surface in surfaces():
+        for sweep in surface.external_sweeps:
+            for source, n in sweep(now, dry_run).items():
+                merged[source] = merged.get(source, 0) + n
+    return merged

@@ -72,6 +72,13 @@ def retention_sweep(*, trigger: str, actor: Actor, batch_size: int | None = None
             for label, n in removed.items():
                 counts[label] = counts.get(label, 0) + n
             Run.objects.filter(pk=run.pk).update(counts=counts)  # progress, visible while it runs
+        # The company's other systems (their connectors, through the registry's surface): tables
+        # with a declared period; a connector that fails is shown as failing on its own page.
+        try:
+            for label, n in surface.external_sweep(now, dry_run=False).items():
+                counts[label] = counts.get(label, 0) + n
+        except Exception as exc:
+            failures.append(f"connectors: {_describe(exc)}")
     except Exception as exc:
         failures.append(_describe(exc))
     status = Run.Status.FAILED if failures else Run.Status.DONE

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from vern.registry.surface import Surface
 
@@ -11,11 +12,12 @@ class RightsConfig(AppConfig):
     verbose_name = "Rights requests"
 
     def surface(self) -> Surface:
-        from vern.rights import selectors  # an app's modules load once the models have
+        from vern.rights import selectors, views  # an app's modules load once the models have
         from vern.rights.models import Request, Restriction
 
         return Surface(
             console_tiles=(selectors.console_tiles,),
+            goal_events={views.GOAL_REQUESTED: _("Privacy rights request made")},
             # While a request is open, or the person's processing is restricted, retention keeps their data.
             holders=(selectors.held_subject_keys,),
             restriction_checks=(selectors.restricted,),

@@ -23,7 +23,7 @@ from vern.lib.keys import email_indexes, phone_indexes
 from vern.lib.normalise import InvalidIdentifier
 from vern.registry import selectors as registry_selectors
 from vern.registry.entries import Entry
-from vern.registry.surface import Tile
+from vern.registry.surface import Person, Tile
 from vern.rights import deadlines
 from vern.rights.models import (
     CLOSED_STATUSES,
@@ -124,6 +124,18 @@ def person_keys(request: Request) -> PersonKeys:
     if request.consent_id:
         keys["consent_id"] = (request.consent_id,)
     return {kind: forms for kind, forms in keys.items() if forms}
+
+
+def person_of(request: Request) -> Person:
+    """Whom the request is about, as the company's other systems are asked (plain identifiers): the
+    address it was confirmed through, and the phone once staff verified it (as ``person_keys``)."""
+    return Person(
+        request_id=request.pk,
+        reference=f"R-{request.pk}",
+        email=request.email or "",
+        phone=request.phone if request.phone_verified else "",
+        language=request.language,
+    )
 
 
 def contact_keys(request: Request) -> list[str]:

@@ -99,6 +99,8 @@ def refusal_text(code: str) -> str:
 
 def refusal_of(refused: RequestRefused) -> str:
     """The service's refusal in the staff member's words (for ``staff_step``)."""
+    if refused.code == "connectors":  # the reasons come from the other systems, already in their words
+        return _("The request cannot be closed as complete yet: %(reasons)s") % {"reasons": str(refused)}
     return refusal_text(refused.code)
 
 

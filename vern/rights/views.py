@@ -38,6 +38,8 @@ from vern.rights.services.steps import RequestRefused
 from vern.rights.stages import stages_of
 from vern.rights.texts import authority_of, day_text, public_link, reference_of
 
+GOAL_REQUESTED = "rights_request_made"  # the goal this app reports (vern.registry.surface.reach_goal)
+
 # Where each refusal of the service is shown: beside a field, or above the form.
 FIELD_OF = {
     "rights": "rights",
@@ -188,6 +190,7 @@ def center(request: HttpRequest) -> HttpResponse:
             form.add_error(field, text)
             return _center_page(request, form=form, declaration=declaration, status=status)
         return _center_page(request, form=form, declaration=declaration, problem=text, status=status)
+    surface.reach_goal(GOAL_REQUESTED, request)  # a goal, counted by the app that counts them (ADR 0020)
     return HttpResponseRedirect(reverse("rights:sent"), status=303)
 
 

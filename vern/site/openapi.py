@@ -24,7 +24,7 @@ INFO = {
     "version": "1",
     "description": (
         "Record a visitor's cookie choice; send an enquiry or a demo booking from this site or a declared one; "
-        "count a page view."
+        "count a page view; read the visitor statistics with a staff member's token."
     ),
 }
 

@@ -110,6 +110,7 @@ def make_world(default_source: str, picture: bytes) -> World:
 
     from vern.accounts.models import Passkey, PendingRoleGrant, SignIn
     from vern.accounts.services import staff_create, staff_set_roles
+    from vern.analytics.reading_services import goal_create, report_subscribe, stats_token_create, stats_token_revoke
     from vern.audit.services import Actor
     from vern.declaration.services import declaration_publish, draft_start
     from vern.declaration.staff_views import PARTS
@@ -229,6 +230,12 @@ def make_world(default_source: str, picture: bytes) -> World:
         ("declaration_staff", "part"): [key for key, _title in PARTS],
         ("newsletter_staff", "pk"): [mailing.pk],
     }
+    # Statistics settings: a goal of each kind, a token (one revoked), the weekly report asked for.
+    goal_create(actor=pia, name="Demo bestilt", kind="server", match="demo_booked")
+    goal_create(actor=pia, name="Så prissiden", kind="page", match="/priser/*")
+    stats_token_create(actor=pia, name="Salgsregneark")
+    stats_token_revoke(actor=pia, token=stats_token_create(actor=pia, name="Gammelt regneark")[0])
+    report_subscribe(actor=pia, on=True)
     # Routes whose parameter is another kind of object than their namespace's usual one.
     by_route: dict[str, list[dict[str, Any]]] = {
         "accounts:grant_decide": [{"pk": grant.pk}],

@@ -5,6 +5,7 @@ with the password and second factor (issue 21, ADR 0013)."""
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -352,3 +353,34 @@ def test_publishing_refuses_a_draft_that_changed_after_it_was_looked_at_or_fell_
     )
     assert "A newer version was published after this draft was started" in refused.content.decode()
     assert PolicyVersion.objects.count() == 2 and Draft.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_officers_starting_a_draft_at_the_same_moment_share_one_draft(personas, published):
+    """A row lock cannot keep the draft single while there is no row yet: the database does."""
+    from django.db import connection
+
+    from vern.declaration.services import draft_start
+
+    barrier = threading.Barrier(4)
+    started: list[int] = []
+    errors: list[BaseException] = []
+
+    def officer_starts() -> None:
+        try:
+            barrier.wait()
+            started.append(draft_start(user=personas.privacy_officer).pk)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=officer_starts) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Draft.objects.count() == 1
+    assert set(started) == {Draft.objects.get().pk}
+    assert Entry.objects.filter(action="policy.draft_start").count() == 1

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vern.rights.models import Request
-from vern.rights.packages.records import Block, block_of, blocks_of, load_rows, utc
+from vern.rights.packages.records import Block, block_of, blocks_of, external_blocks, load_rows, utc
 from vern.rights.packages.supplement import audit_rows, controller_of, published, supplement
 from vern.rights.texts import public_link, reference_of
 
@@ -59,7 +59,7 @@ def access_data(request: Request) -> tuple[dict[str, Any], list[Block]]:
     now = timezone.now()
     with translation.override(language):
         loaded = load_rows(request, declaration)
-        blocks = blocks_of(loaded.found, loaded.masker)
+        blocks = blocks_of(loaded.found, loaded.masker) + external_blocks(request, loaded.masker)
         supplementary = supplement(declaration, blocks, language)
         data: dict[str, Any] = {
             "confirmation": {
@@ -83,7 +83,7 @@ def access_data(request: Request) -> tuple[dict[str, Any], list[Block]]:
                     "model": block.label,
                     "title": block.title,
                     "part_of": block.part.parent._meta.label if block.part and block.part.parent else None,
-                    "purpose": block.entry.purpose if block.entry else None,
+                    "purpose": block.entry.purpose if block.entry else block.purpose or None,
                     "retention": block.entry.retention if block.entry else None,
                     "fields": block.fields,
                     "rows": block.rows,
@@ -117,6 +117,10 @@ def portability_data(request: Request) -> tuple[dict[str, Any], list[Block]]:
                 bases.append(sorted({str(getattr(obj, "legal_basis", "")) for obj in item.objects}))
             else:
                 bases.append(sorted(item.entry.bases))
+        for block in external_blocks(request, masker, portable=True):
+            blocks.append(block)
+            purpose = declaration.purpose(block.purpose)
+            bases.append(sorted(purpose.legal_bases) if purpose is not None else [])
         data = {
             "format": "vern.portability",
             "version": 1,

@@ -21,12 +21,13 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from vern.declaration.schema import Declaration
+from vern.registry import surface
 from vern.registry.entries import Entry, Part, parts
 from vern.rights import deadlines
 from vern.rights.models import Request
 from vern.rights.packages.masking import Masker
 from vern.rights.packages.titles import FIELD_TITLES
-from vern.rights.selectors import PersonKeys, person_keys, records_by_keys
+from vern.rights.selectors import PersonKeys, person_keys, person_of, records_by_keys
 
 PORTABLE_BASES = frozenset({"a", "b"})
 
@@ -35,7 +36,7 @@ PORTABLE_BASES = frozenset({"a", "b"})
 class Block:
     """One model's rows for the person: JSON rows, CSV columns and the cells the page shows."""
 
-    model: type[models.Model]
+    model: type[models.Model] | None  # None for rows of another system (``source``)
     title: str
     fields: list[str]
     columns: list[str]  # JSON/CSV keys: id, (of), each field and <field>_label for one with choices
@@ -44,13 +45,19 @@ class Block:
     headings: list[str]
     entry: Entry | None = None
     part: Part | None = None
+    source: str = ""  # another system's source (``moeteadm.users``), found through a connector
+    purpose: str = ""  # the declared purpose of another system's rows
 
     @property
     def label(self) -> str:
+        if self.model is None:
+            return self.source
         return self.model._meta.label
 
     @property
     def csv_name(self) -> str:
+        if self.model is None:
+            return f"records/{self.source}.csv"
         return f"records/{self.model._meta.label_lower}.csv"
 
 
@@ -244,4 +251,44 @@ def blocks_of(loaded: list[Rows], masker: Masker) -> list[Block]:
                 part_block = block_of(part.model, part.export, part_objects, masker, parent_field=part.parent_field)
                 part_block.part = part
                 blocks.append(part_block)
+    return blocks
+
+
+def external_blocks(request: Request, masker: Masker, *, portable: bool = False) -> list[Block]:
+    """The person's rows in the company's other systems (their connectors, through the registry's
+    surface), one block per source; for portability only the sources declared portable."""
+    blocks = []
+    for found in surface.external_rows(person_of(request)):
+        if portable and not found.portable:
+            continue
+        rows, cells = [], []
+        for source_row in found.rows:  # found by the person's proven keys: the contacts on them are theirs
+            for kind, names in found.contacts.items():
+                for name in names:
+                    value = source_row.get(name)
+                    if isinstance(value, str) and value:
+                        (masker.own_email if kind == "email" else masker.own_phone)(value)
+        for source_row in found.rows:
+            row: dict[str, Any] = {}
+            shown = []
+            for name in found.fields:
+                value = source_row.get(name)
+                plain = _plain(value, masker)
+                row[name] = plain
+                shown.append(_shown(value, plain))
+            rows.append(row)
+            cells.append(shown)
+        blocks.append(
+            Block(
+                model=None,
+                title=found.title,
+                fields=list(found.fields),
+                columns=list(found.fields),
+                rows=rows,
+                cells=cells,
+                headings=list(found.fields),
+                source=found.source,
+                purpose=found.purpose,
+            )
+        )
     return blocks

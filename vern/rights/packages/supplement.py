@@ -58,6 +58,11 @@ def supplement(declaration: Declaration, blocks: list[Block], language: str) -> 
     for block in blocks:
         entry = block.entry
         if entry is None:
+            if block.purpose:  # another system's rows: their connector's purpose and its categories
+                used.setdefault(block.purpose, []).append(block.label)
+                found = declaration.purpose(block.purpose)
+                for category_id in found.data_categories if found is not None else []:
+                    categories.setdefault(category_id, []).append(block.label)
             continue
         used.setdefault(entry.purpose, []).append(block.label)
         rules.setdefault(entry.retention, []).append(block.label)

@@ -65,6 +65,9 @@ class Action(models.TextChoices):
     RETAIN = "retain", _("Kept")
     CASCADE = "cascade", _("Deleted with the record it belongs to")
     KEPT_WITH = "kept_with", _("Kept with the record it belongs to")
+    QUEUED = "queued", _("Asked of the other system, which erases and confirms")
+    TASK = "task", _("Mailed to the processor as a task to find and erase")
+    FAILED = "failed", _("Not reached: the other system failed")
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,19 @@ def erasure_preview(request: Request) -> Preview:
                         part_of=entry.label,
                     )
                 )
+    # The company's other systems: their dry run counts what the erasure would change there.
+    for step in surface.external_erase(selectors.person_of(request), dry_run=True):
+        if step.count or step.action in (Action.QUEUED, Action.TASK, Action.FAILED):
+            lines.append(
+                Line(
+                    label=step.source,
+                    name=step.title,
+                    count=step.count,
+                    action=step.action,
+                    fields=step.fields,
+                    note=step.note,
+                )
+            )
     person = selectors.person_keys(request)
     contact_cleared = _person_requests(request).filter(contact_erased_at__isnull=True).count()
     on_hold = surface.erasure_forbidden(person)
@@ -476,6 +492,30 @@ def _carry_out(
         )
         # Still at work: the claim is renewed after each model, so a long erasure is never taken over.
         Event.objects.filter(pk=claim.pk).update(at=timezone.now())
+
+    # The company's other systems (their connectors, through the registry's surface): an SQL
+    # database is erased at once, a webhook through the job queue, a processor by a mailed task.
+    for step in surface.external_erase(selectors.person_of(request), dry_run=False):
+        if step.action == Action.RETAIN:
+            kept[step.source] = str(_("Kept by the other system"))
+        elif step.count and step.action in (Action.DELETE, Action.ANONYMISE):
+            counts = {step.source: step.count}
+            data: dict[str, Any] = {
+                "model": step.source,
+                "deleted": counts if step.action == Action.DELETE else {},
+                "anonymised": counts if step.action == Action.ANONYMISE else {},
+            }
+            with transaction.atomic():
+                Event.objects.create(request=request, kind="erasure_step", data=data)
+                audit_record(
+                    action=AuditEvent.RIGHTS_ERASED,
+                    actor=actor,
+                    object_type="rights.request",
+                    object_id=request.pk,
+                    subject_key=subject_key,
+                    data=data,
+                )
+    Event.objects.filter(pk=claim.pk).update(at=timezone.now())
 
     with transaction.atomic():
         request = Request.objects.select_for_update().get(pk=request.pk)

@@ -23,6 +23,7 @@ from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest, email_index, phone_index
 from vern.lib.normalise import InvalidIdentifier, normalise_email, normalise_phone
 from vern.mail import emails
+from vern.registry import surface
 from vern.rights import deadlines
 from vern.rights.models import Request, Right
 from vern.rights.services.downloads import download_offer
@@ -352,5 +353,7 @@ def _on_confirmed(request: Request, actor: Actor, staff: User | None) -> None:
             download_offer(request, kind=right, actor=actor, staff=staff)
     # A phone number not yet verified may find more records, so staff keep the request open for it.
     phone_waits = bool(request.phone_index) and not request.phone_verified
-    if fulfilled(request) and not phone_waits:
+    # Another system that is failing (a connector, through the registry's surface) may hold data the
+    # copy would miss: staff close the request once it works, as they would close any other.
+    if fulfilled(request) and not phone_waits and not surface.completion_blockers(request.pk):
         request_answer_fulfilled(request, actor=actor)

@@ -19,6 +19,7 @@ from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.mail import emails
+from vern.registry import surface
 from vern.rights import deadlines, selectors
 from vern.rights.models import OPEN_STATUSES, Download, Event, Request, Right
 from vern.rights.selectors import privacy_officers
@@ -138,9 +139,14 @@ def request_extend(*, request: Request, staff: User, until: dt.date, reason: str
 
 
 def _not_while_erasing(request: Request) -> None:
-    """A request is closed only once the erasure handed to the worker is carried out (or refused by it)."""
+    """A request is closed only once the erasure handed to the worker is carried out (or refused by it),
+    and only while every other system it reaches works and has answered (through the registry's
+    surface: a failing connector, a webhook erasure or a processor's task not yet confirmed)."""
     if erasure_queued(request) is not None:
         raise RequestRefused("erasure_pending", "the erasure is still being carried out")
+    blockers = surface.completion_blockers(request.pk)
+    if blockers:
+        raise RequestRefused("connectors", " ".join(blockers))
 
 
 def request_answer(*, request: Request, staff: User, message: str = "") -> Request:

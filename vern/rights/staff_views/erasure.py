@@ -19,14 +19,15 @@ from vern.rights.models import Request, Right
 from vern.rights.services.erasure import Preview, erasure_failed, erasure_preview, erasure_queue, erasure_queued
 from vern.rights.services.steps import WHILE_OPEN, RequestRefused
 from vern.rights.staff_forms import ErasureForm, refusal_of, refusal_text
-from vern.rights.staff_views.pages import confirm_page, field_titles, key_names, model_title
+from vern.rights.staff_views.pages import confirm_page, field_titles, is_model, key_names, model_title
 
 
 def _preview_rows(preview: Preview) -> list[dict[str, Any]]:
-    """The erasure preview's lines, each model titled by its own name."""
+    """The erasure preview's lines, each model titled by its own name (another system's source by
+    the title its connector gives it)."""
     return [
         {
-            "name": model_title(line.label),
+            "name": model_title(line.label) if is_model(line.label) else line.name,
             "count": line.count,
             "action": line.action,
             "action_text": line.action_text,

@@ -28,6 +28,15 @@ from vern.rights.texts import reference_of
 PACKAGE_KINDS = (Right.ACCESS.value, Right.PORTABILITY.value)
 
 
+def is_model(label: str) -> bool:
+    """Whether ``label`` names an installed model (not another system's source, ``moeteadm.users``)."""
+    try:
+        apps.get_model(label)
+    except (LookupError, ValueError):
+        return False
+    return True
+
+
 def model_title(label: str) -> str:
     """A model's own name for its rows (``verbose_name_plural``), in the staff member's language; a
     label that names no model (one since removed) is shown as it is."""

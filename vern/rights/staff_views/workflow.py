@@ -16,6 +16,7 @@ from vern.accounts.access import staff_view
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.accounts.steps import staff_step
+from vern.registry import surface
 from vern.rights import deadlines, selectors
 from vern.rights.access import get_request_for_staff
 from vern.rights.models import CLOSED_STATUSES, Request, Right
@@ -121,6 +122,10 @@ def _detail(request: HttpRequest, staff: User, subject: Request, status: int = 2
         "message_form": forms.get("message_form") or MessageForm(),
         "latest_extension": deadlines.latest_extension(subject.due_on),
         "is_closed": subject.status in CLOSED_STATUSES,
+        # The company's other systems, through the registry's surface: what they did for this request,
+        # and, while it is open, why it cannot yet be closed as complete.
+        "elsewhere": surface.request_notes(subject.pk),
+        "blockers": surface.completion_blockers(subject.pk) if subject.status not in CLOSED_STATUSES else [],
     }
     return render(request, "rights/staff/detail.html", context, status=status)
 

@@ -53,7 +53,9 @@ class Command(BaseCommand):
         for item in declared():
             self.stdout.write(f"  {item.app_label}")
             for member, value in item.surface.members():
-                if isinstance(value, dict):
+                if member == "goal_events":  # event keys, not models
+                    named = ", ".join(value)
+                elif isinstance(value, dict):
                     named = ", ".join(f"{model._meta.label}: {_name(fn)}" for model, fn in value.items())
                 elif isinstance(value, tuple):
                     named = ", ".join(_name(fn) for fn in value)

@@ -1,0 +1,208 @@
+"""``GET /api/analytics/stats``: the dashboard's figures as JSON, for a staff member's token.
+
+Read-only and scoped: a token made in the console (``Statistics settings``) reads this endpoint
+and nothing else; no other view looks at the ``Authorization`` header. A missing, malformed or
+unknown token is answered 401 with ``WWW-Authenticate: Bearer``; a revoked one, or one whose
+staff member was deactivated or may no longer read statistics, 403. Only anonymous daily totals
+are returned, as on the dashboard, so a call is not written to the audit log; the token's last
+use is kept. Tokens are stored as their SHA-256 (they are 32 random bytes) and shown once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from vern.accounts.roles import Capability
+from vern.analytics import reports, selectors
+from vern.analytics.reading_models import StatsToken
+from vern.analytics.reading_services import token_digest
+from vern.analytics.salts import local_day
+from vern.analytics.selectors import LONGEST_PERIOD, Period
+from vern.lib.openapi import Answer, Operation, documented
+
+DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+BEARER = re.compile(r"Bearer (vst_[A-Za-z0-9_-]{43})")
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        use_attribute_docstrings=True,
+        json_schema_extra={"examples": [{"start": "2026-11-01", "end": "2026-11-30"}]},
+    )
+
+    start: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
+    """The first day (Europe/Oslo), year-month-day; with ``end``. Without both: the last 30 days."""
+    end: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
+    """The last day, included; not after today."""
+
+
+class PeriodOut(BaseModel):
+    start: dt.date
+    end: dt.date
+
+
+class TotalsOut(BaseModel):
+    visitors: int
+    """The sum of each day's visitors (a visitor cannot be recognised across days)."""
+    visits: int
+    pageviews: int
+    bounce_rate: float | None
+    """Visits with one page view, in percent."""
+    average_duration_s: float | None
+
+
+class RowOut(BaseModel):
+    value: str
+    visitors: int
+    visits: int
+    pageviews: int
+
+
+class GoalOut(BaseModel):
+    name: str
+    kind: str
+    conversions: int
+    previous: int
+    """Conversions in the period of equal length before."""
+    rate: float | None
+    """Conversions per 100 visits."""
+
+
+class StatsOut(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    period: PeriodOut
+    previous_period: PeriodOut
+    totals: TotalsOut
+    previous_totals: TotalsOut
+    breakdowns: dict[str, list[RowOut]]
+    """The ten values seen most per dimension (``page``, ``entry``, ``referrer``, ``browser`` …)."""
+    goals: list[GoalOut]
+
+
+class StatsError(BaseModel):
+    error: str
+    """``token`` (none or not known), ``revoked`` (revoked, or its owner may no longer read statistics), ``period``."""
+    message: str
+
+
+def _refusal(description: str, *, auth: bool = False) -> Answer:
+    headers = {"WWW-Authenticate": {"schema": {"type": "string"}}} if auth else {}
+    return Answer(description, {"application/json": StatsError}, headers=headers)
+
+
+STATS = Operation(
+    method="get",
+    operation_id="analyticsStats",
+    summary="The statistics of a period, for a staff member's token (Authorization: Bearer vst_…)",
+    description=(
+        "Read-only. Make a token in the console under Statistics → Goals, reports and API; it is shown once. "
+        "Send it as `Authorization: Bearer <token>`. Anonymous daily totals only."
+    ),
+    query=StatsQuery,
+    responses={
+        200: Answer("The figures of the period and of the period before", {"application/json": StatsOut}),
+        400: _refusal("start or end is not a day, in the wrong order, after today, or the period is too long"),
+        401: _refusal("No token, or not one vern knows", auth=True),
+        403: _refusal("The token was revoked, or its staff member may no longer read statistics"),
+    },
+)
+
+
+def _error(code: str, message: str, status: int) -> JsonResponse:
+    response = JsonResponse(StatsError(error=code, message=message).model_dump(), status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="vern statistics"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def token_of(request: HttpRequest) -> StatsToken | None:
+    """The token row the request's ``Authorization`` header names, revoked or not; None if none."""
+    found = BEARER.fullmatch(request.headers.get("Authorization", "").strip())
+    if found is None:
+        return None
+    return StatsToken.objects.select_related("user").filter(digest=token_digest(found.group(1))).first()
+
+
+def _period(query: StatsQuery, today: dt.date) -> Period | str:
+    if query.start is None and query.end is None:
+        return Period(today - dt.timedelta(days=29), today)
+    if query.start is None or query.end is None:
+        return "Give both start and end, or neither."
+    try:
+        start, end = dt.date.fromisoformat(query.start), dt.date.fromisoformat(query.end)
+    except ValueError:
+        return "start and end must be days of the calendar."
+    if start > end:
+        return "start is after end."
+    if end > today:
+        return "end is after today."
+    if (end - start).days + 1 > LONGEST_PERIOD:
+        return f"A period can be at most {LONGEST_PERIOD} days long."
+    return Period(start, end)
+
+
+def _totals(totals: selectors.Totals) -> TotalsOut:
+    return TotalsOut(
+        visitors=totals.visitors,
+        visits=totals.visits,
+        pageviews=totals.pageviews,
+        bounce_rate=totals.bounce_rate,
+        average_duration_s=totals.average_duration_s,
+    )
+
+
+def stats_for(period: Period) -> StatsOut:
+    board = reports.board(period)
+    return StatsOut(
+        period=PeriodOut(start=period.start, end=period.end),
+        previous_period=PeriodOut(start=board.dashboard.previous_period.start, end=board.dashboard.previous_period.end),
+        totals=_totals(board.dashboard.totals),
+        previous_totals=_totals(board.dashboard.previous_totals),
+        breakdowns={
+            dimension: [
+                RowOut(value=row.value, visitors=row.visitors, visits=row.visits, pageviews=row.pageviews)
+                for row in top.rows
+            ]
+            for dimension, top in board.dashboard.top.items()
+        },
+        goals=[
+            GoalOut(name=r.goal.name, kind=r.goal.kind, conversions=r.conversions, previous=r.previous, rate=r.rate)
+            for r in board.goals
+        ],
+    )
+
+
+@csrf_exempt  # no cookie is read: the token in the header is the only credential
+@require_http_methods(["GET", "HEAD"])
+@documented(STATS)
+def stats(request: HttpRequest) -> HttpResponse:
+    token = token_of(request)
+    if token is None:
+        return _error("token", "Send a statistics token: Authorization: Bearer vst_…", 401)
+    user = token.user
+    if token.revoked_at is not None or not user.is_active or not user.can(Capability.READ_ANALYTICS):
+        return _error("revoked", "This token no longer gives access to the statistics.", 403)
+    try:
+        query = StatsQuery.model_validate({key: request.GET[key] for key in request.GET})
+    except ValidationError:
+        return _error("period", "start and end are days written year-month-day.", 400)
+    now = timezone.now()
+    period = _period(query, local_day(now))
+    if isinstance(period, str):
+        return _error("period", period, 400)
+    StatsToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    response = JsonResponse(stats_for(period).model_dump(mode="json"))
+    patch_cache_control(response, private=True, no_store=True)
+    return response
