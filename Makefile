@@ -44,11 +44,13 @@ XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: $(VENV)/.dev-installed
 	@scripts/ensure-chromium
+	@scripts/ensure-dovecot
 	@scripts/ensure-redis
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # The suite without the browser tests, for a quick loop while coding.
 test-fast: $(VENV)/.dev-installed
+	@scripts/ensure-dovecot
 	@scripts/ensure-redis
 	$(BIN)/pytest $(XDIST) -m "not browser" $(PYTEST_ARGS)
 

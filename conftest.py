@@ -1,4 +1,4 @@
-"""Shared fixtures: personas and a real SMTP server on loopback."""
+"""Shared fixtures: personas, a real SMTP server and a real IMAP server on loopback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vern.testing import SMTPServer
+from vern.testing import IMAPServer, SMTPServer, running_dovecot
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -82,6 +82,32 @@ def smtp_server(settings: Any) -> Iterator[SMTPServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def _dovecot() -> Iterator[IMAPServer]:
+    """One dovecot for the session (it takes a moment to start), in a directory its mail user can enter."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix="vern-imap-"))
+    root.chmod(0o755)
+    try:
+        with running_dovecot(root / "dovecot") as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def imap_server(_dovecot: IMAPServer, settings: Any) -> Iterator[IMAPServer]:
+    """The support mailbox: vern's settings point at the real dovecot, and every folder starts empty."""
+    _dovecot.empty()
+    settings.IMAP_URL = _dovecot.url
+    settings.IMAP_PASSWORD = _dovecot.password
+    settings.IMAP_CA_FILE = str(_dovecot.ca_file)
+    yield _dovecot
 
 
 # ------------------------------------------------------------------ the erasure journal

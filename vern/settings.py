@@ -250,6 +250,23 @@ if len(_owners) > 1:
     raise ConfigError("VERN_ENQUIRY_OWNER names one staff account, not several")
 VERN_ENQUIRY_OWNER = _owners[0] if _owners else ""
 
+# ---------------------------------------------------------------- the support mailbox (docs/mailbox.md)
+
+# imaps://user@host[:port][/folder] (TLS from the start) or imap://… (STARTTLS, required); unset: no mailbox.
+# The password comes from IMAP_PASSWORD or, better, a file named by IMAP_PASSWORD_FILE.
+IMAP_URL = env.url("IMAP_URL", "", schemes=("imaps", "imap")) if env.string("IMAP_URL", "") else ""
+if IMAP_URL and not urlsplit(IMAP_URL).username:
+    raise ConfigError("IMAP_URL names no user; e.g. IMAP_URL=imaps://support%40example.com@imap.example.com")
+IMAP_PASSWORD = env.secret("IMAP_PASSWORD", data_dir=DATA_DIR, generate=None) if IMAP_URL else ""
+# A CA certificate file to trust for the IMAP server (a company CA); unset: the system's.
+IMAP_CA_FILE = env.string("IMAP_CA_FILE", "")
+# The folder vern moves what it has read into; what it read but did not take goes to "<folder>-skipped".
+VERN_MAILBOX_FOLDER = env.string("VERN_MAILBOX_FOLDER", "vern")
+# An attachment bigger than this is not kept (its name and size are); a message bigger than
+# VERN_MAILBOX_MESSAGE_MAX_BYTES is not read at all and is left for a person in the skipped folder.
+VERN_MAILBOX_ATTACHMENT_MAX_BYTES = env.integer("VERN_MAILBOX_ATTACHMENT_MAX_BYTES", 10_000_000, minimum=0)
+VERN_MAILBOX_MESSAGE_MAX_BYTES = env.integer("VERN_MAILBOX_MESSAGE_MAX_BYTES", 30_000_000, minimum=1000)
+
 # ---------------------------------------------------------------- staff accounts
 
 AUTH_USER_MODEL = "accounts.User"
@@ -388,5 +405,7 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": VERN_LOG_LEVEL},
     "loggers": {
         "django.security.DisallowedHost": {"level": "ERROR"},
+        # imapclient logs the IMAP conversation at DEBUG: the login, addresses and whole mails.
+        "imapclient": {"level": "WARNING"},
     },
 }

@@ -364,3 +364,202 @@ class OtherSite:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# ------------------------------------------------------------------ a real IMAP server
+
+
+@dataclass
+class IMAPServer:
+    """Debian's dovecot on loopback, with its own configuration, TLS certificate and maildirs in ``root``."""
+
+    root: Path
+    port: int
+    user: str
+    password: str
+    ca_file: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"imaps://{self.user.replace('@', '%40')}@127.0.0.1:{self.port}"
+
+    def client(self) -> Any:
+        import ssl
+
+        from imapclient import IMAPClient
+
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=True, ssl_context=context, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+        """Put a message in the mailbox by IMAP APPEND, as a mail server would deliver it."""
+        client = self.client()
+        try:
+            client.append(folder, raw)
+        finally:
+            client.logout()
+
+    def folder(self, name: str) -> list[bytes]:
+        """Every message in a folder (empty when the folder does not exist)."""
+        client = self.client()
+        try:
+            if not client.folder_exists(name):
+                return []
+            client.select_folder(name, readonly=True)
+            uids = client.search(["NOT", "DELETED"])
+            return [data[b"BODY[]"] for _, data in sorted(client.fetch(uids, ["BODY.PEEK[]"]).items())] if uids else []
+        finally:
+            client.logout()
+
+    def empty(self) -> None:
+        """Delete every message in every folder, for the next test."""
+        client = self.client()
+        try:
+            for _flags, _delimiter, name in client.list_folders():
+                client.select_folder(name)
+                uids = client.search()
+                if uids:
+                    client.delete_messages(uids)
+                    client.expunge()
+        finally:
+            client.logout()
+
+
+def _self_signed(root: Path) -> tuple[Path, Path]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vern test IMAP")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = root / "cert.pem", root / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@contextlib.contextmanager
+def running_dovecot(root: Path) -> Iterator[IMAPServer]:
+    """Start dovecot (``dovecot -F -c <own config>``) as this user on a free loopback port, with TLS only.
+
+    Run by root (as CI is), the login and mail processes use the users Debian's package creates
+    (dovenull, dovecot), since dovecot refuses to give mail to uid 0."""
+    import grp
+    import pwd
+
+    dovecot = os.environ.get("VERN_DOVECOT", "/usr/sbin/dovecot")
+    root.mkdir(parents=True, exist_ok=True)
+    cert, key = _self_signed(root)
+    if os.getuid() == 0:
+        login_user, internal_user = "dovenull", "dovecot"
+    else:
+        login_user = internal_user = pwd.getpwuid(os.getuid()).pw_name
+    mail_uid = pwd.getpwnam(internal_user).pw_uid
+    mail_gid = pwd.getpwnam(internal_user).pw_gid
+    home = root / "home"
+    home.mkdir(exist_ok=True)
+    os.chown(home, mail_uid, mail_gid)
+    user, password = "support@kaukus.test", "imap-test-password"
+    (root / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
+    port = free_port()
+    conf = root / "dovecot.conf"
+    conf.write_text(
+        f"""
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+disable_plaintext_auth = yes
+auth_mechanisms = plain
+auth_failure_delay = 0
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {grp.getgrgid(mail_gid).gr_name}
+first_valid_uid = {min(mail_uid, 100)}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={mail_uid} gid={mail_gid} home={home}/%u
+}}
+mail_location = maildir:~/Maildir
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {port}
+    ssl = yes
+  }}
+}}
+service anvil {{
+  chroot =
+  # No penalty for the tests' wrong passwords (it would delay every login after one by seconds).
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+    )
+    process = subprocess.Popen([dovecot, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = IMAPServer(root=root, port=port, user=user, password=password, ca_file=cert, process=process)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+                raise RuntimeError(f"dovecot stopped: {process.stderr.read().decode() if process.stderr else ''} {log}")
+            with contextlib.suppress(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("dovecot did not start listening in time")
+            time.sleep(0.05)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

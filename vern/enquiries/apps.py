@@ -24,4 +24,6 @@ class EnquiriesConfig(AppConfig):
             due={Enquiry: selectors.due_for_deletion},
             # The blind indexes and search digests follow a corrected email, phone or name.
             rectify={Enquiry: services.enquiry_rectify},
+            # Their mails in the support mailbox go with them (a durable job deletes them there).
+            on_removal={Enquiry: services.mailbox_forget},
         )

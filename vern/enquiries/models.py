@@ -196,3 +196,107 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.digest[:8]
+
+
+class MailboxMessage(models.Model):
+    """A message read from the support mailbox, kept with the enquiry it started or joined.
+
+    ``key`` is a keyed digest of its Message-ID: a message read twice (a worker that died
+    between storing it and moving it on the server) is stored once, and a reply naming it in
+    In-Reply-To or References joins its enquiry. The Message-ID itself is kept encrypted,
+    to find the message on the server again when the enquiry is deleted.
+    """
+
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="mails")
+    contact = models.ForeignKey(ContactLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    key = models.CharField(max_length=64, unique=True)
+    message_id = EncryptedTextField()
+    subject = EncryptedTextField(blank=True)
+    text = EncryptedTextField(blank=True)
+    # Attachments too big to keep: their names and sizes, one "name (bytes)" a line.
+    left_out = EncryptedTextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    # The mail's words seem to ask for a right (access, erasure…): the enquiry's page tells staff.
+    asks_for_rights = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("email from the support mailbox")
+        verbose_name_plural = _("emails from the support mailbox")
+        indexes = [models.Index(fields=["enquiry", "-received_at"], name="mailbox_message_enquiry")]
+
+    class Privacy:
+        part_of = "enquiry"
+        export = ("subject", "text", "left_out", "received_at")
+
+    def __str__(self) -> str:
+        return f"mail #{self.pk}"
+
+
+class MailboxAttachment(models.Model):
+    """A file that came with a message from the mailbox: its content encrypted (base64 inside)."""
+
+    enquiry = models.ForeignKey(Enquiry, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(MailboxMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = EncryptedTextField()
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+    content = EncryptedTextField()
+
+    class Meta:
+        verbose_name = _("attachment of an email")
+        verbose_name_plural = _("attachments of emails")
+
+    class Privacy:
+        part_of = "enquiry"
+        export = ("filename", "content_type", "size", "content")
+
+    def __str__(self) -> str:
+        return f"attachment #{self.pk}"
+
+
+class MailboxDeletion(models.Model):
+    """A message to delete from the mailbox's vern folder, because its enquiry was deleted (by
+    retention, an erasure request or staff). Written in the transaction that deletes the
+    enquiry, and removed only once the server has deleted the message: retried until done."""
+
+    message_id = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox deletion")
+        verbose_name_plural = _("mailbox deletions")
+
+    class Privacy:
+        not_personal = (
+            "The Message-ID of a mail whose enquiry is gone, kept (encrypted) only until the mail "
+            "is deleted from the mailbox; it names no person vern could look up."
+        )
+        not_personal_fields = ("message_id", "last_error")
+
+    def __str__(self) -> str:
+        return f"mailbox deletion #{self.pk}"
+
+
+class MailboxStatus(models.Model):
+    """How the last readings of the support mailbox went (one row), for the inbox page."""
+
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # What went wrong, as a code the inbox page puts in words (``mailbox.error_text``); never an address.
+    last_error = models.TextField(blank=True)
+    taken = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("reading of the support mailbox")
+        verbose_name_plural = _("readings of the support mailbox")
+
+    class Privacy:
+        not_personal = "When the mailbox was last read, counts, and the last error in words without addresses."
+        not_personal_fields = ("last_error", "skipped")  # "skipped": a count of messages
+
+    def __str__(self) -> str:
+        return "mailbox status"

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,8 @@ from vern.accounts.roles import Capability, roles_granting
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
-from vern.enquiries.models import PURPOSE, Enquiry, SearchTerm
+from vern.enquiries.mailbox import error_text
+from vern.enquiries.models import PURPOSE, Enquiry, MailboxDeletion, MailboxStatus, SearchTerm
 from vern.enquiries.search import query_digest_sets
 from vern.enquiries.services import BASIS
 from vern.lib.keys import email_indexes, phone_indexes
@@ -208,3 +210,51 @@ def change_recipients() -> Iterator[tuple[str, str]]:
     for email, language in rows.iterator(chunk_size=500):
         if email:
             yield email, language
+
+
+@dataclass(frozen=True)
+class MailboxHealth:
+    """What the inbox page says of the support mailbox."""
+
+    last_success_at: dt.datetime | None
+    last_error: str
+    last_error_at: dt.datetime | None
+    taken: int
+    skipped: int
+    deletions_waiting: int
+    deletion_error: str
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.last_error) or bool(self.deletion_error)
+
+    @property
+    def last_error_text(self) -> str:
+        return error_text(self.last_error) if self.last_error else ""
+
+    @property
+    def deletion_error_text(self) -> str:
+        return error_text(self.deletion_error) if self.deletion_error else ""
+
+
+def mailbox_health() -> MailboxHealth | None:
+    """The mailbox's last successful reading and last error; None when no mailbox is configured."""
+    if not settings.IMAP_URL:
+        return None
+    status = MailboxStatus.objects.order_by("pk").first()
+    waiting = MailboxDeletion.objects.count()
+    error = (
+        MailboxDeletion.objects.exclude(last_error="")
+        .order_by("-attempts")
+        .values_list("last_error", flat=True)
+        .first()
+    )
+    return MailboxHealth(
+        last_success_at=status.last_success_at if status else None,
+        last_error=status.last_error if status else "",
+        last_error_at=status.last_error_at if status else None,
+        taken=status.taken if status else 0,
+        skipped=status.skipped if status else 0,
+        deletions_waiting=waiting,
+        deletion_error=error or "",
+    )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -19,12 +20,14 @@ from vern.audit.services import Actor, audit_record
 from vern.declaration.models import PolicyVersion
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import declaration_of, latest_version, retention_body
-from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, SearchTerm
+from vern.enquiries.models import PURPOSE, ContactLog, Enquiry, MailboxDeletion, MailboxMessage, SearchTerm
 from vern.enquiries.search import enquiry_digests
+from vern.jobs.services import job_enqueue_once
 from vern.lib.keys import email_index, phone_index
 from vern.lib.normalise import normalise_email, normalise_phone
 from vern.lib.ratelimit import Limit, hit
 from vern.mail import emails
+from vern.mail.models import OutboxMessage
 from vern.registry import surface
 
 log = logging.getLogger(__name__)
@@ -318,6 +321,65 @@ def enquiry_register(
     return enquiry
 
 
+def enquiry_from_mail(*, intake: Intake, received_at: dt.datetime) -> Enquiry:
+    """An email to the support mailbox that starts a new enquiry (channel "email"), in the caller's
+    transaction. It is acknowledged with the privacy notice like a form (at most five a day to one
+    address) and sales are told, as for a form."""
+    version = latest_version()
+    if version is None:
+        raise EnquiryRefused("unpublished")
+    declaration = declaration_of(version)
+    basis = _allowed_basis(declaration, Enquiry.Kind.CONTACT)
+    enquiry = _store(
+        kind=Enquiry.Kind.CONTACT,
+        channel=Enquiry.Channel.EMAIL,
+        intake=intake,
+        language=settings.LANGUAGE_CODE,
+        basis=basis,
+        version=version,
+        received_at=received_at,
+        submission_key=None,
+        registered_by=None,
+        owner=assignment_rule_owner(),
+    )
+    _audit(
+        AuditEvent.ENQUIRY_RECEIVED,
+        enquiry,
+        actor=Actor.system(),
+        data={"kind": enquiry.kind, "channel": enquiry.channel, "basis": basis, "policy_version": version.number},
+    )
+    if hit(ACKNOWLEDGEMENTS_PER_ADDRESS, email_index(intake.email)):
+        _acknowledge(enquiry, declaration)
+    _notify(enquiry)
+    return enquiry
+
+
+def enquiry_mail_contact(*, enquiry: Enquiry, happened_at: dt.datetime, subject: str, text: str) -> ContactLog:
+    """The person wrote again (an answer in the same thread): a contact that starts the retention
+    clock again (P11) and opens the enquiry again, in the caller's transaction."""
+    locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    entry = ContactLog.objects.create(
+        enquiry=locked, kind=ContactLog.Kind.EMAIL, happened_at=happened_at, subject=subject, note=text, staff=None
+    )
+    changes = _contact_made(locked, happened_at)
+    if locked.state != Enquiry.State.OPEN:
+        locked.state = Enquiry.State.OPEN
+        changes.append("state")
+    if changes:
+        locked.save(update_fields=changes)
+    _audit(
+        AuditEvent.ENQUIRY_CONTACT_LOGGED,
+        locked,
+        actor=Actor.system(),
+        data={
+            "kind": ContactLog.Kind.EMAIL,
+            "happened_at": happened_at.isoformat(),
+            "clock_moved": "last_contact_at" in changes,
+        },
+    )
+    return entry
+
+
 def enquiry_viewed(*, staff: User, enquiry: Enquiry) -> None:
     _audit(AuditEvent.ENQUIRY_VIEWED, enquiry, actor=Actor.staff(staff))
 
@@ -370,6 +432,26 @@ def reply_subject(enquiry: Enquiry, controller: str) -> str:
         return _("Your enquiry to %(controller)s") % {"controller": controller}
 
 
+def _thread_headers(enquiry: Enquiry) -> tuple[str, str]:
+    """In-Reply-To and References for a reply: the person's latest mail, after the thread's earlier
+    ones (theirs and our replies), oldest first; ("", "") for an enquiry that did not come by mail."""
+    theirs = list(MailboxMessage.objects.filter(enquiry=enquiry).order_by("received_at", "pk"))
+    if not theirs:
+        return "", ""
+    ours = OutboxMessage.objects.filter(
+        pk__in=ContactLog.objects.filter(enquiry=enquiry, mail__isnull=False).values("mail_id")
+    ).values_list("created_at", "message_id")
+    thread = sorted([(m.received_at, m.message_id) for m in theirs] + list(ours))
+    ids = [message_id for _, message_id in thread if "@no-message-id.invalid" not in message_id]
+    latest = theirs[-1].message_id
+    if latest not in ids:
+        return "", ""
+    # RFC 5322 §3.6.4: the parent last; keep the header short (the first and the latest ones).
+    earlier = list(dict.fromkeys(i for i in ids if i != latest))
+    earlier = earlier[:1] + earlier[1:][-8:] if len(earlier) > 9 else earlier
+    return latest, " ".join([*earlier, latest])
+
+
 @transaction.atomic
 def enquiry_reply(*, staff: User, enquiry: Enquiry, subject: str, body: str, reply_key: str) -> ContactLog:
     """Answer the person by email from the console, in the language of the form they used.
@@ -390,6 +472,7 @@ def enquiry_reply(*, staff: User, enquiry: Enquiry, subject: str, body: str, rep
     version = latest_version()
     controller = declaration_of(version).controller if version is not None else None
     now = timezone.now()
+    in_reply_to, references = _thread_headers(locked)
     mail = emails.enquiry_reply(
         to=locked.email,
         language=locked.language,
@@ -400,6 +483,8 @@ def enquiry_reply(*, staff: User, enquiry: Enquiry, subject: str, body: str, rep
         contact_email=controller.email if controller is not None else "",
         received_at=locked.received_at,
         policy_link=_public_link("declaration:policy", locked.language),
+        in_reply_to=in_reply_to,
+        references=references,
     )
     entry = ContactLog.objects.create(
         enquiry=locked,
@@ -529,9 +614,27 @@ def enquiry_end_relationship(*, staff: User, enquiry: Enquiry, ended_at: dt.date
 
 @transaction.atomic
 def enquiry_delete(*, staff: User, enquiry: Enquiry, reason: str) -> None:
-    """Delete the enquiry with its contact log; the audit row keeps the reason, not the content."""
+    """Delete the enquiry with its contact log (and its mails in the mailbox); the audit row keeps
+    the reason, not the content."""
     _audit(AuditEvent.ENQUIRY_DELETED, enquiry, actor=Actor.staff(staff), data={"kind": enquiry.kind, "reason": reason})
+    mailbox_forget(Enquiry.objects.filter(pk=enquiry.pk))
     enquiry.delete()
+
+
+MAILBOX_DELETE_JOB = "enquiries.mailbox_delete"
+
+
+def mailbox_forget(enquiries: QuerySet[Enquiry]) -> None:
+    """The mails of these enquiries are to be deleted from the mailbox too (the surface's
+    ``on_removal``, called before a sweep or an erasure removes them, and by ``enquiry_delete``).
+
+    Only rows, in the caller's transaction, so they exist exactly when the enquiries are gone;
+    the job ``enquiries.mailbox_delete`` talks to the server, and retries until it is done."""
+    ids = list(MailboxMessage.objects.filter(enquiry__in=enquiries.values("pk")).values_list("message_id", flat=True))
+    if not ids:
+        return
+    MailboxDeletion.objects.bulk_create(MailboxDeletion(message_id=message_id) for message_id in ids)
+    job_enqueue_once(MAILBOX_DELETE_JOB, key=MAILBOX_DELETE_JOB)
 
 
 def enquiry_rectify(enquiry: Enquiry, field: str, value: str) -> None:

@@ -111,6 +111,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "states": [("any", _("Any state")), *Enquiry.State.choices],
         "owners": [("anyone", _("Anyone")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
         "soon": timezone.now() + selectors.SOON,
+        "mailbox": selectors.mailbox_health(),
     }
     return render(request, "enquiries/staff_inbox.html", context)
 
@@ -197,6 +198,10 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
         "restricted": surface.is_restricted({"email": enquiry.email_index, "phone": enquiry.phone_index}),
         "purpose_name": purpose.name.get(language) if purpose is not None else enquiry.purpose,
         "contacts": list(enquiry.contacts.select_related("staff", "mail").order_by("-happened_at", "-pk")),
+        "mails": list(enquiry.mails.prefetch_related("attachments").order_by("received_at", "pk")),
+        # A mail that seems to ask for a right: staff who handle requests register it in one click.
+        "asks_for_rights": enquiry.mails.filter(asks_for_rights=True).exists(),
+        "handles_requests": staff.can(Capability.HANDLE_REQUESTS),
         "deletion_at": retention.deletion_at(enquiry),
         "rule_text": retention_body(rule, language) if rule is not None else "",
         "shown_version": PolicyVersion.objects.filter(number=enquiry.policy_version)

@@ -144,6 +144,8 @@ def enquiry_reply(
     contact_email: str,
     received_at: object,
     policy_link: str,
+    in_reply_to: str = "",
+    references: str = "",
 ) -> OutboxMessage:
     """A staff member's answer to an enquiry, written in the console: their plain text, signed with
     their name, in the language of the enquirer's form. The subject is one line (the console
@@ -161,6 +163,8 @@ def enquiry_reply(
             "received_at": received_at,
             "policy_link": policy_link,
         },
+        in_reply_to=in_reply_to,
+        references=references,
     )
 
 

@@ -51,6 +51,10 @@ class OutboxMessage(models.Model):
     # Mailings only (RFC 8058): the recipient's one-click unsubscribe address, sent as the
     # List-Unsubscribe header with List-Unsubscribe-Post. It carries a secret token, so it is encrypted.
     list_unsubscribe = EncryptedTextField(blank=True)
+    # An answer to a mail read from the support mailbox: the Message-ID it answers and the
+    # thread's References (RFC 5322 §3.6.4), so the person's mail program keeps the thread.
+    in_reply_to = models.CharField(max_length=250, blank=True)
+    references = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("outgoing email")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from vern.registry import surface
 log = logging.getLogger(__name__)
 
 DELIVER_JOB = "mail.deliver"
+# One or more Message-IDs, space-separated: nothing else may reach the In-Reply-To and References headers.
+_MESSAGE_IDS = re.compile(r"<[^<>\s]{1,240}>(?: <[^<>\s]{1,240}>)*")
 SENDING_LEASE = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(minutes=30)
 # A message that fails for a reason of its own (not the server's, not a refusal) is given
@@ -97,6 +100,8 @@ def mail_queue(
     about: str = "",
     ephemeral: bool = False,
     list_unsubscribe: str = "",
+    in_reply_to: str = "",
+    references: str = "",
 ) -> OutboxMessage:
     """Render an email and put it in the outbox, in the caller's transaction.
 
@@ -114,6 +119,8 @@ def mail_queue(
         raise ValueError("list_unsubscribe must be one web address")
     if language not in dict(settings.LANGUAGES):
         raise ValueError(f"no such language: {language!r}")
+    if not all(_MESSAGE_IDS.fullmatch(value) for value in (in_reply_to, references) if value):
+        raise ValueError("in_reply_to and references must be Message-IDs")
     address = normalise_email(to)
     rendered = mail_render(kind=kind, language=language, context=context)
     to_index = email_index(address)
@@ -140,6 +147,8 @@ def mail_queue(
             message_id=make_msgid(domain=settings.VERN_PUBLIC_HOST or "vern.invalid"),
             ephemeral=ephemeral,
             list_unsubscribe=list_unsubscribe,
+            in_reply_to=in_reply_to,
+            references=references,
         )
         if not withheld:
             job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
@@ -203,7 +212,9 @@ def outbox_deliver_due(*, batch_size: int = 50) -> DeliveryReport:
                 continue  # another worker took it
             # Only the plain columns now: a ciphertext that cannot be opened fails inside the
             # try below, is recorded on this message, and does not stop the batch.
-            message = OutboxMessage.objects.only("pk", "kind", "attempts", "message_id", "ephemeral").get(pk=pk)
+            message = OutboxMessage.objects.only(
+                "pk", "kind", "attempts", "message_id", "ephemeral", "in_reply_to", "references"
+            ).get(pk=pk)
             try:
                 if not opened:
                     connection.open()  # one connection for the whole batch
@@ -250,6 +261,9 @@ def _send(message: OutboxMessage, connection: object) -> None:
         # RFC 8058: the receiving mailbox unsubscribes with one POST to this address, no page needed.
         headers["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if message.in_reply_to:
+        headers["In-Reply-To"] = message.in_reply_to
+        headers["References"] = message.references or message.in_reply_to
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
@@ -296,3 +310,42 @@ def outbox_requeue(*, message_id: int) -> OutboxMessage:
         message.save(update_fields=["status", "next_attempt_at"])
         job_enqueue_once(DELIVER_JOB, key=DELIVER_JOB)
     return message
+
+
+# What ``outbox_bounced`` writes as the error: newsletter suppression counts it like a 5xx refusal.
+BOUNCED = "DeliveryStatusNotification"
+BOUNCE_WINDOW = dt.timedelta(days=30)
+
+
+def outbox_bounced(*, original_message_id: str, recipient: str, status: str, now: dt.datetime) -> OutboxMessage | None:
+    """A delivery status notification (RFC 3464) read from the support mailbox says a mail failed.
+
+    The mail is the one the report returned the Message-ID of, else the latest one sent to
+    ``recipient`` in the last 30 days. A permanent failure (status 5.x.x) marks it failed,
+    with an error the newsletter's refusal count reads like the SMTP server's own 5xx;
+    a temporary one (4.x.x) changes nothing. Reading the same report twice changes nothing more.
+    """
+    if not status.startswith("5."):
+        return None
+    found = None
+    if original_message_id:
+        found = OutboxMessage.objects.filter(message_id=original_message_id).first()
+    if found is None and recipient:
+        try:
+            indexes = email_indexes(recipient)
+        except ValueError:
+            return None
+        found = (
+            OutboxMessage.objects.filter(
+                to_index__in=indexes, status=OutboxMessage.Status.SENT, sent_at__gte=now - BOUNCE_WINDOW
+            )
+            .order_by("-sent_at", "-pk")
+            .first()
+        )
+    if found is None or found.status != OutboxMessage.Status.SENT:
+        return found  # already counted as failed, or never sent
+    OutboxMessage.objects.filter(pk=found.pk, status=OutboxMessage.Status.SENT).update(
+        status=OutboxMessage.Status.FAILED, last_error=f"{BOUNCED}: {status} (reported by the receiving server)"
+    )
+    log.info("mail %s #%s bounced: %s", found.kind, found.pk, status)
+    return found

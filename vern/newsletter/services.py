@@ -33,7 +33,7 @@ from vern.lib.keys import digest, digests, email_index, email_indexes
 from vern.lib.normalise import InvalidIdentifier, normalise_email
 from vern.mail import emails
 from vern.mail.models import OutboxMessage
-from vern.mail.services import Rendered, mail_render
+from vern.mail.services import BOUNCED, Rendered, mail_render
 from vern.newsletter.models import ConsentProof, ConsentText, Delivery, Mailing, Subscription, Suppression
 from vern.newsletter.selectors import confirmation_period, consent_text, suppressed, text_hash
 
@@ -491,8 +491,9 @@ def mailing_send_batch(mailing_id: int) -> int:
     return handled
 
 
-# What the outbox records when the receiving server refused the message for good (a 5xx).
-_REFUSED = ("SMTPRecipientsRefused", "SMTPDataError")
+# What the outbox records when the receiving server refused the message for good (a 5xx), or a
+# delivery status notification read from the support mailbox reported a permanent failure.
+_REFUSED = ("SMTPRecipientsRefused", "SMTPDataError", BOUNCED)
 
 
 def refusals_count() -> int:

@@ -34,6 +34,7 @@ ARITY = {
     "external_sweeps": 2,
     "due": 2,
     "rectify": 3,
+    "on_removal": 1,
 }
 
 
@@ -103,7 +104,7 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
     for item in items:
         for member, value in item.surface.members():
             arguments = ARITY.get(member)
-            if member in ("due", "rectify"):
+            if member in ("due", "rectify", "on_removal"):
                 for model, function in value.items():
                     if not (isinstance(model, type) and issubclass(model, models.Model)):
                         error(item.app_label, f"{member} is keyed by {model!r}, which is not a model")

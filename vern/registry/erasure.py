@@ -25,6 +25,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from vern.lib.fields import EncryptedTextField
+from vern.registry import surface
 from vern.registry.entries import Entry, Part, parts_of
 
 
@@ -69,6 +70,7 @@ def pending(entry: Entry) -> Q:
 def remove_rows(entry: Entry, records: QuerySet[Any]) -> Removed:
     """Delete or anonymise ``records`` of ``entry`` as the model declares, in the caller's transaction."""
     records = records.order_by()
+    surface.removing(entry.model, records)  # what must go outside the database too, recorded first
     if entry.erasure == "anonymise":
         deleted: dict[str, int] = {}
         for part in parts_of(entry):

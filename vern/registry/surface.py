@@ -81,7 +81,11 @@ never import the apps above them. What a surface may say:
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
-  (``rectify(row, field, value)``, when a blind index follows the field).
+  (``rectify(row, field, value)``, when a blind index follows the field);
+- ``on_removal``, per registered model of the app: ``follow(rows)`` is called with the rows
+  a retention sweep or an erasure request is about to remove, in the same transaction, so
+  that the app records what must go outside the database too (a mail in the support
+  mailbox); it must only write rows (a durable job), never talk to another server.
 
 The models themselves carry their ``Privacy`` class (``vern.registry.entries``);
 ``vern registry`` prints each app's models and surface together, and the system
@@ -119,6 +123,7 @@ SubscriptionOffer = Callable[[Mapping[str, str]], object]
 SubscriptionPrompt = Callable[[str], str]
 DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
+RemovalFollower = Callable[[QuerySet[Any]], None]
 # A declaration → each (path in the declaration, message) that does not fit the app's code.
 DeclarationCheck = Callable[[Any], list[tuple[tuple[int | str, ...], str]]]
 # (the event's key, the request it happened in or None) → nothing; counts one goal reached.
@@ -265,6 +270,7 @@ class Surface:
     external_sweeps: tuple[ExternalSweep, ...] = ()
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
+    on_removal: Mapping[type[models.Model], RemovalFollower] = field(default_factory=dict)
 
     def members(self) -> Iterator[tuple[str, Any]]:
         """Each member the app gave, by name, for listing and checking."""
@@ -446,6 +452,14 @@ def rectifier_of(model: type[models.Model]) -> Rectifier | None:
         if model in surface.rectify:
             return surface.rectify[model]
     return None
+
+
+def removing(model: type[models.Model], rows: QuerySet[Any]) -> None:
+    """Tell the app of ``model`` that ``rows`` are about to be removed (its ``on_removal``), if it asked."""
+    for surface in surfaces():
+        follow = surface.on_removal.get(model)
+        if follow is not None:
+            follow(rows)
 
 
 def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str]]:
