@@ -125,7 +125,8 @@ def _journal_server() -> Iterator[str]:
     if database["ENGINE"] != "django.db.backends.postgresql":
         yield ""
         return
-    name = f"{database['NAME']}_erasure_journal"
+    # One per pytest-xdist process: a shared one would be dropped under another process's feet.
+    name = f"{database['NAME']}_erasure_journal{os.environ.get('PYTEST_XDIST_WORKER', '')}"
     host, port = str(database.get("HOST") or "localhost"), int(database.get("PORT") or 5432)
     user, password = str(database.get("USER") or ""), str(database.get("PASSWORD") or "")
 
