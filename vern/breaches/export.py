@@ -117,7 +117,8 @@ def breach_record(
         }
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A field's answer as one line of text (a list joined, yes or no), in the active language."""
     if isinstance(value, list):
         return "; ".join(str(v) for v in value)
     if value is None:
@@ -135,7 +136,7 @@ def breach_csv(breach: Breach, language: str) -> str:
     with translation.override(language):
         writer.writerow([str(_("Field")), str(_("Answer"))])
         for key, label in FORM_FIELDS:
-            writer.writerow([str(label), _text(record[key])])
+            writer.writerow([str(label), text_of(record[key])])
     return out.getvalue()
 
 
@@ -163,7 +164,7 @@ def breaches_csv(language: str) -> str:
     with translation.override(language):
         writer.writerow([str(label) for _key, label in FORM_FIELDS])
         for record in breaches_record(language):
-            writer.writerow([_text(record[key]) for key, _label in FORM_FIELDS])
+            writer.writerow([text_of(record[key]) for key, _label in FORM_FIELDS])
     return out.getvalue()
 
 
@@ -232,7 +233,7 @@ def risks_csv(language: str) -> str:
     with translation.override(language):
         writer.writerow([str(label) for _key, label in RISK_COLUMNS])
         for risk in risks_record(language)["risks"]:
-            writer.writerow([_text(risk[key]) for key, _label in RISK_COLUMNS])
+            writer.writerow([text_of(risk[key]) for key, _label in RISK_COLUMNS])
     return out.getvalue()
 
 
