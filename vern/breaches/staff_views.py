@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -74,11 +75,18 @@ def _detail(
     staff = require_capability(request, READ)
     language = page_language()
     record = export.breach_record(breach, language)
+    # Times as the console writes them (the export keeps ISO 8601).
+    times = {
+        "occurred_at": breach.occurred_at,
+        "aware_at": breach.aware_at,
+        "people_informed_when": breach.notice_sent_at,
+    }
+    shown = {key: date_format(timezone.localtime(when), "DATETIME_FORMAT") for key, when in times.items() if when}
     context = {
         "breach": breach,
         "clock": selectors.clock_of(breach),
         "fields": [
-            (label, record[key])
+            (label, shown.get(key, export.text_of(record[key])))
             for key, label in export.FORM_FIELDS
             if key not in ("notification_type", "submitted_at")
         ],
