@@ -254,4 +254,14 @@ def notice_context(breach: Breach, language: str) -> dict[str, str]:
         "consequences": breach.consequences,
         "measures": breach.measures_taken,
         "advice": breach.advice,
+        # The privacy policy, where the person's rights and how to complain are set out.
+        "link": _public_link("declaration:policy", language),
     }
+
+
+def _public_link(name: str, language: str) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+
+    with translation.override(language):
+        return settings.VERN_PUBLIC_URL + reverse(name)

@@ -421,6 +421,7 @@ def breach_notice(
     consequences: str,
     measures: str,
     advice: str,
+    link: str,
 ) -> OutboxMessage:
     """A person whose data a breach concerns is told of it (Art. 34): what happened, whom to ask,
     the likely consequences, what was done, and what they can do themselves."""
@@ -436,5 +437,6 @@ def breach_notice(
             "consequences": consequences,
             "measures": measures,
             "advice": advice,
+            "link": link,
         },
     )

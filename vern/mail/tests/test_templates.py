@@ -56,6 +56,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "consequences": "Your name may be known.",
         "measures": "We wiped it remotely.",
         "advice": "Watch for phishing.",
+        "link": "https://example.test/x/",
     },
     "staff_scan_findings": {"site": "https://www.example.test/", "count": 2, "link": "https://example.test/x/"},
     "policy_changed": {"date": "6 December 2026", "note": "Shorter answer time.", "link": "https://example.test/x/"},
