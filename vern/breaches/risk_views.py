@@ -207,7 +207,7 @@ def screen(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def risks_export_csv(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, READ)
-    return _download(staff, export.risks_csv(page_language()), kind="csv", name="risks", what="risks")
+    return _download(staff, export.risks_csv(page_language()), kind="csv", name="risks", what="breaches.risk")
 
 
 @staff_view(READ)

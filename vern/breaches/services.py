@@ -74,7 +74,7 @@ RISK_FIELDS = (
     "residual_impact",
     "next_review",
 )
-RISK_VALUES = ("purpose", "likelihood", "impact", "residual_likelihood", "residual_impact", "next_review")
+RISK_VALUES = ("likelihood", "impact", "residual_likelihood", "residual_impact", "next_review", "owner")
 
 
 class Refused(Exception):
@@ -92,6 +92,10 @@ def _value(value: Any) -> Any:
     if isinstance(value, User):
         return value.pk
     return value
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _link(name: str, language: str, **kwargs: object) -> str:
@@ -163,7 +167,7 @@ def breach_open(*, staff: User, data: Mapping[str, Any], now: dt.datetime | None
             actor=Actor.staff(staff),
             object_type="breaches.breach",
             object_id=breach.pk,
-            data={name: _value(getattr(breach, name)) for name in BREACH_VALUES},
+            data={name: _value(getattr(breach, name)) for name in BREACH_VALUES if getattr(breach, name) is not None},
         )
         if _once(f"breach:{breach.pk}:opened", now):
             _alert(breach, "opened", now)
@@ -183,16 +187,18 @@ def breach_update(*, staff: User, breach: Breach, data: Mapping[str, Any], now: 
     with transaction.atomic():
         current = _locked(breach)
         _check_breach(data, now)
-        changed: dict[str, Any] = {}
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        count = 0
         for name in BREACH_FIELDS:
             if name in data and getattr(current, name) != data[name]:
+                count += 1
                 if name in BREACH_VALUES:
-                    changed[name] = {"old": _value(getattr(current, name)), "new": _value(data[name])}
-                else:
-                    changed[name] = "changed"
+                    old[name], new[name] = _value(getattr(current, name)), _value(data[name])
                 setattr(current, name, data[name])
-        if not changed:
+        if not count:
             return current
+        changed = {"fields_changed": count, "old": _drop_none(old), "new": _drop_none(new)}
         current.updated_at = now
         current.full_clean()
         current.save()
@@ -446,17 +452,20 @@ def risk_update(
         raise Refused("review_not_ahead", "next_review")
     with transaction.atomic():
         current = Risk.objects.select_for_update().get(pk=risk.pk)
-        changed: dict[str, Any] = {}
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
+        count = 0
         for name in RISK_FIELDS:
             if getattr(current, name) != data[name]:
-                values = {"old": _value(getattr(current, name)), "new": _value(data[name])}
-                changed[name] = values if name in RISK_VALUES or name == "owner" else "changed"
+                count += 1
+                if name in RISK_VALUES:
+                    old[name], new[name] = _value(getattr(current, name)), _value(data[name])
                 setattr(current, name, data[name])
         if reviewed:
             current.last_reviewed_at = now
-            changed["reviewed"] = True
-        if not changed:
+        if not count and not reviewed:
             return current
+        changed: dict[str, Any] = {"fields_changed": count, "old": old, "new": new, "reviewed": reviewed}
         current.updated_at = now
         current.full_clean()
         current.save()
@@ -524,7 +533,7 @@ def screening_record(
             actor=Actor.staff(staff),
             object_type="breaches.screening",
             object_id=screening.pk,
-            data={"purpose": purpose, "outcome": screening.outcome, "list_items": list_items, "criteria": criteria},
+            data={"outcome": screening.outcome, "list_items": len(list_items), "criteria": len(criteria)},
         )
     return screening
 

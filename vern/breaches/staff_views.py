@@ -232,9 +232,9 @@ def _download(staff: User, body: str, *, kind: str, name: str, what: str, pk: in
     audit_record(
         action=AuditEvent.REGISTER_EXPORTED,
         actor=Actor.staff(staff),
-        object_type="breaches.breach" if pk else "",
+        object_type=what,
         object_id=pk or "",
-        data={"register": what, "format": kind},
+        data={"format": kind},
     )
     content_type = "text/csv; charset=utf-8" if kind == "csv" else "application/json"
     response = HttpResponse(body, content_type=content_type)
@@ -248,7 +248,7 @@ def breach_form_csv(request: HttpRequest, pk: int) -> HttpResponse:
     staff = require_capability(request, READ)
     breach = get_breach_for_staff(request, pk)
     body = export.breach_csv(breach, page_language())
-    return _download(staff, body, kind="csv", name=f"breach-{breach.reference}", what="breach", pk=breach.pk)
+    return _download(staff, body, kind="csv", name=f"breach-{breach.reference}", what="breaches.breach", pk=breach.pk)
 
 
 @staff_view(READ)
@@ -257,14 +257,14 @@ def breach_form_json(request: HttpRequest, pk: int) -> HttpResponse:
     staff = require_capability(request, READ)
     breach = get_breach_for_staff(request, pk)
     body = export.as_json(export.breach_record(breach, page_language()))
-    return _download(staff, body, kind="json", name=f"breach-{breach.reference}", what="breach", pk=breach.pk)
+    return _download(staff, body, kind="json", name=f"breach-{breach.reference}", what="breaches.breach", pk=breach.pk)
 
 
 @staff_view(READ)
 @require_http_methods(["GET", "HEAD"])
 def breaches_export_csv(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, READ)
-    return _download(staff, export.breaches_csv(page_language()), kind="csv", name="breaches", what="breaches")
+    return _download(staff, export.breaches_csv(page_language()), kind="csv", name="breaches", what="breaches.breach")
 
 
 @staff_view(READ)
@@ -272,4 +272,4 @@ def breaches_export_csv(request: HttpRequest) -> HttpResponse:
 def breaches_export_json(request: HttpRequest) -> HttpResponse:
     staff = require_capability(request, READ)
     body = export.as_json(export.breaches_record(page_language()))
-    return _download(staff, body, kind="json", name="breaches", what="breaches")
+    return _download(staff, body, kind="json", name="breaches", what="breaches.breach")
