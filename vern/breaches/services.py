@@ -52,16 +52,10 @@ BREACH_FIELDS = (
     "measures_planned",
     "advice",
 )
-# Fields whose values are short and never name anyone: the audit row keeps their old and new values.
-BREACH_VALUES = (
-    "aware_at",
-    "occurred_at",
-    "nature",
-    "categories",
-    "special_categories",
-    "people_approx",
-    "records_approx",
-)
+# Fields whose values are short and never name anyone: the audit row keeps their old and new values;
+# of the others, how many changed (their texts may name people, and lists of codes would read as
+# codes in the audit log; the breach itself shows them in words).
+BREACH_VALUES = ("aware_at", "occurred_at", "special_categories", "people_approx", "records_approx")
 RISK_FIELDS = (
     "asset",
     "purpose",

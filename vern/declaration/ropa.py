@@ -65,7 +65,8 @@ def build(declaration: Declaration, language: str) -> dict[str, Any]:
                 "key": section.key,
                 "title": str(section.title),
                 "columns": [str(label) for _key, label in section.columns],
-                "rows": [[row.get(key, "") for key, _label in section.columns] for row in section.rows],
+                # Each row by column label, in the column order: readable as JSON, and one line in Markdown.
+                "rows": [{str(label): row.get(key, "") for key, label in section.columns} for row in section.rows],
             }
             for section in record_sections(language)
         ],
@@ -143,8 +144,5 @@ def as_markdown(record: dict[str, Any], language: str) -> str:
         if not register["rows"]:
             lines.append("- " + ("none recorded" if en else "ingen registrert"))
         for row in register["rows"]:
-            lines.append(
-                "- "
-                + "; ".join(f"{label}: {value}" for label, value in zip(register["columns"], row, strict=True) if value)
-            )
+            lines.append("- " + "; ".join(f"{label}: {value}" for label, value in row.items() if value))
     return "\n".join(lines) + "\n"

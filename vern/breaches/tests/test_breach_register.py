@@ -167,5 +167,5 @@ def test_the_breach_register_is_in_the_record_of_processing(personas, published)
     assert declaration is not None
     record = ropa.build(declaration, "en")
     [breaches] = [r for r in record["registers"] if r["key"] == "breaches"]
-    assert breaches["rows"][0][:2] == [breach.reference, breach.title]
+    assert list(breaches["rows"][0].values())[:2] == [breach.reference, breach.title]
     assert breach.reference in ropa.as_markdown(record, "en")

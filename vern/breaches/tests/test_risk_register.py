@@ -126,5 +126,5 @@ def test_the_risk_register_exports_as_csv_and_json_and_is_in_the_record(client, 
     declaration = published_declaration()
     assert declaration is not None
     [section] = [r for r in ropa.build(declaration, "nb")["registers"] if r["key"] == "risks"]
-    assert section["rows"][0][0] == f"R-{risk.pk:04d}"
+    assert section["rows"][0]["Referanse"] == f"R-{risk.pk:04d}"
     assert client.post("/staff/risks/new/", {}).status_code == 403  # administrators read only
