@@ -25,8 +25,8 @@ class Breach(models.Model):
 
     class Decision(models.TextChoices):
         UNDECIDED = "undecided", _("Not decided yet")
-        NOTIFY = "notify", _("Notify")
-        NOT_NOTIFY = "not_notify", _("Do not notify")
+        NOTIFY = "notify", _("Yes, to be notified")
+        NOT_NOTIFY = "not_notify", _("No, not to be notified")
 
     title = models.CharField(max_length=200)
     aware_at = models.DateTimeField()
