@@ -74,11 +74,15 @@ def breach_record(
     declaration = published_declaration()
     with translation.override(language):
         controller = declaration.controller if declaration else None
-        informed = {
-            Breach.Decision.NOTIFY: str(_("Yes")),
-            Breach.Decision.NOT_NOTIFY: str(_("No")),
-            Breach.Decision.UNDECIDED: str(_("Not decided yet")),
-        }[Breach.Decision(breach.people_decision)]
+        # Informed means the notice went out; a decision to tell them is not yet having told them.
+        if breach.notice_sent_at is not None:
+            informed = str(_("Yes"))
+        else:
+            informed = {
+                Breach.Decision.NOTIFY: str(_("Not yet; they will be")),
+                Breach.Decision.NOT_NOTIFY: str(_("No")),
+                Breach.Decision.UNDECIDED: str(_("Not decided yet")),
+            }[Breach.Decision(breach.people_decision)]
         stages = {"initial": _("Initial report"), "follow_up": _("Follow-up report"), "final": _("Final report")}
         return {
             "notification_type": str(stages.get(stage, _("Not reported yet"))),

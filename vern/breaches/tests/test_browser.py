@@ -14,8 +14,8 @@ from conftest import screenshot
 from vern.accounts.services import staff_create
 from vern.accounts.testing import browser_second_factor
 from vern.audit.services import Actor
+from vern.breaches.tests.world import security_registers
 from vern.declaration.services import declaration_publish
-from vern.tests.test_staff_pages_browser import security_registers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
