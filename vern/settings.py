@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "vern.keys",
     "vern.scanner",
     "vern.connectors",
+    "vern.breaches",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -30,6 +30,8 @@ urlpatterns += i18n_patterns(
     path("staff/scans/", include("vern.scanner.staff_urls")),
     path("staff/enquiries/", include("vern.enquiries.staff_urls")),
     path("staff/retention/", include("vern.retention.staff_urls")),
+    path("staff/breaches/", include("vern.breaches.staff_urls")),
+    path("staff/risks/", include("vern.breaches.risk_urls")),
     path("staff/analytics/", include("vern.analytics.staff_urls")),
     path("staff/newsletter/", include("vern.newsletter.staff_urls")),
     path("staff/requests/", include("vern.rights.staff_urls")),

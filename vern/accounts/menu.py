@@ -63,6 +63,14 @@ MENU: tuple[Group, ...] = (
         ),
     ),
     Group(
+        "registers",
+        _("Registers"),
+        (
+            Page("breaches_staff:list", Capability.READ_SECURITY_REGISTERS, _("Breaches")),
+            Page("risks_staff:list", Capability.READ_SECURITY_REGISTERS, _("Risks")),
+        ),
+    ),
+    Group(
         "newsletter",
         _("Newsletter"),
         (Page("newsletter_staff:mailings", Capability.SEND_NEWSLETTER, _("Newsletter")),),

@@ -57,6 +57,21 @@ class AuditEvent(models.TextChoices):
     POLICY_DRAFT_SAVED = "policy.draft_save", _("Draft of the privacy policy saved")
     POLICY_DRAFT_DISCARDED = "policy.draft_discard", _("Draft of the privacy policy thrown away")
 
+    # the security registers: breaches, risks, reviews, DPIA screenings
+    BREACH_OPENED = "breach.open", _("Personal-data breach recorded")
+    BREACH_CHANGED = "breach.change", _("Personal-data breach changed")
+    BREACH_DECIDED = "breach.decide", _("Decision on notifying a breach recorded")
+    BREACH_REPORTED = "breach.report", _("Report on a breach to the authority recorded")
+    BREACH_NOTICE_SENT = "breach.notice", _("Notice of a breach mailed to the people affected")
+    BREACH_CLOSED = "breach.close", _("Personal-data breach closed")
+    BREACH_REMINDED = "breach.remind", _("Reminder of an undecided breach mailed")
+    RISK_ADDED = "risk.add", _("Risk added to the register")
+    RISK_CHANGED = "risk.change", _("Risk changed")
+    RISK_REMINDED = "risk.remind", _("Reminder of a risk review mailed")
+    RISK_REGISTER_REVIEWED = "risk.register_review", _("Risk register reviewed")
+    DPIA_SCREENED = "risk.dpia_screen", _("Purpose screened for an impact assessment")
+    REGISTER_EXPORTED = "register.export", _("Security register exported")
+
     # the scanner
     SCAN_RECORDED = "scan.record", _("Site scanned for cookies and consent")
 

@@ -12,6 +12,7 @@ from vern.declaration.schema import LEGAL_BASIS_ARTICLE, Declaration
 from vern.declaration.selectors import BASIS_LABELS, MECHANISMS, countries_text, retention_line
 from vern.lib import csvsafe
 from vern.registry.entries import entries
+from vern.registry.surface import record_sections
 
 
 def build(declaration: Declaration, language: str) -> dict[str, Any]:
@@ -58,6 +59,17 @@ def build(declaration: Declaration, language: str) -> dict[str, Any]:
         },
         "activities": activities,
         "security_measures": [m.get(language) for m in d.security.measures] + [d.security.standards.get(language)],
+        # The registers the apps keep (breaches, risks...), reached through their surfaces.
+        "registers": [
+            {
+                "key": section.key,
+                "title": str(section.title),
+                "columns": [str(label) for _key, label in section.columns],
+                # Each row by column label, in the column order: readable as JSON, and one line in Markdown.
+                "rows": [{str(label): row.get(key, "") for key, label in section.columns} for row in section.rows],
+            }
+            for section in record_sections(language)
+        ],
     }
 
 
@@ -127,4 +139,10 @@ def as_markdown(record: dict[str, Any], language: str) -> str:
             lines.append(f"- **{label_en if en else label_nb}:** {text}")
     lines += ["", "## " + ("Security measures (Art. 32)" if en else "Sikkerhetstiltak (art. 32)"), ""]
     lines += [f"- {measure}" for measure in record["security_measures"]]
+    for register in record.get("registers", []):
+        lines += ["", f"## {register['title']}", ""]
+        if not register["rows"]:
+            lines.append("- " + ("none recorded" if en else "ingen registrert"))
+        for row in register["rows"]:
+            lines.append("- " + "; ".join(f"{label}: {value}" for label, value in row.items() if value))
     return "\n".join(lines) + "\n"

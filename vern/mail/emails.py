@@ -415,3 +415,69 @@ def connector_task(
         },
         about=about,
     )
+
+
+# The security registers (vern.breaches).
+
+
+def staff_breach_alert(
+    *, to: str, language: str, reference: str, title: str, stage: str, hours_left: int, deadline: str, link: str
+) -> OutboxMessage:
+    """Every privacy officer and administrator hears of a new breach (``stage`` "opened"), and again
+    48 and 68 hours after awareness while no one has decided whether to notify Datatilsynet."""
+    return mail_queue(
+        kind="staff_breach_alert",
+        to=to,
+        language=language,
+        context={
+            "reference": reference,
+            "title": title,
+            "stage": stage,
+            "hours_left": hours_left,
+            "deadline": deadline,
+            "link": link,
+        },
+    )
+
+
+def staff_review_due(*, to: str, language: str, what: str, reference: str, link: str) -> OutboxMessage:
+    """A risk's owner hears that its review is due (``what`` "risk"), or the privacy officers that the
+    whole risk register has gone a year without review (``what`` "register")."""
+    return mail_queue(
+        kind="staff_review_due",
+        to=to,
+        language=language,
+        context={"what": what, "reference": reference, "link": link},
+    )
+
+
+def breach_notice(
+    *,
+    to: str,
+    language: str,
+    reference: str,
+    controller: str,
+    contact: str,
+    what: str,
+    consequences: str,
+    measures: str,
+    advice: str,
+    link: str,
+) -> OutboxMessage:
+    """A person whose data a breach concerns is told of it (Art. 34): what happened, whom to ask,
+    the likely consequences, what was done, and what they can do themselves."""
+    return mail_queue(
+        kind="breach_notice",
+        to=to,
+        language=language,
+        context={
+            "reference": reference,
+            "controller": controller,
+            "contact": contact,
+            "what": what,
+            "consequences": consequences,
+            "measures": measures,
+            "advice": advice,
+            "link": link,
+        },
+    )

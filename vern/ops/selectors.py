@@ -62,6 +62,9 @@ MAIL_KINDS = {
     "connector_task": gettext_lazy("Task for a processor: find and erase a person"),
     "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
     "analytics_report": gettext_lazy("Statistics: weekly report"),
+    "staff_breach_alert": gettext_lazy("Breach: alert to staff"),
+    "staff_review_due": gettext_lazy("Risk register: review due"),
+    "breach_notice": gettext_lazy("Breach: notice to the people affected"),
     "staff_invitation": gettext_lazy("Staff account: invitation"),
     "staff_password_reset": gettext_lazy("Staff account: new password"),
     "staff_role_grant": gettext_lazy("Staff account: role to approve"),
@@ -107,6 +110,34 @@ class AuditRow:
 # The names of the details audit entries carry (``Entry.data``), as staff read them.
 DETAIL_KEYS = {
     "automatic": gettext_lazy("automatic"),
+    "aware_at": gettext_lazy("aware since"),
+    "authority": gettext_lazy("Datatilsynet"),
+    "criteria": gettext_lazy("criteria"),
+    "fields_changed": gettext_lazy("fields changed"),
+    "format": gettext_lazy("format"),
+    "hours": gettext_lazy("hours"),
+    "impact": gettext_lazy("impact"),
+    "late": gettext_lazy("after 72 hours"),
+    "likelihood": gettext_lazy("likelihood"),
+    "list_items": gettext_lazy("items of Datatilsynet's list"),
+    "next_review": gettext_lazy("next review"),
+    "not_found": gettext_lazy("not found"),
+    "occurred_at": gettext_lazy("happened"),
+    "outcome": gettext_lazy("outcome"),
+    "owner": gettext_lazy("owner"),
+    "people": gettext_lazy("people affected"),
+    "people_approx": gettext_lazy("people (approximately)"),
+    "records_approx": gettext_lazy("records (approximately)"),
+    "register_due": gettext_lazy("review of the register due"),
+    "report": gettext_lazy("report number"),
+    "residual_impact": gettext_lazy("impact after the measures"),
+    "residual_likelihood": gettext_lazy("likelihood after the measures"),
+    "reviewed": gettext_lazy("reviewed"),
+    "risks": gettext_lazy("risks"),
+    "sent": gettext_lazy("sent"),
+    "special_categories": gettext_lazy("special categories"),
+    "stage": gettext_lazy("stage"),
+    "submitted_at": gettext_lazy("sent on"),
     "basis": gettext_lazy("legal basis"),
     "channel": gettext_lazy("channel"),
     "clock_moved": gettext_lazy("clock moved"),
@@ -181,6 +212,7 @@ DETAIL_WORDS = {
 DETAIL_VALUES = {"access", "erasure", "rectification", "restriction", "objection", "portability", "email", "phone"}
 DETAIL_VALUES |= {"form", "contact", "demo", "excessive", "unfounded", "identity", "exempt", "totp", "recovery"}
 DETAIL_VALUES |= {"passkey", "admin", "sales", "meeting"}
+DETAIL_VALUES |= {"undecided", "notify", "initial", "final", "required"}  # the security registers' choices
 
 
 def _describe(value: object, words: dict[str, str]) -> str:

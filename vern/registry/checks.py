@@ -24,6 +24,7 @@ ARITY = {
     "change_recipients": 0,
     "mail_withhold": 3,
     "declaration_checks": 1,
+    "record_sections": 1,
     "subscription_offers": 1,
     "subscription_prompts": 1,
     "goal_recorders": 2,
@@ -127,6 +128,9 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
             elif member == "consent_statistics":
                 if problem := _callable_problem(value, 2):
                     error(item.app_label, f"consent_statistics: {problem}")
+            elif member == "last_risk_review":
+                if problem := _callable_problem(value, 0):
+                    error(item.app_label, f"last_risk_review: {problem}")
             elif member == "index_forms":
                 translators.append(item.app_label)
                 if problem := _callable_problem(value, 0):

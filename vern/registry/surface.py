@@ -78,6 +78,11 @@ never import the apps above them. What a surface may say:
   systems, shown on the request's page;
 - ``external_sweeps``: ``sweep(now, dry_run)`` removes (or with ``dry_run`` counts) the rows
   of other systems whose declared period has passed, per source, sparing held people;
+- ``record_sections``: ``section(language)`` returns the app's registers for the record of
+  processing activities (``vern ropa``, Art. 30): a ``RecordSection`` with a title, column
+  labels and one row per entry (the breach register, the risk register);
+- ``last_risk_review``: ``last_risk_review()`` is the date of the last review of the whole risk
+  register (None before the first); one app (the one that keeps the register) gives it;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -99,6 +104,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import date
 from typing import Any, Protocol
 
 from django.apps import apps
@@ -229,6 +235,17 @@ class Tile:
     alert: bool = False
 
 
+@dataclass(frozen=True)
+class RecordSection:
+    """One register for the record of processing (Art. 30): its key, title, column labels and rows."""
+
+    key: str
+    title: str
+    columns: tuple[tuple[str, str], ...]  # (key in each row, label in the reader's language)
+    rows: tuple[Mapping[str, str], ...]
+
+
+RecordSections = Callable[[str], Sequence[RecordSection]]
 TileSource = Callable[[Any], Sequence[Tile]]  # called with the staff member (vern.accounts.models.User)
 
 
@@ -268,6 +285,8 @@ class Surface:
     completion_blockers: tuple[RequestLines, ...] = ()
     request_notes: tuple[RequestLines, ...] = ()
     external_sweeps: tuple[ExternalSweep, ...] = ()
+    record_sections: tuple[RecordSections, ...] = ()
+    last_risk_review: Callable[[], date | None] | None = None
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
     on_removal: Mapping[type[models.Model], RemovalFollower] = field(default_factory=dict)
@@ -526,3 +545,16 @@ def external_sweep(now: dt.datetime, *, dry_run: bool) -> dict[str, int]:
             for source, n in sweep(now, dry_run).items():
                 merged[source] = merged.get(source, 0) + n
     return merged
+
+
+def record_sections(language: str) -> list[RecordSection]:
+    """Every app's registers for the record of processing activities, in the order of INSTALLED_APPS."""
+    return [section for surface in surfaces() for source in surface.record_sections for section in source(language)]
+
+
+def last_risk_review() -> date | None:
+    """The date of the last review of the whole risk register; None when no app keeps one, or before the first."""
+    for surface in surfaces():
+        if surface.last_risk_review is not None:
+            return surface.last_risk_review()
+    return None

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from vern.accounts.models import PendingRoleGrant, User
 from vern.accounts.testing import staff_login, staff_routes
+from vern.breaches.models import Breach, Risk
 from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
@@ -107,6 +108,27 @@ MATRIX: dict[str, set[str] | str] = {
     "rights_staff:objection": {"privacy_officer"},
     "rights_staff:restriction": {"privacy_officer"},
     "rights_staff:package": {"privacy_officer"},
+    "breaches_staff:list": {"admin", "privacy_officer"},
+    "breaches_staff:export_csv": {"admin", "privacy_officer"},
+    "breaches_staff:export_json": {"admin", "privacy_officer"},
+    "breaches_staff:detail": {"admin", "privacy_officer"},
+    "breaches_staff:form_csv": {"admin", "privacy_officer"},
+    "breaches_staff:form_json": {"admin", "privacy_officer"},
+    "breaches_staff:new": {"privacy_officer"},
+    "breaches_staff:edit": {"privacy_officer"},
+    "breaches_staff:decide": {"privacy_officer"},
+    "breaches_staff:report": {"privacy_officer"},
+    "breaches_staff:notice": {"privacy_officer"},
+    "breaches_staff:close": {"privacy_officer"},
+    "risks_staff:list": {"admin", "privacy_officer"},
+    "risks_staff:dpia": {"admin", "privacy_officer"},
+    "risks_staff:export_csv": {"admin", "privacy_officer"},
+    "risks_staff:export_json": {"admin", "privacy_officer"},
+    "risks_staff:detail": {"admin", "privacy_officer"},
+    "risks_staff:new": {"privacy_officer"},
+    "risks_staff:edit": {"privacy_officer"},
+    "risks_staff:review": {"privacy_officer"},
+    "risks_staff:screen": {"privacy_officer"},
     "newsletter_staff:mailings": {"admin"},
     "newsletter_staff:mailing": {"admin"},
     "newsletter_staff:mailing_test": {"admin"},
@@ -168,7 +190,20 @@ def targets(personas, published) -> dict[str, Any]:
     scan = ScanRun.objects.create(url="http://testserver/", trigger="schedule", status="clean")
     ScanShot.objects.create(run=scan, pass_name="none", image=b"\xff\xd8\xff\xd9")
     mailing = Mailing.objects.create(topic="news", subject_nb="s", subject_en="s", body_nb="b", body_en="b")
+    breach = Breach.objects.create(title="Lost laptop", aware_at=timezone.now(), nature=["confidentiality"])
+    risk = Risk.objects.create(
+        asset="Laptops",
+        threat="Theft",
+        likelihood=2,
+        impact=3,
+        owner=personas.privacy_officer,
+        residual_likelihood=1,
+        residual_impact=3,
+        next_review=timezone.localdate(),
+    )
     return {
+        "breach": breach.pk,
+        "risk": risk.pk,
         "scan": scan.pk,
         "mailing": mailing.pk,
         "person": target.pk,
@@ -197,6 +232,10 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["scan"]
     if name.startswith("newsletter_staff:"):
         pk = targets["mailing"]
+    if name.startswith("breaches_staff:"):
+        pk = targets["breach"]
+    if name.startswith("risks_staff:"):
+        pk = targets["risk"]
     route = route.replace("<str:pass_name>", "none")
     return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access").replace("<slug:part>", "texts")
 

@@ -32,7 +32,13 @@ PASSWORD = "correct horse battery staple 42"
 BEFORE_SIGN_IN = {"accounts:login", "accounts:password_forgot", "accounts:password_set"}
 SIGNING_IN = {"accounts:enrol", "accounts:verify"}
 # GET routes that answer with a file, not a page, and the type of file.
-DOWNLOADS = {"analytics_staff:export": "text/csv", "scanner_staff:shot": "image/jpeg"}
+DOWNLOADS = {
+    "analytics_staff:export": "text/csv",
+    "scanner_staff:shot": "image/jpeg",
+    "breaches_staff:export_csv": "text/csv",
+    "breaches_staff:form_csv": "text/csv",
+    "risks_staff:export_csv": "text/csv",
+}
 # Pages seen for every object made below; the other routes for the first object of their kind.
 EVERY_OBJECT = {"accounts:person", "enquiries_staff:detail", "rights_staff:detail", "declaration_staff:edit"}
 
@@ -214,6 +220,10 @@ def make_world(default_source: str, picture: bytes) -> World:
     )
     ScanShot.objects.create(run=scan, pass_name="none", image=picture)
 
+    from vern.breaches.tests.world import security_registers
+
+    breach, risk = security_registers(pia, now)
+
     uid = urlsafe_base64_encode(force_bytes(sam.pk))
     from django.contrib.auth.tokens import default_token_generator
 
@@ -229,6 +239,8 @@ def make_world(default_source: str, picture: bytes) -> World:
         ("scanner_staff", "pass_name"): ["none"],
         ("declaration_staff", "part"): [key for key, _title in PARTS],
         ("newsletter_staff", "pk"): [mailing.pk],
+        ("breaches_staff", "pk"): [breach.pk],
+        ("risks_staff", "pk"): [risk.pk],
     }
     # Statistics settings: a goal of each kind, a token (one revoked), the weekly report asked for.
     goal_create(actor=pia, name="Demo bestilt", kind="server", match="demo_booked")

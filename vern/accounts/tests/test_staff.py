@@ -49,6 +49,8 @@ def test_p18_each_role_gets_only_what_it_needs():
         Capability.MANAGE_RETENTION,
         Capability.READ_ANALYTICS,
         Capability.HANDLE_REQUESTS,
+        Capability.READ_SECURITY_REGISTERS,
+        Capability.KEEP_SECURITY_REGISTERS,
     }
     both = services.staff_create(
         email="b@example.com",
