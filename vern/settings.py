@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "vern.backups",
     "vern.keys",
     "vern.scanner",
+    "vern.processors",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -35,6 +35,8 @@ class Capability(StrEnum):
     READ_ANALYTICS = "read_analytics"  # the visitor statistics: anonymous daily totals, what was not counted
     HANDLE_REQUESTS = "handle_requests"  # rights requests: the queue, discovery, access packages, erasure
     SEND_NEWSLETTER = "send_newsletter"  # newsletter mailings: write, preview, test, send; counts (no addresses)
+    READ_PROCESSORS = "read_processors"  # the processor register and its exports
+    MANAGE_PROCESSORS = "manage_processors"  # add and change processors, reviews, sub-processor changes
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
@@ -45,6 +47,7 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.OPERATE,
             Capability.READ_AUDIT,
             Capability.SEND_NEWSLETTER,
+            Capability.READ_PROCESSORS,
         }
     ),
     Role.PRIVACY_OFFICER: frozenset(
@@ -57,6 +60,8 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_RETENTION,
             Capability.READ_ANALYTICS,
             Capability.HANDLE_REQUESTS,
+            Capability.READ_PROCESSORS,
+            Capability.MANAGE_PROCESSORS,
         }
     ),
     Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES, Capability.READ_ANALYTICS}),

@@ -60,6 +60,15 @@ class AuditEvent(models.TextChoices):
     # the scanner
     SCAN_RECORDED = "scan.record", _("Site scanned for cookies and consent")
 
+    # the processor register
+    PROCESSOR_CREATED = "processor.create", _("Processor added to the register")
+    PROCESSOR_CHANGED = "processor.change", _("Processor changed in the register")
+    PROCESSOR_REVIEWED = "processor.review", _("Processor reviewed")
+    PROCESSOR_SUBPROCESSOR_CHANGE = "processor.subprocessor_change", _("Change of sub-processors recorded")
+    PROCESSOR_REGISTER_SEEDED = "processor.seed", _("Processor register started from the policy")
+    PROCESSOR_REGISTER_EXPORTED = "processor.export", _("Processor register exported")
+    PROCESSOR_REVIEW_REMINDED = "processor.review_remind", _("Privacy officers reminded of overdue reviews")
+
     # consent
     CONSENT_VIEWED = "consent.view", _("Consent records looked up")
 

@@ -30,7 +30,7 @@ def _unpublished(request: HttpRequest) -> HttpResponse:
 
 
 def _policy_response(request: HttpRequest, policy_version: PolicyVersion, *, current: PolicyVersion) -> HttpResponse:
-    page = selectors.policy_page(policy_version, _language())
+    page = selectors.policy_page(policy_version, _language(), live=policy_version.number == current.number)
     return render(request, "declaration/policy.html", {"page": page, "current": current})
 
 
@@ -47,7 +47,7 @@ def cookies(request: HttpRequest) -> HttpResponse:
     current = selectors.latest_version()
     if current is None:
         return _unpublished(request)
-    page = selectors.policy_page(current, _language())
+    page = selectors.policy_page(current, _language(), live=True)
     return render(request, "declaration/cookies.html", {"page": page})
 
 

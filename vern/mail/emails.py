@@ -332,6 +332,16 @@ def staff_scan_findings(*, to: str, language: str, site: str, count: int, link: 
     )
 
 
+def staff_processor_reviews(*, to: str, language: str, processors: list[str], link: str) -> OutboxMessage:
+    """A privacy officer is told which processors' reviews are overdue (once a day at most)."""
+    return mail_queue(
+        kind="staff_processor_reviews",
+        to=to,
+        language=language,
+        context={"processors": processors, "count": len(processors), "link": link},
+    )
+
+
 # Newsletter. The confirmation is not marketing (it asks whether the person wants any); a
 # mailing is, and is held back from restricted and objecting people (kind "newsletter").
 

@@ -60,6 +60,7 @@ MAIL_KINDS = {
     "rights_restriction_ending": gettext_lazy("Restriction about to end"),
     "policy_changed": gettext_lazy("Privacy policy changed"),
     "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
+    "staff_processor_reviews": gettext_lazy("Processor reviews overdue"),
     "staff_invitation": gettext_lazy("Staff account: invitation"),
     "staff_password_reset": gettext_lazy("Staff account: new password"),
     "staff_role_grant": gettext_lazy("Staff account: role to approve"),

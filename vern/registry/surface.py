@@ -57,6 +57,12 @@ never import the apps above them. What a surface may say:
   way a declaration about to be published does not fit the app's code (a cookie vern
   sets that the cookie table leaves out); publishing from the console or the command
   line refuses such a declaration, as ``vern check`` does for the file;
+- ``processor_register``: ``register()`` is the processor register (``RegisteredProcessor``:
+  the active processors, with their sub-processors, locations and transfer mechanisms), or None
+  while the register is not in use; the policy's §6 and §8, the trust page and the Art. 30
+  record are written from it instead of the declaration's list; one app gives it;
+- ``last_risk_review``: ``last()`` is the date of the last review of the risk register, or None
+  when it was never reviewed; the public trust page shows it; one app gives it;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -103,6 +109,39 @@ DeclarationCheck = Callable[[Any], list[tuple[tuple[int | str, ...], str]]]
 
 
 @dataclass(frozen=True)
+class RegisteredSubProcessor:
+    """A processor's own processor, as the register keeps it."""
+
+    name: str
+    service: str
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegisteredProcessor:
+    """One active processor of the register, as the pages and the Art. 30 record need it.
+
+    ``service`` holds the text per language (``{"nb": …, "en": …}``); ``transfer_mechanism`` is
+    ``"adequacy"`` or ``"scc"`` (with ``scc_module`` 1-4), or None when every location is in the EEA."""
+
+    id: str
+    name: str
+    service: Mapping[str, str]
+    countries: tuple[str, ...]
+    transfer_mechanism: str | None
+    scc_module: int | None
+    purposes: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    agreement_date: dt.date | None
+    next_review: dt.date | None
+    sub_processors: tuple[RegisteredSubProcessor, ...] = ()
+
+
+ProcessorRegister = Callable[[], Sequence[RegisteredProcessor] | None]
+LastRiskReview = Callable[[], dt.date | None]
+
+
+@dataclass(frozen=True)
 class Tile:
     """One tool on the staff console home: its title, a line about it, where it is, and a count."""
 
@@ -144,6 +183,8 @@ class Surface:
     subscription_prompts: tuple[SubscriptionPrompt, ...] = ()
     chains: tuple[Chain, ...] = ()
     declaration_checks: tuple[DeclarationCheck, ...] = ()
+    processor_register: ProcessorRegister | None = None
+    last_risk_review: LastRiskReview | None = None
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
 
@@ -331,3 +372,20 @@ def rectifier_of(model: type[models.Model]) -> Rectifier | None:
 def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str]]:
     """What each app's code says of a declaration about to be published (its ``declaration_checks``)."""
     return [problem for surface in surfaces() for check in surface.declaration_checks for problem in check(declaration)]
+
+
+def processor_register() -> Sequence[RegisteredProcessor] | None:
+    """The active processors of the register, or None while no app keeps one (or it is not in use):
+    the declaration's own list of processors then stands."""
+    for surface in surfaces():
+        if surface.processor_register is not None:
+            return surface.processor_register()
+    return None
+
+
+def last_risk_review() -> dt.date | None:
+    """The date of the last review of the risk register; None when none was made or no app keeps one."""
+    for surface in surfaces():
+        if surface.last_risk_review is not None:
+            return surface.last_risk_review()
+    return None

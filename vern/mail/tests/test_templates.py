@@ -40,6 +40,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
     },
     "staff_recovery_code_used": {"name": "Alice", "left": 9, "link": "https://example.test/x/"},
     "staff_scan_findings": {"site": "https://www.example.test/", "count": 2, "link": "https://example.test/x/"},
+    "staff_processor_reviews": {"processors": ["Hetzner Online GmbH"], "count": 1, "link": "https://example.test/x/"},
     "policy_changed": {"date": "6 December 2026", "note": "Shorter answer time.", "link": "https://example.test/x/"},
     "staff_passkey_added": {"name": "Alice", "passkey": "Work laptop", "link": "https://example.test/x/"},
     "staff_second_factor_reset": {"name": "Alice", "by": "Bob Admin", "link": "https://example.test/x/"},
