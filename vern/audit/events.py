@@ -68,6 +68,8 @@ class AuditEvent(models.TextChoices):
     PROCESSOR_REGISTER_SEEDED = "processor.seed", _("Processor register started from the policy")
     PROCESSOR_REGISTER_EXPORTED = "processor.export", _("Processor register exported")
     PROCESSOR_REVIEW_REMINDED = "processor.review_remind", _("Privacy officers reminded of overdue reviews")
+    PROCESSOR_CHANGES_SUBSCRIBED = "processor.changes_subscribe", _("Subscribed to changes of sub-processors")
+    PROCESSOR_CHANGES_UNSUBSCRIBED = "processor.changes_unsubscribe", _("Unsubscribed from changes of sub-processors")
 
     # consent
     CONSENT_VIEWED = "consent.view", _("Consent records looked up")

@@ -61,6 +61,8 @@ MAIL_KINDS = {
     "policy_changed": gettext_lazy("Privacy policy changed"),
     "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
     "staff_processor_reviews": gettext_lazy("Processor reviews overdue"),
+    "processor_changes_confirm": gettext_lazy("Changes of sub-processors: confirmation link"),
+    "processor_changes_notice": gettext_lazy("Changes of sub-processors: notice"),
     "staff_invitation": gettext_lazy("Staff account: invitation"),
     "staff_password_reset": gettext_lazy("Staff account: new password"),
     "staff_role_grant": gettext_lazy("Staff account: role to approve"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vern.accounts.steps import PlacesRefusals
 from vern.declaration.schema import Declaration
+from vern.lib.formfields import EmailAddressField
 from vern.lib.language import page_language
 from vern.processors.models import Processor, SubProcessorChange
 from vern.processors.services import Agreement, ProcessorInput
@@ -170,3 +171,7 @@ class ChangeForm(PlacesRefusals):
         label=_("Announced on"), widget=DATE_WIDGET, input_formats=DATE_FORMATS, initial=timezone.localdate
     )
     objection_deadline = forms.DateField(label=_("Objections by"), widget=DATE_WIDGET, input_formats=DATE_FORMATS)
+
+
+class SubscribeForm(forms.Form):
+    email = EmailAddressField(label=_("Your email address"))

@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vern.lib.fields import EncryptedTextField
+
 EEA = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split())
 
 
@@ -139,3 +141,49 @@ class Seeding(models.Model):
 
     def __str__(self) -> str:
         return f"seeded from version {self.policy_version}"
+
+
+class ChangeSubscriber(models.Model):
+    """Someone who asked to be told by mail of changes of sub-processors: pending until the
+    single-use link in the first mail is used (double opt-in), then confirmed.
+
+    The address is encrypted and found by its blind index, as every other address in vern. The
+    confirmation token is kept only as a keyed hash, cleared when used; ``manage_hash`` is an
+    unkeyed SHA-256 of the token in every notice's unsubscribe link (kept encrypted in
+    ``manage_token`` to write the links), so that old links survive a rotation of the index key.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for confirmation")
+        CONFIRMED = "confirmed", _("subscribed")
+        ENDED = "ended", _("unsubscribed")
+
+    email = EncryptedTextField()
+    email_index = models.CharField(max_length=64, unique=True)
+    language = models.CharField(max_length=8)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    confirm_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirm_expires_at = models.DateTimeField()
+    manage_hash = models.CharField(max_length=64, unique=True)
+    manage_token = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("subscription to changes of sub-processors")
+        verbose_name_plural = _("subscriptions to changes of sub-processors")
+
+    class Privacy:
+        # Told of changes because the person asked to be (consent), like the newsletter; kept
+        # by the newsletter's rule: 30 days after it ended, an unconfirmed one after its link lapsed.
+        purpose = "newsletter"
+        retention = "newsletter"
+        identifiers = {"email": "email_index"}
+        clock = "created_at"  # the surface's ``due`` gives the real question (selectors.due_subscribers)
+        erasure = "delete"
+        bases = ("a",)
+        export = ("email", "language", "status", "created_at", "confirmed_at", "ended_at")
+
+    def __str__(self) -> str:
+        return f"subscription to changes #{self.pk} ({self.status})"

@@ -26,6 +26,7 @@ from vern.declaration.rules import ADEQUATE
 from vern.declaration.schema import Declaration
 from vern.mail import emails
 from vern.processors.models import EEA, Processor, Seeding, SubProcessor, SubProcessorChange
+from vern.processors.subscribers import notify
 
 # A new processor is reviewed a year after it is added, unless the privacy officer says otherwise.
 REVIEW_INTERVAL = dt.timedelta(days=365)
@@ -295,6 +296,7 @@ def subprocessor_change_record(
             assert current is not None
             current.removed_on = announced_on
             current.save(update_fields=["removed_on"])
+        notified = notify(change)
         audit_record(
             action=AuditEvent.PROCESSOR_SUBPROCESSOR_CHANGE,
             actor=actor,
@@ -305,6 +307,7 @@ def subprocessor_change_record(
                 "name": name,
                 "countries": sorted(set(countries)),
                 "objection_deadline": objection_deadline.isoformat(),
+                "subscribers_told": notified,
             },
         )
     return change

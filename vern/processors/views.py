@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.syndication.views import Feed
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
 
 from vern.declaration.selectors import COUNTRIES, MECHANISMS, published_declaration
+from vern.lib.ip import client_ip_shortened
 from vern.lib.language import page_language
-from vern.processors import selectors
+from vern.processors import selectors, subscribers
+from vern.processors.forms import SubscribeForm
 from vern.processors.models import EEA, SubProcessorChange
 from vern.registry.surface import last_risk_review
 
@@ -79,9 +83,56 @@ def trust_context(language: str) -> dict[str, Any]:
     }
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def trust(request: HttpRequest) -> HttpResponse:
-    return render(request, "processors/trust.html", trust_context(page_language()))
+    """The page; its form starts a subscription to changes of sub-processors (double opt-in)."""
+    language = page_language()
+    form = SubscribeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                subscribers.change_subscribe(
+                    email=form.cleaned_data["email"], language=language, ip_shortened=client_ip_shortened(request)
+                )
+            except subscribers.SubscriberRefused:
+                form.add_error(None, _("Too many requests from your network. Please try again in an hour."))
+                status = 429
+            else:
+                return HttpResponseRedirect(reverse("processors:subscribed"), status=303)
+        else:
+            status = 400
+    return render(request, "processors/trust.html", {**trust_context(language), "form": form}, status=status)
+
+
+@require_safe
+def subscribed(request: HttpRequest) -> HttpResponse:
+    return render(request, "processors/message.html", {"kind": "sent"})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners open links; only a person's POST confirms); POST confirms."""
+    if request.method != "POST":
+        if subscribers.pending_by_token(token) is None:
+            return render(request, "processors/message.html", {"kind": "used"}, status=410)
+        return render(request, "processors/message.html", {"kind": "confirm", "action": request.path})
+    try:
+        subscribers.change_subscription_confirm(token)
+    except subscribers.SubscriberRefused:
+        return render(request, "processors/message.html", {"kind": "used"}, status=410)
+    return render(request, "processors/message.html", {"kind": "confirmed"})
+
+
+@never_cache
+@csrf_exempt  # RFC 8058: the mail client's one-click POST carries no CSRF token
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "processors/message.html", {"kind": "unsubscribe", "action": request.path})
+    subscribers.change_unsubscribe(token)
+    return render(request, "processors/message.html", {"kind": "unsubscribed"})
 
 
 class ChangesFeed(Feed):  # type: ignore[type-arg]
