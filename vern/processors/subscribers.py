@@ -136,7 +136,9 @@ def notify(change: SubProcessorChange) -> int:
         emails.processor_changes_notice(
             to=row.email,
             language=row.language,
-            change=f"{change.get_kind_display()}: {change.name} ({change.processor.name})",
+            added=change.kind == SubProcessorChange.Kind.ADDED,
+            name=change.name,
+            processor=change.processor.name,
             countries=", ".join(change.countries),
             announced=change.announced_on,
             deadline=change.objection_deadline,

@@ -68,7 +68,7 @@ def test_a_customer_confirms_by_mail_gets_each_change_and_can_stop_them(client, 
     change("Storage Oy")
     notice = OutboxMessage.objects.get(kind="processor_changes_notice")
     assert notice.to_address == "kunde@example.no"
-    assert "New sub-processor: Storage Oy (Hetzner Online GmbH)" in notice.subject
+    assert notice.subject == "New sub-processor at Hetzner Online GmbH: Storage Oy"  # in the subscriber's language
     assert "objections by" in notice.body_text
 
     unsubscribe = link_in("processor_changes_notice", "unsubscribe")
