@@ -149,6 +149,28 @@ DETAIL_KEYS = {
     "sign_in": gettext_lazy("sign-in"),
     "significant": gettext_lazy("significant change"),
     "step": gettext_lazy("step"),
+    # the processor register
+    "changed": gettext_lazy("changed"),
+    "key": gettext_lazy("short name"),
+    "added": gettext_lazy("added"),
+    "agreement_date": gettext_lazy("date of the agreement"),
+    "agreement_file": gettext_lazy("agreement document"),
+    "agreement_note": gettext_lazy("about the agreement"),
+    "countries": gettext_lazy("locations"),
+    "data_categories": gettext_lazy("kinds of data"),
+    "format": gettext_lazy("format"),
+    "name": gettext_lazy("name"),
+    "next_review": gettext_lazy("next review"),
+    "objection_deadline": gettext_lazy("objections by"),
+    "processors": gettext_lazy("processors"),
+    "purposes": gettext_lazy("purposes"),
+    "scc_module": gettext_lazy("module of the clauses"),
+    "service_en": gettext_lazy("service in English"),
+    "service_nb": gettext_lazy("service in Norwegian"),
+    "status": gettext_lazy("status"),
+    "subscribers_told": gettext_lazy("subscribers told"),
+    "transfer_assessment": gettext_lazy("transfer assessment"),
+    "transfer_mechanism": gettext_lazy("transfer mechanism"),
 }
 
 

@@ -144,13 +144,23 @@ def _apply(processor: Processor, data: ProcessorInput) -> dict[str, object]:
     for field, value in values.items():
         old = getattr(processor, field)
         if old != value:
-            changed[field] = [_plain(old), _plain(value)]
+            changed[field] = {"old": _plain(field, old), "new": _plain(field, value)}
             setattr(processor, field, value)
     return changed
 
 
-def _plain(value: object) -> object:
-    return value.isoformat() if isinstance(value, dt.date) else value
+def _plain(field: str, value: object) -> object:
+    """A value as the audit log shows it: dates as dates, no None, country codes joined; the
+    purposes and kinds of data (the declaration's ids) by how many, as the register page names them."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if field in ("purposes", "data_categories") and isinstance(value, list):
+        return len(value)
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def _attach(processor: Processor, agreement: Agreement | None, changed: dict[str, object]) -> None:
@@ -320,6 +330,7 @@ def register_seed(*, declaration: Declaration, policy_version: int, actor: Actor
     active (no agreement date, no mechanism for a location outside the EEA) comes in as not active,
     for the privacy officer to complete."""
     today = today or timezone.localdate()
+    language = "en" if settings.LANGUAGE_CODE.startswith("en") else "nb"
     with transaction.atomic():
         if Seeding.objects.select_for_update().exists() or Seeding.objects.exists():
             return 0
@@ -345,11 +356,12 @@ def register_seed(*, declaration: Declaration, policy_version: int, actor: Actor
                 data_categories=sorted({c for p in purposes for c in p.data_categories}),
                 status=status,
                 agreement_date=declared.agreement_date,
-                agreement_note=(declared.agreement_note.get("en") if declared.agreement_note else "")[:500],
+                # In the site's own language (the console shows it as written).
+                agreement_note=(declared.agreement_note.get(language) if declared.agreement_note else "")[:500],
                 transfer_mechanism=mechanism,
                 # The declaration does not say which module; a privacy officer completes it.
                 scc_module=None,
-                transfer_assessment=declared.transfer_evidence.get("en") if declared.transfer_evidence else "",
+                transfer_assessment=declared.transfer_evidence.get(language) if declared.transfer_evidence else "",
                 next_review=today + REVIEW_INTERVAL,
             )
             added += 1
