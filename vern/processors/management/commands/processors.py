@@ -28,7 +28,8 @@ class Command(BaseCommand):
             if current is None:
                 raise CommandError("no declaration is published yet; publish one first")
             added = register_seed(declaration=declaration_of(current), policy_version=current.number, actor=Actor.cli())
-            self.stdout.write(f"the processor register has {added} new processor(s) from version {current.number}")
+            if options["verbosity"] > 0:
+                self.stdout.write(f"the processor register has {added} new processor(s) from version {current.number}")
             return
         rows = selectors.export_rows()
         audit_record(
