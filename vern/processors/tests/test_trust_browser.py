@@ -2,7 +2,7 @@
 at 1280 and 390 px, in Bokmål and English, with no sideways scrolling, and axe finds nothing.
 
 The register's staff pages are walked the same way by vern/tests/test_staff_pages_browser.py, which
-fills them with the register ``make_processors`` builds there."""
+fills them with the register ``vern.processors.testing.make_processors`` builds."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def axe_script() -> str:
 
 def test_the_trust_page_and_the_policy_read_well_at_both_widths_in_both_languages(browser_page, published):
     from vern.accounts.models import User
-    from vern.tests.test_staff_pages_browser import make_processors
+    from vern.processors.testing import make_processors
 
     make_processors(User.objects.create_user(email="pia@example.com", password=None, name="Pia"))
     page = browser_page
