@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "vern.scanner",
     "vern.connectors",
     "vern.breaches",
+    "vern.processors",
     "vern.site",
     "django.contrib.auth",
     "django.contrib.contenttypes",

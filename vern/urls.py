@@ -37,6 +37,8 @@ urlpatterns += i18n_patterns(
     path("staff/requests/", include("vern.rights.staff_urls")),
     path("staff/connectors/", include("vern.connectors.staff_urls")),
     path("privacy/requests/", include("vern.rights.urls")),
+    path("privacy/processing/", include("vern.processors.urls")),
+    path("staff/processors/", include("vern.processors.staff_urls")),
     path("privacy/", include("vern.declaration.urls")),
     path("", include("vern.consent.urls")),
     path("", include("vern.enquiries.urls")),

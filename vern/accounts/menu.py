@@ -60,6 +60,7 @@ MENU: tuple[Group, ...] = (
             Page("retention_staff:overview", Capability.MANAGE_RETENTION, _("Retention")),
             Page("consent_staff:search", Capability.READ_CONSENT, _("Consent")),
             Page("scanner_staff:overview", Capability.READ_CONSENT, _("Cookie scans"), frozenset({"run", "shot"})),
+            Page("processors_staff:register", Capability.READ_PROCESSORS, _("Processors")),
         ),
     ),
     Group(

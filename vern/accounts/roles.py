@@ -37,6 +37,8 @@ class Capability(StrEnum):
     SEND_NEWSLETTER = "send_newsletter"  # newsletter mailings: write, preview, test, send; counts (no addresses)
     READ_SECURITY_REGISTERS = "read_security_registers"  # breaches, risks, reviews and DPIA screenings: read, export
     KEEP_SECURITY_REGISTERS = "keep_security_registers"  # the same: open, edit, decide, report, notify, review
+    READ_PROCESSORS = "read_processors"  # the processor register and its exports
+    MANAGE_PROCESSORS = "manage_processors"  # add and change processors, reviews, sub-processor changes
 
 
 GRANTS: dict[Role, frozenset[Capability]] = {
@@ -48,6 +50,7 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.READ_AUDIT,
             Capability.SEND_NEWSLETTER,
             Capability.READ_SECURITY_REGISTERS,
+            Capability.READ_PROCESSORS,
         }
     ),
     Role.PRIVACY_OFFICER: frozenset(
@@ -62,6 +65,8 @@ GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.HANDLE_REQUESTS,
             Capability.READ_SECURITY_REGISTERS,
             Capability.KEEP_SECURITY_REGISTERS,
+            Capability.READ_PROCESSORS,
+            Capability.MANAGE_PROCESSORS,
         }
     ),
     Role.SALES: frozenset({Capability.CONSOLE, Capability.WORK_ENQUIRIES, Capability.READ_ANALYTICS}),

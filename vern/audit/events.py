@@ -80,6 +80,16 @@ class AuditEvent(models.TextChoices):
     CONNECTOR_SWEPT = "connector.swept", _("Rows removed in another system after their retention period")
     CONNECTOR_TASK_SENT = "connector.task_sent", _("Task mailed to a processor")
     CONNECTOR_TASK_CONFIRMED = "connector.task_confirmed", _("Processor answered a task")
+    # the processor register
+    PROCESSOR_CREATED = "processor.create", _("Processor added to the register")
+    PROCESSOR_CHANGED = "processor.change", _("Processor changed in the register")
+    PROCESSOR_REVIEWED = "processor.review", _("Processor reviewed")
+    PROCESSOR_SUBPROCESSOR_CHANGE = "processor.subprocessor_change", _("Change of sub-processors recorded")
+    PROCESSOR_REGISTER_SEEDED = "processor.seed", _("Processor register started from the policy")
+    PROCESSOR_REGISTER_EXPORTED = "processor.export", _("Processor register exported")
+    PROCESSOR_REVIEW_REMINDED = "processor.review_remind", _("Privacy officers reminded of overdue reviews")
+    PROCESSOR_CHANGES_SUBSCRIBED = "processor.changes_subscribe", _("Subscribed to changes of sub-processors")
+    PROCESSOR_CHANGES_UNSUBSCRIBED = "processor.changes_unsubscribe", _("Unsubscribed from changes of sub-processors")
 
     # consent
     CONSENT_VIEWED = "consent.view", _("Consent records looked up")

@@ -7,16 +7,18 @@ import io
 import json
 from typing import Any
 
-from vern.declaration.rules import EEA
 from vern.declaration.schema import LEGAL_BASIS_ARTICLE, Declaration
-from vern.declaration.selectors import BASIS_LABELS, MECHANISMS, countries_text, retention_line
+from vern.declaration.selectors import BASIS_LABELS, processor_rows, retention_line
 from vern.lib import csvsafe
 from vern.registry.entries import entries
 from vern.registry.surface import record_sections
 
 
 def build(declaration: Declaration, language: str) -> dict[str, Any]:
+    """The record; its recipients and transfers come from the processor register when an app
+    keeps one (``vern.registry.surface.processor_register``), else from the declaration."""
     d = declaration
+    rows = processor_rows(declaration, language)
     subjects = {s.id: s.name.get(language) for s in d.data_subjects}
     categories = {c.id: c.name.get(language) for c in d.data_categories}
     stores: dict[str, list[str]] = {}
@@ -24,11 +26,15 @@ def build(declaration: Declaration, language: str) -> dict[str, Any]:
         stores.setdefault(entry.purpose, []).append(entry.label)
     activities = []
     for purpose in d.purposes:
-        processors = [p for p in d.processors if p.id in purpose.recipients and p.status != "ended"]
+        processors = [
+            p
+            for p in rows
+            if (purpose.id in p["purposes"] if p["purposes"] is not None else p["id"] in purpose.recipients)
+        ]
         transfers = [
-            f"{p.name}: {', '.join(sorted(set(p.countries) - EEA))} ({MECHANISMS[p.transfer_mechanism][language]})"
+            f"{p['name']}: {', '.join(p['outside'])} ({p['mechanism_text']})"
             for p in processors
-            if set(p.countries) - EEA and p.transfer_mechanism
+            if p["outside"] and p["mechanism_text"]
         ]
         rules = [r for r in d.retention.rules if purpose.id in r.purposes]
         activities.append(
@@ -41,9 +47,7 @@ def build(declaration: Declaration, language: str) -> dict[str, Any]:
                 "legitimate_interest": purpose.legitimate_interest.get(language) if purpose.legitimate_interest else "",
                 "data_subjects": [subjects[s] for s in purpose.data_subjects],
                 "data_categories": [categories[c] for c in purpose.data_categories],
-                "recipients": [
-                    f"{p.name} ({p.service.get(language)}, {countries_text(p.countries, language)})" for p in processors
-                ],
+                "recipients": [f"{p['name']} ({p['service']}, {p['countries_text']})" for p in processors],
                 "transfers": transfers or ["none" if language == "en" else "ingen"],
                 "retention": [retention_line(rule, language) for rule in rules],
                 "stored_in": sorted(stores.get(purpose.id, [])),
@@ -58,6 +62,16 @@ def build(declaration: Declaration, language: str) -> dict[str, Any]:
             "dpo_contact": d.controller.dpo_email or "",
         },
         "activities": activities,
+        "processors": [
+            {
+                "name": p["name"],
+                "service": p["service"],
+                "locations": p["countries_text"],
+                "transfer_mechanism": p["mechanism_text"] or ("none" if language == "en" else "ingen"),
+                "sub_processors": [f"{s['name']} ({s['countries_text']})" for s in p["subs"]],
+            }
+            for p in rows
+        ],
         "security_measures": [m.get(language) for m in d.security.measures] + [d.security.standards.get(language)],
         # The registers the apps keep (breaches, risks...), reached through their surfaces.
         "registers": [
@@ -137,6 +151,11 @@ def as_markdown(record: dict[str, Any], language: str) -> str:
                 continue
             text = value if isinstance(value, str) else "; ".join(value)
             lines.append(f"- **{label_en if en else label_nb}:** {text}")
+    lines += ["", "## " + ("Processors (Art. 28)" if en else "Databehandlere (art. 28)"), ""]
+    for p in record.get("processors", []):
+        subs = "; ".join(p["sub_processors"])
+        tail = f"; {'sub-processors' if en else 'underleverandører'}: {subs}" if subs else ""
+        lines.append(f"- **{p['name']}** ({p['service']}): {p['locations']}; {p['transfer_mechanism']}{tail}")
     lines += ["", "## " + ("Security measures (Art. 32)" if en else "Sikkerhetstiltak (art. 32)"), ""]
     lines += [f"- {measure}" for measure in record["security_measures"]]
     for register in record.get("registers", []):

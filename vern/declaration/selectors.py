@@ -9,10 +9,14 @@ from functools import lru_cache
 from html import unescape
 from typing import Any
 
+from django.urls import NoReverseMatch, reverse
+
 from vern.declaration.durations import Duration
 from vern.declaration.models import Draft, PolicyVersion
+from vern.declaration.rules import EEA
 from vern.declaration.schema import Declaration, Purpose, RetentionRule
 from vern.lib.outage import is_outage
+from vern.registry.surface import processor_register
 
 BASIS_LABELS = {
     "a": {"nb": "samtykke (a)", "en": "consent (a)"},
@@ -179,10 +183,86 @@ class PolicyPage:
     cookie_groups: list[dict[str, Any]]
     processors: list[dict[str, Any]]
     backup_period: str = ""  # "30 days" in the page's language; empty in versions that declared none
+    # "Name (countries): mechanism" for each processor or sub-processor outside the EEA (§8).
+    transfers: tuple[str, ...] = ()
+    trust_url: str = ""  # the page «Data processing at …», when an app keeps the register
 
 
-def policy_page(policy_version: PolicyVersion, language: str, declaration: Declaration | None = None) -> PolicyPage:
-    """The page of a published version, or of ``declaration`` (a draft) shown as that version."""
+def mechanism_text(mechanism: str | None, module: int | None, language: str) -> str:
+    if not mechanism:
+        return ""
+    text = MECHANISMS[mechanism][language]
+    if mechanism == "scc" and module:
+        text += f", {'module' if language == 'en' else 'modul'} {module}"
+    return text
+
+
+def processor_rows(declaration: Declaration, language: str, *, live: bool = True) -> list[dict[str, Any]]:
+    """The processors a page or the Art. 30 record names, in ``language``: from the processor register
+    when an app keeps one (``live``: the version in force), else from the declaration.
+
+    Each row: id, name, service, countries, countries_text, mechanism_text, purposes (ids, or None
+    where the declaration's purposes name their recipients), outside (codes outside the EEA, the
+    sub-processors' too) and subs (name, service, countries_text)."""
+    register = processor_register() if live else None
+    if register is None:
+        return [
+            {
+                "id": p.id,
+                "name": p.name,
+                "service": p.service.get(language),
+                "countries": list(p.countries),
+                "countries_text": countries_text(p.countries, language),
+                "mechanism_text": mechanism_text(p.transfer_mechanism, None, language),
+                "purposes": None,
+                "outside": sorted(set(p.countries) - EEA),
+                "subs": [],
+            }
+            for p in declaration.processors
+            if p.status != "ended"
+        ]
+    rows = []
+    for p in register:
+        outside = set(p.countries) - EEA
+        for sub in p.sub_processors:
+            outside |= set(sub.countries) - EEA
+        rows.append(
+            {
+                "id": p.id,
+                "name": p.name,
+                "service": p.service.get(language, ""),
+                "countries": list(p.countries),
+                "countries_text": countries_text(list(p.countries), language),
+                "mechanism_text": mechanism_text(p.transfer_mechanism, p.scc_module, language),
+                "purposes": list(p.purposes),
+                "outside": sorted(outside),
+                "subs": [
+                    {
+                        "name": s.name,
+                        "service": s.service,
+                        "countries_text": countries_text(list(s.countries), language),
+                    }
+                    for s in p.sub_processors
+                ],
+            }
+        )
+    return rows
+
+
+def transfer_lines(rows: list[dict[str, Any]], language: str) -> tuple[str, ...]:
+    return tuple(
+        f"{row['name']} ({countries_text(row['outside'], language)}): {row['mechanism_text']}"
+        for row in rows
+        if row["outside"] and row["mechanism_text"]
+    )
+
+
+def policy_page(
+    policy_version: PolicyVersion, language: str, declaration: Declaration | None = None, *, live: bool = False
+) -> PolicyPage:
+    """The page of a published version, or of ``declaration`` (a draft) shown as that version.
+
+    ``live``: the version in force, whose processors (§6, §8) come from the processor register."""
     if declaration is None:
         declaration = declaration_of(policy_version)
     d = localise(declaration, language)
@@ -195,15 +275,11 @@ def policy_page(policy_version: PolicyVersion, language: str, declaration: Decla
             if c.category == category.id
         ]
         groups.append({**localise(category, language), "cookies": cookies})
-    processors = [
-        {
-            **localise(p, language),
-            "countries_text": countries_text(p.countries, language),
-            "mechanism_text": MECHANISMS[p.transfer_mechanism][language] if p.transfer_mechanism else "",
-        }
-        for p in declaration.processors
-        if p.status != "ended"
-    ]
+    processors = processor_rows(declaration, language, live=live)
+    try:
+        trust_url = reverse("processors:trust")
+    except NoReverseMatch:
+        trust_url = ""
     return PolicyPage(
         version=policy_version,
         language=language,
@@ -212,6 +288,8 @@ def policy_page(policy_version: PolicyVersion, language: str, declaration: Decla
         retention=[retention_line(rule, language) for rule in declaration.retention.rules],
         cookie_groups=groups,
         processors=processors,
+        transfers=transfer_lines(processors, language),
+        trust_url=trust_url,
         backup_period=(
             Duration.parse(declaration.security.backup_period).text(language).lower()
             if declaration.security.backup_period

@@ -26,7 +26,7 @@ def _unpublished(request: HttpRequest) -> HttpResponse:
 
 
 def _policy_response(request: HttpRequest, policy_version: PolicyVersion, *, current: PolicyVersion) -> HttpResponse:
-    page = selectors.policy_page(policy_version, page_language())
+    page = selectors.policy_page(policy_version, page_language(), live=policy_version.number == current.number)
     return render(request, "declaration/policy.html", {"page": page, "current": current})
 
 
@@ -43,7 +43,7 @@ def cookies(request: HttpRequest) -> HttpResponse:
     current = selectors.latest_version()
     if current is None:
         return _unpublished(request)
-    page = selectors.policy_page(current, page_language())
+    page = selectors.policy_page(current, page_language(), live=True)
     return render(request, "declaration/cookies.html", {"page": page})
 
 

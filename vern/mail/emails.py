@@ -336,6 +336,57 @@ def staff_scan_findings(*, to: str, language: str, site: str, count: int, link: 
     )
 
 
+def staff_processor_reviews(*, to: str, language: str, processors: list[str], link: str) -> OutboxMessage:
+    """A privacy officer is told which processors' reviews are overdue (once a day at most)."""
+    return mail_queue(
+        kind="staff_processor_reviews",
+        to=to,
+        language=language,
+        context={"processors": processors, "count": len(processors), "link": link},
+    )
+
+
+def processor_changes_confirm(*, to: str, language: str, link: str) -> OutboxMessage:
+    """Someone asked to be told of changes of sub-processors: the single-use link that confirms it.
+
+    Ephemeral: the link must not outlive its hash in a copy of the mail."""
+    return mail_queue(
+        kind="processor_changes_confirm", to=to, language=language, context={"link": link}, ephemeral=True
+    )
+
+
+def processor_changes_notice(
+    *,
+    to: str,
+    language: str,
+    added: bool,
+    name: str,
+    processor: str,
+    countries: str,
+    announced: object,
+    deadline: object,
+    page: str,
+    unsubscribe_link: str,
+) -> OutboxMessage:
+    """A confirmed subscriber is told that a processor announced a change of sub-processors."""
+    return mail_queue(
+        kind="processor_changes_notice",
+        to=to,
+        language=language,
+        context={
+            "added": added,
+            "name": name,
+            "processor": processor,
+            "countries": countries,
+            "announced": announced,
+            "deadline": deadline,
+            "page": page,
+            "unsubscribe_link": unsubscribe_link,
+        },
+        list_unsubscribe=unsubscribe_link,
+    )
+
+
 # Newsletter. The confirmation is not marketing (it asks whether the person wants any); a
 # mailing is, and is held back from restricted and objecting people (kind "newsletter").
 

@@ -83,6 +83,10 @@ never import the apps above them. What a surface may say:
   labels and one row per entry (the breach register, the risk register);
 - ``last_risk_review``: ``last_risk_review()`` is the date of the last review of the whole risk
   register (None before the first); one app (the one that keeps the register) gives it;
+- ``processor_register``: ``register()`` is the processor register (``RegisteredProcessor``:
+  the active processors, with their sub-processors, locations and transfer mechanisms), or None
+  while the register is not in use; the policy's §6 and §8, the trust page and the Art. 30
+  record are written from it instead of the declaration's list; one app gives it;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -104,7 +108,6 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date
 from typing import Any, Protocol
 
 from django.apps import apps
@@ -225,6 +228,39 @@ ExternalSweep = Callable[[dt.datetime, bool], Mapping[str, int]]
 
 
 @dataclass(frozen=True)
+class RegisteredSubProcessor:
+    """A processor's own processor, as the register keeps it."""
+
+    name: str
+    service: str
+    countries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegisteredProcessor:
+    """One active processor of the register, as the pages and the Art. 30 record need it.
+
+    ``service`` holds the text per language (``{"nb": …, "en": …}``); ``transfer_mechanism`` is
+    ``"adequacy"`` or ``"scc"`` (with ``scc_module`` 1-4), or None when every location is in the EEA."""
+
+    id: str
+    name: str
+    service: Mapping[str, str]
+    countries: tuple[str, ...]
+    transfer_mechanism: str | None
+    scc_module: int | None
+    purposes: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    agreement_date: dt.date | None
+    next_review: dt.date | None
+    sub_processors: tuple[RegisteredSubProcessor, ...] = ()
+
+
+ProcessorRegister = Callable[[], Sequence[RegisteredProcessor] | None]
+LastRiskReview = Callable[[], dt.date | None]
+
+
+@dataclass(frozen=True)
 class Tile:
     """One tool on the staff console home: its title, a line about it, where it is, and a count."""
 
@@ -286,7 +322,8 @@ class Surface:
     request_notes: tuple[RequestLines, ...] = ()
     external_sweeps: tuple[ExternalSweep, ...] = ()
     record_sections: tuple[RecordSections, ...] = ()
-    last_risk_review: Callable[[], date | None] | None = None
+    last_risk_review: LastRiskReview | None = None
+    processor_register: ProcessorRegister | None = None
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
     on_removal: Mapping[type[models.Model], RemovalFollower] = field(default_factory=dict)
@@ -552,7 +589,16 @@ def record_sections(language: str) -> list[RecordSection]:
     return [section for surface in surfaces() for source in surface.record_sections for section in source(language)]
 
 
-def last_risk_review() -> date | None:
+def processor_register() -> Sequence[RegisteredProcessor] | None:
+    """The active processors of the register, or None while no app keeps one (or it is not in use):
+    the declaration's own list of processors then stands."""
+    for surface in surfaces():
+        if surface.processor_register is not None:
+            return surface.processor_register()
+    return None
+
+
+def last_risk_review() -> dt.date | None:
     """The date of the last review of the whole risk register; None when no app keeps one, or before the first."""
     for surface in surfaces():
         if surface.last_risk_review is not None:

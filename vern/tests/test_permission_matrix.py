@@ -20,6 +20,7 @@ from vern.enquiries.models import Enquiry
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
 from vern.newsletter.models import Mailing
+from vern.processors.models import Processor
 from vern.retention.models import Hold
 from vern.rights.models import Request
 from vern.scanner.models import ScanRun, ScanShot
@@ -133,6 +134,17 @@ MATRIX: dict[str, set[str] | str] = {
     "newsletter_staff:mailing": {"admin"},
     "newsletter_staff:mailing_test": {"admin"},
     "newsletter_staff:mailing_send": {"admin"},
+    # Privacy officers keep the processor register; administrators read it (and export it).
+    "processors_staff:register": {"admin", "privacy_officer"},
+    "processors_staff:processor": {"admin", "privacy_officer"},
+    "processors_staff:agreement": {"admin", "privacy_officer"},
+    "processors_staff:export_csv": {"admin", "privacy_officer"},
+    "processors_staff:export_json": {"admin", "privacy_officer"},
+    "processors_staff:seed": {"privacy_officer"},
+    "processors_staff:new": {"privacy_officer"},
+    "processors_staff:edit": {"privacy_officer"},
+    "processors_staff:review": {"privacy_officer"},
+    "processors_staff:change": {"privacy_officer"},
 }
 
 
@@ -201,9 +213,20 @@ def targets(personas, published) -> dict[str, Any]:
         residual_impact=3,
         next_review=timezone.localdate(),
     )
+    processor = Processor.objects.create(
+        key="hetzner",
+        name="Hetzner Online GmbH",
+        service_nb="Drift",
+        service_en="Hosting",
+        countries=["DE"],
+        next_review=timezone.localdate() + dt.timedelta(days=30),
+        agreement_file=b"%PDF-1.4",
+        agreement_filename="dpa.pdf",
+    )
     return {
         "breach": breach.pk,
         "risk": risk.pk,
+        "processor": processor.pk,
         "scan": scan.pk,
         "mailing": mailing.pk,
         "person": target.pk,
@@ -236,6 +259,8 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["breach"]
     if name.startswith("risks_staff:"):
         pk = targets["risk"]
+    if name.startswith("processors_staff:"):
+        pk = targets["processor"]
     route = route.replace("<str:pass_name>", "none")
     return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access").replace("<slug:part>", "texts")
 

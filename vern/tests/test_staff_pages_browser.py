@@ -23,6 +23,7 @@ import pytest
 
 from conftest import screenshot
 from vern.accounts.testing import staff_device, staff_routes, totp_code
+from vern.processors.testing import make_processors
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTHS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
@@ -38,9 +39,18 @@ DOWNLOADS = {
     "breaches_staff:export_csv": "text/csv",
     "breaches_staff:form_csv": "text/csv",
     "risks_staff:export_csv": "text/csv",
+    "processors_staff:export_csv": "text/csv",
+    "processors_staff:export_json": "application/json",
+    "processors_staff:agreement": "application/pdf",
 }
 # Pages seen for every object made below; the other routes for the first object of their kind.
-EVERY_OBJECT = {"accounts:person", "enquiries_staff:detail", "rights_staff:detail", "declaration_staff:edit"}
+EVERY_OBJECT = {
+    "accounts:person",
+    "enquiries_staff:detail",
+    "rights_staff:detail",
+    "declaration_staff:edit",
+    "processors_staff:processor",
+}
 
 # Words of English that a Norwegian staff page only shows when a message is not translated.
 # Each is checked as a whole word, case-sensitive; none is also a Norwegian word.
@@ -219,6 +229,7 @@ def make_world(default_source: str, picture: bytes) -> World:
         digest="ab" * 32,
     )
     ScanShot.objects.create(run=scan, pass_name="none", image=picture)
+    processors = make_processors(pia)  # vern/processors/testing.py
 
     from vern.breaches.tests.world import security_registers
 
@@ -241,6 +252,7 @@ def make_world(default_source: str, picture: bytes) -> World:
         ("newsletter_staff", "pk"): [mailing.pk],
         ("breaches_staff", "pk"): [breach.pk],
         ("risks_staff", "pk"): [risk.pk],
+        ("processors_staff", "pk"): [p.pk for p in processors],
     }
     # Statistics settings: a goal of each kind, a token (one revoked), the weekly report asked for.
     goal_create(actor=pia, name="Demo bestilt", kind="server", match="demo_booked")

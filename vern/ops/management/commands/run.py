@@ -53,6 +53,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"database ready: {settings.DATABASES['default']['NAME']}")
         self._publish_first_declaration()
+        # The processor register starts from the published policy's processors, once (ADR 0015).
+        call_command("processors", "seed", verbosity=0)
         base = [sys.executable, "-m", "vern"]
         children = [subprocess.Popen([*base, "serve"]), subprocess.Popen([*base, "worker"])]  # noqa: S603
 
