@@ -51,6 +51,8 @@ def test_p18_each_role_gets_only_what_it_needs():
         Capability.HANDLE_REQUESTS,
         Capability.READ_SECURITY_REGISTERS,
         Capability.KEEP_SECURITY_REGISTERS,
+        Capability.READ_PROCESSORS,
+        Capability.MANAGE_PROCESSORS,
     }
     both = services.staff_create(
         email="b@example.com",
