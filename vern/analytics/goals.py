@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from django.db import transaction
 from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -86,10 +87,12 @@ def record(event: str, request: object, now: dt.datetime | None = None) -> None:
         found = _entry_of(tuple(h for h in (today, previous) if h), now)
     source, entry = found or ("", "")
     key = {"day": local_day(now), "event": event[:40], "source": source[:253], "entry": entry[:512]}
-    if not GoalCount.objects.filter(**key).update(count=F("count") + 1):
-        row, created = GoalCount.objects.get_or_create(**key, defaults={"count": 1})
-        if not created:
-            GoalCount.objects.filter(pk=row.pk).update(count=F("count") + 1)
+    # Only the count in a transaction: the visit was looked up above, outside the write lock.
+    with transaction.atomic():
+        if not GoalCount.objects.filter(**key).update(count=F("count") + 1):
+            row, created = GoalCount.objects.get_or_create(**key, defaults={"count": 1})
+            if not created:
+                GoalCount.objects.filter(pk=row.pk).update(count=F("count") + 1)
 
 
 # ------------------------------------------------------------------ reading conversions

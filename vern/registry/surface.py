@@ -536,7 +536,13 @@ def reach_goal(event: str, request: Any = None) -> None:
     for surface in surfaces():
         for record in surface.goal_recorders:
             try:
-                with transaction.atomic():
+                if transaction.get_connection().in_atomic_block:
+                    # Inside the caller's transaction: a savepoint, so a failed count leaves it usable.
+                    with transaction.atomic():
+                        record(event, request)
+                else:
+                    # Not one transaction around it all: on SQLite that would hold the write lock
+                    # while the recorder reads; a recorder makes its own writes atomic.
                     record(event, request)
             except Exception as exc:  # a count, never worth failing the visitor's request for
                 log.warning("a goal reached (%s) was not counted: %s", event, type(exc).__name__)
