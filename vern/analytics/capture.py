@@ -228,6 +228,13 @@ def reduce_referrer(referrer: str, own_host: str) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=8192)
+def _referral(referrer: str, own_host: str) -> tuple[str, str, str]:
+    """(host, path, channel) of a referrer: most beacons repeat a few (none, a search engine's)."""
+    host, path = reduce_referrer(referrer, own_host)
+    return host, path, channel_of(host)
+
+
+@functools.lru_cache(maxsize=8192)
 def is_site_page(path: str) -> bool:
     """Whether ``path`` is one of the site's public pages (staff pages and the API are not counted)."""
     path = path.split("?", 1)[0]
@@ -299,7 +306,7 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
         visitor, previous = digest(value, purpose="analytics-visitor")[:32], ""
     else:  # no cookie without consent: the daily hash alone
         visitor, previous = visitor_hashes(now, request.host, ip, request.user_agent)
-    referrer_host, referrer_path = reduce_referrer(beacon.referrer, request.host)
+    referrer_host, referrer_path, channel = _referral(beacon.referrer, request.host)
     query = path.partition("?")[2]  # only the declared parameters are left in it
     utm_source, utm_medium, utm_campaign = campaign_of(query, config.query_parameters) if query else ("", "", "")
     BUFFER.add_hit(
@@ -321,7 +328,7 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
             ip,
             beacon.engaged_ms,
             country,
-            channel_of(referrer_host),
+            channel,
             utm_source,
             utm_medium,
             utm_campaign,

@@ -10,6 +10,7 @@ requests like any other identifier.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,11 +21,16 @@ IPV4_PREFIX = 24
 IPV6_PREFIX = 48
 
 
+# A dotted IPv4 address as ``ipaddress`` accepts it: four decimal octets 0-255, no leading zero.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"({_OCTET}\.{_OCTET}\.{_OCTET}\.){_OCTET}", re.ASCII)
+
+
 def shorten_ip(raw: str) -> str:
     """The network part of an address; an unparsable value becomes ``""``."""
-    parts = raw.split(".")
-    if len(parts) == 4 and all(_octet(part) for part in parts):  # the common case, without ipaddress
-        return f"{parts[0]}.{parts[1]}.{parts[2]}.0"
+    common = _IPV4.fullmatch(raw)  # the common case, in one step and without ipaddress
+    if common is not None:
+        return f"{common.group(1)}0"
     try:
         address = ipaddress.ip_address(raw.strip())
     except ValueError:
@@ -33,17 +39,6 @@ def shorten_ip(raw: str) -> str:
         address = address.ipv4_mapped
     prefix = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
-
-
-def _octet(part: str) -> bool:
-    """A decimal octet as ``ipaddress`` accepts it: ASCII digits, 0–255, no leading zero."""
-    return (
-        0 < len(part) <= 3
-        and part.isascii()
-        and part.isdigit()
-        and (part == "0" or part[0] != "0")
-        and int(part) <= 255
-    )
 
 
 def client_ip(request: HttpRequest) -> str:
