@@ -21,7 +21,7 @@ from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.enquiries.models import Enquiry, MailboxAttachment
-from vern.enquiries.services import _audit
+from vern.enquiries.services import enquiry_audit
 
 SAFE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain"})
 POLICY = "default-src 'none'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'; sandbox"
@@ -36,7 +36,7 @@ def attachment_for_download(*, staff: User, enquiry: Enquiry, attachment_pk: int
     found = MailboxAttachment.objects.filter(pk=attachment_pk, enquiry=enquiry, message__enquiry=enquiry).first()
     if found is None:
         raise Http404
-    _audit(
+    enquiry_audit(
         AuditEvent.ENQUIRY_ATTACHMENT_DOWNLOADED,
         enquiry,
         actor=Actor.staff(staff),

@@ -25,7 +25,7 @@ from vern.accounts.roles import Capability
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.enquiries.models import Enquiry
-from vern.enquiries.services import EnquiryRefused, _audit
+from vern.enquiries.services import EnquiryRefused, enquiry_audit
 from vern.lib.inbound import guess_rights
 from vern.registry import surface
 
@@ -97,7 +97,7 @@ def enquiry_to_rights_request(*, staff: User, enquiry: Enquiry, rights: list[str
         locked.rights_registered_at = timezone.now()
         locked.state = Enquiry.State.CLOSED
         locked.save(update_fields=["rights_request_id", "rights_registered_at", "state"])
-        _audit(
+        enquiry_audit(
             AuditEvent.ENQUIRY_TO_RIGHTS,
             locked,
             actor=Actor.staff(staff),
