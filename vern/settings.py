@@ -268,6 +268,10 @@ VERN_MAILBOX_FOLDER = env.string("VERN_MAILBOX_FOLDER", "vern")
 # VERN_MAILBOX_MESSAGE_MAX_BYTES is not read at all and is left for a person in the skipped folder.
 VERN_MAILBOX_ATTACHMENT_MAX_BYTES = env.integer("VERN_MAILBOX_ATTACHMENT_MAX_BYTES", 10_000_000, minimum=0)
 VERN_MAILBOX_MESSAGE_MAX_BYTES = env.integer("VERN_MAILBOX_MESSAGE_MAX_BYTES", 30_000_000, minimum=1000)
+# What lands in the skipped folder (bounces, automatic replies, loops, unreadable or too big mail)
+# is deleted there this many days after it arrived (the server's INTERNALDATE), so that it is not
+# kept for ever against the policy's §7; a person has that long to look at it.
+VERN_MAILBOX_SKIPPED_DAYS = env.integer("VERN_MAILBOX_SKIPPED_DAYS", 30, minimum=1)
 
 # ---------------------------------------------------------------- staff accounts
 

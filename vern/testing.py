@@ -5,6 +5,7 @@ Only the test suite and the benchmarks import this module (it needs the dev depe
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import email
 import email.policy
 import http.server
@@ -394,11 +395,14 @@ class IMAPServer:
         client.login(self.user, self.password)
         return client
 
-    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
-        """Put a message in the mailbox by IMAP APPEND, as a mail server would deliver it."""
+    def deliver(self, raw: bytes, folder: str = "INBOX", *, arrived: dt.datetime | None = None) -> None:
+        """Put a message in the mailbox by IMAP APPEND, as a mail server would deliver it; ``arrived``
+        sets the server's INTERNALDATE (when it came)."""
         client = self.client()
         try:
-            client.append(folder, raw)
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.append(folder, raw, msg_time=arrived)
         finally:
             client.logout()
 

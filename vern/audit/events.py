@@ -106,6 +106,8 @@ class AuditEvent(models.TextChoices):
     ENQUIRY_BECAME_CUSTOMER = "enquiry.became_customer", _("Marked as a customer")
     ENQUIRY_RELATIONSHIP_ENDED = "enquiry.relationship_ended", _("Customer relationship ended")
     ENQUIRY_DELETED = "enquiry.deleted", _("Enquiry deleted")
+    ENQUIRY_TO_RIGHTS = "enquiry.to_rights_request", _("Enquiry registered as a rights request")
+    ENQUIRY_ATTACHMENT_DOWNLOADED = "enquiry.attachment_downloaded", _("Attachment of an email downloaded")
 
     # retention
     RETENTION_VIEWED = "retention.viewed", _("Retention page opened")

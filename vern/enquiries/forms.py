@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vern.accounts.steps import PlacesRefusals
 from vern.enquiries.models import ContactLog, Enquiry
@@ -358,3 +359,25 @@ class AssignForm(PlacesRefusals):
 
     def chosen(self) -> Any:
         return self.staff.get(self.cleaned_data["owner"])
+
+
+class RightsRequestForm(PlacesRefusals):
+    """ "This is a rights request": which rights it asks for (pre-selected from a guess; staff confirm)."""
+
+    FIELD_OF: ClassVar[dict[str, str]] = {"rights": "rights"}
+    OTHER_REFUSALS_ON_FORM: ClassVar[bool] = True
+
+    rights = forms.MultipleChoiceField(
+        label=_("It asks for"),
+        choices=[
+            ("access", pgettext_lazy("right", "Access")),
+            ("rectification", pgettext_lazy("right", "Rectification")),
+            ("erasure", pgettext_lazy("right", "Erasure")),
+            ("restriction", pgettext_lazy("right", "Restriction")),
+            ("portability", pgettext_lazy("right", "Data portability")),
+            ("objection", pgettext_lazy("right", "Objection")),
+            ("withdraw_consent", pgettext_lazy("right", "Withdraw consent")),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one right the person asks for.")},
+    )

@@ -12,7 +12,8 @@ The job ``enquiries.mailbox`` reads the configured IMAP folder (``IMAP_URL``). E
   not an enquiry either.
 
 What vern took is moved to the ``vern`` folder, the rest to ``vern-skipped`` (for a person to
-look at), each only after the database has committed what vern made of it: a worker that dies
+look at, for ``VERN_MAILBOX_SKIPPED_DAYS``: each reading then deletes there what the server
+received before that many days ago), each only after the database has committed what vern made of it: a worker that dies
 in between leaves the message where it was, and the next run finds it already stored (by the
 keyed digest of its Message-ID) and only moves it. When retention, an erasure request or staff
 delete the enquiry, its mails are deleted from the ``vern`` folder by the job
@@ -160,6 +161,7 @@ class FetchReport:
     joined: int = 0
     bounces: int = 0
     skipped: int = 0
+    pruned: int = 0  # deleted from the skipped folder, past VERN_MAILBOX_SKIPPED_DAYS
 
 
 def _our_domains() -> frozenset[str]:
@@ -351,6 +353,8 @@ def mailbox_fetch(*, now: dt.datetime | None = None) -> FetchReport:
                     raw = bodies.get(uid, {}).get(b"BODY[]", b"")
                     took = _handle(raw, size, now, report)
                     _move(client, uid, settings.VERN_MAILBOX_FOLDER if took else skipped_folder())
+            report.pruned, waiting, oldest = _prune_skipped(client, now)
+            _record_skipped(pruned=report.pruned, waiting=waiting, oldest=oldest)
     except MailboxError as exc:
         _record(now=now, error=exc.code)
         raise
@@ -362,6 +366,51 @@ def mailbox_fetch(*, now: dt.datetime | None = None) -> FetchReport:
 
 
 # ------------------------------------------------------------------ deleting from the server
+
+
+def skipped_cutoff(now: dt.datetime) -> dt.date:
+    """Messages the server received before this day (IMAP ``SEARCH BEFORE``, by INTERNALDATE) are
+    past ``VERN_MAILBOX_SKIPPED_DAYS`` and deleted from the skipped folder."""
+    return timezone.localdate(now) - dt.timedelta(days=settings.VERN_MAILBOX_SKIPPED_DAYS)
+
+
+def skipped_deletion_at(received: dt.datetime) -> dt.date:
+    """The day a skipped message that arrived at ``received`` is deleted (on the first reading then)."""
+    return timezone.localdate(received) + dt.timedelta(days=settings.VERN_MAILBOX_SKIPPED_DAYS + 1)
+
+
+def _prune_skipped(client: IMAPClient, now: dt.datetime) -> tuple[int, int, dt.datetime | None]:
+    """Delete and expunge what the skipped folder received before the cut-off; (deleted, left, oldest left).
+
+    What to delete is asked of the server each time (its INTERNALDATE), so nothing needs to be
+    remembered in between: a run that dies half-way is finished by the next, and a message is
+    deleted once however often it runs. The folder is selected afresh, then the inbox folder is
+    no longer selected (nothing else is done there after this)."""
+    client.select_folder(skipped_folder())
+    old = client.search(["BEFORE", skipped_cutoff(now), "NOT", "DELETED"])
+    for start in range(0, len(old), 200):
+        batch = old[start : start + 200]
+        client.delete_messages(batch)
+        _expunge(client, batch)
+    left = client.search(["NOT", "DELETED"])
+    oldest: dt.datetime | None = None
+    client.normalise_times = False  # INTERNALDATE with the server's offset, not naive local time
+    for start in range(0, len(left), 500):
+        for data in client.fetch(left[start : start + 500], ["INTERNALDATE"]).values():
+            arrived = data.get(b"INTERNALDATE")
+            if isinstance(arrived, dt.datetime):
+                arrived = arrived if timezone.is_aware(arrived) else arrived.replace(tzinfo=dt.UTC)
+                oldest = arrived if oldest is None or arrived < oldest else oldest
+    if old:
+        log.info("deleted %s messages from the skipped folder, past VERN_MAILBOX_SKIPPED_DAYS", len(old))
+    return len(old), len(left), oldest
+
+
+def _record_skipped(*, pruned: int, waiting: int, oldest: dt.datetime | None) -> None:
+    status = _status()
+    status.skipped_deleted += pruned
+    status.skipped_waiting, status.skipped_oldest_at = waiting, oldest
+    status.save(update_fields=["skipped_deleted", "skipped_waiting", "skipped_oldest_at"])
 
 
 def mailbox_delete_pending() -> int:

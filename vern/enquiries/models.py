@@ -84,6 +84,10 @@ class Enquiry(models.Model):
     )
     # A keyed digest of the form's one-time token: a form sent twice makes one enquiry.
     submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Staff confirmed it is a rights request and registered it in the request queue (through the
+    # Surface: the id of the request there), so it is answered there, not twice.
+    rights_request_id = models.PositiveIntegerField(null=True, blank=True)
+    rights_registered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("enquiry")
@@ -289,6 +293,11 @@ class MailboxStatus(models.Model):
     last_error = models.TextField(blank=True)
     taken = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # The skipped folder as the last reading found it, after deleting what was past
+    # VERN_MAILBOX_SKIPPED_DAYS: how many messages wait there, and when the oldest arrived.
+    skipped_waiting = models.PositiveIntegerField(default=0)
+    skipped_oldest_at = models.DateTimeField(null=True, blank=True)
+    skipped_deleted = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("reading of the support mailbox")
@@ -296,7 +305,8 @@ class MailboxStatus(models.Model):
 
     class Privacy:
         not_personal = "When the mailbox was last read, counts, and the last error in words without addresses."
-        not_personal_fields = ("last_error", "skipped")  # "skipped": a count of messages
+        # "skipped…": counts of messages, and the arrival time of the oldest skipped one (no sender)
+        not_personal_fields = ("last_error", "skipped", "skipped_waiting", "skipped_oldest_at", "skipped_deleted")
 
     def __str__(self) -> str:
         return "mailbox status"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +17,8 @@ from vern.accounts.roles import Capability, roles_granting
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration, RetentionRule
 from vern.declaration.selectors import BASIS_LABELS, retention_body
-from vern.enquiries.mailbox import error_text
-from vern.enquiries.models import PURPOSE, Enquiry, MailboxDeletion, MailboxStatus, SearchTerm
+from vern.enquiries.mailbox import error_text, skipped_deletion_at
+from vern.enquiries.models import PURPOSE, Enquiry, MailboxDeletion, MailboxMessage, MailboxStatus, SearchTerm
 from vern.enquiries.search import query_digest_sets
 from vern.enquiries.services import BASIS
 from vern.lib.keys import email_indexes, phone_indexes
@@ -116,7 +116,13 @@ def inbox(
 ) -> QuerySet[Enquiry]:
     """The enquiries a filter shows: by relationship (``status``), by work (``state``: open,
     answered, closed) and by owner ("mine" for ``staff``, "unassigned"), and by search."""
-    rows = Enquiry.objects.select_related("owner").order_by("-received_at", "-pk")
+    rows = (
+        Enquiry.objects.select_related("owner")
+        # A mail whose words seem to ask for a right, not yet registered as a rights request:
+        # marked in the list, so that it is not left to wait like an enquiry (docs/mailbox.md).
+        .annotate(looks_like_rights=Exists(MailboxMessage.objects.filter(enquiry=OuterRef("pk"), asks_for_rights=True)))
+        .order_by("-received_at", "-pk")
+    )
     if status in ("new", "open", "customer"):
         rows = rows.filter(status=status)
     elif status == "due":
@@ -223,6 +229,10 @@ class MailboxHealth:
     skipped: int
     deletions_waiting: int
     deletion_error: str
+    skipped_waiting: int = 0
+    skipped_days: int = 30
+    # The day the oldest message in the skipped folder is deleted (None when the folder is empty).
+    skipped_next_deletion: dt.date | None = None
 
     @property
     def failing(self) -> bool:
@@ -257,4 +267,9 @@ def mailbox_health() -> MailboxHealth | None:
         skipped=status.skipped if status else 0,
         deletions_waiting=waiting,
         deletion_error=error or "",
+        skipped_waiting=status.skipped_waiting if status else 0,
+        skipped_days=settings.VERN_MAILBOX_SKIPPED_DAYS,
+        skipped_next_deletion=(
+            skipped_deletion_at(status.skipped_oldest_at) if status and status.skipped_oldest_at else None
+        ),
     )

@@ -93,6 +93,11 @@ def _audit(action: AuditEvent, enquiry: Enquiry, *, actor: Actor, data: dict[str
     )
 
 
+def enquiry_audit(action: AuditEvent, enquiry: Enquiry, *, actor: Actor, data: dict[str, object] | None = None) -> None:
+    """The same audit row, for the app's other modules (registering as a rights request, downloads)."""
+    _audit(action, enquiry, actor=actor, data=data)
+
+
 def _store(
     *,
     kind: str,

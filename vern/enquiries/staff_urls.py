@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/customer/", staff_views.mark_customer, name="mark_customer"),
     path("<int:pk>/ended/", staff_views.end_relationship, name="end_relationship"),
     path("<int:pk>/delete/", staff_views.delete, name="delete"),
+    path("<int:pk>/rights-request/", staff_views.to_rights_request, name="to_rights_request"),
+    path("<int:pk>/attachments/<int:attachment_pk>/", staff_views.attachment, name="attachment"),
 ]

@@ -23,7 +23,7 @@ from vern.accounts.steps import staff_step
 from vern.declaration.models import PolicyVersion
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import declaration_of, latest_version_for, retention_body
-from vern.enquiries import selectors, tokens
+from vern.enquiries import attachments, selectors, to_rights, tokens
 from vern.enquiries.access import get_enquiry_for_staff
 from vern.enquiries.forms import (
     AssignForm,
@@ -33,6 +33,7 @@ from vern.enquiries.forms import (
     RegisterForm,
     RelationshipEndedForm,
     ReplyForm,
+    RightsRequestForm,
     StateForm,
 )
 from vern.enquiries.models import Enquiry
@@ -192,6 +193,7 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
     retention = selectors.Retention.of(declaration)
     rule = declaration.rule(retention.rule_of(enquiry)) if declaration is not None else None
     purpose = declaration.purpose(enquiry.purpose) if declaration is not None else None
+    guess = to_rights.enquiry_rights_guess(enquiry)
     context = {
         "enquiry": enquiry,
         # Art. 18: a person who asked for restriction has their data kept, not used.
@@ -200,7 +202,8 @@ def _detail(request: HttpRequest, staff: User, enquiry: Enquiry, status: int = 2
         "contacts": list(enquiry.contacts.select_related("staff", "mail").order_by("-happened_at", "-pk")),
         "mails": list(enquiry.mails.prefetch_related("attachments").order_by("received_at", "pk")),
         # A mail that seems to ask for a right: staff who handle requests register it in one click.
-        "asks_for_rights": enquiry.mails.filter(asks_for_rights=True).exists(),
+        "rights_guess": guess,
+        "rights_form": forms.get("rights_form") or RightsRequestForm(initial={"rights": list(guess.rights)}),
         "handles_requests": staff.can(Capability.HANDLE_REQUESTS),
         "deletion_at": retention.deletion_at(enquiry),
         "rule_text": retention_body(rule, language) if rule is not None else "",
@@ -407,3 +410,62 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form}, status=400)
     enquiry_viewed(staff=staff, enquiry=enquiry)
     return render(request, "enquiries/staff_delete.html", {"enquiry": enquiry, "form": form})
+
+
+def _rights_refusal(refused: Exception) -> str:
+    code = str(getattr(refused, "code", ""))
+    if code in ("contact", "unverifiable", "email"):
+        return _(
+            "This enquiry has no email address the confirmation link could go to. Check who the person is "
+            "yourself and register the request in the rights console."
+        )
+    if code == "past":
+        return _("The enquiry came more than a year ago: register the request in the rights console with its date.")
+    if code == "unpublished":
+        return _("No privacy policy is published, so no rights request can be registered yet. Publish one.")
+    if code == "capability":
+        return _("Only staff who handle rights requests register them.")
+    return _("The rights request could not be registered. Try again, or register it in the rights console.")
+
+
+@staff_view(Capability.HANDLE_REQUESTS)
+@require_POST
+def to_rights_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "This is a rights request": register it in the queue from the enquiry, in one click; a
+    second click registers nothing more and goes to the request registered by the first."""
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    require_capability(request, Capability.HANDLE_REQUESTS)
+    form = RightsRequestForm(request.POST)
+
+    def said(done: surface.RightsRegistration) -> str:
+        if not done.created:
+            return _("This enquiry was registered as a rights request before: here it is. Nothing new was registered.")
+        if done.awaiting_confirmation:
+            return _(
+                "The rights request is registered, received when the email arrived. A confirmation link has gone "
+                "to the person's email address: the request is handled once they confirm it."
+            )
+        return _("The rights request is registered, received when the email arrived.")
+
+    done = staff_step(
+        request,
+        lambda: to_rights.enquiry_to_rights_request(
+            staff=staff, enquiry=enquiry, rights=list(form.cleaned_data["rights"])
+        ),
+        refused=(EnquiryRefused, surface.RightsRefused),
+        explain=_rights_refusal,
+        form=form,
+        done=said,
+        then=lambda registration: registration.url,
+    )
+    return done or _detail(request, staff, enquiry, status=400, rights_form=form)
+
+
+@staff_view(Capability.WORK_ENQUIRIES)
+@require_http_methods(["GET", "HEAD"])
+def attachment(request: HttpRequest, pk: int, attachment_pk: int) -> HttpResponse:
+    """Download one attachment of one of the enquiry's mails, decrypted, as a file (never shown
+    inline); 404 for an attachment of another enquiry or one retention or erasure removed."""
+    staff, enquiry = get_enquiry_for_staff(request, pk)
+    found = attachments.attachment_for_download(staff=staff, enquiry=enquiry, attachment_pk=attachment_pk)
+    return attachments.download_response(found)

@@ -40,6 +40,36 @@ def asks_for_rights(subject: str, text: str) -> bool:
     return bool(RIGHTS_WORDS.search(subject) or RIGHTS_WORDS.search(text[:5000]))
 
 
+# Which right a mail seems to ask for, by words in both languages (docs/mailbox.md). A guess
+# only, made to pre-select the right on the enquiry's page: staff read the mail and confirm.
+# The keys are the rights' ids in the declaration (``vern.rights.models.Right``), in its order.
+RIGHT_WORDS: dict[str, re.Pattern[str]] = {
+    key: re.compile(words, re.IGNORECASE)
+    for key, words in (
+        (
+            "access",
+            r"\b(innsyn\w*|hvilke (person)?opplysninger|access request|subject access|right (of|to) access|"
+            r"(copy|access to) (of )?my (personal )?(data|information)|what (personal )?data|art(icle|\.)? ?15)\b",
+        ),
+        ("rectification", r"\b(rett(e|ing)|korriger\w*|rectif(y|ication)|correct my|art(icle|\.)? ?16)\b"),
+        (
+            "erasure",
+            r"\b(slett(e|ing|er)?|bli glemt|erase|erasure|delete|deletion|forgotten|art(icle|\.)? ?17)\b",
+        ),
+        ("restriction", r"\b(begrens(e|ning)\w*|restrict(ion)?|art(icle|\.)? ?18)\b"),
+        ("portability", r"\b(\w*portabilitet|portability|art(icle|\.)? ?20)\b"),
+        ("objection", r"\b(protest(ere|erer)?|motsett\w*|reserver\w*|object(ion)? to|objection|art(icle|\.)? ?21)\b"),
+        ("withdraw_consent", r"\b(trekk\w* tilbake\W+(mitt |et )?samtykke|withdraw\w* (my )?consent)\b"),
+    )
+}
+
+
+def guess_rights(subject: str, text: str) -> tuple[str, ...]:
+    """The rights a mail's words seem to ask for, in the declaration's order; empty when none."""
+    words = f"{subject}\n{text[:5000]}"
+    return tuple(key for key, pattern in RIGHT_WORDS.items() if pattern.search(words))
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str

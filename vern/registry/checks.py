@@ -135,6 +135,9 @@ def check_surfaces(items: Iterable[Declared]) -> list[Error]:
                 translators.append(item.app_label)
                 if problem := _callable_problem(value, 0):
                     error(item.app_label, f"index_forms: {problem}")
+            elif member == "rights_registrar":
+                if problem := _callable_problem(value, 1):
+                    error(item.app_label, f"rights_registrar: {problem}")
             elif member in ("processor_register", "last_risk_review"):
                 if problem := _callable_problem(value, 0):
                     error(item.app_label, f"{member}: {problem}")

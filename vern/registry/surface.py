@@ -87,6 +87,11 @@ never import the apps above them. What a surface may say:
   the active processors, with their sub-processors, locations and transfer mechanisms), or None
   while the register is not in use; the policy's §6 and §8, the trust page and the Art. 30
   record are written from it instead of the declaration's list; one app gives it;
+- ``rights_registrar``: ``register(intake)`` registers a rights request that came to another
+  app (a mail in the support mailbox, ``RightsIntake``) in the request queue, or finds the one
+  registered from the same source before, and says where it is (``RightsRegistration``); one
+  app (the one that keeps the request queue) gives it, and other apps call
+  ``register_rights_request``;
 - ``due`` and ``rectify``, per registered model of the app: the function that says
   which rows are due under a rule with exceptions (``due(declaration, now)`` → Q),
   and the function that corrects a field where saving it is not enough
@@ -257,6 +262,49 @@ class RegisteredProcessor:
 
 
 ProcessorRegister = Callable[[], Sequence[RegisteredProcessor] | None]
+
+
+@dataclass(frozen=True)
+class RightsIntake:
+    """A rights request that came to another app, as staff confirmed it there.
+
+    ``source`` and ``source_id`` name where it came from (``"enquiry"``, the enquiry's id): one
+    source registers one request, however often it is sent. ``received_at`` is when it arrived
+    (the deadline runs from then); ``staff`` is the member who confirmed it (a ``User``)."""
+
+    staff: Any
+    rights: tuple[str, ...]
+    channel: str
+    received_at: dt.datetime
+    source: str
+    source_id: int
+    email: str = ""
+    phone: str = ""
+    details: str = ""
+    language: str = "nb"
+    source_url: str = ""
+
+
+@dataclass(frozen=True)
+class RightsRegistration:
+    """Where the request registered from a ``RightsIntake`` is: its id and the console's address
+    of it; ``created`` is False when that source had registered it before (a second click)."""
+
+    request_id: int
+    url: str
+    created: bool
+    awaiting_confirmation: bool
+
+
+class RightsRefused(ValueError):
+    """The request cannot be registered (``code``: no app keeps requests, a bad address …)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+RightsRegistrar = Callable[[RightsIntake], RightsRegistration]
 LastRiskReview = Callable[[], dt.date | None]
 
 
@@ -324,6 +372,7 @@ class Surface:
     record_sections: tuple[RecordSections, ...] = ()
     last_risk_review: LastRiskReview | None = None
     processor_register: ProcessorRegister | None = None
+    rights_registrar: RightsRegistrar | None = None
     due: Mapping[type[models.Model], DueQuery] = field(default_factory=dict)
     rectify: Mapping[type[models.Model], Rectifier] = field(default_factory=dict)
     on_removal: Mapping[type[models.Model], RemovalFollower] = field(default_factory=dict)
@@ -610,3 +659,20 @@ def last_risk_review() -> dt.date | None:
         if surface.last_risk_review is not None:
             return surface.last_risk_review()
     return None
+
+
+def rights_registrar() -> RightsRegistrar | None:
+    """The app that registers rights requests, if one is installed."""
+    for surface in surfaces():
+        if surface.rights_registrar is not None:
+            return surface.rights_registrar
+    return None
+
+
+def register_rights_request(intake: RightsIntake) -> RightsRegistration:
+    """Register a rights request in the queue from another app's intake (or find the one its
+    source registered before); raises ``RightsRefused`` with the registrar's reason."""
+    register = rights_registrar()
+    if register is None:
+        raise RightsRefused("unavailable")
+    return register(intake)

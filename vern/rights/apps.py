@@ -14,6 +14,7 @@ class RightsConfig(AppConfig):
     def surface(self) -> Surface:
         from vern.rights import selectors, views  # an app's modules load once the models have
         from vern.rights.models import Request, Restriction
+        from vern.rights.services.intake import request_register_from
 
         return Surface(
             console_tiles=(selectors.console_tiles,),
@@ -23,6 +24,8 @@ class RightsConfig(AppConfig):
             restriction_checks=(selectors.restricted,),
             # Mail about a person whose processing is restricted is held back.
             mail_withhold=(selectors.mail_withheld,),
+            # A request that came to another app (a mail in the support mailbox), registered in one click.
+            rights_registrar=request_register_from,
             # A request is kept three years after it closed or lapsed; a restriction until it is lifted.
             due={Request: selectors.due_for_deletion, Restriction: selectors.due_restrictions},
         )

@@ -100,6 +100,11 @@ class Request(models.Model):
     submission_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     # Set when an erasure cleared the contact fields of this request (it keeps the keyed indexes).
     contact_erased_at = models.DateTimeField(null=True, blank=True)
+    # Where staff registered it from in another app (``"enquiry"`` and its id, and the console's
+    # address of it): one source registers one request, so a second click finds the first.
+    source = models.CharField(max_length=16, blank=True)
+    source_id = models.PositiveIntegerField(null=True, blank=True)
+    source_url = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("rights request")
@@ -115,6 +120,11 @@ class Request(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="refused") | ~models.Q(refusal_ground=""),
                 name="rights_refusal_has_a_ground",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=models.Q(source_id__isnull=False),
+                name="rights_one_request_per_source",
             ),
         ]
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from vern.accounts.models import PendingRoleGrant, User
 from vern.accounts.testing import staff_login, staff_routes
 from vern.breaches.models import Breach, Risk
-from vern.enquiries.models import Enquiry
+from vern.enquiries.models import Enquiry, MailboxAttachment, MailboxMessage
 from vern.jobs.models import Job
 from vern.mail.models import OutboxMessage
 from vern.newsletter.models import Mailing
@@ -86,6 +86,9 @@ MATRIX: dict[str, set[str] | str] = {
     "enquiries_staff:mark_customer": {"sales", "privacy_officer"},
     "enquiries_staff:end_relationship": {"sales", "privacy_officer"},
     "enquiries_staff:delete": {"sales", "privacy_officer"},
+    # Registering an enquiry as a rights request needs both: reading enquiries and handling requests.
+    "enquiries_staff:to_rights_request": {"privacy_officer"},
+    "enquiries_staff:attachment": {"sales", "privacy_officer"},
     "retention_staff:overview": {"privacy_officer"},
     "retention_staff:sweep": {"privacy_officer"},
     "retention_staff:hold_new": {"privacy_officer"},
@@ -190,6 +193,10 @@ def targets(personas, published) -> dict[str, Any]:
         legal_basis="f",
         policy_version=published.number,
     )
+    mail = MailboxMessage.objects.create(enquiry=enquiry, key="matrix-mail", message_id="<mail@x>")
+    attachment = MailboxAttachment.objects.create(
+        enquiry=enquiry, message=mail, filename="a.pdf", content_type="application/pdf", size=4, content="JVBERg=="
+    )
     hold = Hold.objects.create(subject_key="kari-index", reason="Claim", ends_at=timezone.now() + dt.timedelta(days=30))
     request = Request.objects.create(
         rights=["access", "erasure", "restriction"],
@@ -234,6 +241,7 @@ def targets(personas, published) -> dict[str, Any]:
         "job": job.pk,
         "message": message.pk,
         "enquiry": enquiry.pk,
+        "attachment": attachment.pk,
         "hold": hold.pk,
         "request": request.pk,
     }
@@ -261,7 +269,7 @@ def _path_for(name: str, route: str, targets: dict[str, Any]) -> str:
         pk = targets["risk"]
     if name.startswith("processors_staff:"):
         pk = targets["processor"]
-    route = route.replace("<str:pass_name>", "none")
+    route = route.replace("<str:pass_name>", "none").replace("<int:attachment_pk>", str(targets["attachment"]))
     return "/" + route.replace("<int:pk>", str(pk)).replace("<str:kind>", "access").replace("<slug:part>", "texts")
 
 

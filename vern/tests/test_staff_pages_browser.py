@@ -42,6 +42,7 @@ DOWNLOADS = {
     "processors_staff:export_csv": "text/csv",
     "processors_staff:export_json": "application/json",
     "processors_staff:agreement": "application/pdf",
+    "enquiries_staff:attachment": "application/pdf",
 }
 # Pages seen for every object made below; the other routes for the first object of their kind.
 EVERY_OBJECT = {
@@ -178,6 +179,20 @@ def make_world(default_source: str, picture: bytes) -> World:
         )
         enquiries.append(enquiry)
     enquiry_log_contact(staff=pia, enquiry=enquiries[0], kind="phone", happened_at=now, note="Ringte tilbake.")
+    # A mailed attachment of the first enquiry (downloaded as a file, not seen as a page).
+    from vern.enquiries.models import MailboxAttachment, MailboxMessage
+
+    mail = MailboxMessage.objects.create(
+        enquiry=enquiries[0], key="world-mail", message_id="<world@example.no>", subject="Innsyn", text="Innsyn"
+    )
+    attachment = MailboxAttachment.objects.create(
+        enquiry=enquiries[0],
+        message=mail,
+        filename="tilbud.pdf",
+        content_type="application/pdf",
+        size=4,
+        content="JVBERg==",
+    )
 
     lapsed = intake.request_submit(rights=["erasure"], email="lapsed@example.no", language="nb")
     intake.requests_lapse(now=now + dt.timedelta(days=60))
@@ -243,6 +258,7 @@ def make_world(default_source: str, picture: bytes) -> World:
         ("accounts", "pk"): [sam.pk, pia.pk],
         ("ops", "pk"): [job.pk],
         ("enquiries_staff", "pk"): [e.pk for e in enquiries],
+        ("enquiries_staff", "attachment_pk"): [attachment.pk],
         ("retention_staff", "pk"): [hold.pk],
         ("rights_staff", "pk"): [r.pk for r in requests],
         ("rights_staff", "kind"): ["access"],

@@ -274,9 +274,9 @@ def test_a_mail_that_asks_for_a_right_is_pointed_out_to_staff_who_register_it_as
     enquiry = Enquiry.objects.get()
     staff_login(client, personas.privacy_officer)
     page = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
-    assert "This email seems to ask for a right under the GDPR" in page
-    assert 'href="/en/staff/requests/new/"' in page
+    assert "This looks like a rights request" in page
+    assert f'action="/en/staff/enquiries/{enquiry.pk}/rights-request/"' in page
     client.logout()
     staff_login(client, personas.sales)
     page = client.get(f"/en/staff/enquiries/{enquiry.pk}/").content.decode()
-    assert "This email seems to ask for a right" in page and "/staff/requests/new/" not in page
+    assert "This looks like a rights request" in page and "rights-request/" not in page

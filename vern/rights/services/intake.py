@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from vern.accounts.models import User
@@ -160,19 +161,58 @@ def request_register(
     identity_checked: bool = False,
     marketing_objection: bool = False,
     nonce: str = "",
+    source: tuple[str, int, str] | None = None,
 ) -> Request:
     """A request that came by email, phone, letter or in person, registered by staff (P16).
 
     Its clock starts when it was received, not when it was typed in. If staff have checked
     who the person is (an email from the address on file, a call back to the number on
     file), it is confirmed at once; otherwise a confirmation link goes to the email given.
-    The form's ``nonce`` makes a second submission of the same form return the first request.
+    The form's ``nonce`` makes a second submission of the same form return the first request;
+    ``source`` (kind, id, console address: an enquiry it was registered from) does the same for
+    a source, which registers one request only.
     """
+    return _request_register(
+        staff=staff,
+        rights=rights,
+        channel=channel,
+        received_at=received_at,
+        email=email,
+        phone=phone,
+        details=details,
+        language=language,
+        identity_checked=identity_checked,
+        marketing_objection=marketing_objection,
+        nonce=nonce,
+        source=source,
+    )[0]
+
+
+def _request_register(
+    *,
+    staff: User,
+    rights: Sequence[str],
+    channel: str,
+    received_at: dt.datetime,
+    email: str = "",
+    phone: str = "",
+    details: str = "",
+    language: str = "nb",
+    identity_checked: bool = False,
+    marketing_objection: bool = False,
+    nonce: str = "",
+    source: tuple[str, int, str] | None = None,
+) -> tuple[Request, bool]:
+    """``request_register``, and whether it registered a new request (False: found the earlier one)."""
+    if source is not None:
+        earlier = _of_source(source)
+        if earlier is not None:
+            return earlier, False
     submission_key = digest(nonce, purpose="rights:register") if nonce else None
     if submission_key is not None:
         earlier = Request.objects.filter(submission_key=submission_key).first()
         if earlier is not None:
-            return earlier
+            return earlier, False
     chosen = _clean_rights(rights)
     if channel not in Request.Channel.values or channel == Request.Channel.FORM:
         raise RequestRefused("channel", "choose how the request arrived")
@@ -198,13 +238,16 @@ def request_register(
             marketing_objection=marketing_objection,
             submission_key=submission_key,
             declaration=declaration,
-        )
+            source=source,
+        ), True
     except IntegrityError:
-        # Two submissions of the same form at once: the other one registered it.
+        # Two submissions of the same form (or from the same source) at once: the other one registered it.
         earlier = Request.objects.filter(submission_key=submission_key).first() if submission_key else None
+        if earlier is None and source is not None:
+            earlier = _of_source(source)
         if earlier is None:
             raise
-        return earlier
+        return earlier, False
 
 
 def _register(
@@ -220,6 +263,7 @@ def _register(
     marketing_objection: bool,
     submission_key: str | None,
     declaration: Declaration,
+    source: tuple[str, int, str] | None = None,
 ) -> Request:
     address, address_index, number, number_index = contact
     now = timezone.now()
@@ -248,8 +292,12 @@ def _register(
             token_expires_at=None if identity_checked else now + dt.timedelta(hours=CONFIRM_HOURS),
             status_token=status_token,
             status_hash=status_hashed,
+            source=source[0] if source else "",
+            source_id=source[1] if source else None,
+            source_url=source[2][:200] if source else "",
         )
-        record_event(request, "received", actor=staff, channel=channel, rights=chosen)
+        extra = {"source": source[0]} if source else {}
+        record_event(request, "received", actor=staff, channel=channel, rights=chosen, **extra)
         record_audit(request, AuditEvent.RIGHTS_REGISTERED, Actor.staff(staff), rights=chosen, channel=channel)
         if identity_checked:
             record_event(request, "confirmed", actor=staff, how="staff")
@@ -264,6 +312,43 @@ def _register(
             )
             record_event(request, "confirmation_sent", actor=staff)
     return request
+
+
+def _of_source(source: tuple[str, int, str]) -> Request | None:
+    return Request.objects.filter(source=source[0], source_id=source[1]).first()
+
+
+def request_register_from(intake: surface.RightsIntake) -> surface.RightsRegistration:
+    """A request another app received (a mail in the support mailbox), confirmed by staff there
+    in one click: registered like any staff-registered request (``request_register``).
+
+    The person's identity is not taken as checked: the mail's From header proves nothing, so a
+    confirmation link goes to the address, as for any request registered without a check; the
+    deadline runs from ``received_at``, when the mail arrived. The Surface member
+    ``rights_registrar``; a second call for the same source returns the first request."""
+    try:
+        request, created = _request_register(
+            staff=intake.staff,
+            rights=intake.rights,
+            channel=intake.channel,
+            received_at=intake.received_at,
+            email=intake.email,
+            phone=intake.phone,
+            details=intake.details[:MAX_DETAILS],
+            language=intake.language,
+            identity_checked=False,
+            marketing_objection=False,
+            nonce="",
+            source=(intake.source, intake.source_id, intake.source_url),
+        )
+    except RequestRefused as refused:
+        raise surface.RightsRefused(refused.code) from refused
+    return surface.RightsRegistration(
+        request_id=request.pk,
+        url=reverse("rights_staff:detail", kwargs={"pk": request.pk}),
+        created=created,
+        awaiting_confirmation=request.status == S.AWAITING_CONFIRMATION,
+    )
 
 
 def request_confirm(*, token: str) -> Request:

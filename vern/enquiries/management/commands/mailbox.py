@@ -23,5 +23,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(
             f"new enquiries: {report.taken}, replies to kept enquiries: {report.joined}, "
-            f"bounces: {report.bounces}, not enquiries: {report.skipped}, deleted from the mailbox: {deleted}"
+            f"bounces: {report.bounces}, not enquiries: {report.skipped}, deleted from the mailbox: {deleted}, "
+            f"deleted from the skipped folder: {report.pruned}"
         )
