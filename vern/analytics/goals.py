@@ -15,6 +15,9 @@ A goal is what staff call a conversion:
 - a **page view** of a page whose path matches a pattern (``/pricing/*``): counted from the
   daily totals, as visits that saw such a page. A visit that saw two matching pages counts
   twice; the rate is capped at 100 %.
+- a **click** on an element the site marks ``data-vern-goal="name"``: the beacon sends the name
+  (no cookie, like any hit), and the daily totals count it under the dimension ``goal``, once
+  per visit in which it fired; the goal counts those visits.
 
 The conversion rate is conversions per 100 visits, over the same period.
 """
@@ -146,6 +149,10 @@ def _page_rows(period: Period, pattern: str) -> QuerySet[DailyStat]:
 def conversions(goal: Goal, period: Period) -> int:
     if goal.kind == Goal.Kind.SERVER:
         found = GoalCount.objects.filter(event=goal.match, **_in(period)).aggregate(n=Sum("count", default=0))
+    elif goal.kind == Goal.Kind.EVENT:
+        found = DailyStat.objects.filter(dimension=DailyStat.Dimension.GOAL, value=goal.match, **_in(period)).aggregate(
+            n=Sum("visits", default=0)
+        )
     else:
         found = _page_rows(period, goal.match).aggregate(n=Sum("visits", default=0))
     return int(found["n"])
@@ -177,7 +184,8 @@ def campaign_of(path: str) -> str:
 def by_source(period: Period, *, limit: int = 10) -> list[SourceConversion]:
     """Conversions of the server-event goals per referring site and per campaign, with the visits each brought.
 
-    Page-view goals are not split by source here: the daily totals do not cross pages with sources.
+    Page-view and click goals are not split by source here: the daily totals do not cross pages or
+    goals with sources.
     """
     goals = {goal.match: goal.name for goal in Goal.objects.filter(kind=Goal.Kind.SERVER)}
     if not goals:

@@ -9,9 +9,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vern.analytics.reading_models import Goal
+from vern.analytics.schemas import GOAL_PATTERN
 from vern.registry import surface
 
 PATTERN = re.compile(r"/[^\s]{0,199}")
+# The name of a click goal: what the beacon may send as ``g`` (``schemas.BeaconRequest``), no more.
+CLICK = re.compile(GOAL_PATTERN)
 
 
 class GoalForm(forms.Form):
@@ -25,6 +28,15 @@ class GoalForm(forms.Form):
         required=False,
         max_length=200,
         help_text=_("A path on this site; * stands for any text, e.g. /en/pricing/*"),
+    )
+    click = forms.CharField(
+        label=_("Name in data-vern-goal"),
+        required=False,
+        max_length=60,
+        help_text=_(
+            'Mark the element on your page, e.g. <a href="/demo/" data-vern-goal="demo-booked">, '
+            "and write the same name here: 1 to 60 letters (a–z, A–Z), digits or _ . : -"
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,6 +66,12 @@ class GoalForm(forms.Form):
                 self.add_error("pattern", _("Write a path that begins with / and has no spaces, e.g. /en/pricing/*"))
             else:
                 data["match"] = pattern
+        elif kind == Goal.Kind.EVENT and not self.has_error("click"):  # too long: the field said so already
+            click = (data.get("click") or "").strip()
+            if not CLICK.fullmatch(click):
+                self.add_error("click", _("Write 1 to 60 letters (a–z, A–Z), digits or _ . : - without spaces."))
+            else:
+                data["match"] = click
         return data
 
 

@@ -22,10 +22,12 @@ class Goal(models.Model):
     class Kind(models.TextChoices):
         SERVER = "server", _("Something vern records (a form sent, a subscription confirmed)")
         PAGE = "page", _("A visit to a page")
+        EVENT = "event", _("A click on an element marked data-vern-goal")
 
     name = models.CharField(_("name"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
-    # SERVER: an event's key (``vern.registry.surface.goal_events``); PAGE: a path pattern, ``*`` for any text.
+    # SERVER: an event's key (``vern.registry.surface.goal_events``); PAGE: a path pattern, ``*`` for any text;
+    # EVENT: the name a data-vern-goal attribute gives (``schemas.GOAL_PATTERN``), as the beacon sends it.
     match = models.CharField(_("what counts"), max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -33,8 +33,9 @@ def goal_create(*, actor: User, name: str, kind: str, match: str) -> Goal:
         actor=Actor.staff(actor),
         object_type="analytics.goal",
         object_id=goal.pk,
-        # A page pattern is worth keeping; an event is named by the goal's name (its key reads as a code).
-        data={"name": name, "kind": kind, **({"match": match} if kind == Goal.Kind.PAGE else {})},
+        # A page pattern or a click's name is worth keeping; a server event is named by the goal's name
+        # (its key reads as a code).
+        data={"name": name, "kind": kind, **({"match": match} if kind != Goal.Kind.SERVER else {})},
     )
     return goal
 

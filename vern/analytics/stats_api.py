@@ -23,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vern.accounts.roles import Capability
 from vern.analytics import reports, selectors
-from vern.analytics.reading_models import StatsToken
+from vern.analytics.reading_models import Goal, StatsToken
 from vern.analytics.reading_services import token_digest
 from vern.analytics.salts import local_day
 from vern.analytics.selectors import LONGEST_PERIOD, Period
-from vern.lib.openapi import Answer, Operation, documented
+from vern.lib.openapi import Answer, OneOf, Operation, documented
 
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 BEARER = re.compile(r"Bearer (vst_[A-Za-z0-9_-]{43})")
@@ -69,8 +69,12 @@ class RowOut(BaseModel):
 
 
 class GoalOut(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     name: str
-    kind: str
+    kind: Annotated[str, OneOf(*Goal.Kind.values)]
+    """``server``: something vern records; ``page``: a visit to a page; ``event``: a click on an element
+    marked ``data-vern-goal``."""
     conversions: int
     previous: int
     """Conversions in the period of equal length before."""

@@ -92,6 +92,22 @@ def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _save_changed(
+    current: Breach | Risk, *, now: dt.datetime, staff: User, action: AuditEvent, data: dict[str, Any]
+) -> None:
+    """Save an edited breach or risk, checked, with the audit row saying what changed (in the caller's transaction)."""
+    current.updated_at = now
+    current.full_clean()
+    current.save()
+    audit_record(
+        action=action,
+        actor=Actor.staff(staff),
+        object_type=f"breaches.{current._meta.model_name}",
+        object_id=current.pk,
+        data=data,
+    )
+
+
 def _link(name: str, language: str, **kwargs: object) -> str:
     with translation.override(language):
         return settings.VERN_PUBLIC_URL + reverse(name, kwargs=kwargs or None)
@@ -193,16 +209,7 @@ def breach_update(*, staff: User, breach: Breach, data: Mapping[str, Any], now: 
         if not count:
             return current
         changed = {"fields_changed": count, "old": _drop_none(old), "new": _drop_none(new)}
-        current.updated_at = now
-        current.full_clean()
-        current.save()
-        audit_record(
-            action=AuditEvent.BREACH_CHANGED,
-            actor=Actor.staff(staff),
-            object_type="breaches.breach",
-            object_id=current.pk,
-            data=changed,
-        )
+        _save_changed(current, now=now, staff=staff, action=AuditEvent.BREACH_CHANGED, data=changed)
     return current
 
 
@@ -460,16 +467,7 @@ def risk_update(
         if not count and not reviewed:
             return current
         changed: dict[str, Any] = {"fields_changed": count, "old": old, "new": new, "reviewed": reviewed}
-        current.updated_at = now
-        current.full_clean()
-        current.save()
-        audit_record(
-            action=AuditEvent.RISK_CHANGED,
-            actor=Actor.staff(staff),
-            object_type="breaches.risk",
-            object_id=current.pk,
-            data=changed,
-        )
+        _save_changed(current, now=now, staff=staff, action=AuditEvent.RISK_CHANGED, data=changed)
     return current
 
 

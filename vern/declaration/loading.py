@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_noop
 from pydantic import ValidationError
 
 from vern.declaration.schema import Declaration
+from vern.lib.wording import Wording
 
 
 class DeclarationLoader(yaml.SafeLoader):
@@ -49,13 +50,17 @@ class Problem:
     # The message's English template and what fills it in, when it can be read in another language.
     template: str = ""
     params: tuple[tuple[str, str], ...] = ()
+    translated: tuple[str, ...] = ()  # the params that are English texts themselves (``Wording.translated``)
+
+    @classmethod
+    def worded(cls, path: str, line: int | None, wording: Wording) -> Problem:
+        return cls(path, line, str(wording), wording.template, wording.params, wording.translated)
 
     def localised(self) -> str:
         """The message in the active language (the staff member's), where it has a translation."""
         if not self.template:
             return self.message
-        translated = gettext(self.template)
-        return translated % dict(self.params) if self.params else translated.replace("%%", "%")
+        return Wording(self.template, self.params, self.translated).localised()
 
     def __str__(self) -> str:
         where = self.path or "declaration"

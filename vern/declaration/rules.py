@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from vern.declaration.durations import Duration
 from vern.declaration.loading import Loaded, Problem, format_path
 from vern.declaration.schema import Declaration
+from vern.lib.wording import Wording
 
 # EU member states plus Iceland, Liechtenstein and Norway.
 EEA = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split())
@@ -37,7 +39,8 @@ class ChecklistItem:
     code: str
     label: str  # in the active language: the staff page shows it to its reader
     ok: bool
-    detail: str = ""
+    detail: str = ""  # ids (purposes, processors, rights): not translated
+    note: str = ""  # or a sentence, in the active language
 
 
 def art13_checklist(d: Declaration) -> list[ChecklistItem]:
@@ -53,7 +56,7 @@ def art13_checklist(d: Declaration) -> list[ChecklistItem]:
             "13(1)(b)",
             _("data protection officer, if any"),
             d.controller.dpo is None or bool(d.controller.dpo_email),
-            "a DPO is named without contact details" if d.controller.dpo and not d.controller.dpo_email else "",
+            note=_("a DPO is named without contact details") if d.controller.dpo and not d.controller.dpo_email else "",
         ),
         ChecklistItem("13(1)(c)", _("purposes and the legal basis of each"), all(p.legal_bases for p in d.purposes)),
         ChecklistItem(
@@ -117,18 +120,12 @@ class _Collector:
         self.loaded = loaded
         self.problems: list[Problem] = []
 
-    def add(self, loc: tuple[int | str, ...], message: str, **params: str) -> None:
+    def add(self, loc: tuple[int | str, ...], message: str, *, translated: tuple[str, ...] = (), **params: str) -> None:
         """A problem at ``loc``; ``message`` is an English template (``gettext_noop``) filled in with
-        ``params``: as it is for the command line, translated where a staff member reads it."""
-        self.problems.append(
-            Problem(
-                format_path(loc),
-                self.loaded.line(loc),
-                message % params if params else message.replace("%%", "%"),
-                template=message,
-                params=tuple(params.items()),
-            )
-        )
+        ``params``: as it is for the command line, translated where a staff member reads it (and so
+        are the ``translated`` params, English texts themselves)."""
+        wording = Wording.of(message, translated=translated, **params)
+        self.problems.append(Problem.worded(format_path(loc), self.loaded.line(loc), wording))
 
 
 def _duplicates(values: Iterable[str]) -> set[str]:
@@ -150,9 +147,24 @@ def check(loaded: Loaded) -> list[Problem]:
     _check_rights(d, out)
     _check_backups(d, out)
     _check_connectors(d, out)
-    for item in art13_checklist(d):
-        if not item.ok and not any(item.code in p.message for p in out.problems):
-            out.add((), f"Art. {item.code} is missing: {item.label}" + (f" ({item.detail})" if item.detail else ""))
+    with translation.override(None):  # the English labels: the problem translates them where it is read
+        missing = [item for item in art13_checklist(d) if not item.ok]
+    for item in missing:
+        if any(item.code in p.message for p in out.problems):
+            continue
+        if item.detail or item.note:
+            template = gettext_noop("Art. %(code)s is missing: %(label)s (%(detail)s)")
+            translated = ("label", "detail") if item.note else ("label",)
+            detail = item.note or item.detail
+            out.add((), template, translated=translated, code=item.code, label=item.label, detail=detail)
+        else:
+            out.add(
+                (),
+                gettext_noop("Art. %(code)s is missing: %(label)s"),
+                translated=("label",),
+                code=item.code,
+                label=item.label,
+            )
     return out.problems
 
 

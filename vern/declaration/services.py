@@ -24,6 +24,7 @@ from vern.declaration.schema import Declaration
 from vern.jobs.services import job_enqueue
 from vern.lib.keys import email_index, email_indexes
 from vern.lib.normalise import InvalidIdentifier, normalise_email
+from vern.lib.wording import Wording
 from vern.mail import emails
 from vern.registry import surface
 from vern.registry.surface import declaration_code_problems
@@ -93,10 +94,11 @@ def declaration_validate(source: str) -> Loaded:
     """Parse and check a declaration; raises ``DeclarationInvalid`` listing every problem."""
     loaded = parse(source)
     problems = check(loaded) + registry_problems(loaded.declaration)
-    problems += [
-        Problem(format_path(path), loaded.line(path), message)
-        for path, message in declaration_code_problems(loaded.declaration)
-    ]
+    for path, message in declaration_code_problems(loaded.declaration):
+        where, line = format_path(path), loaded.line(path)
+        problems.append(
+            Problem.worded(where, line, message) if isinstance(message, Wording) else Problem(where, line, message)
+        )
     if problems:
         raise DeclarationInvalid(problems)
     return loaded

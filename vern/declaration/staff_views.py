@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -26,6 +26,7 @@ from vern.declaration.changes import LanguageChanges
 from vern.declaration.loading import DeclarationInvalid, Problem, parse
 from vern.declaration.models import PolicyVersion
 from vern.declaration.rules import ChecklistItem, art13_checklist
+from vern.lib.wording import Wording
 
 LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
 
@@ -50,7 +51,7 @@ def _state(
     def shown(problems: list[Problem]) -> list[str]:
         # A file's problems name its lines; a draft in the database has none to look up.
         if content is None:
-            return [str(problem) for problem in problems]
+            return [_in_file(problem) for problem in problems]
         return [editor.problem_line(content, problem) for problem in problems]
 
     try:
@@ -79,14 +80,25 @@ def _state(
     return state
 
 
+def _in_file(problem: Problem) -> str:
+    """A problem of the declaration file, with its place and line, in the reader's language."""
+    where = problem.path or _("declaration")
+    if problem.line:
+        where = _("%(place)s (line %(line)s)") % {"place": where, "line": problem.line}
+    return f"{where}: {problem.localised()}"
+
+
 def _file_source() -> tuple[str | None, list[Problem]]:
     path = Path(settings.VERN_DECLARATION)
     try:
         return path.read_text(encoding="utf-8"), []
     except OSError as exc:
-        return None, [Problem("", None, f"cannot read {path}: {exc.strerror}")]
+        unreadable = Wording.of(
+            gettext_noop("cannot read %(path)s: %(reason)s"), path=str(path), reason=exc.strerror or type(exc).__name__
+        )
+        return None, [Problem.worded("", None, unreadable)]
     except UnicodeDecodeError:
-        return None, [Problem("", None, f"{path} is not UTF-8 text")]
+        return None, [Problem.worded("", None, Wording.of(gettext_noop("%(path)s is not UTF-8 text"), path=str(path)))]
 
 
 @staff_view(Capability.MANAGE_DECLARATION)
@@ -105,7 +117,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         context["state"] = (
             _state(request, source, None, current)
             if source is not None
-            else DraftState([str(problem) for problem in problems])
+            else DraftState([_in_file(problem) for problem in problems])
         )
         context["has_draft"] = source is not None
     else:

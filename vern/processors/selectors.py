@@ -11,12 +11,13 @@ from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.declaration.schema import Declaration
 from vern.lib import csvsafe
+from vern.lib.wording import Wording
 from vern.processors.models import EEA, Processor, Seeding, SubProcessor, SubProcessorChange
 from vern.registry.surface import RegisteredProcessor, RegisteredSubProcessor, Tile
 
@@ -76,13 +77,13 @@ def register() -> list[RegisteredProcessor] | None:
     return [registered(p) for p in active_processors()]
 
 
-def declaration_problems(declaration: Declaration) -> list[tuple[tuple[int | str, ...], str]]:
+def declaration_problems(declaration: Declaration) -> list[tuple[tuple[int | str, ...], Wording]]:
     """The surface's ``declaration_checks``: what a declaration about to be published says of
     processors that the register contradicts. Nothing while the register is not in use."""
     if not in_use():
         return []
     found = {p.key: p for p in processors()}
-    problems: list[tuple[tuple[int | str, ...], str]] = []
+    problems: list[tuple[tuple[int | str, ...], Wording]] = []
     for i, declared in enumerate(declaration.processors):
         if declared.status == "ended":
             continue
@@ -91,26 +92,39 @@ def declaration_problems(declaration: Declaration) -> list[tuple[tuple[int | str
             problems.append(
                 (
                     ("processors", i, "id"),
-                    f"{declared.name} ({declared.id}) is not in the processor register: add it there first",
+                    Wording.of(
+                        gettext_noop("%(name)s (%(id)s) is not in the processor register: add it there first"),
+                        name=declared.name,
+                        id=declared.id,
+                    ),
                 )
             )
             continue
         if declared.status == "active" and entry.status != Processor.Status.ACTIVE:
             outside = sorted(set(entry.countries) - EEA)
-            why = (
-                f"; it has no transfer mechanism for {', '.join(outside)}"
+            inactive = (
+                Wording.of(
+                    gettext_noop(
+                        "%(name)s is not active in the processor register; it has no transfer mechanism for "
+                        "%(countries)s"
+                    ),
+                    name=declared.name,
+                    countries=", ".join(outside),
+                )
                 if outside and entry.transfer_mechanism == Processor.Mechanism.NONE
-                else ""
+                else Wording.of(gettext_noop("%(name)s is not active in the processor register"), name=declared.name)
             )
-            problems.append(
-                (("processors", i, "status"), f"{declared.name} is not active in the processor register{why}")
-            )
+            problems.append((("processors", i, "status"), inactive))
         extra = sorted(set(declared.countries) - set(entry.countries))
         if extra:
             problems.append(
                 (
                     ("processors", i, "countries"),
-                    f"the processor register does not place {declared.name} in {', '.join(extra)}",
+                    Wording.of(
+                        gettext_noop("the processor register does not place %(name)s in %(countries)s"),
+                        name=declared.name,
+                        countries=", ".join(extra),
+                    ),
                 )
             )
         outside = sorted((set(declared.countries) | set(entry.countries)) - EEA)
@@ -119,9 +133,16 @@ def declaration_problems(declaration: Declaration) -> list[tuple[tuple[int | str
             problems.append(
                 (
                     ("processors", i, "transfer_mechanism"),
-                    f"{declared.name} processes data in {', '.join(outside)}; the processor register records "
-                    f"{register_says} as its transfer mechanism, the declaration "
-                    f"{declared.transfer_mechanism or 'none'}",
+                    Wording.of(
+                        gettext_noop(
+                            "%(name)s processes data in %(countries)s; the processor register records "
+                            "%(register)s as its transfer mechanism, the declaration %(declared)s"
+                        ),
+                        name=declared.name,
+                        countries=", ".join(outside),
+                        register=register_says,
+                        declared=declared.transfer_mechanism or "none",
+                    ),
                 )
             )
     names = {p.name.casefold() for p in found.values() if p.status == Processor.Status.ACTIVE}
@@ -130,7 +151,12 @@ def declaration_problems(declaration: Declaration) -> list[tuple[tuple[int | str
             problems.append(
                 (
                     ("cookies", "cookies", i, "provider"),
-                    f"{cookie.provider} sets a third-party cookie but is not an active processor in the register",
+                    Wording.of(
+                        gettext_noop(
+                            "%(provider)s sets a third-party cookie but is not an active processor in the register"
+                        ),
+                        provider=cookie.provider,
+                    ),
                 )
             )
     return problems

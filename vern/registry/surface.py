@@ -55,8 +55,10 @@ never import the apps above them. What a surface may say:
   retention prunes them as a prefix;
 - ``declaration_checks``: ``check(declaration)`` returns ``(path, message)`` for each
   way a declaration about to be published does not fit the app's code (a cookie vern
-  sets that the cookie table leaves out); publishing from the console or the command
-  line refuses such a declaration, as ``vern check`` does for the file;
+  sets that the cookie table leaves out), as a ``vern.lib.wording.Wording`` so that the
+  staff member publishing reads it in their language (or plain English text); publishing
+  from the console or the command line refuses such a declaration, as ``vern check`` does
+  for the file;
 - ``goal_events``: the server events the app reports as goals reached (``{"demo_booked":
   "Demo booked"}``), so that staff can choose them for a goal; ``goal_recorders``:
   ``record(event, request)`` counts one such event (the analytics app gives it). An app
@@ -119,6 +121,8 @@ from django.apps import apps
 from django.db import models, transaction
 from django.db.models import Q, QuerySet
 
+from vern.lib.wording import Wording
+
 log = logging.getLogger(__name__)
 
 Holder = Callable[[dt.datetime], Mapping[str, list[QuerySet[Any]]]]
@@ -138,8 +142,9 @@ SubscriptionPrompt = Callable[[str], str]
 DueQuery = Callable[[Any, dt.datetime], Q]
 Rectifier = Callable[[Any, str, str], None]
 RemovalFollower = Callable[[QuerySet[Any]], None]
-# A declaration → each (path in the declaration, message) that does not fit the app's code.
-DeclarationCheck = Callable[[Any], list[tuple[tuple[int | str, ...], str]]]
+# A declaration → each (path in the declaration, message) that does not fit the app's code; a
+# ``Wording`` message reaches the staff member who publishes in their language.
+DeclarationCheck = Callable[[Any], Sequence[tuple[tuple[int | str, ...], str | Wording]]]
 # (the event's key, the request it happened in or None) → nothing; counts one goal reached.
 GoalRecorder = Callable[[str, Any], None]
 
@@ -567,7 +572,7 @@ def removing(model: type[models.Model], rows: QuerySet[Any]) -> None:
             follow(rows)
 
 
-def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str]]:
+def declaration_code_problems(declaration: Any) -> list[tuple[tuple[int | str, ...], str | Wording]]:
     """What each app's code says of a declaration about to be published (its ``declaration_checks``)."""
     return [problem for surface in surfaces() for check in surface.declaration_checks for problem in check(declaration)]
 

@@ -16,6 +16,7 @@ and says so in ``problems``, with what it saw until then.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -25,6 +26,18 @@ from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 PASSES = ("none", "reject", "accept", "withdraw")
+# A pass that stopped: kept in English with the scan (its digest covers it); the console words it
+# in the reader's language by reading it back with PARTIAL.
+PARTIAL = re.compile(r"pass (none|reject|accept|withdraw): (.*); the report is partial", re.DOTALL)
+
+
+NOT_INSTALLED = "Playwright is not installed: pip install 'vern[scan]'"
+
+
+def partial(name: str, reason: str) -> str:
+    return f"pass {name}: {reason}; the report is partial"
+
+
 # How long the page's own scripts get after it loaded, to set what they set.
 SETTLE_MS = 400
 BANNER = "#vc-banner"
@@ -180,13 +193,13 @@ def _scan(url: str, *, also: Sequence[str], pages: int, timeout: float, chromium
                 try:
                     _one_pass(browser, seen, found, result, clock, limit=pages, discover=name == "none", shots=shots)
                 except ScanStopped as exc:
-                    result.problems.append(f"pass {name}: {exc}; the report is partial")
+                    result.problems.append(partial(name, str(exc)))
                     break
                 except BrowserError as exc:
                     message = str(exc).splitlines()[0]
                     if name == "none" and not seen.pages:
                         raise ScanFailed(f"{url} could not be loaded: {message}") from exc
-                    result.problems.append(f"pass {name}: {message}; the report is partial")
+                    result.problems.append(partial(name, message))
         finally:
             browser.close()
     return result

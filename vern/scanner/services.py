@@ -25,7 +25,7 @@ from vern.audit.services import Actor, audit_record
 from vern.declaration.models import PolicyVersion
 from vern.declaration.selectors import declaration_of, latest_version
 from vern.mail import emails
-from vern.scanner.crawl import ScanFailed, origin_of, scan
+from vern.scanner.crawl import NOT_INSTALLED, ScanFailed, origin_of, scan
 from vern.scanner.findings import findings as judge
 from vern.scanner.models import ScanRun, ScanShot
 
@@ -65,7 +65,7 @@ def scan_record(*, url: str, trigger: str, actor: Actor, chromium: str = CHROMIU
             raise ScanFailed(refused)
         result = scan(url, pages=pages, timeout=TIMEOUT_SECONDS, chromium=chromium, shots=True)
     except ImportError:
-        run.status, run.problems = ScanRun.Status.FAILED, ["Playwright is not installed: pip install 'vern[scan]'"]
+        run.status, run.problems = ScanRun.Status.FAILED, [NOT_INSTALLED]
     except ScanFailed as exc:
         run.status, run.problems = ScanRun.Status.FAILED, [str(exc)]
     else:

@@ -19,6 +19,7 @@ from vern.accounts.steps import staff_step
 from vern.declaration.durations import Duration
 from vern.jobs.services import job_enqueue_once
 from vern.lib.language import page_language
+from vern.scanner.crawl import NOT_INSTALLED, PARTIAL
 from vern.scanner.models import ScanRun, ScanShot
 from vern.scanner.report import TITLES
 from vern.scanner.services import declared_sites
@@ -56,7 +57,22 @@ def run(request: HttpRequest, pk: int) -> HttpResponse:
     for name, label in _pass_labels().items():
         items = [_worded(finding) for finding in found.findings if finding["pass_name"] == name]
         passes.append({"name": name, "label": label, "findings": items, "shot": name in shots})
-    return render(request, "scanner/staff_run.html", {"run": found, "passes": passes})
+    problems = [_problem_worded(problem) for problem in found.problems]
+    return render(request, "scanner/staff_run.html", {"run": found, "passes": passes, "problems": problems})
+
+
+def _problem_worded(problem: str) -> str:
+    """What went wrong in a scan, in the reader's language where vern wrote it (the browser's own
+    words stay as the browser gave them)."""
+    stopped = PARTIAL.fullmatch(problem)
+    if stopped:
+        return _("%(pass)s: this pass stopped (%(reason)s). The report is partial.") % {
+            "pass": PASS_NAMES[stopped[1]],
+            "reason": stopped[2],
+        }
+    if problem == NOT_INSTALLED:
+        return _("The scanner is not installed on this server (Playwright is missing: pip install 'vern[scan]').")
+    return problem
 
 
 def _worded(finding: dict[str, Any]) -> dict[str, Any]:

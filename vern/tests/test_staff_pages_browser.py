@@ -273,6 +273,7 @@ def make_world(default_source: str, picture: bytes) -> World:
     # Statistics settings: a goal of each kind, a token (one revoked), the weekly report asked for.
     goal_create(actor=pia, name="Demo bestilt", kind="server", match="demo_booked")
     goal_create(actor=pia, name="Så prissiden", kind="page", match="/priser/*")
+    goal_create(actor=pia, name="Klikk på Bestill demo", kind="event", match="demo-booked")
     stats_token_create(actor=pia, name="Salgsregneark")
     stats_token_revoke(actor=pia, token=stats_token_create(actor=pia, name="Gammelt regneark")[0])
     report_subscribe(actor=pia, on=True)

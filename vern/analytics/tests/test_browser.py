@@ -128,3 +128,45 @@ def test_a_utm_tagged_visit_shows_under_its_campaign_and_a_data_vern_goal_click_
     assert "spring-launch" in campaigns_table[: campaigns_table.index("</section>")]
     goals_table = page[page.index('id="top-goal"') :]
     assert "demo-booked" in goals_table[: goals_table.index("</section>")]
+
+
+def test_a_click_on_a_data_vern_goal_link_without_consent_or_cookie_is_a_goal_staff_see_with_its_rate(
+    visitor, published, client, personas
+):
+    from conftest import screenshot
+    from vern.accounts.testing import staff_login
+    from vern.analytics.reading_models import Goal
+
+    visitor.goto(visitor.base + "/")
+    # The site's own page, with a link marked as the site's author would: <a data-vern-goal="...">.
+    visitor.evaluate(
+        "() => { const a = document.createElement('a'); a.href = '#book'; a.dataset.vernGoal = 'demo-booked';"
+        " a.textContent = 'Book a demo'; document.querySelector('main').prepend(a); }"
+    )
+    assert visitor.context.cookies() == []  # no choice made: no consent, no cookie
+    visitor.get_by_role("link", name="Book a demo").click()
+    wait_for(lambda: Hit.Kind.GOAL in [h.kind for h in hits()], what="the goal's hit")
+    assert visitor.context.cookies() == []
+    assert [h.consent_id for h in hits()] == ["", ""]
+    aggregate_day(local_day(timezone.now()))
+
+    staff_login(client, personas.sales)
+    settings = "/en/staff/analytics/settings/"
+    refused = client.post(settings, {"action": "goal_add", "name": "Demo", "kind": "event", "click": "demo booked"})
+    assert refused.status_code == 400 and "digits or _ . : - without spaces" in refused.content.decode()
+    client.post(settings, {"action": "goal_add", "name": "Demo clicks", "kind": "event", "click": "demo-booked"})
+    assert Goal.objects.get().match == "demo-booked"
+
+    # The staff member's session, in the browser: the dashboard's goals, at desktop and phone widths.
+    visitor.context.add_cookies(
+        [{"name": "vern_session", "value": client.cookies["vern_session"].value, "url": visitor.base}]
+    )
+    for width, viewport in VIEWPORTS.items():
+        visitor.set_viewport_size(viewport)
+        for path in ("/en/staff/analytics/?range=7d", settings):
+            visitor.goto(visitor.base + path)
+            assert visitor.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            screenshot(visitor, f"click-goal-{'dashboard' if '?' in path else 'settings'}-{width}")
+    visitor.goto(visitor.base + "/en/staff/analytics/?range=7d")
+    row = visitor.locator("#goals-table tbody tr")
+    assert row.locator("td").all_inner_texts() == ["Demo clicks", "1", "100%", "0"]  # one visit, and it clicked

@@ -269,3 +269,49 @@ def test_overdue_reviews_light_the_tile_and_mail_privacy_officers_once_a_day(per
     assert [m.to_address for m in mails] == ["pia@example.com"]
     assert "Hetzner Online GmbH" in mails[0].body_text
     assert review_reminders_send(today=TODAY + dt.timedelta(days=1)) == 1  # still overdue the next day
+
+
+def test_a_refused_publication_reads_in_the_staff_members_language(
+    client, personas, seeded, default_source, settings, tmp_path
+):
+    # The register keeps Mailer without a transfer mechanism; the draft also gives vern's session
+    # cookie another lifetime (the consent app's check) and names a DPO without an address (Art. 13).
+    processor_create(
+        actor=Actor.cli(),
+        data=mailer(status="draft", transfer_mechanism="none", scc_module=None, transfer_assessment=""),
+        today=TODAY,
+    )
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(
+        default_source.replace("\nsharing:", "\n" + MAILER_YAML, 1)
+        .replace("      duration: 8 hours\n", "      duration: 2 hours\n", 1)
+        .replace("  email: support@kaukus.no\n", "  email: support@kaukus.no\n  dpo: {nb: Ola Vern, en: Ola Vern}\n", 1)
+    )
+    settings.VERN_DECLARATION, settings.VERN_DECLARATION_IN_FILE = draft, True
+    staff_login(client, personas.privacy_officer)
+    assert client.post("/staff/declaration/publish/", {"note": "try"}).status_code == 302
+    assert PolicyVersion.objects.count() == 1
+
+    norwegian = client.get("/staff/declaration/").content.decode()
+    for text in (
+        "Mailer Inc. er ikke aktiv i databehandlerregisteret; den har ikke noe overføringsgrunnlag for US",
+        "databehandlerregisteret oppgir none som overføringsgrunnlag, erklæringen scc",
+        "'vern_session' lever i 28800 sekunder, men erklæringen sier 2 hours (P13).",
+        "Art. 13(1)(b) mangler: personvernombud, hvis det finnes (et personvernombud er oppgitt uten "
+        "kontaktopplysninger)",
+        "(linje ",
+    ):
+        assert text.replace("'", "&#x27;") in norwegian, text
+    assert "processor register" not in norwegian and "is missing" not in norwegian
+    english = client.get("/en/staff/declaration/").content.decode()
+    assert "Mailer Inc. is not active in the processor register" in english
+    assert "Art. 13(1)(b) is missing: data protection officer, if any (a DPO is named without contact" in english
+
+    # The command line keeps English, whatever the language of the shell.
+    with translation.override("nb"), pytest.raises(DeclarationInvalid) as caught:
+        declaration_publish(source=draft.read_text(), actor=Actor.cli())
+    assert "lives 28800 seconds, but the declaration says 2 hours (P13)" in str(caught.value)
+
+    draft.unlink()  # a file that cannot be read says so in Norwegian too
+    unreadable = client.get("/staff/declaration/").content.decode()
+    assert "Filen kan ikke leses" in unreadable and f"kan ikke lese {draft}: No such file or directory" in unreadable
