@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from vern.connectors.config import ConnectorFailed, secret_value
 from vern.declaration.schema import Connector
@@ -28,7 +29,27 @@ from vern.registry.surface import ExternalRows, ExternalStep, Person
 
 REPLAY_WINDOW = 300  # seconds either way
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
-ACTIONS = ("find", "export", "erase")
+ACTIONS = ("find", "export", "erase", "rectify")
+# A webhook carries personal data, so it is reached over TLS; plain http only on this machine's
+# loopback (a system on the same host, and the tests), where nothing crosses a network.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def url_problem(connector_id: str, url: str) -> str | None:
+    """Why ``url`` may not be a webhook's URL (None when it may): https, or http to a loopback host."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return f"{connector_id}: the webhook URL is not a URL"
+    if parts.scheme.lower() == "https" and host:
+        return None
+    if parts.scheme.lower() == "http" and host in LOOPBACK_HOSTS:
+        return None
+    return (
+        f"{connector_id}: the webhook URL must start with https:// "
+        "(http:// is allowed only to 127.0.0.1, ::1 or localhost)"
+    )
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -60,11 +81,12 @@ def call(connector: Connector, action: str, payload: Mapping[str, Any]) -> dict[
     """POST ``action`` with ``payload``, signed; the verified JSON answer, or ConnectorFailed."""
     url = secret_value(connector.url_env)
     secret = secret_value(connector.secret_env)
-    if not url.startswith(("https://", "http://")):
-        raise ConnectorFailed(f"{connector.id}: the webhook URL must start with https://")
+    problem = url_problem(connector.id, url)
+    if problem is not None:
+        raise ConnectorFailed(problem)
     body = json.dumps({"action": action, **payload}, ensure_ascii=False, sort_keys=True).encode("utf-8")
     timestamp = str(int(time.time()))
-    message = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+    message = urllib.request.Request(  # noqa: S310 (the scheme is checked by url_problem)
         url,
         data=body,
         method="POST",
