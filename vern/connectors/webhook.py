@@ -161,6 +161,9 @@ def export(connector: Connector, person: Person) -> list[ExternalRows]:
                 fields=tuple(str(name) for name in fields),
                 rows=tuple(rows),
                 portable=bool(item.get("portable", False)),
+                rectifiable=tuple(
+                    str(name) for name in (item.get("rectifiable") or []) if isinstance(name, str) and name in fields
+                ),
             )
         )
     return found
@@ -185,6 +188,35 @@ def erase(connector: Connector, person: Person, *, dry_run: bool) -> list[Extern
             )
         )
     return steps
+
+
+def rectify(connector: Connector, person: Person, source: str, changes: Mapping[str, str], *, expected: int) -> int:
+    """Ask the webhook to set ``changes`` on the person's rows of ``source`` (its own name, without the
+    connector's id); the rows it says it changed. A count other than ``expected`` is a failure."""
+    data = call(
+        connector,
+        "rectify",
+        {
+            "request": person.reference,
+            "identifiers": _identifiers(person),
+            "source": source,
+            "changes": dict(changes),
+            "expected": expected,
+        },
+    )
+    counts = []
+    for item in data["sources"]:
+        name, item = _source(connector, item)
+        if name == f"{connector.id}.{source}":
+            count = item.get("count")
+            if not isinstance(count, int) or count < 0:
+                raise ConnectorFailed(f"{connector.id}: {name} has no count")
+            counts.append(count)
+    if counts != [expected]:
+        raise ConnectorFailed(
+            f"{connector.id}: the webhook corrected {sum(counts)} rows of {source}, not the {expected} shown"
+        )
+    return expected
 
 
 def ping(connector: Connector) -> None:
