@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.connectors.config import declared, is_configured
+from vern.connectors.errors import Described, describe
 from vern.connectors.models import Health, ManualTask, WebhookErasure
 from vern.declaration.schema import Connector
 from vern.registry.surface import Tile
@@ -33,6 +34,13 @@ class State:
         if self.health is not None and self.health.last_success_at is not None:
             return "working"
         return "unchecked"
+
+    @property
+    def error(self) -> Described | None:
+        """The last error, titled in the staff member's language, with the technical detail beside it."""
+        if self.health is None or not self.health.last_error_at:
+            return None
+        return describe(self.health.last_error)
 
     @property
     def tables(self) -> str:

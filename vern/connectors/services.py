@@ -24,6 +24,7 @@ from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.connectors import sql, webhook
 from vern.connectors.config import ConnectorFailed, NotConfigured, declared, is_configured
+from vern.connectors.errors import describe
 from vern.connectors.models import Correction, Health, ManualTask, WebhookErasure
 from vern.declaration.schema import Connector
 from vern.jobs.services import job_enqueue
@@ -128,7 +129,13 @@ def erase_person(person: Person, dry_run: bool) -> list[ExternalStep]:
         except ConnectorFailed as exc:
             health_failed(connector.id, str(exc))
             steps.append(
-                ExternalStep(source=connector.id, title=connector.name, count=0, action="failed", note=str(exc))
+                ExternalStep(
+                    source=connector.id,
+                    title=connector.name,
+                    count=0,
+                    action="failed",
+                    note=describe(redact(str(exc))).lines(),
+                )
             )
         else:
             if connector.kind == "sql" or dry_run and connector.kind == "http":
@@ -144,7 +151,7 @@ def completion_blockers(request_id: int) -> list[str]:
         if health.failing:
             reasons.append(
                 translation.gettext("%(name)s is failing: %(error)s")
-                % {"name": live[health.connector].name, "error": health.last_error}
+                % {"name": live[health.connector].name, "error": describe(health.last_error).lines()}
             )
     for erasure in WebhookErasure.objects.filter(request_id=request_id).exclude(status=WebhookErasure.Status.DONE):
         name = live[erasure.connector].name if erasure.connector in live else erasure.connector
@@ -154,7 +161,7 @@ def completion_blockers(request_id: int) -> list[str]:
         if correction.status == Correction.Status.FAILED:
             reasons.append(
                 translation.gettext("The correction in %(name)s failed: %(error)s")
-                % {"name": name, "error": correction.last_error}
+                % {"name": name, "error": describe(correction.last_error).lines()}
             )
         else:
             reasons.append(translation.gettext("%(name)s has not confirmed the correction yet.") % {"name": name})
@@ -178,7 +185,11 @@ def request_notes(request_id: int) -> list[str]:
         )
     for correction in Correction.objects.filter(request_id=request_id, status=Correction.Status.DONE).order_by("pk"):
         lines.append(
-            translation.gettext("%(name)s corrected %(count)s rows of %(source)s (%(fields)s).")
+            translation.ngettext(
+                "%(name)s corrected %(count)s row of %(source)s (%(fields)s).",
+                "%(name)s corrected %(count)s rows of %(source)s (%(fields)s).",
+                correction.count,
+            )
             % {
                 "name": names.get(correction.connector, correction.connector),
                 "count": correction.count,

@@ -238,6 +238,7 @@ def find(connector: Connector, person: Person) -> list[ExternalRows]:
                     rows=rows,
                     portable=table.portable,
                     contacts={kind: tuple(names) for kind, names in table.identifiers.items()},
+                    rectifiable=() if connector.read_only else tuple(table.rectify),
                 )
             )
     return found
