@@ -52,7 +52,7 @@ def dialect(request, moeteadm_databases, monkeypatch) -> str:
     return str(request.param)
 
 
-def users(dialect: str) -> list[tuple]:
+def users(dialect: str) -> list[tuple[object, ...]]:
     return systems.rows(dialect, "SELECT email, name, phone, plan FROM users ORDER BY id")
 
 
