@@ -55,6 +55,7 @@ def checked(kind_of_url: str, monkeypatch, publish) -> Health:
             "does not exist",
         ),
     ],
+    ids=["refused", "unreachable", "no-database"],
 )
 def test_a_drivers_error_is_titled_in_both_languages_with_its_words_as_the_detail(
     moeteadm_databases, monkeypatch, publish, personas, url, nb, en, detail

@@ -70,7 +70,10 @@ def test_an_officer_sees_each_connectors_state_and_a_processor_answers_its_task(
     monkeypatch.setenv("VERN_TEST_MOETEADM_URL", systems.mariadb_url())
     monkeypatch.setenv("VERN_TEST_WEBHOOK_URL", "http://127.0.0.1:9/vern")  # nothing listens: it fails
     monkeypatch.setenv("VERN_TEST_WEBHOOK_SECRET", "s")
-    publish(systems.CONNECTOR_YAML + MORE)
+    rectifiable = systems.CONNECTOR_YAML.replace(
+        "        portable: true\n", "        portable: true\n        rectify: [name]\n"
+    )
+    publish(rectifiable + MORE)
     regnskap = next(c for c in declared() if c.id == "regnskap")
     services.task_send(connector=regnskap, person=Person(request_id=7, reference="R-7", email="kari@example.no"))
     token = "known-token-for-the-browser"
@@ -123,6 +126,29 @@ def test_an_officer_sees_each_connectors_state_and_a_processor_answers_its_task(
     blockers = page.locator("#blockers").inner_text()
     assert "Support desk is failing: vern cannot connect to the other system." in blockers
     looks_right(page, "connectors-request-en")
+
+    # Correcting Kari's name in møteadm: the rectification page offers the other systems' rows.
+    corrected = intake.request_register(
+        staff=pia,
+        rights=["rectification"],
+        channel="email",
+        received_at=timezone.now() - dt.timedelta(minutes=5),
+        email="kari@example.no",
+        phone="",
+        details="",
+        identity_checked=True,
+    )
+    page.goto(page.base + f"/staff/requests/{corrected.pk}/rectify/")
+    page.get_by_role("link", name="Brukere i møteadm").click()
+    page.get_by_label("name").wait_for()
+    looks_right(page, "connectors-rectify-nb")
+    page.get_by_label("name").fill("Kari Nordmann")
+    page.get_by_role("button", name="Rett", exact=True).click()
+    page.get_by_text("1 rad rettet i møteadm.").wait_for()
+    assert systems.rows("mysql", "SELECT name FROM users") == [("Kari Nordmann",)]
+    page.goto(page.base + f"/en/staff/requests/{corrected.pk}/rectify/")
+    assert page.get_by_text("In the company's other systems").is_visible()
+    looks_right(page, "connectors-rectify-en")
 
     page.goto(page.base + f"/en/processor-tasks/{token}/")
     page.get_by_role("button", name="Reject all").click()  # the processor answers the site's banner too
