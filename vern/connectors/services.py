@@ -323,9 +323,15 @@ def rectify(person: Person, correction: ExternalCorrection) -> list[ExternalStep
     if connector is None:
         return []
     if connector.kind == "manual":
-        if rest or not correction.note.strip():
-            raise ConnectorFailed(f"{connector.id}: describe the correction for the processor")
-        task = task_send(connector=connector, person=person, correction=correction.note.strip())
+        if rest:
+            return []
+        try:
+            if not correction.note.strip():
+                raise ConnectorFailed(f"{connector.id}: describe the correction for the processor")
+            task = task_send(connector=connector, person=person, correction=correction.note.strip())
+        except ConnectorFailed as exc:
+            note = describe(str(exc)).lines()
+            return [ExternalStep(source=connector.id, title=connector.name, count=0, action="failed", note=note)]
         note = "" if task is not None else "already"
         return [ExternalStep(source=connector.id, title=connector.name, count=0, action="task", note=note)]
     if not rest:
@@ -598,6 +604,11 @@ def task_confirm(*, token: str, outcome: str, note: str, now: dt.datetime | None
         raise TaskRefused("outcome", "choose what you found and did")
     with transaction.atomic():
         task = task_by_token(token, now=now)
+        if (outcome == ManualTask.Outcome.RECTIFIED) != (task.kind == ManualTask.Kind.RECTIFY) and outcome in (
+            ManualTask.Outcome.RECTIFIED,
+            ManualTask.Outcome.ERASED,
+        ):
+            raise TaskRefused("outcome", "choose what you found and did")
         claimed = ManualTask.objects.filter(pk=task.pk, token_hash=task.token_hash).update(
             token_hash=None, confirmed_at=now, outcome=outcome, note=note.strip()[:2000]
         )

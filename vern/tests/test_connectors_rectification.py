@@ -173,6 +173,9 @@ def test_a_processor_gets_a_correction_task_by_mail_and_answers_through_its_link
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     with pytest.raises(RequestRefused):
         workflow.request_answer(request=asked, staff=pia, message="Rettet.")
+    shown = client.get(path).content.decode()
+    assert "Funnet og rettet" in shown and "Funnet og slettet" not in shown  # a correction task, not an erasure
+    assert client.post(path, {"outcome": "erased", "note": ""}).status_code == 400
     assert client.post(path, {"outcome": "rectified", "note": "Rettet."}).status_code == 200
     assert client.post(path, {"outcome": "rectified", "note": ""}).status_code == 404  # single use
     task = ManualTask.objects.get(request_id=asked.pk)

@@ -145,12 +145,10 @@ def rectify_elsewhere(
                 raise RequestRefused("value", "describe the correction for the processor")
         elif not changes or any(name not in rows.rectifiable for name in changes):
             raise RequestRefused("field", "this field cannot be corrected here")
-    try:
-        steps = surface.external_rectify(
-            person, ExternalCorrection(source=source, changes=changes, expected=expected, note=note.strip())
-        )
-    except Exception as exc:  # a connector's refusal: shown, nothing changed
-        raise RequestRefused("value", str(exc)) from exc
+    # A connector reports its own failure as a ``failed`` step (shown, and kept on the request).
+    steps = surface.external_rectify(
+        person, ExternalCorrection(source=source, changes=changes, expected=expected, note=note.strip())
+    )
     if not steps:
         raise RequestRefused("not_found", "no such record of this person")
     step = steps[0]
