@@ -131,7 +131,7 @@ def test_a_read_only_connector_corrects_nothing(dialect, publish):
     assert users(dialect)[0][1] == "Kari Nordman"
 
 
-def test_a_webhook_corrects_through_the_job_queue_and_the_request_waits_for_it(webhook, publish, personas):
+def test_a_webhook_corrects_through_the_job_queue_and_the_request_waits_for_it(webhook, publish, personas, client):
     publish(WEBHOOK_YAML)
     pia = personas.privacy_officer
     asked = registered(pia, ["rectification"], email=KARI)
@@ -143,6 +143,8 @@ def test_a_webhook_corrects_through_the_job_queue_and_the_request_waits_for_it(w
         workflow.request_answer(request=asked, staff=pia, message="Rettet.")
     assert "Support desk har ikke bekreftet rettingen ennå." in str(blocked.value)
 
+    staff_login(client, pia)
+    assert "1 retting venter" in client.get(reverse("connectors_staff:overview")).content.decode()
     run_webhook_erasures("connectors.webhook_rectify")
     assert webhook.data[KARI][0]["subject"] == "Faktura 12"
     assert webhook.data["ola@example.no"][0]["subject"] == "Pris"
