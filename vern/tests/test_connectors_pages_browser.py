@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the fixtures imported from vern.connectors.tests.fixtures are arguments below)
 """The connectors page and a processor's task page, in headless Chromium: clear at a desktop's and
 a phone's width, no sideways scrolling, no axe violations."""
 
@@ -18,6 +19,7 @@ from vern.connectors import services
 from vern.connectors.config import declared
 from vern.connectors.models import ManualTask
 from vern.connectors.tests import systems
+from vern.connectors.tests.fixtures import _journal_in_its_own_dir, moeteadm_databases, publish  # noqa: F401 (fixtures)
 from vern.registry.surface import Person
 from vern.rights.services import intake
 
