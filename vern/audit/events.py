@@ -78,6 +78,7 @@ class AuditEvent(models.TextChoices):
     # connectors: the company's other systems
     CONNECTOR_ERASED = "connector.erased", _("Data erased in another system")
     CONNECTOR_SWEPT = "connector.swept", _("Rows removed in another system after their retention period")
+    CONNECTOR_RECTIFIED = "connector.rectified", _("Data corrected in another system")
     CONNECTOR_TASK_SENT = "connector.task_sent", _("Task mailed to a processor")
     CONNECTOR_TASK_CONFIRMED = "connector.task_confirmed", _("Processor answered a task")
     # the processor register

@@ -39,6 +39,7 @@ from vern.keys.services import keys_rotate
 from vern.lib import sealed
 from vern.lib.keys import index_keys, keyring
 from vern.lib.private import FILE_MODE, private_directory
+from vern.registry.entries import entries
 from vern.rights.journal import JournalUnavailable, journal_read
 from vern.rights.services.replay import replay_tombstones
 
@@ -389,7 +390,8 @@ def backup_verify(path: Path) -> Verified:
 @dataclass(frozen=True)
 class Restored:
     migrated: int
-    erased_again: dict[str, int]
+    erased_again: dict[str, int]  # rows per model of vern's and per source of another system
+    elsewhere: dict[str, int] = field(default_factory=dict)  # the sources of other systems among them
 
 
 def backup_restore(verified: Verified, *, actor: Actor) -> Restored:
@@ -430,4 +432,6 @@ def backup_restore(verified: Verified, *, actor: Actor) -> Restored:
     log.info(
         "backup %s restored; %d rows erased again from the journal", verified.source.name, sum(erased_again.values())
     )
-    return Restored(migrated=len(verified.missing_migrations), erased_again=erased_again)
+    own = {entry.label for entry in entries()}
+    elsewhere = {label: n for label, n in erased_again.items() if label not in own}
+    return Restored(migrated=len(verified.missing_migrations), erased_again=erased_again, elsewhere=elsewhere)

@@ -19,6 +19,9 @@ class ConnectorsConfig(AppConfig):
             completion_blockers=(services.completion_blockers,),
             request_notes=(services.request_notes,),
             external_sweeps=(services.sweep,),
+            external_replays=(services.replay,),
+            external_correctables=(services.correctables,),
+            external_rectifiers=(services.rectify,),
             declaration_checks=(checks.declared_columns,),
             console_tiles=(selectors.console_tiles,),
         )

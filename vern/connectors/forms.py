@@ -22,3 +22,10 @@ class TaskAnswerForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    def __init__(self, *args: object, kind: str = ManualTask.Kind.ERASE, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # An erasure task is answered erased or not; a correction task corrected or not.
+        left_out = ManualTask.Outcome.RECTIFIED if kind == ManualTask.Kind.ERASE else ManualTask.Outcome.ERASED
+        outcome: forms.ChoiceField = self.fields["outcome"]  # type: ignore[assignment]
+        outcome.choices = [(value, label) for value, label in ManualTask.Outcome.choices if value != left_out]

@@ -81,6 +81,53 @@ class WebhookErasure(models.Model):
         return f"webhook erasure #{self.pk} ({self.status})"
 
 
+class Correction(models.Model):
+    """A correction (Art. 16) of a person's rows in another system, and how it went.
+
+    An SQL correction is done (or failed) at once; a webhook's waits for the job queue, and until it
+    answers keeps the person's identifiers and the new values encrypted (forgotten once it has).
+    A failed correction blocks closing the request until a later one of the same source succeeds.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the other system")
+        DONE = "done", _("Corrected")
+        FAILED = "failed", _("Failed")
+
+    request_id = models.PositiveIntegerField(db_index=True)
+    connector = models.CharField(max_length=40)
+    source = models.CharField(max_length=110)  # connector.table, or connector.<webhook source>
+    fields = models.JSONField(default=list, blank=True)  # the names of the corrected fields, never values
+    changes = EncryptedTextField(null=True, blank=True)  # JSON of the new values, while a webhook has them to do
+    email = EncryptedTextField(null=True, blank=True)
+    email_index = models.CharField(max_length=64, blank=True, db_index=True)
+    phone = EncryptedTextField(null=True, blank=True)
+    phone_index = models.CharField(max_length=64, blank=True, db_index=True)
+    language = models.CharField(max_length=8, default="nb")
+    expected = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    count = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)  # redacted: never an identifier
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("correction in another system")
+        verbose_name_plural = _("corrections in other systems")
+
+    class Privacy:
+        purpose = "privacy_compliance"
+        retention = "rights_requests"
+        identifiers = {"email": "email_index", "phone": "phone_index"}
+        clock = "created_at"
+        erasure = "delete"
+        bases = ("c",)
+        export = ("source", "fields", "status", "count", "created_at", "finished_at")
+
+    def __str__(self) -> str:
+        return f"correction #{self.pk} in {self.source} ({self.status})"
+
+
 class ManualTask(models.Model):
     """A task mailed to a processor without an API: find the person, erase them, and say so.
 
@@ -91,7 +138,13 @@ class ManualTask(models.Model):
         NOT_FOUND = "not_found", _("Nothing found about the person")
         ERASED = "erased", _("Found and erased")
         KEPT = "kept", _("Found, but kept (with a reason)")
+        RECTIFIED = "rectified", _("Found and corrected")
 
+    class Kind(models.TextChoices):
+        ERASE = "erase", _("Erase")
+        RECTIFY = "rectify", _("Correct")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ERASE)
     request_id = models.PositiveIntegerField(db_index=True)
     reference = models.CharField(max_length=20)  # the request's reference, R-<n>: what the processor quotes
     connector = models.CharField(max_length=40)
@@ -107,7 +160,9 @@ class ManualTask(models.Model):
     class Meta:
         verbose_name = _("task for a processor")
         verbose_name_plural = _("tasks for processors")
-        constraints = [models.UniqueConstraint(fields=["request_id", "connector"], name="connectors_task_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["request_id", "connector", "kind"], name="connectors_task_once_per_kind")
+        ]
 
     class Privacy:
         not_personal = (

@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.connectors.config import declared, is_configured
-from vern.connectors.models import Health, ManualTask, WebhookErasure
+from vern.connectors.errors import Described, describe
+from vern.connectors.models import Correction, Health, ManualTask, WebhookErasure
 from vern.declaration.schema import Connector
 from vern.registry.surface import Tile
 
@@ -22,6 +23,7 @@ class State:
     health: Health | None
     open_tasks: int = 0
     waiting_erasures: int = 0
+    waiting_corrections: int = 0
 
     @property
     def status(self) -> str:
@@ -33,6 +35,13 @@ class State:
         if self.health is not None and self.health.last_success_at is not None:
             return "working"
         return "unchecked"
+
+    @property
+    def error(self) -> Described | None:
+        """The last error, titled in the staff member's language, with the technical detail beside it."""
+        if self.health is None or not self.health.last_error_at:
+            return None
+        return describe(self.health.last_error)
 
     @property
     def tables(self) -> str:
@@ -50,6 +59,9 @@ def states() -> list[State]:
     pending = WebhookErasure.objects.exclude(status=WebhookErasure.Status.DONE)
     for name in pending.values_list("connector", flat=True):
         waiting[name] = waiting.get(name, 0) + 1
+    corrections: dict[str, int] = {}
+    for name in Correction.objects.filter(status=Correction.Status.PENDING).values_list("connector", flat=True):
+        corrections[name] = corrections.get(name, 0) + 1
     return [
         State(
             connector=connector,
@@ -57,6 +69,7 @@ def states() -> list[State]:
             health=health.get(connector.id),
             open_tasks=tasks.get(connector.id, 0),
             waiting_erasures=waiting.get(connector.id, 0),
+            waiting_corrections=corrections.get(connector.id, 0),
         )
         for connector in connectors
     ]

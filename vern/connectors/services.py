@@ -10,9 +10,10 @@ as complete; the other connectors and vern's own data go on.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -23,14 +24,16 @@ from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 from vern.connectors import sql, webhook
 from vern.connectors.config import ConnectorFailed, NotConfigured, declared, is_configured
-from vern.connectors.models import Health, ManualTask, WebhookErasure
+from vern.connectors.errors import describe
+from vern.connectors.models import Correction, Health, ManualTask, WebhookErasure
 from vern.declaration.schema import Connector
 from vern.jobs.services import job_enqueue
-from vern.lib.keys import digest, email_index, email_indexes, phone_index
+from vern.lib.keys import digest, email_index, email_indexes, phone_index, phone_indexes
 from vern.lib.logs import redact
+from vern.lib.normalise import InvalidIdentifier
 from vern.mail import emails
 from vern.registry import surface
-from vern.registry.surface import ExternalRows, ExternalStep, Person
+from vern.registry.surface import ExternalCorrection, ExternalRows, ExternalStep, Person
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,13 @@ def erase_person(person: Person, dry_run: bool) -> list[ExternalStep]:
         except ConnectorFailed as exc:
             health_failed(connector.id, str(exc))
             steps.append(
-                ExternalStep(source=connector.id, title=connector.name, count=0, action="failed", note=str(exc))
+                ExternalStep(
+                    source=connector.id,
+                    title=connector.name,
+                    count=0,
+                    action="failed",
+                    note=describe(redact(str(exc))).lines(),
+                )
             )
         else:
             if connector.kind == "sql" or dry_run and connector.kind == "http":
@@ -142,11 +151,20 @@ def completion_blockers(request_id: int) -> list[str]:
         if health.failing:
             reasons.append(
                 translation.gettext("%(name)s is failing: %(error)s")
-                % {"name": live[health.connector].name, "error": health.last_error}
+                % {"name": live[health.connector].name, "error": describe(health.last_error).lines()}
             )
     for erasure in WebhookErasure.objects.filter(request_id=request_id).exclude(status=WebhookErasure.Status.DONE):
         name = live[erasure.connector].name if erasure.connector in live else erasure.connector
         reasons.append(translation.gettext("%(name)s has not confirmed the erasure yet.") % {"name": name})
+    for correction in _open_corrections(request_id):
+        name = live[correction.connector].name if correction.connector in live else correction.connector
+        if correction.status == Correction.Status.FAILED:
+            reasons.append(
+                translation.gettext("The correction in %(name)s failed: %(error)s")
+                % {"name": name, "error": describe(correction.last_error).lines()}
+            )
+        else:
+            reasons.append(translation.gettext("%(name)s has not confirmed the correction yet.") % {"name": name})
     for task in ManualTask.objects.filter(request_id=request_id, confirmed_at__isnull=True).order_by("pk"):
         name = live[task.connector].name if task.connector in live else task.connector
         reasons.append(
@@ -164,6 +182,20 @@ def request_notes(request_id: int) -> list[str]:
         lines.append(
             translation.gettext("%(name)s erased %(count)s rows.")
             % {"name": names.get(erasure.connector, erasure.connector), "count": sum(erasure.counts.values())}
+        )
+    for correction in Correction.objects.filter(request_id=request_id, status=Correction.Status.DONE).order_by("pk"):
+        lines.append(
+            translation.ngettext(
+                "%(name)s corrected %(count)s row of %(source)s (%(fields)s).",
+                "%(name)s corrected %(count)s rows of %(source)s (%(fields)s).",
+                correction.count,
+            )
+            % {
+                "name": names.get(correction.connector, correction.connector),
+                "count": correction.count,
+                "source": correction.source,
+                "fields": ", ".join(correction.fields),
+            }
         )
     for task in ManualTask.objects.filter(request_id=request_id).order_by("pk"):
         name = names.get(task.connector, task.connector)
@@ -212,6 +244,196 @@ def sweep(now: dt.datetime, dry_run: bool) -> dict[str, int]:
                 data={"counts": counts},
             )
     return removed
+
+
+def replay(keys: Collection[tuple[str, str]]) -> dict[str, int]:
+    """After a restore: erase again in each configured SQL connector the rows of the journal's people.
+
+    Idempotent (what is already erased counts 0). A connector that fails is recorded as failing and
+    left out (its rows are found by the next replay, ``vern rights replay-erasures``). Webhooks and
+    processors keep their own data: vern's restore did not bring anything back there.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return {}
+
+    def matches(kind: str, value: str) -> bool:
+        try:
+            indexes = email_indexes(value) if kind == "email" else phone_indexes(value) if kind == "phone" else []
+        except InvalidIdentifier:
+            return False
+        return any((kind, index) in wanted for index in indexes)
+
+    erased: dict[str, int] = {}
+    for connector in _live():
+        if connector.kind != "sql":
+            continue
+        try:
+            counts = sql.replay(connector, matches=matches)
+        except ConnectorFailed as exc:
+            health_failed(connector.id, str(exc))
+            continue
+        health_ok(connector.id)
+        erased.update(counts)
+        if any(counts.values()):
+            audit_record(
+                action=AuditEvent.CONNECTOR_ERASED,
+                actor=Actor.system(),
+                object_type="connectors.connector",
+                object_id=connector.id,
+                data={"replayed": True, "counts": counts},
+            )
+    return erased
+
+
+# ------------------------------------------------------------------ rectification (Art. 16)
+
+
+def _open_corrections(request_id: int) -> list[Correction]:
+    """Per source, the latest correction when it is not done: a failed one, or one still waiting."""
+    latest: dict[str, Correction] = {}
+    for correction in Correction.objects.filter(request_id=request_id).order_by("pk"):
+        latest[correction.source] = correction
+    return [c for c in latest.values() if c.status != Correction.Status.DONE]
+
+
+def correctables(person: Person) -> list[ExternalRows]:
+    """The person's rows whose declared fields may be corrected, and the processors corrected by a task."""
+    found = [rows for rows in find_person(person) if rows.rectifiable and rows.rows]
+    for connector in _live():
+        if connector.kind == "manual":
+            found.append(
+                ExternalRows(
+                    source=connector.id,
+                    title=connector.name,
+                    purpose=connector.purpose,
+                    fields=(),
+                    rows=(),
+                    by_task=True,
+                )
+            )
+    return found
+
+
+def rectify(person: Person, correction: ExternalCorrection) -> list[ExternalStep]:
+    """Correct the person's rows of ``correction.source`` (SQL at once, a webhook through the job queue,
+    a processor by a mailed task); the outcome is kept (``Correction``) and shown on the request."""
+    connector_id, _sep, rest = correction.source.partition(".")
+    connector = next((c for c in _live() if c.id == connector_id), None)
+    if connector is None:
+        return []
+    if connector.kind == "manual":
+        if rest:
+            return []
+        try:
+            if not correction.note.strip():
+                raise ConnectorFailed(f"{connector.id}: describe the correction for the processor")
+            task = task_send(connector=connector, person=person, correction=correction.note.strip())
+        except ConnectorFailed as exc:
+            note = describe(str(exc)).lines()
+            return [ExternalStep(source=connector.id, title=connector.name, count=0, action="failed", note=note)]
+        note = "" if task is not None else "already"
+        return [ExternalStep(source=connector.id, title=connector.name, count=0, action="task", note=note)]
+    if not rest:
+        return []
+    changes = {str(name): str(value).strip() for name, value in correction.changes.items()}
+    if connector.kind == "sql":
+        table = next((t for t in connector.tables if t.name == rest), None)
+        if table is None:
+            return []
+        if connector.read_only or any(name not in table.rectify for name in changes) or not changes:
+            raise ConnectorFailed(f"{connector.id}: {rest}: only the declared columns can be corrected")
+    record = Correction.objects.create(
+        request_id=person.request_id,
+        connector=connector.id,
+        source=correction.source,
+        fields=sorted(changes),
+        expected=correction.expected,
+        language=person.language,
+    )
+    if connector.kind == "sql":
+        try:
+            count = sql.rectify(connector, rest, person, changes, expected=correction.expected)
+        except ConnectorFailed as exc:
+            message = redact(str(exc))
+            Correction.objects.filter(pk=record.pk).update(
+                status=Correction.Status.FAILED, last_error=message[:1000], finished_at=timezone.now()
+            )
+            if not isinstance(exc, sql.Refused):
+                health_failed(connector.id, message)
+            return [
+                ExternalStep(source=correction.source, title=connector.name, count=0, action="failed", note=message)
+            ]
+        _correction_done(record, connector, count)
+        health_ok(connector.id)
+        return [ExternalStep(source=correction.source, title=connector.name, count=count, action="rectified")]
+    with transaction.atomic():
+        Correction.objects.filter(pk=record.pk).update(
+            changes=json.dumps(changes, ensure_ascii=False),
+            email=person.email or None,
+            email_index=email_index(person.email) if person.email else "",
+            phone=person.phone or None,
+            phone_index=phone_index(person.phone) if person.phone else "",
+        )
+        job_enqueue("connectors.webhook_rectify", payload={"correction_id": record.pk})
+    return [ExternalStep(source=correction.source, title=connector.name, count=0, action="queued")]
+
+
+def _correction_done(record: Correction, connector: Connector, count: int) -> None:
+    with transaction.atomic():
+        Correction.objects.filter(pk=record.pk).update(
+            status=Correction.Status.DONE,
+            count=count,
+            changes=None,
+            email=None,
+            email_index="",
+            phone=None,
+            phone_index="",
+            last_error="",
+            finished_at=timezone.now(),
+        )
+        audit_record(
+            action=AuditEvent.CONNECTOR_RECTIFIED,
+            actor=Actor.system(),
+            object_type="connectors.connector",
+            object_id=connector.id,
+            data={"request": record.request_id, "source": record.source, "fields": record.fields, "count": count},
+        )
+
+
+def webhook_rectify_run(*, correction_id: int) -> None:
+    """Ask the webhook to correct; on failure record it and raise, so the job queue retries with backoff."""
+    record = Correction.objects.filter(pk=correction_id).first()
+    if record is None or record.status == Correction.Status.DONE:
+        return
+    connector = next((c for c in declared() if c.id == record.connector), None)
+    if connector is None:
+        Correction.objects.filter(pk=record.pk).update(
+            status=Correction.Status.FAILED, last_error="the connector is no longer declared"
+        )
+        return
+    person = Person(
+        request_id=record.request_id,
+        reference=f"R-{record.request_id}",
+        email=record.email or "",
+        phone=record.phone or "",
+        language=record.language,
+    )
+    try:
+        count = webhook.rectify(
+            connector,
+            person,
+            record.source.split(".", 1)[1],
+            json.loads(record.changes or "{}"),
+            expected=record.expected,
+        )
+    except (ConnectorFailed, NotConfigured) as exc:
+        message = redact(str(exc))
+        Correction.objects.filter(pk=record.pk).update(last_error=message[:1000])
+        health_failed(connector.id, message)
+        raise
+    _correction_done(record, connector, count)
+    health_ok(connector.id)
 
 
 # ------------------------------------------------------------------ webhook erasures, through the job queue
@@ -302,20 +524,25 @@ def _task_step(connector: Connector, person: Person, *, dry_run: bool) -> Extern
     return ExternalStep(source=connector.id, title=connector.name, count=0, action="task", note=str(connector.contact))
 
 
-def task_send(*, connector: Connector, person: Person, now: dt.datetime | None = None) -> ManualTask | None:
-    """Mail the processor a task: find the person, erase them, answer through a single-use link.
+def task_send(
+    *, connector: Connector, person: Person, now: dt.datetime | None = None, correction: str = ""
+) -> ManualTask | None:
+    """Mail the processor a task: find the person, erase them (or, with ``correction``, correct their
+    data as it says), and answer through a single-use link.
 
-    Once per request and connector: an erasure run again does not mail again.
+    Once per request, connector and kind: an erasure run again does not mail again.
     """
     now = now or timezone.now()
+    kind = ManualTask.Kind.RECTIFY if correction else ManualTask.Kind.ERASE
     if connector.contact is None:
         raise ConnectorFailed(f"{connector.id}: no address to mail the task to")
-    if ManualTask.objects.filter(request_id=person.request_id, connector=connector.id).exists():
+    if ManualTask.objects.filter(request_id=person.request_id, connector=connector.id, kind=kind).exists():
         return None
     token = secrets.token_urlsafe(32)
     due_on = (now + dt.timedelta(days=connector.deadline_days)).date()
     with transaction.atomic():
         task = ManualTask.objects.create(
+            kind=kind,
             request_id=person.request_id,
             reference=person.reference,
             connector=connector.id,
@@ -325,7 +552,10 @@ def task_send(*, connector: Connector, person: Person, now: dt.datetime | None =
             due_on=due_on,
             expires_at=now + dt.timedelta(days=connector.deadline_days) + TASK_LINK_GRACE,
         )
-        emails.connector_task(
+        mail = emails.connector_rectification_task if correction else emails.connector_task
+        extra = {"correction": correction} if correction else {}
+        mail(
+            **extra,
             to=connector.contact,
             language=connector.language,
             processor=connector.name,
@@ -340,7 +570,12 @@ def task_send(*, connector: Connector, person: Person, now: dt.datetime | None =
             actor=Actor.system(),
             object_type="connectors.task",
             object_id=task.pk,
-            data={"request": person.request_id, "connector": connector.id, "due_on": due_on.isoformat()},
+            data={
+                "request": person.request_id,
+                "connector": connector.id,
+                "kind": kind,
+                "due_on": due_on.isoformat(),
+            },
         )
     return task
 
@@ -369,6 +604,11 @@ def task_confirm(*, token: str, outcome: str, note: str, now: dt.datetime | None
         raise TaskRefused("outcome", "choose what you found and did")
     with transaction.atomic():
         task = task_by_token(token, now=now)
+        if (outcome == ManualTask.Outcome.RECTIFIED) != (task.kind == ManualTask.Kind.RECTIFY) and outcome in (
+            ManualTask.Outcome.RECTIFIED,
+            ManualTask.Outcome.ERASED,
+        ):
+            raise TaskRefused("outcome", "choose what you found and did")
         claimed = ManualTask.objects.filter(pk=task.pk, token_hash=task.token_hash).update(
             token_hash=None, confirmed_at=now, outcome=outcome, note=note.strip()[:2000]
         )

@@ -67,6 +67,7 @@ def _connect(url: str, timeout: int) -> Database:
         return Database("postgresql", connection)
     if scheme in ("mysql", "mariadb"):
         import pymysql
+        from pymysql.constants import CLIENT
 
         parts = urlsplit(url)
         try:
@@ -81,6 +82,9 @@ def _connect(url: str, timeout: int) -> Database:
                 read_timeout=timeout,
                 write_timeout=timeout,
                 autocommit=False,
+                # An UPDATE's row count is the rows it matched, as in PostgreSQL, not only those whose
+                # value differed: a correction to the value a row already holds still counts that row.
+                client_flag=CLIENT.FOUND_ROWS,
             )
         except pymysql.MySQLError as exc:
             raise ConnectorFailed(f"cannot connect to the MariaDB/MySQL database: {_first_line(exc)}") from None
@@ -137,13 +141,16 @@ def table_problems(database: Database, table: ConnectorTable) -> list[str]:
     if not columns:
         return [f"table {table.name!r} does not exist"]
     wanted = [name for names in table.identifiers.values() for name in names]
-    wanted += [*table.export, *table.blank]
+    wanted += [*table.export, *table.blank, *table.rectify]
     if table.retention is not None:
         wanted.append(table.retention.column)
     problems = [f"column {table.name}.{name} does not exist" for name in dict.fromkeys(wanted) if name not in columns]
     for name in table.blank if table.erasure == "blank" else ():
         if name in columns and not columns[name][0] and not any(t in columns[name][1] for t in TEXT_TYPES):
             problems.append(f"column {table.name}.{name} can be neither NULL nor empty text, so it cannot be blanked")
+    for name in table.rectify:
+        if name in columns and not any(t in columns[name][1] for t in TEXT_TYPES):
+            problems.append(f"column {table.name}.{name} is not text, so it cannot be corrected here")
     return problems
 
 
@@ -231,6 +238,7 @@ def find(connector: Connector, person: Person) -> list[ExternalRows]:
                     rows=rows,
                     portable=table.portable,
                     contacts={kind: tuple(names) for kind, names in table.identifiers.items()},
+                    rectifiable=() if connector.read_only else tuple(table.rectify),
                 )
             )
     return found
@@ -337,3 +345,94 @@ def sweep(connector: Connector, now: dt.datetime, *, dry_run: bool, is_held: Cal
                 database, table, condition, parameters, dry_run=dry_run or connector.read_only
             )
     return removed
+
+
+# ------------------------------------------------------------------ replaying erasures after a restore
+
+
+def replay(connector: Connector, *, matches: Callable[[str, str], bool], dry_run: bool = False) -> dict[str, int]:
+    """Erase again the rows whose identifier is an erased person's (``matches(kind, value)``).
+
+    The other system stores identifiers as they are, and the journal keeps only keyed digests: each
+    distinct value of an identifier column is digested and compared. Erasing is the erasure's own
+    (dry run, change, same count); a row already blanked or deleted counts 0, so running it twice
+    does nothing more. A read-only connector and a retained table are left alone.
+    """
+    erased: dict[str, int] = {}
+    if connector.read_only:
+        return erased
+    with opened(connector, read_only=dry_run) as database:
+        _checked(database, connector)
+        for table in connector.tables:
+            if table.erasure == "retain":
+                continue
+            clauses: list[str] = []
+            parameters: list[Any] = []
+            for kind, names in table.identifiers.items():
+                for column in names:
+                    quoted = database.quote(column)
+                    cursor = database.execute(
+                        f"SELECT DISTINCT {quoted} FROM {database.quote(table.name)} WHERE {quoted} IS NOT NULL",  # noqa: S608
+                    )
+                    values = sorted(
+                        {str(value) for (value,) in cursor.fetchall() if value and matches(kind, str(value))}
+                    )
+                    if values:
+                        clauses.append(f"{quoted} IN ({', '.join(['%s'] * len(values))})")
+                        parameters.extend(values)
+            if clauses:
+                condition = " OR ".join(f"({clause})" for clause in clauses)
+                erased[source_of(connector, table)] = _erase_rows(
+                    database, table, condition, parameters, dry_run=dry_run
+                )
+            else:
+                erased[source_of(connector, table)] = 0
+    return erased
+
+
+# ------------------------------------------------------------------ rectification (Art. 16)
+
+
+class Refused(ConnectorFailed):
+    """The correction does not fit the declaration (a column not declared, a read-only connector)."""
+
+
+def rectify(connector: Connector, table_name: str, person: Person, changes: dict[str, str], *, expected: int) -> int:
+    """Set the declared ``changes`` on the person's rows of one table; the number of rows changed.
+
+    In one transaction: the rows are counted first (the dry run); the count must be the ``expected``
+    rows the officer saw; the UPDATE must then change exactly that many, or all is rolled back.
+    """
+    table = next((t for t in connector.tables if t.name == table_name), None)
+    if table is None:
+        raise Refused(f"{connector.id}: no table {table_name!r} is declared")
+    if connector.read_only:
+        raise Refused(f"{connector.id}: the connector is read-only")
+    refused = sorted(name for name in changes if name not in table.rectify)
+    if refused or not changes:
+        raise Refused(f"{connector.id}: {table.name}: these columns may not be corrected: {', '.join(refused) or '-'}")
+    with opened(connector, read_only=False) as database:
+        _checked(database, connector)
+        condition, parameters = _match(database, table, person)
+        if not condition:
+            raise Refused(f"{connector.id}: {table.name}: the person cannot be found by what the request holds")
+        name = database.quote(table.name)
+        cursor = database.execute(f"SELECT COUNT(*) FROM {name} WHERE {condition}", parameters)  # noqa: S608
+        count = int(cursor.fetchone()[0])
+        if count != expected or count == 0:
+            raise ConnectorFailed(
+                f"{connector.id}: {table.name}: {count} rows of the person are there now, not the {expected} shown; "
+                "nothing was changed"
+            )
+        ordered = sorted(changes)
+        sets = ", ".join(f"{database.quote(column)} = %s" for column in ordered)
+        cursor = database.execute(
+            f"UPDATE {name} SET {sets} WHERE {condition}",  # noqa: S608 (names checked and quoted, values bound)
+            [*(changes[column] for column in ordered), *parameters],
+        )
+        if cursor.rowcount != count:
+            raise ConnectorFailed(
+                f"{connector.id}: {table.name}: the dry run counted {count} rows but {cursor.rowcount} changed; "
+                "nothing was changed"
+            )
+    return count

@@ -18,7 +18,7 @@ def task(request: HttpRequest, token: str) -> HttpResponse:
         found = services.task_by_token(token)
     except services.TaskRefused as refused:
         return render(request, "connectors/task.html", {"refused": refused.code}, status=404)
-    form = TaskAnswerForm(request.POST or None)
+    form = TaskAnswerForm(request.POST or None, kind=found.kind)
     if request.method == "POST":
         if form.is_valid():
             try:

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from vern.connectors.config import ConnectorFailed, secret_value
 from vern.declaration.schema import Connector
@@ -28,7 +29,27 @@ from vern.registry.surface import ExternalRows, ExternalStep, Person
 
 REPLAY_WINDOW = 300  # seconds either way
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
-ACTIONS = ("find", "export", "erase")
+ACTIONS = ("find", "export", "erase", "rectify")
+# A webhook carries personal data, so it is reached over TLS; plain http only on this machine's
+# loopback (a system on the same host, and the tests), where nothing crosses a network.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def url_problem(connector_id: str, url: str) -> str | None:
+    """Why ``url`` may not be a webhook's URL (None when it may): https, or http to a loopback host."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return f"{connector_id}: the webhook URL is not a URL"
+    if parts.scheme.lower() == "https" and host:
+        return None
+    if parts.scheme.lower() == "http" and host in LOOPBACK_HOSTS:
+        return None
+    return (
+        f"{connector_id}: the webhook URL must start with https:// "
+        "(http:// is allowed only to 127.0.0.1, ::1 or localhost)"
+    )
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -60,11 +81,12 @@ def call(connector: Connector, action: str, payload: Mapping[str, Any]) -> dict[
     """POST ``action`` with ``payload``, signed; the verified JSON answer, or ConnectorFailed."""
     url = secret_value(connector.url_env)
     secret = secret_value(connector.secret_env)
-    if not url.startswith(("https://", "http://")):
-        raise ConnectorFailed(f"{connector.id}: the webhook URL must start with https://")
+    problem = url_problem(connector.id, url)
+    if problem is not None:
+        raise ConnectorFailed(problem)
     body = json.dumps({"action": action, **payload}, ensure_ascii=False, sort_keys=True).encode("utf-8")
     timestamp = str(int(time.time()))
-    message = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+    message = urllib.request.Request(  # noqa: S310 (the scheme is checked by url_problem)
         url,
         data=body,
         method="POST",
@@ -139,6 +161,9 @@ def export(connector: Connector, person: Person) -> list[ExternalRows]:
                 fields=tuple(str(name) for name in fields),
                 rows=tuple(rows),
                 portable=bool(item.get("portable", False)),
+                rectifiable=tuple(
+                    str(name) for name in (item.get("rectifiable") or []) if isinstance(name, str) and name in fields
+                ),
             )
         )
     return found
@@ -163,6 +188,35 @@ def erase(connector: Connector, person: Person, *, dry_run: bool) -> list[Extern
             )
         )
     return steps
+
+
+def rectify(connector: Connector, person: Person, source: str, changes: Mapping[str, str], *, expected: int) -> int:
+    """Ask the webhook to set ``changes`` on the person's rows of ``source`` (its own name, without the
+    connector's id); the rows it says it changed. A count other than ``expected`` is a failure."""
+    data = call(
+        connector,
+        "rectify",
+        {
+            "request": person.reference,
+            "identifiers": _identifiers(person),
+            "source": source,
+            "changes": dict(changes),
+            "expected": expected,
+        },
+    )
+    counts = []
+    for item in data["sources"]:
+        name, item = _source(connector, item)
+        if name == f"{connector.id}.{source}":
+            count = item.get("count")
+            if not isinstance(count, int) or count < 0:
+                raise ConnectorFailed(f"{connector.id}: {name} has no count")
+            counts.append(count)
+    if counts != [expected]:
+        raise ConnectorFailed(
+            f"{connector.id}: the webhook corrected {sum(counts)} rows of {source}, not the {expected} shown"
+        )
+    return expected
 
 
 def ping(connector: Connector) -> None:

@@ -368,6 +368,18 @@ def _check_connectors(d: Declaration, out: _Collector) -> None:
                 out.add(
                     (*path, "tables", t, "blank"), gettext_noop("name the columns an erasure blanks (erasure: blank)")
                 )
+            if table.rectify and connector.read_only:
+                out.add(
+                    (*path, "tables", t, "rectify"),
+                    gettext_noop("a read-only connector cannot correct rows; remove rectify or read_only"),
+                )
+            for name in table.rectify:
+                if name not in table.export:
+                    out.add(
+                        (*path, "tables", t, "rectify"),
+                        gettext_noop("%(value)s can be corrected only if it is exported (shown to the officer)"),
+                        value=repr(name),
+                    )
 
 
 def _check_processors(d: Declaration, out: _Collector) -> None:

@@ -323,6 +323,7 @@ class ConnectorTable(Strict):
     blank: list[SqlName] = Field(default_factory=list)  # the columns an erasure empties (erasure: blank)
     portable: bool = False  # its exported columns go into the portability package (Art. 20)
     retention: ConnectorRetention | None = None
+    rectify: list[SqlName] = Field(default_factory=list)  # the exported text columns an officer may correct
 
 
 class Connector(Strict):

@@ -468,6 +468,35 @@ def connector_task(
     )
 
 
+def connector_rectification_task(
+    *,
+    to: str,
+    language: str,
+    processor: str,
+    reference: str,
+    identifiers: list[str],
+    correction: str,
+    due_on: str,
+    link: str,
+    about: str = "",
+) -> OutboxMessage:
+    """A processor without an API is asked to correct a person's data (Art. 16, 19), and to answer through a link."""
+    return mail_queue(
+        kind="connector_rectification_task",
+        to=to,
+        language=language,
+        context={
+            "processor": processor,
+            "reference": reference,
+            "identifiers": identifiers,
+            "correction": correction,
+            "due_on": due_on,
+            "link": link,
+        },
+        about=about,
+    )
+
+
 # The security registers (vern.breaches).
 
 

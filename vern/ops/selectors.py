@@ -60,6 +60,7 @@ MAIL_KINDS = {
     "rights_restriction_ending": gettext_lazy("Restriction about to end"),
     "policy_changed": gettext_lazy("Privacy policy changed"),
     "connector_task": gettext_lazy("Task for a processor: find and erase a person"),
+    "connector_rectification_task": gettext_lazy("Task for a processor: correct a person's data"),
     "staff_scan_findings": gettext_lazy("Cookie scan: new findings"),
     "analytics_report": gettext_lazy("Statistics: weekly report"),
     "staff_breach_alert": gettext_lazy("Breach: alert to staff"),

@@ -80,6 +80,14 @@ never import the apps above them. What a surface may say:
   systems, shown on the request's page;
 - ``external_sweeps``: ``sweep(now, dry_run)`` removes (or with ``dry_run`` counts) the rows
   of other systems whose declared period has passed, per source, sparing held people;
+- ``external_replays``: ``replay(keys)`` erases again, after a backup is restored, the rows of
+  other systems whose identifier's blind index is one of ``keys`` (``(kind, key)`` pairs of the
+  erasure journal); returns rows erased per source, 0 when nothing was there any more;
+- ``external_correctables``: ``correctables(person)`` returns the person's rows in other systems
+  whose fields may be corrected (``ExternalRows.rectifiable``), and the processors that correct
+  by a mailed task (``ExternalRows.by_task``, no rows); ``external_rectifiers``:
+  ``rectify(person, correction)`` corrects them (``ExternalCorrection``) and returns what it did
+  (``ExternalStep``: rectified, queued, task or failed), or nothing for a source not its own;
 - ``record_sections``: ``section(language)`` returns the app's registers for the record of
   processing activities (``vern ropa``, Art. 30): a ``RecordSection`` with a title, column
   labels and one row per entry (the breach register, the risk register);
@@ -113,7 +121,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
@@ -216,6 +224,25 @@ class ExternalRows:
     # Per kind (email, phone), the fields that hold the identifier the rows were found by: the
     # person's own, so the packages do not mask them as someone else's.
     contacts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The fields the declaration lets a privacy officer correct (Art. 16); none: read only.
+    rectifiable: tuple[str, ...] = ()
+    # A processor without an API: corrected by a task mailed to it, described in words.
+    by_task: bool = False
+
+
+@dataclass(frozen=True)
+class ExternalCorrection:
+    """A correction of the person's rows in one source of another system (Art. 16).
+
+    ``changes`` maps each corrected field to its new value; ``expected`` is how many of the
+    person's rows the officer saw there (the change is refused when the count differs);
+    ``note`` describes the correction in words for a processor that gets a task.
+    """
+
+    source: str
+    changes: Mapping[str, str] = field(default_factory=dict)
+    expected: int = 0
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -235,6 +262,8 @@ ExternalFinder = Callable[[Person], Sequence[ExternalRows]]
 ExternalEraser = Callable[[Person, bool], Sequence[ExternalStep]]
 RequestLines = Callable[[int], Sequence[str]]
 ExternalSweep = Callable[[dt.datetime, bool], Mapping[str, int]]
+ExternalReplay = Callable[[Collection[tuple[str, str]]], Mapping[str, int]]
+ExternalRectifier = Callable[[Person, ExternalCorrection], Sequence[ExternalStep]]
 
 
 @dataclass(frozen=True)
@@ -374,6 +403,9 @@ class Surface:
     completion_blockers: tuple[RequestLines, ...] = ()
     request_notes: tuple[RequestLines, ...] = ()
     external_sweeps: tuple[ExternalSweep, ...] = ()
+    external_replays: tuple[ExternalReplay, ...] = ()
+    external_correctables: tuple[ExternalFinder, ...] = ()
+    external_rectifiers: tuple[ExternalRectifier, ...] = ()
     record_sections: tuple[RecordSections, ...] = ()
     last_risk_review: LastRiskReview | None = None
     processor_register: ProcessorRegister | None = None
@@ -642,6 +674,31 @@ def external_sweep(now: dt.datetime, *, dry_run: bool) -> dict[str, int]:
             for source, n in sweep(now, dry_run).items():
                 merged[source] = merged.get(source, 0) + n
     return merged
+
+
+def external_replay(keys: Collection[tuple[str, str]]) -> dict[str, int]:
+    """After a restore: erase again in other systems the rows of the journal's ``keys``, per source."""
+    merged: dict[str, int] = {}
+    for surface in surfaces():
+        for replay in surface.external_replays:
+            for source, n in replay(keys).items():
+                merged[source] = merged.get(source, 0) + n
+    return merged
+
+
+def external_correctables(person: Person) -> list[ExternalRows]:
+    """The person's rows in other systems that may be corrected, and processors corrected by a task."""
+    return [rows for surface in surfaces() for find in surface.external_correctables for rows in find(person)]
+
+
+def external_rectify(person: Person, correction: ExternalCorrection) -> list[ExternalStep]:
+    """Correct the person's rows in one source of another system; what was done (empty: no such source)."""
+    return [
+        step
+        for surface in surfaces()
+        for rectify in surface.external_rectifiers
+        for step in rectify(person, correction)
+    ]
 
 
 def record_sections(language: str) -> list[RecordSection]:

@@ -86,12 +86,12 @@ def webhook(monkeypatch, tmp_path):
         yield service
 
 
-def run_webhook_erasures() -> None:
+def run_webhook_erasures(name: str = "connectors.webhook_erase") -> None:
     """Run the due webhook erasures as the worker would, and nothing else (the periodic jobs a
     whole worker starts with would only slow the test down)."""
     worker = Worker(burst=True, manage_connections=False)
     now = timezone.now()
-    for job in Job.objects.filter(name="connectors.webhook_erase", status="queued", run_after__lte=now):
+    for job in Job.objects.filter(name=name, status="queued", run_after__lte=now):
         claimed = Job.objects.filter(pk=job.pk, status="queued").update(
             status="running",
             attempts=F("attempts") + 1,

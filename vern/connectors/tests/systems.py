@@ -145,7 +145,15 @@ class WebhookService:
         email = str(payload.get("identifiers", {}).get("email", "")).lower()
         mine = self.data.get(email, [])
         if payload["action"] == "export":
-            return {"sources": [{"source": "tickets", "title": {"nb": "Saker", "en": "Tickets"}, "rows": mine}]}
+            tickets = {"source": "tickets", "title": {"nb": "Saker", "en": "Tickets"}, "rows": mine}
+            return {"sources": [{**tickets, "fields": ["subject", "opened"], "rectifiable": ["subject"]}]}
+        if payload["action"] == "rectify":
+            changes = payload.get("changes", {})
+            if payload.get("source") != "tickets" or set(changes) - {"subject"}:
+                return {"sources": [{"source": str(payload.get("source")), "count": 0}]}
+            for row in mine:
+                row.update(changes)
+            return {"sources": [{"source": "tickets", "count": len(mine)}]}
         if payload["action"] == "erase":
             count = len(mine)
             if not payload.get("dry_run"):

@@ -76,6 +76,14 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "due_on": "2026-12-14",
         "link": "https://example.test/x/",
     },
+    "connector_rectification_task": {
+        "processor": "Regnskap AS",
+        "reference": "R-12",
+        "identifiers": ["kari@example.no"],
+        "correction": "The surname is Nordmann, not Nordman.",
+        "due_on": "2026-12-14",
+        "link": "https://example.test/x/",
+    },
     "processor_changes_confirm": {"link": "https://example.test/x/"},
     "processor_changes_notice": {
         "added": True,

@@ -14,9 +14,11 @@ from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
 from vern.lib.normalise import InvalidIdentifier
+from vern.registry import surface
 from vern.registry.entries import Entry, entries
+from vern.registry.surface import ExternalCorrection, ExternalStep
 from vern.rights.models import Request, Right
-from vern.rights.selectors import person_keys, records_by_keys
+from vern.rights.selectors import person_keys, person_of, records_by_keys
 from vern.rights.services.steps import (
     MAX_DETAILS,
     WHILE_OPEN,
@@ -111,3 +113,64 @@ def rectify(*, request: Request, staff: User, model_label: str, pk: str | int, f
         if Right.RECTIFICATION not in request.done:
             mark_done(request, Right.RECTIFICATION, actor=Actor.staff(staff), staff=staff)
     return recipients
+
+
+def rectify_elsewhere(
+    *, request: Request, staff: User, source: str, changes: dict[str, str], expected: int = 0, note: str = ""
+) -> ExternalStep:
+    """Correct the person's rows in one source of another system (Art. 16), through the registry.
+
+    ``changes`` are the declared fields with their new values (empty ones are left as they are);
+    ``expected`` the rows the officer saw. An SQL source is corrected at once, in one transaction
+    checked by its dry run; a webhook through the job queue; a processor without an API gets a task
+    described by ``note``. The outcome is in the request's timeline and, while it has failed or is
+    pending, among the reasons the request cannot be closed as complete.
+    """
+    changes = {name: value.strip() for name, value in changes.items() if value.strip()}
+    if any(len(value) > MAX_DETAILS for value in changes.values()) or len(note) > MAX_DETAILS:
+        raise RequestRefused("details", "the value is too long")
+    with transaction.atomic():
+        request = locked(request)
+        if request.status not in WHILE_OPEN:
+            raise RequestRefused("closed", "only an open request can be acted on")
+        if Right.RECTIFICATION not in request.rights:
+            raise RequestRefused("right", "the request does not ask for rectification")
+        person = person_of(request)
+        offered = {rows.source: rows for rows in surface.external_correctables(person)}
+        rows = offered.get(source)
+        if rows is None:
+            raise RequestRefused("not_found", "no such record of this person")
+        if rows.by_task:
+            if not note.strip():
+                raise RequestRefused("value", "describe the correction for the processor")
+        elif not changes or any(name not in rows.rectifiable for name in changes):
+            raise RequestRefused("field", "this field cannot be corrected here")
+    # A connector reports its own failure as a ``failed`` step (shown, and kept on the request).
+    steps = surface.external_rectify(
+        person, ExternalCorrection(source=source, changes=changes, expected=expected, note=note.strip())
+    )
+    if not steps:
+        raise RequestRefused("not_found", "no such record of this person")
+    step = steps[0]
+    with transaction.atomic():
+        request = locked(request)
+        record_event(
+            request,
+            "rectified",
+            actor=staff,
+            note=f"{rows.title} ({source}), {', '.join(sorted(changes)) or note.strip()}: {step.action} {step.count}",
+            model=source,
+            field=",".join(sorted(changes)),
+            recipients=[],
+        )
+        record_audit(
+            request,
+            AuditEvent.RIGHTS_RECTIFIED,
+            Actor.staff(staff),
+            model=source,
+            field=",".join(sorted(changes)),
+            outcome=step.action,
+        )
+        if step.action != "failed" and Right.RECTIFICATION not in request.done:
+            mark_done(request, Right.RECTIFICATION, actor=Actor.staff(staff), staff=staff)
+    return step

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
+from vern.registry import surface
 from vern.registry.entries import entries
 from vern.rights.journal import journal_read, legacy_read
 from vern.rights.models import Request, Tombstone
@@ -83,6 +84,10 @@ def replay_tombstones(*, actor: Actor, journal: str | None = None, legacy_file: 
     Tombstones that are only in the journal are written back to the table. A row whose retention
     clock is later than the key's erasure was given again after it, and stays. The person's
     restored rights requests lose their contact details again (counted under rights.Request).
+
+    The company's other systems are reached too (``surface.external_replay``): their rows of the
+    journal's people are erased again, counted per source (``moeteadm.users``) beside vern's models,
+    0 when the other system was not restored and nothing came back.
     """
     from_file = _kept_apart(journal, legacy_file)
     keys: dict[tuple[str, str], dt.datetime | None] = {}
@@ -120,6 +125,8 @@ def replay_tombstones(*, actor: Actor, journal: str | None = None, legacy_file: 
             )
             for label, n in (*deleted.items(), *anonymised.items()):
                 counts[label] = counts.get(label, 0) + n
+    for source, n in surface.external_replay(list(keys)).items():
+        counts[source] = counts.get(source, 0) + n
     audit_record(
         action=AuditEvent.RIGHTS_ERASURES_REPLAYED,
         actor=actor,

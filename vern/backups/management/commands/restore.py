@@ -119,3 +119,8 @@ class Command(BaseCommand):
             _("Restored. Erasure journal replayed: %(n)s records of erased people removed again.")
             % {"n": sum(restored.erased_again.values())}
         )
+        self.stdout.write(
+            _("Other systems: %(n)s rows of erased people erased again.") % {"n": sum(restored.elsewhere.values())}
+        )
+        for source, n in sorted(restored.elsewhere.items()):
+            self.stdout.write(f"  {source}: {n}")
