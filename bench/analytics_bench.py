@@ -587,9 +587,11 @@ def time_dashboard(url: str, opener: urllib.request.OpenerDirector, workers: int
     return times, size
 
 
-def dashboard_bench(folder: Path, events: int, workers: int) -> list[tuple[str, bool | None, str]]:
+def dashboard_bench(
+    folder: Path, events: int, workers: int, prefix: str = "vern_bench"
+) -> list[tuple[str, bool | None, str]]:
     print(f"## Dashboard over {DAYS} days of stored hits (PostgreSQL, {events:,} hits)\n")
-    with h.Backend("pg", folder, "vern_bench_dashboard") as backend:
+    with h.Backend("pg", folder, f"{prefix}_dashboard") as backend:
         backend.prepare()
         env = backend.env()
         loaded = h.inner(__file__, env, "load-hits", events=events)
@@ -752,12 +754,18 @@ def main() -> int:
     parser.add_argument("--events", type=int, help="hits stored for the dashboard (default 50M; 1M with --quick)")
     parser.add_argument("--workers", type=int, default=3, help="VERN_WEB_WORKERS (default 3, vern's default)")
     parser.add_argument("--no-dashboard", action="store_true", help="only the load figures")
+    parser.add_argument(
+        "--only-dashboard", action="store_true", help="only the aggregation and dashboard figures (no wrk load)"
+    )
+    parser.add_argument(
+        "--db-prefix", default="vern_bench", help="PostgreSQL scratch databases' name prefix (default vern_bench)"
+    )
     parser.add_argument("--database", choices=["both", "pg", "sqlite"], default="both", help="load figures for which")
     args = parser.parse_args()
     events = args.events or (1_000_000 if args.quick else 50_000_000)
     warm, seconds = (3.0, 8.0) if args.quick else (5.0, 15.0)
 
-    missing = h.wrk_missing()
+    missing = None if args.only_dashboard else h.wrk_missing()
     if missing:
         print(f"analytics bench: {missing}; skipped")
         return 1
@@ -777,12 +785,15 @@ def main() -> int:
         script.write_text(LUA + h.WRK_DONE)
         results: dict[str, dict[str, Any]] = {}
         for kind in ("pg", "sqlite"):
-            if (kind == "pg" and pg_problem) or args.database not in ("both", kind):
+            if args.only_dashboard or (kind == "pg" and pg_problem) or args.database not in ("both", kind):
                 continue
             with h.Backend(kind, folder, "vern_bench_analytics") as backend:
                 results[backend.label] = load_backend(backend, script, folder, args.workers, warm, seconds)
-        checks += print_load(results, args.workers, warm, seconds)
-        if pg_problem:
+        if not args.only_dashboard:
+            checks += print_load(results, args.workers, warm, seconds)
+        if args.only_dashboard:
+            pass
+        elif pg_problem:
             checks.append((f"outage: line cut {OUTAGE_SECONDS} s, no hit lost", None, "PostgreSQL not reachable"))
         elif args.database in ("both", "pg"):
             checks += outage_bench(folder, script, args.workers)
@@ -796,7 +807,7 @@ def main() -> int:
             not_measured = note
             print(f"## Dashboard: skipped, {note} (try --quick or --events)\n")
         else:
-            checks += dashboard_bench(folder, events, args.workers)
+            checks += dashboard_bench(folder, events, args.workers, args.db_prefix)
         if not_measured:
             checks += [
                 (f"aggregation at most {TARGET_AGGREGATION_S:g} s per million hits", None, not_measured),
