@@ -81,9 +81,14 @@ def _statements(hits: str) -> list[str]:
     daily = connection.ops.quote_name(DailyStat._meta.db_table)
     cube = connection.ops.quote_name(EntryStat._meta.db_table)
     hourly = connection.ops.quote_name(HourlyStat._meta.db_table)
+    # Every text the GROUP BYs below sort is compared byte by byte too: the same groups, several
+    # times faster than a locale's rules.
     entry_select = ", ".join(
-        f"h.{column} AS e_{column}" for column in ENTRY_COLUMNS.values() if column != "channel"
-    ) + (", CASE WHEN h.channel <> '' THEN h.channel WHEN h.referrer_host = '' THEN 'direct' ELSE 'other' END AS e_channel")
+        f"h.{column}{bytewise} AS e_{column}" for column in ENTRY_COLUMNS.values() if column != "channel"
+    ) + (
+        ", (CASE WHEN h.channel <> '' THEN h.channel WHEN h.referrer_host = '' THEN 'direct' ELSE 'other' END)"
+        f"{bytewise} AS e_channel"
+    )
     per_entry = "\nUNION ALL\n".join(
         f"SELECT {day}, '{dimension}', e_{column}, COUNT(DISTINCT who), COUNT(*), SUM(views), SUM(bounced), "
         f"SUM(duration) FROM agg_visits GROUP BY e_{column}"
@@ -109,7 +114,8 @@ SELECT who, id, at, kind, path, engaged_ms, goal,
 FROM (
   SELECT r.*, CASE WHEN LAG(t) OVER w IS NULL OR began - LAG(t) OVER w >= {carry} THEN 1 ELSE 0 END AS fresh
   FROM (
-    SELECT COALESCE(j.before, h.visitor){bytewise} AS who, h.id, h.at, h.kind, h.path, h.engaged_ms, h.goal,
+    SELECT COALESCE(j.before, h.visitor){bytewise} AS who, h.id, h.at, h.kind, h.path{bytewise} AS path,
+           h.engaged_ms, h.goal{bytewise} AS goal,
            {at} AS t,
            {at} - CASE WHEN h.kind = {engagement} THEN h.engaged_ms / 1000.0 ELSE 0 END AS began
     FROM {hits} h LEFT JOIN agg_joined j ON j.after = h.visitor
