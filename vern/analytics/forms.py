@@ -128,13 +128,20 @@ def chosen_filters(params: Any) -> tuple[dict[str, str], list[str]]:
         name, colon, value = str(raw).partition(":")
         if not colon or name not in FILTERS:
             errors.append(
-                str(_("“%(filter)s” is not a filter. Filter by entry page, source, referrer, campaign, country, browser, system or device."))
+                str(
+                    _(
+                        "“%(filter)s” is not a filter. Filter by entry page, source, referrer, campaign, "
+                        "country, browser, system or device."
+                    )
+                )
                 % {"filter": str(raw)[:40]}
             )
         elif len(value) > FILTER_LENGTH[name] or any(ord(c) < 32 for c in value):
-            errors.append(str(_("That value cannot be a %(dimension)s.")) % {"dimension": str(Dimension(name).label).lower()})
+            label = Dimension(name).label
+            errors.append(str(_("That value cannot be one of the %(dimension)s.")) % {"dimension": str(label).lower()})
         elif name in filters and filters[name] != value:
-            errors.append(str(_("%(dimension)s is filtered twice; choose one value.")) % {"dimension": Dimension(name).label})
+            label = Dimension(name).label
+            errors.append(str(_("%(dimension)s are filtered twice; choose one value.")) % {"dimension": label})
         else:
             filters[name] = value
     if len(values) > 20:

@@ -33,11 +33,11 @@ from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vern.analytics import selectors
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import DailyStat, Hit
 from vern.analytics.reading_models import Goal, GoalCount
 from vern.analytics.salts import day_start, local_day, visitor_hashes
-from vern.analytics import selectors
 from vern.analytics.selectors import Period
 from vern.analytics.sqlaggregate import CUBE_COLUMNS
 from vern.lib.ip import client_ip_shortened

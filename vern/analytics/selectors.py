@@ -53,7 +53,7 @@ BREAKDOWNS: tuple[str, ...] = tuple(d.value for d in Dimension if d != Dimension
 FILTERS: tuple[str, ...] = tuple(str(d) for d in CUBE_COLUMNS)
 # The longest value each filter can have (its column's length): a longer one cannot match anything.
 FILTER_LENGTH: dict[str, int] = {
-    str(d): EntryStat._meta.get_field(column).max_length or 600 for d, column in CUBE_COLUMNS.items()
+    str(d): getattr(EntryStat._meta.get_field(column), "max_length", None) or 600 for d, column in CUBE_COLUMNS.items()
 }
 # Pages are ranked by how often they were seen; everything else by the visits it began or carried.
 RANKED_BY: dict[str, str] = {Dimension.PAGE: "pageviews"}
@@ -224,8 +224,8 @@ def _totals_of_two(period: Period, previous: Period) -> tuple[Totals, Totals]:
         **_sums("now_", now), **_sums("before_", before)
     )
     return (
-        Totals(**{name: int(sums[f"now_{name}"]) for name in COUNTS}),
-        Totals(**{name: int(sums[f"before_{name}"]) for name in COUNTS}),
+        _totals({name: int(sums[f"now_{name}"]) for name in COUNTS}),
+        _totals({name: int(sums[f"before_{name}"]) for name in COUNTS}),
     )
 
 
@@ -233,7 +233,18 @@ def period_totals(period: Period) -> Totals:
     sums = DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=period.start, day__lte=period.end).aggregate(
         **_sums("")
     )
-    return Totals(**{name: int(sums[name]) for name in COUNTS})
+    return _totals({name: int(sums[name]) for name in COUNTS})
+
+
+def _totals(counts: Mapping[str, int], *, visitors_known: bool = True) -> Totals:
+    return Totals(
+        visitors=counts.get("visitors", 0),
+        visits=counts["visits"],
+        pageviews=counts["pageviews"],
+        bounces=counts["bounces"],
+        duration_ms=counts["duration_ms"],
+        visitors_known=visitors_known,
+    )
 
 
 def _change(now: float | None, before: float | None) -> float | None:
@@ -361,7 +372,7 @@ def _cube_sums(prefix: str = "", condition: Q | None = None) -> dict[str, Sum]:
 
 def _cube_totals(period: Period, filters: Mapping[str, str]) -> Totals:
     sums = cube_rows(period, filters).filter(dimension=Dimension.TOTAL).aggregate(**_cube_sums())
-    return Totals(**{name: int(sums[name]) for name in _CUBE_COUNTS}, visitors_known=False)
+    return _totals({name: int(sums[name]) for name in _CUBE_COUNTS}, visitors_known=False)
 
 
 def _cube_top(
@@ -391,9 +402,7 @@ def _cube_top(
 def _cube_distinct(period: Period, filters: Mapping[str, str]) -> dict[str, int]:
     """How many values each top list has among the filtered visits, in one query."""
     total, page, goal = Q(dimension=Dimension.TOTAL), Q(dimension=Dimension.PAGE), Q(dimension=Dimension.GOAL)
-    counts = {
-        str(d): Count(CUBE_COLUMNS[d], distinct=True, filter=total) for d in TOP_DIMENSIONS if d in CUBE_COLUMNS
-    }
+    counts = {str(d): Count(CUBE_COLUMNS[d], distinct=True, filter=total) for d in TOP_DIMENSIONS if d in CUBE_COLUMNS}
     counts[str(Dimension.PAGE)] = Count("value", distinct=True, filter=page)
     counts[str(Dimension.GOAL)] = Count("value", distinct=True, filter=goal)
     return {name: int(n or 0) for name, n in cube_rows(period, filters).aggregate(**counts).items()}

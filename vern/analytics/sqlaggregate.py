@@ -90,7 +90,7 @@ def _statements(hits: str) -> list[str]:
         f"{bytewise} AS e_channel"
     )
     per_entry = "\nUNION ALL\n".join(
-        f"SELECT {day}, '{dimension}', e_{column}, COUNT(DISTINCT who), COUNT(*), SUM(views), SUM(bounced), "
+        f"SELECT {day}, '{dimension}', e_{column}, COUNT(DISTINCT who), COUNT(*), SUM(views), SUM(bounced), "  # noqa: S608
         f"SUM(duration) FROM agg_visits GROUP BY e_{column}"
         for dimension, column in ENTRY_COLUMNS.items()
     )
@@ -102,11 +102,11 @@ def _statements(hits: str) -> list[str]:
         f"""SELECT a.visitor AS after, MIN(a.visitor_prev) AS before FROM {hits} a
            WHERE a.at >= %({m})s AND a.at < %({m}_carry)s AND a.visitor_prev <> ''
              AND a.visitor_prev IN (SELECT b.visitor FROM {hits} b WHERE b.at >= %({m}_before)s AND b.at < %({m})s)
-           GROUP BY a.visitor"""
+           GROUP BY a.visitor"""  # noqa: S608 (names are the model's own; values are parameters)
         for m in ("start", "end")
     )
     return [
-        f"CREATE TEMPORARY TABLE agg_joined AS SELECT after, MIN(before) AS before FROM ({joins}) j GROUP BY after",
+        f"CREATE TEMPORARY TABLE agg_joined AS SELECT after, MIN(before) AS before FROM ({joins}) j GROUP BY after",  # noqa: S608
         # One sort by visitor and time: LAG and the running SUM share the window.
         f"""CREATE TEMPORARY TABLE agg_hits AS
 SELECT who, id, at, kind, path, engaged_ms, goal,
@@ -122,7 +122,7 @@ FROM (
     WHERE h.at >= %(window_start)s AND h.at < %(window_end)s
   ) r
   WINDOW w AS (PARTITION BY who ORDER BY at, id)
-) p""",
+) p""",  # noqa: S608
         # One row per visit that began on the day and has a page view; its entry hit is its
         # first page view (by time, then id), whose values are read back by id.
         f"""CREATE TEMPORARY TABLE agg_visits AS
@@ -137,7 +137,7 @@ FROM (
   ) v JOIN agg_hits a ON a.who = v.who AND a.visit = v.visit AND a.at = v.entry_at AND a.kind = {pageview}
   WHERE v.began_at >= %(start)s AND v.began_at < %(end)s AND v.views > 0
   GROUP BY v.who, v.visit, v.began_at, v.views, v.duration
-) s JOIN {hits} h ON h.id = s.entry_id AND h.at >= %(window_start)s AND h.at < %(window_end)s""",
+) s JOIN {hits} h ON h.id = s.entry_id AND h.at >= %(window_start)s AND h.at < %(window_end)s""",  # noqa: S608
         f"""INSERT INTO {daily} (day, dimension, value, visitors, visits, pageviews, bounces, duration_ms)
 SELECT {day}, 'total', '', COUNT(DISTINCT who), COUNT(*), COALESCE(SUM(views), 0), COALESCE(SUM(bounced), 0),
        COALESCE(SUM(duration), 0) FROM agg_visits
@@ -160,7 +160,7 @@ FROM (
   SELECT a.who, a.visit, a.goal, COUNT(*) AS fired, MAX(v.bounced) AS bounced, MAX(v.duration) AS duration
   FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
   WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
-) per_visit GROUP BY goal""",
+) per_visit GROUP BY goal""",  # noqa: S608
         # The cube: the visits per combination of entry values, the pages they saw, the goals
         # they reached. No visitor figure: distinct counts do not add up across rows.
         f"""INSERT INTO {cube} (day, {cube_columns}, dimension, value, visits, pageviews, bounces, duration_ms)
@@ -181,7 +181,7 @@ FROM (
   SELECT a.who, a.visit, a.goal, COUNT(*) AS fired FROM agg_hits a
   WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
 ) g JOIN agg_visits v ON v.who = g.who AND v.visit = g.visit
-GROUP BY {cube_values}, g.goal""",
+GROUP BY {cube_values}, g.goal""",  # noqa: S608
         # Hourly: visits and visitors by the hour the visit began, page views by the hour seen.
         f"""INSERT INTO {hourly} (hour, day, visitors, visits, pageviews)
 SELECT hour, {day}, SUM(visitors), SUM(visits), SUM(pageviews) FROM (
@@ -190,7 +190,7 @@ SELECT hour, {day}, SUM(visitors), SUM(visits), SUM(pageviews) FROM (
   UNION ALL
   SELECT {_hour("a.at")}, 0, 0, COUNT(*) FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
   WHERE a.kind = {pageview} GROUP BY {_hour("a.at")}
-) per_hour GROUP BY hour""",
+) per_hour GROUP BY hour""",  # noqa: S608
     ]
 
 
