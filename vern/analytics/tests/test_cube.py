@@ -96,7 +96,7 @@ def test_the_cube_adds_up_to_the_daily_totals_and_rerunning_changes_nothing():
     total = DailyStat.objects.get(day=DAY, dimension="total")
     cube = selectors.cube_rows(selectors.Period(DAY, DAY), {})
     for dimension in ("total", "page", "goal"):
-        for value in {v for v, in cube.filter(dimension=dimension).values_list("value")}:
+        for value in {v for (v,) in cube.filter(dimension=dimension).values_list("value")}:
             daily = DailyStat.objects.get(day=DAY, dimension=dimension, value=value)
             rows = cube.filter(dimension=dimension, value=value)
             assert sum(r.visits for r in rows) == daily.visits
@@ -135,9 +135,10 @@ def test_conversion_rate_per_source_and_campaign_for_page_and_beacon_goals():
     hit(at(12), "d", "/demo/")  # a direct visit straight to the demo page
     BUFFER.flush()
     aggregate_day(DAY)
-    rates = {(r.goal, r.dimension, r.value): (r.conversions, r.visits) for r in goals.conversion_rates(
-        selectors.Period(DAY, DAY), limit=None
-    )}
+    rates = {
+        (r.goal, r.dimension, r.value): (r.conversions, r.visits)
+        for r in goals.conversion_rates(selectors.Period(DAY, DAY), limit=None)
+    }
     assert rates[("Saw the demo page", "channel", "search")] == (1, 4)
     assert rates[("Saw the demo page", "channel", "direct")] == (1, 1)
     assert rates[("signup", "utm_campaign", "spring")] == (1, 4)
@@ -208,3 +209,25 @@ def test_the_csv_export_of_a_filtered_breakdown_and_of_the_conversion_rates(clie
     response = client.get(f"/en/staff/analytics/export.csv?{RANGE}&view=rates")
     assert b"".join(response.streaming_content).decode().startswith("goal,dimension,value,conversions,visits,rate")
     assert client.get(f"/en/staff/analytics/export.csv?{RANGE}&view=entry&filter=ip:x").status_code == 400
+
+
+def test_the_stats_api_filters_by_any_entry_value_and_refuses_a_bad_filter(client, personas, day_of_visits):
+    from vern.analytics.tests.test_stats_api import bearer, make_token
+
+    staff_login(client, personas.sales)
+    token = make_token(client)
+    api = type(client)()
+    query = f"/api/analytics/stats?start={DAY}&end={DAY}"
+    answer = api.get(
+        f"{query}&filter=country:NO&filter=channel:search", **{"HTTP_" + k.upper(): v for k, v in bearer(token).items()}
+    )
+    assert answer.status_code == 200
+    found = answer.json()
+    assert found["filters"] == {"country": "NO", "channel": "search"}
+    assert found["totals"]["visits"] == 1 and found["totals"]["visitors"] is None
+    assert found["breakdowns"]["entry"] == [{"value": "/", "visitors": None, "visits": 1, "pageviews": 2}]
+    whole = api.get(query, **{"HTTP_" + k.upper(): v for k, v in bearer(token).items()}).json()
+    assert whole["totals"]["visits"] == 3 and whole["totals"]["visitors"] == 3 and whole["filters"] == {}
+    refused = api.get(f"{query}&filter=ip:192.0.2.0", **{"HTTP_" + k.upper(): v for k, v in bearer(token).items()})
+    assert refused.status_code == 400 and refused.json()["error"] == "filter"
+    assert "is not a filter" in refused.json()["message"]
