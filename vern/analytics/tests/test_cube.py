@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import random
 import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -231,3 +232,67 @@ def test_the_stats_api_filters_by_any_entry_value_and_refuses_a_bad_filter(clien
     refused = api.get(f"{query}&filter=ip:192.0.2.0", **{"HTTP_" + k.upper(): v for k, v in bearer(token).items()})
     assert refused.status_code == 400 and refused.json()["error"] == "filter"
     assert "is not a filter" in refused.json()["message"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_clicking_a_row_filters_the_whole_dashboard_and_its_chip_removes_it_at_both_widths_in_both_languages(
+    browser_page,
+):
+    import axe_playwright_python
+    from django.utils import timezone
+
+    from conftest import VIEWPORTS, screenshot
+    from vern.accounts.services import staff_create
+    from vern.accounts.testing import browser_second_factor
+    from vern.audit.services import Actor
+
+    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    password = "correct horse battery staple 42"
+    staff_create(
+        email="sam@example.com", name="Sam Salg", roles=["sales"], language="en", password=password, actor=Actor.cli()
+    )
+    Goal.objects.create(name="Saw the demo page", kind=Goal.Kind.PAGE, match="/demo/*")
+    chance = random.Random(4)
+    days = [timezone.localdate() - dt.timedelta(days=n) for n in range(2, 6)]
+    for day in days:
+        for n in range(30):
+            ref = chance.choice(["", "google.com", "facebook.com", "example.org"])
+            values = {"referrer_host": ref, "country": chance.choice(["NO", "NO", "SE", "DK"])}
+            values.update(
+                browser=chance.choice(["Firefox", "Chrome"]), utm_campaign=chance.choice(["", "spring-launch"])
+            )
+            hit(at(9, n, day), f"{day}-{n}", chance.choice(["/", "/pricing/"]), **values)
+            if n % 3 == 0:
+                hit(at(9, n + 1, day), f"{day}-{n}", "/demo/", **values)
+        BUFFER.flush()
+        aggregate_day(day)
+    page = browser_page
+    page.goto(page.base + "/en/staff/login/")
+    page.get_by_label("Email address").fill("sam@example.com")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    browser_second_factor(page, "sam@example.com")
+    page.wait_for_url(page.base + "/en/staff/")
+    page.goto(page.base + "/en/staff/analytics/?range=7d")
+    page.locator("#top-country ~ .table-wrap").get_by_role("link", name="NO").click()
+    page.get_by_role("heading", name="Only visits that began with").wait_for()
+    assert "filter=country" in page.url
+    page.locator("#top-channel ~ .table-wrap").get_by_role("link", name="Search").click()
+    page.get_by_role("link", name="Remove the filter Sources: Search").wait_for()
+    filtered = page.url
+    for language, prefix in (("en", "/en/"), ("nb", "/")):
+        page.goto(filtered.replace("/en/", prefix))
+        for width, size in VIEWPORTS.items():
+            page.set_viewport_size(size)
+            page.reload()
+            assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], width
+            page.evaluate(axe)
+            violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
+            assert violations == [], (language, width, violations)
+            screenshot(page, f"analytics-filtered-{language}-{width}")
+    page.goto(filtered)
+    page.get_by_role("link", name="Remove the filter Countries: NO").click()
+    page.get_by_role("link", name="Remove the filter Sources: Search").wait_for()
+    assert page.get_by_role("link", name="Remove the filter Countries: NO").count() == 0
+    assert page.watch.console_errors == []
