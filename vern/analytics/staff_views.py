@@ -7,6 +7,7 @@ no person can be picked out, so looking is not written to the audit log.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
@@ -54,7 +55,9 @@ def _page(
     if filters:
         # Distinct visitors do not add up across the cube's rows: the line shows visits instead.
         days = [dataclasses.replace(day, visitors=day.visits) for day in days]
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     context = {
+        "hours": selectors.hourly_series(hour - dt.timedelta(hours=23), hour + dt.timedelta(hours=1)),
         "rates": found.rates,
         "filter_chips": _chips(filters),
         "filter_errors": filter_errors or [],

@@ -296,3 +296,27 @@ def test_clicking_a_row_filters_the_whole_dashboard_and_its_chip_removes_it_at_b
     page.get_by_role("link", name="Remove the filter Sources: Search").wait_for()
     assert page.get_by_role("link", name="Remove the filter Countries: NO").count() == 0
     assert page.watch.console_errors == []
+
+
+def test_the_dashboard_shows_the_last_24_hours_per_hour(client, personas):
+    from django.utils import timezone
+
+    from vern.analytics.salts import local_day
+
+    when = timezone.now() - dt.timedelta(hours=2)
+    hit(when, "kari", "/")
+    hit(when + dt.timedelta(minutes=1), "kari", "/demo/")
+    BUFFER.flush()
+    aggregate_day(local_day(when))
+    staff_login(client, personas.sales)
+    html = client.get("/en/staff/analytics/?range=7d").content.decode()
+    table = re.search(r'<table id="hours-table">.*?</table>', html, re.S).group(0)
+    rows = re.findall(
+        r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td></tr>',
+        table,
+    )
+    assert len(rows) == 24
+    label = timezone.localtime(when).strftime("%H:00")
+    assert [r[1:] for r in rows if r[0].endswith(label)] == [("1", "1", "2")]
+    assert sum(int(r[2]) for r in rows) == 1
