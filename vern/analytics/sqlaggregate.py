@@ -89,9 +89,12 @@ def _statements(hits: str) -> list[str]:
         ", (CASE WHEN h.channel <> '' THEN h.channel WHEN h.referrer_host = '' THEN 'direct' ELSE 'other' END)"
         f"{bytewise} AS e_channel"
     )
+    # Distinct visitors in two hashed GROUP BYs (per value and visitor, then per value) rather
+    # than COUNT(DISTINCT …), which sorts every group.
     per_entry = "\nUNION ALL\n".join(
-        f"SELECT {day}, '{dimension}', e_{column}, COUNT(DISTINCT who), COUNT(*), SUM(views), SUM(bounced), "  # noqa: S608
-        f"SUM(duration) FROM agg_visits GROUP BY e_{column}"
+        f"SELECT {day}, '{dimension}', e_{column}, COUNT(*), SUM(visits), SUM(views), SUM(bounced), SUM(duration) "  # noqa: S608
+        f"FROM (SELECT e_{column}, who, COUNT(*) AS visits, SUM(views) AS views, SUM(bounced) AS bounced, "
+        f"SUM(duration) AS duration FROM agg_visits GROUP BY e_{column}, who) per_visitor GROUP BY e_{column}"
         for dimension, column in ENTRY_COLUMNS.items()
     )
     cube_columns = ", ".join(CUBE_COLUMNS.values())
@@ -144,23 +147,29 @@ SELECT {day}, 'total', '', COUNT(DISTINCT who), COUNT(*), COALESCE(SUM(views), 0
 UNION ALL
 {per_entry}
 UNION ALL
-SELECT {day}, 'page', path, COUNT(DISTINCT CASE WHEN views > 0 THEN who END),
-       SUM(CASE WHEN views > 0 THEN 1 ELSE 0 END), SUM(views), SUM(CASE WHEN views > 0 THEN bounced ELSE 0 END),
-       SUM(engaged)
+SELECT {day}, 'page', path, SUM(seen), SUM(visits), SUM(views), SUM(bounces), SUM(engaged)
 FROM (
-  SELECT a.who, a.visit, a.path, MAX(v.bounced) AS bounced,
-         SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
-         SUM(CASE WHEN a.kind = {engagement} THEN a.engaged_ms ELSE 0 END) AS engaged
-  FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
-  WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.who, a.visit, a.path
-) per_visit GROUP BY path
+  SELECT path, who, MAX(CASE WHEN views > 0 THEN 1 ELSE 0 END) AS seen, SUM(CASE WHEN views > 0 THEN 1 ELSE 0 END)
+         AS visits, SUM(views) AS views, SUM(CASE WHEN views > 0 THEN bounced ELSE 0 END) AS bounces,
+         SUM(engaged) AS engaged
+  FROM (
+    SELECT a.who, a.visit, a.path, MAX(v.bounced) AS bounced,
+           SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
+           SUM(CASE WHEN a.kind = {engagement} THEN a.engaged_ms ELSE 0 END) AS engaged
+    FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
+    WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.who, a.visit, a.path
+  ) per_visit GROUP BY path, who
+) per_visitor GROUP BY path
 UNION ALL
-SELECT {day}, 'goal', goal, COUNT(DISTINCT who), COUNT(*), SUM(fired), SUM(bounced), SUM(duration)
+SELECT {day}, 'goal', goal, COUNT(*), SUM(visits), SUM(fired), SUM(bounced), SUM(duration)
 FROM (
-  SELECT a.who, a.visit, a.goal, COUNT(*) AS fired, MAX(v.bounced) AS bounced, MAX(v.duration) AS duration
-  FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
-  WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
-) per_visit GROUP BY goal""",  # noqa: S608
+  SELECT goal, who, COUNT(*) AS visits, SUM(fired) AS fired, SUM(bounced) AS bounced, SUM(duration) AS duration
+  FROM (
+    SELECT a.who, a.visit, a.goal, COUNT(*) AS fired, MAX(v.bounced) AS bounced, MAX(v.duration) AS duration
+    FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
+    WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
+  ) per_visit GROUP BY goal, who
+) per_visitor GROUP BY goal""",  # noqa: S608
         # The cube: the visits per combination of entry values, the pages they saw, the goals
         # they reached. No visitor figure: distinct counts do not add up across rows.
         f"""INSERT INTO {cube} (day, {cube_columns}, dimension, value, visits, pageviews, bounces, duration_ms)
