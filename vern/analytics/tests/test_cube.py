@@ -303,7 +303,7 @@ def test_the_dashboard_shows_the_last_24_hours_per_hour(client, personas):
 
     from vern.analytics.salts import local_day
 
-    when = timezone.now() - dt.timedelta(hours=2)
+    when = timezone.now().replace(minute=10, second=0, microsecond=0) - dt.timedelta(hours=2)  # both in one hour
     hit(when, "kari", "/")
     hit(when + dt.timedelta(minutes=1), "kari", "/demo/")
     BUFFER.flush()
