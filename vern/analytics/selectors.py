@@ -399,13 +399,13 @@ def _cube_top(
     ]
 
 
-def _cube_distinct(period: Period, filters: Mapping[str, str]) -> dict[str, int]:
-    """How many values each top list has among the filtered visits, in one query."""
-    total, page, goal = Q(dimension=Dimension.TOTAL), Q(dimension=Dimension.PAGE), Q(dimension=Dimension.GOAL)
-    counts = {str(d): Count(CUBE_COLUMNS[d], distinct=True, filter=total) for d in TOP_DIMENSIONS if d in CUBE_COLUMNS}
-    counts[str(Dimension.PAGE)] = Count("value", distinct=True, filter=page)
-    counts[str(Dimension.GOAL)] = Count("value", distinct=True, filter=goal)
-    return {name: int(n or 0) for name, n in cube_rows(period, filters).aggregate(**counts).items()}
+def _cube_distinct(period: Period, filters: Mapping[str, str], dimension: str) -> int:
+    """How many values one list has among the filtered visits: ``SELECT COUNT(*) FROM (SELECT DISTINCT …)``,
+    which PostgreSQL hashes, where ``COUNT(DISTINCT …)`` sorts."""
+    rows = cube_rows(period, filters)
+    if dimension in (Dimension.PAGE, Dimension.GOAL):
+        return rows.filter(dimension=dimension).values("value").distinct().count()
+    return int(rows.filter(dimension=Dimension.TOTAL).values(CUBE_COLUMNS[Dimension(dimension)]).distinct().count())
 
 
 def _cube_series(period: Period, filters: Mapping[str, str]) -> list[Day]:
@@ -509,17 +509,23 @@ def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | Non
     check_filters(filters)
     if filters:
         totals, previous_totals = _cube_totals(period, filters), _cube_totals(previous, filters)
-        distinct = _cube_distinct(period, filters)
         days = _cube_series(period, filters)
+        lists = {}
+        for dimension in TOP_DIMENSIONS:
+            rows = _cube_top(period, dimension, filters, limit=top, totals=totals)
+            # Only a full list can have more values than it shows: count those alone.
+            more = _cube_distinct(period, filters, dimension) if len(rows) == top else len(rows)
+            lists[str(dimension)] = TopList(str(dimension), rows, more)
     else:
         totals, previous_totals = _totals_of_two(period, previous)
         distinct = _distinct_values(period)
         days = daily_series(period)
-
-    def top_of(dimension: str) -> list[Row]:
-        if filters:
-            return _cube_top(period, dimension, filters, limit=top, totals=totals)
-        return top_values(period, dimension, limit=top, totals=totals)
+        lists = {
+            str(dimension): TopList(
+                str(dimension), top_values(period, dimension, limit=top, totals=totals), distinct.get(str(dimension), 0)
+            )
+            for dimension in TOP_DIMENSIONS
+        }
 
     return Dashboard(
         period=period,
@@ -528,10 +534,7 @@ def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | Non
         previous_totals=previous_totals,
         metrics=_metrics(totals, previous_totals),
         days=days,
-        top={
-            str(dimension): TopList(str(dimension), top_of(dimension), distinct.get(str(dimension), 0))
-            for dimension in TOP_DIMENSIONS
-        },
+        top=lists,
         dropped=dropped_summary(period, limit=top),
         filters=filters,
     )

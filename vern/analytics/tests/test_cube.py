@@ -88,6 +88,11 @@ def test_every_filtered_breakdown_from_the_cube_equals_the_python_reference_over
         rows = selectors.breakdown(dimension, DAY, DAY, filters, limit=1000)
         assert {r.value: (r.visits, r.pageviews, r.bounces, r.duration_ms) for r in rows} == expected, dimension
         assert all(r.visitors is None for r in rows), "no visitor figure is made up under a filter"
+    board = selectors.dashboard(selectors.Period(DAY, DAY), top=1, filters=filters)
+    for dimension, listed in board.top.items():
+        values = {value for (name, value) in reference if name == dimension}
+        assert (listed.distinct, listed.more) == (len(values), max(len(values) - 1, 0)), dimension
+    assert board.totals.visits == reference[("total", "")].visits and not board.totals.visitors_known
 
 
 def test_the_cube_adds_up_to_the_daily_totals_and_rerunning_changes_nothing():
