@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 
 from vern.analytics import sqlaggregate
-from vern.analytics.models import DailyStat, Hit
+from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat
 from vern.analytics.salts import CARRY_OVER, day_start, local_day
 from vern.analytics.sources import channel_of
 
@@ -243,11 +243,13 @@ def tally_day(day: dt.date, filters: Mapping[str, str] | None = None) -> dict[tu
 
 
 def aggregate_day(day: dt.date) -> int:
-    """Replace ``day``'s totals with ones worked out afresh from its hits, by the database in one
-    statement (``sqlaggregate``); returns the day's visits. Rerunning it gives the same totals,
-    and a hit stored late for a day already totalled is counted once, at the next run."""
+    """Replace ``day``'s totals, cube and hourly totals with ones worked out afresh from its hits,
+    by the database (``sqlaggregate``); returns the day's visits. Rerunning it gives the same
+    totals, and a hit stored late for a day already totalled is counted once, at the next run."""
     with transaction.atomic():
         DailyStat.objects.filter(day=day).delete()
+        EntryStat.objects.filter(day=day).delete()
+        HourlyStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
         total = DailyStat.objects.filter(day=day, dimension=Dimension.TOTAL, value="").values_list("visits", flat=True)
         return int(total.first() or 0)
@@ -278,9 +280,9 @@ def aggregate_day_in_python(day: dt.date) -> int:
 def analyze_totals() -> None:
     """Fresh planner statistics on the totals, at once: the dashboard's plans must not wait for
     autovacuum to notice the rows the aggregation replaced (issue 20: 480 ms before, 279 ms after)."""
-    table = connection.ops.quote_name(DailyStat._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+        for model in (DailyStat, EntryStat, HourlyStat):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def days_to_aggregate(now: dt.datetime) -> list[dt.date]:

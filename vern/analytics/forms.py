@@ -108,3 +108,42 @@ def chosen_period(params: Any, today: dt.date | None = None) -> tuple[RangeForm,
     if not refused:
         form = RangeForm(initial={"start": period.start, "end": period.end}, today=today)
     return form, period, preset, refused
+
+
+FILTER_PARAMETER = "filter"  # repeated: ?filter=country:NO&filter=channel:search
+
+
+def chosen_filters(params: Any) -> tuple[dict[str, str], list[str]]:
+    """The breakdown filters a link names (``filter=<dimension>:<value>``), and what was wrong with them.
+
+    Any error refuses every filter (the page then shows the unfiltered figures and says why),
+    so that a bad link never shows figures that look filtered but are not.
+    """
+    from vern.analytics.selectors import FILTER_LENGTH, FILTERS, Dimension
+
+    filters: dict[str, str] = {}
+    errors: list[str] = []
+    values = params.getlist(FILTER_PARAMETER) if hasattr(params, "getlist") else []
+    for raw in values[:20]:
+        name, colon, value = str(raw).partition(":")
+        if not colon or name not in FILTERS:
+            errors.append(
+                str(
+                    _(
+                        "“%(filter)s” is not a filter. Filter by entry page, source, referrer, campaign, "
+                        "country, browser, system or device."
+                    )
+                )
+                % {"filter": str(raw)[:40]}
+            )
+        elif len(value) > FILTER_LENGTH[name] or any(ord(c) < 32 for c in value):
+            label = Dimension(name).label
+            errors.append(str(_("That value cannot be one of the %(dimension)s.")) % {"dimension": str(label).lower()})
+        elif name in filters and filters[name] != value:
+            label = Dimension(name).label
+            errors.append(str(_("%(dimension)s are filtered twice; choose one value.")) % {"dimension": label})
+        else:
+            filters[name] = value
+    if len(values) > 20:
+        errors.append(str(_("At most 20 filters at once.")))
+    return ({} if errors else filters), errors

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,11 +36,13 @@ from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vern.analytics import selectors
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import DailyStat, Hit
 from vern.analytics.reading_models import Goal, GoalCount
 from vern.analytics.salts import day_start, local_day, visitor_hashes
 from vern.analytics.selectors import Period
+from vern.analytics.sqlaggregate import CUBE_COLUMNS
 from vern.lib.ip import client_ip_shortened
 
 VISIT_PAUSE = dt.timedelta(minutes=30)  # as in the aggregation: a pause this long begins a new visit
@@ -126,7 +129,7 @@ class GoalResult:
 @dataclass(frozen=True)
 class SourceConversion:
     goal: str
-    dimension: str  # "referrer" or "campaign"
+    dimension: str  # "referrer" or "campaign" (server events); "channel", "utm_source", "utm_campaign" (the cube)
     value: str
     conversions: int
     visits: int
@@ -228,3 +231,53 @@ def by_source(period: Period, *, limit: int = 10) -> list[SourceConversion]:
 
 
 DIRECT = _("Direct or unknown")
+
+
+# ------------------------------------------------------------------ conversion rates from the cube
+
+# What a conversion rate is split by: the visit's source (search, social, direct, other sites),
+# its campaign's source, and its campaign.
+RATE_DIMENSIONS = ("channel", "utm_source", "utm_campaign")
+
+
+def conversion_rates(
+    period: Period, filters: Mapping[str, str] | None = None, *, limit: int | None = 10
+) -> list[SourceConversion]:
+    """For each goal the beacon sees (a page-view goal, and each goal fired from the page), the visits
+    that reached it per source, campaign source and campaign, against the visits each brought:
+    from the cube (``EntryStat``), so any filter applies and any range the totals cover.
+
+    Server-event goals are not hits, so they are not in the cube: ``by_source`` has them. A
+    page-view goal counts the visits that saw a matching page; a visit that saw two matching
+    pages counts twice, as in ``results``, and the rate is capped at 100 %.
+    """
+    filters = dict(filters or {})
+    cube = selectors.cube_rows(period, filters)
+    page_goals = list(Goal.objects.filter(kind=Goal.Kind.PAGE).values_list("name", "match"))
+    rows: list[SourceConversion] = []
+    for dimension in RATE_DIMENSIONS:
+        column = CUBE_COLUMNS[DailyStat.Dimension(dimension)]
+        visits = dict(
+            cube.filter(dimension=DailyStat.Dimension.TOTAL)
+            .values(column)
+            .annotate(n=Sum("visits"))
+            .values_list(column, "n")
+        )
+        reached = [
+            (goal, value, int(n or 0))
+            for goal, value, n in cube.filter(dimension=DailyStat.Dimension.GOAL)
+            .values("value", column)
+            .annotate(n=Sum("visits"))
+            .values_list("value", column, "n")
+        ]
+        for name, pattern in page_goals:
+            reached += [
+                (name, value, int(n or 0))
+                for value, n in cube.filter(dimension=DailyStat.Dimension.PAGE, value__regex=pattern_regex(pattern))
+                .values(column)
+                .annotate(n=Sum("visits"))
+                .values_list(column, "n")
+            ]
+        rows += [SourceConversion(goal, dimension, value, n, int(visits.get(value) or 0)) for goal, value, n in reached]
+    rows.sort(key=lambda row: (-row.conversions, row.goal, RATE_DIMENSIONS.index(row.dimension), row.value))
+    return rows if limit is None else rows[:limit]

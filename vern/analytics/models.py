@@ -175,6 +175,73 @@ class DailyStat(models.Model):
         return f"{self.day} {self.dimension} {self.value}"
 
 
+class EntryStat(models.Model):
+    """The cube: one day's visits per combination of their entry values (ADR 0023).
+
+    ``dimension`` is ``total`` (the visits themselves, ``value`` empty), ``page`` (the pages
+    those visits saw: ``visits`` that saw it, its ``pageviews``, the bounces among those
+    visits, the engaged time on it) or ``goal`` (the visits that reached it, how often it
+    fired as ``pageviews``, their bounces and engaged time). Any breakdown filtered by any
+    entry value is a GROUP BY over these rows. No visitor count: distinct visitors cannot be
+    added up across combinations.
+    """
+
+    day = models.DateField()
+    entry = models.CharField(max_length=512, blank=True)
+    referrer_host = models.CharField(max_length=253, blank=True)
+    browser = models.CharField(max_length=40, blank=True)
+    os = models.CharField(max_length=40, blank=True)
+    device = models.CharField(max_length=8, blank=True)
+    channel = models.CharField(max_length=8, blank=True)
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    dimension = models.CharField(max_length=12)
+    value = models.CharField(max_length=600, blank=True)
+    visits = models.PositiveIntegerField(default=0)
+    pageviews = models.PositiveIntegerField(default=0)
+    bounces = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily total per entry")
+        verbose_name_plural = _("daily totals per entry")
+        indexes = [models.Index(fields=["dimension", "day"], name="entrystat_dimension_day")]
+
+    class Privacy:
+        not_personal = "Daily visit counts per combination of entry values; no address or hash (P12, P21)."
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.value}"
+
+
+class HourlyStat(models.Model):
+    """Visits and visitors by the UTC hour a visit began, page views by the hour they were seen.
+
+    ``day`` is the day whose aggregation wrote the row: a visit going on past midnight puts
+    its later page views in an hour of the next day, so an hour may have two rows.
+    """
+
+    hour = models.DateTimeField()
+    day = models.DateField()
+    visitors = models.PositiveIntegerField(default=0)
+    visits = models.PositiveIntegerField(default=0)
+    pageviews = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("hourly total")
+        verbose_name_plural = _("hourly totals")
+        constraints = [models.UniqueConstraint(fields=["day", "hour"], name="hourlystat_unique")]
+        indexes = [models.Index(fields=["hour"], name="hourlystat_hour")]
+
+    class Privacy:
+        not_personal = "Hourly counts; no address or hash (P12, P21)."
+
+    def __str__(self) -> str:
+        return f"{self.hour} {self.visits}"
+
+
 class Dropped(models.Model):
     """How many hits of a day were not stored, and why; bots by the name of their agent."""
 

@@ -18,7 +18,8 @@ rerun or a second worker sends nothing more.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -49,12 +50,16 @@ class Board:
     by_source: list[SourceConversion]
     consent: ConsentStatistics | None
     previous_consent: ConsentStatistics | None
+    rates: list[SourceConversion] = field(default_factory=list)  # conversion rates from the cube
 
 
-def board(period: Period) -> Board:
+def board(period: Period, filters: Mapping[str, str] | None = None) -> Board:
+    """The dashboard's figures; ``filters`` narrow the totals, breakdowns and conversion rates to
+    the visits whose entry hit has those values (not the goals' totals nor the cookie choices)."""
     previous = period.previous()
     return Board(
-        dashboard=selectors.dashboard(period),
+        dashboard=selectors.dashboard(period, filters=filters),
+        rates=goals.conversion_rates(period, filters),
         goals=goals.results(period),
         by_source=goals.by_source(period),
         consent=surface.consent_statistics(period.start, period.end),

@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -28,8 +28,8 @@ from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.analytics.aggregate import ENTRY_VALUE, tally_day
-from vern.analytics.models import DailyStat, Dropped, Hit
+from vern.analytics.models import DailyStat, Dropped, EntryStat, Hit, HourlyStat
+from vern.analytics.sqlaggregate import CUBE_COLUMNS
 from vern.registry.surface import Tile
 
 Dimension = DailyStat.Dimension
@@ -49,8 +49,12 @@ TOP_DIMENSIONS = (
 )
 # Every dimension a breakdown can be asked for (docs/analytics.md, "Contract with the reading side").
 BREAKDOWNS: tuple[str, ...] = tuple(d.value for d in Dimension if d != Dimension.TOTAL)
-# Those a breakdown can be filtered by: what the visit's entry hit holds.
-FILTERS: tuple[str, ...] = tuple(ENTRY_VALUE)
+# Those a breakdown can be filtered by: what the visit's entry hit holds (the cube's columns).
+FILTERS: tuple[str, ...] = tuple(str(d) for d in CUBE_COLUMNS)
+# The longest value each filter can have (its column's length): a longer one cannot match anything.
+FILTER_LENGTH: dict[str, int] = {
+    str(d): getattr(EntryStat._meta.get_field(column), "max_length", None) or 600 for d, column in CUBE_COLUMNS.items()
+}
 # Pages are ranked by how often they were seen; everything else by the visits it began or carried.
 RANKED_BY: dict[str, str] = {Dimension.PAGE: "pageviews"}
 LONGEST_PERIOD = 400  # days; longer ranges are refused by the form, not silently cut
@@ -84,6 +88,9 @@ class Totals:
     pageviews: int = 0
     bounces: int = 0
     duration_ms: int = 0
+    # Under a filter the totals come from the cube, where distinct visitors cannot be added up
+    # across rows: ``visitors`` is then 0 and not shown (ADR 0023).
+    visitors_known: bool = True
 
     @property
     def average_duration_s(self) -> float | None:
@@ -137,7 +144,7 @@ class Row:
     """One value of a dimension, summed over the period."""
 
     value: str
-    visitors: int
+    visitors: int | None  # None under a filter: distinct visitors do not add up across the cube's rows
     visits: int
     pageviews: int
     bounces: int
@@ -188,6 +195,7 @@ class Dashboard:
     days: list[Day]
     top: dict[str, TopList]
     dropped: DroppedSummary
+    filters: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_data(self) -> bool:
@@ -216,8 +224,8 @@ def _totals_of_two(period: Period, previous: Period) -> tuple[Totals, Totals]:
         **_sums("now_", now), **_sums("before_", before)
     )
     return (
-        Totals(**{name: int(sums[f"now_{name}"]) for name in COUNTS}),
-        Totals(**{name: int(sums[f"before_{name}"]) for name in COUNTS}),
+        _totals({name: int(sums[f"now_{name}"]) for name in COUNTS}),
+        _totals({name: int(sums[f"before_{name}"]) for name in COUNTS}),
     )
 
 
@@ -225,7 +233,18 @@ def period_totals(period: Period) -> Totals:
     sums = DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=period.start, day__lte=period.end).aggregate(
         **_sums("")
     )
-    return Totals(**{name: int(sums[name]) for name in COUNTS})
+    return _totals({name: int(sums[name]) for name in COUNTS})
+
+
+def _totals(counts: Mapping[str, int], *, visitors_known: bool = True) -> Totals:
+    return Totals(
+        visitors=counts.get("visitors", 0),
+        visits=counts["visits"],
+        pageviews=counts["pageviews"],
+        bounces=counts["bounces"],
+        duration_ms=counts["duration_ms"],
+        visitors_known=visitors_known,
+    )
 
 
 def _change(now: float | None, before: float | None) -> float | None:
@@ -237,6 +256,8 @@ def _change(now: float | None, before: float | None) -> float | None:
 def _metrics(now: Totals, before: Totals) -> list[Metric]:
     def count(key: str) -> Metric:
         value, previous = getattr(now, key), getattr(before, key)
+        if key == "visitors" and not now.visitors_known:
+            return Metric(key, str(METRIC_LABELS[key]), "count", None, None, None)
         return Metric(key, str(METRIC_LABELS[key]), "count", value, previous, _change(value, previous))
 
     bounce_change = (
@@ -311,43 +332,118 @@ def breakdown(
 ) -> list[Row]:
     """The values of ``dimension`` from ``start`` to ``end`` (both included), largest first.
 
-    Without ``filters`` this reads the daily totals only. With them (``{dimension: value}`` from
-    ``FILTERS``, all must hold), it works the visits out from the raw hits, day by day, with the
-    aggregation's own code, and keeps those whose entry hit matches: so it reaches back as far
-    as raw hits are kept (one month), and older days give nothing.
+    Without ``filters`` this reads the daily totals. With them (``{dimension: value}`` from
+    ``FILTERS``, all must hold) it reads the cube (``EntryStat``): the visits whose entry hit has
+    every one of those values, over any range the totals cover. Its rows have no visitor figure.
     """
     if dimension not in BREAKDOWNS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    unknown = set(filters or {}) - set(FILTERS)
+    check_filters(filters or {})
+    period = Period(start, end)
+    if not filters:
+        return top_values(period, dimension, limit=limit)
+    return _cube_top(period, dimension, filters, limit=limit)
+
+
+def check_filters(filters: Mapping[str, str]) -> None:
+    """Refuse a filter by something the cube does not hold, or a value no row can have."""
+    unknown = set(filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"cannot filter by {', '.join(sorted(unknown))}")
-    if not filters:
-        return top_values(Period(start, end), dimension, limit=limit)
-    sums: dict[str, dict[str, int]] = {}
-    whole = {"visits": 0, "pageviews": 0}
-    day = start
-    while day <= end:
-        for (name, value), tally in tally_day(day, filters).items():
-            if name == Dimension.TOTAL:
-                whole["visits"] += tally.visits
-                whole["pageviews"] += tally.pageviews
-            if name != dimension:
-                continue
-            found = sums.setdefault(value, dict.fromkeys(COUNTS, 0))
-            found["visitors"] += len(tally.visitors)  # each day's distinct visitors, as the totals count
-            for count in COUNTS[1:]:
-                found[count] += getattr(tally, count)
-        day += dt.timedelta(days=1)
+    for name, value in filters.items():
+        if len(value) > FILTER_LENGTH[name] or any(ord(c) < 32 for c in value):
+            raise ValueError(f"not a value of {name}")
+
+
+def cube_rows(period: Period, filters: Mapping[str, str]) -> QuerySet[EntryStat]:
+    return EntryStat.objects.filter(
+        day__gte=period.start,
+        day__lte=period.end,
+        **{CUBE_COLUMNS[Dimension(name)]: value for name, value in filters.items()},
+    )
+
+
+_CUBE_COUNTS = COUNTS[1:]
+
+
+def _cube_sums(prefix: str = "", condition: Q | None = None) -> dict[str, Sum]:
+    return {f"{prefix}{name}": Sum(name, filter=condition, default=0) for name in _CUBE_COUNTS}
+
+
+def _cube_totals(period: Period, filters: Mapping[str, str]) -> Totals:
+    sums = cube_rows(period, filters).filter(dimension=Dimension.TOTAL).aggregate(**_cube_sums())
+    return _totals({name: int(sums[name]) for name in _CUBE_COUNTS}, visitors_known=False)
+
+
+def _cube_top(
+    period: Period, dimension: str, filters: Mapping[str, str], *, limit: int, totals: Totals | None = None
+) -> list[Row]:
+    """The values of one dimension among the visits the filters select (one GROUP BY on the cube)."""
     ranked_by = RANKED_BY.get(dimension, "visits")
-    ranked = sorted(sums.items(), key=lambda item: (-item[1][ranked_by], -item[1]["visitors"], item[0]))[:limit]
+    totals = totals if totals is not None else _cube_totals(period, filters)
+    whole = totals.pageviews if ranked_by == "pageviews" else totals.visits
+    rows = cube_rows(period, filters)
+    if dimension in (Dimension.PAGE, Dimension.GOAL):
+        column, rows = "value", rows.filter(dimension=dimension)
+    else:
+        column, rows = CUBE_COLUMNS[Dimension(dimension)], rows.filter(dimension=Dimension.TOTAL)
+    found = rows.values(column).annotate(**_cube_sums()).order_by(f"-{ranked_by}", column)[:limit]
     return [
         Row(
-            value=value,
-            **counts,
-            share=100 * counts[ranked_by] / whole[ranked_by] if whole[ranked_by] else 0.0,
+            value=row[column],
+            visitors=None,
+            **{name: int(row[name] or 0) for name in _CUBE_COUNTS},
+            share=100 * (row[ranked_by] or 0) / whole if whole else 0.0,
         )
-        for value, counts in ranked
+        for row in found
     ]
+
+
+def _cube_distinct(period: Period, filters: Mapping[str, str], dimension: str) -> int:
+    """How many values one list has among the filtered visits: ``SELECT COUNT(*) FROM (SELECT DISTINCT …)``,
+    which PostgreSQL hashes, where ``COUNT(DISTINCT …)`` sorts."""
+    rows = cube_rows(period, filters)
+    if dimension in (Dimension.PAGE, Dimension.GOAL):
+        return rows.filter(dimension=dimension).values("value").distinct().count()
+    return int(rows.filter(dimension=Dimension.TOTAL).values(CUBE_COLUMNS[Dimension(dimension)]).distinct().count())
+
+
+def _cube_series(period: Period, filters: Mapping[str, str]) -> list[Day]:
+    found = {
+        day: (visits, pageviews)
+        for day, visits, pageviews in cube_rows(period, filters)
+        .filter(dimension=Dimension.TOTAL)
+        .values("day")
+        .annotate(v=Sum("visits"), p=Sum("pageviews"))
+        .values_list("day", "v", "p")
+    }
+    return [Day(day, 0, *found.get(day, (0, 0))) for day in period.dates()]
+
+
+@dataclass(frozen=True)
+class Hour:
+    hour: dt.datetime  # UTC
+    visitors: int
+    visits: int
+    pageviews: int
+
+
+def hourly_series(start: dt.datetime, end: dt.datetime) -> list[Hour]:
+    """Every hour from ``start`` to ``end`` (UTC, whole hours, end excluded), from the hourly totals;
+    an hour that two days' aggregations wrote (a visit going on past midnight) is summed."""
+    found = {
+        hour: (int(visitors), int(visits), int(pageviews))
+        for hour, visitors, visits, pageviews in HourlyStat.objects.filter(hour__gte=start, hour__lt=end)
+        .values("hour")
+        .annotate(a=Sum("visitors"), b=Sum("visits"), c=Sum("pageviews"))
+        .values_list("hour", "a", "b", "c")
+    }
+    hours = []
+    hour = start
+    while hour < end:
+        hours.append(Hour(hour, *found.get(hour, (0, 0, 0))))
+        hour += dt.timedelta(hours=1)
+    return hours
 
 
 def _distinct_values(period: Period) -> dict[str, int]:
@@ -400,31 +496,47 @@ def right_now(now: dt.datetime | None = None, *, minutes: int = REALTIME_MINUTES
     return RightNow(minutes=minutes, visitors=found["visitors"] or 0, pageviews=found["pageviews"] or 0)
 
 
-def dashboard(period: Period, *, top: int = 10) -> Dashboard:
+def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | None = None) -> Dashboard:
     """Everything the dashboard shows for ``period``, compared with the period of equal length before it.
 
     Fifteen queries, whatever the amount of data: the totals of both periods, the
     series, one per top list, the number of values per list, and two for what was dropped.
+    With ``filters`` the totals, series and lists are those of the visits the filters select,
+    read from the cube (no visitor figure); what was dropped is not split by entry values.
     """
     previous = period.previous()
-    totals, previous_totals = _totals_of_two(period, previous)
-    distinct = _distinct_values(period)
+    filters = dict(filters or {})
+    check_filters(filters)
+    if filters:
+        totals, previous_totals = _cube_totals(period, filters), _cube_totals(previous, filters)
+        days = _cube_series(period, filters)
+        lists = {}
+        for dimension in TOP_DIMENSIONS:
+            rows = _cube_top(period, dimension, filters, limit=top, totals=totals)
+            # Only a full list can have more values than it shows: count those alone.
+            more = _cube_distinct(period, filters, dimension) if len(rows) == top else len(rows)
+            lists[str(dimension)] = TopList(str(dimension), rows, more)
+    else:
+        totals, previous_totals = _totals_of_two(period, previous)
+        distinct = _distinct_values(period)
+        days = daily_series(period)
+        lists = {
+            str(dimension): TopList(
+                str(dimension), top_values(period, dimension, limit=top, totals=totals), distinct.get(str(dimension), 0)
+            )
+            for dimension in TOP_DIMENSIONS
+        }
+
     return Dashboard(
         period=period,
         previous_period=previous,
         totals=totals,
         previous_totals=previous_totals,
         metrics=_metrics(totals, previous_totals),
-        days=daily_series(period),
-        top={
-            str(dimension): TopList(
-                str(dimension),
-                top_values(period, dimension, limit=top, totals=totals),
-                distinct.get(str(dimension), 0),
-            )
-            for dimension in TOP_DIMENSIONS
-        },
+        days=days,
+        top=lists,
         dropped=dropped_summary(period, limit=top),
+        filters=filters,
     )
 
 

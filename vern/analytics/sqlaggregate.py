@@ -1,16 +1,27 @@
-"""A day's totals worked out by the database: one ``INSERT … SELECT … GROUP BY`` statement.
+"""A day's totals worked out by the database: a few ``INSERT … SELECT … GROUP BY`` statements.
 
-The same rules as ``aggregate`` (which keeps the Python version for filtered breakdowns and
-as the reference the tests compare against): a visit is a visitor's run of hits without a
-pause of 30 minutes or more (an engagement report counts from when the page was shown), it
-belongs to the day it began, it is followed across midnight through ``visitor_prev``, and it
-counts only with a page view. Window functions (``LAG``, running ``SUM``, ``ROW_NUMBER``)
-number the visits; PostgreSQL and SQLite (3.25 or newer) both run them. Only the reading of a
-time as seconds differs between the two.
+The same rules as ``aggregate`` (which keeps the Python version as the reference the tests
+compare against): a visit is a visitor's run of hits without a pause of 30 minutes or more (an
+engagement report counts from when the page was shown), it belongs to the day it began, it is
+followed across midnight through ``visitor_prev``, and it counts only with a page view.
+
+The work is done in temporary tables, each read by plain GROUP BYs (ADR 0023):
+
+1. ``agg_joined``: after-midnight hash → the hash of the visit going on before midnight;
+2. ``agg_hits``: the narrow columns of the hits read (who, id, time, kind, path, engaged time,
+   goal) with their visit number, from ONE sort by visitor and time: ``LAG`` finds a pause and
+   the running ``SUM`` over the same window numbers the visits;
+3. ``agg_visits``: one row per visit that began on the day, with a page view: its views,
+   bounce, engaged time and the values of its entry hit (read back by id, so the dimension
+   columns are never carried through the sort);
+
+and from those the daily totals (``DailyStat``), the cube (``EntryStat``: one row per day and
+per combination of entry values, ADR 0023) and the hourly totals (``HourlyStat``).
 
 What is read: the day's hits, the 30 minutes before it (to tell a visit that began the day
 before) and the 6 hours after it (to follow one going on at midnight), through the ``at``
-index (on PostgreSQL, the day partitions). Nothing of a row leaves the database.
+index (on PostgreSQL, the day partitions). Nothing of a row leaves the database, and the
+temporary tables hold no IP address; they are dropped before the transaction ends.
 """
 
 from __future__ import annotations
@@ -20,14 +31,14 @@ from typing import Any
 
 from django.db import connection
 
-from vern.analytics.models import DailyStat, Hit
+from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat
 from vern.analytics.salts import CARRY_OVER, day_start
 
 FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)
 Dimension = DailyStat.Dimension
 
-# The dimensions that are a property of the visit's first page view.
-_ENTRY = {
+# The dimensions that are a property of the visit's first page view, and their column.
+ENTRY_COLUMNS = {
     Dimension.ENTRY: "path",
     Dimension.REFERRER: "referrer_host",
     Dimension.BROWSER: "browser",
@@ -39,6 +50,11 @@ _ENTRY = {
     Dimension.UTM_CAMPAIGN: "utm_campaign",
     Dimension.COUNTRY: "country",
 }
+# The column of ``EntryStat`` for each entry dimension (``path`` there is the breakdown's value).
+CUBE_COLUMNS = {dimension: ("entry" if column == "path" else column) for dimension, column in ENTRY_COLUMNS.items()}
+_TEMPORARY = ("agg_visits", "agg_hits", "agg_joined")
+# Enough memory for a day's sort by visitor not to spill to disk (PostgreSQL, this transaction only).
+WORK_MEM = "64MB"
 
 
 def _seconds(column: str) -> str:
@@ -48,87 +64,143 @@ def _seconds(column: str) -> str:
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
-def _statement(table: str, hits: str) -> str:
+def _hour(column: str) -> str:
+    """The UTC hour a time column falls in, as this database stores a time."""
+    if connection.vendor == "postgresql":
+        return f"date_trunc('hour', {column})"
+    return f"(substr({column}, 1, 13) || ':00:00')"
+
+
+def _statements(hits: str) -> list[str]:
     pageview, engagement, goal = int(Hit.Kind.PAGEVIEW), int(Hit.Kind.ENGAGEMENT), int(Hit.Kind.GOAL)
     carry = CARRY_OVER.total_seconds()
     at = _seconds("h.at")
     day = "CAST(%(day)s AS date)" if connection.vendor == "postgresql" else "%(day)s"
     # A hash sorts as well byte by byte; PostgreSQL's locale-aware comparison costs far more.
     bytewise = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
-    entry_columns = ", ".join(f"{column} AS e_{column}" for column in _ENTRY.values())
-    per_entry = "\nUNION ALL\n".join(
-        f"SELECT {day}, '{dimension}', e_{column}, COUNT(DISTINCT who), COUNT(*), SUM(views), SUM(bounced), "  # noqa: S608
-        f"SUM(duration) FROM visits GROUP BY e_{column}"
-        for dimension, column in _ENTRY.items()
+    daily = connection.ops.quote_name(DailyStat._meta.db_table)
+    cube = connection.ops.quote_name(EntryStat._meta.db_table)
+    hourly = connection.ops.quote_name(HourlyStat._meta.db_table)
+    # Every text the GROUP BYs below sort is compared byte by byte too: the same groups, several
+    # times faster than a locale's rules.
+    entry_select = ", ".join(
+        f"h.{column}{bytewise} AS e_{column}" for column in ENTRY_COLUMNS.values() if column != "channel"
+    ) + (
+        ", (CASE WHEN h.channel <> '' THEN h.channel WHEN h.referrer_host = '' THEN 'direct' ELSE 'other' END)"
+        f"{bytewise} AS e_channel"
     )
+    # Distinct visitors in two hashed GROUP BYs (per value and visitor, then per value) rather
+    # than COUNT(DISTINCT …), which sorts every group.
+    per_entry = "\nUNION ALL\n".join(
+        f"SELECT {day}, '{dimension}', e_{column}, COUNT(*), SUM(visits), SUM(views), SUM(bounced), SUM(duration) "  # noqa: S608
+        f"FROM (SELECT e_{column}, who, COUNT(*) AS visits, SUM(views) AS views, SUM(bounced) AS bounced, "
+        f"SUM(duration) AS duration FROM agg_visits GROUP BY e_{column}, who) per_visitor GROUP BY e_{column}"
+        for dimension, column in ENTRY_COLUMNS.items()
+    )
+    cube_columns = ", ".join(CUBE_COLUMNS.values())
+    cube_values = ", ".join(f"v.e_{column}" for column in ENTRY_COLUMNS.values())
     # Hits after a midnight under the new salt name the hash under the old one (visitor_prev);
     # where that hash was seen in the half hour before, it is the same visitor.
     joins = "\nUNION ALL\n".join(
         f"""SELECT a.visitor AS after, MIN(a.visitor_prev) AS before FROM {hits} a
            WHERE a.at >= %({m})s AND a.at < %({m}_carry)s AND a.visitor_prev <> ''
-             AND EXISTS (SELECT 1 FROM {hits} b WHERE b.visitor = a.visitor_prev
-                         AND b.at >= %({m}_before)s AND b.at < %({m})s)
+             AND a.visitor_prev IN (SELECT b.visitor FROM {hits} b WHERE b.at >= %({m}_before)s AND b.at < %({m})s)
            GROUP BY a.visitor"""  # noqa: S608 (names are the model's own; values are parameters)
         for m in ("start", "end")
     )
-    return f"""
-WITH joined AS ({joins}),
-hits_in AS (
-  SELECT COALESCE(j.before, h.visitor){bytewise} AS who, h.id, h.at, h.kind, h.path, h.engaged_ms, h.goal,
-         h.referrer_host, h.browser, h.os, h.device, h.utm_source, h.utm_medium, h.utm_campaign, h.country,
-         CASE WHEN h.channel <> '' THEN h.channel WHEN h.referrer_host = '' THEN 'direct' ELSE 'other' END
-           AS channel,
-         {at} AS t,
-         {at} - CASE WHEN h.kind = {engagement} THEN h.engaged_ms / 1000.0 ELSE 0 END AS began
-  FROM {hits} h LEFT JOIN (SELECT after, MIN(before) AS before FROM joined GROUP BY after) j
-    ON j.after = h.visitor
-  WHERE h.at >= %(window_start)s AND h.at < %(window_end)s
-),
-paused AS (
+    return [
+        f"CREATE TEMPORARY TABLE agg_joined AS SELECT after, MIN(before) AS before FROM ({joins}) j GROUP BY after",  # noqa: S608
+        # One sort by visitor and time: LAG and the running SUM share the window.
+        f"""CREATE TEMPORARY TABLE agg_hits AS
+SELECT who, id, at, kind, path, engaged_ms, goal,
+       SUM(fresh) OVER (PARTITION BY who ORDER BY at, id ROWS UNBOUNDED PRECEDING) AS visit
+FROM (
   SELECT r.*, CASE WHEN LAG(t) OVER w IS NULL OR began - LAG(t) OVER w >= {carry} THEN 1 ELSE 0 END AS fresh
-  FROM hits_in r WINDOW w AS (PARTITION BY who ORDER BY at, id)
-),
-numbered AS (
-  SELECT p.*, SUM(fresh) OVER (PARTITION BY who ORDER BY at, id ROWS UNBOUNDED PRECEDING) AS visit
-  FROM paused p
-),
-ranked AS (
-  SELECT n.*,
-         ROW_NUMBER() OVER (PARTITION BY who, visit, kind ORDER BY at, id) AS nth_of_kind,
-         ROW_NUMBER() OVER (PARTITION BY who, visit, kind, path ORDER BY at, id) AS nth_on_path,
-         ROW_NUMBER() OVER (PARTITION BY who, visit, kind, goal ORDER BY at, id) AS nth_of_goal,
-         MIN(at) OVER v AS visit_began,
-         SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) OVER v AS views,
-         SUM(engaged_ms) OVER v AS duration
-  FROM numbered n WINDOW v AS (PARTITION BY who, visit)
-),
-counted AS (
-  SELECT r.*, CASE WHEN views = 1 THEN 1 ELSE 0 END AS bounced, duration AS visit_duration
-  FROM ranked r WHERE visit_began >= %(start)s AND visit_began < %(end)s AND views > 0
-),
-visits AS (
-  SELECT who, visit, views, duration, bounced, {entry_columns}
-  FROM counted WHERE kind = {pageview} AND nth_of_kind = 1
-)
-INSERT INTO {table} (day, dimension, value, visitors, visits, pageviews, bounces, duration_ms)
+  FROM (
+    SELECT COALESCE(j.before, h.visitor){bytewise} AS who, h.id, h.at, h.kind, h.path{bytewise} AS path,
+           h.engaged_ms, h.goal{bytewise} AS goal,
+           {at} AS t,
+           {at} - CASE WHEN h.kind = {engagement} THEN h.engaged_ms / 1000.0 ELSE 0 END AS began
+    FROM {hits} h LEFT JOIN agg_joined j ON j.after = h.visitor
+    WHERE h.at >= %(window_start)s AND h.at < %(window_end)s
+  ) r
+  WINDOW w AS (PARTITION BY who ORDER BY at, id)
+) p""",  # noqa: S608
+        # One row per visit that began on the day and has a page view; its entry hit is its
+        # first page view (by time, then id), whose values are read back by id.
+        f"""CREATE TEMPORARY TABLE agg_visits AS
+SELECT s.who, s.visit, s.began_at, s.views, s.duration, CASE WHEN s.views = 1 THEN 1 ELSE 0 END AS bounced,
+       {entry_select}
+FROM (
+  SELECT v.who, v.visit, v.began_at, v.views, v.duration, MIN(a.id) AS entry_id
+  FROM (
+    SELECT who, visit, MIN(at) AS began_at, SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) AS views,
+           SUM(engaged_ms) AS duration, MIN(CASE WHEN kind = {pageview} THEN at END) AS entry_at
+    FROM agg_hits GROUP BY who, visit
+  ) v JOIN agg_hits a ON a.who = v.who AND a.visit = v.visit AND a.at = v.entry_at AND a.kind = {pageview}
+  WHERE v.began_at >= %(start)s AND v.began_at < %(end)s AND v.views > 0
+  GROUP BY v.who, v.visit, v.began_at, v.views, v.duration
+) s JOIN {hits} h ON h.id = s.entry_id AND h.at >= %(window_start)s AND h.at < %(window_end)s""",  # noqa: S608
+        f"""INSERT INTO {daily} (day, dimension, value, visitors, visits, pageviews, bounces, duration_ms)
 SELECT {day}, 'total', '', COUNT(DISTINCT who), COUNT(*), COALESCE(SUM(views), 0), COALESCE(SUM(bounced), 0),
-       COALESCE(SUM(duration), 0) FROM visits
+       COALESCE(SUM(duration), 0) FROM agg_visits
 UNION ALL
 {per_entry}
 UNION ALL
-SELECT {day}, 'page', path,
-       COUNT(DISTINCT CASE WHEN kind = {pageview} THEN who END),
-       SUM(CASE WHEN kind = {pageview} AND nth_on_path = 1 THEN 1 ELSE 0 END),
-       SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END),
-       SUM(CASE WHEN kind = {pageview} AND nth_on_path = 1 THEN bounced ELSE 0 END),
-       SUM(CASE WHEN kind = {engagement} THEN engaged_ms ELSE 0 END)
-FROM counted WHERE kind IN ({pageview}, {engagement}) GROUP BY path
+SELECT {day}, 'page', path, SUM(seen), SUM(visits), SUM(views), SUM(bounces), SUM(engaged)
+FROM (
+  SELECT path, who, MAX(CASE WHEN views > 0 THEN 1 ELSE 0 END) AS seen, SUM(CASE WHEN views > 0 THEN 1 ELSE 0 END)
+         AS visits, SUM(views) AS views, SUM(CASE WHEN views > 0 THEN bounced ELSE 0 END) AS bounces,
+         SUM(engaged) AS engaged
+  FROM (
+    SELECT a.who, a.visit, a.path, MAX(v.bounced) AS bounced,
+           SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
+           SUM(CASE WHEN a.kind = {engagement} THEN a.engaged_ms ELSE 0 END) AS engaged
+    FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
+    WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.who, a.visit, a.path
+  ) per_visit GROUP BY path, who
+) per_visitor GROUP BY path
 UNION ALL
-SELECT {day}, 'goal', goal, COUNT(DISTINCT who), SUM(CASE WHEN nth_of_goal = 1 THEN 1 ELSE 0 END), COUNT(*),
-       SUM(CASE WHEN nth_of_goal = 1 THEN bounced ELSE 0 END),
-       SUM(CASE WHEN nth_of_goal = 1 THEN visit_duration ELSE 0 END)
-FROM counted WHERE kind = {goal} AND goal <> '' GROUP BY goal
-"""  # noqa: S608 (table and column names are the model's own; every value is a parameter)
+SELECT {day}, 'goal', goal, COUNT(*), SUM(visits), SUM(fired), SUM(bounced), SUM(duration)
+FROM (
+  SELECT goal, who, COUNT(*) AS visits, SUM(fired) AS fired, SUM(bounced) AS bounced, SUM(duration) AS duration
+  FROM (
+    SELECT a.who, a.visit, a.goal, COUNT(*) AS fired, MAX(v.bounced) AS bounced, MAX(v.duration) AS duration
+    FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
+    WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
+  ) per_visit GROUP BY goal, who
+) per_visitor GROUP BY goal""",  # noqa: S608
+        # The cube: the visits per combination of entry values, the pages they saw, the goals
+        # they reached. No visitor figure: distinct counts do not add up across rows.
+        f"""INSERT INTO {cube} (day, {cube_columns}, dimension, value, visits, pageviews, bounces, duration_ms)
+SELECT {day}, {cube_values}, 'total', '', COUNT(*), SUM(v.views), SUM(v.bounced), SUM(v.duration)
+FROM agg_visits v GROUP BY {cube_values}
+UNION ALL
+SELECT {day}, {cube_values}, 'page', p.path, SUM(CASE WHEN p.views > 0 THEN 1 ELSE 0 END), SUM(p.views),
+       SUM(CASE WHEN p.views > 0 THEN v.bounced ELSE 0 END), SUM(p.engaged)
+FROM (
+  SELECT a.who, a.visit, a.path, SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
+         SUM(CASE WHEN a.kind = {engagement} THEN a.engaged_ms ELSE 0 END) AS engaged
+  FROM agg_hits a WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.who, a.visit, a.path
+) p JOIN agg_visits v ON v.who = p.who AND v.visit = p.visit
+GROUP BY {cube_values}, p.path
+UNION ALL
+SELECT {day}, {cube_values}, 'goal', g.goal, COUNT(*), SUM(g.fired), SUM(v.bounced), SUM(v.duration)
+FROM (
+  SELECT a.who, a.visit, a.goal, COUNT(*) AS fired FROM agg_hits a
+  WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
+) g JOIN agg_visits v ON v.who = g.who AND v.visit = g.visit
+GROUP BY {cube_values}, g.goal""",  # noqa: S608
+        # Hourly: visits and visitors by the hour the visit began, page views by the hour seen.
+        f"""INSERT INTO {hourly} (hour, day, visitors, visits, pageviews)
+SELECT hour, {day}, SUM(visitors), SUM(visits), SUM(pageviews) FROM (
+  SELECT {_hour("began_at")} AS hour, COUNT(DISTINCT who) AS visitors, COUNT(*) AS visits, 0 AS pageviews
+  FROM agg_visits GROUP BY {_hour("began_at")}
+  UNION ALL
+  SELECT {_hour("a.at")}, 0, 0, COUNT(*) FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
+  WHERE a.kind = {pageview} GROUP BY {_hour("a.at")}
+) per_hour GROUP BY hour""",  # noqa: S608
+    ]
 
 
 def _moment(value: dt.datetime) -> Any:
@@ -136,9 +208,9 @@ def _moment(value: dt.datetime) -> Any:
 
 
 def insert_day(day: dt.date) -> None:
-    """Insert ``day``'s totals (the caller has deleted the old ones, in the same transaction)."""
+    """Insert ``day``'s totals, cube and hourly totals (the caller has deleted the old ones, in
+    the same transaction)."""
     start, end = day_start(day), day_start(day + dt.timedelta(days=1))
-    quote = connection.ops.quote_name
     params = {
         "day": connection.ops.adapt_datefield_value(day),
         "start": _moment(start),
@@ -150,6 +222,17 @@ def insert_day(day: dt.date) -> None:
         "start_before": _moment(start - CARRY_OVER),
         "end_before": _moment(end - CARRY_OVER),
     }
-    sql = _statement(quote(DailyStat._meta.db_table), quote(Hit._meta.db_table))
+    postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        for table in _TEMPORARY:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        if postgres:
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        for number, sql in enumerate(_statements(connection.ops.quote_name(Hit._meta.db_table))):
+            cursor.execute(sql, params if "%(" in sql else None)
+            if postgres and number < 3:
+                # A temporary table has no statistics until analysed; without them the joins below
+                # are planned for a handful of rows.
+                cursor.execute(f"ANALYZE {_TEMPORARY[2 - number]}")
+        for table in _TEMPORARY:
+            cursor.execute(f"DROP TABLE {table}")

@@ -6,7 +6,10 @@ no person can be picked out, so looking is not written to the audit log.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -22,7 +25,7 @@ from vern.accounts.access import staff_view
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.analytics import chart, goals, reading_services, reports, selectors
-from vern.analytics.forms import PRESETS, RangeForm, chosen_period
+from vern.analytics.forms import FILTER_PARAMETER, PRESETS, RangeForm, chosen_filters, chosen_period
 from vern.analytics.reading_forms import GoalForm, TokenForm
 from vern.analytics.reading_models import Goal, ReportRecipient, StatsToken
 from vern.analytics.salts import local_day
@@ -34,13 +37,33 @@ from vern.registry.surface import ConsentStatistics
 
 
 def _page(
-    request: HttpRequest, form: RangeForm, period: Period, preset: str, refused: bool, status: int = 200
+    request: HttpRequest,
+    form: RangeForm,
+    period: Period,
+    preset: str,
+    refused: bool,
+    status: int = 200,
+    filters: dict[str, str] | None = None,
+    filter_errors: list[str] | None = None,
 ) -> HttpResponse:
     if period.end >= local_day(timezone.now()):
         analytics_refresh_today()  # today's visits from the first one on, not after the hourly job
-    found = reports.board(period)
+    filters = filters or {}
+    found = reports.board(period, filters)
     board = found.dashboard
+    days = board.days
+    if filters:
+        # Distinct visitors do not add up across the cube's rows: the line shows visits instead.
+        days = [dataclasses.replace(day, visitors=day.visits) for day in days]
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
     context = {
+        "hours": selectors.hourly_series(hour - dt.timedelta(hours=23), hour + dt.timedelta(hours=1)),
+        "rates": found.rates,
+        "filter_chips": _chips(filters),
+        "filter_errors": filter_errors or [],
+        "filter_query": _filter_query(filters),
+        "filterable": list(selectors.FILTERS),
+        "filter_keys": list(filters),
         "board": board,
         "goals": found.goals,
         "by_source": found.by_source,
@@ -49,7 +72,7 @@ def _page(
         "export_views": _export_labels(),
         "consent_tables": _consent_tables(found.consent),
         "right_now": selectors.right_now(),
-        "chart": chart.build(board.days),
+        "chart": chart.build(days),
         "form": form,
         "preset": preset if not refused else "",
         "presets": list(PRESETS.items()),
@@ -64,7 +87,28 @@ def _page(
 @require_http_methods(["GET", "HEAD"])
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, period, preset, refused = chosen_period(request.GET)
-    return _page(request, form, period, preset, refused)
+    filters, errors = chosen_filters(request.GET)
+    return _page(
+        request, form, period, preset, refused, status=400 if errors else 200, filters=filters, filter_errors=errors
+    )
+
+
+def _filter_query(filters: dict[str, str]) -> str:
+    """The filters as a query string to append (``&filter=…``), so that links keep them."""
+    return "".join(f"&{urlencode({FILTER_PARAMETER: f'{name}:{value}'})}" for name, value in filters.items())
+
+
+def _chips(filters: dict[str, str]) -> list[dict[str, str]]:
+    """One removable chip per filter: its label, its value in words and the query without it."""
+    return [
+        {
+            "dimension": name,
+            "label": str(selectors.Dimension(name).label),
+            "value": value,
+            "without": _filter_query({k: v for k, v in filters.items() if k != name}),
+        }
+        for name, value in filters.items()
+    ]
 
 
 class _Echo:
@@ -76,11 +120,23 @@ class _Echo:
 
 def export_views() -> list[str]:
     """What the CSV export can give besides every daily total: each breakdown, the goals, the consent figures."""
-    return [*(str(dimension) for dimension in selectors.TOP_DIMENSIONS), "goals", "conversions", "consent"]
+    return [*(str(dimension) for dimension in selectors.TOP_DIMENSIONS), "goals", "conversions", "rates", "consent"]
 
 
-def _view_rows(period: Period, view: str) -> tuple[tuple[str, ...], Iterator[tuple[object, ...]]]:
-    """The header and rows of one view of the dashboard, over the whole period (not only the top ten)."""
+def _view_rows(
+    period: Period, view: str, filters: dict[str, str] | None = None
+) -> tuple[tuple[str, ...], Iterator[tuple[object, ...]]]:
+    """The header and rows of one view of the dashboard, over the whole period (not only the top ten);
+    a breakdown or the conversion rates under ``filters`` come from the cube (no visitor column)."""
+    if view == "rates":
+        found = goals.conversion_rates(period, filters, limit=None)
+        return ("goal", "dimension", "value", "conversions", "visits", "rate"), iter(
+            (r.goal, r.dimension, r.value, r.conversions, r.visits, _rounded(r.rate)) for r in found
+        )
+    if filters and view in selectors.BREAKDOWNS:
+        counts = selectors.COUNTS[1:]
+        found_rows = selectors.breakdown(view, period.start, period.end, filters, limit=1_000_000)
+        return ("value", *counts), iter((r.value, *(getattr(r, n) for n in counts)) for r in found_rows)
     if view == "goals":
         results = goals.results(period)
         return ("goal", "kind", "match", "conversions", "rate", "previous"), iter(
@@ -107,7 +163,12 @@ def _view_rows(period: Period, view: str) -> tuple[tuple[str, ...], Iterator[tup
 
 def _export_labels() -> list[tuple[str, str]]:
     labels = {str(d): str(d.label) for d in selectors.Dimension}
-    labels.update(goals=_("Goals"), conversions=_("Conversions by source"), consent=_("Cookie choices"))
+    labels.update(
+        goals=_("Goals"),
+        conversions=_("Conversions by source"),
+        rates=_("Conversion rates by source and campaign"),
+        consent=_("Cookie choices"),
+    )
     return [(view, labels[view]) for view in export_views()]
 
 
@@ -125,10 +186,10 @@ def _rounded(value: float | None) -> object:
     return "" if value is None else round(value, 2)
 
 
-def _lines(period: Period, view: str = "") -> Iterator[str]:
+def _lines(period: Period, view: str = "", filters: dict[str, str] | None = None) -> Iterator[str]:
     writer = csvsafe.writer(_Echo())
     if view:
-        header, rows = _view_rows(period, view)
+        header, rows = _view_rows(period, view, filters)
         yield writer.writerow(header)
         for row in rows:
             yield writer.writerow(row)
@@ -145,10 +206,13 @@ def export(request: HttpRequest) -> HttpResponseBase:
     if refused:
         # A hand-made link with a bad range: say why on the page rather than export something else.
         return _page(request, form, period, preset, refused, status=400)
+    filters, errors = chosen_filters(request.GET)
+    if errors:
+        return _page(request, form, period, preset, refused, status=400, filter_errors=errors)
     view = request.GET.get("view", "")
     if view and view not in export_views():
         view = ""  # a hand-made link naming no view: every daily total, as without one
-    response = StreamingHttpResponse(_lines(period, view), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_lines(period, view, filters), content_type="text/csv; charset=utf-8")
     name = f"analytics-{view + '-' if view else ''}{period.start}-to-{period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -15,7 +15,7 @@ import re
 from typing import Annotated
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vern.accounts.roles import Capability
 from vern.analytics import reports, selectors
+from vern.analytics.forms import FILTER_PARAMETER, chosen_filters
 from vern.analytics.reading_models import Goal, StatsToken
 from vern.analytics.reading_services import token_digest
 from vern.analytics.salts import local_day
@@ -44,6 +45,12 @@ class StatsQuery(BaseModel):
     """The first day (Europe/Oslo), year-month-day; with ``end``. Without both: the last 30 days."""
     end: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
     """The last day, included; not after today."""
+    filter: Annotated[list[Annotated[str, Field(max_length=700)]], Field(max_length=20)] | None = None
+    """Repeatable, ``dimension:value`` (``country:NO``, ``channel:search``, ``utm_campaign:spring``): only the
+    visits whose first page view had every one of these values. Dimensions: ``entry``, ``referrer``,
+    ``browser``, ``os``, ``device``, ``channel``, ``utm_source``, ``utm_medium``, ``utm_campaign``, ``country``.
+    Under a filter no visitor figure is given (``null``): distinct visitors cannot be added up from the
+    totals per entry."""
 
 
 class PeriodOut(BaseModel):
@@ -52,8 +59,8 @@ class PeriodOut(BaseModel):
 
 
 class TotalsOut(BaseModel):
-    visitors: int
-    """The sum of each day's visitors (a visitor cannot be recognised across days)."""
+    visitors: int | None
+    """The sum of each day's visitors (a visitor cannot be recognised across days); null under a filter."""
     visits: int
     pageviews: int
     bounce_rate: float | None
@@ -63,9 +70,23 @@ class TotalsOut(BaseModel):
 
 class RowOut(BaseModel):
     value: str
-    visitors: int
+    visitors: int | None
+    """Null under a filter."""
     visits: int
     pageviews: int
+
+
+class RateOut(BaseModel):
+    goal: str
+    dimension: str
+    """``channel`` (search, social, direct, other), ``utm_source`` or ``utm_campaign``."""
+    value: str
+    visits: int
+    """Visits that began from this value."""
+    conversions: int
+    """Those of them that reached the goal."""
+    rate: float | None
+    """Conversions per 100 visits."""
 
 
 class GoalOut(BaseModel):
@@ -92,11 +113,16 @@ class StatsOut(BaseModel):
     breakdowns: dict[str, list[RowOut]]
     """The ten values seen most per dimension (``page``, ``entry``, ``referrer``, ``browser`` …)."""
     goals: list[GoalOut]
+    filters: dict[str, str]
+    """The filters applied to the totals, breakdowns and conversion rates (not to ``goals``)."""
+    conversion_rates: list[RateOut]
+    """For goals the beacon sees (page views, goals fired from the page): per source and campaign, the top ten."""
 
 
 class StatsError(BaseModel):
     error: str
-    """``token`` (none or not known), ``revoked`` (revoked, or its owner may no longer read statistics), ``period``."""
+    """``token`` (none or not known), ``revoked`` (revoked, or its owner may no longer read statistics), ``period``,
+    ``filter``."""
     message: str
 
 
@@ -116,7 +142,10 @@ STATS = Operation(
     query=StatsQuery,
     responses={
         200: Answer("The figures of the period and of the period before", {"application/json": StatsOut}),
-        400: _refusal("start or end is not a day, in the wrong order, after today, or the period is too long"),
+        400: _refusal(
+            "start or end is not a day, in the wrong order, after today, or the period is too long; "
+            "or a filter names no dimension that can be filtered by, or a value too long"
+        ),
         401: _refusal("No token, or not one vern knows", auth=True),
         403: _refusal("The token was revoked, or its staff member may no longer read statistics"),
     },
@@ -159,7 +188,7 @@ def _period(query: StatsQuery, today: dt.date) -> Period | str:
 
 def _totals(totals: selectors.Totals) -> TotalsOut:
     return TotalsOut(
-        visitors=totals.visitors,
+        visitors=totals.visitors if totals.visitors_known else None,
         visits=totals.visits,
         pageviews=totals.pageviews,
         bounce_rate=totals.bounce_rate,
@@ -167,8 +196,8 @@ def _totals(totals: selectors.Totals) -> TotalsOut:
     )
 
 
-def stats_for(period: Period) -> StatsOut:
-    board = reports.board(period)
+def stats_for(period: Period, filters: dict[str, str] | None = None) -> StatsOut:
+    board = reports.board(period, filters)
     return StatsOut(
         period=PeriodOut(start=period.start, end=period.end),
         previous_period=PeriodOut(start=board.dashboard.previous_period.start, end=board.dashboard.previous_period.end),
@@ -185,6 +214,18 @@ def stats_for(period: Period) -> StatsOut:
             GoalOut(name=r.goal.name, kind=r.goal.kind, conversions=r.conversions, previous=r.previous, rate=r.rate)
             for r in board.goals
         ],
+        filters=board.dashboard.filters,
+        conversion_rates=[
+            RateOut(
+                goal=r.goal,
+                dimension=r.dimension,
+                value=r.value,
+                visits=r.visits,
+                conversions=r.conversions,
+                rate=r.rate,
+            )
+            for r in board.rates
+        ],
     )
 
 
@@ -199,14 +240,22 @@ def stats(request: HttpRequest) -> HttpResponse:
     if token.revoked_at is not None or not user.is_active or not user.can(Capability.READ_ANALYTICS):
         return _error("revoked", "This token no longer gives access to the statistics.", 403)
     try:
-        query = StatsQuery.model_validate({key: request.GET[key] for key in request.GET})
-    except ValidationError:
+        query = StatsQuery.model_validate(
+            {key: request.GET.getlist(key) if key == FILTER_PARAMETER else request.GET[key] for key in request.GET}
+        )
+    except ValidationError as exc:
+        if any(error["loc"] and error["loc"][0] == FILTER_PARAMETER for error in exc.errors()):
+            return _error("filter", "At most 20 filters, each dimension:value of at most 700 characters.", 400)
         return _error("period", "start and end are days written year-month-day.", 400)
+    with translation.override("en"):
+        filters, errors = chosen_filters(request.GET)
+    if errors:
+        return _error("filter", " ".join(errors), 400)
     now = timezone.now()
     period = _period(query, local_day(now))
     if isinstance(period, str):
         return _error("period", period, 400)
     StatsToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    response = JsonResponse(stats_for(period).model_dump(mode="json"))
+    response = JsonResponse(stats_for(period, filters).model_dump(mode="json"))
     patch_cache_control(response, private=True, no_store=True)
     return response
