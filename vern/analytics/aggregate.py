@@ -31,6 +31,7 @@ from vern.analytics import sqlaggregate
 from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat
 from vern.analytics.salts import CARRY_OVER, day_start, local_day
 from vern.analytics.sources import channel_of
+from vern.declaration.durations import Duration
 
 Dimension = DailyStat.Dimension
 FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)  # how far a visit going on at midnight is followed
@@ -286,17 +287,39 @@ def analyze_totals() -> None:
 
 
 def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
-    """Today and yesterday (they may still change), and any older day with hits but no totals yet."""
+    """Today and yesterday (they may still change), and any older day with hits but no totals yet,
+    or with totals but no cube (totalled before the cube existed, ADR 0023).
+
+    A day's cube is redone only while all its hits are there: the first day left may have lost its
+    early hits to the retention sweep, and redoing it would replace its totals with partial ones.
+    """
     today = local_day(now)
     days = {today, today - dt.timedelta(days=1)}
     first = Hit.objects.aggregate(first=Min("at"))["first"]
     if first is not None:
-        done = set(
-            DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=local_day(first)).values_list("day", flat=True)
+        start = local_day(first)
+        totalled = dict(
+            DailyStat.objects.filter(dimension=Dimension.TOTAL, day__gte=start).values_list("day", "visits")
         )
-        day = local_day(first)
+        in_cube = set(
+            EntryStat.objects.filter(dimension=Dimension.TOTAL, day__gte=start).values_list("day", flat=True).distinct()
+        )
+        day = start
         while day < today:
-            if day not in done:
+            if day not in totalled or (day > start and totalled[day] > 0 and day not in in_cube):
                 days.add(day)
             day += dt.timedelta(days=1)
     return sorted(days)
+
+
+def forget_old_cube(now: dt.datetime, period: Duration | None) -> int:
+    """Delete the cube's days that the raw hits' retention period has passed; returns rows deleted.
+
+    The cube crosses all of a visit's entry values, so on a small site a row is often a single
+    visit: it is kept no longer than the hits it was counted from (P12: after that only the daily
+    totals remain, which add every visit of a value up). Filtered breakdowns reach back as far.
+    """
+    if period is None:
+        return 0
+    deleted, _ = EntryStat.objects.filter(day__lt=local_day(period.before(now))).delete()
+    return deleted

@@ -306,7 +306,8 @@ def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon 
         visitor, previous = digest(value, purpose="analytics-visitor")[:32], ""
     else:  # no cookie without consent: the daily hash alone
         visitor, previous = visitor_hashes(now, request.host, ip, request.user_agent)
-    referrer_host, referrer_path, channel = _referral(beacon.referrer, request.host)
+    # Only the scheme, host and path are read: a query or fragment (tokens, addresses) is never a cache key.
+    referrer_host, referrer_path, channel = _referral(beacon.referrer.split("?", 1)[0].split("#", 1)[0], request.host)
     query = path.partition("?")[2]  # only the declared parameters are left in it
     utm_source, utm_medium, utm_campaign = campaign_of(query, config.query_parameters) if query else ("", "", "")
     BUFFER.add_hit(

@@ -210,7 +210,10 @@ class EntryStat(models.Model):
         indexes = [models.Index(fields=["dimension", "day"], name="entrystat_dimension_day")]
 
     class Privacy:
-        not_personal = "Daily visit counts per combination of entry values; no address or hash (P12, P21)."
+        not_personal = (
+            "Daily visit counts per combination of entry values; no address or hash (P12, P21); deleted "
+            "with the raw hits it was counted from (aggregate.forget_old_cube), since a row may be one visit."
+        )
 
     def __str__(self) -> str:
         return f"{self.day} {self.dimension} {self.value}"

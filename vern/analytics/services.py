@@ -13,6 +13,7 @@ from django.utils import timezone
 from vern.analytics import aggregate, salts
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Hit, LogEvent
+from vern.declaration.durations import Duration
 from vern.lib import partitions
 
 log = logging.getLogger("vern.analytics")
@@ -25,8 +26,18 @@ def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds belongs in the totals too
     done = {day.isoformat(): aggregate.aggregate_day(day) for day in aggregate.days_to_aggregate(now)}
+    aggregate.forget_old_cube(now, _hits_kept_for())
     aggregate.analyze_totals()  # the dashboard never waits for autovacuum to see the new totals
     return done
+
+
+def _hits_kept_for() -> Duration | None:
+    """How long the published declaration keeps raw hits (their retention rule), if it says."""
+    from vern.declaration.selectors import published_declaration
+
+    declaration = published_declaration()
+    rule = declaration.rule(Hit.Privacy.retention) if declaration is not None else None
+    return Duration.parse(rule.period) if rule is not None and rule.period else None
 
 
 # Today's totals are worked out on demand at most this often, across processes and servers.

@@ -394,9 +394,10 @@ class Restored:
     elsewhere: dict[str, int] = field(default_factory=dict)  # the sources of other systems among them
 
 
-def backup_restore(verified: Verified, *, actor: Actor) -> Restored:
+def backup_restore(verified: Verified, *, actor: Actor, other_systems: bool = False) -> Restored:
     """Put a verified backup in place of vern's database, migrate it when it is older than the
-    code, and replay the erasure journal; the private copy is removed whatever happens."""
+    code, and replay the erasure journal; the private copy is removed whatever happens. With
+    ``other_systems`` the replay reaches the company's other systems too (``replay_tombstones``)."""
     try:
         try:
             engines.restore(verified.payload, verified.database)
@@ -413,7 +414,7 @@ def backup_restore(verified: Verified, *, actor: Actor) -> Restored:
         keys_rotate(actor=actor)
     # Everyone erased since the snapshot (and before it, should its tombstones be incomplete).
     try:
-        erased_again = replay_tombstones(actor=actor)
+        erased_again = replay_tombstones(actor=actor, other_systems=other_systems)
     except JournalUnavailable as exc:
         raise BackupError("replay_failed", str(exc)) from None
     backups_record_directory()

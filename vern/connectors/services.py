@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import secrets
 from collections.abc import Collection, Sequence
 
@@ -315,6 +316,14 @@ def correctables(person: Person) -> list[ExternalRows]:
     return found
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _unquoted(message: str) -> str:
+    """A driver's message without the values it quotes, which may be the person's data."""
+    return _QUOTED.sub("'…'", message)
+
+
 def rectify(person: Person, correction: ExternalCorrection) -> list[ExternalStep]:
     """Correct the person's rows of ``correction.source`` (SQL at once, a webhook through the job queue,
     a processor by a mailed task); the outcome is kept (``Correction``) and shown on the request."""
@@ -355,14 +364,21 @@ def rectify(person: Person, correction: ExternalCorrection) -> list[ExternalStep
         try:
             count = sql.rectify(connector, rest, person, changes, expected=correction.expected)
         except ConnectorFailed as exc:
-            message = redact(str(exc))
+            # A driver's message may quote the new value back ("Duplicate entry 'Kari …'"): kept without it.
+            message = redact(str(exc)) if isinstance(exc, sql.Refused) else _unquoted(redact(str(exc)))
             Correction.objects.filter(pk=record.pk).update(
                 status=Correction.Status.FAILED, last_error=message[:1000], finished_at=timezone.now()
             )
             if not isinstance(exc, sql.Refused):
                 health_failed(connector.id, message)
             return [
-                ExternalStep(source=correction.source, title=connector.name, count=0, action="failed", note=message)
+                ExternalStep(
+                    source=correction.source,
+                    title=connector.name,
+                    count=0,
+                    action="failed",
+                    note=describe(message).lines(),
+                )
             ]
         _correction_done(record, connector, count)
         health_ok(connector.id)

@@ -394,7 +394,9 @@ def replay(connector: Connector, *, matches: Callable[[str, str], bool], dry_run
 
 
 class Refused(ConnectorFailed):
-    """The correction does not fit the declaration (a column not declared, a read-only connector)."""
+    """The correction cannot be made as asked: it does not fit the declaration (a column not declared,
+    a read-only connector), or the person's rows changed since the officer looked. Not a fault of the
+    connector, so its health stays as it was."""
 
 
 def rectify(connector: Connector, table_name: str, person: Person, changes: dict[str, str], *, expected: int) -> int:
@@ -419,8 +421,8 @@ def rectify(connector: Connector, table_name: str, person: Person, changes: dict
         name = database.quote(table.name)
         cursor = database.execute(f"SELECT COUNT(*) FROM {name} WHERE {condition}", parameters)  # noqa: S608
         count = int(cursor.fetchone()[0])
-        if count != expected or count == 0:
-            raise ConnectorFailed(
+        if count != expected or count == 0:  # the rows changed since the officer looked: not a fault
+            raise Refused(
                 f"{connector.id}: {table.name}: {count} rows of the person are there now, not the {expected} shown; "
                 "nothing was changed"
             )
@@ -431,7 +433,7 @@ def rectify(connector: Connector, table_name: str, person: Person, changes: dict
             [*(changes[column] for column in ordered), *parameters],
         )
         if cursor.rowcount != count:
-            raise ConnectorFailed(
+            raise Refused(
                 f"{connector.id}: {table.name}: the dry run counted {count} rows but {cursor.rowcount} changed; "
                 "nothing was changed"
             )

@@ -14,6 +14,7 @@ staff register without checking the person themselves.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -59,10 +60,21 @@ def _channel(enquiry: Enquiry) -> str:
     return "phone" if enquiry.channel == Enquiry.Channel.PHONE else "email"
 
 
-def _details(enquiry: Enquiry) -> str:
-    """The request's text: who wrote (the request has no name field) and what, as the enquiry has it."""
+def _asking(enquiry: Enquiry) -> tuple[dt.datetime, str]:
+    """When the request came and its words: in a mail thread, the first mail that asks for a right
+    (else the latest mail), not the thread's first question, which may be months older; without
+    mails, the enquiry itself."""
+    mails = enquiry.mails.order_by("received_at", "pk")
+    mail = mails.filter(asks_for_rights=True).first() or mails.last()
+    if mail is None:
+        return enquiry.received_at, enquiry.message
+    return mail.received_at, mail.text
+
+
+def _details(enquiry: Enquiry, text: str) -> str:
+    """The request's text: who wrote (the request has no name field) and what they asked."""
     who = enquiry.name + (f" ({enquiry.organisation})" if enquiry.organisation else "")
-    return f"{who}\n\n{enquiry.message}".strip()
+    return f"{who}\n\n{text}".strip()
 
 
 @transaction.atomic
@@ -75,19 +87,20 @@ def enquiry_to_rights_request(*, staff: User, enquiry: Enquiry, rights: list[str
     if not staff.can(Capability.HANDLE_REQUESTS):
         raise EnquiryRefused("capability")
     locked = Enquiry.objects.select_for_update().get(pk=enquiry.pk)
+    received_at, text = _asking(locked)
     registration = surface.register_rights_request(
         surface.RightsIntake(
             staff=staff,
             rights=tuple(rights),
             channel=_channel(locked),
             # The deadline runs from when the mail arrived, not from the click.
-            received_at=locked.received_at,
+            received_at=received_at,
             source="enquiry",
             source_id=locked.pk,
             source_url=reverse("enquiries_staff:detail", kwargs={"pk": locked.pk}),
             email=locked.email,
             phone=locked.phone,
-            details=_details(locked),
+            details=_details(locked, text),
             language=locked.language,
         )
     )

@@ -2,9 +2,10 @@
 """Replaying erasures after a restore reaches the company's other systems (R16 with connectors).
 
 Kari is erased, in vern and in møteadm's database (MariaDB, PostgreSQL). vern's database is then
-restored from a backup taken before; møteadm restored its own too, so her rows are back there. The
-replay that follows the restore erases them again, says how many in `vern restore`'s output, and a
-second replay finds nothing more. When møteadm was not restored, nothing breaks and the count is 0.
+restored from a backup taken before. When møteadm restored its own too, her rows are back there, and
+`vern restore --other-systems` erases them again, says how many, and a second replay finds nothing
+more. Without the flag (møteadm was not restored), the other system is not touched: a person who came
+back to it after the erasure keeps what they gave since.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def dialect(request, moeteadm_databases, monkeypatch, settings, tmp_path) -> str
     return str(request.param)
 
 
-def erased_kari_then_restored(dialect, publish, personas, *, other_system_restored: bool) -> str:
+def erased_kari_then_restored(
+    dialect, publish, personas, *, other_system_restored: bool, came_back: bool = False, flag: bool = False
+) -> str:
     publish(systems.CONNECTOR_YAML)
     pia = personas.privacy_officer
     asked = registered(pia, ["erasure"])
@@ -56,14 +59,20 @@ def erased_kari_then_restored(dialect, publish, personas, *, other_system_restor
     assert systems.rows(dialect, "SELECT COUNT(*) FROM logins")[0][0] == 1
     if other_system_restored:  # møteadm came back from its own backup, from before the erasure
         systems.reset(dialect, people=PEOPLE, logins=LOGINS)
+    if came_back:  # Kari signs up to møteadm again after her erasure
+        with systems.moeteadm(dialect) as connection:
+            connection.cursor().execute(
+                "INSERT INTO users (email, name, phone, plan, created_at) VALUES (%s, %s, %s, %s, %s)",
+                (KARI, "Kari Nordmann", "+4741526374", "free", "2026-12-05 10:00:00"),
+            )
     out = StringIO()
     with translation.override("en"):
-        call_command("restore", str(backup), "--yes", stdout=out)
+        call_command("restore", str(backup), "--yes", *(["--other-systems"] if flag else []), stdout=out)
     return out.getvalue()
 
 
 def test_the_replay_after_a_restore_erases_kari_again_in_moeteadm_and_says_so(dialect, publish, personas):
-    output = erased_kari_then_restored(dialect, publish, personas, other_system_restored=True)
+    output = erased_kari_then_restored(dialect, publish, personas, other_system_restored=True, flag=True)
 
     assert "Other systems: 3 rows of erased people erased again." in output
     assert "moeteadm.logins: 2" in output and "moeteadm.users: 1" in output
@@ -73,14 +82,21 @@ def test_the_replay_after_a_restore_erases_kari_again_in_moeteadm_and_says_so(di
     ]
     assert systems.rows(dialect, "SELECT email FROM logins") == [(OLA,)]
 
-    again = replay_tombstones(actor=Actor.cli())  # idempotent: nothing more to erase
+    again = replay_tombstones(actor=Actor.cli(), other_systems=True)  # idempotent: nothing more to erase
     assert again["moeteadm.users"] == 0 and again["moeteadm.logins"] == 0
     assert systems.rows(dialect, "SELECT COUNT(*) FROM users")[0][0] == 2
 
 
-def test_when_moeteadm_was_not_restored_the_replay_finds_nothing_there_and_nothing_breaks(dialect, publish, personas):
-    output = erased_kari_then_restored(dialect, publish, personas, other_system_restored=False)
+def test_without_the_flag_the_restore_leaves_moeteadm_alone_and_kari_who_came_back_keeps_her_account(
+    dialect, publish, personas
+):
+    output = erased_kari_then_restored(dialect, publish, personas, other_system_restored=False, came_back=True)
 
-    assert "Other systems: 0 rows of erased people erased again." in output
-    assert systems.rows(dialect, "SELECT email FROM users ORDER BY id") == [(None,), (OLA,)]
+    assert "Other systems:" not in output
+    assert "vern rights replay-erasures --other-systems" in output
+    assert systems.rows(dialect, "SELECT email, plan FROM users ORDER BY id") == [
+        (None, "pro"),
+        (OLA, "free"),
+        (KARI, "free"),
+    ]
     assert KARI.lower() not in str(systems.rows(dialect, "SELECT email FROM logins"))

@@ -113,6 +113,30 @@ def test_a_mailed_request_becomes_a_rights_request_in_one_click_from_the_mail_wi
     assert KARI not in json.dumps(row.data)
 
 
+def test_in_a_thread_the_request_runs_from_the_mail_that_asks_not_from_the_first_question(
+    client, published, personas, imap_server
+):
+    first_at = timezone.now() - dt.timedelta(days=200)
+    asked_at = timezone.now() - dt.timedelta(days=3)
+    raw, first_id = letter(text="Hei! Hva koster møteadm for 40 brukere?")
+    imap_server.deliver(raw)
+    mailbox.mailbox_fetch(now=first_at)
+    imap_server.deliver(
+        letter(subject="Re: Spørsmål om møteadm", text="Slett alt dere har om meg.", In_Reply_To=first_id)[0]
+    )
+    mailbox.mailbox_fetch(now=asked_at)
+    enquiry = Enquiry.objects.get()  # one thread, one enquiry
+    assert enquiry.mails.count() == 2
+
+    staff_login(client, personas.privacy_officer)
+    answer = client.post(f"/en/staff/enquiries/{enquiry.pk}/rights-request/", {"rights": ["erasure"]})
+
+    assert answer.status_code == 303
+    request = Request.objects.get()
+    assert request.received_at == asked_at  # not 200 days ago: the request is not overdue at once
+    assert "Slett alt" in request.details and "Hva koster" not in request.details
+
+
 def test_two_clicks_at_once_register_one_request(published, personas, imap_server, transactional_db):
     enquiry = mailed(imap_server, subject="Sletting", text="Slett alt om meg.")
     results: list[surface.RightsRegistration] = []

@@ -325,3 +325,39 @@ def test_the_dashboard_shows_the_last_24_hours_per_hour(client, personas):
     label = timezone.localtime(when).strftime("%H:00")
     assert [r[1:] for r in rows if r[0].endswith(label)] == [("1", "1", "2")]
     assert sum(int(r[2]) for r in rows) == 1
+
+
+def test_a_day_totalled_before_the_cube_existed_gets_its_cube_but_the_first_partly_swept_day_does_not():
+    from vern.analytics.aggregate import days_to_aggregate
+
+    first, second = DAY - dt.timedelta(days=1), DAY
+    hit(at(12, day=first), "early")
+    hit(at(12, day=second), "later")
+    BUFFER.flush()
+    aggregate_day(first)
+    aggregate_day(second)
+    EntryStat.objects.all().delete()  # as after the upgrade: daily totals, no cube
+    now = at(12, day=DAY + dt.timedelta(days=5))
+
+    due = days_to_aggregate(now)
+
+    assert second in due  # its hits are all there: its cube is built
+    assert first not in due  # the oldest day left may have lost hits to the sweep: its totals stay
+
+
+def test_the_cube_is_kept_no_longer_than_the_raw_hits_and_the_daily_totals_stay(published):
+    from vern.analytics.services import analytics_aggregate
+
+    old = DAY - dt.timedelta(days=45)
+    hit(at(12, day=old), "long-ago")
+    hit(at(12), "recent")
+    BUFFER.flush()
+    aggregate_day(old)
+    aggregate_day(DAY)
+    assert EntryStat.objects.filter(day=old).exists()
+
+    analytics_aggregate(now=at(12, day=DAY + dt.timedelta(days=1)))  # Kaukus keeps hits one month
+
+    assert not EntryStat.objects.filter(day=old).exists()
+    assert EntryStat.objects.filter(day=DAY, dimension="total").exists()
+    assert DailyStat.objects.get(day=old, dimension="total").visits == 1

@@ -74,7 +74,9 @@ def _kept_apart(journal: str | None, legacy_file: Path | None) -> dict[tuple[str
     return found
 
 
-def replay_tombstones(*, actor: Actor, journal: str | None = None, legacy_file: Path | None = None) -> dict[str, int]:
+def replay_tombstones(
+    *, actor: Actor, journal: str | None = None, legacy_file: Path | None = None, other_systems: bool = False
+) -> dict[str, int]:
     """After a backup is restored: erase again whatever the registry finds for every key in the
     journal (the tombstone table and the journal kept apart, ``vern.rights.journal``, together);
     returns rows erased per model. ``journal`` names another copy of the journal by its URL, and
@@ -85,9 +87,11 @@ def replay_tombstones(*, actor: Actor, journal: str | None = None, legacy_file: 
     clock is later than the key's erasure was given again after it, and stays. The person's
     restored rights requests lose their contact details again (counted under rights.Request).
 
-    The company's other systems are reached too (``surface.external_replay``): their rows of the
-    journal's people are erased again, counted per source (``moeteadm.users``) beside vern's models,
-    0 when the other system was not restored and nothing came back.
+    The company's other systems are reached only with ``other_systems`` (``surface.external_replay``):
+    vern's restore brings nothing back there, and a person erased years ago may have come back to
+    such a system since, with rows that are theirs again. Only when such a system was itself restored
+    from a backup older than some erasures are its rows of the journal's people erased again,
+    counted per source (``moeteadm.users``) beside vern's models.
     """
     from_file = _kept_apart(journal, legacy_file)
     keys: dict[tuple[str, str], dt.datetime | None] = {}
@@ -125,8 +129,9 @@ def replay_tombstones(*, actor: Actor, journal: str | None = None, legacy_file: 
             )
             for label, n in (*deleted.items(), *anonymised.items()):
                 counts[label] = counts.get(label, 0) + n
-    for source, n in surface.external_replay(list(keys)).items():
-        counts[source] = counts.get(source, 0) + n
+    if other_systems:
+        for source, n in surface.external_replay(list(keys)).items():
+            counts[source] = counts.get(source, 0) + n
     audit_record(
         action=AuditEvent.RIGHTS_ERASURES_REPLAYED,
         actor=actor,

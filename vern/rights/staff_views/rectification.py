@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
@@ -70,10 +71,11 @@ def _rectify_elsewhere(
         messages.error(request, refusal_text("not_found"))
         return HttpResponseRedirect(request.path, status=303)
     changes = {name: request.POST.get(f"field_{name}", "") for name in rows.rectifiable}
-    try:
-        expected = int(request.POST.get("expected", "0"))
-    except ValueError:
-        expected = -1
+    expected_text = request.POST.get("expected", "0")
+    if not expected_text.isascii() or not expected_text.isdigit():
+        messages.error(request, refusal_text("value"))
+        return HttpResponseRedirect(f"{request.path}?{urlencode({'source': source})}", status=303)
+    expected = int(expected_text)
     try:
         step = rectify_elsewhere(
             request=subject,
@@ -85,7 +87,7 @@ def _rectify_elsewhere(
         )
     except RequestRefused as refused:
         messages.error(request, refusal_of(refused))
-        return HttpResponseRedirect(f"{request.path}?source={source}", status=303)
+        return HttpResponseRedirect(f"{request.path}?{urlencode({'source': source})}", status=303)
     if step.action == "failed":
         messages.error(
             request,

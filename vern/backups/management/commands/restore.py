@@ -68,8 +68,22 @@ class Command(BaseCommand):
             action="store_true",
             help="only verify the file (key, checksum, schema) and change nothing: a restore drill's first step",
         )
+        parser.add_argument(
+            "--other-systems",
+            action="store_true",
+            help="erase again in the company's other systems too (the declaration's connectors): only when one of "
+            "them was itself restored from a backup older than some erasures",
+        )
 
-    def handle(self, *args: Any, file: Path, yes: bool = False, check: bool = False, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        file: Path,
+        yes: bool = False,
+        check: bool = False,
+        other_systems: bool = False,
+        **options: Any,
+    ) -> None:
         try:
             verified = backup_verify(file.expanduser())
         except BackupError as exc:
@@ -108,7 +122,7 @@ class Command(BaseCommand):
             verified.discard()
             raise
         try:
-            restored = backup_restore(verified, actor=Actor.cli())
+            restored = backup_restore(verified, actor=Actor.cli(), other_systems=other_systems)
         except BackupError as exc:
             raise CommandError(_("restore failed: %(reason)s") % {"reason": _explain(exc)}) from None
         if restored.migrated:
@@ -119,8 +133,16 @@ class Command(BaseCommand):
             _("Restored. Erasure journal replayed: %(n)s records of erased people removed again.")
             % {"n": sum(restored.erased_again.values())}
         )
-        self.stdout.write(
-            _("Other systems: %(n)s rows of erased people erased again.") % {"n": sum(restored.elsewhere.values())}
-        )
-        for source, n in sorted(restored.elsewhere.items()):
-            self.stdout.write(f"  {source}: {n}")
+        if other_systems:
+            self.stdout.write(
+                _("Other systems: %(n)s rows of erased people erased again.") % {"n": sum(restored.elsewhere.values())}
+            )
+            for source, n in sorted(restored.elsewhere.items()):
+                self.stdout.write(f"  {source}: {n}")
+        else:
+            self.stdout.write(
+                _(
+                    "The company's other systems were not touched: this restore brought nothing back there. If one "
+                    "of them was restored from an older backup too, run: vern rights replay-erasures --other-systems"
+                )
+            )

@@ -30,8 +30,17 @@ class Command(BaseCommand):
             "erasure-journal.txt of an earlier version (default: ERASURE_JOURNAL_URL, or "
             "erasure-journal.sqlite3 in the data dir, with erasure-journal.txt if it is there)",
         )
+        replay.add_argument(
+            "--other-systems",
+            action="store_true",
+            help="erase again in the company's other systems (the declaration's connectors) too: only when one "
+            "of them was itself restored from a backup older than some erasures (people erased long ago may "
+            "have come back to them since)",
+        )
 
-    def handle(self, *args: Any, action: str, journal: str | None = None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, action: str, journal: str | None = None, other_systems: bool = False, **options: Any
+    ) -> None:
         if action != "replay-erasures":  # argparse allows only the subcommands above
             raise CommandError(f"rights: unknown action {action!r}")
         url: str | None = None
@@ -57,7 +66,7 @@ class Command(BaseCommand):
                     + " only"
                 )
         try:
-            counts = replay_tombstones(actor=Actor.cli(), journal=url, legacy_file=legacy)
+            counts = replay_tombstones(actor=Actor.cli(), journal=url, legacy_file=legacy, other_systems=other_systems)
         except JournalUnavailable as exc:
             raise CommandError(f"rights: {exc}") from None
         for label, erased in counts.items():
