@@ -64,11 +64,9 @@ def test_the_rules_find_what_they_are_for():
 
 
 def test_a_text_naming_both_uses_both_words():
-    """"Enquiry registered as a rights request": henvendelse for the one, forespørsel for the other."""
+    """ "Enquiry registered as a rights request": henvendelse for the one, forespørsel for the other."""
     both = [
-        e
-        for e in entries()
-        if re.search(r"\benquir", e.msgid, re.I) and re.search(r"\brequests?\b", e.msgid, re.I)
+        e for e in entries() if re.search(r"\benquir", e.msgid, re.I) and re.search(r"\brequests?\b", e.msgid, re.I)
     ]
     assert both, "no text names both; the rules above then need no exception"
     wrong = [
