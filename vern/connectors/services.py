@@ -417,24 +417,39 @@ def _correction_done(record: Correction, connector: Connector, count: int) -> No
         )
 
 
+def _webhook_job(row: Correction | WebhookErasure | None) -> tuple[Connector, Person] | None:
+    """A queued webhook call's connector and person; None when it is done already, or its connector
+    is no longer declared (then it is marked failed, for good)."""
+    if row is None or row.status == "done":
+        return None
+    connector = next((c for c in declared() if c.id == row.connector), None)
+    if connector is None:
+        type(row).objects.filter(pk=row.pk).update(status="failed", last_error="the connector is no longer declared")
+        return None
+    person = Person(
+        request_id=row.request_id,
+        reference=f"R-{row.request_id}",
+        email=row.email or "",
+        phone=row.phone or "",
+        language=row.language,
+    )
+    return connector, person
+
+
+def _webhook_job_failed(row: Correction | WebhookErasure, connector: Connector, exc: Exception) -> None:
+    """A failed attempt, recorded on the row and the connector's health (the queue retries)."""
+    message = redact(str(exc))
+    type(row).objects.filter(pk=row.pk).update(last_error=message[:1000])
+    health_failed(connector.id, message)
+
+
 def webhook_rectify_run(*, correction_id: int) -> None:
     """Ask the webhook to correct; on failure record it and raise, so the job queue retries with backoff."""
     record = Correction.objects.filter(pk=correction_id).first()
-    if record is None or record.status == Correction.Status.DONE:
+    job = _webhook_job(record)
+    if record is None or job is None:
         return
-    connector = next((c for c in declared() if c.id == record.connector), None)
-    if connector is None:
-        Correction.objects.filter(pk=record.pk).update(
-            status=Correction.Status.FAILED, last_error="the connector is no longer declared"
-        )
-        return
-    person = Person(
-        request_id=record.request_id,
-        reference=f"R-{record.request_id}",
-        email=record.email or "",
-        phone=record.phone or "",
-        language=record.language,
-    )
+    connector, person = job
     try:
         count = webhook.rectify(
             connector,
@@ -444,9 +459,7 @@ def webhook_rectify_run(*, correction_id: int) -> None:
             expected=record.expected,
         )
     except (ConnectorFailed, NotConfigured) as exc:
-        message = redact(str(exc))
-        Correction.objects.filter(pk=record.pk).update(last_error=message[:1000])
-        health_failed(connector.id, message)
+        _webhook_job_failed(record, connector, exc)
         raise
     _correction_done(record, connector, count)
     health_ok(connector.id)
@@ -479,26 +492,14 @@ def _webhook_queue(connector: Connector, person: Person) -> ExternalStep:
 def webhook_erasure_run(*, erasure_id: int) -> None:
     """Ask the webhook to erase; on failure record it and raise, so the job queue retries with backoff."""
     erasure = WebhookErasure.objects.filter(pk=erasure_id).first()
-    if erasure is None or erasure.status == WebhookErasure.Status.DONE:
+    job = _webhook_job(erasure)
+    if erasure is None or job is None:
         return
-    connector = next((c for c in declared() if c.id == erasure.connector), None)
-    if connector is None:
-        WebhookErasure.objects.filter(pk=erasure.pk).update(
-            status=WebhookErasure.Status.FAILED, last_error="the connector is no longer declared"
-        )
-        return
-    person = Person(
-        request_id=erasure.request_id,
-        reference=f"R-{erasure.request_id}",
-        email=erasure.email or "",
-        phone=erasure.phone or "",
-        language=erasure.language,
-    )
+    connector, person = job
     try:
         steps = webhook.erase(connector, person, dry_run=False)
     except (ConnectorFailed, NotConfigured) as exc:
-        WebhookErasure.objects.filter(pk=erasure.pk).update(last_error=str(exc)[:1000])
-        health_failed(connector.id, str(exc))
+        _webhook_job_failed(erasure, connector, exc)
         raise
     counts = {step.source: step.count for step in steps}
     with transaction.atomic():
