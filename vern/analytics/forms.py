@@ -119,7 +119,7 @@ def chosen_filters(params: Any) -> tuple[dict[str, str], list[str]]:
     Any error refuses every filter (the page then shows the unfiltered figures and says why),
     so that a bad link never shows figures that look filtered but are not.
     """
-    from vern.analytics.selectors import FILTER_LENGTH, FILTERS, Dimension
+    from vern.analytics.selectors import FILTERS, Dimension, impossible_value
 
     filters: dict[str, str] = {}
     errors: list[str] = []
@@ -136,7 +136,7 @@ def chosen_filters(params: Any) -> tuple[dict[str, str], list[str]]:
                 )
                 % {"filter": str(raw)[:40]}
             )
-        elif len(value) > FILTER_LENGTH[name] or any(ord(c) < 32 for c in value):
+        elif impossible_value(name, value):
             label = Dimension(name).label
             errors.append(str(_("That value cannot be one of the %(dimension)s.")) % {"dimension": str(label).lower()})
         elif name in filters and filters[name] != value:

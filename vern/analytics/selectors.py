@@ -345,13 +345,18 @@ def breakdown(
     return _cube_top(period, dimension, filters, limit=limit)
 
 
+def impossible_value(name: str, value: str) -> bool:
+    """Whether no row of the cube can hold ``value`` under ``name`` (too long, control characters)."""
+    return len(value) > FILTER_LENGTH[name] or any(ord(c) < 32 for c in value)
+
+
 def check_filters(filters: Mapping[str, str]) -> None:
     """Refuse a filter by something the cube does not hold, or a value no row can have."""
     unknown = set(filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"cannot filter by {', '.join(sorted(unknown))}")
     for name, value in filters.items():
-        if len(value) > FILTER_LENGTH[name] or any(ord(c) < 32 for c in value):
+        if impossible_value(name, value):
             raise ValueError(f"not a value of {name}")
 
 
