@@ -164,6 +164,8 @@ def _view_rows(
 def _export_labels() -> list[tuple[str, str]]:
     labels = {str(d): str(d.label) for d in selectors.Dimension}
     labels.update(
+        # The breakdown of data-vern-goal names, titled as on the dashboard: "Goals" is the next one.
+        goal=_("Goal clicks"),
         goals=_("Goals"),
         conversions=_("Conversions by source"),
         rates=_("Conversion rates by source and campaign"),

@@ -85,6 +85,8 @@ def test_a_click_goal_shows_on_the_dashboard_in_the_csv_and_in_the_stats_api(cli
     page = client.get(f"/en/staff/analytics/?{query}").content.decode()
     goals_table = page[page.index('id="goals-table"') : page.index("</table>", page.index('id="goals-table"'))]
     assert "Demo clicks" in goals_table and ">45<" in goals_table and ">15%<" in goals_table
+    exports = page[page.index('id="export-heading"') :]
+    assert exports.count("download>Goal clicks</a>") == 1 and exports.count("download>Goals</a>") == 1
     csv = b"".join(client.get(f"/en/staff/analytics/export.csv?{query}&view=goals").streaming_content).decode()
     assert csv.splitlines()[1] == "Demo clicks,event,demo-booked,45,15.0,20"
     token = make_token(client)
