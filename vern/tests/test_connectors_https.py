@@ -37,6 +37,8 @@ pytestmark = pytest.mark.django_db
         ("http://moeteadm.example.no/vern", False),
         ("http://127.0.0.2/vern", False),
         ("http://localhost.example.no/vern", False),
+        ("http://127.0.0.1@evil.example/vern", False),  # the host is after the @
+        ("http://evil.example#@127.0.0.1/vern", False),  # and before the fragment
         ("ftp://127.0.0.1/vern", False),
         ("https:///vern", False),
     ],
