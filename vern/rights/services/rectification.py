@@ -136,15 +136,16 @@ def rectify_elsewhere(
         if Right.RECTIFICATION not in request.rights:
             raise RequestRefused("right", "the request does not ask for rectification")
         person = person_of(request)
-        offered = {rows.source: rows for rows in surface.external_correctables(person)}
-        rows = offered.get(source)
-        if rows is None:
-            raise RequestRefused("not_found", "no such record of this person")
-        if rows.by_task:
-            if not note.strip():
-                raise RequestRefused("value", "describe the correction for the processor")
-        elif not changes or any(name not in rows.rectifiable for name in changes):
-            raise RequestRefused("field", "this field cannot be corrected here")
+    # The other systems are asked with the request unlocked: their answers may take seconds.
+    offered = {rows.source: rows for rows in surface.external_correctables(person)}
+    rows = offered.get(source)
+    if rows is None:
+        raise RequestRefused("not_found", "no such record of this person")
+    if rows.by_task:
+        if not note.strip():
+            raise RequestRefused("value", "describe the correction for the processor")
+    elif not changes or any(name not in rows.rectifiable for name in changes):
+        raise RequestRefused("field", "this field cannot be corrected here")
     # A connector reports its own failure as a ``failed`` step (shown, and kept on the request).
     steps = surface.external_rectify(
         person, ExternalCorrection(source=source, changes=changes, expected=expected, note=note.strip())
