@@ -254,6 +254,8 @@ def conversion_rates(
     filters = dict(filters or {})
     cube = selectors.cube_rows(period, filters)
     page_goals = list(Goal.objects.filter(kind=Goal.Kind.PAGE).values_list("name", "match"))
+    # A name fired from the page is shown by the name staff gave its click goal, where there is one.
+    click_goals = dict(Goal.objects.filter(kind=Goal.Kind.EVENT).values_list("match", "name"))
     rows: list[SourceConversion] = []
     for dimension in RATE_DIMENSIONS:
         column = CUBE_COLUMNS[DailyStat.Dimension(dimension)]
@@ -264,7 +266,7 @@ def conversion_rates(
             .values_list(column, "n")
         )
         reached = [
-            (goal, value, int(n or 0))
+            (click_goals.get(goal, goal), value, int(n or 0))
             for goal, value, n in cube.filter(dimension=DailyStat.Dimension.GOAL)
             .values("value", column)
             .annotate(n=Sum("visits"))

@@ -157,6 +157,11 @@ def test_conversion_rate_per_source_and_campaign_for_page_and_beacon_goals():
     only_direct = goals.conversion_rates(selectors.Period(DAY, DAY), {"channel": "direct"}, limit=None)
     assert {(r.goal, r.value) for r in only_direct if r.dimension == "channel"} == {("Saw the demo page", "direct")}
 
+    # Once staff define a click goal for it, the name fired from the page shows as that goal.
+    Goal.objects.create(name="Sign-ups", kind=Goal.Kind.EVENT, match="signup")
+    named = {(r.goal, r.dimension, r.value) for r in goals.conversion_rates(selectors.Period(DAY, DAY), limit=None)}
+    assert ("Sign-ups", "utm_campaign", "spring") in named and not any(goal == "signup" for goal, _, _ in named)
+
 
 def text(response) -> str:
     return re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
