@@ -395,26 +395,44 @@ def rectify(person: Person, correction: ExternalCorrection) -> list[ExternalStep
     return [ExternalStep(source=correction.source, title=connector.name, count=0, action="queued")]
 
 
-def _correction_done(record: Correction, connector: Connector, count: int) -> None:
+def _done(
+    row: Correction | WebhookErasure,
+    connector: Connector,
+    action: AuditEvent,
+    data: dict[str, object],
+    **outcome: object,
+) -> None:
+    """A queued call to another system that succeeded: its outcome kept, the person's identifiers
+    forgotten (they were kept only to make the call), and the audit row, in one transaction."""
     with transaction.atomic():
-        Correction.objects.filter(pk=record.pk).update(
-            status=Correction.Status.DONE,
-            count=count,
-            changes=None,
+        type(row).objects.filter(pk=row.pk).update(
+            status="done",
             email=None,
             email_index="",
             phone=None,
             phone_index="",
             last_error="",
             finished_at=timezone.now(),
+            **outcome,
         )
         audit_record(
-            action=AuditEvent.CONNECTOR_RECTIFIED,
+            action=action,
             actor=Actor.system(),
             object_type="connectors.connector",
             object_id=connector.id,
-            data={"request": record.request_id, "source": record.source, "fields": record.fields, "count": count},
+            data={"request": row.request_id, **data},
         )
+
+
+def _correction_done(record: Correction, connector: Connector, count: int) -> None:
+    _done(
+        record,
+        connector,
+        AuditEvent.CONNECTOR_RECTIFIED,
+        {"source": record.source, "fields": record.fields, "count": count},
+        count=count,
+        changes=None,
+    )
 
 
 def _webhook_job(row: Correction | WebhookErasure | None) -> tuple[Connector, Person] | None:
@@ -502,24 +520,7 @@ def webhook_erasure_run(*, erasure_id: int) -> None:
         _webhook_job_failed(erasure, connector, exc)
         raise
     counts = {step.source: step.count for step in steps}
-    with transaction.atomic():
-        WebhookErasure.objects.filter(pk=erasure.pk).update(
-            status=WebhookErasure.Status.DONE,
-            counts=counts,
-            email=None,
-            email_index="",
-            phone=None,
-            phone_index="",
-            last_error="",
-            finished_at=timezone.now(),
-        )
-        audit_record(
-            action=AuditEvent.CONNECTOR_ERASED,
-            actor=Actor.system(),
-            object_type="connectors.connector",
-            object_id=connector.id,
-            data={"request": erasure.request_id, "counts": counts},
-        )
+    _done(erasure, connector, AuditEvent.CONNECTOR_ERASED, {"counts": counts}, counts=counts)
     health_ok(connector.id)
 
 

@@ -355,7 +355,7 @@ def test_a_day_totalled_before_the_cube_existed_gets_its_cube_but_the_first_part
     assert first not in due  # the oldest day left may have lost hits to the sweep: its totals stay
 
 
-def test_the_cube_is_kept_no_longer_than_the_raw_hits_and_the_daily_totals_stay(published):
+def test_p12_the_cube_is_kept_no_longer_than_the_raw_hits_and_the_daily_totals_stay(published):
     from vern.analytics.services import analytics_aggregate
 
     old = DAY - dt.timedelta(days=45)
