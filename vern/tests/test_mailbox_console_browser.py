@@ -81,12 +81,14 @@ def test_the_privacy_officer_registers_a_mailed_request_in_one_click_from_the_in
 
     # The attachment downloads as a file with its name.
     page.get_by_role("link", name="Kari Nordmann").click()
+    page.wait_for_url(f"**/en/staff/enquiries/{asking.pk}/")
     with page.expect_download() as download:
         page.get_by_role("link", name="tilbud.pdf").click()
     assert download.value.suggested_filename == "tilbud.pdf"
 
     # One click: the request is in the queue, received when the mail came, and the page says so.
     page.get_by_role("button", name="This is a rights request").click()
+    page.wait_for_url("**/en/staff/requests/*/")
     page.wait_for_load_state()
     request = Request.objects.get()
     assert page.url.endswith(f"/en/staff/requests/{request.pk}/")
@@ -97,9 +99,12 @@ def test_the_privacy_officer_registers_a_mailed_request_in_one_click_from_the_in
 
     # Back on the enquiry: closed, linked to the request, and a second click registers nothing.
     page.get_by_role("link", name="from the enquiry in the inbox").click()
+    page.wait_for_url(f"**/en/staff/enquiries/{asking.pk}/")
+    page.wait_for_load_state()
     assert page.get_by_text("Registered as a rights request.").is_visible()
     assert page.get_by_role("button", name="This is a rights request").count() == 0
     assert page.get_by_role("button", name="Send reply").count() == 0
     page.get_by_role("link", name="Open the rights request").click()
+    page.wait_for_url(f"**/en/staff/requests/{request.pk}/")
     assert page.url.endswith(f"/en/staff/requests/{request.pk}/")
     assert Request.objects.count() == 1 and Enquiry.objects.get(pk=asking.pk).state == "closed"

@@ -186,6 +186,7 @@ def test_sales_finds_the_enquiry_in_the_inbox_and_an_outsider_does_not(browser_p
     log_in(page, "sam@example.com")
     page.get_by_role("link", name="Enquiries").first.click()
     page.get_by_role("link", name="Kari Nordmann").click()
+    page.wait_for_url(f"**/en/staff/enquiries/{enquiry.pk}/")
     assert page.get_by_text("kari@example.no").first.is_visible()
     for width, size in VIEWPORTS.items():
         page.set_viewport_size(size)
