@@ -8,9 +8,11 @@ followed across midnight through ``visitor_prev``, and it counts only with a pag
 The work is done in temporary tables, each read by plain GROUP BYs (ADR 0023):
 
 1. ``agg_joined``: after-midnight hash → the hash of the visit going on before midnight;
-2. ``agg_hits``: the narrow columns of the hits read (who, id, time, kind, path, engaged time,
-   goal) with their visit number, from ONE sort by visitor and time: ``LAG`` finds a pause and
-   the running ``SUM`` over the same window numbers the visits;
+2. ``agg_hits``: the narrow columns of the hits read (id, time, kind, path, engaged time, goal)
+   with a visitor number ``wid`` and a visit number ``vid``, from ONE sort by visitor and time:
+   ``LAG`` finds a pause, ``DENSE_RANK`` numbers the visitors and a running ``SUM`` of the
+   pauses numbers the visits across all visitors. Everything after groups and joins on those
+   integers, never on the 32-character hash (ADR 0025);
 3. ``agg_visits``: one row per visit that began on the day, with a page view: its views,
    bounce, engaged time and the values of its entry hit (read back by id, so the dimension
    columns are never carried through the sort);
@@ -55,6 +57,7 @@ CUBE_COLUMNS = {dimension: ("entry" if column == "path" else column) for dimensi
 _TEMPORARY = ("agg_visits", "agg_hits", "agg_joined")
 # Enough memory for a day's sort by visitor not to spill to disk (PostgreSQL, this transaction only).
 WORK_MEM = "64MB"
+STATISTICS_TARGET = 10
 
 
 def _seconds(column: str) -> str:
@@ -93,8 +96,8 @@ def _statements(hits: str) -> list[str]:
     # than COUNT(DISTINCT …), which sorts every group.
     per_entry = "\nUNION ALL\n".join(
         f"SELECT {day}, '{dimension}', e_{column}, COUNT(*), SUM(visits), SUM(views), SUM(bounced), SUM(duration) "  # noqa: S608
-        f"FROM (SELECT e_{column}, who, COUNT(*) AS visits, SUM(views) AS views, SUM(bounced) AS bounced, "
-        f"SUM(duration) AS duration FROM agg_visits GROUP BY e_{column}, who) per_visitor GROUP BY e_{column}"
+        f"FROM (SELECT e_{column}, wid, COUNT(*) AS visits, SUM(views) AS views, SUM(bounced) AS bounced, "
+        f"SUM(duration) AS duration FROM agg_visits GROUP BY e_{column}, wid) per_visitor GROUP BY e_{column}"
         for dimension, column in ENTRY_COLUMNS.items()
     )
     cube_columns = ", ".join(CUBE_COLUMNS.values())
@@ -112,8 +115,8 @@ def _statements(hits: str) -> list[str]:
         f"CREATE TEMPORARY TABLE agg_joined AS SELECT after, MIN(before) AS before FROM ({joins}) j GROUP BY after",  # noqa: S608
         # One sort by visitor and time: LAG and the running SUM share the window.
         f"""CREATE TEMPORARY TABLE agg_hits AS
-SELECT who, id, at, kind, path, engaged_ms, goal,
-       SUM(fresh) OVER (PARTITION BY who ORDER BY at, id ROWS UNBOUNDED PRECEDING) AS visit
+SELECT DENSE_RANK() OVER (ORDER BY who) AS wid, id, at, kind, path, engaged_ms, goal,
+       SUM(fresh) OVER (ORDER BY who, at, id ROWS UNBOUNDED PRECEDING) AS vid
 FROM (
   SELECT r.*, CASE WHEN LAG(t) OVER w IS NULL OR began - LAG(t) OVER w >= {carry} THEN 1 ELSE 0 END AS fresh
   FROM (
@@ -129,46 +132,46 @@ FROM (
         # One row per visit that began on the day and has a page view; its entry hit is its
         # first page view (by time, then id), whose values are read back by id.
         f"""CREATE TEMPORARY TABLE agg_visits AS
-SELECT s.who, s.visit, s.began_at, s.views, s.duration, CASE WHEN s.views = 1 THEN 1 ELSE 0 END AS bounced,
+SELECT s.wid, s.vid, s.began_at, s.views, s.duration, CASE WHEN s.views = 1 THEN 1 ELSE 0 END AS bounced,
        {entry_select}
 FROM (
-  SELECT v.who, v.visit, v.began_at, v.views, v.duration, MIN(a.id) AS entry_id
+  SELECT v.wid, v.vid, v.began_at, v.views, v.duration, MIN(a.id) AS entry_id
   FROM (
-    SELECT who, visit, MIN(at) AS began_at, SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) AS views,
+    SELECT wid, vid, MIN(at) AS began_at, SUM(CASE WHEN kind = {pageview} THEN 1 ELSE 0 END) AS views,
            SUM(engaged_ms) AS duration, MIN(CASE WHEN kind = {pageview} THEN at END) AS entry_at
-    FROM agg_hits GROUP BY who, visit
-  ) v JOIN agg_hits a ON a.who = v.who AND a.visit = v.visit AND a.at = v.entry_at AND a.kind = {pageview}
+    FROM agg_hits GROUP BY wid, vid
+  ) v JOIN agg_hits a ON a.vid = v.vid AND a.at = v.entry_at AND a.kind = {pageview}
   WHERE v.began_at >= %(start)s AND v.began_at < %(end)s AND v.views > 0
-  GROUP BY v.who, v.visit, v.began_at, v.views, v.duration
+  GROUP BY v.wid, v.vid, v.began_at, v.views, v.duration
 ) s JOIN {hits} h ON h.id = s.entry_id AND h.at >= %(window_start)s AND h.at < %(window_end)s""",  # noqa: S608
         f"""INSERT INTO {daily} (day, dimension, value, visitors, visits, pageviews, bounces, duration_ms)
-SELECT {day}, 'total', '', COUNT(DISTINCT who), COUNT(*), COALESCE(SUM(views), 0), COALESCE(SUM(bounced), 0),
+SELECT {day}, 'total', '', COUNT(DISTINCT wid), COUNT(*), COALESCE(SUM(views), 0), COALESCE(SUM(bounced), 0),
        COALESCE(SUM(duration), 0) FROM agg_visits
 UNION ALL
 {per_entry}
 UNION ALL
 SELECT {day}, 'page', path, SUM(seen), SUM(visits), SUM(views), SUM(bounces), SUM(engaged)
 FROM (
-  SELECT path, who, MAX(CASE WHEN views > 0 THEN 1 ELSE 0 END) AS seen, SUM(CASE WHEN views > 0 THEN 1 ELSE 0 END)
+  SELECT path, wid, MAX(CASE WHEN views > 0 THEN 1 ELSE 0 END) AS seen, SUM(CASE WHEN views > 0 THEN 1 ELSE 0 END)
          AS visits, SUM(views) AS views, SUM(CASE WHEN views > 0 THEN bounced ELSE 0 END) AS bounces,
          SUM(engaged) AS engaged
   FROM (
-    SELECT a.who, a.visit, a.path, MAX(v.bounced) AS bounced,
+    SELECT a.wid, a.vid, a.path, MAX(v.bounced) AS bounced,
            SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
            SUM(CASE WHEN a.kind = {engagement} THEN a.engaged_ms ELSE 0 END) AS engaged
-    FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
-    WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.who, a.visit, a.path
-  ) per_visit GROUP BY path, who
+    FROM agg_hits a JOIN agg_visits v ON v.vid = a.vid
+    WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.wid, a.vid, a.path
+  ) per_visit GROUP BY path, wid
 ) per_visitor GROUP BY path
 UNION ALL
 SELECT {day}, 'goal', goal, COUNT(*), SUM(visits), SUM(fired), SUM(bounced), SUM(duration)
 FROM (
-  SELECT goal, who, COUNT(*) AS visits, SUM(fired) AS fired, SUM(bounced) AS bounced, SUM(duration) AS duration
+  SELECT goal, wid, COUNT(*) AS visits, SUM(fired) AS fired, SUM(bounced) AS bounced, SUM(duration) AS duration
   FROM (
-    SELECT a.who, a.visit, a.goal, COUNT(*) AS fired, MAX(v.bounced) AS bounced, MAX(v.duration) AS duration
-    FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
-    WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
-  ) per_visit GROUP BY goal, who
+    SELECT a.wid, a.vid, a.goal, COUNT(*) AS fired, MAX(v.bounced) AS bounced, MAX(v.duration) AS duration
+    FROM agg_hits a JOIN agg_visits v ON v.vid = a.vid
+    WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.wid, a.vid, a.goal
+  ) per_visit GROUP BY goal, wid
 ) per_visitor GROUP BY goal""",  # noqa: S608
         # The cube: the visits per combination of entry values, the pages they saw, the goals
         # they reached. No visitor figure: distinct counts do not add up across rows.
@@ -179,25 +182,25 @@ UNION ALL
 SELECT {day}, {cube_values}, 'page', p.path, SUM(CASE WHEN p.views > 0 THEN 1 ELSE 0 END), SUM(p.views),
        SUM(CASE WHEN p.views > 0 THEN v.bounced ELSE 0 END), SUM(p.engaged)
 FROM (
-  SELECT a.who, a.visit, a.path, SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
+  SELECT a.wid, a.vid, a.path, SUM(CASE WHEN a.kind = {pageview} THEN 1 ELSE 0 END) AS views,
          SUM(CASE WHEN a.kind = {engagement} THEN a.engaged_ms ELSE 0 END) AS engaged
-  FROM agg_hits a WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.who, a.visit, a.path
-) p JOIN agg_visits v ON v.who = p.who AND v.visit = p.visit
+  FROM agg_hits a WHERE a.kind IN ({pageview}, {engagement}) GROUP BY a.wid, a.vid, a.path
+) p JOIN agg_visits v ON v.vid = p.vid
 GROUP BY {cube_values}, p.path
 UNION ALL
 SELECT {day}, {cube_values}, 'goal', g.goal, COUNT(*), SUM(g.fired), SUM(v.bounced), SUM(v.duration)
 FROM (
-  SELECT a.who, a.visit, a.goal, COUNT(*) AS fired FROM agg_hits a
-  WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.who, a.visit, a.goal
-) g JOIN agg_visits v ON v.who = g.who AND v.visit = g.visit
+  SELECT a.wid, a.vid, a.goal, COUNT(*) AS fired FROM agg_hits a
+  WHERE a.kind = {goal} AND a.goal <> '' GROUP BY a.wid, a.vid, a.goal
+) g JOIN agg_visits v ON v.vid = g.vid
 GROUP BY {cube_values}, g.goal""",  # noqa: S608
         # Hourly: visits and visitors by the hour the visit began, page views by the hour seen.
         f"""INSERT INTO {hourly} (hour, day, visitors, visits, pageviews)
 SELECT hour, {day}, SUM(visitors), SUM(visits), SUM(pageviews) FROM (
-  SELECT {_hour("began_at")} AS hour, COUNT(DISTINCT who) AS visitors, COUNT(*) AS visits, 0 AS pageviews
+  SELECT {_hour("began_at")} AS hour, COUNT(DISTINCT wid) AS visitors, COUNT(*) AS visits, 0 AS pageviews
   FROM agg_visits GROUP BY {_hour("began_at")}
   UNION ALL
-  SELECT {_hour("a.at")}, 0, 0, COUNT(*) FROM agg_hits a JOIN agg_visits v ON v.who = a.who AND v.visit = a.visit
+  SELECT {_hour("a.at")}, 0, 0, COUNT(*) FROM agg_hits a JOIN agg_visits v ON v.vid = a.vid
   WHERE a.kind = {pageview} GROUP BY {_hour("a.at")}
 ) per_hour GROUP BY hour""",  # noqa: S608
     ]
@@ -228,6 +231,9 @@ def insert_day(day: dt.date) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         if postgres:
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            # The temporary tables' statistics need only tell thousands of rows from a handful: a
+            # sample of 3,000 rows (not 30,000) plans the joins below the same, in a tenth of the time.
+            cursor.execute(f"SET LOCAL default_statistics_target = {STATISTICS_TARGET}")
         for number, sql in enumerate(_statements(connection.ops.quote_name(Hit._meta.db_table))):
             cursor.execute(sql, params if "%(" in sql else None)
             if postgres and number < 3:
