@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -93,6 +94,11 @@ class Buffer:
         self.lost = 0
         # Tests write explicitly (``flush``), inside their own transaction, with no thread.
         self.background = True
+        self._alongside: list[Callable[[], object]] = []
+
+    def alongside(self, task: Callable[[], object]) -> None:
+        """Run ``task`` after each of the thread's writes (the beacon's rate-limit batches)."""
+        self._alongside.append(task)
 
     def discard(self) -> None:
         """Forget everything waiting, unwritten (for tests)."""
@@ -255,6 +261,12 @@ class Buffer:
             self._wake.clear()
             close_old_connections()
             self.flush()
+            for task in self._alongside:
+                try:
+                    task()
+                except Exception as exc:
+                    if not is_outage(exc):  # an outage is reported by the write above
+                        log.error("a task beside the analytics buffer failed: %s", type(exc).__name__)
         connection.close()
 
     def close(self) -> None:

@@ -254,6 +254,7 @@ def is_site_page(path: str) -> bool:
 # Most networks send a process fewer hits a minute than ``Batched.slack`` and so cost no write;
 # a flooding one is refused by every process once the shared count is full (docs/analytics.md).
 _window = Batched("analytics")
+BUFFER.alongside(_window.flush)  # a batch that is due is added once a second, off the request's path
 
 
 # -- the whole path ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -37,6 +38,15 @@ ON CONFLICT (scope, bucket, window_start) DO UPDATE SET
     expires_at = excluded.expires_at
 RETURNING count
 """  # noqa: S608 (the table name is a constant)
+
+# The same for several buckets (distinct, so no row is changed twice by one statement).
+_ADD_MANY = (
+    f"INSERT INTO {TABLE} (scope, bucket, window_start, count, expires_at) VALUES {{values}} "  # noqa: S608
+    f"ON CONFLICT (scope, bucket, window_start) DO UPDATE SET "
+    f"count = CASE WHEN {TABLE}.expires_at <= %s THEN excluded.count ELSE {TABLE}.count + excluded.count END, "
+    "expires_at = excluded.expires_at RETURNING bucket, count"
+)
+_MANY = 200
 
 # A DECR that neither creates a key nor goes below zero.
 _SUBTRACT_LUA = """
@@ -87,6 +97,35 @@ def add(scope: str, bucket: str, *, window: int, expires_at: int, amount: int = 
         cursor.execute(_ADD, [scope, bucket, window, amount, expires_at, now])
         row = cursor.fetchone()
     return int(row[0])
+
+
+def add_many(scope: str, amounts: Mapping[str, int], *, window: int, expires_at: int) -> dict[str, int]:
+    """``add`` for many buckets of one window at once (a statement per 200 buckets, or one
+    MULTI/EXEC on Redis); returns each bucket's new value. Each bucket still goes up in one
+    atomic step, so a count added here and another server's ``add`` never read the same value."""
+    buckets = [bucket for bucket, amount in amounts.items() if amount > 0]
+    if not buckets:
+        return {}
+    if settings.REDIS_URL:
+        pipe = _redis().pipeline(transaction=True)
+        for bucket in buckets:
+            key = _redis_key(scope, bucket, window)
+            pipe.incrby(key, amounts[bucket])
+            pipe.expireat(key, expires_at)
+        results = pipe.execute()
+        return {bucket: int(results[2 * n]) for n, bucket in enumerate(buckets)}
+    now = int(time.time())
+    totals: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for first in range(0, len(buckets), _MANY):
+            chunk = buckets[first : first + _MANY]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params: list[str | int] = []
+            for bucket in chunk:
+                params += [scope, bucket, window, amounts[bucket], expires_at]
+            cursor.execute(_ADD_MANY.format(values=values), [*params, now])
+            totals.update({bucket: int(count) for bucket, count in cursor.fetchall()})
+    return totals
 
 
 def subtract(scope: str, bucket: str, *, window: int, amount: int = 1) -> None:

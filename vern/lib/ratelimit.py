@@ -60,19 +60,24 @@ class Batched:
     """A limit on a hot path (the analytics beacon), counted on the shared store in batches.
 
     Each process admits a few hits of a network on its own (``slack``: a twentieth of the
-    limit, at least 1 and at most 5) and adds them to the shared counter together with the
-    next one, in one atomic step, which admits that one only if the total stays within the
-    limit. Once the shared total reaches the limit, the process refuses that network for the
-    rest of the window without asking again. So:
+    limit, at least 1 and at most 5). A network that sends a process more in the window makes
+    a batch due; the process keeps admitting it on its own, and ``flush`` (called about once a
+    second from a background thread) adds every due batch to the shared counters in one
+    statement, off the requests' path, and learns each network's shared total. Only when a
+    network sends a process a second batch before a flush (a flood) is its count added in the
+    request itself, in one atomic step that admits that hit only if the total stays within
+    the limit. Once the shared total (as last learnt) reaches the limit, the process refuses
+    that network for the rest of the window without asking again. So:
 
-    - in one window a network is admitted at most ``limit + P * (slack - 1)`` times across
-      every server, P being the number of web processes (exactly ``limit`` when the limit is
-      below 40, where ``slack`` is 1);
+    - in one window a network is admitted at most ``limit + P * (2 * slack - 1)`` times across
+      every server, P being the number of web processes (a process never holds more than
+      two batches less one uncounted; exactly ``limit`` when the limit is below 40, where
+      ``slack`` is 1 and every hit is counted in the request);
     - while the store does not answer, each process counts on its own (the limit then holds
       per process, as it did before the shared counters);
-    - a network that sends fewer than ``slack`` hits to a process costs no write at all,
-      which is most visitors: the beacon stays as fast as the per-process limit it replaced
-      (``make bench``, docs/analytics.md).
+    - a network that sends fewer than ``slack`` hits to a process costs no write at all, which
+      is most visitors, and one that sends more costs a row in the next flush, not a
+      round trip to the database inside its request (``make bench``, docs/analytics.md).
     """
 
     MAX_SLACK = 5
@@ -84,6 +89,8 @@ class Batched:
         self._start = 0
         # network -> [hits admitted here and not yet added to the shared count, last shared total]
         self._pending: dict[str, list[int]] = {}
+        self._due: set[str] = set()  # networks whose batch the next flush adds
+        self._busy: dict[str, int] = {}  # networks with a count on its way to the store: how many
 
     @staticmethod
     def slack(limit: int) -> int:
@@ -95,30 +102,90 @@ class Batched:
         slack = self.slack(limit)
         with self._lock:
             if start != self._start:
-                self._start, self._pending = start, {}
+                self._start, self._pending, self._due, self._busy = start, {}, set(), {}
             state = self._pending.setdefault(key, [0, 0])
             pending, shared = state
             if shared + pending >= limit:
                 return False
-            if pending + 1 < slack:
-                state[0] = pending + 1
-                return True
+            # While this network's count is on its way to the store (another thread's request,
+            # or the flush), its hits are counted one by one in their requests: nothing more is
+            # admitted here unchecked, so a process never holds more than two batches less one.
+            if not self._busy.get(key):
+                if pending + 1 < slack:
+                    state[0] = pending + 1
+                    return True
+                if slack > 1 and pending + 1 < 2 * slack:
+                    state[0] = pending + 1
+                    self._due.add(key)  # the next flush adds it
+                    return True
             state[0] = 0  # handed to the shared count below
+            self._due.discard(key)
+            self._busy[key] = self._busy.get(key, 0) + 1
         try:
             total = counters.add(self.scope, _bucket(rule, key), window=start, expires_at=expires, amount=pending + 1)
         except counters.STORE_ERRORS:
             # The store is down (an outage the beacon outlives): count here alone until it is back.
-            with self._lock:
-                if self._start == start:
-                    self._pending.setdefault(key, [0, 0])[0] += pending + 1
+            self._put_back(start, {key: pending + 1})
             return True
+        finally:
+            self._done(start, [key])
+        self._learn(start, {key: total})
+        return total <= limit
+
+    def flush(self) -> int:
+        """Add every due batch to the shared counters in one step; returns how many networks.
+
+        Raises what the store raises, after keeping the batches here for the next try."""
+        with self._lock:
+            start = self._start
+            batches = {key: self._pending[key][0] for key in self._due if self._pending.get(key, [0])[0] > 0}
+            for key in batches:
+                self._pending[key][0] = 0
+                self._busy[key] = self._busy.get(key, 0) + 1
+            self._due = set()
+        if not batches:
+            return 0
+        rule = Limit(self.scope, 0, self.window_seconds)
+        buckets = {_bucket(rule, key): key for key in batches}
+        try:
+            totals = counters.add_many(
+                self.scope,
+                {bucket: batches[key] for bucket, key in buckets.items()},
+                window=start,
+                expires_at=start + self.window_seconds + 5,
+            )
+        except counters.STORE_ERRORS:
+            self._put_back(start, batches)
+            raise
+        finally:
+            self._done(start, list(batches))
+        self._learn(start, {buckets[bucket]: total for bucket, total in totals.items()})
+        return len(batches)
+
+    def _done(self, start: int, keys: list[str]) -> None:
         with self._lock:
             if self._start == start:
-                state = self._pending.setdefault(key, [0, 0])
-                state[1] = max(state[1], total)
-        return total <= limit
+                for key in keys:
+                    left = self._busy.get(key, 0) - 1
+                    if left > 0:
+                        self._busy[key] = left
+                    else:
+                        self._busy.pop(key, None)
+
+    def _put_back(self, start: int, batches: dict[str, int]) -> None:
+        with self._lock:
+            if self._start == start:
+                for key, amount in batches.items():
+                    self._pending.setdefault(key, [0, 0])[0] += amount
+
+    def _learn(self, start: int, totals: dict[str, int]) -> None:
+        with self._lock:
+            if self._start == start:
+                for key, total in totals.items():
+                    state = self._pending.setdefault(key, [0, 0])
+                    state[1] = max(state[1], total)
 
     def forget(self) -> None:
         """Drop what this process counted on its own (tests, whose shared counts rolled back)."""
         with self._lock:
-            self._start, self._pending = 0, {}
+            self._start, self._pending, self._due, self._busy = 0, {}, set(), {}

@@ -223,3 +223,78 @@ def test_p24_public_endpoints_are_rate_limited_across_two_servers_32_requests_at
 
     logins = at_once([login(url, n) for n, url in enumerate(split(servers, "/staff/login/"))])
     assert logins == {200: 30, 429: THREADS - 30}
+
+
+BATCHED_RATE = 100  # at 40 and above the beacon's limit is counted in batches (of 5 here)
+
+
+@pytest.fixture
+def batched_servers(default_source: str, counter_store: str) -> Iterator[tuple[list[str], Callable[[], None]]]:
+    """Two servers (two web processes each) whose beacon limit is counted in batches."""
+    declaration_publish(source=default_source, actor=Actor.cli())
+    ports = [free_port(), free_port()]
+    processes = [
+        start_vern(
+            "serve",
+            env=vern_env(
+                PORT=str(port),
+                VERN_WEB_WORKERS="2",
+                VERN_ANALYTICS_RATE=str(BATCHED_RATE),
+                VERN_TRUST_PROXY_HEADERS="true",
+                REDIS_URL=counter_store,
+            ),
+        )
+        for port in ports
+    ]
+    outputs: list[str] = []
+
+    def stop() -> None:
+        if outputs:
+            return
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            outputs.append(process.communicate(timeout=60)[0])
+
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for base in bases:
+            wait_for(lambda base=base: _answers(f"{base}/healthz"), what="the server to answer", timeout=90)
+        yield bases, stop
+    finally:
+        stop()
+    for output in outputs:
+        assert "Traceback" not in output, output
+
+
+def test_p24_a_busy_network_is_cut_off_near_the_beacon_limit_on_two_servers_counted_in_batches(
+    batched_servers, counter_store
+):
+    from vern.analytics.models import Hit
+    from vern.lib.ratelimit import Batched
+
+    bases, stop = batched_servers
+    processes = 4  # two servers, two web processes each
+    slack = Batched.slack(BATCHED_RATE)
+    if time.time() % 60 > 15:  # every wave inside one minute's window
+        time.sleep(61 - time.time() % 60)
+
+    def beacon(base: str) -> int:
+        headers = {
+            "Content-Type": "text/plain;charset=UTF-8",
+            "Origin": base,
+            "Sec-Fetch-Site": "same-origin",
+            "User-Agent": BROWSER,
+            "X-Forwarded-For": "203.0.113.9",
+        }
+        return Browser().request(base + "/api/analytics/event", b'{"k":"v","u":"/"}', headers)[0]
+
+    answers: Counter[int] = Counter()
+    for wave in range(8):  # 256 beacons from one network, in waves of 32 at once, flushes in between
+        answers += at_once([partial(beacon, bases[n % 2]) for n in range(THREADS)])
+        time.sleep(0.6 if wave % 2 else 1.3)
+    admitted = answers[204]
+    assert set(answers) == {204, 429}
+    # Never fewer than the limit, and past it by at most two batches less one per process.
+    assert BATCHED_RATE <= admitted <= BATCHED_RATE + processes * (2 * slack - 1), answers
+    stop()  # a graceful stop writes every admitted hit
+    assert Hit.objects.count() == admitted
