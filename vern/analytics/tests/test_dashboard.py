@@ -326,7 +326,7 @@ def test_the_chart_scale_is_round_and_its_ticks_fit_a_phone():
     assert [nice_top(v) for v in (0, 3, 7, 550 * 4 - 1, 2201, 9_000)] == [4, 4, 8, 2400, 2400, 10_000]
     week = build([selectors.Day(may(14) + dt.timedelta(days=n), n, n, 10 * n) for n in range(7)])
     assert [line.value for line in week.grid] == [60, 45, 30, 15, 0]
-    assert [(t.day.day.day, t.anchor, t.minor) for t in week.ticks] == [
+    assert [(t.point.day.day, t.anchor, t.minor) for t in week.ticks] == [
         (14, "start", False),
         (16, "middle", True),
         (18, "middle", True),
