@@ -317,6 +317,31 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
         violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
         assert violations == [], (width, violations)
         screenshot(page, f"analytics-{width}")
+
+    # Today, hour by hour (item 7): from the hourly totals, up to the hour begun now.
+    from vern.analytics.models import HourlyStat
+    from vern.analytics.salts import day_start
+
+    hour = day_start(today).astimezone(dt.UTC)
+    for n in range(24):
+        if hour + dt.timedelta(hours=n) <= timezone.now():
+            busy = 12 - abs(n - 12)  # a day that swells towards noon
+            HourlyStat.objects.create(
+                hour=hour + dt.timedelta(hours=n), day=today, visitors=busy, visits=busy + 1, pageviews=3 * busy + 2
+            )
+    page.get_by_role("link", name="Today").click()
+    page.get_by_role("img", name="Visitors and page views per hour").wait_for()
+    assert "Today is not over" in page.inner_text("main")
+    for width, size in {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}.items():
+        page.set_viewport_size(size)
+        page.reload()
+        page.get_by_text("The numbers per hour, as a table").click()  # open the table of hours
+        page.locator("#day-hours-table").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], width
+        page.evaluate(axe)
+        violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
+        assert violations == [], (width, violations)
+        screenshot(page, f"analytics-today-{width}")
     assert page.watch.console_errors == []
 
 
