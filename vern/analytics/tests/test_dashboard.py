@@ -342,6 +342,23 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
         violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
         assert violations == [], (width, violations)
         screenshot(page, f"analytics-today-{width}")
+
+    # Under a filter the hours cannot be narrowed: the page says so and links to the day for all visits.
+    from vern.analytics.models import EntryStat
+
+    EntryStat.objects.create(day=today, dimension="total", country="NO", visits=5, pageviews=9, bounces=2)
+    page.goto(page.base + "/en/staff/analytics/?range=today&filter=country:NO")
+    for width, size in {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}.items():
+        page.set_viewport_size(size)
+        page.reload()
+        assert "The hours of a day cannot be filtered" in page.inner_text("#no-hours")
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], width
+        page.evaluate(axe)
+        violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
+        assert violations == [], (width, violations)
+        screenshot(page, f"analytics-today-filtered-{width}")
+    page.get_by_role("link", name="See this day hour by hour, for all visits").click()
+    page.get_by_role("img", name="Visitors and page views per hour").wait_for()
     assert page.watch.console_errors == []
 
 
