@@ -1,6 +1,6 @@
 """The analytics dashboard for sales and the privacy officer, and its CSV export.
 
-Everything shown here is anonymous daily totals (``DailyStat``, ``Dropped``):
+Everything shown here is anonymous totals (``DailyStat``, ``HourlyStat``, ``Dropped``):
 no person can be picked out, so looking is not written to the audit log.
 """
 

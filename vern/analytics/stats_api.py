@@ -3,8 +3,8 @@
 Read-only and scoped: a token made in the console (``Statistics settings``) reads this endpoint
 and nothing else; no other view looks at the ``Authorization`` header. A missing, malformed or
 unknown token is answered 401 with ``WWW-Authenticate: Bearer``; a revoked one, or one whose
-staff member was deactivated or may no longer read statistics, 403. Only anonymous daily totals
-are returned, as on the dashboard, so a call is not written to the audit log; the token's last
+staff member was deactivated or may no longer read statistics, 403. Only anonymous daily and hourly
+totals are returned, as on the dashboard, so a call is not written to the audit log; the token's last
 use is kept. Tokens are stored as their SHA-256 (they are 32 random bytes) and shown once.
 """
 
@@ -162,7 +162,7 @@ STATS = Operation(
     summary="The statistics of a period, for a staff member's token (Authorization: Bearer vst_…)",
     description=(
         "Read-only. Make a token in the console under Statistics → Goals, reports and API; it is shown once. "
-        "Send it as `Authorization: Bearer <token>`. Anonymous daily totals only."
+        "Send it as `Authorization: Bearer <token>`. Anonymous daily and hourly totals only."
     ),
     query=StatsQuery,
     responses={
