@@ -499,6 +499,27 @@ def shown_by_hour(period: Period, filters: Mapping[str, str] | None = None) -> b
     return period.days == 1 and not filters and not hours_missing(period)
 
 
+@dataclass(frozen=True)
+class SoFar:
+    """A day's visits and page views up to a time of day, from its hours."""
+
+    until: dt.time
+    visits: int
+    pageviews: int
+
+
+def yesterday_so_far(now: dt.datetime) -> SoFar | None:
+    """Yesterday's visits and page views in the hours that began by the hour ``now`` is in (by the clock):
+    what today so far can fairly be set beside, where the totals compare it with the whole of yesterday.
+    None in the day's last hour (that is all of yesterday) and when yesterday has no hourly totals."""
+    local = now.astimezone(OSLO)
+    yesterday = local.date() - dt.timedelta(days=1)
+    if local.hour == 23 or hours_missing(Period(yesterday, yesterday)):
+        return None
+    hours = [h for h in day_hours(yesterday) if h.local.hour <= local.hour]
+    return SoFar(dt.time(local.hour + 1), sum(h.visits for h in hours), sum(h.pageviews for h in hours))
+
+
 def _distinct_values(period: Period) -> dict[str, int]:
     return dict(
         DailyStat.objects.filter(dimension__in=TOP_DIMENSIONS, day__gte=period.start, day__lte=period.end)

@@ -70,6 +70,8 @@ def _page(
         "one_day": one_day,
         "hourly": hourly,
         "is_today": one_day and period.start == today,
+        # Beside today so far, yesterday by the same hour (all visits: not under a filter).
+        "so_far": selectors.yesterday_so_far(now) if one_day and period.start == today and not filters else None,
         # Today's hours still to come are not listed: a 0 there would be a guess, not a count.
         "day_hours": [h for h in day_hours if h.hour <= now],
         "unfiltered_query": f"?range=custom&start={period.start}&end={period.end}",

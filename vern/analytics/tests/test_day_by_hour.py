@@ -65,10 +65,11 @@ def hours_table(html: str) -> list[tuple[str, int, int, int]]:
 
 @pytest.fixture
 def this_morning():
-    """Kari's visit of two pages at nine, Ola's of one at eleven; yesterday one visit at 23:30."""
+    """Kari's visit of two pages at nine, Ola's of one at eleven; yesterday Per's visits at 10:40 and 23:30."""
     hit(local(TODAY, 9, 10), "kari", "/")
     hit(local(TODAY, 9, 20), "kari", "/demo/")
     hit(local(TODAY, 11, 5), "ola", "/contact/", country="NO")
+    hit(local(YESTERDAY, 10, 40), "per", "/")
     hit(local(YESTERDAY, 23, 30), "per", "/")
     BUFFER.flush()
     aggregate_day(YESTERDAY)
@@ -164,9 +165,11 @@ def test_today_is_shown_hour_by_hour_and_compared_with_yesterday(client, persona
     assert 'href="?range=today" aria-current="page"' in html and 'href="?range=yesterday"' in html
     assert "Wednesday 20 May 2026 compared with 19 May 2026" in page
     assert "Today is not over: its figures so far are compared with the whole of yesterday." in page
-    assert "Visits 2 ▲ +100% from 1" in page
+    assert "Visits 2 ● ±0% from 2" in page
     assert '<title id="chart-title">Visitors and page views per hour</title>' in html
-    assert "The busiest hour began at 09:00, with 2 page views by 1 visitors." in html
+    assert "The busiest hour began at 09:00, with 2 page views by 1 visitor." in html
+    # Beside today so far, yesterday by the same hour: Per's visit at 10:40, not the one at 23:30.
+    assert "Yesterday until 13:00: visits 1, page views 1." in page
     ticks = re.findall(r'<text class="chart__tick[^"]*"[^>]*>([^<]+)</text>', html)
     assert ticks == ["00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00", "21:00"]
     assert html.count('class="chart__hit"') == 13  # midnight to the hour begun at noon, not the hours to come
@@ -179,6 +182,16 @@ def test_today_is_shown_hour_by_hour_and_compared_with_yesterday(client, persona
     page = text(client.get("/staff/analytics/?range=today"))
     assert "I dag" in page and "I går" in page and "Besøkende og sidevisninger per time" in page
     assert "onsdag 20. mai 2026 sammenlignet med 19. mai 2026" in page
+    assert "I går fram til kl. 13:00: besøk 1, sidevisninger 1." in page
+
+
+def test_yesterday_so_far_counts_the_hours_begun_by_this_hour_of_the_clock(this_morning):
+    assert selectors.yesterday_so_far(NOW) == selectors.SoFar(dt.time(13), visits=1, pageviews=1)
+    assert selectors.yesterday_so_far(local(TODAY, 10, 5)) == selectors.SoFar(dt.time(11), visits=1, pageviews=1)
+    assert selectors.yesterday_so_far(local(TODAY, 9, 55)) == selectors.SoFar(dt.time(10), visits=0, pageviews=0)
+    assert selectors.yesterday_so_far(local(TODAY, 23, 10)) is None  # that is all of yesterday, as compared
+    DailyStat.objects.create(day=dt.date(2026, 5, 9), dimension="total", visitors=1, visits=1, pageviews=1)
+    assert selectors.yesterday_so_far(local(dt.date(2026, 5, 10), 12)) is None  # no hours kept that day
 
 
 def test_yesterday_and_a_day_chosen_by_hand_show_all_their_hours(client, personas, this_morning):
@@ -289,7 +302,7 @@ def test_the_api_gives_a_day_hour_by_hour_and_longer_periods_day_by_day(token, t
     assert body["interval"] == "hour" and len(body["series"]) == 13
     assert body["series"][9] == {"start": "2026-05-20T09:00:00+02:00", "visitors": 1, "visits": 1, "pageviews": 2}
     assert sum(p["visits"] for p in body["series"]) == body["totals"]["visits"] == 2
-    assert body["previous_totals"]["visits"] == 1
+    assert body["previous_totals"]["visits"] == 2
 
     same = api.get("/api/analytics/stats", {"start": "2026-05-19", "end": "2026-05-19"}, headers=bearer(token)).json()
     assert same["interval"] == "hour" and len(same["series"]) == 24
