@@ -1,4 +1,5 @@
-"""The dashboard's period: a preset (last 7 or 30 days, this or last month) or two days chosen by hand."""
+"""The dashboard's period: a preset (today, yesterday, last 7 or 30 days, this or last month) or two days
+chosen by hand. A period of one day is shown hour by hour."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 DEFAULT = "30d"
 CUSTOM = "custom"
 PRESETS = {
+    "today": _("Today"),
+    "yesterday": _("Yesterday"),
     "7d": _("Last 7 days"),
     "30d": _("Last 30 days"),
     "month": _("This month"),
@@ -36,7 +39,13 @@ def _day_field(label: StrOrPromise) -> forms.DateField:
 
 
 def preset_period(key: str, today: dt.date) -> Period:
-    """A preset's days; each ends today, since the worker counts today's visits every hour."""
+    """A preset's days; each but yesterday and last month ends today, since today's visits are counted
+    when the dashboard is opened."""
+    if key == "today":
+        return Period(today, today)
+    if key == "yesterday":
+        day = today - dt.timedelta(days=1)
+        return Period(day, day)
     if key == "7d":
         return Period(today - dt.timedelta(days=6), today)
     if key == "month":

@@ -16,8 +16,9 @@ visitors are the same person, by design.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
@@ -29,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.analytics.models import DailyStat, Dropped, EntryStat, Hit, HourlyStat
+from vern.analytics.salts import OSLO, day_start
 from vern.analytics.sqlaggregate import CUBE_COLUMNS
 from vern.registry.surface import Tile
 
@@ -431,13 +433,27 @@ class Hour:
     visitors: int
     visits: int
     pageviews: int
+    # On the night summer time ends the clock shows 02:00–03:00 twice: each of the two says so.
+    repeated: bool = False
+
+    @property
+    def local(self) -> dt.datetime:
+        return self.hour.astimezone(OSLO)
+
+    @property
+    def summer_time(self) -> bool:
+        return bool(self.local.dst())
 
 
 def hourly_series(start: dt.datetime, end: dt.datetime) -> list[Hour]:
-    """Every hour from ``start`` to ``end`` (UTC, whole hours, end excluded), from the hourly totals;
-    an hour that two days' aggregations wrote (a visit going on past midnight) is summed."""
+    """Every hour from ``start`` to ``end`` (whole hours, end excluded), from the hourly totals;
+    an hour that two days' aggregations wrote (a visit going on past midnight) is summed.
+
+    The hours are counted in UTC, so that a day on which the clocks change has its 23 or 25.
+    """
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
     found = {
-        hour: (int(visitors), int(visits), int(pageviews))
+        hour.astimezone(dt.UTC): (int(visitors), int(visits), int(pageviews))
         for hour, visitors, visits, pageviews in HourlyStat.objects.filter(hour__gte=start, hour__lt=end)
         .values("hour")
         .annotate(a=Sum("visitors"), b=Sum("visits"), c=Sum("pageviews"))
@@ -449,6 +465,59 @@ def hourly_series(start: dt.datetime, end: dt.datetime) -> list[Hour]:
         hours.append(Hour(hour, *found.get(hour, (0, 0, 0))))
         hour += dt.timedelta(hours=1)
     return hours
+
+
+def period_hours(period: Period, now: dt.datetime | None = None) -> list[Hour]:
+    """The hours of the period's days in Europe/Oslo, midnight to midnight: 24 a day, or 23 and 25
+    on the days the clocks change; with ``now``, none that has not begun. Visits and visitors in the
+    hour the visit began, page views in the hour they were seen (so a visit going on past midnight
+    adds page views, not a visit, to the next day). One query."""
+    end = day_start(period.end + dt.timedelta(days=1))
+    if now is not None:
+        end = min(end, now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1))
+    hours = hourly_series(day_start(period.start), end)
+    seen = Counter((h.local.date(), h.local.hour) for h in hours)
+    return [replace(h, repeated=True) if seen[h.local.date(), h.local.hour] > 1 else h for h in hours]
+
+
+def day_hours(day: dt.date, now: dt.datetime | None = None) -> list[Hour]:
+    """The hours of one day (see ``period_hours``)."""
+    return period_hours(Period(day, day), now)
+
+
+def hours_missing(period: Period) -> bool:
+    """Whether a day has totals but no totals per hour: it was counted before vern kept them."""
+    if period.days != 1:
+        return False
+    day = DailyStat.objects.filter(day=period.start, dimension=Dimension.TOTAL)
+    return day.exists() and not HourlyStat.objects.filter(day=period.start).exists()
+
+
+def shown_by_hour(period: Period, filters: Mapping[str, str] | None = None) -> bool:
+    """Whether the period is shown hour by hour: a single day, unfiltered (the totals per hour keep no
+    entry values), counted with its hours."""
+    return period.days == 1 and not filters and not hours_missing(period)
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """A day's visits and page views up to a time of day, from its hours."""
+
+    until: dt.time
+    visits: int
+    pageviews: int
+
+
+def yesterday_so_far(now: dt.datetime) -> SoFar | None:
+    """Yesterday's visits and page views in the hours that began by the hour ``now`` is in (by the clock):
+    what today so far can fairly be set beside, where the totals compare it with the whole of yesterday.
+    None in the day's last hour (that is all of yesterday) and when yesterday has no hourly totals."""
+    local = now.astimezone(OSLO)
+    yesterday = local.date() - dt.timedelta(days=1)
+    if local.hour == 23 or hours_missing(Period(yesterday, yesterday)):
+        return None
+    hours = [h for h in day_hours(yesterday) if h.local.hour <= local.hour]
+    return SoFar(dt.time(local.hour + 1), sum(h.visits for h in hours), sum(h.pageviews for h in hours))
 
 
 def _distinct_values(period: Period) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The analytics dashboard for sales and the privacy officer, and its CSV export.
 
-Everything shown here is anonymous daily totals (``DailyStat``, ``Dropped``):
+Everything shown here is anonymous totals (``DailyStat``, ``HourlyStat``, ``Dropped``):
 no person can be picked out, so looking is not written to the audit log.
 """
 
@@ -46,7 +46,9 @@ def _page(
     filters: dict[str, str] | None = None,
     filter_errors: list[str] | None = None,
 ) -> HttpResponse:
-    if period.end >= local_day(timezone.now()):
+    now = timezone.now()
+    today = local_day(now)
+    if period.end >= today:
         analytics_refresh_today()  # today's visits from the first one on, not after the hourly job
     filters = filters or {}
     found = reports.board(period, filters)
@@ -55,9 +57,24 @@ def _page(
     if filters:
         # Distinct visitors do not add up across the cube's rows: the line shows visits instead.
         days = [dataclasses.replace(day, visitors=day.visits) for day in days]
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    one_day = period.days == 1
+    # A single day is drawn by the hour; the hourly totals keep no entry values, so not under a filter,
+    # and not for a day counted before they were kept.
+    hourly = selectors.shown_by_hour(period, filters)
+    day_hours = selectors.day_hours(period.start) if hourly else []
+    hour = now.replace(minute=0, second=0, microsecond=0)
     context = {
-        "hours": selectors.hourly_series(hour - dt.timedelta(hours=23), hour + dt.timedelta(hours=1)),
+        "hours": []
+        if one_day
+        else selectors.hourly_series(hour - dt.timedelta(hours=23), hour + dt.timedelta(hours=1)),
+        "one_day": one_day,
+        "hourly": hourly,
+        "is_today": one_day and period.start == today,
+        # Beside today so far, yesterday by the same hour (all visits: not under a filter).
+        "so_far": selectors.yesterday_so_far(now) if one_day and period.start == today and not filters else None,
+        # Today's hours still to come are not listed: a 0 there would be a guess, not a count.
+        "day_hours": [h for h in day_hours if h.hour <= now],
+        "unfiltered_query": f"?range=custom&start={period.start}&end={period.end}",
         "rates": found.rates,
         "filter_chips": _chips(filters),
         "filter_errors": filter_errors or [],
@@ -72,7 +89,7 @@ def _page(
         "export_views": _export_labels(),
         "consent_tables": _consent_tables(found.consent),
         "right_now": selectors.right_now(),
-        "chart": chart.build(days),
+        "chart": chart.build(day_hours, now=now) if hourly else chart.build(days),
         "form": form,
         "preset": preset if not refused else "",
         "presets": list(PRESETS.items()),
@@ -118,9 +135,20 @@ class _Echo:
         return value
 
 
+HOURS_VIEW = "hours"
+
+
 def export_views() -> list[str]:
-    """What the CSV export can give besides every daily total: each breakdown, the goals, the consent figures."""
-    return [*(str(dimension) for dimension in selectors.TOP_DIMENSIONS), "goals", "conversions", "rates", "consent"]
+    """What the CSV export can give besides every daily total: the hours, each breakdown, the goals,
+    the consent figures."""
+    return [
+        HOURS_VIEW,
+        *(str(dimension) for dimension in selectors.TOP_DIMENSIONS),
+        "goals",
+        "conversions",
+        "rates",
+        "consent",
+    ]
 
 
 def _view_rows(
@@ -128,6 +156,12 @@ def _view_rows(
 ) -> tuple[tuple[str, ...], Iterator[tuple[object, ...]]]:
     """The header and rows of one view of the dashboard, over the whole period (not only the top ten);
     a breakdown or the conversion rates under ``filters`` come from the cube (no visitor column)."""
+    if view == HOURS_VIEW:
+        # Each hour in Norwegian time with its offset, so that the two 02:00 of the autumn night differ.
+        hours = selectors.period_hours(period, timezone.now())
+        return ("hour", "visitors", "visits", "pageviews"), iter(
+            (h.local.isoformat(), h.visitors, h.visits, h.pageviews) for h in hours
+        )
     if view == "rates":
         found = goals.conversion_rates(period, filters, limit=None)
         return ("goal", "dimension", "value", "conversions", "visits", "rate"), iter(
@@ -161,9 +195,14 @@ def _view_rows(
     return ("value", *selectors.COUNTS), iter((r.value, *(getattr(r, n) for n in selectors.COUNTS)) for r in top)
 
 
+def _hours_unfiltered() -> str:
+    return _("The totals per hour cannot be filtered: they keep no entry values. Download them without filters.")
+
+
 def _export_labels() -> list[tuple[str, str]]:
     labels = {str(d): str(d.label) for d in selectors.Dimension}
     labels.update(
+        hours=_("Visitors and page views per hour"),
         # The breakdown of data-vern-goal names, titled as on the dashboard: "Goals" is the next one.
         goal=_("Goal clicks"),
         goals=_("Goals"),
@@ -214,6 +253,9 @@ def export(request: HttpRequest) -> HttpResponseBase:
     view = request.GET.get("view", "")
     if view and view not in export_views():
         view = ""  # a hand-made link naming no view: every daily total, as without one
+    if view == HOURS_VIEW and filters:
+        # Refused rather than given unfiltered: a file named for a filter must hold only those visits.
+        return _page(request, form, period, preset, refused, status=400, filter_errors=[_hours_unfiltered()])
     response = StreamingHttpResponse(_lines(period, view, filters), content_type="text/csv; charset=utf-8")
     name = f"analytics-{view + '-' if view else ''}{period.start}-to-{period.end}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -3,8 +3,8 @@
 Read-only and scoped: a token made in the console (``Statistics settings``) reads this endpoint
 and nothing else; no other view looks at the ``Authorization`` header. A missing, malformed or
 unknown token is answered 401 with ``WWW-Authenticate: Bearer``; a revoked one, or one whose
-staff member was deactivated or may no longer read statistics, 403. Only anonymous daily totals
-are returned, as on the dashboard, so a call is not written to the audit log; the token's last
+staff member was deactivated or may no longer read statistics, 403. Only anonymous daily and hourly
+totals are returned, as on the dashboard, so a call is not written to the audit log; the token's last
 use is kept. Tokens are stored as their SHA-256 (they are 32 random bytes) and shown once.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone, translation
@@ -23,11 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from vern.accounts.roles import Capability
 from vern.analytics import reports, selectors
-from vern.analytics.forms import FILTER_PARAMETER, chosen_filters
+from vern.analytics.forms import FILTER_PARAMETER, PRESETS, chosen_filters, preset_period
 from vern.analytics.reading_models import Goal, StatsToken
 from vern.analytics.reading_services import token_digest
 from vern.analytics.salts import local_day
 from vern.analytics.selectors import LONGEST_PERIOD, Period
+from vern.analytics.services import analytics_refresh_today
 from vern.lib.openapi import Answer, OneOf, Operation, documented
 
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -38,9 +39,13 @@ class StatsQuery(BaseModel):
     model_config = ConfigDict(
         strict=True,
         use_attribute_docstrings=True,
-        json_schema_extra={"examples": [{"start": "2026-11-01", "end": "2026-11-30"}]},
+        json_schema_extra={"examples": [{"start": "2026-11-01", "end": "2026-11-30"}, {"range": "today"}]},
     )
 
+    range: Annotated[str, OneOf(*PRESETS)] | None = None
+    """A period as the dashboard offers it, instead of ``start`` and ``end``: ``today``, ``yesterday``, ``7d`` and
+    ``30d`` (the last 7 or 30 days, today included), ``month`` (this month so far), ``last-month``. Days are
+    Europe/Oslo's."""
     start: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
     """The first day (Europe/Oslo), year-month-day; with ``end``. Without both: the last 30 days."""
     end: Annotated[str, Field(pattern=DAY, max_length=10)] | None = None
@@ -103,6 +108,21 @@ class GoalOut(BaseModel):
     """Conversions per 100 visits."""
 
 
+class PointOut(BaseModel):
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    start: dt.datetime | dt.date
+    """The day (``2026-11-30``) or, for a period of one day, the hour it began, in Norwegian time with its
+    offset (``2026-11-30T14:00:00+01:00``; on the night summer time ends, 02:00 comes twice, with two offsets)."""
+    visitors: int | None
+    """Distinct visitors of the day or hour: someone who comes back in another hour counts in both hours, so
+    the hours add up to more than the day; null under a filter."""
+    visits: int
+    """Visits that began in the day or hour."""
+    pageviews: int
+    """Page views of the day's visits; for an hour, page views seen in that hour."""
+
+
 class StatsOut(BaseModel):
     model_config = ConfigDict(use_attribute_docstrings=True)
 
@@ -117,12 +137,17 @@ class StatsOut(BaseModel):
     """The filters applied to the totals, breakdowns and conversion rates (not to ``goals``)."""
     conversion_rates: list[RateOut]
     """For goals the beacon sees (page views, goals fired from the page): per source and campaign, the top ten."""
+    interval: Literal["hour", "day"]
+    """What ``series`` counts by: ``hour`` for a period of one day (23 or 25 hours on the days the clocks
+    change), else ``day``. Under a filter always ``day``: the totals per hour keep no entry values."""
+    series: list[PointOut]
+    """The period hour by hour or day by day, with no gaps; today's hours still to come are left out."""
 
 
 class StatsError(BaseModel):
     error: str
-    """``token`` (none or not known), ``revoked`` (revoked, or its owner may no longer read statistics), ``period``,
-    ``filter``."""
+    """``token`` (none or not known), ``revoked`` (revoked, or its owner may no longer read statistics), ``period``
+    (also a ``range`` not offered), ``filter``."""
     message: str
 
 
@@ -137,13 +162,14 @@ STATS = Operation(
     summary="The statistics of a period, for a staff member's token (Authorization: Bearer vst_…)",
     description=(
         "Read-only. Make a token in the console under Statistics → Goals, reports and API; it is shown once. "
-        "Send it as `Authorization: Bearer <token>`. Anonymous daily totals only."
+        "Send it as `Authorization: Bearer <token>`. Anonymous daily and hourly totals only."
     ),
     query=StatsQuery,
     responses={
         200: Answer("The figures of the period and of the period before", {"application/json": StatsOut}),
         400: _refusal(
             "start or end is not a day, in the wrong order, after today, or the period is too long; "
+            "range is not one of those offered, or comes with start or end; "
             "or a filter names no dimension that can be filtered by, or a value too long"
         ),
         401: _refusal("No token, or not one vern knows", auth=True),
@@ -169,6 +195,10 @@ def token_of(request: HttpRequest) -> StatsToken | None:
 
 
 def _period(query: StatsQuery, today: dt.date) -> Period | str:
+    if query.range is not None:
+        if query.start is not None or query.end is not None:
+            return "Give range, or start and end, not both."
+        return preset_period(query.range, today)
     if query.start is None and query.end is None:
         return Period(today - dt.timedelta(days=29), today)
     if query.start is None or query.end is None:
@@ -196,8 +226,22 @@ def _totals(totals: selectors.Totals) -> TotalsOut:
     )
 
 
-def stats_for(period: Period, filters: dict[str, str] | None = None) -> StatsOut:
+def _series(period: Period, board: selectors.Dashboard, now: dt.datetime) -> tuple[str, list[PointOut]]:
+    if selectors.shown_by_hour(period, board.filters):
+        hours = selectors.period_hours(period, now)
+        return "hour", [
+            PointOut(start=h.local, visitors=h.visitors, visits=h.visits, pageviews=h.pageviews) for h in hours
+        ]
+    known = board.totals.visitors_known
+    return "day", [
+        PointOut(start=d.day, visitors=d.visitors if known else None, visits=d.visits, pageviews=d.pageviews)
+        for d in board.days
+    ]
+
+
+def stats_for(period: Period, filters: dict[str, str] | None = None, now: dt.datetime | None = None) -> StatsOut:
     board = reports.board(period, filters)
+    interval, series = _series(period, board.dashboard, now or timezone.now())
     return StatsOut(
         period=PeriodOut(start=period.start, end=period.end),
         previous_period=PeriodOut(start=board.dashboard.previous_period.start, end=board.dashboard.previous_period.end),
@@ -226,6 +270,8 @@ def stats_for(period: Period, filters: dict[str, str] | None = None) -> StatsOut
             )
             for r in board.rates
         ],
+        interval=interval,
+        series=series,
     )
 
 
@@ -246,6 +292,8 @@ def stats(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         if any(error["loc"] and error["loc"][0] == FILTER_PARAMETER for error in exc.errors()):
             return _error("filter", "At most 20 filters, each dimension:value of at most 700 characters.", 400)
+        if any(error["loc"] and error["loc"][0] == "range" for error in exc.errors()):
+            return _error("period", f"range is one of: {', '.join(PRESETS)}.", 400)
         return _error("period", "start and end are days written year-month-day.", 400)
     with translation.override("en"):
         filters, errors = chosen_filters(request.GET)
@@ -256,6 +304,8 @@ def stats(request: HttpRequest) -> HttpResponse:
     if isinstance(period, str):
         return _error("period", period, 400)
     StatsToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    response = JsonResponse(stats_for(period, filters).model_dump(mode="json"))
+    if period.end >= local_day(now):
+        analytics_refresh_today(now)  # today's visits as the dashboard shows them, not after the hourly job
+    response = JsonResponse(stats_for(period, filters, now).model_dump(mode="json"))
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -317,6 +317,48 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
         violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
         assert violations == [], (width, violations)
         screenshot(page, f"analytics-{width}")
+
+    # Today, hour by hour (item 7): from the hourly totals, up to the hour begun now.
+    from vern.analytics.models import HourlyStat
+    from vern.analytics.salts import day_start
+
+    hour = day_start(today).astimezone(dt.UTC)
+    for n in range(24):
+        if hour + dt.timedelta(hours=n) <= timezone.now():
+            busy = 12 - abs(n - 12)  # a day that swells towards noon
+            HourlyStat.objects.create(
+                hour=hour + dt.timedelta(hours=n), day=today, visitors=busy, visits=busy + 1, pageviews=3 * busy + 2
+            )
+    page.get_by_role("link", name="Today").click()
+    page.get_by_role("img", name="Visitors and page views per hour").wait_for()
+    assert "Today is not over" in page.inner_text("main")
+    for width, size in {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}.items():
+        page.set_viewport_size(size)
+        page.reload()
+        page.get_by_text("The numbers per hour, as a table").click()  # open the table of hours
+        page.locator("#day-hours-table").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], width
+        page.evaluate(axe)
+        violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
+        assert violations == [], (width, violations)
+        screenshot(page, f"analytics-today-{width}")
+
+    # Under a filter the hours cannot be narrowed: the page says so and links to the day for all visits.
+    from vern.analytics.models import EntryStat
+
+    EntryStat.objects.create(day=today, dimension="total", country="NO", visits=5, pageviews=9, bounces=2)
+    page.goto(page.base + "/en/staff/analytics/?range=today&filter=country:NO")
+    for width, size in {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}.items():
+        page.set_viewport_size(size)
+        page.reload()
+        assert "The hours of a day cannot be filtered" in page.inner_text("#no-hours")
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"], width
+        page.evaluate(axe)
+        violations = page.evaluate("axe.run({include: [['main']]}).then(r => r.violations.map(v => v.id))")
+        assert violations == [], (width, violations)
+        screenshot(page, f"analytics-today-filtered-{width}")
+    page.get_by_role("link", name="See this day hour by hour, for all visits").click()
+    page.get_by_role("img", name="Visitors and page views per hour").wait_for()
     assert page.watch.console_errors == []
 
 
@@ -326,7 +368,7 @@ def test_the_chart_scale_is_round_and_its_ticks_fit_a_phone():
     assert [nice_top(v) for v in (0, 3, 7, 550 * 4 - 1, 2201, 9_000)] == [4, 4, 8, 2400, 2400, 10_000]
     week = build([selectors.Day(may(14) + dt.timedelta(days=n), n, n, 10 * n) for n in range(7)])
     assert [line.value for line in week.grid] == [60, 45, 30, 15, 0]
-    assert [(t.day.day.day, t.anchor, t.minor) for t in week.ticks] == [
+    assert [(t.point.day.day, t.anchor, t.minor) for t in week.ticks] == [
         (14, "start", False),
         (16, "middle", True),
         (18, "middle", True),
