@@ -28,6 +28,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,7 @@ log = logging.getLogger("vern.analytics")
 
 INTERVAL = 1.0  # seconds between writes, unless VERN_ANALYTICS_FLUSH_SECONDS says otherwise
 FLUSH_ROWS = 2000  # write sooner when this many are waiting
+LOOK_SECONDS = 1.0  # how often a hit checks that the writing thread runs
 MAX_PENDING = 200_000  # kept while the database is unreachable; older ones are dropped beyond this
 
 
@@ -94,6 +96,7 @@ class Buffer:
         self.lost = 0
         # Tests write explicitly (``flush``), inside their own transaction, with no thread.
         self.background = True
+        self._looked = -LOOK_SECONDS  # when ``_started`` last saw the thread running
         self._alongside: list[Callable[[], object]] = []
 
     def alongside(self, task: Callable[[], object]) -> None:
@@ -243,6 +246,12 @@ class Buffer:
     def _started(self) -> None:
         if not self.background:
             return
+        # On the beacon's path: the thread is looked at (a system call and a lock) once a second,
+        # not on every hit. A fork resets ``_looked`` in the child (``os.register_at_fork`` below).
+        now = time.monotonic()
+        if now - self._looked < LOOK_SECONDS:
+            return
+        self._looked = now
         if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
@@ -273,6 +282,7 @@ class Buffer:
         """Stop the thread and write what is left: at shutdown, so nothing accepted is lost."""
         self._stop.set()
         self._wake.set()
+        self._looked = -LOOK_SECONDS  # a hit after this starts a thread again
         thread = self._thread
         if thread is not None and thread.is_alive() and thread is not threading.current_thread():
             thread.join(timeout=10)
@@ -346,6 +356,13 @@ def _ensure_days(model: Any, moments: set[dt.datetime]) -> None:
 
 
 BUFFER = Buffer()
+
+
+def _forked() -> None:
+    BUFFER._looked = -LOOK_SECONDS  # the parent's thread does not exist in a child: look at once
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def _after_fork_in_child() -> None:
