@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -415,16 +416,70 @@ def _cube_distinct(period: Period, filters: Mapping[str, str], dimension: str) -
     return int(rows.filter(dimension=Dimension.TOTAL).values(CUBE_COLUMNS[Dimension(dimension)]).distinct().count())
 
 
-def _cube_series(period: Period, filters: Mapping[str, str]) -> list[Day]:
+def _cube_entry_lists(period: Period, filters: Mapping[str, str], *, top: int, totals: Totals) -> dict[str, TopList]:
+    """Every entry value's top list among the filtered visits, and how many values each has, in
+    ONE query over the cube's visit rows (ADR 0025): on PostgreSQL a ``GROUPING SETS`` of the
+    entry columns read in one pass; on SQLite, which has none, a ``UNION ALL`` of the same
+    groups. Ranked and cut in the database, as ``_cube_top`` ranks (most visits, then the value
+    in the database's order), so both give the same rows."""
+    dimensions = [d for d in TOP_DIMENSIONS if d not in (Dimension.PAGE, Dimension.GOAL)]
+    columns = {str(d): connection.ops.quote_name(CUBE_COLUMNS[Dimension(d)]) for d in dimensions}
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in ("visits", "pageviews", "bounces", "duration_ms"))
+    rows = cube_rows(period, filters).filter(dimension=Dimension.TOTAL)
+    where, params = rows.query.get_compiler(using=rows.db).compile(rows.query.where)
+    table = connection.ops.quote_name(EntryStat._meta.db_table)
+    if connection.vendor == "postgresql":
+        which = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{name}'" for name, column in columns.items())
+        grouped = (
+            f"SELECT CASE {which} END AS dim, COALESCE({', '.join(columns.values())}) AS value, {sums} "  # noqa: S608
+            f"FROM {table} WHERE {where} GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in columns.values())})"
+        )
+        params = list(params)
+    else:
+        grouped = " UNION ALL ".join(
+            f"SELECT '{name}' AS dim, {column} AS value, {sums} FROM {table} WHERE {where} GROUP BY {column}"  # noqa: S608
+            for name, column in columns.items()
+        )
+        params = list(params) * len(columns)
+    ranked = (
+        "SELECT dim, value, visits, pageviews, bounces, duration_ms, values_in_all FROM ("  # noqa: S608
+        "SELECT g.*, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY visits DESC, value) AS place, "
+        f"COUNT(*) OVER (PARTITION BY dim) AS values_in_all FROM ({grouped}) g) r WHERE place <= %s "
+        "ORDER BY dim, place"
+    )
+    found: dict[str, list[Row]] = {name: [] for name in columns}
+    distinct: dict[str, int] = dict.fromkeys(columns, 0)
+    with connection.cursor() as cursor:
+        cursor.execute(ranked, [*params, top])
+        for dim, value, visits, pageviews, bounces, duration_ms, values_in_all in cursor.fetchall():
+            found[dim].append(
+                Row(
+                    value=value,
+                    visitors=None,
+                    visits=int(visits or 0),
+                    pageviews=int(pageviews or 0),
+                    bounces=int(bounces or 0),
+                    duration_ms=int(duration_ms or 0),
+                    share=100 * int(visits or 0) / totals.visits if totals.visits else 0.0,
+                )
+            )
+            distinct[dim] = int(values_in_all)
+    return {name: TopList(name, found[name], distinct[name]) for name in columns}
+
+
+def _cube_days(period: Period, filters: Mapping[str, str]) -> tuple[Totals, list[Day]]:
+    """The filtered visits' totals and their series, from one GROUP BY day over the cube."""
     found = {
-        day: (visits, pageviews)
-        for day, visits, pageviews in cube_rows(period, filters)
-        .filter(dimension=Dimension.TOTAL)
-        .values("day")
-        .annotate(v=Sum("visits"), p=Sum("pageviews"))
-        .values_list("day", "v", "p")
+        row["day"]: row
+        for row in cube_rows(period, filters).filter(dimension=Dimension.TOTAL).values("day").annotate(**_cube_sums())
     }
-    return [Day(day, 0, *found.get(day, (0, 0))) for day in period.dates()]
+    sums = {name: sum(int(row[name] or 0) for row in found.values()) for name in _CUBE_COUNTS}
+    empty = dict.fromkeys(_CUBE_COUNTS, 0)
+    days = [
+        Day(day, 0, int(found.get(day, empty)["visits"]), int(found.get(day, empty)["pageviews"]))
+        for day in period.dates()
+    ]
+    return _totals(sums, visitors_known=False), days
 
 
 @dataclass(frozen=True)
@@ -576,20 +631,23 @@ def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | Non
     Fifteen queries, whatever the amount of data: the totals of both periods, the
     series, one per top list, the number of values per list, and two for what was dropped.
     With ``filters`` the totals, series and lists are those of the visits the filters select,
-    read from the cube (no visitor figure); what was dropped is not split by entry values.
+    read from the cube (no visitor figure) in seven queries: the period's totals and series in
+    one, the previous period's totals, every entry value's list in one, the pages and the goals
+    and, for a full list, their count of values; what was dropped is not split by entry values.
     """
     previous = period.previous()
     filters = dict(filters or {})
     check_filters(filters)
     if filters:
-        totals, previous_totals = _cube_totals(period, filters), _cube_totals(previous, filters)
-        days = _cube_series(period, filters)
-        lists = {}
-        for dimension in TOP_DIMENSIONS:
+        totals, days = _cube_days(period, filters)
+        previous_totals = _cube_totals(previous, filters)
+        lists = _cube_entry_lists(period, filters, top=top, totals=totals)
+        for dimension in (Dimension.PAGE, Dimension.GOAL):
             rows = _cube_top(period, dimension, filters, limit=top, totals=totals)
             # Only a full list can have more values than it shows: count those alone.
             more = _cube_distinct(period, filters, dimension) if len(rows) == top else len(rows)
             lists[str(dimension)] = TopList(str(dimension), rows, more)
+        lists = {str(dimension): lists[str(dimension)] for dimension in TOP_DIMENSIONS}
     else:
         totals, previous_totals = _totals_of_two(period, previous)
         distinct = _distinct_values(period)
