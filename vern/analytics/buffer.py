@@ -98,9 +98,11 @@ class Buffer:
         self.background = True
         self._looked = -LOOK_SECONDS  # when ``_started`` last saw the thread running
         self._alongside: list[Callable[[], object]] = []
+        self._failing: set[str] = set()  # the tasks whose last run failed
 
     def alongside(self, task: Callable[[], object]) -> None:
-        """Run ``task`` after each of the thread's writes (the beacon's rate-limit batches)."""
+        """Run ``task`` after each round of the thread (about once a second, written or not): the
+        beacon's rate-limit batches."""
         self._alongside.append(task)
 
     def discard(self) -> None:
@@ -270,13 +272,26 @@ class Buffer:
             self._wake.clear()
             close_old_connections()
             self.flush()
-            for task in self._alongside:
-                try:
-                    task()
-                except Exception as exc:
-                    if not is_outage(exc):  # an outage is reported by the write above
-                        log.error("a task beside the analytics buffer failed: %s", type(exc).__name__)
+            self._run_alongside()
         connection.close()
+
+    def _run_alongside(self) -> None:
+        """The tasks beside the writes; a failing one is logged when it starts failing and when it
+        works again, not every second (a counters store that is down, say)."""
+        for task in self._alongside:
+            name = getattr(task, "__qualname__", "a task")
+            try:
+                task()
+            except Exception as exc:
+                if name not in self._failing:
+                    self._failing.add(name)
+                    log.error(
+                        "%s beside the analytics buffer failed (%s); tried again each second", name, type(exc).__name__
+                    )
+            else:
+                if name in self._failing:
+                    self._failing.discard(name)
+                    log.warning("%s beside the analytics buffer works again", name)
 
     def close(self) -> None:
         """Stop the thread and write what is left: at shutdown, so nothing accepted is lost."""
@@ -358,18 +373,13 @@ def _ensure_days(model: Any, moments: set[dt.datetime]) -> None:
 BUFFER = Buffer()
 
 
-def _forked() -> None:
-    BUFFER._looked = -LOOK_SECONDS  # the parent's thread does not exist in a child: look at once
-
-
-os.register_at_fork(after_in_child=_forked)
-
-
 def _after_fork_in_child() -> None:
-    """A forked process starts with an empty buffer, fresh locks and no thread."""
-    background = BUFFER.background
+    """A forked process starts with an empty buffer, fresh locks and no thread (so a hit looks
+    for it at once); the tasks run beside the writes are kept (gunicorn imports the beacon's
+    code, which registers its rate-limit flush, before it forks the workers)."""
+    background, alongside = BUFFER.background, BUFFER._alongside
     BUFFER.__init__()  # type: ignore[misc]
-    BUFFER.background = background
+    BUFFER.background, BUFFER._alongside = background, alongside
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

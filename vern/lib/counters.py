@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from redis import Redis, RedisError
 
 TABLE = "vern_counter"
@@ -100,9 +100,10 @@ def add(scope: str, bucket: str, *, window: int, expires_at: int, amount: int = 
 
 
 def add_many(scope: str, amounts: Mapping[str, int], *, window: int, expires_at: int) -> dict[str, int]:
-    """``add`` for many buckets of one window at once (a statement per 200 buckets, or one
-    MULTI/EXEC on Redis); returns each bucket's new value. Each bucket still goes up in one
-    atomic step, so a count added here and another server's ``add`` never read the same value."""
+    """``add`` for many buckets of one window at once (one transaction of a statement per 200
+    buckets, or one MULTI/EXEC on Redis); returns each bucket's new value. All are added or none
+    (an error raises with nothing added), and each bucket goes up in one atomic step, so a count
+    added here and another server's ``add`` never read the same value."""
     buckets = [bucket for bucket, amount in amounts.items() if amount > 0]
     if not buckets:
         return {}
@@ -116,7 +117,8 @@ def add_many(scope: str, amounts: Mapping[str, int], *, window: int, expires_at:
         return {bucket: int(results[2 * n]) for n, bucket in enumerate(buckets)}
     now = int(time.time())
     totals: dict[str, int] = {}
-    with connection.cursor() as cursor:
+    # All or nothing: a caller that keeps its amounts after a failure must not add them twice.
+    with transaction.atomic(), connection.cursor() as cursor:
         for first in range(0, len(buckets), _MANY):
             chunk = buckets[first : first + _MANY]
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))

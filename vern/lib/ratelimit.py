@@ -101,8 +101,11 @@ class Batched:
         start, expires = _window(rule)
         slack = self.slack(limit)
         with self._lock:
-            if start != self._start:
+            if start > self._start:
                 self._start, self._pending, self._due, self._busy = start, {}, set(), {}
+            # A thread that read the clock just before a new minute, and got here after one that read
+            # it just after, counts in the new minute rather than taking the process back a minute.
+            start = self._start
             state = self._pending.setdefault(key, [0, 0])
             pending, shared = state
             if shared + pending >= limit:
@@ -125,11 +128,12 @@ class Batched:
             total = counters.add(self.scope, _bucket(rule, key), window=start, expires_at=expires, amount=pending + 1)
         except counters.STORE_ERRORS:
             # The store is down (an outage the beacon outlives): count here alone until it is back.
-            self._put_back(start, {key: pending + 1})
+            self._settle(start, kept={key: pending + 1})
             return True
-        finally:
-            self._done(start, [key])
-        self._learn(start, {key: total})
+        except BaseException:
+            self._settle(start, kept={key: pending + 1})
+            raise
+        self._settle(start, totals={key: total})
         return total <= limit
 
     def flush(self) -> int:
@@ -154,36 +158,41 @@ class Batched:
                 window=start,
                 expires_at=start + self.window_seconds + 5,
             )
-        except counters.STORE_ERRORS:
-            self._put_back(start, batches)
+        except BaseException:
+            self._settle(start, kept=batches, due_again=True)  # add_many added none of them
             raise
-        finally:
-            self._done(start, list(batches))
-        self._learn(start, {buckets[bucket]: total for bucket, total in totals.items()})
+        self._settle(start, totals={buckets[bucket]: total for bucket, total in totals.items()}, done=list(batches))
         return len(batches)
 
-    def _done(self, start: int, keys: list[str]) -> None:
+    def _settle(
+        self,
+        start: int,
+        *,
+        totals: dict[str, int] | None = None,
+        kept: dict[str, int] | None = None,
+        due_again: bool = False,
+        done: list[str] | None = None,
+    ) -> None:
+        """After a count went to the store (or failed to): learn the shared totals, or keep the
+        amounts here again, and only then let the network's hits be admitted unchecked again,
+        all in one step, so no hit is admitted while the batch is counted nowhere."""
+        keys = done if done is not None else list(totals or kept or {})
         with self._lock:
-            if self._start == start:
-                for key in keys:
-                    left = self._busy.get(key, 0) - 1
-                    if left > 0:
-                        self._busy[key] = left
-                    else:
-                        self._busy.pop(key, None)
-
-    def _put_back(self, start: int, batches: dict[str, int]) -> None:
-        with self._lock:
-            if self._start == start:
-                for key, amount in batches.items():
-                    self._pending.setdefault(key, [0, 0])[0] += amount
-
-    def _learn(self, start: int, totals: dict[str, int]) -> None:
-        with self._lock:
-            if self._start == start:
-                for key, total in totals.items():
-                    state = self._pending.setdefault(key, [0, 0])
-                    state[1] = max(state[1], total)
+            if self._start != start:
+                return  # a new window began meanwhile: its counts start afresh
+            for key, total in (totals or {}).items():
+                state = self._pending.setdefault(key, [0, 0])
+                state[1] = max(state[1], total)
+            for key, amount in (kept or {}).items():
+                self._pending.setdefault(key, [0, 0])[0] += amount
+                if due_again:
+                    self._due.add(key)  # tried again at the next flush, even if no hit comes
+            for key in keys:
+                left = self._busy.get(key, 0) - 1
+                if left > 0:
+                    self._busy[key] = left
+                else:
+                    self._busy.pop(key, None)
 
     def forget(self) -> None:
         """Drop what this process counted on its own (tests, whose shared counts rolled back)."""
