@@ -104,7 +104,9 @@ def add_many(scope: str, amounts: Mapping[str, int], *, window: int, expires_at:
     buckets, or one MULTI/EXEC on Redis); returns each bucket's new value. All are added or none
     (an error raises with nothing added), and each bucket goes up in one atomic step, so a count
     added here and another server's ``add`` never read the same value."""
-    buckets = [bucket for bucket, amount in amounts.items() if amount > 0]
+    # In one order everywhere: two servers adding the same buckets at once lock their rows in the
+    # same order, so neither waits for the other in a deadlock.
+    buckets = sorted(bucket for bucket, amount in amounts.items() if amount > 0)
     if not buckets:
         return {}
     if settings.REDIS_URL:

@@ -176,3 +176,38 @@ def counters_seen(store: str) -> int:
     if store == "redis":
         return len(counters._redis().keys("vern:counter:*"))
     return rows()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_servers_adding_the_same_networks_at_once_never_deadlock():
+    """Two web processes flush batches for the same networks at the same moment, each having
+    seen them in its own order: the rows are locked in one order, so both go through."""
+    import threading
+
+    from django.db import connections
+
+    expires = int(timezone.now().timestamp()) + 600
+    buckets = [f"net{n:03d}" for n in range(300)]
+    failures: list[str] = []
+    start = threading.Barrier(2)
+
+    def server(order: list[str]) -> None:
+        try:
+            start.wait(timeout=30)
+            for _ in range(15):
+                counters.add_many("test-both", dict.fromkeys(order, 1), window=5, expires_at=expires)
+        except Exception as exc:  # a deadlock is an OperationalError on PostgreSQL
+            failures.append(type(exc).__name__)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=server, args=(buckets,)),
+        threading.Thread(target=server, args=(list(reversed(buckets)),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert {counters.value("test-both", b, window=5) for b in buckets} == {30}
