@@ -63,11 +63,11 @@ class Batched:
     limit, at least 1 and at most 5). A network that sends a process more in the window makes
     a batch due; the process keeps admitting it on its own, and ``flush`` (called about once a
     second from a background thread) adds every due batch to the shared counters in one
-    statement, off the requests' path, and learns each network's shared total. Only when a
-    network sends a process a second batch before a flush (a flood) is its count added in the
-    request itself, in one atomic step that admits that hit only if the total stays within
-    the limit. Once the shared total (as last learnt) reaches the limit, the process refuses
-    that network for the rest of the window without asking again. So:
+    transaction, off the requests' path, and learns each network's shared total. Only when a
+    network sends a process a second batch before a flush (a flood), or while its count is on
+    its way to the store, is its count added in the request itself, in one atomic step that
+    admits that hit only if the total stays within the limit. Once the shared total (as last
+    learnt) reaches the limit, the process refuses that network for the rest of the window without asking again. So:
 
     - in one window a network is admitted at most ``limit + P * (2 * slack - 1)`` times across
       every server, P being the number of web processes (a process never holds more than
@@ -137,7 +137,7 @@ class Batched:
         return total <= limit
 
     def flush(self) -> int:
-        """Add every due batch to the shared counters in one step; returns how many networks.
+        """Add every due batch to the shared counters, all or none; returns how many networks.
 
         Raises what the store raises, after keeping the batches here for the next try."""
         with self._lock:
