@@ -67,7 +67,8 @@ class Batched:
     network sends a process a second batch before a flush (a flood), or while its count is on
     its way to the store, is its count added in the request itself, in one atomic step that
     admits that hit only if the total stays within the limit. Once the shared total (as last
-    learnt) reaches the limit, the process refuses that network for the rest of the window without asking again. So:
+    learnt) reaches the limit, the process refuses that network for the rest of the window
+    without asking again. So:
 
     - in one window a network is admitted at most ``limit + P * (2 * slack - 1)`` times across
       every server, P being the number of web processes (a process never holds more than
