@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -276,3 +277,12 @@ def test_every_answer_the_image_gives_is_declared(client, published):
     assert [answer.status_code for answer in answers] == [200, 400, 400, 422, 403]
     for answer in answers:
         assert_declared(spec, "/api/analytics/pixel.gif", "get", answer)
+
+
+def test_a_forked_web_process_keeps_the_beacons_rate_limit_flush():
+    assert capture._window.flush in BUFFER._alongside
+    child = os.fork()
+    if child == 0:  # gunicorn's worker, forked after the app was imported
+        os._exit(0 if capture._window.flush in BUFFER._alongside else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the worker would never add a due batch"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,18 +156,6 @@ def test_many_counts_are_added_in_one_step_and_an_expired_one_starts_again(store
         with connection.cursor() as cursor:  # b7's row has expired but is not swept yet
             cursor.execute("UPDATE vern_counter SET expires_at = 0 WHERE bucket = 'b7'")
         assert counters.add_many("test", {"b7": 5, "b8": 1}, window=1, expires_at=expires) == {"b7": 5, "b8": 2}
-
-
-def test_a_forked_web_process_keeps_the_beacons_rate_limit_flush():
-    from vern.analytics import capture
-    from vern.analytics.buffer import BUFFER
-
-    assert capture._window.flush in BUFFER._alongside
-    child = os.fork()
-    if child == 0:  # gunicorn's worker, forked after the app was imported
-        os._exit(0 if capture._window.flush in BUFFER._alongside else 1)
-    _, status = os.waitpid(child, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the worker would never add a due batch"
 
 
 def counters_seen(store: str) -> int:
