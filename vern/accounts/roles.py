@@ -32,7 +32,7 @@ class Capability(StrEnum):
     READ_CONSENT = "read_consent"  # proof of cookie consent, by consent id
     WORK_ENQUIRIES = "work_enquiries"  # the enquiry inbox: read, register, log contact, mark customer
     MANAGE_RETENTION = "manage_retention"  # the retention plan and runs, legal holds
-    READ_ANALYTICS = "read_analytics"  # the visitor statistics: anonymous daily totals, what was not counted
+    READ_ANALYTICS = "read_analytics"  # the visitor statistics: anonymous daily and hourly totals, what was not counted
     HANDLE_REQUESTS = "handle_requests"  # rights requests: the queue, discovery, access packages, erasure
     SEND_NEWSLETTER = "send_newsletter"  # newsletter mailings: write, preview, test, send; counts (no addresses)
     READ_SECURITY_REGISTERS = "read_security_registers"  # breaches, risks, reviews and DPIA screenings: read, export

@@ -9,7 +9,8 @@ from vern.jobs.registry import job
 
 @job("analytics.aggregate", every=dt.timedelta(hours=1), lease=dt.timedelta(minutes=30))
 def aggregate() -> None:
-    """The anonymous daily totals the dashboard reads, from the raw hits (today's, yesterday's, any missing)."""
+    """The anonymous daily and hourly totals (and the cube) the dashboard reads, from the raw hits
+    (today's, yesterday's, any missing)."""
     analytics_aggregate()
 
 

@@ -99,7 +99,7 @@ class Batched:
 
     def allow(self, key: str, limit: int) -> bool:
         rule = Limit(self.scope, limit, self.window_seconds)
-        start, expires = _window(rule)
+        start, _ = _window(rule)
         slack = self.slack(limit)
         with self._lock:
             if start > self._start:
@@ -107,6 +107,7 @@ class Batched:
             # A thread that read the clock just before a new minute, and got here after one that read
             # it just after, counts in the new minute rather than taking the process back a minute.
             start = self._start
+            expires = start + self.window_seconds + 5
             state = self._pending.setdefault(key, [0, 0])
             pending, shared = state
             if shared + pending >= limit:
