@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from vern.analytics.agents import read_agent
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Dropped, Hit
-from vern.analytics.salts import local_day, visitor_hashes
+from vern.analytics.salts import day_of, local_day, visitor_hashes
 from vern.analytics.schemas import MAX_BODY, BeaconRequest
 from vern.analytics.sources import campaign_of, channel_of, country_of
 from vern.declaration.durations import Duration
@@ -269,7 +269,7 @@ def _origin_ok(request: Request) -> bool:
 def accept(request: Request, *, source: int = Hit.Source.SCRIPT, beacon: Beacon | None = None) -> Accepted:
     """Turn a beacon into a buffered hit, or raise Refused (counted, nothing stored)."""
     now = timezone.now()
-    day = local_day(now)
+    day, _ = day_of(now)
     country = country_of(request.ip)  # in memory, from the full address; only the code is kept
     ip = shorten_ip(request.ip)  # first of all: nothing below sees the full address
     config = current_settings()

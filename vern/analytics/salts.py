@@ -33,6 +33,24 @@ def local_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(OSLO).date()
 
 
+# The day the beacon last saw: (its midnight, the next midnight, both in UTC, and the day).
+_today: tuple[dt.datetime, dt.datetime, dt.date] | None = None
+
+
+def day_of(now: dt.datetime) -> tuple[dt.date, dt.datetime]:
+    """``now``'s day in Oslo and its midnight (in UTC): on the beacon's path, worked out once a
+    day rather than through the time zone's rules for every hit (a comparison of two UTC times
+    instead). A clock that goes back (a test's) is looked up again."""
+    global _today
+    span = _today
+    if span is not None and now.tzinfo is dt.UTC and span[0] <= now < span[1]:
+        return span[2], span[0]
+    day = local_day(now)
+    start = day_start(day).astimezone(dt.UTC)
+    _today = (start, day_start(day + dt.timedelta(days=1)).astimezone(dt.UTC), day)
+    return day, start
+
+
 def day_start(day: dt.date) -> dt.datetime:
     """Midnight at the start of ``day`` in Oslo, as an aware datetime."""
     return dt.datetime.combine(day, dt.time(), tzinfo=OSLO)
@@ -66,9 +84,9 @@ def visitor_hash(salt: bytes, site: str, ip: str, user_agent: str) -> str:
 
 def visitor_hashes(now: dt.datetime, site: str, ip: str, user_agent: str) -> tuple[str, str]:
     """Today's hash, and in the first 30 minutes of the day also yesterday's (else "")."""
-    day = local_day(now)
+    day, midnight = day_of(now)
     today = visitor_hash(salt_for(day), site, ip, user_agent)
-    if now - day_start(day) < CARRY_OVER:
+    if now - midnight < CARRY_OVER:
         return today, visitor_hash(salt_for(day - dt.timedelta(days=1)), site, ip, user_agent)
     return today, ""
 
