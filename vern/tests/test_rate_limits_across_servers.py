@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -104,6 +105,32 @@ def counter_store(request: Any, tmp_path: Any) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def two_servers(**env: str) -> Iterator[tuple[list[str], Callable[[], None]]]:
+    """Two ``vern serve`` (two web processes each) on this suite's database, with ``env``; and a
+    graceful stop (SIGTERM, as an operator stops them), also made on the way out."""
+    ports = [free_port(), free_port()]
+    processes = [start_vern("serve", env=vern_env(PORT=str(port), VERN_WEB_WORKERS="2", **env)) for port in ports]
+    outputs: list[str] = []
+
+    def stop() -> None:
+        if outputs:
+            return
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            outputs.append(process.communicate(timeout=60)[0])
+
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for base in bases:
+            wait_for(lambda base=base: _answers(f"{base}/healthz"), what="the server to answer", timeout=90)
+        yield bases, stop
+    finally:
+        stop()
+    for output in outputs:
+        assert "Traceback" not in output, output
+
+
 @pytest.fixture
 def servers(default_source: str, counter_store: str) -> Iterator[list[str]]:
     source = default_source.replace(
@@ -111,33 +138,13 @@ def servers(default_source: str, counter_store: str) -> Iterator[list[str]]:
     )
     assert source != default_source
     declaration_publish(source=source, actor=Actor.cli())
-    ports = [free_port(), free_port()]
-    processes = [
-        start_vern(
-            "serve",
-            env=vern_env(
-                PORT=str(port),
-                VERN_WEB_WORKERS="2",
-                VERN_CONSENT_RATE=str(CONSENT_RATE),
-                VERN_ANALYTICS_RATE=str(ANALYTICS_RATE),
-                VERN_TRUST_PROXY_HEADERS="true",
-                REDIS_URL=counter_store,
-            ),
-        )
-        for port in ports
-    ]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for base in bases:
-            wait_for(lambda base=base: _answers(f"{base}/healthz"), what="the server to answer", timeout=90)
+    with two_servers(
+        VERN_CONSENT_RATE=str(CONSENT_RATE),
+        VERN_ANALYTICS_RATE=str(ANALYTICS_RATE),
+        VERN_TRUST_PROXY_HEADERS="true",
+        REDIS_URL=counter_store,
+    ) as (bases, _):
         yield bases
-    finally:
-        outputs = []
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-            outputs.append(process.communicate(timeout=60)[0])
-    for output in outputs:
-        assert "Traceback" not in output, output
 
 
 def _answers(url: str) -> bool:
@@ -232,38 +239,10 @@ BATCHED_RATE = 100  # at 40 and above the beacon's limit is counted in batches (
 def batched_servers(default_source: str, counter_store: str) -> Iterator[tuple[list[str], Callable[[], None]]]:
     """Two servers (two web processes each) whose beacon limit is counted in batches."""
     declaration_publish(source=default_source, actor=Actor.cli())
-    ports = [free_port(), free_port()]
-    processes = [
-        start_vern(
-            "serve",
-            env=vern_env(
-                PORT=str(port),
-                VERN_WEB_WORKERS="2",
-                VERN_ANALYTICS_RATE=str(BATCHED_RATE),
-                VERN_TRUST_PROXY_HEADERS="true",
-                REDIS_URL=counter_store,
-            ),
-        )
-        for port in ports
-    ]
-    outputs: list[str] = []
-
-    def stop() -> None:
-        if outputs:
-            return
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-            outputs.append(process.communicate(timeout=60)[0])
-
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for base in bases:
-            wait_for(lambda base=base: _answers(f"{base}/healthz"), what="the server to answer", timeout=90)
-        yield bases, stop
-    finally:
-        stop()
-    for output in outputs:
-        assert "Traceback" not in output, output
+    with two_servers(
+        VERN_ANALYTICS_RATE=str(BATCHED_RATE), VERN_TRUST_PROXY_HEADERS="true", REDIS_URL=counter_store
+    ) as found:
+        yield found
 
 
 def test_p24_a_busy_network_is_cut_off_near_the_beacon_limit_on_two_servers_counted_in_batches(
