@@ -30,22 +30,16 @@ from redis import Redis, RedisError
 
 TABLE = "vern_counter"
 
-# count = n when the row had expired (not swept yet), else count + n.
-_ADD = f"""
-INSERT INTO {TABLE} (scope, bucket, window_start, count, expires_at) VALUES (%s, %s, %s, %s, %s)
-ON CONFLICT (scope, bucket, window_start) DO UPDATE SET
-    count = CASE WHEN {TABLE}.expires_at <= %s THEN excluded.count ELSE {TABLE}.count + excluded.count END,
-    expires_at = excluded.expires_at
-RETURNING count
-"""  # noqa: S608 (the table name is a constant)
-
-# The same for several buckets (distinct, so no row is changed twice by one statement).
-_ADD_MANY = (
+# count = n when the row had expired (not swept yet), else count + n. ``{values}`` is one
+# "(%s, %s, %s, %s, %s)" per bucket (distinct, so no row is changed twice by one statement).
+_UPSERT = (
     f"INSERT INTO {TABLE} (scope, bucket, window_start, count, expires_at) VALUES {{values}} "  # noqa: S608
-    f"ON CONFLICT (scope, bucket, window_start) DO UPDATE SET "
+    "ON CONFLICT (scope, bucket, window_start) DO UPDATE SET "
     f"count = CASE WHEN {TABLE}.expires_at <= %s THEN excluded.count ELSE {TABLE}.count + excluded.count END, "
     "expires_at = excluded.expires_at RETURNING bucket, count"
 )
+_ROW = "(%s, %s, %s, %s, %s)"
+_ADD = _UPSERT.format(values=_ROW)
 _MANY = 200
 
 # A DECR that neither creates a key nor goes below zero.
@@ -95,8 +89,8 @@ def add(scope: str, bucket: str, *, window: int, expires_at: int, amount: int = 
     now = int(time.time())
     with connection.cursor() as cursor:
         cursor.execute(_ADD, [scope, bucket, window, amount, expires_at, now])
-        row = cursor.fetchone()
-    return int(row[0])
+        _, count = cursor.fetchone()
+    return int(count)
 
 
 def add_many(scope: str, amounts: Mapping[str, int], *, window: int, expires_at: int) -> dict[str, int]:
@@ -123,11 +117,11 @@ def add_many(scope: str, amounts: Mapping[str, int], *, window: int, expires_at:
     with transaction.atomic(), connection.cursor() as cursor:
         for first in range(0, len(buckets), _MANY):
             chunk = buckets[first : first + _MANY]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            values = ", ".join([_ROW] * len(chunk))
             params: list[str | int] = []
             for bucket in chunk:
                 params += [scope, bucket, window, amounts[bucket], expires_at]
-            cursor.execute(_ADD_MANY.format(values=values), [*params, now])
+            cursor.execute(_UPSERT.format(values=values), [*params, now])
             totals.update({bucket: int(count) for bucket, count in cursor.fetchall()})
     return totals
 
