@@ -138,7 +138,8 @@ def declaration_publish(*, source: str, actor: Actor, significant: bool = False,
             actor=actor,
             object_type="declaration.policyversion",
             object_id=version.number,
-            data={"significant": significant, "consent_revision": revision, "hash": content_hash[:16]},
+            # Named by its algorithm: sixteen hex digits are sometimes all digits, which would read as a phone number.
+            data={"significant": significant, "consent_revision": revision, "hash": f"sha256:{content_hash[:16]}"},
         )
         if significant:
             # In the same transaction: the people are told if, and only if, the version exists.
