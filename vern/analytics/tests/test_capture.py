@@ -118,6 +118,11 @@ def test_without_a_cookie_the_same_browser_on_the_same_network_is_one_visitor_to
     [
         (b"not json", 400),
         (b"[1, 2]", 400),
+        (b'{"k": "v", "u": "/caf\xe9/"}', 400),  # not UTF-8 (Latin-1)
+        (b'\xef\xbb\xbf{"k": "v", "u": "/"}', 400),  # a byte-order mark is not JSON
+        (b'{"k": "v", "u": "/"} {"k": "v", "u": "/"}', 400),  # two beacons in one body
+        (b"[" * 1000 + b"]" * 1000, 400),  # nested deeper than any parser goes, within the size limit
+        (b'{"k": "v", "u": "/", "x": ' + b"[" * 100 + b"]" * 100 + b"}", 400),  # nested, and not asked for
         ({"k": "v"}, 400),  # no page
         ({"k": "x", "u": "/"}, 400),
         ({"k": "v", "u": "https://elsewhere.example/"}, 400),
