@@ -407,64 +407,74 @@ def _cube_top(
     ]
 
 
-def _cube_distinct(period: Period, filters: Mapping[str, str], dimension: str) -> int:
-    """How many values one list has among the filtered visits: ``SELECT COUNT(*) FROM (SELECT DISTINCT …)``,
-    which PostgreSQL hashes, where ``COUNT(DISTINCT …)`` sorts."""
-    rows = cube_rows(period, filters)
-    if dimension in (Dimension.PAGE, Dimension.GOAL):
-        return rows.filter(dimension=dimension).values("value").distinct().count()
-    return int(rows.filter(dimension=Dimension.TOTAL).values(CUBE_COLUMNS[Dimension(dimension)]).distinct().count())
-
-
-def _cube_entry_lists(period: Period, filters: Mapping[str, str], *, top: int, totals: Totals) -> dict[str, TopList]:
-    """Every entry value's top list among the filtered visits, and how many values each has, in
-    ONE query over the cube's visit rows (ADR 0025): on PostgreSQL a ``GROUPING SETS`` of the
-    entry columns read in one pass; on SQLite, which has none, a ``UNION ALL`` of the same
-    groups. Ranked and cut in the database, as ``_cube_top`` ranks (most visits, then the value
+def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals: Totals) -> dict[str, TopList]:
+    """Every top list among the filtered visits, and how many values each has, in TWO queries over
+    the cube (ADR 0025): the entry values' lists from its visit rows (on PostgreSQL a ``GROUPING
+    SETS`` of the entry columns read in one pass; on SQLite, which has none, a ``UNION ALL`` of the
+    same groups), the pages' and goals' from their rows, grouped by dimension and value. Ranked and
+    cut in the database, as ``_cube_top`` ranks (pages by views, the rest by visits, then the value
     in the database's order), so both give the same rows."""
-    dimensions = [d for d in TOP_DIMENSIONS if d not in (Dimension.PAGE, Dimension.GOAL)]
-    columns = {str(d): connection.ops.quote_name(CUBE_COLUMNS[Dimension(d)]) for d in dimensions}
+    entries = [d for d in TOP_DIMENSIONS if d not in (Dimension.PAGE, Dimension.GOAL)]
+    columns = {str(d): connection.ops.quote_name(CUBE_COLUMNS[Dimension(d)]) for d in entries}
     sums = ", ".join(f"SUM({name}) AS {name}" for name in ("visits", "pageviews", "bounces", "duration_ms"))
-    rows = cube_rows(period, filters).filter(dimension=Dimension.TOTAL)
-    where, params = rows.query.get_compiler(using=rows.db).compile(rows.query.where)
     table = connection.ops.quote_name(EntryStat._meta.db_table)
+
+    def where_of(rows: QuerySet[EntryStat]) -> tuple[str, list[object]]:
+        where, params = rows.query.get_compiler(using=rows.db).compile(rows.query.where)
+        return where, list(params)
+
+    where, params = where_of(cube_rows(period, filters).filter(dimension=Dimension.TOTAL))
     if connection.vendor == "postgresql":
         which = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{name}'" for name, column in columns.items())
         grouped = (
             f"SELECT CASE {which} END AS dim, COALESCE({', '.join(columns.values())}) AS value, {sums} "  # noqa: S608
             f"FROM {table} WHERE {where} GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in columns.values())})"
         )
-        params = list(params)
     else:
         grouped = " UNION ALL ".join(
             f"SELECT '{name}' AS dim, {column} AS value, {sums} FROM {table} WHERE {where} GROUP BY {column}"  # noqa: S608
             for name, column in columns.items()
         )
-        params = list(params) * len(columns)
+        params = params * len(columns)
+    found = _ranked(grouped, params, top=top, totals=totals)
+    valued = (Dimension.PAGE, Dimension.GOAL)
+    where, params = where_of(cube_rows(period, filters).filter(dimension__in=valued))
+    dimension = connection.ops.quote_name("dimension")
+    grouped = (
+        f"SELECT {dimension} AS dim, value, {sums} FROM {table} WHERE {where} "  # noqa: S608
+        f"GROUP BY {dimension}, value"
+    )
+    found.update(_ranked(grouped, params, top=top, totals=totals))
+    return {str(d): found.get(str(d), TopList(str(d), [], 0)) for d in TOP_DIMENSIONS}
+
+
+def _ranked(grouped: str, params: list[object], *, top: int, totals: Totals) -> dict[str, TopList]:
+    """The first ``top`` rows of each ``dim`` that the query ``grouped`` gives, and how many it has."""
+    ranks = " ".join(f"WHEN '{dimension}' THEN {column}" for dimension, column in RANKED_BY.items())
     ranked = (
         "SELECT dim, value, visits, pageviews, bounces, duration_ms, values_in_all FROM ("  # noqa: S608
-        "SELECT g.*, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY visits DESC, value) AS place, "
-        f"COUNT(*) OVER (PARTITION BY dim) AS values_in_all FROM ({grouped}) g) r WHERE place <= %s "
+        f"SELECT g.*, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY CASE dim {ranks} ELSE visits END DESC, value) "
+        f"AS place, COUNT(*) OVER (PARTITION BY dim) AS values_in_all FROM ({grouped}) g) r WHERE place <= %s "
         "ORDER BY dim, place"
     )
-    found: dict[str, list[Row]] = {name: [] for name in columns}
-    distinct: dict[str, int] = dict.fromkeys(columns, 0)
+    found: dict[str, list[Row]] = {}
+    distinct: dict[str, int] = {}
     with connection.cursor() as cursor:
         cursor.execute(ranked, [*params, top])
         for dim, value, visits, pageviews, bounces, duration_ms, values_in_all in cursor.fetchall():
-            found[dim].append(
-                Row(
-                    value=value,
-                    visitors=None,
-                    visits=int(visits or 0),
-                    pageviews=int(pageviews or 0),
-                    bounces=int(bounces or 0),
-                    duration_ms=int(duration_ms or 0),
-                    share=100 * int(visits or 0) / totals.visits if totals.visits else 0.0,
-                )
+            counts = {
+                "visits": int(visits or 0),
+                "pageviews": int(pageviews or 0),
+                "bounces": int(bounces or 0),
+                "duration_ms": int(duration_ms or 0),
+            }
+            ranked_by = RANKED_BY.get(dim, "visits")
+            whole = totals.pageviews if ranked_by == "pageviews" else totals.visits
+            found.setdefault(dim, []).append(
+                Row(value=value, visitors=None, **counts, share=100 * counts[ranked_by] / whole if whole else 0.0)
             )
             distinct[dim] = int(values_in_all)
-    return {name: TopList(name, found[name], distinct[name]) for name in columns}
+    return {dim: TopList(dim, rows, distinct[dim]) for dim, rows in found.items()}
 
 
 def _cube_days(period: Period, filters: Mapping[str, str]) -> tuple[Totals, list[Day]]:
@@ -631,9 +641,9 @@ def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | Non
     Fifteen queries, whatever the amount of data: the totals of both periods, the
     series, one per top list, the number of values per list, and two for what was dropped.
     With ``filters`` the totals, series and lists are those of the visits the filters select,
-    read from the cube (no visitor figure) in seven queries: the period's totals and series in
-    one, the previous period's totals, every entry value's list in one, the pages and the goals
-    and, for a full list, their count of values; what was dropped is not split by entry values.
+    read from the cube (no visitor figure) in four queries: the period's totals and series in
+    one, the previous period's totals, every entry value's list in one, and the pages' and the
+    goals' lists in one; what was dropped is not split by entry values.
     """
     previous = period.previous()
     filters = dict(filters or {})
@@ -641,13 +651,7 @@ def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | Non
     if filters:
         totals, days = _cube_days(period, filters)
         previous_totals = _cube_totals(previous, filters)
-        lists = _cube_entry_lists(period, filters, top=top, totals=totals)
-        for dimension in (Dimension.PAGE, Dimension.GOAL):
-            rows = _cube_top(period, dimension, filters, limit=top, totals=totals)
-            # Only a full list can have more values than it shows: count those alone.
-            more = _cube_distinct(period, filters, dimension) if len(rows) == top else len(rows)
-            lists[str(dimension)] = TopList(str(dimension), rows, more)
-        lists = {str(dimension): lists[str(dimension)] for dimension in TOP_DIMENSIONS}
+        lists = _cube_lists(period, filters, top=top, totals=totals)
     else:
         totals, previous_totals = _totals_of_two(period, previous)
         distinct = _distinct_values(period)

@@ -92,7 +92,7 @@ def test_every_filtered_breakdown_from_the_cube_equals_the_python_reference_over
     for dimension, listed in board.top.items():
         values = {value for (name, value) in reference if name == dimension}
         assert (listed.distinct, listed.more) == (len(values), max(len(values) - 1, 0)), dimension
-    # The dashboard reads the entry values' lists in one query: the same rows, in the same order,
+    # The dashboard reads the lists in two queries: the same rows, in the same order,
     # as each breakdown on its own.
     board = selectors.dashboard(selectors.Period(DAY, DAY), top=3, filters=filters)
     for dimension, listed in board.top.items():
