@@ -19,6 +19,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -419,7 +420,7 @@ def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals:
     sums = ", ".join(f"SUM({name}) AS {name}" for name in ("visits", "pageviews", "bounces", "duration_ms"))
     table = connection.ops.quote_name(EntryStat._meta.db_table)
 
-    def where_of(rows: QuerySet[EntryStat]) -> tuple[str, list[object]]:
+    def where_of(rows: QuerySet[EntryStat]) -> tuple[str, list[Any]]:
         where, params = rows.query.get_compiler(using=rows.db).compile(rows.query.where)
         return where, list(params)
 
@@ -448,7 +449,7 @@ def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals:
     return {str(d): found.get(str(d), TopList(str(d), [], 0)) for d in TOP_DIMENSIONS}
 
 
-def _ranked(grouped: str, params: list[object], *, top: int, totals: Totals) -> dict[str, TopList]:
+def _ranked(grouped: str, params: list[Any], *, top: int, totals: Totals) -> dict[str, TopList]:
     """The first ``top`` rows of each ``dim`` that the query ``grouped`` gives, and how many it has."""
     ranks = " ".join(f"WHEN '{dimension}' THEN {column}" for dimension, column in RANKED_BY.items())
     ranked = (
