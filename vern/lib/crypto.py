@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vern.lib.logs import find_identifiers
+
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _VERSION = "v1"
 _NONCE_BYTES = 12
@@ -88,6 +90,13 @@ class Keyring:
                 raise ValueError(f"entry {number} must look like 'key-id:base64key'")
             if not _KEY_ID.match(key_id):
                 raise ValueError(f"entry {number} has a key id that is not 1-32 letters, digits, - or _")
+            if find_identifiers(key_id):
+                # Key ids go into the audit log (which refuses what looks like personal data) and into
+                # log lines (which hide it): one like 20240115 would stop every backup and rotation.
+                raise ValueError(
+                    f"entry {number} has a key id that reads as a phone number (8 or more digits); "
+                    f"put a letter in it, as in 'k{key_id}'"
+                )
             if key_id in keys:
                 raise ValueError(f"key id {key_id!r} appears twice")
             keys[key_id] = _decode_key(key_text, f"the key of entry {number} ({key_id})")

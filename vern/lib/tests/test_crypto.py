@@ -63,11 +63,18 @@ def test_a_value_written_with_a_key_that_was_removed_names_the_key():
         ("k1:c2hvcnQ", "32 bytes"),
         ("k1:" + "A" * 43 + ",k1:" + "B" * 43, "appears twice"),
         ("k1:***", "base64url"),
+        # The audit log would refuse it as a phone number: every backup and rotation would fail.
+        ("20240115:" + "A" * 43, "reads as a phone number.*'k20240115'"),
     ],
 )
 def test_a_malformed_key_setting_says_what_is_wrong(setting, problem):
     with pytest.raises(ValueError, match=problem):
         Keyring.parse(setting)
+
+
+def test_key_ids_with_a_letter_or_written_as_a_date_are_taken():
+    ring = Keyring.parse("k20240115:" + "A" * 43 + ",2024-01-15:" + "B" * 43 + ",7:" + "C" * 43)
+    assert ring.current == "k20240115" and set(ring.keys) == {"k20240115", "2024-01-15", "7"}
 
 
 def test_a_blind_index_is_keyed_and_separates_kinds():
