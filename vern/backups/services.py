@@ -38,6 +38,7 @@ from vern.declaration.selectors import published_declaration
 from vern.keys.services import keys_rotate
 from vern.lib import sealed
 from vern.lib.keys import index_keys, keyring
+from vern.lib.logs import redact
 from vern.lib.private import FILE_MODE, private_directory
 from vern.registry.entries import entries
 from vern.rights.journal import JournalUnavailable, journal_read
@@ -127,7 +128,9 @@ def backup_create(
         if partial is not None:
             partial.unlink(missing_ok=True)
         record.status = Backup.Status.FAILED
-        record.error = str(exc)[:2000]
+        # pg_dump's message names the server (perhaps by its address): shortened, as in every log line,
+        # so that the audit log, which refuses a full IP address, records the failure.
+        record.error = redact(str(exc))[:2000]
         record.finished_at = timezone.now()
         record.save(update_fields=["status", "error", "finished_at", "database"])
         audit_record(

@@ -334,6 +334,23 @@ def test_a_failed_backup_is_recorded_shown_to_staff_and_the_job_fails_visibly(pu
     assert selectors.console_tiles(personas.sales) == []  # only those who run vern
 
 
+def test_a_failed_backup_whose_error_names_the_database_server_is_recorded_and_audited(published, monkeypatch):
+    # pg_dump names the server it could not reach; the audit log refuses a full IP address, which
+    # once lost the failure (the audit row raised inside the handler, and no failure was recorded).
+    def unreachable(workdir):
+        raise engines.EngineError(
+            'pg_dump failed (exit status 1): connection to server at "10.20.30.40", port 5432 failed: timeout'
+        )
+
+    monkeypatch.setattr(engines, "snapshot", unreachable)
+    with pytest.raises(CommandError, match="10.20.30.0"):
+        call_command("backup", stdout=StringIO())
+    failed = Backup.objects.latest("pk")
+    assert failed.status == Backup.Status.FAILED
+    assert '"10.20.30.0", port 5432 failed' in failed.error and "10.20.30.40" not in failed.error
+    assert "10.20.30.0" in Entry.objects.get(action="backup.fail").data["error"]
+
+
 def test_a_backup_that_cannot_be_written_leaves_no_partial_file(personas, backup_dir, monkeypatch):
     def fails(*args, **kwargs):
         raise OSError(28, "No space left on device")
