@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from vern.lib.bodies import MAX_DEPTH
 from vern.lib.openapi import RETRY_AFTER_HEADER, Answer, OneOf, Operation, Refusing
 
 MAX_BODY = 2048  # bytes; a beacon is about 150
@@ -108,7 +107,7 @@ class PixelQuery(BaseModel):
 
 
 _REFUSALS = {
-    400: Answer(f"The hit is malformed (also: not UTF-8, or nested more than {MAX_DEPTH} deep); nothing was stored"),
+    400: Answer("The hit is malformed (also: not UTF-8, or with an array or object inside); nothing was stored"),
     403: Answer("Sent from another site; nothing was stored"),
     404: Answer("Analytics is switched off in the declaration"),
     422: Answer("The page is not a page of this site; nothing was stored"),
