@@ -390,22 +390,22 @@ def _cube_top(
     """The values of one dimension among the visits the filters select (one GROUP BY on the cube)."""
     ranked_by = RANKED_BY.get(dimension, "visits")
     totals = totals if totals is not None else _cube_totals(period, filters)
-    whole = totals.pageviews if ranked_by == "pageviews" else totals.visits
     rows = cube_rows(period, filters)
     if dimension in (Dimension.PAGE, Dimension.GOAL):
         column, rows = "value", rows.filter(dimension=dimension)
     else:
         column, rows = CUBE_COLUMNS[Dimension(dimension)], rows.filter(dimension=Dimension.TOTAL)
     found = rows.values(column).annotate(**_cube_sums()).order_by(f"-{ranked_by}", column)[:limit]
-    return [
-        Row(
-            value=row[column],
-            visitors=None,
-            **{name: int(row[name] or 0) for name in _CUBE_COUNTS},
-            share=100 * (row[ranked_by] or 0) / whole if whole else 0.0,
-        )
-        for row in found
-    ]
+    return [_cube_row(dimension, row[column], row, totals) for row in found]
+
+
+def _cube_row(dimension: str, value: str, sums: Mapping[str, int | None], totals: Totals) -> Row:
+    """A row of a list read from the cube: its summed counts, and its share of the visits (of the
+    page views, for pages) of the visits the filters select."""
+    counts = {name: int(sums[name] or 0) for name in _CUBE_COUNTS}
+    ranked_by = RANKED_BY.get(dimension, "visits")
+    whole = totals.pageviews if ranked_by == "pageviews" else totals.visits
+    return Row(value=value, visitors=None, **counts, share=100 * counts[ranked_by] / whole if whole else 0.0)
 
 
 def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals: Totals) -> dict[str, TopList]:
@@ -463,17 +463,8 @@ def _ranked(grouped: str, params: list[Any], *, top: int, totals: Totals) -> dic
     with connection.cursor() as cursor:
         cursor.execute(ranked, [*params, top])
         for dim, value, visits, pageviews, bounces, duration_ms, values_in_all in cursor.fetchall():
-            counts = {
-                "visits": int(visits or 0),
-                "pageviews": int(pageviews or 0),
-                "bounces": int(bounces or 0),
-                "duration_ms": int(duration_ms or 0),
-            }
-            ranked_by = RANKED_BY.get(dim, "visits")
-            whole = totals.pageviews if ranked_by == "pageviews" else totals.visits
-            found.setdefault(dim, []).append(
-                Row(value=value, visitors=None, **counts, share=100 * counts[ranked_by] / whole if whole else 0.0)
-            )
+            sums = {"visits": visits, "pageviews": pageviews, "bounces": bounces, "duration_ms": duration_ms}
+            found.setdefault(dim, []).append(_cube_row(dim, value, sums, totals))
             distinct[dim] = int(values_in_all)
     return {dim: TopList(dim, rows, distinct[dim]) for dim, rows in found.items()}
 
