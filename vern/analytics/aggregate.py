@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from vern.analytics import sqlaggregate
-from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat
+from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, TotalledDay
 from vern.analytics.salts import CARRY_OVER, day_start, local_day
 from vern.analytics.sources import channel_of
 from vern.declaration.durations import Duration
@@ -243,17 +244,47 @@ def tally_day(day: dt.date, filters: Mapping[str, str] | None = None) -> dict[tu
     return tallies
 
 
-def aggregate_day(day: dt.date) -> int:
+def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
     """Replace ``day``'s totals, cube and hourly totals with ones worked out afresh from its hits,
     by the database (``sqlaggregate``); returns the day's visits. Rerunning it gives the same
-    totals, and a hit stored late for a day already totalled is counted once, at the next run."""
+    totals, and a hit stored late for a day already totalled is counted once, at the next run.
+
+    With ``unless_unchanged`` (the hourly job) a day is left as it is when the hits in its window
+    are the ones its totals were worked out from (``TotalledDay``): yesterday, once no visit
+    goes on from it and no late hit comes, costs one count instead of a day's work (ADR 0026).
+    """
     with transaction.atomic():
+        # Counted before anything is read: a hit stored meanwhile may or may not make it into these
+        # totals, and either way the next run finds the count changed and works the day out again.
+        hits, id_sum, newest = sqlaggregate.counted(day)
+        if unless_unchanged:
+            same = TotalledDay.objects.filter(
+                day=day, hits=hits, id_sum=id_sum, newest=newest, rules=sqlaggregate.RULES
+            ).exists()
+            visits = _visits_of(day)
+            if same and visits is not None:
+                return visits
         DailyStat.objects.filter(day=day).delete()
         EntryStat.objects.filter(day=day).delete()
         HourlyStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
-        total = DailyStat.objects.filter(day=day, dimension=Dimension.TOTAL, value="").values_list("visits", flat=True)
-        return int(total.first() or 0)
+        TotalledDay.objects.update_or_create(
+            day=day,
+            defaults={
+                "hits": hits,
+                "id_sum": id_sum,
+                "newest": newest,
+                "rules": sqlaggregate.RULES,
+                "totalled_at": timezone.now(),
+            },
+        )
+        return _visits_of(day) or 0
+
+
+def _visits_of(day: dt.date) -> int | None:
+    """The visits of ``day``'s stored totals; None when it has none."""
+    total = DailyStat.objects.filter(day=day, dimension=Dimension.TOTAL, value="").values_list("visits", flat=True)
+    return total.first()
 
 
 def aggregate_day_in_python(day: dt.date) -> int:

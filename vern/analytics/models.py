@@ -245,6 +245,32 @@ class HourlyStat(models.Model):
         return f"{self.hour} {self.visits}"
 
 
+class TotalledDay(models.Model):
+    """What a day's totals were last worked out from: the raw hits they read, counted.
+
+    The hourly job redoes a day only when this no longer matches (ADR 0026): a hit stored or
+    deleted in the day's window since changes the count, the sum or the largest of their ids
+    (ids only grow), and ``rules`` changes when a release works totals out differently.
+    """
+
+    day = models.DateField(primary_key=True)
+    hits = models.PositiveIntegerField()
+    id_sum = models.BigIntegerField()
+    newest = models.BigIntegerField()
+    rules = models.PositiveSmallIntegerField()
+    totalled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("totalled day")
+        verbose_name_plural = _("totalled days")
+
+    class Privacy:
+        not_personal = "A count and two sums of row ids per day; nothing about a visitor."
+
+    def __str__(self) -> str:
+        return f"{self.day} ({self.hits})"
+
+
 class Dropped(models.Model):
     """How many hits of a day were not stored, and why; bots by the name of their agent."""
 

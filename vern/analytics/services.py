@@ -22,10 +22,13 @@ PARTITION_DAYS_AHEAD = 7
 
 
 def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
-    """Work out the daily totals of every day that may have changed; returns visits per day."""
+    """Work out the daily totals of every day that may have changed (a day whose hits have not
+    changed since is left as it is); returns visits per day."""
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds belongs in the totals too
-    done = {day.isoformat(): aggregate.aggregate_day(day) for day in aggregate.days_to_aggregate(now)}
+    done = {
+        day.isoformat(): aggregate.aggregate_day(day, unless_unchanged=True) for day in aggregate.days_to_aggregate(now)
+    }
     aggregate.forget_old_cube(now, _hits_kept_for())
     aggregate.analyze_totals()  # the dashboard never waits for autovacuum to see the new totals
     return done

@@ -32,6 +32,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count, Max, Sum
 
 from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat
 from vern.analytics.salts import CARRY_OVER, day_start
@@ -58,6 +59,9 @@ _TEMPORARY = ("agg_visits", "agg_hits", "agg_joined")
 # Enough memory for a day's sort by visitor not to spill to disk (PostgreSQL, this transaction only).
 WORK_MEM = "64MB"
 STATISTICS_TARGET = 10
+# Raised when a release works a day's totals out differently, so that the days the job still
+# redoes (today, yesterday, any missing) are worked out afresh even where no hit changed.
+RULES = 1
 
 
 def _seconds(column: str) -> str:
@@ -210,16 +214,31 @@ def _moment(value: dt.datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The times of the hits that ``day``'s totals read: from the half hour before it (to tell a
+    visit begun the day before) to six hours after it (to follow one going on at midnight)."""
+    return day_start(day) - CARRY_OVER, day_start(day + dt.timedelta(days=1)) + FOLLOW_INTO_NEXT_DAY
+
+
+def counted(day: dt.date) -> tuple[int, int, int]:
+    """(how many, the sum of their ids, the largest id) of the hits in ``day``'s window: any hit
+    stored or deleted there changes one of them, since ids only grow (ADR 0026)."""
+    first, last = window(day)
+    found = Hit.objects.filter(at__gte=first, at__lt=last).aggregate(hits=Count("id"), sum=Sum("id"), newest=Max("id"))
+    return int(found["hits"]), int(found["sum"] or 0), int(found["newest"] or 0)
+
+
 def insert_day(day: dt.date) -> None:
     """Insert ``day``'s totals, cube and hourly totals (the caller has deleted the old ones, in
     the same transaction)."""
     start, end = day_start(day), day_start(day + dt.timedelta(days=1))
+    first, last = window(day)
     params = {
         "day": connection.ops.adapt_datefield_value(day),
         "start": _moment(start),
         "end": _moment(end),
-        "window_start": _moment(start - CARRY_OVER),
-        "window_end": _moment(end + FOLLOW_INTO_NEXT_DAY),
+        "window_start": _moment(first),
+        "window_end": _moment(last),
         "start_carry": _moment(start + CARRY_OVER),
         "end_carry": _moment(end + CARRY_OVER),
         "start_before": _moment(start - CARRY_OVER),

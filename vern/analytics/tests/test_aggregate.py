@@ -165,3 +165,43 @@ def test_salts_are_deleted_48_hours_after_their_day_ended(time_machine):
     days = sorted(Salt.objects.values_list("day", flat=True))
     # At 00:10 on DAY+3, the salt of DAY (ended 48 h 10 min ago) is gone; DAY+1 ended 24 h ago.
     assert days == [DAY + dt.timedelta(days=n) for n in (1, 2, 3)]
+
+
+def test_the_hourly_job_works_a_day_out_again_only_when_its_hits_changed(time_machine, monkeypatch):
+    """ADR 0026: once yesterday's hits stop changing, the job leaves its totals as they are; a late
+    hit, an erased one, lost totals or new rules still have the day worked out at the next run."""
+    from vern.analytics import sqlaggregate
+
+    yesterday = DAY - dt.timedelta(days=1)
+    time_machine.move_to(at(DAY, 12))
+    hit(at(yesterday, 10), "kari")
+    hit(at(yesterday, 11), "ola")
+    hit(at(DAY, 9), "per")
+    BUFFER.flush()
+    analytics_aggregate(at(DAY, 12))
+
+    def rows() -> dict[dt.date, set[int]]:
+        return {day: set(DailyStat.objects.filter(day=day).values_list("id", flat=True)) for day in (yesterday, DAY)}
+
+    written = rows()
+    assert analytics_aggregate(at(DAY, 13)) == {yesterday.isoformat(): 2, DAY.isoformat(): 1}
+    assert rows() == written  # nothing changed: the rows of an hour ago, not written again
+
+    hit(at(yesterday, 15), "liv")  # stored late: a spool written after an outage
+    BUFFER.flush()
+    analytics_aggregate(at(DAY, 14))
+    assert totals(yesterday).visits == 3
+    assert rows()[DAY] == written[DAY]
+
+    Hit.objects.filter(visitor="per").delete()  # erased on request
+    analytics_aggregate(at(DAY, 15))
+    assert totals(DAY).visits == 0
+
+    DailyStat.objects.filter(day=yesterday).delete()  # totals lost (a restore of an older backup)
+    analytics_aggregate(at(DAY, 16))
+    assert totals(yesterday).visits == 3
+
+    written = rows()
+    monkeypatch.setattr(sqlaggregate, "RULES", sqlaggregate.RULES + 1)  # a release that counts differently
+    analytics_aggregate(at(DAY, 17))
+    assert rows()[yesterday].isdisjoint(written[yesterday]) and rows()[DAY].isdisjoint(written[DAY])
