@@ -408,17 +408,24 @@ def _cube_row(dimension: str, value: str, sums: Mapping[str, int | None], totals
     return Row(value=value, visitors=None, **counts, share=100 * counts[ranked_by] / whole if whole else 0.0)
 
 
-def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals: Totals) -> dict[str, TopList]:
-    """Every top list among the filtered visits, and how many values each has, in TWO queries over
-    the cube (ADR 0025): the entry values' lists from its visit rows (on PostgreSQL a ``GROUPING
-    SETS`` of the entry columns read in one pass; on SQLite, which has none, a ``UNION ALL`` of the
-    same groups), the pages' and goals' from their rows, grouped by dimension and value. Ranked and
-    cut in the database, as ``_cube_top`` ranks (pages by views, the rest by visits, then the value
-    in the database's order), so both give the same rows."""
+_SERIES = "_day"  # the ``dim`` of the rows that give the filtered visits per day (no dimension's name)
+
+
+def _cube_board(
+    period: Period, filters: Mapping[str, str], *, top: int
+) -> tuple[Totals, list[Day], dict[str, TopList]]:
+    """The filtered visits' totals, their series and every top list with how many values each has,
+    in TWO queries over the cube (ADR 0025, ADR 0026): the series and the entry values' lists from
+    its visit rows (on PostgreSQL a ``GROUPING SETS`` of the day and the entry columns, read in one
+    pass; on SQLite, which has none, a ``UNION ALL`` of the same groups), the pages' and goals' from
+    their rows, grouped by dimension and value. Ranked and cut in the database, as ``_cube_top``
+    ranks (pages by views, the rest by visits, then the value in the database's order), so both
+    give the same rows; the period's totals are the sum of its days."""
     entries = [d for d in TOP_DIMENSIONS if d not in (Dimension.PAGE, Dimension.GOAL)]
     columns = {str(d): connection.ops.quote_name(CUBE_COLUMNS[Dimension(d)]) for d in entries}
     sums = ", ".join(f"SUM({name}) AS {name}" for name in ("visits", "pageviews", "bounces", "duration_ms"))
     table = connection.ops.quote_name(EntryStat._meta.db_table)
+    day = connection.ops.quote_name("day")
 
     def where_of(rows: QuerySet[EntryStat]) -> tuple[str, list[Any]]:
         where, params = rows.query.get_compiler(using=rows.db).compile(rows.query.where)
@@ -428,16 +435,32 @@ def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals:
     if connection.vendor == "postgresql":
         which = " ".join(f"WHEN GROUPING({column}) = 0 THEN '{name}'" for name, column in columns.items())
         grouped = (
-            f"SELECT CASE {which} END AS dim, COALESCE({', '.join(columns.values())}) AS value, {sums} "  # noqa: S608
-            f"FROM {table} WHERE {where} GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in columns.values())})"
+            f"SELECT CASE {which} ELSE '{_SERIES}' END AS dim, "  # noqa: S608
+            f"COALESCE({', '.join(columns.values())}, to_char({day}, 'YYYY-MM-DD')) AS value, {sums} FROM {table} "
+            f"WHERE {where} GROUP BY GROUPING SETS ({', '.join(f'({c})' for c in (*columns.values(), day))})"
         )
     else:
+        # The day as text: a column of type date would have the driver read every value as one.
         grouped = " UNION ALL ".join(
-            f"SELECT '{name}' AS dim, {column} AS value, {sums} FROM {table} WHERE {where} GROUP BY {column}"  # noqa: S608
-            for name, column in columns.items()
+            f"SELECT '{name}' AS dim, {shown} AS value, {sums} FROM {table} WHERE {where} GROUP BY {column}"  # noqa: S608
+            for name, column, shown in (
+                *((name, column, column) for name, column in columns.items()),
+                (_SERIES, day, f"CAST({day} AS TEXT)"),
+            )
         )
-        params = params * len(columns)
-    found = _ranked(grouped, params, top=top, totals=totals)
+        params = params * (len(columns) + 1)
+    found, distinct = _ranked(grouped, params, top=top)
+    per_day = {dt.date.fromisoformat(str(value)[:10]): counts for value, counts in found.pop(_SERIES, [])}
+    distinct.pop(_SERIES, None)
+    totals = _totals(
+        {name: sum(int(counts[name] or 0) for counts in per_day.values()) for name in _CUBE_COUNTS},
+        visitors_known=False,
+    )
+    empty = dict.fromkeys(_CUBE_COUNTS, 0)
+    days = [
+        Day(when, 0, int(per_day.get(when, empty)["visits"] or 0), int(per_day.get(when, empty)["pageviews"] or 0))
+        for when in period.dates()
+    ]
     valued = (Dimension.PAGE, Dimension.GOAL)
     where, params = where_of(cube_rows(period, filters).filter(dimension__in=valued))
     dimension = connection.ops.quote_name("dimension")
@@ -445,43 +468,42 @@ def _cube_lists(period: Period, filters: Mapping[str, str], *, top: int, totals:
         f"SELECT {dimension} AS dim, value, {sums} FROM {table} WHERE {where} "  # noqa: S608
         f"GROUP BY {dimension}, value"
     )
-    found.update(_ranked(grouped, params, top=top, totals=totals))
-    return {str(d): found.get(str(d), TopList(str(d), [], 0)) for d in TOP_DIMENSIONS}
+    more, more_distinct = _ranked(grouped, params, top=top)
+    found.update(more)
+    distinct.update(more_distinct)
+    lists = {
+        str(d): TopList(
+            str(d),
+            [_cube_row(str(d), value, counts, totals) for value, counts in found.get(str(d), [])],
+            distinct.get(str(d), 0),
+        )
+        for d in TOP_DIMENSIONS
+    }
+    return totals, days, lists
 
 
-def _ranked(grouped: str, params: list[Any], *, top: int, totals: Totals) -> dict[str, TopList]:
-    """The first ``top`` rows of each ``dim`` that the query ``grouped`` gives, and how many it has."""
+Counts = dict[str, Any]
+
+
+def _ranked(grouped: str, params: list[Any], *, top: int) -> tuple[dict[str, list[tuple[str, Counts]]], dict[str, int]]:
+    """The first ``top`` (value, counts) of each ``dim`` that the query ``grouped`` gives, and how
+    many values each has; every row of the series (``_SERIES``), which is not cut."""
     ranks = " ".join(f"WHEN '{dimension}' THEN {column}" for dimension, column in RANKED_BY.items())
     ranked = (
         "SELECT dim, value, visits, pageviews, bounces, duration_ms, values_in_all FROM ("  # noqa: S608
         f"SELECT g.*, ROW_NUMBER() OVER (PARTITION BY dim ORDER BY CASE dim {ranks} ELSE visits END DESC, value) "
-        f"AS place, COUNT(*) OVER (PARTITION BY dim) AS values_in_all FROM ({grouped}) g) r WHERE place <= %s "
-        "ORDER BY dim, place"
+        f"AS place, COUNT(*) OVER (PARTITION BY dim) AS values_in_all FROM ({grouped}) g) r "
+        f"WHERE place <= %s OR dim = '{_SERIES}' ORDER BY dim, place"
     )
-    found: dict[str, list[Row]] = {}
+    found: dict[str, list[tuple[str, Counts]]] = {}
     distinct: dict[str, int] = {}
     with connection.cursor() as cursor:
         cursor.execute(ranked, [*params, top])
         for dim, value, visits, pageviews, bounces, duration_ms, values_in_all in cursor.fetchall():
-            sums = {"visits": visits, "pageviews": pageviews, "bounces": bounces, "duration_ms": duration_ms}
-            found.setdefault(dim, []).append(_cube_row(dim, value, sums, totals))
+            counts = {"visits": visits, "pageviews": pageviews, "bounces": bounces, "duration_ms": duration_ms}
+            found.setdefault(dim, []).append((value, counts))
             distinct[dim] = int(values_in_all)
-    return {dim: TopList(dim, rows, distinct[dim]) for dim, rows in found.items()}
-
-
-def _cube_days(period: Period, filters: Mapping[str, str]) -> tuple[Totals, list[Day]]:
-    """The filtered visits' totals and their series, from one GROUP BY day over the cube."""
-    found = {
-        row["day"]: row
-        for row in cube_rows(period, filters).filter(dimension=Dimension.TOTAL).values("day").annotate(**_cube_sums())
-    }
-    sums = {name: sum(int(row[name] or 0) for row in found.values()) for name in _CUBE_COUNTS}
-    empty = dict.fromkeys(_CUBE_COUNTS, 0)
-    days = [
-        Day(day, 0, int(found.get(day, empty)["visits"]), int(found.get(day, empty)["pageviews"]))
-        for day in period.dates()
-    ]
-    return _totals(sums, visitors_known=False), days
+    return found, distinct
 
 
 @dataclass(frozen=True)
@@ -633,17 +655,16 @@ def dashboard(period: Period, *, top: int = 10, filters: Mapping[str, str] | Non
     Fifteen queries, whatever the amount of data: the totals of both periods, the
     series, one per top list, the number of values per list, and two for what was dropped.
     With ``filters`` the totals, series and lists are those of the visits the filters select,
-    read from the cube (no visitor figure) in four queries: the period's totals and series in
-    one, the previous period's totals, every entry value's list in one, and the pages' and the
-    goals' lists in one; what was dropped is not split by entry values.
+    read from the cube (no visitor figure) in three queries: the series (whose sum is the
+    period's totals) and every entry value's list in one, the pages' and the goals' lists in one,
+    and the previous period's totals; what was dropped is not split by entry values.
     """
     previous = period.previous()
     filters = dict(filters or {})
     check_filters(filters)
     if filters:
-        totals, days = _cube_days(period, filters)
+        totals, days, lists = _cube_board(period, filters, top=top)
         previous_totals = _cube_totals(previous, filters)
-        lists = _cube_lists(period, filters, top=top, totals=totals)
     else:
         totals, previous_totals = _totals_of_two(period, previous)
         distinct = _distinct_values(period)

@@ -100,6 +100,29 @@ def test_every_filtered_breakdown_from_the_cube_equals_the_python_reference_over
     assert board.totals.visits == reference[("total", "")].visits and not board.totals.visitors_known
 
 
+def test_the_filtered_dashboard_gives_each_day_its_own_visits_in_five_queries(django_assert_num_queries):
+    random_day(23)
+    days = [DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)]
+    for day in days:
+        aggregate_day(day)
+    period = selectors.Period(days[0], DAY + dt.timedelta(days=2))  # its last day has no visits
+    filters = {"country": "NO"}
+    # The series with the entry lists, the pages and goals, the previous period, and two for what was dropped.
+    with django_assert_num_queries(5):
+        board = selectors.dashboard(period, filters=filters)
+    expected = {day: tally_day(day, filters)[("total", "")] for day in period.dates()}
+    assert [(d.day, d.visits, d.pageviews) for d in board.days] == [
+        (day, t.visits, t.pageviews) for day, t in expected.items()
+    ]
+    assert sum(t.visits for t in expected.values()) > expected[DAY].visits > 0, "visits on more than one day"
+    assert (board.totals.visits, board.totals.pageviews, board.totals.bounces, board.totals.duration_ms) == (
+        sum(t.visits for t in expected.values()),
+        sum(t.pageviews for t in expected.values()),
+        sum(t.bounces for t in expected.values()),
+        sum(t.duration_ms for t in expected.values()),
+    )
+
+
 def test_the_cube_adds_up_to_the_daily_totals_and_rerunning_changes_nothing():
     random_day(7)
     aggregate_day(DAY)
