@@ -268,16 +268,21 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
         EntryStat.objects.filter(day=day).delete()
         HourlyStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
-        TotalledDay.objects.update_or_create(
-            day=day,
-            defaults={
-                "hits": hits,
-                "id_sum": id_sum,
-                "newest": newest,
-                "rules": sqlaggregate.RULES,
-                "totalled_at": timezone.now(),
-            },
-        )
+        if sqlaggregate.counted(day) == (hits, id_sum, newest):
+            TotalledDay.objects.update_or_create(
+                day=day,
+                defaults={
+                    "hits": hits,
+                    "id_sum": id_sum,
+                    "newest": newest,
+                    "rules": sqlaggregate.RULES,
+                    "totalled_at": timezone.now(),
+                },
+            )
+        else:
+            # Hits were stored or deleted while the day was worked out (another process's commit):
+            # which of them these totals hold is not known, so the next run works the day out again.
+            TotalledDay.objects.filter(day=day).delete()
         return _visits_of(day) or 0
 
 

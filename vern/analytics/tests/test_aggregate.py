@@ -205,3 +205,31 @@ def test_the_hourly_job_works_a_day_out_again_only_when_its_hits_changed(time_ma
     monkeypatch.setattr(sqlaggregate, "RULES", sqlaggregate.RULES + 1)  # a release that counts differently
     analytics_aggregate(at(DAY, 17))
     assert rows()[yesterday].isdisjoint(written[yesterday]) and rows()[DAY].isdisjoint(written[DAY])
+
+
+def test_a_hit_stored_while_its_day_is_worked_out_has_the_day_worked_out_again(time_machine, monkeypatch):
+    """Found in review (ADR 0026): another process's buffer commits a hit after the job counted
+    the day's hits but before it read them. The totals hold that hit and the count does not, so
+    nothing is recorded; had it been, erasing that hit would bring the count back to the one
+    recorded, and the erased visit would have stayed in the totals for good."""
+    from vern.analytics import sqlaggregate
+
+    time_machine.move_to(at(DAY, 12))
+    hit(at(DAY, 9), "kari")
+    BUFFER.flush()
+    work_out = sqlaggregate.insert_day
+
+    def with_a_hit_committed_meanwhile(day: dt.date) -> None:
+        if day == DAY:
+            hit(at(DAY, 10), "ola")
+            BUFFER.flush()
+        work_out(day)
+
+    monkeypatch.setattr(sqlaggregate, "insert_day", with_a_hit_committed_meanwhile)
+    analytics_aggregate(at(DAY, 12))
+    monkeypatch.setattr(sqlaggregate, "insert_day", work_out)
+    assert totals(DAY).visits == 2
+
+    Hit.objects.filter(visitor="ola").delete()  # erased on request before the next run
+    analytics_aggregate(at(DAY, 13))
+    assert totals(DAY).visits == 1
