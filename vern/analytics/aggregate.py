@@ -254,8 +254,9 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
     goes on from it and no late hit comes, costs one count instead of a day's work (ADR 0026).
     """
     with transaction.atomic():
-        # Counted before anything is read: a hit stored meanwhile may or may not make it into these
-        # totals, and either way the next run finds the count changed and works the day out again.
+        # Counted before anything is read, and again once the totals are written (below): they are
+        # recorded only when both agree, so a hit another process stores or deletes meanwhile has
+        # the next run work the day out again (ADR 0026).
         hits, id_sum, newest = sqlaggregate.counted(day)
         if unless_unchanged:
             same = TotalledDay.objects.filter(

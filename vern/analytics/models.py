@@ -265,7 +265,7 @@ class TotalledDay(models.Model):
         verbose_name_plural = _("totalled days")
 
     class Privacy:
-        not_personal = "A count and two sums of row ids per day; nothing about a visitor."
+        not_personal = "Per day a count, a sum and the largest of row ids; nothing about a visitor."
 
     def __str__(self) -> str:
         return f"{self.day} ({self.hits})"

@@ -415,7 +415,7 @@ def _cube_board(
     period: Period, filters: Mapping[str, str], *, top: int
 ) -> tuple[Totals, list[Day], dict[str, TopList]]:
     """The filtered visits' totals, their series and every top list with how many values each has,
-    in TWO queries over the cube (ADR 0025, ADR 0026): the series and the entry values' lists from
+    in TWO queries over the cube (ADR 0025): the series and the entry values' lists from
     its visit rows (on PostgreSQL a ``GROUPING SETS`` of the day and the entry columns, read in one
     pass; on SQLite, which has none, a ``UNION ALL`` of the same groups), the pages' and goals' from
     their rows, grouped by dimension and value. Ranked and cut in the database, as ``_cube_top``
