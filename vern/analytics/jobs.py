@@ -3,7 +3,13 @@ from __future__ import annotations
 import datetime as dt
 
 from vern.analytics.reports import send_weekly_reports
-from vern.analytics.services import analytics_aggregate, analytics_prepare_partitions, analytics_rotate_salts
+from vern.analytics.services import (
+    TODAY_JOB,
+    analytics_aggregate,
+    analytics_prepare_partitions,
+    analytics_rotate_salts,
+    analytics_work_out_today,
+)
 from vern.jobs.registry import job
 
 
@@ -12,6 +18,13 @@ def aggregate() -> None:
     """The anonymous daily and hourly totals (and the cube) the dashboard reads, from the raw hits
     (today's, yesterday's, any missing)."""
     analytics_aggregate()
+
+
+@job(TODAY_JOB, lease=dt.timedelta(minutes=30), max_attempts=2)
+def refresh_today() -> None:
+    """Today's totals, when a dashboard was opened on a day too large to work out inside the page
+    (``services.TODAY_INLINE_HITS``)."""
+    analytics_work_out_today()
 
 
 @job("analytics.salts", daily_at=dt.time(0, 5))

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
-from vern.analytics.models import DailyStat, Dropped, EntryStat, Hit, HourlyStat
+from vern.analytics.models import DailyStat, Dropped, EntryStat, Hit, HourlyStat, TotalledDay
 from vern.analytics.salts import OSLO, day_start
 from vern.analytics.sqlaggregate import CUBE_COLUMNS
 from vern.registry.surface import Tile
@@ -606,6 +606,12 @@ def _distinct_values(period: Period) -> dict[str, int]:
         .annotate(n=Count("value", distinct=True))
         .values_list("dimension", "n")
     )
+
+
+def worked_out_at(day: dt.date) -> dt.datetime | None:
+    """When ``day``'s totals were last worked out, as the aggregation recorded it (ADR 0026)."""
+    found: dt.datetime | None = TotalledDay.objects.filter(day=day).values_list("totalled_at", flat=True).first()
+    return found
 
 
 def dropped_summary(period: Period, *, limit: int = 10) -> DroppedSummary:

@@ -30,7 +30,7 @@ from vern.analytics.reading_forms import GoalForm, TokenForm
 from vern.analytics.reading_models import Goal, ReportRecipient, StatsToken
 from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
-from vern.analytics.services import analytics_refresh_today
+from vern.analytics.services import Today, analytics_refresh_today
 from vern.lib import csvsafe
 from vern.registry import surface
 from vern.registry.surface import ConsentStatistics
@@ -48,8 +48,9 @@ def _page(
 ) -> HttpResponse:
     now = timezone.now()
     today = local_day(now)
-    if period.end >= today:
-        analytics_refresh_today()  # today's visits from the first one on, not after the hourly job
+    # Today's visits from the first one on, not after the hourly job; on a large day the worker
+    # works them out in a moment, and the page says how old today's figures are meanwhile.
+    refreshing = period.end >= today and analytics_refresh_today() is Today.QUEUED
     filters = filters or {}
     found = reports.board(period, filters)
     board = found.dashboard
@@ -70,6 +71,7 @@ def _page(
         "one_day": one_day,
         "hourly": hourly,
         "is_today": one_day and period.start == today,
+        "today_worked_out_at": selectors.worked_out_at(today) if refreshing else None,
         # Beside today so far, yesterday by the same hour (all visits: not under a filter).
         "so_far": selectors.yesterday_so_far(now) if one_day and period.start == today and not filters else None,
         # Today's hours still to come are not listed: a 0 there would be a guess, not a count.

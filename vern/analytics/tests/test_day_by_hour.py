@@ -334,3 +334,52 @@ def test_the_range_and_the_series_are_in_the_openapi_document(client):
     stats = spec["components"]["schemas"]["StatsOut"]
     assert {"interval", "series"} <= set(stats["required"])
     assert stats["properties"]["interval"]["enum"] == ["hour", "day"]
+
+
+def test_a_large_day_is_worked_out_by_the_worker_and_the_page_says_how_old_today_is(
+    client, personas, this_morning, monkeypatch
+):
+    """ADR 0026: a page never waits while a large day is worked out. It shows today's figures as
+    last worked out, says when, and hands the day to the worker, once however often it is opened."""
+    from django.core.cache import cache
+
+    from vern.analytics import services
+    from vern.jobs.models import Job
+    from vern.jobs.services import job_claim
+    from vern.jobs.worker import Worker
+
+    monkeypatch.setattr(services, "TODAY_INLINE_HITS", 2)  # this morning's three hits make a large day
+    cache.delete_many([services.TODAY_LOCK_KEY, services.TODAY_COUNTED_KEY])
+    hit(local(TODAY, 12, 10), "liv", "/")  # after today was last worked out
+    BUFFER.flush()
+    staff_login(client, personas.privacy_officer)
+    for _ in range(2):
+        page = text(client.get("/en/staff/analytics/?range=today"))
+        assert "Visits 2 ● ±0% from 2" in page  # Kari and Ola, as worked out this morning: Liv is not in yet
+        assert "Today's figures are those worked out at 12:30. On a day this busy they are worked out again" in page
+    page = text(client.get("/staff/analytics/?range=today"))
+    assert "Dagens tall er slik de ble regnet ut kl. 12:30." in page
+    assert Job.objects.filter(name=services.TODAY_JOB).count() == 1
+
+    job = job_claim(worker_id="test")
+    assert job is not None and job.name == services.TODAY_JOB
+    Worker(burst=True, manage_connections=False).execute(job)
+    page = text(client.get("/en/staff/analytics/?range=today"))
+    assert "Visits 3 ▲ +50% from 2" in page and "worked out at" not in page
+    page = text(client.get("/staff/analytics/?range=today"))
+    assert re.search(r"Besøk 3 ▲ \+50\W?% fra 2", page), re.findall(r"Besøk \d.{0,30}", page)
+
+
+def test_a_small_day_is_worked_out_inside_the_page_that_asks(client, personas, this_morning):
+    from django.core.cache import cache
+
+    from vern.analytics import services
+    from vern.jobs.models import Job
+
+    cache.delete_many([services.TODAY_LOCK_KEY, services.TODAY_COUNTED_KEY])
+    hit(local(TODAY, 12, 10), "liv", "/")
+    BUFFER.flush()
+    staff_login(client, personas.privacy_officer)
+    page = text(client.get("/en/staff/analytics/?range=today"))
+    assert "Visits 3 ▲ +50% from 2" in page and "worked out at" not in page
+    assert not Job.objects.filter(name=services.TODAY_JOB).exists()
