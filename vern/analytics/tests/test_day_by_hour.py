@@ -357,6 +357,7 @@ def test_a_large_day_is_worked_out_by_the_worker_and_the_page_says_how_old_today
         page = text(client.get("/en/staff/analytics/?range=today"))
         assert "Visits 2 ● ±0% from 2" in page  # Kari and Ola, as worked out this morning: Liv is not in yet
         assert "Today's figures are those worked out at 12:30. On a day this busy they are worked out again" in page
+        assert "worked out from the raw visits when you open this page" not in page
     page = text(client.get("/staff/analytics/?range=today"))
     assert "Dagens tall er slik de ble regnet ut kl. 12:30." in page
     assert Job.objects.filter(name=services.TODAY_JOB).count() == 1
