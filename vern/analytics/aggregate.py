@@ -254,13 +254,13 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
     goes on from it and no late hit comes, costs one count instead of a day's work (ADR 0026).
     """
     with transaction.atomic():
-        # Counted before anything is read, and again once the totals are written (below): they are
-        # recorded only when both agree, so a hit another process stores or deletes meanwhile has
-        # the next run work the day out again (ADR 0026).
+        # Counted before anything is read, and again once the totals are written (below): unless
+        # both agree (a hit another process stored or deleted meanwhile), the day is not settled
+        # and the next run works it out again (ADR 0026).
         hits, id_sum, newest = sqlaggregate.counted(day)
         if unless_unchanged:
             same = TotalledDay.objects.filter(
-                day=day, hits=hits, id_sum=id_sum, newest=newest, rules=sqlaggregate.RULES
+                day=day, hits=hits, id_sum=id_sum, newest=newest, rules=sqlaggregate.RULES, settled=True
             ).exists()
             visits = _visits_of(day)
             if same and visits is not None:
@@ -269,21 +269,20 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
         EntryStat.objects.filter(day=day).delete()
         HourlyStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
-        if sqlaggregate.counted(day) == (hits, id_sum, newest):
-            TotalledDay.objects.update_or_create(
-                day=day,
-                defaults={
-                    "hits": hits,
-                    "id_sum": id_sum,
-                    "newest": newest,
-                    "rules": sqlaggregate.RULES,
-                    "totalled_at": timezone.now(),
-                },
-            )
-        else:
-            # Hits were stored or deleted while the day was worked out (another process's commit):
-            # which of them these totals hold is not known, so the next run works the day out again.
-            TotalledDay.objects.filter(day=day).delete()
+        TotalledDay.objects.update_or_create(
+            day=day,
+            defaults={
+                "hits": hits,
+                "id_sum": id_sum,
+                "newest": newest,
+                "rules": sqlaggregate.RULES,
+                # Not settled when hits were stored or deleted while the day was worked out
+                # (another process's commit): which of them these totals hold is not known, so
+                # the next run works the day out again.
+                "settled": sqlaggregate.counted(day) == (hits, id_sum, newest),
+                "totalled_at": timezone.now(),
+            },
+        )
         return _visits_of(day) or 0
 
 

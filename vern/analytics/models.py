@@ -248,9 +248,11 @@ class HourlyStat(models.Model):
 class TotalledDay(models.Model):
     """What a day's totals were last worked out from: the raw hits they read, counted.
 
-    The hourly job redoes a day only when this no longer matches (ADR 0026): a hit stored or
-    deleted in the day's window since changes the count, the sum or the largest of their ids
-    (ids only grow), and ``rules`` changes when a release works totals out differently.
+    The hourly job redoes a day only when this no longer matches, or was not settled (ADR 0026):
+    a hit stored or deleted in the day's window since changes the count, the sum or the largest
+    of their ids (ids only grow), and ``rules`` changes when a release works totals out
+    differently. The count also tells a dashboard whether today is small enough to work out
+    inside the page, and ``totalled_at`` how old today's figures are when it is not.
     """
 
     day = models.DateField(primary_key=True)
@@ -258,6 +260,9 @@ class TotalledDay(models.Model):
     id_sum = models.BigIntegerField()
     newest = models.BigIntegerField()
     rules = models.PositiveSmallIntegerField()
+    # Whether the hits were the same after the totals were written as before: only then are the
+    # figures above exactly what the totals read (another process may store hits meanwhile).
+    settled = models.BooleanField(default=True)
     totalled_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

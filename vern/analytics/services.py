@@ -47,7 +47,7 @@ def _hits_kept_for() -> Duration | None:
 
 # Today's totals are worked out on demand at most this often, across processes and servers.
 TODAY_FRESH_SECONDS = 60
-TODAY_LOCK_KEY = "analytics:today-lock"
+TODAY_LOCK_KEY = "analytics:today-lock"  # and the day: a lock of yesterday ends at midnight
 TODAY_COUNTED_KEY = "analytics:today-counted"  # the id of the newest hit in today's totals
 # A page works today's totals out itself while the day had at most this many hits when they were
 # last worked out (a quarter of a second or so); beyond it the worker does, so that no page waits
@@ -82,10 +82,10 @@ def analytics_refresh_today(now: dt.datetime | None = None) -> Today:
         return Today.CURRENT  # nothing new since the totals were last worked out
     last = TotalledDay.objects.filter(day=day).values_list("hits", flat=True).first()
     if last is not None and last > TODAY_INLINE_HITS:
-        if cache.add(TODAY_LOCK_KEY, 1, timeout=TODAY_QUEUE_SECONDS):
+        if cache.add(f"{TODAY_LOCK_KEY}:{day}", 1, timeout=TODAY_QUEUE_SECONDS):
             job_enqueue_once(TODAY_JOB, key=TODAY_JOB)
         return Today.QUEUED
-    if not cache.add(TODAY_LOCK_KEY, 1, timeout=TODAY_FRESH_SECONDS):
+    if not cache.add(f"{TODAY_LOCK_KEY}:{day}", 1, timeout=TODAY_FRESH_SECONDS):
         return Today.CURRENT
     return Today.WORKED_OUT if _work_out(day, newest) else Today.CURRENT
 

@@ -349,7 +349,7 @@ def test_a_large_day_is_worked_out_by_the_worker_and_the_page_says_how_old_today
     from vern.jobs.worker import Worker
 
     monkeypatch.setattr(services, "TODAY_INLINE_HITS", 2)  # this morning's three hits make a large day
-    cache.delete_many([services.TODAY_LOCK_KEY, services.TODAY_COUNTED_KEY])
+    cache.delete_many([f"{services.TODAY_LOCK_KEY}:{TODAY}", services.TODAY_COUNTED_KEY])
     hit(local(TODAY, 12, 10), "liv", "/")  # after today was last worked out
     BUFFER.flush()
     staff_login(client, personas.privacy_officer)
@@ -377,10 +377,39 @@ def test_a_small_day_is_worked_out_inside_the_page_that_asks(client, personas, t
     from vern.analytics import services
     from vern.jobs.models import Job
 
-    cache.delete_many([services.TODAY_LOCK_KEY, services.TODAY_COUNTED_KEY])
+    cache.delete_many([f"{services.TODAY_LOCK_KEY}:{TODAY}", services.TODAY_COUNTED_KEY])
     hit(local(TODAY, 12, 10), "liv", "/")
     BUFFER.flush()
     staff_login(client, personas.privacy_officer)
     page = text(client.get("/en/staff/analytics/?range=today"))
     assert "Visits 3 ▲ +50% from 2" in page and "worked out at" not in page
     assert not Job.objects.filter(name=services.TODAY_JOB).exists()
+
+
+def test_a_large_day_goes_to_the_worker_also_when_hits_came_while_it_was_worked_out(
+    client, personas, this_morning, monkeypatch
+):
+    """Found in review: on a busy day the hits counted after today was worked out rarely equal
+    those counted before. The day is then not settled (the next run works it out again), but
+    it is still known to be large, so no page works it out itself."""
+    from django.core.cache import cache
+
+    from vern.analytics import services, sqlaggregate
+    from vern.jobs.models import Job
+
+    monkeypatch.setattr(services, "TODAY_INLINE_HITS", 2)
+    cache.delete_many([f"{services.TODAY_LOCK_KEY}:{TODAY}", services.TODAY_COUNTED_KEY])
+    work_out = sqlaggregate.insert_day
+
+    def with_a_hit_stored_meanwhile(day: dt.date) -> None:
+        work_out(day)
+        hit(local(TODAY, 12, 10), "liv", "/")
+        BUFFER.flush()
+
+    monkeypatch.setattr(sqlaggregate, "insert_day", with_a_hit_stored_meanwhile)
+    aggregate_day(TODAY)
+    monkeypatch.setattr(sqlaggregate, "insert_day", work_out)
+    staff_login(client, personas.privacy_officer)
+    page = text(client.get("/en/staff/analytics/?range=today"))
+    assert "Visits 2 ● ±0% from 2" in page and "Today's figures are those worked out at 12:30." in page
+    assert Job.objects.filter(name=services.TODAY_JOB).count() == 1
