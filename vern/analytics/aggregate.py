@@ -322,9 +322,30 @@ def analyze_totals() -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
+def unsettle(moments: list[dt.datetime], now: dt.datetime | None = None) -> None:
+    """Mark every day before yesterday whose totals read hits of these times as not settled, so that
+    the hourly job works it out again however old it is: hits stored late, after an outage, from a
+    spool or a buffer that kept them (ADR 0026). Today and yesterday are worked out every hour
+    anyway. A hit is in its own day's window, in the day before's until 06:00, and in the next
+    day's in the last half hour.
+
+    Called with every batch of hits written, so the usual batch (none older than yesterday
+    06:00) costs one ``min`` and no query."""
+    yesterday = local_day(now or timezone.now()) - dt.timedelta(days=1)
+    if not moments or min(moments) >= day_start(yesterday) + FOLLOW_INTO_NEXT_DAY:
+        return
+    days: set[dt.date] = set()
+    for at in moments:
+        days |= {local_day(at - FOLLOW_INTO_NEXT_DAY), local_day(at), local_day(at + CARRY_OVER)}
+    older = {day for day in days if day < yesterday}
+    if older:
+        TotalledDay.objects.filter(day__in=older).update(settled=False)
+
+
 def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
     """Today and yesterday (they may still change), and any older day with hits but no totals yet,
-    or with totals but no cube (totalled before the cube existed, ADR 0023).
+    with totals but no cube (totalled before the cube existed, ADR 0023), or not settled (hits
+    were stored in its window after it was worked out, ADR 0026).
 
     A day's cube is redone only while all its hits are there: the first day left may have lost its
     early hits to the retention sweep, and redoing it would replace its totals with partial ones.
@@ -340,11 +361,15 @@ def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
         in_cube = set(
             EntryStat.objects.filter(dimension=Dimension.TOTAL, day__gte=start).values_list("day", flat=True).distinct()
         )
+        unsettled = set(
+            TotalledDay.objects.filter(settled=False, day__gt=start, day__lt=today).values_list("day", flat=True)
+        )
         day = start
         while day < today:
             if day not in totalled or (day > start and totalled[day] > 0 and day not in in_cube):
                 days.add(day)
             day += dt.timedelta(days=1)
+        days |= unsettled
     return sorted(days)
 
 

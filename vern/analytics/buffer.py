@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 
+from vern.analytics.aggregate import unsettle
 from vern.analytics.models import Dropped, Hit, LogEvent
 from vern.jobs import spool
 from vern.jobs.spool import Spool, stamp, unstamp
@@ -219,6 +220,7 @@ class Buffer:
         with transaction.atomic():
             if hits:
                 _insert_hits(hits)
+                unsettle([h[0] for h in hits])  # kept through an outage: their days are worked out again
             if logs:
                 LogEvent.objects.bulk_create(logs, batch_size=500)
             for (day, reason, agent), count in sorted(dropped.items()):
@@ -327,6 +329,7 @@ def store_spooled(records: list[dict[str, Any]]) -> None:
     _ensure_days(LogEvent, {e.at for e in logs})
     if hits:
         _insert_hits(hits)
+        unsettle([h[0] for h in hits])  # their days are worked out again, however old
     if logs:
         LogEvent.objects.bulk_create(logs, batch_size=500)
 

@@ -233,3 +233,33 @@ def test_a_hit_stored_while_its_day_is_worked_out_has_the_day_worked_out_again(t
     Hit.objects.filter(visitor="ola").delete()  # erased on request before the next run
     analytics_aggregate(at(DAY, 13))
     assert totals(DAY).visits == 1
+
+
+def test_hits_spooled_in_an_outage_and_stored_days_later_are_counted_in_their_day(time_machine):
+    """Nothing lost in an outage (issue 20): hits stored days later, from a spool or from a web
+    process's memory, are counted in the totals of the day they belong to, though the hourly job
+    no longer looks at that day otherwise."""
+    from vern.analytics.buffer import HIT_COLUMNS, spooled_hit, store_spooled
+
+    earlier = DAY - dt.timedelta(days=3)
+    hit(at(earlier - dt.timedelta(days=1), 12), "first")  # the first day kept, which is never redone
+    hit(at(earlier, 10), "kari")
+    BUFFER.flush()
+    time_machine.move_to(at(earlier, 23))
+    analytics_aggregate(at(earlier, 23))
+    time_machine.move_to(at(DAY, 12))
+    analytics_aggregate(at(DAY, 12))
+    assert earlier not in days_to_aggregate(at(DAY, 12)) and totals(earlier).visits == 1
+
+    late: dict[str, object] = dict.fromkeys(HIT_COLUMNS, "")
+    late.update(at=at(earlier, 15), kind=VIEW, source=Hit.Source.SCRIPT, visitor="ola", path="/", engaged_ms=0)
+    store_spooled([spooled_hit(tuple(late[column] for column in HIT_COLUMNS))])  # a spool drained days later
+    assert earlier in days_to_aggregate(at(DAY, 13))
+    analytics_aggregate(at(DAY, 13))
+    assert totals(earlier).visits == 2
+    assert earlier not in days_to_aggregate(at(DAY, 14))
+
+    hit(at(earlier, 18), "per")  # kept in a web process's memory through the outage, written now
+    BUFFER.flush()
+    analytics_aggregate(at(DAY, 14))
+    assert totals(earlier).visits == 3
