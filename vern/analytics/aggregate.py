@@ -269,6 +269,9 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
         EntryStat.objects.filter(day=day).delete()
         HourlyStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
+        # The row is locked before the second count: a late hit's writer that marked it not settled
+        # (``unsettle``) has then committed that hit, and this count sees it.
+        TotalledDay.objects.select_for_update().filter(day=day).first()
         TotalledDay.objects.update_or_create(
             day=day,
             defaults={
@@ -322,23 +325,38 @@ def analyze_totals() -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def unsettle(moments: list[dt.datetime], now: dt.datetime | None = None) -> None:
-    """Mark every day before yesterday whose totals read hits of these times as not settled, so that
-    the hourly job works it out again however old it is: hits stored late, after an outage, from a
-    spool or a buffer that kept them (ADR 0026). Today and yesterday are worked out every hour
-    anyway. A hit is in its own day's window, in the day before's until 06:00, and in the next
-    day's in the last half hour.
+# A hit written this long after its time was kept somewhere (a spool, a process's memory) while
+# the database was away; the usual batch is a second or two old.
+LATE = dt.timedelta(minutes=5)
 
-    Called with every batch of hits written, so the usual batch (none older than yesterday
-    06:00) costs one ``min`` and no query."""
-    yesterday = local_day(now or timezone.now()) - dt.timedelta(days=1)
-    if not moments or min(moments) >= day_start(yesterday) + FOLLOW_INTO_NEXT_DAY:
+
+def unsettle(moments: list[dt.datetime], now: dt.datetime | None = None) -> None:
+    """Mark every day before today whose totals read hits of these times, when they come late, as
+    not settled, so that the hourly job works it out again however old it is: hits stored after
+    an outage, from a spool or a buffer that kept them (ADR 0026). Yesterday too: the job's
+    next run may come after midnight, when it is the day before yesterday.
+
+    Called with every batch of hits written, so the usual batch (nothing older than ``LATE``)
+    costs one ``min`` and no query."""
+    now = now or timezone.now()
+    if not moments or min(moments) >= now - LATE:
         return
-    days: set[dt.date] = set()
+    spans: dict[dt.date, tuple[dt.datetime, dt.datetime]] = {}  # day -> its earliest and latest late hit
     for at in moments:
-        days |= {local_day(at - FOLLOW_INTO_NEXT_DAY), local_day(at), local_day(at + CARRY_OVER)}
-    older = {day for day in days if day < yesterday}
-    if older:
+        if at < now - LATE:
+            day = local_day(at)
+            earliest, latest = spans.get(day, (at, at))
+            spans[day] = (min(earliest, at), max(latest, at))
+    days: set[dt.date] = set()
+    one = dt.timedelta(days=1)
+    for day, (earliest, latest) in spans.items():
+        days.add(day)
+        if earliest < sqlaggregate.window(day - one)[1]:  # before 06:00: the day before's too
+            days.add(day - one)
+        if latest >= sqlaggregate.window(day + one)[0]:  # after 23:30: the next day's too
+            days.add(day + one)
+    today = local_day(now)
+    if older := {day for day in days if day < today}:
         TotalledDay.objects.filter(day__in=older).update(settled=False)
 
 

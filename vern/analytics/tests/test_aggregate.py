@@ -263,3 +263,42 @@ def test_hits_spooled_in_an_outage_and_stored_days_later_are_counted_in_their_da
     BUFFER.flush()
     analytics_aggregate(at(DAY, 14))
     assert totals(earlier).visits == 3
+
+
+def test_hits_of_yesterday_stored_late_in_the_evening_are_counted_by_a_run_after_midnight(time_machine):
+    """Found in review: late hits for yesterday, written at 23:31 just after the job's run, are
+    counted by its next run at 00:31, when that day is already the day before yesterday."""
+    yesterday = DAY - dt.timedelta(days=1)
+    hit(at(yesterday - dt.timedelta(days=1), 12), "first")  # the first day kept, never redone
+    hit(at(yesterday, 10), "kari")
+    BUFFER.flush()
+    time_machine.move_to(at(DAY, 23, 30))
+    analytics_aggregate(at(DAY, 23, 30))
+    time_machine.move_to(at(DAY, 23, 31))
+    hit(at(yesterday, 20), "ola")  # kept through an outage of a day, written now
+    BUFFER.flush()
+    night = DAY + dt.timedelta(days=1)
+    time_machine.move_to(at(night, 0, 31))
+    analytics_aggregate(at(night, 0, 31))
+    assert totals(yesterday).visits == 2
+
+
+def test_a_late_hit_marks_exactly_the_days_whose_totals_read_it_also_when_the_clocks_go_back():
+    """A day's totals read its hits from 23:30 the evening before until 06:00 the next morning, by
+    the clock: on the night summer time ends that is seven hours after midnight, not six."""
+    from vern.analytics.aggregate import unsettle
+    from vern.analytics.models import TotalledDay
+
+    saturday, sunday, monday = dt.date(2025, 10, 25), dt.date(2025, 10, 26), dt.date(2025, 10, 27)
+
+    def marked(when: dt.datetime) -> set[dt.date]:
+        TotalledDay.objects.all().delete()
+        for day in (saturday, sunday, monday):
+            TotalledDay.objects.create(day=day, hits=1, id_sum=1, newest=1, rules=1)
+        unsettle([when.astimezone(dt.UTC)], now=at(dt.date(2025, 11, 3), 12))  # in UTC, as hits are written
+        return set(TotalledDay.objects.filter(settled=False).values_list("day", flat=True))
+
+    assert marked(at(sunday, 5, 30)) == {saturday, sunday}  # in Saturday's window until 06:00
+    assert marked(at(sunday, 6, 30)) == {sunday}
+    assert marked(at(sunday, 23, 40)) == {sunday, monday}  # Monday's window begins at 23:30
+    assert marked(at(dt.date(2025, 11, 3), 11, 58)) == set()  # two minutes old: not late, no query
