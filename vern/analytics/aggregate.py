@@ -262,8 +262,7 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
             same = TotalledDay.objects.filter(
                 day=day, hits=hits, id_sum=id_sum, newest=newest, rules=sqlaggregate.RULES, settled=True
             ).exists()
-            visits = _visits_of(day)
-            if same and visits is not None:
+            if same and (visits := _visits_of(day)) is not None:
                 return visits
         DailyStat.objects.filter(day=day).delete()
         EntryStat.objects.filter(day=day).delete()

@@ -456,11 +456,11 @@ def _cube_board(
         {name: sum(int(counts[name] or 0) for counts in per_day.values()) for name in _CUBE_COUNTS},
         visitors_known=False,
     )
-    empty = dict.fromkeys(_CUBE_COUNTS, 0)
-    days = [
-        Day(when, 0, int(per_day.get(when, empty)["visits"] or 0), int(per_day.get(when, empty)["pageviews"] or 0))
-        for when in period.dates()
-    ]
+    empty: Counts = dict.fromkeys(_CUBE_COUNTS, 0)
+    days = []
+    for when in period.dates():
+        counts = per_day.get(when, empty)
+        days.append(Day(when, 0, int(counts["visits"] or 0), int(counts["pageviews"] or 0)))
     valued = (Dimension.PAGE, Dimension.GOAL)
     where, params = where_of(cube_rows(period, filters).filter(dimension__in=valued))
     dimension = connection.ops.quote_name("dimension")
