@@ -269,8 +269,11 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
         HourlyStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
         # The row is locked before the second count: a late hit's writer that marked it not settled
-        # (``unsettle``) has then committed that hit, and this count sees it.
-        TotalledDay.objects.select_for_update().filter(day=day).first()
+        # (``unsettle``) has then committed that hit, and this count sees it. Made if it is missing
+        # (an upsert, as ``unsettle`` makes it), so that a writer's new row cannot slip in unlocked.
+        TotalledDay.objects.bulk_create(
+            [_unsettled(day)], update_conflicts=True, unique_fields=["day"], update_fields=["settled"]
+        )
         TotalledDay.objects.update_or_create(
             day=day,
             defaults={
@@ -355,8 +358,16 @@ def unsettle(moments: list[dt.datetime], now: dt.datetime | None = None) -> None
         if latest >= sqlaggregate.window(day + one)[0]:  # after 23:30: the next day's too
             days.add(day + one)
     today = local_day(now)
-    if older := {day for day in days if day < today}:
-        TotalledDay.objects.filter(day__in=older).update(settled=False)
+    if older := sorted(day for day in days if day < today):
+        # An upsert, not an update: a day totalled before ``TotalledDay`` existed has no row yet, and
+        # must be worked out again all the same. Its stand-in figures match no count (``rules`` 0).
+        TotalledDay.objects.bulk_create(
+            [_unsettled(day) for day in older], update_conflicts=True, unique_fields=["day"], update_fields=["settled"]
+        )
+
+
+def _unsettled(day: dt.date) -> TotalledDay:
+    return TotalledDay(day=day, hits=0, id_sum=0, newest=0, rules=0, settled=False)
 
 
 def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
@@ -396,8 +407,12 @@ def forget_old_cube(now: dt.datetime, period: Duration | None) -> int:
     The cube crosses all of a visit's entry values, so on a small site a row is often a single
     visit: it is kept no longer than the hits it was counted from (P12: after that only the daily
     totals remain, which add every visit of a value up). Filtered breakdowns reach back as far.
+    What the days were worked out from (``TotalledDay``) goes with them: no hit of theirs is left
+    to count, and none is ever worked out again.
     """
     if period is None:
         return 0
-    deleted, _ = EntryStat.objects.filter(day__lt=local_day(period.before(now))).delete()
+    first_kept = local_day(period.before(now))
+    TotalledDay.objects.filter(day__lt=first_kept).delete()
+    deleted, _ = EntryStat.objects.filter(day__lt=first_kept).delete()
     return deleted

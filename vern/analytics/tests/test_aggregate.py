@@ -265,6 +265,28 @@ def test_hits_spooled_in_an_outage_and_stored_days_later_are_counted_in_their_da
     assert totals(earlier).visits == 3
 
 
+def test_a_day_totalled_before_its_hits_were_counted_is_worked_out_again_when_a_late_hit_comes(time_machine):
+    """Found in review: a day totalled by an older release has totals but no record of the hits they
+    read (``TotalledDay``, ADR 0026); a hit stored late for it is counted all the same."""
+    from vern.analytics.models import TotalledDay
+
+    earlier = DAY - dt.timedelta(days=3)
+    hit(at(earlier - dt.timedelta(days=1), 12), "first")  # the first day kept, which is never redone
+    hit(at(earlier, 10), "kari")
+    BUFFER.flush()
+    time_machine.move_to(at(DAY, 12))
+    analytics_aggregate(at(DAY, 12))
+    TotalledDay.objects.filter(day=earlier).delete()  # as a release before the record left it
+    assert earlier not in days_to_aggregate(at(DAY, 12))
+
+    hit(at(earlier, 15), "ola")  # kept in a web process's memory through an outage, written now
+    BUFFER.flush()
+    assert earlier in days_to_aggregate(at(DAY, 13))
+    analytics_aggregate(at(DAY, 13))
+    assert totals(earlier).visits == 2
+    assert earlier not in days_to_aggregate(at(DAY, 14))
+
+
 def test_hits_of_yesterday_stored_late_in_the_evening_are_counted_by_a_run_after_midnight(time_machine):
     """Found in review: late hits for yesterday, written at 23:31 just after the job's run, are
     counted by its next run at 00:31, when that day is already the day before yesterday."""

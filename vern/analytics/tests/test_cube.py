@@ -17,7 +17,7 @@ from vern.accounts.testing import staff_login
 from vern.analytics import goals, selectors
 from vern.analytics.aggregate import aggregate_day, tally_day
 from vern.analytics.buffer import BUFFER, HIT_COLUMNS
-from vern.analytics.models import DailyStat, EntryStat, Goal, Hit, HourlyStat
+from vern.analytics.models import DailyStat, EntryStat, Goal, Hit, HourlyStat, TotalledDay
 from vern.analytics.sources import channel_of
 
 pytestmark = pytest.mark.django_db
@@ -399,3 +399,5 @@ def test_p12_the_cube_is_kept_no_longer_than_the_raw_hits_and_the_daily_totals_s
     assert not EntryStat.objects.filter(day=old).exists()
     assert EntryStat.objects.filter(day=DAY, dimension="total").exists()
     assert DailyStat.objects.get(day=old, dimension="total").visits == 1
+    # What the old day was worked out from goes with its cube; the recent day's record stays.
+    assert set(TotalledDay.objects.values_list("day", flat=True)) >= {DAY} and not TotalledDay.objects.filter(day=old)
