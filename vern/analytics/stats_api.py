@@ -26,9 +26,9 @@ from vern.analytics import reports, selectors
 from vern.analytics.forms import FILTER_PARAMETER, PRESETS, chosen_filters, preset_period
 from vern.analytics.reading_models import Goal, StatsToken
 from vern.analytics.reading_services import token_digest
-from vern.analytics.salts import local_day
+from vern.analytics.salts import OSLO, local_day
 from vern.analytics.selectors import LONGEST_PERIOD, Period
-from vern.analytics.services import analytics_refresh_today
+from vern.analytics.services import Today, analytics_refresh_today
 from vern.lib.openapi import Answer, OneOf, Operation, documented
 
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -142,6 +142,10 @@ class StatsOut(BaseModel):
     change), else ``day``. Under a filter always ``day``: the totals per hour keep no entry values."""
     series: list[PointOut]
     """The period hour by hour or day by day, with no gaps; today's hours still to come are left out."""
+    today_worked_out_at: dt.datetime | None = None
+    """Null when today's figures are current. On a busy day (more than 20,000 hits) they are worked out in
+    the background, at most every five minutes; a period that includes today then gives when they were
+    last worked out (Norwegian time with its offset), and the visits since are not in them yet."""
 
 
 class StatsError(BaseModel):
@@ -239,7 +243,12 @@ def _series(period: Period, board: selectors.Dashboard, now: dt.datetime) -> tup
     ]
 
 
-def stats_for(period: Period, filters: dict[str, str] | None = None, now: dt.datetime | None = None) -> StatsOut:
+def stats_for(
+    period: Period,
+    filters: dict[str, str] | None = None,
+    now: dt.datetime | None = None,
+    today_worked_out_at: dt.datetime | None = None,
+) -> StatsOut:
     board = reports.board(period, filters)
     interval, series = _series(period, board.dashboard, now or timezone.now())
     return StatsOut(
@@ -272,6 +281,7 @@ def stats_for(period: Period, filters: dict[str, str] | None = None, now: dt.dat
         ],
         interval=interval,
         series=series,
+        today_worked_out_at=today_worked_out_at,
     )
 
 
@@ -304,8 +314,11 @@ def stats(request: HttpRequest) -> HttpResponse:
     if isinstance(period, str):
         return _error("period", period, 400)
     StatsToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    if period.end >= local_day(now):
-        analytics_refresh_today(now)  # today's visits as the dashboard shows them, not after the hourly job
-    response = JsonResponse(stats_for(period, filters, now).model_dump(mode="json"))
+    worked_out_at = None
+    # Today's visits as the dashboard shows them, not after the hourly job; on a busy day, said how old.
+    if period.end >= local_day(now) and analytics_refresh_today(now) is Today.QUEUED:
+        found = selectors.worked_out_at(local_day(now))
+        worked_out_at = found.astimezone(OSLO) if found is not None else None
+    response = JsonResponse(stats_for(period, filters, now, worked_out_at).model_dump(mode="json"))
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -360,6 +360,12 @@ def test_a_large_day_is_worked_out_by_the_worker_and_the_page_says_how_old_today
         assert "worked out from the raw visits when you open this page" not in page
     page = text(client.get("/staff/analytics/?range=today"))
     assert "Dagens tall er slik de ble regnet ut kl. 12:30." in page
+    # A program reading the statistics API is told the same, in Norwegian time with its offset.
+    api, token = Client(), make_token(client)
+    body = api.get("/api/analytics/stats", {"range": "7d"}, headers=bearer(token)).json()
+    assert body["totals"]["visits"] == 4 and body["today_worked_out_at"] == "2026-05-20T12:30:00+02:00"  # Liv not in
+    body = api.get("/api/analytics/stats", {"range": "yesterday"}, headers=bearer(token)).json()
+    assert body["today_worked_out_at"] is None  # today is not in the period
     assert Job.objects.filter(name=services.TODAY_JOB).count() == 1
 
     job = job_claim(worker_id="test")
@@ -367,6 +373,8 @@ def test_a_large_day_is_worked_out_by_the_worker_and_the_page_says_how_old_today
     Worker(burst=True, manage_connections=False).execute(job)
     page = text(client.get("/en/staff/analytics/?range=today"))
     assert "Visits 3 ▲ +50% from 2" in page and "worked out at" not in page
+    body = api.get("/api/analytics/stats", {"range": "today"}, headers=bearer(token)).json()
+    assert body["totals"]["visits"] == 3 and body["today_worked_out_at"] is None
     page = text(client.get("/staff/analytics/?range=today"))
     assert re.search(r"Besøk 3 ▲ \+50\W?% fra 2", page), re.findall(r"Besøk \d.{0,30}", page)
 
