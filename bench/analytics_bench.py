@@ -376,6 +376,26 @@ FROM (
 """
 
 
+# Cookie decisions in the proof chain, one for every DECISION_EVERY hits, spread over the same days:
+# the statistics page reads them too. Every kind of choice, both languages, some with GPC. (The
+# rows are not chained: the statistics never check the chain, and nothing here verifies it.)
+DECISION_EVERY = 20
+CONSENT_SQL = """
+INSERT INTO consent_consentevent (seq, consent_id, created_at, expires_at, action, granted, refused,
+    policy_version, consent_revision, snapshot_id, language, layer, page_path, origin, ip_shortened, gpc,
+    prev_mac, mac)
+SELECT g, md5('bench-consent:' || g),
+    %(first)s::timestamptz + random() * (%(now)s::timestamptz - %(first)s::timestamptz),
+    %(now)s::timestamptz + interval '180 days',
+    (ARRAY['accept_all', 'reject_all', 'reject_all', 'custom', 'gpc'])[1 + g %% 5],
+    (ARRAY['["marketing", "statistics"]', '[]', '[]', '["statistics"]', '[]'])[1 + g %% 5]::jsonb,
+    (ARRAY['[]', '["marketing", "statistics"]', '["marketing", "statistics"]', '["marketing"]',
+           '["marketing", "statistics"]'])[1 + g %% 5]::jsonb,
+    1, 1, %(snapshot)s, (ARRAY['nb', 'nb', 'en'])[1 + g %% 3], 'banner', '/', '', '', g %% 5 = 4, '', ''
+FROM generate_series(1, %(n)s) AS g
+"""
+
+
 def inner_load_hits(events: int) -> dict[str, Any]:
     """30 Oslo days of hits ending now, loaded a UTC day (one partition) at a time.
 
@@ -461,6 +481,13 @@ def inner_load_hits(events: int) -> dict[str, Any]:
     if failures:
         raise RuntimeError(failures[0])
     loaded = time.perf_counter() - started
+    from vern.consent.models import Snapshot
+
+    snapshot = Snapshot.objects.create(hash="b" * 64, content={"bench": True})
+    decisions = events // DECISION_EVERY
+    with connection.cursor() as cursor:
+        cursor.execute(CONSENT_SQL, {"first": first, "now": now, "snapshot": snapshot.hash, "n": decisions})
+        cursor.execute("ANALYZE consent_consentevent")
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE) analytics_hit")
@@ -474,6 +501,7 @@ def inner_load_hits(events: int) -> dict[str, Any]:
         size = int(cursor.fetchone()[0])
     return {
         "rows": int(count),
+        "decisions": decisions,
         "first": low.isoformat(),
         "last": high.isoformat(),
         "load_seconds": loaded,
@@ -512,6 +540,11 @@ def inner_aggregate() -> dict[str, Any]:
     started = time.perf_counter()
     aggregate.analyze_totals()  # the job's last step: the dashboard never waits for autovacuum
     analyze = time.perf_counter() - started
+    from vern.consent.statistics import count_days
+
+    started = time.perf_counter()
+    counted_days = count_days()  # the worker's job consent.totals: each day that is over, once
+    consent_seconds = time.perf_counter() - started
     # The hourly job afterwards, in its first hours after midnight: today and yesterday are both
     # worked out again (ADR 0023), each as a whole.
     hourly = []
@@ -531,6 +564,11 @@ def inner_aggregate() -> dict[str, Any]:
         "dailystat_rows": DailyStat.objects.count(),
         "cube_rows": EntryStat.objects.count(),
         "analyze": analyze,
+        "consent_days": {
+            "days": len(counted_days),
+            "decisions": sum(counted_days.values()),
+            "seconds": consent_seconds,
+        },
         "hourly": hourly,
         "yesterday_counted": {
             "seconds": counted,
@@ -587,7 +625,15 @@ def inner_selectors() -> dict[str, Any]:
         started = time.perf_counter()
         selectors.dashboard(period, filters=filter_sets[next(iter(filter_sets))])
         board_filtered.append(time.perf_counter() - started)
+    from vern.registry import surface
+
+    consent = []
+    for _ in range(7):
+        started = time.perf_counter()
+        surface.consent_statistics(period.start, period.end)
+        consent.append(time.perf_counter() - started)
     return {
+        "consent": sorted(consent)[3],
         "filtered": filtered,
         "dashboard_filtered": sorted(board_filtered)[3],
         "times": times[2:],
@@ -652,7 +698,8 @@ def dashboard_bench(
             f"INSERT … SELECT generate_series (a day per partition, attached after) on 2 connections in "
             f"{loaded['load_seconds']:.0f} s ({loaded['rows'] / loaded['load_seconds']:,.0f} rows/s), "
             f"VACUUM ANALYZE {loaded['vacuum_seconds']:.0f} s; "
-            f"{loaded['bytes'] / 2**30:.1f} GiB with indexes"
+            f"{loaded['bytes'] / 2**30:.1f} GiB with indexes; {loaded['decisions']:,} cookie decisions in the "
+            f"proof chain over the same days (one per {DECISION_EVERY} hits)"
         )
         aggregated = h.inner(__file__, env, "aggregate")
         days = aggregated["days"]
@@ -665,7 +712,9 @@ def dashboard_bench(
             f"picks): {total:.0f} s for {hits:,} hits = {total / max(hits / 1e6, 1e-9):.1f} s per million hits; "
             f"a full day ({events // DAYS:,} hits) {h.median([d['seconds'] for d in full_days]):.1f} s median, "
             f"slowest {slowest['seconds']:.1f} s ({slowest['day']}); {aggregated['dailystat_rows']:,} DailyStat rows. "
-            f"Then ANALYZE of the totals: {aggregated['analyze']:.2f} s."
+            f"Then ANALYZE of the totals: {aggregated['analyze']:.2f} s. The cookie decisions of the "
+            f"{aggregated['consent_days']['days']} days that are over counted (`consent.totals`, ADR 0027): "
+            f"{aggregated['consent_days']['seconds']:.1f} s for {aggregated['consent_days']['decisions']:,}."
         )
         per_million = total / max(hits / 1e6, 1e-9)
         hourly = aggregated["hourly"]
@@ -754,6 +803,11 @@ def dashboard_bench(
                 "  The dashboard's figures filtered (`selectors.dashboard` only: not the page's goals, "
                 "conversion rates and hourly table, median of 7): "
                 f"{selected['dashboard_filtered'] * 1000:.0f} ms"
+            )
+            print(
+                "  The consent statistics of the 30 days (`surface.consent_statistics`, which the page reads for "
+                "both periods; the counted days and today's decisions, median of 7): "
+                f"{selected['consent'] * 1000:.0f} ms"
             )
             if state.startswith("right"):
                 checks += [

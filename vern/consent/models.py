@@ -100,3 +100,55 @@ class ConsentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consent_id[:8]} {self.action} #{self.seq}"
+
+
+class DecisionTotal(models.Model):
+    """How many cookie decisions of a day had one combination of banner revision, language, Global
+    Privacy Control and categories allowed and refused: what the statistics read instead of the
+    day's events (``statistics``). Written by the job ``consent.totals`` for days that are over."""
+
+    day = models.DateField()
+    revision = models.PositiveIntegerField()
+    language = models.CharField(max_length=8)
+    gpc = models.BooleanField()
+    # The categories as a sorted JSON list, so that one combination is one row.
+    granted = models.TextField()
+    refused = models.TextField()
+    decisions = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("cookie decisions of a day")
+        verbose_name_plural = _("cookie decisions of days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "revision", "language", "gpc", "granted", "refused"], name="decisiontotal_unique"
+            )
+        ]
+
+    class Privacy:
+        not_personal = (
+            "Per day, a count of the decisions with one banner revision, language and choice; no id or address."
+        )
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.decisions}"
+
+
+class DecisionDay(models.Model):
+    """A day whose decisions are counted in ``DecisionTotal``. Not ``current`` when a decision of that
+    day was stored after it was counted (from the consent spool, after an outage): the statistics
+    then read the day's events again, and the job counts the day afresh."""
+
+    day = models.DateField(primary_key=True)
+    current = models.BooleanField(default=True)
+    totalled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("counted day of cookie decisions")
+        verbose_name_plural = _("counted days of cookie decisions")
+
+    class Privacy:
+        not_personal = "Which days the cookie decisions are counted for, and when; nothing about a visitor."
+
+    def __str__(self) -> str:
+        return f"{self.day} ({'current' if self.current else 'to count again'})"

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from vern.audit.chain import HashChain, Verification
+from vern.consent import statistics
 from vern.consent.choice import Choice, expires_at, forget_withdrawals, new_consent_id
 from vern.consent.choice import warm as warm_choices
 from vern.consent.content import banner_content, content_hash, snapshot_store
@@ -248,7 +249,9 @@ def _spooled(
 def consent_store_spooled(records: list[dict[str, Any]]) -> None:
     """Write decisions kept during an outage into the proof, in the drain's transaction, with their
     original times. The texts shown are the snapshot the decision names; if that was never stored,
-    it is built again from its version and must give the same hash."""
+    it is built again from its version and must give the same hash. The days they belong to are
+    counted again for the statistics (``statistics.mark_to_count_again``)."""
+    late: set[dt.date] = set()
     for record in records:
         snapshot = Snapshot.objects.filter(hash=record["snapshot"]).first()
         if snapshot is None:
@@ -273,6 +276,9 @@ def consent_store_spooled(records: list[dict[str, Any]]) -> None:
                     snapshot=snapshot,
                 )
             )
+            late.add(created_at.astimezone(statistics.OSLO).date())
+    if late:
+        statistics.mark_to_count_again(late)
 
 
 # A decision is about 700 bytes as a line: some 20,000 decisions.
