@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Min, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vern.analytics import selectors
 from vern.analytics.buffer import BUFFER
-from vern.analytics.models import DailyStat, Hit
+from vern.analytics.models import DailyStat, EntryStat, Hit
 from vern.analytics.reading_models import Goal, GoalCount
 from vern.analytics.salts import day_start, local_day, visitor_hashes
 from vern.analytics.selectors import Period
@@ -235,6 +235,25 @@ DIRECT = _("Direct or unknown")
 
 # ------------------------------------------------------------------ conversion rates from the cube
 
+
+def _visits_per_value(period: Period, dimension: str) -> dict[str, int] | None:
+    """The visits each value of an entry dimension brought in ``period``, from the daily totals: the
+    cube's visit rows add up to them, and they are a few rows a day where the cube has about one per
+    visit. Only over the days the cube still has (it goes with the raw hits, ``forget_old_cube``),
+    so that the visits and the conversions counted from the cube cover the same days; None when it
+    has none of them."""
+    first = EntryStat.objects.filter(dimension=DailyStat.Dimension.TOTAL).aggregate(first=Min("day"))["first"]
+    if first is None or first > period.end:
+        return None
+    found = (
+        DailyStat.objects.filter(dimension=dimension, day__gte=max(first, period.start), day__lte=period.end)
+        .values("value")
+        .annotate(n=Sum("visits"))
+        .values_list("value", "n")
+    )
+    return {value: int(n or 0) for value, n in found}
+
+
 # What a conversion rate is split by: the visit's source (search, social, direct, other sites),
 # its campaign's source, and its campaign.
 RATE_DIMENSIONS = ("channel", "utm_source", "utm_campaign")
@@ -259,12 +278,14 @@ def conversion_rates(
     rows: list[SourceConversion] = []
     for dimension in RATE_DIMENSIONS:
         column = CUBE_COLUMNS[DailyStat.Dimension(dimension)]
-        visits = dict(
-            cube.filter(dimension=DailyStat.Dimension.TOTAL)
-            .values(column)
-            .annotate(n=Sum("visits"))
-            .values_list(column, "n")
-        )
+        visits = _visits_per_value(period, dimension) if not filters else None
+        if visits is None:
+            visits = dict(
+                cube.filter(dimension=DailyStat.Dimension.TOTAL)
+                .values(column)
+                .annotate(n=Sum("visits"))
+                .values_list(column, "n")
+            )
         reached = [
             (click_goals.get(goal, goal), value, int(n or 0))
             for goal, value, n in cube.filter(dimension=DailyStat.Dimension.GOAL)

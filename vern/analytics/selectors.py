@@ -600,12 +600,16 @@ def yesterday_so_far(now: dt.datetime) -> SoFar | None:
 
 
 def _distinct_values(period: Period) -> dict[str, int]:
-    return dict(
+    """How many values each list has in ``period``: the distinct (dimension, value) pairs, counted here.
+    A plain DISTINCT is hashed; COUNT(DISTINCT …) per dimension sorts every value by the locale's
+    rules, three times slower (ADR 0027)."""
+    pairs = (
         DailyStat.objects.filter(dimension__in=TOP_DIMENSIONS, day__gte=period.start, day__lte=period.end)
-        .values("dimension")
-        .annotate(n=Count("value", distinct=True))
-        .values_list("dimension", "n")
+        .order_by()
+        .values_list("dimension", "value")
+        .distinct()
     )
+    return dict(Counter(dimension for dimension, _ in pairs))
 
 
 def worked_out_at(day: dt.date) -> dt.datetime | None:

@@ -191,6 +191,29 @@ def test_conversion_rate_per_source_and_campaign_for_page_and_beacon_goals():
     assert ("Sign-ups", "utm_campaign", "spring") in named and not any(goal == "signup" for goal, _, _ in named)
 
 
+def test_conversion_rates_count_the_visits_of_the_days_the_cube_still_has():
+    """The visits per source come from the daily totals (a few rows a day, not a scan of the cube),
+    but only over the days whose cube is kept: the conversions are counted from the cube, and a
+    rate over a period reaching back past it would count visits without their conversions."""
+    old = DAY - dt.timedelta(days=40)
+    for day in (old, DAY):
+        for n in range(4):
+            hit(at(9, n, day=day), f"v{n}", "/", referrer_host="google.com")
+        hit(at(9, 10, day=day), "v0", "/demo/", Hit.Kind.GOAL, goal="signup")
+    BUFFER.flush()
+    aggregate_day(old)
+    aggregate_day(DAY)
+    EntryStat.objects.filter(day=old).delete()  # as forget_old_cube leaves it after the hits' month
+
+    def rates(period: selectors.Period) -> dict[tuple[str, str, str], tuple[int, int]]:
+        return {(r.goal, r.dimension, r.value): (r.conversions, r.visits) for r in goals.conversion_rates(period)}
+
+    both = rates(selectors.Period(old, DAY))
+    assert both[("signup", "channel", "search")] == (1, 4)  # not (1, 8): the old day's visits are left out
+    assert both == rates(selectors.Period(DAY, DAY))
+    assert rates(selectors.Period(old, old)) == {}
+
+
 def text(response) -> str:
     return re.sub(r"[ \t\r\n]+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
 
