@@ -32,11 +32,15 @@ measured; a target that is not met says MISSED.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import http.cookiejar
 import re
 import secrets
 import shutil
+import struct
 import sys
 import threading
 import time
@@ -650,26 +654,67 @@ def inner_drain() -> dict[str, Any]:
     return {"drained": drain_all()}
 
 
+DASHBOARD_PATH = "/en/staff/analytics/"
+
+
+def _totp(secret: str, at: float) -> str:
+    """The code an authenticator app shows for ``secret`` (base32, as the enrolment page shows it) at
+    ``at``: RFC 6238 with django-otp's defaults (HMAC-SHA1, 30-second steps, six digits)."""
+    key = base64.b32decode(secret.replace(" ", "") + "=" * (-len(secret.replace(" ", "")) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return f"{(struct.unpack('>I', mac[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def _form_post(opener: urllib.request.OpenerDirector, url: str, page: str, fields: dict[str, str]) -> tuple[str, str]:
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    if token is None:
+        raise RuntimeError(f"no CSRF token on {url}")
+    form = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token.group(1)})
+    request = urllib.request.Request(url, data=form.encode(), headers={"Referer": url})
+    with opener.open(request, timeout=30) as response:
+        return response.geturl(), response.read().decode()
+
+
+# The authenticator's key each bench account was given at its first login, and the last 30-second
+# step whose code it used (a code is taken once: a second login in the same step waits for the next).
+_AUTHENTICATORS: dict[str, tuple[str, int]] = {}
+
+
+def _code(email: str) -> str:
+    secret, used = _AUTHENTICATORS[email]
+    while int(time.time()) // 30 <= used:
+        time.sleep(0.5)
+    step = int(time.time()) // 30
+    _AUTHENTICATORS[email] = (secret, step)
+    return _totp(secret, step * 30)
+
+
 def login(url: str, email: str, password: str) -> urllib.request.OpenerDirector:
+    """Signed in as a staff member is: the password, then a code of the authenticator app, which the
+    first login sets up from the key the enrolment page shows (every staff page needs both, P18)."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     with opener.open(url + "/en/staff/login/", timeout=30) as response:
         page = response.read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    if token is None:
-        raise RuntimeError("no CSRF token on the login page")
-    form = urllib.parse.urlencode({"email": email, "password": password, "csrfmiddlewaretoken": token.group(1)})
-    request = urllib.request.Request(
-        url + "/en/staff/login/", data=form.encode(), headers={"Referer": url + "/en/staff/login/"}
-    )
-    with opener.open(request, timeout=30) as response:
-        if "/staff/login" in response.geturl():
-            raise RuntimeError("the login was refused")
+    reached, page = _form_post(opener, url + "/en/staff/login/", page, {"email": email, "password": password})
+    if "/second-factor/setup/" in reached:
+        secret = re.search(r'id="secret">([A-Z2-7 ]+)<', page)
+        if secret is None:
+            raise RuntimeError("no key on the authenticator's set-up page")
+        _AUTHENTICATORS[email] = (secret.group(1), 0)
+    elif "/second-factor/" not in reached or email not in _AUTHENTICATORS:
+        raise RuntimeError(f"the login did not ask for the authenticator's code, but led to {reached}")
+    step = urllib.parse.urlsplit(reached).path
+    _form_post(opener, f"{url}{step}", page, {"code": _code(email), "next": DASHBOARD_PATH})
+    with opener.open(url + DASHBOARD_PATH, timeout=60) as response:
+        if urllib.parse.urlsplit(response.geturl()).path != DASHBOARD_PATH:
+            raise RuntimeError(f"after the authenticator's code the dashboard still sends to {response.geturl()}")
     return opener
 
 
 def time_dashboard(url: str, opener: urllib.request.OpenerDirector, workers: int) -> tuple[list[float], int]:
-    page = url + "/en/staff/analytics/?range=30d"
+    page = url + DASHBOARD_PATH + "?range=30d"
     for _ in range(workers * 2):  # each worker renders it once before it is timed
         with opener.open(page, timeout=60) as response:
             response.read()
@@ -678,7 +723,8 @@ def time_dashboard(url: str, opener: urllib.request.OpenerDirector, workers: int
         started = time.perf_counter()
         with opener.open(page, timeout=60) as response:
             body = response.read()
-            if response.status != 200 or "/staff/login" in response.geturl():
+            # The dashboard itself, not a login or second-factor page it was sent to instead.
+            if response.status != 200 or urllib.parse.urlsplit(response.geturl()).path != DASHBOARD_PATH:
                 raise RuntimeError(f"the dashboard answered {response.status} at {response.geturl()}")
         times.append(time.perf_counter() - started)
         size = len(body)
