@@ -407,12 +407,15 @@ def forget_old_cube(now: dt.datetime, period: Duration | None) -> int:
     The cube crosses all of a visit's entry values, so on a small site a row is often a single
     visit: it is kept no longer than the hits it was counted from (P12: after that only the daily
     totals remain, which add every visit of a value up). Filtered breakdowns reach back as far.
-    What the days were worked out from (``TotalledDay``) goes with them: no hit of theirs is left
-    to count, and none is ever worked out again.
+    What a day was worked out from (``TotalledDay``) goes once none of its hits is left, so that it
+    is never worked out again: a day whose hits the sweep has not reached yet (it failed, or a hold
+    keeps some) keeps it, and the hourly job goes on leaving that day as it is.
     """
     if period is None:
         return 0
     first_kept = local_day(period.before(now))
-    TotalledDay.objects.filter(day__lt=first_kept).delete()
+    first_hit = Hit.objects.aggregate(first=Min("at"))["first"]
+    gone = min(first_kept, local_day(first_hit)) if first_hit is not None else first_kept
+    TotalledDay.objects.filter(day__lt=gone).delete()
     deleted, _ = EntryStat.objects.filter(day__lt=first_kept).delete()
     return deleted

@@ -236,17 +236,22 @@ DIRECT = _("Direct or unknown")
 # ------------------------------------------------------------------ conversion rates from the cube
 
 
-def _visits_per_value(period: Period, dimension: str) -> dict[str, int] | None:
-    """The visits each value of an entry dimension brought in ``period``, from the daily totals: the
-    cube's visit rows add up to them, and they are a few rows a day where the cube has about one per
-    visit. Only over the days the cube still has (it goes with the raw hits, ``forget_old_cube``),
-    so that the visits and the conversions counted from the cube cover the same days; None when it
-    has none of them."""
+def _cube_days(period: Period) -> Period | None:
+    """The part of ``period`` the cube still has (it goes with the raw hits, ``forget_old_cube``);
+    None when it has none of it."""
     first = EntryStat.objects.filter(dimension=DailyStat.Dimension.TOTAL).aggregate(first=Min("day"))["first"]
     if first is None or first > period.end:
         return None
+    return Period(max(first, period.start), period.end)
+
+
+def _visits_per_value(days: Period, dimension: str) -> dict[str, int]:
+    """The visits each value of an entry dimension brought over ``days``, from the daily totals: the
+    cube's visit rows add up to them, and they are a few rows a day where the cube has about one per
+    visit. Only over the days the cube has, so that the visits and the conversions counted from the
+    cube cover the same days."""
     found = (
-        DailyStat.objects.filter(dimension=dimension, day__gte=max(first, period.start), day__lte=period.end)
+        DailyStat.objects.filter(dimension=dimension, day__gte=days.start, day__lte=days.end)
         .values("value")
         .annotate(n=Sum("visits"))
         .values_list("value", "n")
@@ -276,9 +281,11 @@ def conversion_rates(
     # A name fired from the page is shown by the name staff gave its click goal, where there is one.
     click_goals = dict(Goal.objects.filter(kind=Goal.Kind.EVENT).values_list("match", "name"))
     rows: list[SourceConversion] = []
+    # Unfiltered, the visits per value come from the daily totals, over the days the cube has.
+    days = None if filters else _cube_days(period)
     for dimension in RATE_DIMENSIONS:
         column = CUBE_COLUMNS[DailyStat.Dimension(dimension)]
-        visits = _visits_per_value(period, dimension) if not filters else None
+        visits = _visits_per_value(days, dimension) if days is not None else None
         if visits is None:
             visits = dict(
                 cube.filter(dimension=DailyStat.Dimension.TOTAL)

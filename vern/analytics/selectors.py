@@ -600,16 +600,23 @@ def yesterday_so_far(now: dt.datetime) -> SoFar | None:
 
 
 def _distinct_values(period: Period) -> dict[str, int]:
-    """How many values each list has in ``period``: the distinct (dimension, value) pairs, counted here.
-    A plain DISTINCT is hashed; COUNT(DISTINCT …) per dimension sorts every value by the locale's
-    rules, three times slower (ADR 0027)."""
-    pairs = (
-        DailyStat.objects.filter(dimension__in=TOP_DIMENSIONS, day__gte=period.start, day__lte=period.end)
-        .order_by()
-        .values_list("dimension", "value")
-        .distinct()
-    )
-    return dict(Counter(dimension for dimension, _ in pairs))
+    """How many values each list has in ``period``: the distinct (dimension, value) pairs, counted per
+    dimension. A plain DISTINCT is hashed, where COUNT(DISTINCT …) per dimension sorts every value by
+    the locale's rules: 69 ms against 21 at 1 M hits (ADR 0027)."""
+    dimensions = [str(dimension) for dimension in TOP_DIMENSIONS]
+    marks = ", ".join(["%s"] * len(dimensions))
+    table = connection.ops.quote_name(DailyStat._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT dimension, COUNT(*) FROM (SELECT DISTINCT dimension, value FROM {table} "  # noqa: S608
+            f"WHERE dimension IN ({marks}) AND day >= %s AND day <= %s) pairs GROUP BY dimension",
+            [
+                *dimensions,
+                connection.ops.adapt_datefield_value(period.start),
+                connection.ops.adapt_datefield_value(period.end),
+            ],
+        )
+        return {str(dimension): int(n) for dimension, n in cursor.fetchall()}
 
 
 def worked_out_at(day: dt.date) -> dt.datetime | None:

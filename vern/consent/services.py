@@ -182,6 +182,9 @@ def consent_decide(
             for event in events:
                 event.snapshot = snapshot
                 CONSENT_CHAIN.append(event)
+            if timezone.now() - now > statistics.SETTLE:
+                # It waited for the chain so long that its day may have been counted meanwhile.
+                statistics.mark_to_count_again([now.astimezone(statistics.OSLO).date()])
     except Exception as exc:
         if not is_outage(exc):
             raise

@@ -185,3 +185,27 @@ def test_a_decision_kept_through_an_outage_counts_in_its_day_though_the_day_was_
     assert statistics.count_days() == {"2030-03-13": 2}
     assert DecisionDay.objects.get(day=day).current
     assert _figures(statistics.statistics(day, day)) == _reference(day, day)
+
+
+def test_a_decision_stored_after_its_day_was_counted_has_the_day_counted_again(published, time_machine, monkeypatch):
+    """Found in review: a choice made at 23:59 that waits for the proof chain past the count of its
+    day (more than five minutes after midnight) marks that day, as a late one from the spool does."""
+    from vern.consent import services
+
+    day = dt.date(2030, 3, 13)
+    time_machine.move_to(dt.datetime.combine(day, dt.time(10), tzinfo=OSLO))
+    _decide("reject_all")
+    time_machine.move_to(dt.datetime.combine(day, dt.time(23, 59, 30), tzinfo=OSLO))
+    chain = type(services.CONSENT_CHAIN)
+    append = chain.append
+
+    def counted_meanwhile(self: Any, row: Any) -> Any:
+        if isinstance(row, ConsentEvent) and not DecisionDay.objects.filter(day=day).exists():
+            time_machine.move_to(dt.datetime.combine(day + ONE, dt.time(0, 10), tzinfo=OSLO))
+            assert statistics.count_days() == {"2030-03-13": 1}  # the job, while the choice waits
+        return append(self, row)
+
+    monkeypatch.setattr(chain, "append", counted_meanwhile)
+    _decide("accept_all")
+    assert statistics.statistics(day, day).decisions == 2
+    assert statistics.count_days() == {"2030-03-13": 2}
