@@ -135,11 +135,14 @@ class DecisionTotal(models.Model):
 
 
 class DecisionDay(models.Model):
-    """A day whose decisions are counted in ``DecisionTotal``. Not ``current`` when a decision of that
-    day was stored after it was counted (from the consent spool, after an outage): the statistics
-    then read the day's events again, and the job counts the day afresh."""
+    """A day whose decisions are counted in ``DecisionTotal``: those made before ``until``, which is
+    the end of the day once it is over (today is counted up to an hour that has passed). Not
+    ``current`` when a decision of that day was stored after it was counted (from the consent
+    spool, after an outage): the statistics then read the day's events again, and the job counts
+    the day afresh."""
 
     day = models.DateField(primary_key=True)
+    until = models.DateTimeField()
     current = models.BooleanField(default=True)
     totalled_at = models.DateTimeField(default=timezone.now)
 

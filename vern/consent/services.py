@@ -182,7 +182,7 @@ def consent_decide(
             for event in events:
                 event.snapshot = snapshot
                 CONSENT_CHAIN.append(event)
-            if timezone.now() - now > statistics.SETTLE:
+            if timezone.now() - now > statistics.LATE:
                 # It waited for the chain so long that its day may have been counted meanwhile.
                 statistics.mark_to_count_again([now.astimezone(statistics.OSLO).date()])
     except Exception as exc:

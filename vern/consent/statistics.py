@@ -6,11 +6,12 @@ banner, the settings page, the API or an embedded banner, or the refusal a brows
 Privacy Control signal made (``accept_all``, ``reject_all``, ``custom``, ``gpc``); a withdrawal
 or an expiry is not counted. Days are Europe/Oslo days, both ends included.
 
-A day that is over is counted once, by the job ``consent.totals``, into ``DecisionTotal``: one row
-per combination of banner revision, language, GPC and categories, a few dozen a day however many
-decisions there were. The statistics add those rows up, and count the other days (today, a day
-not counted yet, a day a late decision came for) from the events, grouped by the database. So
-the dashboard reads a handful of rows per day instead of every decision of the period (ADR 0027).
+Every hour the job ``consent.totals`` counts each day that is over, and today up to an hour that
+has passed, into ``DecisionTotal``: one row per combination of banner revision, language, GPC and
+categories, a few dozen a day however many decisions there were. The statistics add those rows
+up, and count the rest (the decisions since today's count, a day not counted yet, a day a late
+decision came for) from the events, grouped by the database. So the dashboard reads a handful of
+rows per day and at most an hour or so of decisions, not every decision of the period (ADR 0027).
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ DECISIONS = (
     ConsentEvent.Action.CUSTOM,
     ConsentEvent.Action.GPC,
 )
-# A day is counted once it has been over this long: a decision made just before midnight is
-# stored by then.
+# Decisions are counted up to an hour that ended at least this long ago: one made just before it
+# is stored by then.
 SETTLE = dt.timedelta(minutes=5)
+# A decision stored this long after it was made may have missed a count, and marks its day. Well
+# under SETTLE: a decision that checked its age just before a count would still have to take the
+# difference to commit to be missed.
+LATE = dt.timedelta(minutes=1)
 
 # (banner revision, language, GPC sent, categories allowed, categories refused): one combination.
 Combination = tuple[int, str, bool, tuple[str, ...], tuple[str, ...]]
@@ -51,12 +56,10 @@ def _start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=OSLO)
 
 
-def _events(first: dt.date, last: dt.date) -> Iterable[tuple[Combination, int]]:
-    """The decisions from ``first`` to ``last`` (both included), per combination, counted by the database."""
+def _events(since: dt.datetime, until: dt.datetime) -> Iterable[tuple[Combination, int]]:
+    """The decisions made from ``since`` until (before) ``until``, per combination, counted by the database."""
     grouped = (
-        ConsentEvent.objects.filter(
-            created_at__gte=_start(first), created_at__lt=_start(last + dt.timedelta(days=1)), action__in=DECISIONS
-        )
+        ConsentEvent.objects.filter(created_at__gte=since, created_at__lt=until, action__in=DECISIONS)
         .values_list("consent_revision", "language", "gpc", "granted", "refused")
         .annotate(n=Count("id"))
         .order_by()
@@ -76,29 +79,31 @@ def _stored(days: list[dt.date]) -> Iterable[tuple[Combination, int]]:
         yield (int(revision), language, bool(gpc), tuple(json.loads(granted)), tuple(json.loads(refused))), int(n)
 
 
-def _runs(start: dt.date, end: dt.date, counted: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """The spans of days from ``start`` to ``end`` that are not in ``counted``, each as (first, last)."""
-    runs: list[tuple[dt.date, dt.date]] = []
+def _spans(start: dt.date, end: dt.date, counted: dict[dt.date, dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """What of the days from ``start`` to ``end`` is not counted, as (since, until) moments: a day
+    not counted at all, and a counted day from its ``until`` on; adjacent spans joined."""
+    spans: list[tuple[dt.datetime, dt.datetime]] = []
     day = start
     while day <= end:
-        if day not in counted:
-            if runs and runs[-1][1] == day - dt.timedelta(days=1):
-                runs[-1] = (runs[-1][0], day)
+        since, until = counted.get(day, _start(day)), _start(day + dt.timedelta(days=1))
+        if since < until:
+            if spans and spans[-1][1] == since:
+                spans[-1] = (spans[-1][0], until)
             else:
-                runs.append((day, day))
+                spans.append((since, until))
         day += dt.timedelta(days=1)
-    return runs
+    return spans
 
 
 def statistics(start: dt.date, end: dt.date) -> ConsentStatistics:
-    """The decisions recorded from ``start`` to ``end``, as counts: the counted days' totals and the
-    other days' events, each combination once."""
-    counted = set(DecisionDay.objects.filter(day__gte=start, day__lte=end, current=True).values_list("day", flat=True))
+    """The decisions recorded from ``start`` to ``end``, as counts: the counted part of each day from
+    its totals and the rest from the events, each combination once."""
+    counted = dict(DecisionDay.objects.filter(day__gte=start, day__lte=end, current=True).values_list("day", "until"))
     combinations: Counter[Combination] = Counter()
     for combination, n in _stored(sorted(counted)) if counted else ():
         combinations[combination] += n
-    for first, last in _runs(start, end, counted):
-        for combination, n in _events(first, last):
+    for since, until in _spans(start, end, counted):
+        for combination, n in _events(since, until):
             combinations[combination] += n
     return _statistics(combinations)
 
@@ -135,13 +140,14 @@ def _statistics(combinations: Counter[Combination]) -> ConsentStatistics:
     )
 
 
-def _marked(day: dt.date, *, current: bool) -> DecisionDay:
-    return DecisionDay(day=day, current=current, totalled_at=timezone.now())
+def _marked(day: dt.date, *, current: bool, until: dt.datetime | None = None) -> DecisionDay:
+    return DecisionDay(day=day, until=until or _start(day), current=current, totalled_at=timezone.now())
 
 
 def mark_to_count_again(days: Iterable[dt.date]) -> None:
-    """Decisions of these days were stored late (from the spool): their counts, if any, no longer
-    hold them, so the statistics read the days' events again until the job has counted them afresh.
+    """Decisions of these days were stored late (from the spool, or after a long wait for the proof
+    chain): their counts, if any, may not hold them, so the statistics read the days' events again
+    until the job has counted them afresh.
 
     An upsert, in the caller's transaction: it locks the day's row, so a count under way either
     finishes first (and is then marked as not current) or waits and sees the new decisions."""
@@ -153,8 +159,10 @@ def mark_to_count_again(days: Iterable[dt.date]) -> None:
     )
 
 
-def count_day(day: dt.date) -> int:
-    """Count ``day``'s decisions into ``DecisionTotal`` afresh; returns how many there were."""
+def count_day(day: dt.date, until: dt.datetime | None = None) -> int:
+    """Count ``day``'s decisions made before ``until`` (by default all of them) into ``DecisionTotal``
+    afresh; returns how many there were."""
+    until = min(until, _start(day + dt.timedelta(days=1))) if until else _start(day + dt.timedelta(days=1))
     with transaction.atomic():
         # The day's row is locked first (see ``mark_to_count_again``), then the events are read.
         DecisionDay.objects.bulk_create(
@@ -171,10 +179,10 @@ def count_day(day: dt.date) -> int:
                 refused=json.dumps(list(refused)),
                 decisions=n,
             )
-            for (revision, language, gpc, granted, refused), n in _merged(_events(day, day))
+            for (revision, language, gpc, granted, refused), n in _merged(_events(_start(day), until))
         ]
         DecisionTotal.objects.bulk_create(rows, batch_size=500)
-        DecisionDay.objects.filter(day=day).update(current=True, totalled_at=timezone.now())
+        DecisionDay.objects.filter(day=day).update(current=True, until=until, totalled_at=timezone.now())
     return sum(row.decisions for row in rows)
 
 
@@ -186,24 +194,39 @@ def _merged(found: Iterable[tuple[Combination, int]]) -> Iterable[tuple[Combinat
     return combinations.items()
 
 
+def counted_until(now: dt.datetime) -> dt.datetime:
+    """How far the decisions are counted at ``now``: the last full hour that ended at least ``SETTLE``
+    ago. A decision made before it and stored later waited longer than that, and marks its day."""
+    settled = (now - SETTLE).astimezone(dt.UTC)
+    return settled.replace(minute=0, second=0, microsecond=0)
+
+
 def days_to_count(now: dt.datetime) -> list[dt.date]:
-    """The days that are over and whose decisions are not counted (or not since a late one came),
-    from the first decision kept."""
+    """The days with decisions not counted up to ``counted_until(now)`` (every day that is over, and
+    today's hours that have passed), or not since a late one came, from the first decision kept."""
     first = ConsentEvent.objects.filter(action__in=DECISIONS).aggregate(first=Min("created_at"))["first"]
-    if first is None:
+    until = counted_until(now)
+    if first is None or first >= until:
         return []
-    start, last = first.astimezone(OSLO).date(), (now - SETTLE).astimezone(OSLO).date() - dt.timedelta(days=1)
-    counted = set(DecisionDay.objects.filter(day__gte=start, current=True).values_list("day", flat=True))
-    return [day for day in _days(start, last) if day not in counted]
+    start, last = first.astimezone(OSLO).date(), until.astimezone(OSLO).date()
+    if _start(last) == until:
+        last -= dt.timedelta(days=1)  # counted up to its midnight: that day has nothing counted yet
+    counted = dict(DecisionDay.objects.filter(day__gte=start, current=True).values_list("day", "until"))
+    return [day for day in _days(start, last) if counted.get(day, _start(day)) < min(until, _start(day + ONE_DAY))]
+
+
+ONE_DAY = dt.timedelta(days=1)
 
 
 def _days(first: dt.date, last: dt.date) -> Iterable[dt.date]:
     day = first
     while day <= last:
         yield day
-        day += dt.timedelta(days=1)
+        day += ONE_DAY
 
 
 def count_days(now: dt.datetime | None = None) -> dict[str, int]:
-    """Count every day that is over and not counted yet (the job ``consent.totals``)."""
-    return {day.isoformat(): count_day(day) for day in days_to_count(now or timezone.now())}
+    """Count what ``days_to_count`` gives (the job ``consent.totals``), each day up to ``counted_until``."""
+    now = now or timezone.now()
+    until = counted_until(now)
+    return {day.isoformat(): count_day(day, until) for day in days_to_count(now)}

@@ -120,11 +120,12 @@ def test_a_day_that_is_over_is_counted_once_and_read_from_its_few_rows(
     before = _figures(statistics.statistics(first, today))
     assert before == _reference(first, today) and before["decisions"] == 18
 
-    assert statistics.count_days() == {"2030-03-12": 6, "2030-03-13": 6}
-    assert statistics.days_to_count(timezone.now()) == []  # today is not over
+    # The days that are over, and today up to 11:00 (the last hour that ended five minutes ago).
+    assert statistics.count_days() == {"2030-03-12": 6, "2030-03-13": 6, "2030-03-14": 4}
+    assert statistics.days_to_count(timezone.now()) == []
     assert DecisionTotal.objects.filter(day=first).count() < 6  # a combination is one row, however often
 
-    with django_assert_num_queries(3):  # the counted days, their rows, and today's events grouped
+    with django_assert_num_queries(3):  # the counted days, their rows, and today's events since 11:00
         after = _figures(statistics.statistics(first, today))
     assert after == before
     with CaptureQueriesContext(connection) as read:
@@ -141,14 +142,19 @@ def test_a_day_that_is_over_is_counted_once_and_read_from_its_few_rows(
     assert sorted(DecisionTotal.objects.values_list("day", "granted", "decisions")) == rows
 
 
-def test_a_day_is_counted_once_it_has_been_over_for_five_minutes(published, time_machine):
+def test_decisions_are_counted_up_to_an_hour_that_ended_five_minutes_ago(published, time_machine):
     yesterday = dt.date(2030, 3, 13)
-    time_machine.move_to(dt.datetime.combine(yesterday, dt.time(23, 59, 59), tzinfo=OSLO))
-    _decide("accept_all")
-    time_machine.move_to(dt.datetime.combine(yesterday + dt.timedelta(days=1), dt.time(0, 3), tzinfo=OSLO))
-    assert statistics.days_to_count(timezone.now()) == []  # a decision made at midnight may still be on its way
-    time_machine.move_to(dt.datetime.combine(yesterday + dt.timedelta(days=1), dt.time(0, 6), tzinfo=OSLO))
-    assert statistics.days_to_count(timezone.now()) == [yesterday]
+    for moment in (dt.time(22, 30), dt.time(23, 59, 59)):
+        time_machine.move_to(dt.datetime.combine(yesterday, moment, tzinfo=OSLO))
+        _decide("accept_all")
+    time_machine.move_to(dt.datetime.combine(yesterday + ONE, dt.time(0, 3), tzinfo=OSLO))
+    # A decision made at midnight may still be on its way: the day is counted up to 23:00 only.
+    assert statistics.count_days() == {"2030-03-13": 1}
+    assert statistics.statistics(yesterday, yesterday).decisions == 2  # the last hour from the events
+    time_machine.move_to(dt.datetime.combine(yesterday + ONE, dt.time(0, 6), tzinfo=OSLO))
+    assert statistics.count_days() == {"2030-03-13": 2}
+    assert statistics.statistics(yesterday, yesterday).decisions == 2
+    assert statistics.count_days() == {}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -176,7 +182,7 @@ def test_a_decision_kept_through_an_outage_counts_in_its_day_though_the_day_was_
     with database_unreachable():
         assert choose("reject_all") == 202  # kept in the spool
     time_machine.move_to(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(9), tzinfo=OSLO))
-    assert statistics.count_days() == {"2030-03-13": 1}
+    assert statistics.count_days() == {"2030-03-13": 1, "2030-03-14": 0}  # today up to 08:00
     assert SPOOL.pending()
 
     assert drain_all() == 1  # the database is back: the choice is stored, at 23:50 the day before
