@@ -547,7 +547,7 @@ def inner_aggregate() -> dict[str, Any]:
     from vern.consent.statistics import count_days
 
     started = time.perf_counter()
-    counted_days = count_days()  # the worker's job consent.totals: each day that is over, once
+    counted_days = count_days()  # the worker's job consent.totals: each day that is over, and today so far
     consent_seconds = time.perf_counter() - started
     # The hourly job afterwards, in its first hours after midnight: today and yesterday are both
     # worked out again (ADR 0023), each as a whole.
@@ -758,9 +758,10 @@ def dashboard_bench(
             f"picks): {total:.0f} s for {hits:,} hits = {total / max(hits / 1e6, 1e-9):.1f} s per million hits; "
             f"a full day ({events // DAYS:,} hits) {h.median([d['seconds'] for d in full_days]):.1f} s median, "
             f"slowest {slowest['seconds']:.1f} s ({slowest['day']}); {aggregated['dailystat_rows']:,} DailyStat rows. "
-            f"Then ANALYZE of the totals: {aggregated['analyze']:.2f} s. The cookie decisions of the "
-            f"{aggregated['consent_days']['days']} days that are over counted (`consent.totals`, ADR 0027): "
-            f"{aggregated['consent_days']['seconds']:.1f} s for {aggregated['consent_days']['decisions']:,}."
+            f"Then ANALYZE of the totals: {aggregated['analyze']:.2f} s. The cookie decisions of "
+            f"{aggregated['consent_days']['days']} days counted (`consent.totals`, ADR 0027: each day that is "
+            f"over, and today up to its last full hour): {aggregated['consent_days']['seconds']:.1f} s for "
+            f"{aggregated['consent_days']['decisions']:,}."
         )
         per_million = total / max(hits / 1e6, 1e-9)
         hourly = aggregated["hourly"]
@@ -821,8 +822,9 @@ def dashboard_bench(
                 times, size = time_dashboard(server.url, opener, workers)
             mid, p95 = h.median(times) * 1000, h.percentile(times, 95) * 1000
             print(
-                f"- {state}: `GET /en/staff/analytics/?range=30d` through `vern serve`, logged in as a privacy "
-                f"officer, {DASHBOARD_RUNS} requests one at a time after {workers * 2} untimed: median {mid:.0f} ms, "
+                f"- {state}: `GET /en/staff/analytics/?range=30d` through `vern serve`, signed in as a privacy "
+                f"officer (password and authenticator code), {DASHBOARD_RUNS} requests one at a time after "
+                f"{workers * 2} untimed: median {mid:.0f} ms, "
                 f"p95 {p95:.0f} ms, max {max(times) * 1000:.0f} ms ({size:,} bytes). Its queries alone "
                 f"(`selectors.dashboard` in-process): median {h.median(selected['times']) * 1000:.0f} ms, "
                 f"p95 {h.percentile(selected['times'], 95) * 1000:.0f} ms"
@@ -852,7 +854,7 @@ def dashboard_bench(
             )
             print(
                 "  The consent statistics of the 30 days (`surface.consent_statistics`, which the page reads for "
-                "both periods; the counted days and today's decisions, median of 7): "
+                "both periods; the counted rows and the decisions since, median of 7): "
                 f"{selected['consent'] * 1000:.0f} ms"
             )
             if state.startswith("right"):
