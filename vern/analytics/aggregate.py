@@ -370,13 +370,16 @@ def _unsettled(day: dt.date) -> TotalledDay:
     return TotalledDay(day=day, hits=0, id_sum=0, newest=0, rules=0, settled=False)
 
 
-def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
+def days_to_aggregate(now: dt.datetime, cube_from: dt.date | None = None) -> list[dt.date]:
     """Today and yesterday (they may still change), and any older day with hits but no totals yet,
     with totals but no cube (totalled before the cube existed, ADR 0023), or not settled (hits
     were stored in its window after it was worked out, ADR 0026).
 
     A day's cube is redone only while all its hits are there: the first day left may have lost its
     early hits to the retention sweep, and redoing it would replace its totals with partial ones.
+    Nor is a day before ``cube_from`` (the first day whose raw hits are kept) redone for its cube:
+    that cube was deleted on purpose (``forget_old_cube``), and the hits left of such a day (the
+    sweep is behind, or a hold keeps some) would give partial totals.
     """
     today = local_day(now)
     days = {today, today - dt.timedelta(days=1)}
@@ -394,7 +397,8 @@ def days_to_aggregate(now: dt.datetime) -> list[dt.date]:
         )
         day = start
         while day < today:
-            if day not in totalled or (day > start and totalled[day] > 0 and day not in in_cube):
+            cube_missing = day not in in_cube and (cube_from is None or day >= cube_from)
+            if day not in totalled or (day > start and totalled[day] > 0 and cube_missing):
                 days.add(day)
             day += dt.timedelta(days=1)
         days |= unsettled
@@ -407,9 +411,8 @@ def forget_old_cube(now: dt.datetime, period: Duration | None) -> int:
     The cube crosses all of a visit's entry values, so on a small site a row is often a single
     visit: it is kept no longer than the hits it was counted from (P12: after that only the daily
     totals remain, which add every visit of a value up). Filtered breakdowns reach back as far.
-    What a day was worked out from (``TotalledDay``) goes once none of its hits is left, so that it
-    is never worked out again: a day whose hits the sweep has not reached yet (it failed, or a hold
-    keeps some) keeps it, and the hourly job goes on leaving that day as it is.
+    What a day was worked out from (``TotalledDay``) goes once none of its hits is left: while some
+    are (the sweep is behind, or a hold keeps some), a late hit for that day still finds its record.
     """
     if period is None:
         return 0

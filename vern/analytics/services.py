@@ -28,10 +28,13 @@ def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
     changed since is left as it is); returns visits per day."""
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds belongs in the totals too
+    kept = _hits_kept_for()
+    cube_from = salts.local_day(kept.before(now)) if kept is not None else None
     done = {
-        day.isoformat(): aggregate.aggregate_day(day, unless_unchanged=True) for day in aggregate.days_to_aggregate(now)
+        day.isoformat(): aggregate.aggregate_day(day, unless_unchanged=True)
+        for day in aggregate.days_to_aggregate(now, cube_from)
     }
-    aggregate.forget_old_cube(now, _hits_kept_for())
+    aggregate.forget_old_cube(now, kept)
     aggregate.analyze_totals()  # the dashboard never waits for autovacuum to see the new totals
     return done
 

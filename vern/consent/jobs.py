@@ -8,6 +8,6 @@ from vern.jobs.registry import job
 
 @job("consent.totals", every=dt.timedelta(hours=1), lease=dt.timedelta(minutes=30))
 def totals() -> None:
-    """The cookie decisions of each day that is over, counted once for the statistics dashboard
-    (a few rows a day instead of every decision); a day a late decision came for, again."""
+    """The cookie decisions made before the last full hour, counted for the statistics dashboard (a
+    few rows a day instead of every decision); a day a late decision came for, again."""
     count_days()

@@ -105,7 +105,7 @@ class ConsentEvent(models.Model):
 class DecisionTotal(models.Model):
     """How many cookie decisions of a day had one combination of banner revision, language, Global
     Privacy Control and categories allowed and refused: what the statistics read instead of the
-    day's events (``statistics``). Written by the job ``consent.totals`` for days that are over."""
+    day's events (``statistics``). Written by the job ``consent.totals``, up to ``DecisionDay.until``."""
 
     day = models.DateField()
     revision = models.PositiveIntegerField()
@@ -138,11 +138,13 @@ class DecisionDay(models.Model):
     """A day whose decisions are counted in ``DecisionTotal``: those made before ``until``, which is
     the end of the day once it is over (today is counted up to an hour that has passed). Not
     ``current`` when a decision of that day was stored after it was counted (from the consent
-    spool, after an outage): the statistics then read the day's events again, and the job counts
-    the day afresh."""
+    spool after an outage, or a minute or more after it was made): the statistics then read the
+    day's events again, and the job counts the day afresh."""
 
     day = models.DateField(primary_key=True)
     until = models.DateTimeField()
+    # The highest ``ConsentEvent.seq`` when it was counted: a decision stored later has a higher one.
+    seq = models.BigIntegerField(default=0)
     current = models.BooleanField(default=True)
     totalled_at = models.DateTimeField(default=timezone.now)
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from vern.consent.models import ConsentEvent, DecisionDay, DecisionTotal
@@ -36,6 +36,7 @@ DECISIONS = (
     ConsentEvent.Action.CUSTOM,
     ConsentEvent.Action.GPC,
 )
+ONE_DAY = dt.timedelta(days=1)
 # Decisions are counted up to an hour that ended at least this long ago: one made just before it
 # is stored by then.
 SETTLE = dt.timedelta(minutes=5)
@@ -68,15 +69,24 @@ def _events(since: dt.datetime, until: dt.datetime) -> Iterable[tuple[Combinatio
         yield (int(revision), language, bool(gpc), tuple(sorted(granted or ())), tuple(sorted(refused or ()))), int(n)
 
 
-def _stored(days: list[dt.date]) -> Iterable[tuple[Combination, int]]:
+def _stored(start: dt.date, end: dt.date) -> tuple[dict[dt.date, dt.datetime], Counter[Combination]]:
+    """The counted rows of the days from ``start`` to ``end``, and how far each of those days is
+    counted: in one statement, so that a count the job commits meanwhile cannot pair one day's old
+    ``until`` with its new rows (and so count an hour twice)."""
+    counted_until = DecisionDay.objects.filter(day=OuterRef("day"), current=True).values("until")[:1]
     found = (
-        DecisionTotal.objects.filter(day__in=days)
-        .values_list("revision", "language", "gpc", "granted", "refused")
-        .annotate(n=Sum("decisions"))
-        .order_by()
+        DecisionTotal.objects.filter(day__gte=start, day__lte=end)
+        .annotate(counted_until=Subquery(counted_until))
+        .filter(counted_until__isnull=False)
+        .values_list("day", "counted_until", "revision", "language", "gpc", "granted", "refused", "decisions")
     )
-    for revision, language, gpc, granted, refused, n in found:
-        yield (int(revision), language, bool(gpc), tuple(json.loads(granted)), tuple(json.loads(refused))), int(n)
+    counted: dict[dt.date, dt.datetime] = {}
+    combinations: Counter[Combination] = Counter()
+    for day, until, revision, language, gpc, granted, refused, n in found:
+        counted[day] = until
+        key = (int(revision), language, bool(gpc), tuple(json.loads(granted)), tuple(json.loads(refused)))
+        combinations[key] += int(n)
+    return counted, combinations
 
 
 def _spans(start: dt.date, end: dt.date, counted: dict[dt.date, dt.datetime]) -> list[tuple[dt.datetime, dt.datetime]]:
@@ -98,10 +108,9 @@ def _spans(start: dt.date, end: dt.date, counted: dict[dt.date, dt.datetime]) ->
 def statistics(start: dt.date, end: dt.date) -> ConsentStatistics:
     """The decisions recorded from ``start`` to ``end``, as counts: the counted part of each day from
     its totals and the rest from the events, each combination once."""
-    counted = dict(DecisionDay.objects.filter(day__gte=start, day__lte=end, current=True).values_list("day", "until"))
-    combinations: Counter[Combination] = Counter()
-    for combination, n in _stored(sorted(counted)) if counted else ():
-        combinations[combination] += n
+    # A day counted without a decision has no rows: it is read from its events, which are none
+    # before its ``until`` and, after it, the ones to read anyway.
+    counted, combinations = _stored(start, end)
     for since, until in _spans(start, end, counted):
         for combination, n in _events(since, until):
             combinations[combination] += n
@@ -160,14 +169,17 @@ def mark_to_count_again(days: Iterable[dt.date]) -> None:
 
 
 def count_day(day: dt.date, until: dt.datetime | None = None) -> int:
-    """Count ``day``'s decisions made before ``until`` (by default all of them) into ``DecisionTotal``
-    afresh; returns how many there were."""
-    until = min(until, _start(day + dt.timedelta(days=1))) if until else _start(day + dt.timedelta(days=1))
+    """Count ``day``'s decisions made before ``until`` (by default ``counted_until`` now) into
+    ``DecisionTotal`` afresh; returns how many there were."""
+    until = min(until or counted_until(timezone.now()), _start(day + ONE_DAY))
     with transaction.atomic():
         # The day's row is locked first (see ``mark_to_count_again``), then the events are read.
         DecisionDay.objects.bulk_create(
             [_marked(day, current=False)], update_conflicts=True, unique_fields=["day"], update_fields=["current"]
         )
+        # The last decision stored so far, read before the events: one stored after this count
+        # has a higher number, however long after it was made (``days_to_count``).
+        seq = ConsentEvent.objects.aggregate(last=Max("seq"))["last"] or 0
         DecisionTotal.objects.filter(day=day).delete()
         rows = [
             DecisionTotal(
@@ -182,7 +194,7 @@ def count_day(day: dt.date, until: dt.datetime | None = None) -> int:
             for (revision, language, gpc, granted, refused), n in _merged(_events(_start(day), until))
         ]
         DecisionTotal.objects.bulk_create(rows, batch_size=500)
-        DecisionDay.objects.filter(day=day).update(current=True, until=until, totalled_at=timezone.now())
+        DecisionDay.objects.filter(day=day).update(current=True, until=until, seq=seq, totalled_at=timezone.now())
     return sum(row.decisions for row in rows)
 
 
@@ -212,10 +224,31 @@ def days_to_count(now: dt.datetime) -> list[dt.date]:
     if _start(last) == until:
         last -= dt.timedelta(days=1)  # counted up to its midnight: that day has nothing counted yet
     counted = dict(DecisionDay.objects.filter(day__gte=start, current=True).values_list("day", "until"))
-    return [day for day in _days(start, last) if counted.get(day, _start(day)) < min(until, _start(day + ONE_DAY))]
+    due = [day for day in _days(start, last) if counted.get(day, _start(day)) < min(until, _start(day + ONE_DAY))]
+    return sorted({*due, *_missed(now)})
 
 
-ONE_DAY = dt.timedelta(days=1)
+# How long after a count a decision it should have held may still be stored: a day counted in the
+# last RECHECK, and less than RECHECK after its ``until``, is looked at again every hour (about two
+# days: yesterday and today; a day counted long after it ended cannot have missed such a decision).
+RECHECK = dt.timedelta(hours=24)
+
+
+def _missed(now: dt.datetime) -> list[dt.date]:
+    """Days counted lately whose count missed a decision made before its ``until`` but stored after
+    it (a higher ``seq``): one whose transaction took minutes to become visible (a stalled commit,
+    a paused process), which neither the spool nor the ``LATE`` check marked."""
+    recent = DecisionDay.objects.filter(current=True, totalled_at__gte=now - RECHECK).values_list(
+        "day", "until", "seq", "totalled_at"
+    )
+    return [
+        day
+        for day, until, seq, totalled_at in recent
+        if totalled_at - until < RECHECK
+        and ConsentEvent.objects.filter(
+            created_at__gte=_start(day), created_at__lt=until, seq__gt=seq, action__in=DECISIONS
+        ).exists()
+    ]
 
 
 def _days(first: dt.date, last: dt.date) -> Iterable[dt.date]:
