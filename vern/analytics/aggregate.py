@@ -377,9 +377,9 @@ def days_to_aggregate(now: dt.datetime, cube_from: dt.date | None = None) -> lis
 
     A day's cube is redone only while all its hits are there: the first day left may have lost its
     early hits to the retention sweep, and redoing it would replace its totals with partial ones.
-    Nor is a day before ``cube_from`` (the first day whose raw hits are kept) redone for its cube:
-    that cube was deleted on purpose (``forget_old_cube``), and the hits left of such a day (the
-    sweep is behind, or a hold keeps some) would give partial totals.
+    Nor is a day before ``cube_from`` (the first day whose raw hits are kept) redone, for its cube
+    or for a late hit: its cube was deleted on purpose (``forget_old_cube``), and the hits left of
+    such a day (the sweep is behind, or a hold keeps some) would give partial totals.
     """
     today = local_day(now)
     days = {today, today - dt.timedelta(days=1)}
@@ -401,7 +401,9 @@ def days_to_aggregate(now: dt.datetime, cube_from: dt.date | None = None) -> lis
             if day not in totalled or (day > start and totalled[day] > 0 and cube_missing):
                 days.add(day)
             day += dt.timedelta(days=1)
-        days |= unsettled
+        # Not a day past the hits' month either: its other hits are being swept, so a late one would
+        # turn its totals into those of the few left.
+        days |= {day for day in unsettled if cube_from is None or day >= cube_from}
     return sorted(days)
 
 
