@@ -57,16 +57,20 @@ def _start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=OSLO)
 
 
-def _events(since: dt.datetime, until: dt.datetime) -> Iterable[tuple[Combination, int]]:
-    """The decisions made from ``since`` until (before) ``until``, per combination, counted by the database."""
+def _events(since: dt.datetime, until: dt.datetime) -> Counter[Combination]:
+    """The decisions made from ``since`` until (before) ``until``, per combination, counted by the
+    database; one count per combination, though the events may list its categories in another order."""
     grouped = (
         ConsentEvent.objects.filter(created_at__gte=since, created_at__lt=until, action__in=DECISIONS)
         .values_list("consent_revision", "language", "gpc", "granted", "refused")
         .annotate(n=Count("id"))
         .order_by()
     )
+    combinations: Counter[Combination] = Counter()
     for revision, language, gpc, granted, refused, n in grouped:
-        yield (int(revision), language, bool(gpc), tuple(sorted(granted or ())), tuple(sorted(refused or ()))), int(n)
+        key = (int(revision), language, bool(gpc), tuple(sorted(granted or ())), tuple(sorted(refused or ())))
+        combinations[key] += int(n)
+    return combinations
 
 
 def _stored(start: dt.date, end: dt.date) -> tuple[dict[dt.date, dt.datetime], Counter[Combination]]:
@@ -93,15 +97,13 @@ def _spans(start: dt.date, end: dt.date, counted: dict[dt.date, dt.datetime]) ->
     """What of the days from ``start`` to ``end`` is not counted, as (since, until) moments: a day
     not counted at all, and a counted day from its ``until`` on; adjacent spans joined."""
     spans: list[tuple[dt.datetime, dt.datetime]] = []
-    day = start
-    while day <= end:
-        since, until = counted.get(day, _start(day)), _start(day + dt.timedelta(days=1))
+    for day in _days(start, end):
+        since, until = counted.get(day, _start(day)), _start(day + ONE_DAY)
         if since < until:
             if spans and spans[-1][1] == since:
                 spans[-1] = (spans[-1][0], until)
             else:
                 spans.append((since, until))
-        day += dt.timedelta(days=1)
     return spans
 
 
@@ -112,8 +114,7 @@ def statistics(start: dt.date, end: dt.date) -> ConsentStatistics:
     # before its ``until`` and, after it, the ones to read anyway.
     counted, combinations = _stored(start, end)
     for since, until in _spans(start, end, counted):
-        for combination, n in _events(since, until):
-            combinations[combination] += n
+        combinations.update(_events(since, until))
     return _statistics(combinations)
 
 
@@ -191,19 +192,11 @@ def count_day(day: dt.date, until: dt.datetime | None = None) -> int:
                 refused=json.dumps(list(refused)),
                 decisions=n,
             )
-            for (revision, language, gpc, granted, refused), n in _merged(_events(_start(day), until))
+            for (revision, language, gpc, granted, refused), n in _events(_start(day), until).items()
         ]
         DecisionTotal.objects.bulk_create(rows, batch_size=500)
         DecisionDay.objects.filter(day=day).update(current=True, until=until, seq=seq, totalled_at=timezone.now())
     return sum(row.decisions for row in rows)
-
-
-def _merged(found: Iterable[tuple[Combination, int]]) -> Iterable[tuple[Combination, int]]:
-    """One count per combination: the events may list the same categories in another order."""
-    combinations: Counter[Combination] = Counter()
-    for combination, n in found:
-        combinations[combination] += n
-    return combinations.items()
 
 
 def counted_until(now: dt.datetime) -> dt.datetime:
@@ -222,7 +215,7 @@ def days_to_count(now: dt.datetime) -> list[dt.date]:
         return []
     start, last = first.astimezone(OSLO).date(), until.astimezone(OSLO).date()
     if _start(last) == until:
-        last -= dt.timedelta(days=1)  # counted up to its midnight: that day has nothing counted yet
+        last -= ONE_DAY  # counted up to its midnight: that day has nothing counted yet
     counted = dict(DecisionDay.objects.filter(day__gte=start, current=True).values_list("day", "until"))
     due = [day for day in _days(start, last) if counted.get(day, _start(day)) < min(until, _start(day + ONE_DAY))]
     return sorted({*due, *_missed(now)})
