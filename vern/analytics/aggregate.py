@@ -31,7 +31,6 @@ from django.utils import timezone
 from vern.analytics import sqlaggregate
 from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, TotalledDay
 from vern.analytics.salts import CARRY_OVER, day_start, local_day
-from vern.analytics.sources import channel_of
 from vern.declaration.durations import Duration
 
 Dimension = DailyStat.Dimension
@@ -195,7 +194,8 @@ ENTRY_VALUE: dict[str, Callable[[_Row], str]] = {
     Dimension.BROWSER: lambda row: row.browser,
     Dimension.OS: lambda row: row.os,
     Dimension.DEVICE: lambda row: row.device,
-    Dimension.CHANNEL: lambda row: row.channel or channel_of(row.referrer_host),
+    # A hit stored before the channel existed: "direct" without a referrer, else "other" (docs/analytics.md).
+    Dimension.CHANNEL: lambda row: row.channel or ("other" if row.referrer_host else "direct"),
     Dimension.UTM_SOURCE: lambda row: row.utm_source,
     Dimension.UTM_MEDIUM: lambda row: row.utm_medium,
     Dimension.UTM_CAMPAIGN: lambda row: row.utm_campaign,

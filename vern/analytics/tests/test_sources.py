@@ -213,7 +213,9 @@ def test_the_database_works_out_the_same_totals_as_the_python_reference_across_t
             if local.hour == 0 and local.minute < 30 and not previous:  # the new day's hash, naming the old one
                 who, previous = f"{who}-next", who
             values = {"at": when, "kind": kind, "source": 1, "visitor": who, "visitor_prev": previous}
-            values.update(path=path, referrer_host=ref, channel=channel_of(ref), ip="192.0.2.0")
+            # One hit in four was stored before the channel existed: with a referrer, it counts as "other".
+            channel = channel_of(ref) if chance.random() < 0.75 else ""
+            values.update(path=path, referrer_host=ref, channel=channel, ip="192.0.2.0")
             values.update(engaged_ms=chance.randrange(1, 600_000) if kind == Hit.Kind.ENGAGEMENT else 0)
             values.update(goal="signup" if kind == Hit.Kind.GOAL else "", country=chance.choice(["", "NO", "SE"]))
             BUFFER.add_hit(tuple(values.get(column, "") for column in HIT_COLUMNS))
