@@ -29,7 +29,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from vern.analytics import sqlaggregate
-from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, TotalledDay
+from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, PatternReach, ReachStat, TotalledDay
 from vern.analytics.salts import CARRY_OVER, day_start, local_day
 from vern.declaration.durations import Duration
 
@@ -267,6 +267,7 @@ def aggregate_day(day: dt.date, *, unless_unchanged: bool = False) -> int:
         DailyStat.objects.filter(day=day).delete()
         EntryStat.objects.filter(day=day).delete()
         HourlyStat.objects.filter(day=day).delete()
+        ReachStat.objects.filter(day=day).delete()
         sqlaggregate.insert_day(day)
         # The row is locked before the second count: a late hit's writer that marked it not settled
         # (``unsettle``) has then committed that hit, and this count sees it. Made if it is missing
@@ -323,7 +324,7 @@ def analyze_totals() -> None:
     """Fresh planner statistics on the totals, at once: the dashboard's plans must not wait for
     autovacuum to notice the rows the aggregation replaced (issue 20: 480 ms before, 279 ms after)."""
     with connection.cursor() as cursor:
-        for model in (DailyStat, EntryStat, HourlyStat):
+        for model in (DailyStat, EntryStat, HourlyStat, ReachStat, PatternReach):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
@@ -422,5 +423,7 @@ def forget_old_cube(now: dt.datetime, period: Duration | None) -> int:
     first_hit = Hit.objects.aggregate(first=Min("at"))["first"]
     gone = min(first_kept, local_day(first_hit)) if first_hit is not None else first_kept
     TotalledDay.objects.filter(day__lt=gone).delete()
+    ReachStat.objects.filter(day__lt=first_kept).delete()  # added up from the cube: the same days
+    PatternReach.objects.filter(day__lt=first_kept).delete()
     deleted, _ = EntryStat.objects.filter(day__lt=first_kept).delete()
     return deleted

@@ -25,24 +25,25 @@ The conversion rate is conversions per 100 visits, over the same period.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from django.db import transaction
-from django.db.models import F, Min, QuerySet, Sum
+from django.db.models import Case, F, Min, QuerySet, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vern.analytics import selectors
 from vern.analytics.buffer import BUFFER
-from vern.analytics.models import DailyStat, EntryStat, Hit
+from vern.analytics.models import DailyStat, EntryStat, Hit, PatternReach, ReachStat, TotalledDay
 from vern.analytics.reading_models import Goal, GoalCount
 from vern.analytics.salts import day_start, local_day, visitor_hashes
 from vern.analytics.selectors import Period
-from vern.analytics.sqlaggregate import CUBE_COLUMNS
+from vern.analytics.sqlaggregate import SPLITS
 from vern.lib.ip import client_ip_shortened
 
 VISIT_PAUSE = dt.timedelta(minutes=30)  # as in the aggregation: a pause this long begins a new visit
@@ -50,6 +51,8 @@ CAMPAIGN_PARAMETER = "utm_campaign"
 
 # The events vern itself knows of without asking any app: none. Each app names its own on its surface.
 PAGE_PATTERN = re.compile(r"^/[^\s]*$")
+# Up to this many paths are looked up by name (an index); more, and every page's row is read instead.
+IN_LIST = 500
 
 
 def pattern_regex(pattern: str) -> str:
@@ -143,10 +146,52 @@ def _in(period: Period) -> dict[str, dt.date]:
     return {"day__gte": period.start, "day__lte": period.end}
 
 
-def _page_rows(period: Period, pattern: str) -> QuerySet[DailyStat]:
-    return DailyStat.objects.filter(
-        dimension=DailyStat.Dimension.PAGE, value__regex=pattern_regex(pattern), **_in(period)
+def _matching(patterns: Mapping[str, str], pages: Iterable[str]) -> dict[str, list[str]]:
+    """Each page that some patterns match → the keys of those patterns (a page may match several)."""
+    compiled = [(key, re.compile(pattern_regex(pattern))) for key, pattern in patterns.items()]
+    found: dict[str, list[str]] = {}
+    for page in pages:
+        keys = [key for key, regex in compiled if regex.match(page)]
+        if keys:
+            found[page] = keys
+    return found
+
+
+def _pages_seen(days: Period) -> QuerySet[DailyStat, str]:
+    """The paths of the pages seen on ``days``, each once: a few thousand at most, however busy the site."""
+    return (
+        DailyStat.objects.filter(dimension=DailyStat.Dimension.PAGE, **_in(days))
+        .order_by()
+        .values_list("value", flat=True)
+        .distinct()
     )
+
+
+def _page_conversions(page_goals: Mapping[str, str], periods: Sequence[Period]) -> dict[tuple[str, Period], int]:
+    """(goal's key, period) → the visits that saw a page its pattern matches (a visit that saw two
+    such pages counts twice), for periods that do not overlap. The daily totals of the pages are
+    added up per page and period in one query for every goal, and each path is matched once in
+    Python, rather than a regular expression run in the database over every page's rows for each
+    goal and period."""
+    found = {(key, period): 0 for key in page_goals for period in periods}
+    if not page_goals or not periods:
+        return found
+    ordered = sorted(periods, key=lambda p: p.start)
+    if any(later.start <= earlier.end for earlier, later in itertools.pairwise(ordered)):
+        raise ValueError("the periods overlap")
+    span = Period(ordered[0].start, ordered[-1].end)
+    matching = _matching(page_goals, _pages_seen(span))
+    if not matching:
+        return found
+    rows = DailyStat.objects.filter(dimension=DailyStat.Dimension.PAGE, **_in(span))
+    if len(matching) <= IN_LIST:
+        rows = rows.filter(value__in=list(matching))
+    which = Case(*(When(**_in(p), then=Value(i)) for i, p in enumerate(periods)), default=Value(-1))
+    for value, index, visits in rows.values_list("value", which).annotate(n=Sum("visits")):
+        if index >= 0:
+            for key in matching.get(value, ()):
+                found[(key, periods[index])] += int(visits or 0)
+    return found
 
 
 def conversions(goal: Goal, period: Period) -> int:
@@ -157,7 +202,7 @@ def conversions(goal: Goal, period: Period) -> int:
             n=Sum("visits", default=0)
         )
     else:
-        found = _page_rows(period, goal.match).aggregate(n=Sum("visits", default=0))
+        return _page_conversions({goal.match: goal.match}, [period])[(goal.match, period)]
     return int(found["n"])
 
 
@@ -172,10 +217,13 @@ def results(period: Period) -> list[GoalResult]:
     """Every goal's conversions and rate in ``period`` and in the period of equal length before it."""
     previous = period.previous()
     visits, previous_visits = _visits(period), _visits(previous)
-    return [
-        GoalResult(goal, conversions(goal, period), conversions(goal, previous), visits, previous_visits)
-        for goal in Goal.objects.all()
-    ]
+    every = list(Goal.objects.all())
+    pages = _page_conversions({str(g.pk): g.match for g in every if g.kind == Goal.Kind.PAGE}, (period, previous))
+
+    def count(goal: Goal, when: Period) -> int:
+        return pages[(str(goal.pk), when)] if goal.kind == Goal.Kind.PAGE else conversions(goal, when)
+
+    return [GoalResult(goal, count(goal, period), count(goal, previous), visits, previous_visits) for goal in every]
 
 
 def campaign_of(path: str) -> str:
@@ -245,69 +293,166 @@ def _cube_days(period: Period) -> Period | None:
     return Period(max(first, period.start), period.end)
 
 
-def _visits_per_value(days: Period, dimension: str) -> dict[str, int]:
-    """The visits each value of an entry dimension brought over ``days``, from the daily totals: the
-    cube's visit rows add up to them, and they are a few rows a day where the cube has about one per
-    visit. Only over the days the cube has, so that the visits and the conversions counted from the
-    cube cover the same days."""
-    found = (
-        DailyStat.objects.filter(dimension=dimension, day__gte=days.start, day__lte=days.end)
-        .values("value")
-        .annotate(n=Sum("visits"))
-        .values_list("value", "n")
+Counts = dict[tuple[str, str], int]  # (split, split value) -> visits
+
+
+def page_reach(patterns: Collection[str], days: Period, *, store: bool = False) -> dict[str, Counts]:
+    """pattern → (split, split value) → the visits over ``days`` that saw a page the pattern matches,
+    per source, campaign source and campaign (a visit that saw two such pages counts twice).
+
+    Read from ``PatternReach`` for each day whose rows were added up from that day's current totals
+    (their ``totalled_at`` is the day's); any other day is added up here from ``ReachStat``, and with
+    ``store`` (the hourly job, a goal being added) kept for next time. A day's ``totalled_at`` is
+    read before its rows, so rows stored from totals written meanwhile carry the older time and are
+    added up again at the next read: never trusted, only redone.
+    """
+    found: dict[str, Counts] = {pattern: defaultdict(int) for pattern in patterns}
+    if not patterns:
+        return found
+    versions = dict(TotalledDay.objects.filter(**_in(days)).values_list("day", "totalled_at"))
+    done: set[tuple[str, dt.date]] = set()
+    for pattern, day, totalled_at, split, value, visits in PatternReach.objects.filter(
+        pattern__in=list(patterns), **_in(days)
+    ).values_list("pattern", "day", "totalled_at", "split", "split_value", "visits"):
+        if versions.get(day) == totalled_at:
+            done.add((pattern, day))
+            if split:
+                found[pattern][(split, value)] += visits
+    missing = {(pattern, day) for pattern in patterns for day in days.dates() if (pattern, day) not in done}
+    if not missing:
+        return found
+    missing_days = sorted({day for _, day in missing})
+    added: dict[tuple[str, dt.date], Counts] = {key: defaultdict(int) for key in missing}
+    pages = (
+        DailyStat.objects.filter(dimension=DailyStat.Dimension.PAGE, day__in=missing_days)
+        .order_by()
+        .values_list("value", flat=True)
+        .distinct()
     )
-    return {value: int(n or 0) for value, n in found}
+    matching = _matching({pattern: pattern for pattern in patterns}, pages)
+    if matching:
+        rows = ReachStat.objects.filter(dimension=DailyStat.Dimension.PAGE, day__in=missing_days)
+        if len(matching) <= IN_LIST:
+            rows = rows.filter(value__in=list(matching))
+        for day, page, split, value, visits in rows.values_list("day", "value", "split", "split_value", "visits"):
+            for pattern in matching.get(page, ()):
+                if (pattern, day) in added:
+                    added[(pattern, day)][(split, value)] += visits
+    for (pattern, _day), counts in added.items():
+        for key, visits in counts.items():
+            found[pattern][key] += visits
+    if store:
+        _keep(added, versions)
+    return found
+
+
+def _keep(
+    added: Mapping[tuple[str, dt.date], Mapping[tuple[str, str], int]], versions: Mapping[dt.date, dt.datetime]
+) -> None:
+    """Store what ``page_reach`` added up, each day under the ``totalled_at`` read before its rows."""
+    rows = []
+    with transaction.atomic():
+        for (pattern, day), counts in added.items():
+            if day not in versions:  # totalled before TotalledDay existed: added up at each read
+                continue
+            PatternReach.objects.filter(pattern=pattern, day=day).exclude(totalled_at=versions[day]).delete()
+            rows.append(PatternReach(pattern=pattern, day=day, totalled_at=versions[day]))  # added up, maybe to nothing
+            rows += [
+                PatternReach(
+                    pattern=pattern, day=day, totalled_at=versions[day], split=split, split_value=value, visits=n
+                )
+                for (split, value), n in counts.items()
+            ]
+        # Another process may be adding up the same day from the same totals: the same rows.
+        PatternReach.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+
+
+def refresh_page_reach(today: dt.date) -> int:
+    """Add up every page-view goal's pattern for each day the cube has that is not added up from its
+    current totals (the hourly job, after the aggregation); forget the patterns no goal has. Returns
+    the number of patterns."""
+    patterns = set(Goal.objects.filter(kind=Goal.Kind.PAGE).values_list("match", flat=True))
+    PatternReach.objects.exclude(pattern__in=patterns).delete()
+    days = _cube_days(Period(dt.date.min, today))
+    if days is not None and patterns:
+        page_reach(patterns, days, store=True)
+    return len(patterns)
 
 
 # What a conversion rate is split by: the visit's source (search, social, direct, other sites),
-# its campaign's source, and its campaign.
-RATE_DIMENSIONS = ("channel", "utm_source", "utm_campaign")
+# its campaign's source, and its campaign (``ReachStat.Split``, the cube's columns of those names).
+RATE_DIMENSIONS = SPLITS
 
 
 def conversion_rates(
     period: Period, filters: Mapping[str, str] | None = None, *, limit: int | None = 10
 ) -> list[SourceConversion]:
     """For each goal the beacon sees (a page-view goal, and each goal fired from the page), the visits
-    that reached it per source, campaign source and campaign, against the visits each brought:
-    from the cube (``EntryStat``), so any filter applies and any range the totals cover.
+    that reached it per source, campaign source and campaign, against the visits each brought.
 
-    Server-event goals are not hits, so they are not in the cube: ``by_source`` has them. A
-    page-view goal counts the visits that saw a matching page; a visit that saw two matching
-    pages counts twice, as in ``results``, and the rate is capped at 100 %.
+    Unfiltered, from the cube's rows added up per source (``ReachStat``) and the daily totals, over
+    the days the cube still has, so that the visits and the conversions cover the same days: a few
+    rows per page and source a day, however many visits. Filtered, from the cube (``EntryStat``),
+    so any filter applies. Server-event goals are not hits, so they are not in the cube: ``by_source``
+    has them. A page-view goal counts the visits that saw a matching page; a visit that saw two
+    matching pages counts twice, as in ``results``, and the rate is capped at 100 %.
     """
     filters = dict(filters or {})
-    cube = selectors.cube_rows(period, filters)
-    page_goals = list(Goal.objects.filter(kind=Goal.Kind.PAGE).values_list("name", "match"))
+    page_goals = dict(Goal.objects.filter(kind=Goal.Kind.PAGE).values_list("name", "match"))
     # A name fired from the page is shown by the name staff gave its click goal, where there is one.
     click_goals = dict(Goal.objects.filter(kind=Goal.Kind.EVENT).values_list("match", "name"))
-    rows: list[SourceConversion] = []
-    # Unfiltered, the visits per value come from the daily totals, over the days the cube has.
-    days = None if filters else _cube_days(period)
-    for dimension in RATE_DIMENSIONS:
-        column = CUBE_COLUMNS[DailyStat.Dimension(dimension)]
-        visits = _visits_per_value(days, dimension) if days is not None else None
-        if visits is None:
-            visits = dict(
-                cube.filter(dimension=DailyStat.Dimension.TOTAL)
-                .values(column)
-                .annotate(n=Sum("visits"))
-                .values_list(column, "n")
-            )
-        reached = [
-            (click_goals.get(goal, goal), value, int(n or 0))
-            for goal, value, n in cube.filter(dimension=DailyStat.Dimension.GOAL)
-            .values("value", column)
-            .annotate(n=Sum("visits"))
-            .values_list("value", column, "n")
-        ]
-        for name, pattern in page_goals:
-            reached += [
-                (name, value, int(n or 0))
-                for value, n in cube.filter(dimension=DailyStat.Dimension.PAGE, value__regex=pattern_regex(pattern))
-                .values(column)
-                .annotate(n=Sum("visits"))
-                .values_list(column, "n")
-            ]
-        rows += [SourceConversion(goal, dimension, value, n, int(visits.get(value) or 0)) for goal, value, n in reached]
+    days = _cube_days(period)
+    if days is None:
+        return []
+    matching = _matching(page_goals, _pages_seen(days)) if filters and page_goals else {}
+    visits: dict[tuple[str, str], int] = defaultdict(int)  # (dimension, value) -> visits
+    reach: Callable[[str, list[str] | None], Iterator[tuple[str, str, str, int]]]
+    if filters:
+        cube = selectors.cube_rows(period, filters)
+        in_cube = cube.filter(dimension=DailyStat.Dimension.TOTAL).values_list(*SPLITS).annotate(n=Sum("visits"))
+        for *values, n in in_cube:
+            for dimension, value in zip(SPLITS, values, strict=True):
+                visits[(dimension, value)] += int(n or 0)
+
+        def reach(dimension: str, only: list[str] | None) -> Iterator[tuple[str, str, str, int]]:
+            rows = cube.filter(dimension=dimension)
+            if only is not None:
+                rows = rows.filter(value__in=only)
+            for reached_value, *values, n in rows.values_list("value", *SPLITS).annotate(n=Sum("visits")):
+                for split, value in zip(SPLITS, values, strict=True):
+                    yield reached_value, split, value, int(n or 0)
+
+    else:
+        daily = DailyStat.objects.filter(dimension__in=SPLITS, **_in(days)).values_list("dimension", "value")
+        for dimension, value, n in daily.annotate(total=Sum("visits")):
+            visits[(dimension, value)] += int(n or 0)
+
+        def reach(dimension: str, only: list[str] | None) -> Iterator[tuple[str, str, str, int]]:
+            rows = ReachStat.objects.filter(dimension=dimension, **_in(days))
+            if only is not None:
+                rows = rows.filter(value__in=only)
+            for reached_value, split, value, n in rows.values_list("value", "split", "split_value").annotate(
+                n=Sum("visits")
+            ):
+                yield reached_value, split, value, int(n or 0)
+
+    reached: dict[tuple[str, str, str], int] = defaultdict(int)  # (goal, dimension, value) -> visits
+    for fired, split, value, n in reach(DailyStat.Dimension.GOAL, None):
+        reached[(click_goals.get(fired, fired), split, value)] += n
+    if filters and matching:
+        only = list(matching) if len(matching) <= IN_LIST else None  # else all pages' rows, matched below
+        for page, split, value, n in reach(DailyStat.Dimension.PAGE, only):
+            for name in matching.get(page, ()):
+                reached[(name, split, value)] += n
+    elif page_goals:
+        per_pattern = page_reach(set(page_goals.values()), days)
+        for name, pattern in page_goals.items():
+            for (split, value), n in per_pattern[pattern].items():
+                reached[(name, split, value)] += n
+    rows = [
+        SourceConversion(goal, dimension, value, n, visits.get((dimension, value), 0))
+        for (goal, dimension, value), n in reached.items()
+        if n
+    ]
     rows.sort(key=lambda row: (-row.conversions, row.goal, RATE_DIMENSIONS.index(row.dimension), row.value))
     return rows if limit is None else rows[:limit]

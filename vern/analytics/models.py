@@ -219,6 +219,85 @@ class EntryStat(models.Model):
         return f"{self.day} {self.dimension} {self.value}"
 
 
+class ReachStat(models.Model):
+    """One day's visits that saw a page or reached a goal, per source, campaign source or campaign.
+
+    What an unfiltered conversion rate per source reads (``goals.conversion_rates``): the cube's
+    ``page`` and ``goal`` rows added up over one of ``split``'s columns, a few rows per page and source
+    a day where the cube has about one per visit. Written with the cube from its rows, and deleted
+    with it (``aggregate.forget_old_cube``), so both cover the same days (ADR 0028).
+    """
+
+    class Split(models.TextChoices):
+        CHANNEL = "channel", _("Sources")
+        UTM_SOURCE = "utm_source", _("Campaign sources")
+        UTM_CAMPAIGN = "utm_campaign", _("Campaigns")
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=12)  # "page" or "goal"
+    value = models.CharField(max_length=600, blank=True)
+    split = models.CharField(max_length=12, choices=Split.choices)
+    split_value = models.CharField(max_length=100, blank=True)
+    visits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily visits per page and source")
+        verbose_name_plural = _("daily visits per page and source")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dimension", "value", "day", "split", "split_value"], name="reachstat_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="reachstat_day")]
+
+    class Privacy:
+        not_personal = (
+            "Daily visit counts per page or goal and one source value; no address or hash (P12, P21); "
+            "deleted with the cube it is added up from (aggregate.forget_old_cube)."
+        )
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension} {self.value} {self.split}={self.split_value}"
+
+
+class PatternReach(models.Model):
+    """``ReachStat``'s page rows of one day added up for one page-view goal's path pattern.
+
+    A pattern such as ``/blog/*`` may match thousands of pages, each with a row per source value
+    and day; these are the few rows its conversion rates read instead. Worked out by the hourly job
+    (``goals.refresh_page_reach``) and when a page-view goal is added. ``totalled_at`` is the time
+    the day's totals they were added up from were written (``TotalledDay``): once the day is worked
+    out again they no longer match it and are not read. The row with an empty ``split`` marks the
+    day as added up, also when no page matched (ADR 0028).
+    """
+
+    pattern = models.CharField(max_length=200)  # as ``Goal.match``
+    day = models.DateField()
+    totalled_at = models.DateTimeField()
+    split = models.CharField(max_length=12, blank=True)
+    split_value = models.CharField(max_length=100, blank=True)
+    visits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily visits per page-view goal and source")
+        verbose_name_plural = _("daily visits per page-view goal and source")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pattern", "day", "totalled_at", "split", "split_value"], name="patternreach_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day"], name="patternreach_day")]
+
+    class Privacy:
+        not_personal = (
+            "Daily visit counts per path pattern and one source value; no address or hash (P12, P21); "
+            "deleted with the cube (aggregate.forget_old_cube)."
+        )
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.pattern} {self.split}={self.split_value}"
+
+
 class HourlyStat(models.Model):
     """Visits and visitors by the UTC hour a visit began, page views by the hour they were seen.
 

@@ -13,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from vern.accounts.models import User
+from vern.analytics import goals
 from vern.analytics.reading_models import Goal, ReportRecipient, StatsToken
+from vern.analytics.salts import local_day
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
 
@@ -28,6 +30,9 @@ def token_digest(token: str) -> str:
 @transaction.atomic
 def goal_create(*, actor: User, name: str, kind: str, match: str) -> Goal:
     goal = Goal.objects.create(name=name, kind=kind, match=match)
+    if kind == Goal.Kind.PAGE:
+        # Its conversion rates added up for the days the statistics hold, now rather than at the next hourly run.
+        goals.refresh_page_reach(local_day(timezone.now()))
     audit_record(
         action=AuditEvent.ANALYTICS_GOAL_CREATED,
         actor=Actor.staff(actor),

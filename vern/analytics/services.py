@@ -11,7 +11,7 @@ from django.db import IntegrityError
 from django.db.models import Max
 from django.utils import timezone
 
-from vern.analytics import aggregate, salts
+from vern.analytics import aggregate, goals, salts
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Hit, LogEvent, TotalledDay
 from vern.declaration.durations import Duration
@@ -35,6 +35,7 @@ def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
         for day in aggregate.days_to_aggregate(now, cube_from)
     }
     aggregate.forget_old_cube(now, kept)
+    goals.refresh_page_reach(salts.local_day(now))  # page-view goals' conversion rates, added up (ADR 0028)
     aggregate.analyze_totals()  # the dashboard never waits for autovacuum to see the new totals
     return done
 

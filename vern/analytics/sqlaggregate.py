@@ -18,7 +18,8 @@ The work is done in temporary tables, each read by plain GROUP BYs (ADR 0023):
    columns are never carried through the sort);
 
 and from those the daily totals (``DailyStat``), the cube (``EntryStat``: one row per day and
-per combination of entry values, ADR 0023) and the hourly totals (``HourlyStat``).
+per combination of entry values, ADR 0023), the hourly totals (``HourlyStat``) and, from the
+cube, the visits per page or goal and source (``ReachStat``, ADR 0028).
 
 What is read: the day's hits, the 30 minutes before it (to tell a visit that began the day
 before) and the 6 hours after it (to follow one going on at midnight), through the ``at``
@@ -34,7 +35,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Sum
 
-from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat
+from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, ReachStat
 from vern.analytics.salts import CARRY_OVER, day_start
 
 FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)
@@ -55,6 +56,8 @@ ENTRY_COLUMNS = {
 }
 # The column of ``EntryStat`` for each entry dimension (``path`` there is the breakdown's value).
 CUBE_COLUMNS = {dimension: ("entry" if column == "path" else column) for dimension, column in ENTRY_COLUMNS.items()}
+# What a conversion rate is split by (``ReachStat.split``): the cube's column of the same name.
+SPLITS = tuple(str(split) for split in ReachStat.Split)
 _TEMPORARY = ("agg_visits", "agg_hits", "agg_joined")
 # Enough memory for a day's sort by visitor not to spill to disk (PostgreSQL, this transaction only).
 WORK_MEM = "64MB"
@@ -88,6 +91,7 @@ def _statements(hits: str) -> list[str]:
     daily = connection.ops.quote_name(DailyStat._meta.db_table)
     cube = connection.ops.quote_name(EntryStat._meta.db_table)
     hourly = connection.ops.quote_name(HourlyStat._meta.db_table)
+    reach = connection.ops.quote_name(ReachStat._meta.db_table)
     # Every text the GROUP BYs below sort is compared byte by byte too: the same groups, several
     # times faster than a locale's rules.
     entry_select = ", ".join(
@@ -103,6 +107,11 @@ def _statements(hits: str) -> list[str]:
         f"FROM (SELECT e_{column}, wid, COUNT(*) AS visits, SUM(views) AS views, SUM(bounced) AS bounced, "
         f"SUM(duration) AS duration FROM agg_visits GROUP BY e_{column}, wid) per_visitor GROUP BY e_{column}"
         for dimension, column in ENTRY_COLUMNS.items()
+    )
+    per_split = "\nUNION ALL\n".join(
+        f"SELECT {day}, dimension, value, '{split}', {split}, SUM(visits) FROM {cube} "  # noqa: S608
+        f"WHERE day = {day} AND dimension IN ('page', 'goal') GROUP BY dimension, value, {split} HAVING SUM(visits) > 0"
+        for split in SPLITS
     )
     cube_columns = ", ".join(CUBE_COLUMNS.values())
     cube_values = ", ".join(f"v.e_{column}" for column in ENTRY_COLUMNS.values())
@@ -207,6 +216,9 @@ SELECT hour, {day}, SUM(visitors), SUM(visits), SUM(pageviews) FROM (
   SELECT {_hour("a.at")}, 0, 0, COUNT(*) FROM agg_hits a JOIN agg_visits v ON v.vid = a.vid
   WHERE a.kind = {pageview} GROUP BY {_hour("a.at")}
 ) per_hour GROUP BY hour""",  # noqa: S608
+        # The cube's page and goal rows of the day, added up per source, campaign source and campaign:
+        # what an unfiltered conversion rate reads (ADR 0028).
+        f"INSERT INTO {reach} (day, dimension, value, split, split_value, visits)\n{per_split}",
     ]
 
 
@@ -229,8 +241,8 @@ def counted(day: dt.date) -> tuple[int, int, int]:
 
 
 def insert_day(day: dt.date) -> None:
-    """Insert ``day``'s totals, cube and hourly totals (the caller has deleted the old ones, in
-    the same transaction)."""
+    """Insert ``day``'s totals, cube, hourly totals and visits per page and source (the caller has
+    deleted the old ones, in the same transaction)."""
     start, end = day_start(day), day_start(day + dt.timedelta(days=1))
     first, last = window(day)
     params = {
