@@ -422,8 +422,9 @@ def forget_old_cube(now: dt.datetime, period: Duration | None) -> int:
     first_kept = local_day(period.before(now))
     first_hit = Hit.objects.aggregate(first=Min("at"))["first"]
     gone = min(first_kept, local_day(first_hit)) if first_hit is not None else first_kept
-    TotalledDay.objects.filter(day__lt=gone).delete()
-    ReachStat.objects.filter(day__lt=first_kept).delete()  # added up from the cube: the same days
-    PatternReach.objects.filter(day__lt=first_kept).delete()
-    deleted, _ = EntryStat.objects.filter(day__lt=first_kept).delete()
+    with transaction.atomic():  # the rows added up from the cube go with it, so both cover the same days
+        TotalledDay.objects.filter(day__lt=gone).delete()
+        ReachStat.objects.filter(day__lt=first_kept).delete()
+        PatternReach.objects.filter(day__lt=first_kept).delete()
+        deleted, _ = EntryStat.objects.filter(day__lt=first_kept).delete()
     return deleted

@@ -436,22 +436,26 @@ def conversion_rates(
             ):
                 yield reached_value, split, value, int(n or 0)
 
-    reached: dict[tuple[str, str, str], int] = defaultdict(int)  # (goal, dimension, value) -> visits
+    # (kind, goal, dimension, value) -> visits: a page-view goal and a name fired from the page that no
+    # goal names may read the same, and stay two rows, as they are two things.
+    reached: dict[tuple[str, str, str, str], int] = defaultdict(int)
     for fired, split, value, n in reach(DailyStat.Dimension.GOAL, None):
-        reached[(click_goals.get(fired, fired), split, value)] += n
+        reached[(Goal.Kind.EVENT, click_goals.get(fired, fired), split, value)] += n
     if filters and matching:
         only = list(matching) if len(matching) <= IN_LIST else None  # else all pages' rows, matched below
         for page, split, value, n in reach(DailyStat.Dimension.PAGE, only):
             for name in matching.get(page, ()):
-                reached[(name, split, value)] += n
-    elif page_goals:
+                reached[(Goal.Kind.PAGE, name, split, value)] += n
+    elif not filters and page_goals:
         per_pattern = page_reach(set(page_goals.values()), days)
         for name, pattern in page_goals.items():
             for (split, value), n in per_pattern[pattern].items():
-                reached[(name, split, value)] += n
+                reached[(Goal.Kind.PAGE, name, split, value)] += n
+    # A source none of whose visits reached the goal is not listed (a page row of the cube counts 0
+    # visits when the page was only reported engaged, never viewed).
     rows = [
         SourceConversion(goal, dimension, value, n, visits.get((dimension, value), 0))
-        for (goal, dimension, value), n in reached.items()
+        for (_kind, goal, dimension, value), n in reached.items()
         if n
     ]
     rows.sort(key=lambda row: (-row.conversions, row.goal, RATE_DIMENSIONS.index(row.dimension), row.value))

@@ -31,8 +31,9 @@ def token_digest(token: str) -> str:
 def goal_create(*, actor: User, name: str, kind: str, match: str) -> Goal:
     goal = Goal.objects.create(name=name, kind=kind, match=match)
     if kind == Goal.Kind.PAGE:
-        # Its conversion rates added up for the days the statistics hold, now rather than at the next hourly run.
-        goals.refresh_page_reach(local_day(timezone.now()))
+        # Its conversion rates added up for the days the statistics hold, now rather than at the next hourly
+        # run; after the commit, so that a month of rows is not read while holding SQLite's write lock.
+        transaction.on_commit(lambda: goals.refresh_page_reach(local_day(timezone.now())))
     audit_record(
         action=AuditEvent.ANALYTICS_GOAL_CREATED,
         actor=Actor.staff(actor),

@@ -64,7 +64,7 @@ WORK_MEM = "64MB"
 STATISTICS_TARGET = 10
 # Raised when a release works a day's totals out differently, so that the days the job still
 # redoes (today, yesterday, any missing) are worked out afresh even where no hit changed.
-RULES = 1
+RULES = 2  # 2: ReachStat (ADR 0028), so that a day an older release worked out again gets its rows
 
 
 def _seconds(column: str) -> str:
