@@ -170,9 +170,9 @@ def _pages_seen(days: Period) -> QuerySet[DailyStat, str]:
 def _page_conversions(page_goals: Mapping[str, str], periods: Sequence[Period]) -> dict[tuple[str, Period], int]:
     """(goal's key, period) → the visits that saw a page its pattern matches (a visit that saw two
     such pages counts twice), for periods that do not overlap. The daily totals of the pages are
-    added up per page and period in one query for every goal, and each path is matched once in
-    Python, rather than a regular expression run in the database over every page's rows for each
-    goal and period."""
+    added up per page and period in one query for every goal (a few thousand rows: one per page
+    seen), and each path is matched once in Python, rather than a regular expression run in the
+    database over every page's rows for each goal and period."""
     found = {(key, period): 0 for key in page_goals for period in periods}
     if not page_goals or not periods:
         return found
@@ -180,17 +180,16 @@ def _page_conversions(page_goals: Mapping[str, str], periods: Sequence[Period]) 
     if any(later.start <= earlier.end for earlier, later in itertools.pairwise(ordered)):
         raise ValueError("the periods overlap")
     span = Period(ordered[0].start, ordered[-1].end)
-    matching = _matching(page_goals, _pages_seen(span))
-    if not matching:
-        return found
     rows = DailyStat.objects.filter(dimension=DailyStat.Dimension.PAGE, **_in(span))
-    if len(matching) <= IN_LIST:
-        rows = rows.filter(value__in=list(matching))
     which = Case(*(When(**_in(p), then=Value(i)) for i, p in enumerate(periods)), default=Value(-1))
-    for value, index, visits in rows.values_list("value", which).annotate(n=Sum("visits")):
+    per_page = [
+        (value, index, int(n or 0)) for value, index, n in rows.values_list("value", which).annotate(n=Sum("visits"))
+    ]
+    matching = _matching(page_goals, {value for value, _, _ in per_page})
+    for value, index, visits in per_page:
         if index >= 0:
             for key in matching.get(value, ()):
-                found[(key, periods[index])] += int(visits or 0)
+                found[(key, periods[index])] += visits
     return found
 
 
