@@ -241,8 +241,8 @@ class ReachStat(models.Model):
     visits = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = _("daily visits per page and source")
-        verbose_name_plural = _("daily visits per page and source")
+        verbose_name = _("daily visit count per page and source")
+        verbose_name_plural = _("daily visit counts per page and source")
         constraints = [
             models.UniqueConstraint(
                 fields=["dimension", "value", "day", "split", "split_value"], name="reachstat_unique"
@@ -279,8 +279,8 @@ class PatternReach(models.Model):
     visits = models.PositiveIntegerField(default=0)
 
     class Meta:
-        verbose_name = _("daily visits per page-view goal and source")
-        verbose_name_plural = _("daily visits per page-view goal and source")
+        verbose_name = _("daily visit count per page-view goal and source")
+        verbose_name_plural = _("daily visit counts per page-view goal and source")
         constraints = [
             models.UniqueConstraint(
                 fields=["pattern", "day", "totalled_at", "split", "split_value"], name="patternreach_unique"

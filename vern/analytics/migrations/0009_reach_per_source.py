@@ -31,8 +31,8 @@ class Migration(migrations.Migration):
                 ('visits', models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'daily visits per page-view goal and source',
-                'verbose_name_plural': 'daily visits per page-view goal and source',
+                'verbose_name': 'daily visit count per page-view goal and source',
+                'verbose_name_plural': 'daily visit counts per page-view goal and source',
                 'indexes': [models.Index(fields=['day'], name='patternreach_day')],
                 'constraints': [models.UniqueConstraint(fields=('pattern', 'day', 'totalled_at', 'split', 'split_value'), name='patternreach_unique')],
             },
@@ -49,8 +49,8 @@ class Migration(migrations.Migration):
                 ('visits', models.PositiveIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'daily visits per page and source',
-                'verbose_name_plural': 'daily visits per page and source',
+                'verbose_name': 'daily visit count per page and source',
+                'verbose_name_plural': 'daily visit counts per page and source',
                 'indexes': [models.Index(fields=['day'], name='reachstat_day')],
                 'constraints': [models.UniqueConstraint(fields=('dimension', 'value', 'day', 'split', 'split_value'), name='reachstat_unique')],
             },
