@@ -420,7 +420,7 @@ def inner_load_hits(events: int) -> dict[str, Any]:
     """
     from django.db import connection
 
-    from vern.analytics.salts import day_start, local_day
+    from vern.lib.days import day_start, local_day
     from vern.lib import partitions
 
     now = dt.datetime.now(dt.UTC)
@@ -536,7 +536,7 @@ def inner_aggregate() -> dict[str, Any]:
     from vern.analytics import aggregate
     from vern.analytics.buffer import BUFFER
     from vern.analytics.models import DailyStat, EntryStat, Hit, TotalledDay
-    from vern.analytics.salts import OSLO
+    from vern.lib.days import OSLO
 
     now = dt.datetime.now(dt.UTC)
     per_day = dict(

@@ -30,8 +30,9 @@ from django.utils import timezone
 
 from vern.analytics import sqlaggregate
 from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, PatternReach, ReachStat, TotalledDay
-from vern.analytics.salts import CARRY_OVER, day_start, local_day
+from vern.analytics.salts import CARRY_OVER
 from vern.declaration.durations import Duration
+from vern.lib.days import day_start, local_day
 
 Dimension = DailyStat.Dimension
 FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)  # how far a visit going on at midnight is followed

@@ -42,10 +42,11 @@ from pydantic import ValidationError
 from vern.analytics.agents import read_agent
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Dropped, Hit
-from vern.analytics.salts import day_of, local_day, visitor_hashes
+from vern.analytics.salts import day_of, visitor_hashes
 from vern.analytics.schemas import MAX_BODY, BeaconRequest
 from vern.analytics.sources import campaign_of, channel_of, country_of
 from vern.declaration.durations import Duration
+from vern.lib.days import local_day
 from vern.lib.ip import shorten_ip
 from vern.lib.keys import digest
 from vern.lib.outage import is_outage

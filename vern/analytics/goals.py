@@ -41,9 +41,10 @@ from vern.analytics import selectors
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import DailyStat, EntryStat, Hit, PatternReach, ReachStat, TotalledDay
 from vern.analytics.reading_models import Goal, GoalCount
-from vern.analytics.salts import day_start, local_day, visitor_hashes
+from vern.analytics.salts import visitor_hashes
 from vern.analytics.selectors import Period
 from vern.analytics.sqlaggregate import SPLITS
+from vern.lib.days import day_start, local_day
 from vern.lib.ip import client_ip_shortened
 
 VISIT_PAUSE = dt.timedelta(minutes=30)  # as in the aggregation: a pause this long begins a new visit

@@ -15,9 +15,9 @@ from django.utils import timezone
 from vern.accounts.models import User
 from vern.analytics import goals
 from vern.analytics.reading_models import Goal, ReportRecipient, StatsToken
-from vern.analytics.salts import local_day
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
+from vern.lib.days import local_day
 
 TOKEN_PREFIX = "vst_"  # noqa: S105 (a prefix, not a secret) vern statistics token: recognisable in a leaked log or a secret scanner
 

@@ -31,8 +31,8 @@ from vern.accounts.roles import Capability
 from vern.analytics import goals, selectors
 from vern.analytics.goals import GoalResult, SourceConversion
 from vern.analytics.reading_models import ReportRecipient
-from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
+from vern.lib.days import local_day
 from vern.mail import emails
 from vern.registry import surface
 from vern.registry.surface import ConsentStatistics

@@ -15,22 +15,17 @@ import datetime as dt
 import hashlib
 import secrets
 import threading
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 
 from vern.analytics.models import Salt
+from vern.lib.days import day_start, local_day
 
-OSLO = ZoneInfo("Europe/Oslo")
 KEEP = dt.timedelta(hours=48)
 CARRY_OVER = dt.timedelta(minutes=30)  # a visit ends after 30 minutes without a hit
 
 _cache: dict[dt.date, bytes] = {}
 _lock = threading.Lock()
-
-
-def local_day(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(OSLO).date()
 
 
 # The day the beacon last saw: (its midnight, the next midnight, both in UTC, and the day).
@@ -49,11 +44,6 @@ def day_of(now: dt.datetime) -> tuple[dt.date, dt.datetime]:
     start = day_start(day).astimezone(dt.UTC)
     _today = (start, day_start(day + dt.timedelta(days=1)).astimezone(dt.UTC), day)
     return day, start
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    """Midnight at the start of ``day`` in Oslo, as an aware datetime."""
-    return dt.datetime.combine(day, dt.time(), tzinfo=OSLO)
 
 
 def salt_for(day: dt.date) -> bytes:

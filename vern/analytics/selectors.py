@@ -32,8 +32,8 @@ from django.utils.translation import gettext_lazy
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.analytics.models import DailyStat, Dropped, EntryStat, Hit, HourlyStat, TotalledDay
-from vern.analytics.salts import OSLO, day_start
 from vern.analytics.sqlaggregate import CUBE_COLUMNS
+from vern.lib.days import OSLO, day_start
 from vern.registry.surface import Tile
 
 Dimension = DailyStat.Dimension

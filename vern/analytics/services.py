@@ -16,7 +16,7 @@ from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Hit, LogEvent, TotalledDay
 from vern.declaration.durations import Duration
 from vern.jobs.services import job_enqueue_once
-from vern.lib import partitions
+from vern.lib import days, partitions
 
 log = logging.getLogger("vern.analytics")
 
@@ -29,13 +29,13 @@ def analytics_aggregate(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds belongs in the totals too
     kept = _hits_kept_for()
-    cube_from = salts.local_day(kept.before(now)) if kept is not None else None
+    cube_from = days.local_day(kept.before(now)) if kept is not None else None
     done = {
         day.isoformat(): aggregate.aggregate_day(day, unless_unchanged=True)
         for day in aggregate.days_to_aggregate(now, cube_from)
     }
     aggregate.forget_old_cube(now, kept)
-    goals.refresh_page_reach(salts.local_day(now))  # page-view goals' conversion rates, added up (ADR 0028)
+    goals.refresh_page_reach(days.local_day(now))  # page-view goals' conversion rates, added up (ADR 0028)
     aggregate.analyze_totals()  # the dashboard never waits for autovacuum to see the new totals
     return done
 
@@ -79,7 +79,7 @@ def analytics_refresh_today(now: dt.datetime | None = None) -> Today:
     """
     now = now or timezone.now()
     BUFFER.flush()  # what this process holds is today's too
-    day = salts.local_day(now)
+    day = days.local_day(now)
     newest = _newest_of(day)
     counted = cache.get(TODAY_COUNTED_KEY)
     if newest is None or (isinstance(counted, int) and newest <= counted):
@@ -96,14 +96,14 @@ def analytics_refresh_today(now: dt.datetime | None = None) -> Today:
 
 def analytics_work_out_today(now: dt.datetime | None = None) -> bool:
     """Today's totals worked out now, whatever their size (the worker's job ``TODAY_JOB``)."""
-    day = salts.local_day(now or timezone.now())
+    day = days.local_day(now or timezone.now())
     BUFFER.flush()
     newest = _newest_of(day)
     return newest is not None and _work_out(day, newest)
 
 
 def _newest_of(day: dt.date) -> int | None:
-    hits = Hit.objects.filter(at__gte=salts.day_start(day), at__lt=salts.day_start(day + dt.timedelta(days=1)))
+    hits = Hit.objects.filter(at__gte=days.day_start(day), at__lt=days.day_start(day + dt.timedelta(days=1)))
     newest: int | None = hits.aggregate(newest=Max("id"))["newest"]
     return newest
 
@@ -120,7 +120,7 @@ def _work_out(day: dt.date, newest: int) -> bool:
 def analytics_rotate_salts(now: dt.datetime | None = None) -> int:
     """Make today's salt and delete those older than 48 hours; returns how many were deleted."""
     now = now or timezone.now()
-    salts.salt_for(salts.local_day(now))
+    salts.salt_for(days.local_day(now))
     return salts.forget_old(now)
 
 

@@ -36,7 +36,8 @@ from django.db import connection
 from django.db.models import Count, Max, Sum
 
 from vern.analytics.models import DailyStat, EntryStat, Hit, HourlyStat, ReachStat
-from vern.analytics.salts import CARRY_OVER, day_start
+from vern.analytics.salts import CARRY_OVER
+from vern.lib.days import day_start
 
 FOLLOW_INTO_NEXT_DAY = dt.timedelta(hours=6)
 Dimension = DailyStat.Dimension

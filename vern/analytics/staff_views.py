@@ -28,10 +28,10 @@ from vern.analytics import chart, goals, reading_services, reports, selectors
 from vern.analytics.forms import FILTER_PARAMETER, PRESETS, RangeForm, chosen_filters, chosen_period
 from vern.analytics.reading_forms import GoalForm, TokenForm
 from vern.analytics.reading_models import Goal, ReportRecipient, StatsToken
-from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
 from vern.analytics.services import Today, analytics_refresh_today
 from vern.lib import csvsafe
+from vern.lib.days import local_day
 from vern.registry import surface
 from vern.registry.surface import ConsentStatistics
 

@@ -26,9 +26,9 @@ from vern.analytics import reports, selectors
 from vern.analytics.forms import FILTER_PARAMETER, PRESETS, chosen_filters, preset_period
 from vern.analytics.reading_models import Goal, StatsToken
 from vern.analytics.reading_services import token_digest
-from vern.analytics.salts import OSLO, local_day
 from vern.analytics.selectors import LONGEST_PERIOD, Period
 from vern.analytics.services import Today, analytics_refresh_today
+from vern.lib.days import OSLO, local_day
 from vern.lib.openapi import Answer, OneOf, Operation, documented
 
 DAY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"

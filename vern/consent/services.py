@@ -20,6 +20,7 @@ from vern.declaration.models import PolicyVersion
 from vern.declaration.selectors import declaration_of, last_known_version, latest_version
 from vern.jobs import spool
 from vern.jobs.spool import Spool, stamp, unstamp
+from vern.lib.days import local_day
 from vern.lib.outage import REPORTER, is_outage
 
 CONSENT_CHAIN = HashChain(
@@ -184,7 +185,7 @@ def consent_decide(
                 CONSENT_CHAIN.append(event)
             if timezone.now() - now > statistics.LATE:
                 # It waited for the chain so long that its day may have been counted meanwhile.
-                statistics.mark_to_count_again([now.astimezone(statistics.OSLO).date()])
+                statistics.mark_to_count_again([local_day(now)])
     except Exception as exc:
         if not is_outage(exc):
             raise
@@ -279,7 +280,7 @@ def consent_store_spooled(records: list[dict[str, Any]]) -> None:
                     snapshot=snapshot,
                 )
             )
-            late.add(created_at.astimezone(statistics.OSLO).date())
+            late.add(local_day(created_at))
     if late:
         statistics.mark_to_count_again(late)
 

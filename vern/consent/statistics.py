@@ -20,16 +20,15 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Count, Max, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from vern.consent.models import ConsentEvent, DecisionDay, DecisionTotal
+from vern.lib.days import day_start, local_day
 from vern.registry.surface import ConsentRate, ConsentStatistics
 
-OSLO = ZoneInfo("Europe/Oslo")
 DECISIONS = (
     ConsentEvent.Action.ACCEPT_ALL,
     ConsentEvent.Action.REJECT_ALL,
@@ -51,10 +50,6 @@ Combination = tuple[int, str, bool, tuple[str, ...], tuple[str, ...]]
 
 def _rates(decided: Counter[str], accepted: Counter[str]) -> tuple[ConsentRate, ...]:
     return tuple(ConsentRate(value, decided[value], accepted[value]) for value in sorted(decided))
-
-
-def _start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=OSLO)
 
 
 def _events(since: dt.datetime, until: dt.datetime) -> Counter[Combination]:
@@ -98,7 +93,7 @@ def _spans(start: dt.date, end: dt.date, counted: dict[dt.date, dt.datetime]) ->
     not counted at all, and a counted day from its ``until`` on; adjacent spans joined."""
     spans: list[tuple[dt.datetime, dt.datetime]] = []
     for day in _days(start, end):
-        since, until = counted.get(day, _start(day)), _start(day + ONE_DAY)
+        since, until = counted.get(day, day_start(day)), day_start(day + ONE_DAY)
         if since < until:
             if spans and spans[-1][1] == since:
                 spans[-1] = (spans[-1][0], until)
@@ -151,7 +146,7 @@ def _statistics(combinations: Counter[Combination]) -> ConsentStatistics:
 
 
 def _marked(day: dt.date, *, current: bool, until: dt.datetime | None = None) -> DecisionDay:
-    return DecisionDay(day=day, until=until or _start(day), current=current, totalled_at=timezone.now())
+    return DecisionDay(day=day, until=until or day_start(day), current=current, totalled_at=timezone.now())
 
 
 def mark_to_count_again(days: Iterable[dt.date]) -> None:
@@ -172,7 +167,7 @@ def mark_to_count_again(days: Iterable[dt.date]) -> None:
 def count_day(day: dt.date, until: dt.datetime | None = None) -> int:
     """Count ``day``'s decisions made before ``until`` (by default ``counted_until`` now) into
     ``DecisionTotal`` afresh; returns how many there were."""
-    until = min(until or counted_until(timezone.now()), _start(day + ONE_DAY))
+    until = min(until or counted_until(timezone.now()), day_start(day + ONE_DAY))
     with transaction.atomic():
         # The day's row is locked first (see ``mark_to_count_again``), then the events are read.
         DecisionDay.objects.bulk_create(
@@ -192,7 +187,7 @@ def count_day(day: dt.date, until: dt.datetime | None = None) -> int:
                 refused=json.dumps(list(refused)),
                 decisions=n,
             )
-            for (revision, language, gpc, granted, refused), n in _events(_start(day), until).items()
+            for (revision, language, gpc, granted, refused), n in _events(day_start(day), until).items()
         ]
         DecisionTotal.objects.bulk_create(rows, batch_size=500)
         DecisionDay.objects.filter(day=day).update(current=True, until=until, seq=seq, totalled_at=timezone.now())
@@ -213,11 +208,11 @@ def days_to_count(now: dt.datetime) -> list[dt.date]:
     until = counted_until(now)
     if first is None or first >= until:
         return []
-    start, last = first.astimezone(OSLO).date(), until.astimezone(OSLO).date()
-    if _start(last) == until:
+    start, last = local_day(first), local_day(until)
+    if day_start(last) == until:
         last -= ONE_DAY  # counted up to its midnight: that day has nothing counted yet
     counted = dict(DecisionDay.objects.filter(day__gte=start, current=True).values_list("day", "until"))
-    due = [day for day in _days(start, last) if counted.get(day, _start(day)) < min(until, _start(day + ONE_DAY))]
+    due = [day for day in _days(start, last) if counted.get(day, day_start(day)) < min(until, day_start(day + ONE_DAY))]
     return sorted({*due, *_missed(now)})
 
 
@@ -239,7 +234,7 @@ def _missed(now: dt.datetime) -> list[dt.date]:
         for day, until, seq, totalled_at in recent
         if totalled_at - until < RECHECK
         and ConsentEvent.objects.filter(
-            created_at__gte=_start(day), created_at__lt=until, seq__gt=seq, action__in=DECISIONS
+            created_at__gte=day_start(day), created_at__lt=until, seq__gt=seq, action__in=DECISIONS
         ).exists()
     ]
 

@@ -10,9 +10,9 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-OSLO = ZoneInfo("Europe/Oslo")
+from vern.lib.days import OSLO
+
 UNITS = ("minute", "hour", "day", "week", "month", "year")
 _PATTERN = re.compile(r"^(\d{1,4}) (minute|hour|day|week|month|year)s?$")
 _NB = {

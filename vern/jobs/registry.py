@@ -6,11 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from vern.lib.backoff import backoff
+from vern.lib.days import OSLO
 
-OSLO = ZoneInfo("Europe/Oslo")
 JobFunc = Callable[..., Any]
 
 

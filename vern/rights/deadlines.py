@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-OSLO = ZoneInfo("Europe/Oslo")
+from vern.lib.days import day_start, local_day
+
 MAX_EXTENSION_MONTHS = 2
 REMINDER_DAYS = (7, 2)
 
@@ -23,10 +23,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def local_day(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(OSLO).date()
 
 
 def due_on(received_at: dt.datetime, *, response_days: int = 30) -> dt.date:
@@ -42,7 +38,7 @@ def latest_extension(due: dt.date) -> dt.date:
 
 def end_of(day: dt.date) -> dt.datetime:
     """The last moment of ``day`` in Oslo, as an aware datetime."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=OSLO) - dt.timedelta(microseconds=1)
+    return day_start(day + dt.timedelta(days=1)) - dt.timedelta(microseconds=1)
 
 
 def days_left(deadline: dt.date, now: dt.datetime) -> int:

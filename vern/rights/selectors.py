@@ -19,12 +19,12 @@ from vern.accounts.roles import Capability, Role
 from vern.accounts.selectors import active_holders
 from vern.declaration.durations import Duration
 from vern.declaration.schema import Declaration
+from vern.lib.days import local_day
 from vern.lib.keys import email_indexes, phone_indexes
 from vern.lib.normalise import InvalidIdentifier
 from vern.registry import selectors as registry_selectors
 from vern.registry.entries import Entry
 from vern.registry.surface import Person, Tile
-from vern.rights import deadlines
 from vern.rights.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
@@ -172,7 +172,7 @@ def queue(*, view: str = "open", now: dt.datetime | None = None) -> QuerySet[Req
     now = now or timezone.now()
     requests = Request.objects.select_related("assigned_to")
     if view == "overdue":
-        today = deadlines.local_day(now)
+        today = local_day(now)
         return (
             requests.filter(status__in=OPEN_STATUSES)
             .filter(Q(extended_to__isnull=True, due_on__lt=today) | Q(extended_to__lt=today))

@@ -25,10 +25,11 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from vern.declaration.schema import Declaration
 from vern.declaration.selectors import bases_text, declaration_of, latest_version_for, localise, retention_body
+from vern.lib.days import local_day
 from vern.lib.ip import client_ip
 from vern.lib.language import page_language
 from vern.registry import surface
-from vern.rights import deadlines, selectors
+from vern.rights import selectors
 from vern.rights.forms import CenterForm
 from vern.rights.models import PURPOSE, RETENTION, Request, Right
 from vern.rights.portability_schema import PORTABILITY_SCHEMA
@@ -303,8 +304,8 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
             if right in Right.values
         ],
         "due": day_text(found.deadline, language),
-        "received": day_text(deadlines.local_day(found.received_at), language),
-        "closed": day_text(deadlines.local_day(found.closed_at), language) if found.closed_at else "",
+        "received": day_text(local_day(found.received_at), language),
+        "closed": day_text(local_day(found.closed_at), language) if found.closed_at else "",
         "messages": [
             {
                 "kind": message.kind,

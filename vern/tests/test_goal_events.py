@@ -13,13 +13,13 @@ from vern.analytics import capture, goals
 from vern.analytics.aggregate import aggregate_day
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import Goal, GoalCount
-from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
 from vern.analytics.tests.doors import FIREFOX, sender
 from vern.audit.services import Actor
 from vern.declaration.services import declaration_publish
 from vern.enquiries.models import Enquiry
 from vern.enquiries.tests.helpers import CONTACT, demo_fields, send
+from vern.lib.days import local_day
 from vern.registry import surface
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from vern.audit.services import Actor
 from vern.enquiries.services import Intake, enquiry_register
+from vern.lib.days import OSLO
 from vern.lib.keys import email_index, phone_index
 from vern.mail.models import OutboxMessage
 from vern.mail.services import outbox_deliver_due
 from vern.registry import surface
-from vern.rights import deadlines, selectors
+from vern.rights import selectors
 from vern.rights.models import Download, Event, Request
 from vern.rights.packages.contents import access_data
 from vern.rights.services import intake, rectification, workflow
@@ -25,7 +26,6 @@ from vern.rights.services.steps import RequestRefused
 from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
-OSLO = deadlines.OSLO
 KARI = "kari.nordmann@example.no"
 
 

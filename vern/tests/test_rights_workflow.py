@@ -13,10 +13,10 @@ from vern.consent.models import ConsentEvent
 from vern.enquiries.models import Enquiry, SearchTerm
 from vern.enquiries.search import query_digests
 from vern.enquiries.services import Intake, enquiry_register
+from vern.lib.days import OSLO, local_day
 from vern.lib.keys import email_index
 from vern.mail.models import OutboxMessage
 from vern.registry import surface
-from vern.rights import deadlines
 from vern.rights.models import Event, Request, Restriction, Suppression
 from vern.rights.services import intake, rectification, tokens, workflow
 from vern.rights.services.restriction import objection_decide, restriction_schedule_lift, restrictions_lift_due
@@ -24,7 +24,6 @@ from vern.rights.services.steps import RequestRefused
 from vern.tests.consenting import cookie_choice
 
 pytestmark = pytest.mark.django_db
-OSLO = deadlines.OSLO
 EMAIL = "kari.nordmann@example.no"
 
 
@@ -247,7 +246,7 @@ def test_a_restriction_starts_on_confirmation_and_ends_only_after_the_person_was
     assert surface.is_restricted({"email": email_index(EMAIL)})
     with pytest.raises(RequestRefused):
         restriction_schedule_lift(restriction=restriction, staff=personas.privacy_officer, lift_on=timezone.localdate())
-    lift_on = deadlines.local_day(timezone.now()) + dt.timedelta(days=7)
+    lift_on = local_day(timezone.now()) + dt.timedelta(days=7)
     restriction_schedule_lift(restriction=restriction, staff=personas.privacy_officer, lift_on=lift_on)
     assert len(mails("rights_restriction_ending")) == 1
     assert restrictions_lift_due() == 0 and surface.is_restricted({"email": email_index(EMAIL)})

@@ -9,7 +9,7 @@ from conftest import VIEWPORTS
 from vern.analytics.aggregate import aggregate_day
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import DailyStat, Hit
-from vern.analytics.salts import local_day
+from vern.lib.days import local_day
 from vern.testing import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -522,7 +522,7 @@ def test_clicking_a_row_filters_the_whole_dashboard_and_its_chip_removes_it_at_b
 def test_the_dashboard_shows_the_last_24_hours_per_hour(client, personas):
     from django.utils import timezone
 
-    from vern.analytics.salts import local_day
+    from vern.lib.days import local_day
 
     when = timezone.now().replace(minute=10, second=0, microsecond=0) - dt.timedelta(hours=2)  # both in one hour
     hit(when, "kari", "/")

@@ -320,7 +320,7 @@ def test_the_dashboard_reads_well_at_both_widths_and_passes_axe(browser_page, to
 
     # Today, hour by hour (item 7): from the hourly totals, up to the hour begun now.
     from vern.analytics.models import HourlyStat
-    from vern.analytics.salts import day_start
+    from vern.lib.days import day_start
 
     hour = day_start(today).astimezone(dt.UTC)
     for n in range(24):

@@ -20,10 +20,10 @@ from vern.analytics.aggregate import aggregate_day
 from vern.analytics.buffer import BUFFER
 from vern.analytics.forms import chosen_period, preset_period
 from vern.analytics.models import DailyStat, HourlyStat
-from vern.analytics.salts import day_start
 from vern.analytics.selectors import Period
 from vern.analytics.tests.test_cube import DAY, hit, random_day
 from vern.analytics.tests.test_stats_api import bearer, make_token
+from vern.lib.days import day_start
 
 pytestmark = pytest.mark.django_db
 OSLO = ZoneInfo("Europe/Oslo")

@@ -12,9 +12,9 @@ from vern.accounts.testing import staff_login
 from vern.analytics import goals
 from vern.analytics.buffer import BUFFER
 from vern.analytics.models import DailyStat, Goal, GoalCount, Hit
-from vern.analytics.salts import local_day
 from vern.analytics.selectors import Period
 from vern.audit.models import Entry
+from vern.lib.days import local_day
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.77"

@@ -12,8 +12,8 @@ from django.utils import timezone
 from vern.accounts.models import RoleGrant
 from vern.accounts.testing import staff_login
 from vern.analytics.models import DailyStat, Goal, GoalCount, StatsToken
-from vern.analytics.salts import local_day
 from vern.audit.models import Entry
+from vern.lib.days import local_day
 
 pytestmark = pytest.mark.django_db
 URL = "/api/analytics/stats"

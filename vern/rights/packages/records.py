@@ -21,9 +21,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from vern.declaration.schema import Declaration
+from vern.lib.days import OSLO
 from vern.registry import surface
 from vern.registry.entries import Entry, Part, parts
-from vern.rights import deadlines
 from vern.rights.models import Request
 from vern.rights.packages.masking import Masker
 from vern.rights.packages.titles import FIELD_TITLES
@@ -89,7 +89,7 @@ def _plain(value: Any, masker: Masker) -> Any:
 def _shown(value: Any, plain: Any) -> str:
     """The same value for a reader: local time in Oslo, lists joined, yes or no."""
     if isinstance(value, dt.datetime):
-        return utc(value).astimezone(deadlines.OSLO).strftime("%Y-%m-%d %H:%M")
+        return utc(value).astimezone(OSLO).strftime("%Y-%m-%d %H:%M")
     if plain is None or plain == "":
         return ""
     if isinstance(plain, bool):

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from vern.lib import csvsafe
-from vern.rights import deadlines
+from vern.lib.days import OSLO
 from vern.rights.models import Request
 from vern.rights.packages.contents import access_data, portability_data
 from vern.rights.packages.records import Block
@@ -39,7 +39,7 @@ def _csv(block: Block, columns: list[str] | None = None) -> str:
 
 
 def _zip(files: list[tuple[str, str]], moment: dt.datetime) -> bytes:
-    local = moment.astimezone(deadlines.OSLO)
+    local = moment.astimezone(OSLO)
     stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -57,7 +57,7 @@ def _json(data: dict[str, Any]) -> str:
 def _local(iso: str | None) -> str:
     if not iso:
         return ""
-    return dt.datetime.fromisoformat(iso).astimezone(deadlines.OSLO).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromisoformat(iso).astimezone(OSLO).strftime("%Y-%m-%d %H:%M")
 
 
 def access_package(request: Request) -> bytes:
@@ -72,7 +72,7 @@ def access_package(request: Request) -> bytes:
                 "blocks": blocks,
                 "audit": [{**row, "at": _local(row["at"])} for row in data["audit"]],
                 "language": language,
-                "generated": timezone.now().astimezone(deadlines.OSLO).strftime("%Y-%m-%d %H:%M"),
+                "generated": timezone.now().astimezone(OSLO).strftime("%Y-%m-%d %H:%M"),
             },
         )
     files = [("index.html", page), ("data.json", _json(data))]

@@ -38,10 +38,11 @@ from django.utils.translation import gettext_lazy as _
 from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
-from vern.declaration.durations import OSLO, Duration
+from vern.declaration.durations import Duration
 from vern.declaration.selectors import published_declaration
 from vern.jobs.models import Job
 from vern.jobs.services import job_enqueue_once
+from vern.lib.days import OSLO
 from vern.lib.logs import redact
 from vern.registry import surface
 from vern.registry.entries import Entry, parts_of

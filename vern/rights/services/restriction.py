@@ -17,9 +17,9 @@ from django.utils import timezone
 from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor, audit_record
+from vern.lib.days import day_start, local_day
 from vern.mail import emails
 from vern.registry import surface
-from vern.rights import deadlines
 from vern.rights.models import Request, Restriction, Right, Suppression
 from vern.rights.selectors import person_keys
 from vern.rights.services.steps import (
@@ -61,7 +61,7 @@ def restriction_start(request: Request, *, actor: Actor, staff: User | None) -> 
 
 def restriction_schedule_lift(*, restriction: Restriction, staff: User, lift_on: dt.date) -> Restriction:
     """Tell the person the restriction ends on ``lift_on`` (Art. 18(3)); it ends then, not before."""
-    today = deadlines.local_day(timezone.now())
+    today = local_day(timezone.now())
     if lift_on <= today:
         raise RequestRefused("lift_date", "the person must be told before: choose a later day")
     with transaction.atomic():
@@ -73,7 +73,7 @@ def restriction_schedule_lift(*, restriction: Restriction, staff: User, lift_on:
             raise RequestRefused("no_address", "there is no address to tell the person at")
         # Every key of the same request ends together (email and verified phone).
         Restriction.objects.filter(request=request, lifted_at__isnull=True).update(
-            lift_at=dt.datetime.combine(lift_on, dt.time(), tzinfo=deadlines.OSLO)
+            lift_at=day_start(lift_on)
         )
         emails.rights_restriction_ending(
             to=request.email,

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from vern.accounts.models import User
 from vern.audit.events import AuditEvent
 from vern.audit.services import Actor
+from vern.lib.days import local_day
 from vern.mail import emails
 from vern.registry import surface
 from vern.rights import deadlines, selectors
@@ -111,7 +112,7 @@ def request_extend(*, request: Request, staff: User, until: dt.date, reason: str
         request = locked(request)
         if request.extended_to is not None:
             raise RequestRefused("extended", "the request has already been extended")
-        if deadlines.local_day(now) > request.due_on:
+        if local_day(now) > request.due_on:
             raise RequestRefused("too_late", "the due date has passed: an extension had to be announced before it")
         if until <= request.due_on or until > deadlines.latest_extension(request.due_on):
             raise RequestRefused("until", "an extension moves the due date by at most two months")

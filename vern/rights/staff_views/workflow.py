@@ -16,6 +16,7 @@ from vern.accounts.access import staff_view
 from vern.accounts.models import User
 from vern.accounts.roles import Capability
 from vern.accounts.steps import staff_step
+from vern.lib.days import local_day
 from vern.registry import surface
 from vern.rights import deadlines, selectors
 from vern.rights.access import get_request_for_staff
@@ -70,7 +71,7 @@ def _discovery(subject: Request) -> list[dict[str, Any]]:
 def _actions(subject: Request, staff: User) -> dict[str, bool]:
     """Which steps the page offers: only those the status allows (``TRANSITIONS``)."""
     is_open = subject.status in WHILE_OPEN
-    today = deadlines.local_day(timezone.now())
+    today = local_day(timezone.now())
     rights = set(subject.rights)
     return {
         "start": can(subject, S.IN_PROGRESS),

@@ -6,9 +6,8 @@ import datetime as dt
 
 import pytest
 
+from vern.lib.days import OSLO
 from vern.rights import deadlines
-
-OSLO = deadlines.OSLO
 
 
 def at(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
