@@ -72,9 +72,7 @@ def restriction_schedule_lift(*, restriction: Restriction, staff: User, lift_on:
         if request is None or not request.email:
             raise RequestRefused("no_address", "there is no address to tell the person at")
         # Every key of the same request ends together (email and verified phone).
-        Restriction.objects.filter(request=request, lifted_at__isnull=True).update(
-            lift_at=day_start(lift_on)
-        )
+        Restriction.objects.filter(request=request, lifted_at__isnull=True).update(lift_at=day_start(lift_on))
         emails.rights_restriction_ending(
             to=request.email,
             language=request.language,
