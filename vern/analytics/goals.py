@@ -28,7 +28,7 @@ import datetime as dt
 import itertools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -323,12 +323,9 @@ def page_reach(patterns: Collection[str], days: Period, *, store: bool = False) 
         return found
     missing_days = sorted({day for _, day in missing})
     added: dict[tuple[str, dt.date], Counts] = {key: defaultdict(int) for key in missing}
-    pages = (
-        DailyStat.objects.filter(dimension=DailyStat.Dimension.PAGE, day__in=missing_days)
-        .order_by()
-        .values_list("value", flat=True)
-        .distinct()
-    )
+    # The pages seen from the first missing day to the last: some may be of a day not missing, which
+    # only costs a name in the lookup below.
+    pages = _pages_seen(Period(missing_days[0], missing_days[-1]))
     matching = _matching({pattern: pattern for pattern in patterns}, pages)
     if matching:
         rows = ReachStat.objects.filter(dimension=DailyStat.Dimension.PAGE, day__in=missing_days)
@@ -346,9 +343,7 @@ def page_reach(patterns: Collection[str], days: Period, *, store: bool = False) 
     return found
 
 
-def _keep(
-    added: Mapping[tuple[str, dt.date], Mapping[tuple[str, str], int]], versions: Mapping[dt.date, dt.datetime]
-) -> None:
+def _keep(added: Mapping[tuple[str, dt.date], Counts], versions: Mapping[dt.date, dt.datetime]) -> None:
     """Store what ``page_reach`` added up, each day under the ``totalled_at`` read before its rows."""
     rows = []
     with transaction.atomic():
@@ -379,6 +374,13 @@ def refresh_page_reach(today: dt.date) -> int:
     return len(patterns)
 
 
+def _per_split(rows: QuerySet[EntryStat]) -> Iterator[tuple[str, str, str, int]]:
+    """(value, split, split value, visits) of cube rows, added up per value and each split's column."""
+    for reached, *values, n in rows.values_list("value", *SPLITS).annotate(n=Sum("visits")):
+        for split, value in zip(SPLITS, values, strict=True):
+            yield reached, split, value, int(n or 0)
+
+
 # What a conversion rate is split by: the visit's source (search, social, direct, other sites),
 # its campaign's source, and its campaign (``ReachStat.Split``, the cube's columns of those names).
 RATE_DIMENSIONS = SPLITS
@@ -404,53 +406,44 @@ def conversion_rates(
     days = _cube_days(period)
     if days is None:
         return []
-    matching = _matching(page_goals, _pages_seen(days)) if filters and page_goals else {}
     visits: dict[tuple[str, str], int] = defaultdict(int)  # (dimension, value) -> visits
-    reach: Callable[[str, list[str] | None], Iterator[tuple[str, str, str, int]]]
+    # (kind, goal, dimension, value) -> visits: a page-view goal and a name fired from the page that no
+    # goal names may read the same, and stay two rows, as they are two things.
+    reached: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    fired: Iterable[tuple[str, str, str, int]]  # (goal's name as fired, split, split value, visits)
     if filters:
         cube = selectors.cube_rows(period, filters)
         in_cube = cube.filter(dimension=DailyStat.Dimension.TOTAL).values_list(*SPLITS).annotate(n=Sum("visits"))
         for *values, n in in_cube:
             for dimension, value in zip(SPLITS, values, strict=True):
                 visits[(dimension, value)] += int(n or 0)
-
-        def reach(dimension: str, only: list[str] | None) -> Iterator[tuple[str, str, str, int]]:
-            rows = cube.filter(dimension=dimension)
-            if only is not None:
-                rows = rows.filter(value__in=only)
-            for reached_value, *values, n in rows.values_list("value", *SPLITS).annotate(n=Sum("visits")):
-                for split, value in zip(SPLITS, values, strict=True):
-                    yield reached_value, split, value, int(n or 0)
-
+        fired = _per_split(cube.filter(dimension=DailyStat.Dimension.GOAL))
+        matching = _matching(page_goals, _pages_seen(days)) if page_goals else {}
+        if matching:
+            pages = cube.filter(dimension=DailyStat.Dimension.PAGE)
+            if len(matching) <= IN_LIST:  # else all pages' rows, matched below
+                pages = pages.filter(value__in=list(matching))
+            for page, split, value, n in _per_split(pages):
+                for name in matching.get(page, ()):
+                    reached[(Goal.Kind.PAGE, name, split, value)] += n
     else:
         daily = DailyStat.objects.filter(dimension__in=SPLITS, **_in(days)).values_list("dimension", "value")
         for dimension, value, n in daily.annotate(total=Sum("visits")):
             visits[(dimension, value)] += int(n or 0)
-
-        def reach(dimension: str, only: list[str] | None) -> Iterator[tuple[str, str, str, int]]:
-            rows = ReachStat.objects.filter(dimension=dimension, **_in(days))
-            if only is not None:
-                rows = rows.filter(value__in=only)
-            for reached_value, split, value, n in rows.values_list("value", "split", "split_value").annotate(
+        goal_rows = ReachStat.objects.filter(dimension=DailyStat.Dimension.GOAL, **_in(days))
+        fired = (
+            (name, split, value, int(n or 0))
+            for name, split, value, n in goal_rows.values_list("value", "split", "split_value").annotate(
                 n=Sum("visits")
-            ):
-                yield reached_value, split, value, int(n or 0)
-
-    # (kind, goal, dimension, value) -> visits: a page-view goal and a name fired from the page that no
-    # goal names may read the same, and stay two rows, as they are two things.
-    reached: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    for fired, split, value, n in reach(DailyStat.Dimension.GOAL, None):
-        reached[(Goal.Kind.EVENT, click_goals.get(fired, fired), split, value)] += n
-    if filters and matching:
-        only = list(matching) if len(matching) <= IN_LIST else None  # else all pages' rows, matched below
-        for page, split, value, n in reach(DailyStat.Dimension.PAGE, only):
-            for name in matching.get(page, ()):
-                reached[(Goal.Kind.PAGE, name, split, value)] += n
-    elif not filters and page_goals:
-        per_pattern = page_reach(set(page_goals.values()), days)
-        for name, pattern in page_goals.items():
-            for (split, value), n in per_pattern[pattern].items():
-                reached[(Goal.Kind.PAGE, name, split, value)] += n
+            )
+        )
+        if page_goals:
+            per_pattern = page_reach(set(page_goals.values()), days)
+            for name, pattern in page_goals.items():
+                for (split, value), n in per_pattern[pattern].items():
+                    reached[(Goal.Kind.PAGE, name, split, value)] += n
+    for name, split, value, n in fired:
+        reached[(Goal.Kind.EVENT, click_goals.get(name, name), split, value)] += n
     # A source none of whose visits reached the goal is not listed (a page row of the cube counts 0
     # visits when the page was only reported engaged, never viewed).
     rows = [
